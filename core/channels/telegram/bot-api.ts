@@ -1,0 +1,93 @@
+/**
+ * A minimal client of the Telegram Bot API's HTTP interface (https://core.telegram.org/bots/api).
+ * Hand-written over `fetch` rather than a bot framework (grammY, Telegraf): the pool needs a handful
+ * of methods, must run against a configurable base URL (the loopback fake in tests), and must never
+ * log the token, which sits in the URL path.
+ */
+export interface TelegramBotApiOptions {
+  /** e.g. https://api.telegram.org, or a loopback fake. */
+  apiBase: string;
+  token: string;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export class TelegramApiError extends Error {
+  readonly code = "TELEGRAM_API_ERROR";
+  constructor(
+    readonly method: string,
+    readonly status: number,
+    readonly description: string,
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(`Telegram ${method} failed with ${status}: ${description}`);
+  }
+}
+
+export interface SentMessage {
+  message_id: number;
+  date: number;
+  chat: { id: number };
+  text?: string;
+}
+
+/** Telegram's limit for one text message. */
+export const TELEGRAM_TEXT_LIMIT = 4096;
+
+export class TelegramBotApi {
+  readonly #options: Required<Omit<TelegramBotApiOptions, "fetch">> & { fetch: typeof fetch };
+
+  constructor(options: TelegramBotApiOptions) {
+    this.#options = {
+      timeoutMs: 15_000,
+      ...options,
+      apiBase: options.apiBase.replace(/\/+$/, ""),
+      fetch: options.fetch ?? fetch,
+    };
+  }
+
+  sendMessage(chatId: string | number, text: string): Promise<SentMessage> {
+    return this.call<SentMessage>("sendMessage", { chat_id: chatId, text: text.slice(0, TELEGRAM_TEXT_LIMIT) });
+  }
+
+  getMe(): Promise<{ id: number; is_bot: boolean; username?: string }> {
+    return this.call("getMe", {});
+  }
+
+  /** Long polling, for running a real bot on a machine with no public URL. */
+  getUpdates(params: { offset?: number; timeout?: number; allowed_updates?: string[] }): Promise<unknown[]> {
+    return this.call("getUpdates", params, (params.timeout ?? 0) * 1000 + this.#options.timeoutMs);
+  }
+
+  deleteWebhook(): Promise<boolean> {
+    return this.call("deleteWebhook", { drop_pending_updates: false });
+  }
+
+  async call<T>(method: string, params: object, timeoutMs = this.#options.timeoutMs): Promise<T> {
+    const url = `${this.#options.apiBase}/bot${this.#options.token}/${method}`;
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(params),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (error) {
+      // The URL holds the token: report the method, never the URL.
+      throw new TelegramApiError(method, 0, error instanceof Error ? error.name : "network error");
+    }
+    const body = (await response.json().catch(() => undefined)) as
+      | { ok: boolean; result?: T; description?: string; parameters?: { retry_after?: number } }
+      | undefined;
+    if (!response.ok || !body?.ok) {
+      throw new TelegramApiError(
+        method,
+        response.status,
+        body?.description ?? response.statusText,
+        body?.parameters?.retry_after,
+      );
+    }
+    return body.result as T;
+  }
+}

@@ -1,0 +1,41 @@
+import { fromBase64, toBase64Url, utf8 } from "./encoding";
+
+/**
+ * Derives a per-purpose secret from a signing key with HMAC-SHA256, so a webhook can be verified
+ * with no database round trip: the edge recomputes the secret from the key and the channel address.
+ *
+ * @example await deriveSecret(key, "telegram-webhook", channelAddress)
+ */
+export async function deriveSecret(signingKey: string, purpose: string, subject: string): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", signingKeyBytes(signingKey), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  const mac = await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`));
+  return toBase64Url(new Uint8Array(mac));
+}
+
+/**
+ * Compares two strings in time that depends only on their lengths, never on where they differ.
+ * Hand-written because `crypto.timingSafeEqual` is Node-only and `crypto.subtle.timingSafeEqual` is
+ * Workers-only; core code must run on both.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = utf8.encode(a);
+  const right = utf8.encode(b);
+  let diff = left.length ^ right.length;
+  const length = Math.max(left.length, right.length);
+  for (let i = 0; i < length; i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
+  return diff === 0;
+}
+
+function signingKeyBytes(signingKey: string): Uint8Array<ArrayBuffer> {
+  if (signingKey.length < 32) throw new Error("signing key must be at least 32 characters");
+  // Keys are generated as base64; a key that is not base64 is used as its UTF-8 bytes.
+  try {
+    const decoded = fromBase64(signingKey);
+    if (decoded.length >= 32) return new Uint8Array(decoded);
+  } catch {
+    // fall through
+  }
+  return new Uint8Array(utf8.encode(signingKey));
+}

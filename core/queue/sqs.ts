@@ -1,0 +1,44 @@
+import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { deduplicationId, messageGroupId, type InboundMessage } from "./inbound-message";
+
+export interface SqsConfig {
+  region: string;
+  /** Unset in production (the SDK derives it from the region); a loopback URL locally. */
+  endpoint?: string | undefined;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** What the edge needs from the queue; tests and other runtimes can supply their own. */
+export interface InboundQueue {
+  enqueue(message: InboundMessage): Promise<void>;
+}
+
+export function createSqsClient(config: SqsConfig): SQSClient {
+  return new SQSClient({
+    region: config.region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    maxAttempts: 3,
+  });
+}
+
+/**
+ * Sends inbound messages to the FIFO queue: one conversation is one message group (ordering),
+ * and the provider's event id is the deduplication id (a webhook retried by the provider within
+ * SQS's five-minute window is stored once; the database's unique key catches later ones).
+ */
+export function createSqsInboundQueue(client: SQSClient, queueUrl: string): InboundQueue {
+  return {
+    async enqueue(message) {
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(message),
+          MessageGroupId: messageGroupId(message),
+          MessageDeduplicationId: deduplicationId(message),
+        }),
+      );
+    },
+  };
+}

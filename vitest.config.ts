@@ -1,0 +1,42 @@
+import { defineConfig } from "vitest/config";
+
+/**
+ * Three projects in one run, so CI ends with one summary:
+ * - unit: `*.test.ts`, no outside parts.
+ * - int: `*.int.test.ts`, real local parts (PostgreSQL when DATABASE_URL is set, PGlite otherwise).
+ * - db-pglite: the database tests again on embedded PGlite, whatever DATABASE_URL says.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["{core,db,workers,scripts,test}/**/*.test.ts"],
+          exclude: ["**/*.int.test.ts", "node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "int",
+          include: ["{core,db,workers,scripts,test}/**/*.int.test.ts"],
+          exclude: ["node_modules/**"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "db-pglite",
+          include: ["db/**/*.int.test.ts"],
+          exclude: ["node_modules/**"],
+          env: { TEST_DATABASE: "pglite" },
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
