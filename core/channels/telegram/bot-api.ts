@@ -55,15 +55,16 @@ export class TelegramBotApi {
   }
 
   /** Long polling, for running a real bot on a machine with no public URL. */
-  getUpdates(params: { offset?: number; timeout?: number; allowed_updates?: string[] }): Promise<unknown[]> {
-    return this.call("getUpdates", params, (params.timeout ?? 0) * 1000 + this.#options.timeoutMs);
+  getUpdates(params: { offset?: number; timeout?: number; allowed_updates?: string[] }, signal?: AbortSignal): Promise<unknown[]> {
+    return this.call("getUpdates", params, (params.timeout ?? 0) * 1000 + this.#options.timeoutMs, signal);
   }
 
   deleteWebhook(): Promise<boolean> {
     return this.call("deleteWebhook", { drop_pending_updates: false });
   }
 
-  async call<T>(method: string, params: object, timeoutMs = this.#options.timeoutMs): Promise<T> {
+  async call<T>(method: string, params: object, timeoutMs = this.#options.timeoutMs, signal?: AbortSignal): Promise<T> {
+    const timeout = AbortSignal.timeout(timeoutMs);
     const url = `${this.#options.apiBase}/bot${this.#options.token}/${method}`;
     let response: Response;
     try {
@@ -71,7 +72,7 @@ export class TelegramBotApi {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify(params),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       });
     } catch (error) {
       // The URL holds the token: report the method, never the URL.

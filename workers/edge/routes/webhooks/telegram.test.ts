@@ -48,7 +48,7 @@ describe("POST /webhooks/telegram/:channelId", () => {
   it("answers 401 and enqueues nothing for a missing or wrong secret", async () => {
     const { enqueued, send } = setup();
     const body = JSON.stringify(textUpdate("hello"));
-    for (const headers of [{}, { "x-telegram-bot-api-secret-token": "wrong" }]) {
+    for (const headers of [{}, { "x-telegram-bot-api-secret-token": "wrong" }] as Record<string, string>[]) {
       const response = await send(body, headers);
       expect(response.status).toBe(401);
       expect(await response.json()).toMatchObject({ error: { code: "UNAUTHORIZED" } });

@@ -1,0 +1,82 @@
+import { randomUUID } from "node:crypto";
+import type { Database } from "./client";
+import * as s from "./schema";
+
+/** One row in every tenant-owned table, linked the way the application links them. */
+export interface TenantGraph {
+  tenant: typeof s.tenants.$inferInsert & { id: string };
+  user: typeof s.users.$inferInsert & { id: string };
+  rows: {
+    roles: s.NewRole;
+    memberships: s.NewMembership;
+    agents: s.NewAgent;
+    channels: s.NewChannel;
+    conversations: s.NewConversation;
+    messages: s.NewMessage;
+    tools: s.NewTool;
+    agent_tools: typeof s.agentTools.$inferInsert;
+    knowledge_sources: s.NewKnowledgeSource;
+    usage_records: s.NewUsageRecord;
+  };
+}
+
+/** Drizzle table for each tenant-owned table name, in insertion (foreign key) order. */
+export const tenantOwnedTables = {
+  roles: s.roles,
+  memberships: s.memberships,
+  agents: s.agents,
+  channels: s.channels,
+  conversations: s.conversations,
+  messages: s.messages,
+  tools: s.tools,
+  agent_tools: s.agentTools,
+  knowledge_sources: s.knowledgeSources,
+  usage_records: s.usageRecords,
+} as const;
+
+/**
+ * Builds (without writing) a fresh tenant with a member user and one row in every tenant-owned
+ * table, all with new random ids, for tests that need "a whole tenant" such as isolation checks.
+ * Pass `tenantId` to build more rows for an existing tenant.
+ */
+export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
+  const id = () => randomUUID();
+  const [userId, roleId, agentId, channelId, conversationId, messageId, toolId] = [id(), id(), id(), id(), id(), id(), id()];
+  const tag = tenantId.slice(0, 8) + "-" + userId.slice(0, 8);
+  return {
+    tenant: { id: tenantId, name: `Tenant ${tag}`, slug: `t-${tag}` },
+    user: { id: userId, authSubject: `auth0|${userId}`, email: `${userId}@example.test`, name: "Test user" },
+    rows: {
+      roles: { id: roleId, tenantId, name: `role-${tag}`, permissions: ["agents:read"] },
+      memberships: { tenantId, userId, roleId },
+      agents: { id: agentId, tenantId, name: "Agent", systemPrompt: "Be helpful." },
+      channels: { id: channelId, tenantId, agentId, kind: "telegram", name: "Bot" },
+      conversations: { id: conversationId, tenantId, channelId, agentId, externalKey: `chat-${tag}` },
+      messages: {
+        id: messageId,
+        tenantId,
+        conversationId,
+        channelId,
+        direction: "inbound",
+        providerMessageId: `msg-${tag}`,
+        status: "received",
+        content: "hello",
+      },
+      tools: { id: toolId, tenantId, name: `tool-${tag}`, description: "d", method: "GET", urlTemplate: "https://example.test/{q}" },
+      agent_tools: { tenantId, agentId, toolId },
+      knowledge_sources: { tenantId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
+      usage_records: { tenantId, conversationId, messageId, agentId, model: "m", provider: "p", inputTokens: 1, outputTokens: 2, latencyMs: 3 },
+    },
+  };
+}
+
+/** Writes a graph with an owner connection (bypassing RLS): tenant, user, then every table. */
+export async function insertTenantGraph(adminDb: Database, graph: TenantGraph, opts: { withTenant?: boolean } = {}): Promise<void> {
+  await adminDb.transaction(async (tx) => {
+    if (opts.withTenant !== false) await tx.insert(s.tenants).values(graph.tenant).onConflictDoNothing();
+    await tx.insert(s.users).values(graph.user);
+    for (const [name, table] of Object.entries(tenantOwnedTables)) {
+      await tx.insert(table).values(graph.rows[name as keyof TenantGraph["rows"]] as never);
+    }
+  });
+}

@@ -1,0 +1,93 @@
+import { sql } from "drizzle-orm";
+import {
+  type AnyPgColumn,
+  index,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { agents } from "./agents";
+import { channels } from "./channels";
+import { createdAt, id, tenantId } from "./columns";
+
+export type ConversationStatus = "open" | "closed";
+export type MessageDirection = "inbound" | "outbound";
+export type MessageStatus = "received" | "pending" | "sent" | "failed";
+
+/** Who sent an inbound message, as the channel describes them (display name, handle...). */
+export interface MessageSender {
+  id?: string;
+  name?: string;
+  username?: string;
+  [key: string]: unknown;
+}
+
+/** One thread with one person on one channel, found by the channel's own key (e.g. a chat id). */
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    agentId: uuid("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    externalKey: text("external_key").notNull(),
+    status: text("status").$type<ConversationStatus>().notNull().default("open"),
+    createdAt: createdAt(),
+    lastMessageAt: timestamp("last_message_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    unique("conversations_channel_external_key_unique").on(t.channelId, t.externalKey),
+    index("conversations_tenant_idx").on(t.tenantId, t.lastMessageAt),
+  ],
+);
+
+/**
+ * Every message in and out. Two unique indexes carry the idempotency invariant: a redelivered
+ * inbound message (same channel and provider id) is recognised, and an inbound message gets at
+ * most one reply (`reply_to_message_id` is unique).
+ */
+export const messages = pgTable(
+  "messages",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    conversationId: uuid("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    channelId: uuid("channel_id")
+      .notNull()
+      .references(() => channels.id, { onDelete: "cascade" }),
+    direction: text("direction").$type<MessageDirection>().notNull(),
+    providerMessageId: text("provider_message_id"),
+    replyToMessageId: uuid("reply_to_message_id").references((): AnyPgColumn => messages.id, {
+      onDelete: "set null",
+    }),
+    status: text("status").$type<MessageStatus>().notNull(),
+    content: text("content").notNull(),
+    sender: jsonb("sender").$type<MessageSender>(),
+    error: text("error"),
+    createdAt: createdAt(),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex("messages_inbound_provider_id_unique")
+      .on(t.channelId, t.providerMessageId)
+      .where(sql`${t.direction} = 'inbound'`),
+    uniqueIndex("messages_reply_to_unique").on(t.replyToMessageId),
+    index("messages_conversation_created_idx").on(t.conversationId, t.createdAt),
+    index("messages_tenant_idx").on(t.tenantId, t.createdAt),
+  ],
+);
+
+export type Conversation = typeof conversations.$inferSelect;
+export type NewConversation = typeof conversations.$inferInsert;
+export type Message = typeof messages.$inferSelect;
+export type NewMessage = typeof messages.$inferInsert;

@@ -1,0 +1,27 @@
+/**
+ * The whole database schema. Import tables from here; `schema` is what the drizzle clients attach
+ * so relational queries and types see every table.
+ */
+export * from "./tenants";
+export * from "./users";
+export * from "./access";
+export * from "./agents";
+export * from "./channels";
+export * from "./conversations";
+export * from "./tools";
+export * from "./knowledge";
+export * from "./usage";
+
+/** Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration). */
+export const tenantOwnedTableNames = [
+  "roles",
+  "memberships",
+  "agents",
+  "channels",
+  "conversations",
+  "messages",
+  "tools",
+  "agent_tools",
+  "knowledge_sources",
+  "usage_records",
+] as const;

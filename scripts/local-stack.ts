@@ -1,0 +1,243 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { formatChannelAddress } from "../core/channels/address";
+import { parseKeyring } from "../core/crypto/secrets";
+import { startPgliteServer } from "../db/local/pglite-server";
+import { migrateDatabase } from "../db/migrate";
+import { seedDemo } from "../db/seed";
+import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
+import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/child";
+import { startChroma, type ChromaHandle } from "./stack/chroma";
+import { startEdge, type EdgeHandle } from "./stack/edge";
+import { freePort } from "./stack/ports";
+import { startSqs, type SqsHandle } from "./stack/sqs";
+import { startWsProxy, type WsProxyHandle } from "./stack/ws-proxy";
+import { generateKeys, loadOrCreateKeys, type LocalKeys } from "./local-keys";
+
+export const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** The demo channel's token when no real bot is configured: shaped like a real one, accepted only by the fake. */
+export const LOCAL_DEMO_BOT_TOKEN = "100000001:local-demo-bot-token";
+
+export interface LocalStackOptions {
+  /** Keeps PGlite, Chroma and the keys across restarts; absent = a temporary directory removed on stop. */
+  dataDir?: string;
+  /** Admin URL of a PostgreSQL server to use instead of PGlite (the database is created if missing). */
+  databaseUrl?: string;
+  /** A database someone else made and migrated (tests). */
+  database?: { adminUrl: string; appUrl: string };
+  /** Seed the demo tenant, agent and Telegram channel. Default true. */
+  seed?: boolean;
+  /** With a real bot token the pool talks to the real Telegram API. */
+  telegramBotToken?: string;
+  /** Overrides the Telegram API base (otherwise the fake, or api.telegram.org with a real token). */
+  telegramApiBase?: string;
+  withChroma?: boolean;
+  withPool?: boolean;
+  /** Extra pool environment (model keys, timeouts). */
+  poolEnv?: Record<string, string>;
+  output?: ServiceOutput;
+  /** Called as each service becomes healthy. */
+  onService?: (name: string, url: string) => void;
+}
+
+export interface PoolProcess extends ServiceProcess {
+  healthUrl: string;
+}
+
+export interface LocalStack {
+  keys: LocalKeys;
+  database: { adminUrl: string; appUrl: string };
+  sqs: SqsHandle;
+  wsProxy: WsProxyHandle;
+  edge: EdgeHandle;
+  chroma?: ChromaHandle;
+  telegram?: FakeTelegram;
+  telegramApiBase: string;
+  demo?: { tenantId: string; agentId: string; channelId: string; address: string };
+  pool?: PoolProcess;
+  /** Starts another pool process (tests restart pools; a bigger machine runs several). */
+  startPool(env?: Record<string, string>): Promise<PoolProcess>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Brings up the whole platform on 127.0.0.1, in dependency order, and stops it in reverse:
+ * database (PGlite or PostgreSQL) → WebSocket proxy → SQS → Chroma → Telegram fake → edge
+ * (workerd) → pool. Used by `npm start` and by the end-to-end tests, so both run the same stack.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  const announce = options.onService ?? (() => {});
+  try {
+    const dataDir = options.dataDir ? resolve(options.dataDir) : await mkdtemp(join(tmpdir(), "agent-stack-"));
+    if (!options.dataDir) stops.push(() => rm(dataDir, { recursive: true, force: true }));
+    const keys = options.dataDir ? await loadOrCreateKeys(join(dataDir, "keys.json")) : generateKeys();
+
+    const database = options.database ?? (await startDatabase(options, dataDir, stops));
+    announce("database", redactUrl(database.adminUrl));
+    const telegramBotToken = options.telegramBotToken ?? LOCAL_DEMO_BOT_TOKEN;
+    const demo =
+      options.seed === false
+        ? undefined
+        : await seedDemo(database.adminUrl, { keyring: parseKeyring(keys.SECRETS_KEYRING), telegramBotToken });
+
+    const wsProxy = await startWsProxy({});
+    stops.push(() => wsProxy.stop());
+    announce("ws-proxy", wsProxy.url);
+
+    const sqs = await startSqs({});
+    stops.push(() => sqs.stop());
+    announce("sqs", sqs.endpoint);
+
+    let chroma: ChromaHandle | undefined;
+    if (options.withChroma !== false) {
+      chroma = await startChroma({ dataDir: join(dataDir, "chroma"), output: options.output ?? "prefix" });
+      stops.push(() => chroma!.stop());
+      announce("chroma", chroma.url);
+    }
+
+    let telegram: FakeTelegram | undefined;
+    let telegramApiBase = options.telegramApiBase ?? "https://api.telegram.org";
+    if (!options.telegramBotToken && !options.telegramApiBase) {
+      telegram = await startFakeTelegram();
+      stops.push(() => telegram!.close());
+      telegramApiBase = telegram.url;
+      announce("telegram-fake", telegram.url);
+    }
+
+    const edge = await startEdge({
+      vars: {
+        WEBHOOK_SIGNING_KEY: keys.WEBHOOK_SIGNING_KEY,
+        SQS_ENDPOINT: sqs.endpoint,
+        SQS_REGION: sqs.region,
+        SQS_ACCESS_KEY_ID: sqs.accessKeyId,
+        SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
+        INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+        DATABASE_URL: database.appUrl,
+        NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
+      },
+      persistDir: join(dataDir, "wrangler"),
+      output: options.output ?? "prefix",
+    });
+    stops.push(() => edge.stop());
+    announce("edge", edge.url);
+
+    const poolEnv = {
+      DATABASE_URL: database.appUrl,
+      SQS_ENDPOINT: sqs.endpoint,
+      SQS_REGION: sqs.region,
+      SQS_ACCESS_KEY_ID: sqs.accessKeyId,
+      SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
+      INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+      SECRETS_KEYRING: keys.SECRETS_KEYRING,
+      TELEGRAM_API_BASE: telegramApiBase,
+      ...options.poolEnv,
+    };
+    const pools: PoolProcess[] = [];
+    const startPool = async (env: Record<string, string> = {}) => {
+      const port = await freePort();
+      const service = spawnService({
+        name: "pool",
+        command: process.execPath,
+        args: ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")],
+        cwd: PROJECT_ROOT,
+        env: { ...poolEnv, POOL_PORT: String(port), ...env },
+        output: options.output ?? "prefix",
+      });
+      const healthUrl = `http://127.0.0.1:${port}`;
+      pools.push(Object.assign(service, { healthUrl }));
+      await service.waitForHttp(`${healthUrl}/readyz`, { timeoutMs: 60_000 });
+      return Object.assign(service, { healthUrl });
+    };
+    stops.push(() => Promise.all(pools.map((pool) => pool.stop(12_000))));
+    const pool = options.withPool === false ? undefined : await startPool();
+    if (pool) announce("pool", pool.healthUrl);
+
+    return {
+      keys,
+      database,
+      sqs,
+      wsProxy,
+      edge,
+      ...(chroma ? { chroma } : {}),
+      ...(telegram ? { telegram } : {}),
+      telegramApiBase,
+      ...(demo
+        ? { demo: { tenantId: demo.tenantId, agentId: demo.agentId, channelId: demo.channelId, address: formatChannelAddress(demo) } }
+        : {}),
+      ...(pool ? { pool } : {}),
+      startPool,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function startDatabase(
+  options: LocalStackOptions,
+  dataDir: string,
+  stops: Array<() => Promise<unknown>>,
+): Promise<{ adminUrl: string; appUrl: string }> {
+  if (options.databaseUrl) {
+    await ensureDatabaseExists(options.databaseUrl);
+    await migrateDatabase(options.databaseUrl);
+    const app = new URL(options.databaseUrl);
+    app.username = "agent_app";
+    app.password = process.env.AGENT_APP_DB_PASSWORD ?? "";
+    return { adminUrl: options.databaseUrl, appUrl: app.toString() };
+  }
+  const server = await startPgliteServer({ dataDir: join(dataDir, "pglite"), port: 0 });
+  stops.push(() => server.close());
+  await migrateDatabase(server.url);
+  return { adminUrl: server.url, appUrl: server.url };
+}
+
+/** `DATABASE_URL=postgres://postgres@127.0.0.1:5432/agents npm start` works on a server without that database yet. */
+async function ensureDatabaseExists(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    await client.end();
+    return;
+  } catch (error) {
+    await client.end().catch(() => {});
+    if ((error as { code?: string }).code !== "3D000") throw error;
+  }
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const server = new URL(url);
+  server.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: server.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`create database "${name.replace(/"/g, '""')}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export function redactUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = "***";
+  return parsed.toString();
+}
+
+/** What `npm run chat` needs to find the running stack; no secrets (the keys stay in keys.json). */
+export async function writeStackState(dataDir: string, stack: LocalStack): Promise<void> {
+  await writeFile(
+    join(dataDir, "stack.json"),
+    JSON.stringify(
+      { edgeUrl: stack.edge.url, telegramApiBase: stack.telegramApiBase, demoChannelAddress: stack.demo?.address, pid: process.pid },
+      null,
+      2,
+    ),
+  );
+}

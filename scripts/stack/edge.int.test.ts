@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { livePidsInGroup } from "./child";
+import { startEdge, type EdgeHandle } from "./edge";
+
+const TRICKY = {
+  ECHO_URL: "postgres://user:p%40ss@127.0.0.1:5432/app?sslmode=disable",
+  ECHO_PROXY: "127.0.0.1:4444/v1?address=127.0.0.1:5432",
+  ECHO_COLONS: "a:b::c:",
+  ECHO_SPACES: "two words = \"quoted\" #not-a-comment $HOME",
+  ECHO_EMPTY: "",
+};
+
+describe("edge (wrangler dev on 127.0.0.1)", () => {
+  let bare: EdgeHandle;
+  let echo: EdgeHandle;
+  const readyMs: Record<string, number> = {};
+
+  beforeAll(async () => {
+    const timed = async (name: string, start: () => Promise<EdgeHandle>) => {
+      const t0 = performance.now();
+      const handle = await start();
+      readyMs[name] = Math.round(performance.now() - t0);
+      return handle;
+    };
+    // Two at once: also shows they do not fight over the inspector port.
+    [bare, echo] = await Promise.all([
+      timed("bare", () => startEdge({ config: "scripts/bench/bare-wrangler.toml", output: "quiet" })),
+      timed("echo", () =>
+        startEdge({ config: "scripts/stack/fixtures/echo-vars-wrangler.toml", vars: TRICKY, output: "quiet" }),
+      ),
+    ]);
+    console.log(`wrangler dev ready in ${JSON.stringify(readyMs)} ms (started concurrently)`);
+  });
+  afterAll(async () => {
+    await Promise.all([bare?.stop(), echo?.stop()]);
+  });
+
+  it("serves the bare Hono worker", async () => {
+    expect(bare.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const response = await fetch(`${bare.url}/`, { method: "POST", body: "{}" });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("ok");
+    expect(bare.inspectorPort).not.toBe(echo.inspectorPort);
+  });
+
+  it("passes vars with ':' '/' spaces and quotes through --var unchanged", async () => {
+    const response = await fetch(`${echo.url}/vars`);
+    expect(await response.json()).toEqual(TRICKY);
+  });
+
+  it("refuses a var name wrangler would misread", async () => {
+    await expect(startEdge({ config: "scripts/bench/bare-wrangler.toml", vars: { "A:B": "x" } })).rejects.toThrow(
+      /bad var name/,
+    );
+  });
+
+  it("stops wrangler and workerd together", async () => {
+    await bare.stop();
+    expect(livePidsInGroup(bare.pid)).toEqual([]);
+    await expect(fetch(`${bare.url}/healthz`)).rejects.toThrow();
+  });
+});

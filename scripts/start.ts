@@ -1,0 +1,113 @@
+/**
+ * `npm start`: the whole platform on 127.0.0.1 with no accounts and no environment variables.
+ * Data (PGlite, Chroma, keys) lives under `.data/`, so a restart keeps it. Optional:
+ *   DATABASE_URL        use this PostgreSQL (admin URL) instead of embedded PGlite
+ *   TELEGRAM_BOT_TOKEN  talk to the real Telegram: long-poll getUpdates into the webhook path
+ *   TELEGRAM_API_BASE   another Telegram Bot API base URL
+ *   OPENAI_API_KEY      the demo agent answers with gpt-4o-mini (OPENAI_BASE_URL to override)
+ */
+import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { parseChannelAddress } from "../core/channels/address";
+import { telegramWebhookSecret } from "../core/channels/telegram/webhook-secret";
+import { createLogger } from "../core/observability/log";
+import { PROJECT_ROOT, redactUrl, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
+import { startTelegramPoller, type TelegramPoller } from "./telegram-poller";
+
+const env = process.env;
+const dataDir = join(PROJECT_ROOT, ".data");
+const line = (name: string, url: string) => console.log(`  ✔ ${name.padEnd(14)} ${url}`);
+
+async function main() {
+  console.log("Starting the local stack (127.0.0.1 only)…");
+  const started = Date.now();
+  await mkdir(join(dataDir, "logs"), { recursive: true });
+  const stack = await startLocalStack({
+    dataDir,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
+    ...(env.TELEGRAM_BOT_TOKEN ? { telegramBotToken: env.TELEGRAM_BOT_TOKEN } : {}),
+    ...(env.TELEGRAM_API_BASE ? { telegramApiBase: env.TELEGRAM_API_BASE } : {}),
+    poolEnv: pick(env, ["OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL"]),
+    output: { file: join(dataDir, "logs", "services.log") },
+    onService: line,
+  });
+
+  let poller: TelegramPoller | undefined;
+  if (env.TELEGRAM_BOT_TOKEN && stack.demo) {
+    const address = parseChannelAddress(stack.demo.address)!;
+    poller = startTelegramPoller({
+      apiBase: stack.telegramApiBase,
+      token: env.TELEGRAM_BOT_TOKEN,
+      webhookUrl: `${stack.edge.url}/webhooks/telegram/${stack.demo.address}`,
+      secret: await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, address),
+      logger: createLogger({ service: "telegram-poller" }),
+    });
+    line("telegram", `long-polling ${redactUrl(stack.telegramApiBase)} for the real bot`);
+  }
+  await writeStackState(dataDir, stack);
+
+  console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+  if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
+  console.log(`  Service logs: ${join(dataDir, "logs", "services.log")}`);
+  console.log(env.TELEGRAM_BOT_TOKEN ? "  Message your bot on Telegram." : "  Talk to the demo agent: npm run chat");
+  console.log("  Ctrl-C stops everything.\n");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      console.log("Forcing exit.");
+      process.exit(1);
+    }
+    stopping = true;
+    console.log(`\n${signal}: stopping…`);
+    await poller?.stop();
+    await drainQueue(stack);
+    await stack.stop();
+    console.log("Stopped.");
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+/**
+ * The local SQS emulator keeps messages in memory: give the pool up to 15 s to finish what was
+ * accepted before the queue goes away, so a restart does not lose a message.
+ */
+async function drainQueue(stack: LocalStack) {
+  const sqs = new SQSClient({
+    endpoint: stack.sqs.endpoint,
+    region: stack.sqs.region,
+    credentials: { accessKeyId: stack.sqs.accessKeyId, secretAccessKey: stack.sqs.secretAccessKey },
+  });
+  const deadline = Date.now() + 15_000;
+  try {
+    while (Date.now() < deadline) {
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: stack.sqs.inboundQueueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      const depth = Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+      if (depth === 0) return;
+      console.log(`  waiting for ${depth} queued message(s)…`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    console.log("  gave up waiting; unprocessed messages are lost with the local queue");
+  } catch {
+    // The queue is already gone.
+  } finally {
+    sqs.destroy();
+  }
+}
+
+function pick(source: NodeJS.ProcessEnv, keys: string[]): Record<string, string> {
+  return Object.fromEntries(keys.flatMap((key) => (source[key] ? [[key, source[key]!]] : [])));
+}
+
+main().catch((error) => {
+  console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,194 @@
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secret";
+import { OFFLINE_LABEL } from "../../core/engine/offline-model";
+import { parseChannelAddress } from "../../core/channels/address";
+import { createPoolDb, type DbHandle } from "../../db/client";
+import { messages, usageRecords } from "../../db/schema";
+import { killProcessTree } from "../../scripts/stack/child";
+import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { createTestDatabase, type TestDatabase } from "../support/database";
+import { startSqsFaultProxy } from "../support/sqs-fault-proxy";
+import { textUpdate } from "../support/telegram";
+import type pg from "pg";
+
+/**
+ * The whole path on real local parts: an update posted to the edge under workerd, through the SQS
+ * emulator, to a pool process, which runs the agent and replies through the fake Telegram API.
+ */
+describe("Telegram message path (edge → SQS → pool → agent → reply)", () => {
+  let database: TestDatabase;
+  let stack: LocalStack;
+  let admin: DbHandle<pg.Pool>;
+  let sqs: SQSClient;
+  let webhookUrl: string;
+  let secret: string;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    stack = await startLocalStack({
+      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+      withChroma: false,
+      withPool: false,
+      output: "quiet",
+      // Short timings so a redelivery happens within the test.
+      poolEnv: { POOL_VISIBILITY_TIMEOUT: "2", POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "warn" },
+    });
+    admin = createPoolDb(database.adminUrl, { max: 2 });
+    sqs = new SQSClient({
+      endpoint: stack.sqs.endpoint,
+      region: stack.sqs.region,
+      credentials: { accessKeyId: stack.sqs.accessKeyId, secretAccessKey: stack.sqs.secretAccessKey },
+    });
+    webhookUrl = `${stack.edge.url}/webhooks/telegram/${stack.demo!.address}`;
+    secret = await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, parseChannelAddress(stack.demo!.address)!);
+  });
+
+  afterAll(async () => {
+    sqs?.destroy();
+    await admin?.close();
+    await stack?.stop();
+    await database?.close();
+  });
+
+  const post = (body: unknown, headers: Record<string, string> = { "x-telegram-bot-api-secret-token": secret }) =>
+    fetch(webhookUrl, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+  const queueDepth = async () => {
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: stack.sqs.inboundQueueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible);
+  };
+
+  const repliesTo = async (chatId: number) =>
+    admin.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.direction, "outbound"), eq(messages.channelId, stack.demo!.channelId)))
+      .then((rows) => rows.filter((row) => stack.telegram!.sent(chatId).some((sent) => String(sent.message_id) === row.providerMessageId)));
+
+  it("rejects a wrong secret with 401 and enqueues nothing", async () => {
+    const response = await post(textUpdate("sneaky", { chatId: 9001 }), { "x-telegram-bot-api-secret-token": "nope" });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toMatchObject({ error: { code: "UNAUTHORIZED" } });
+    const missing = await post(textUpdate("sneaky", { chatId: 9001 }), {});
+    expect(missing.status).toBe(401);
+    expect(await queueDepth()).toBe(0);
+  });
+
+  it("answers a message end to end and records it", async () => {
+    const pool = await stack.startPool();
+    try {
+      const chatId = 1001;
+      const response = await post(textUpdate("Hello, who are you?", { chatId }));
+      expect(response.status).toBe(200);
+      const [reply] = await stack.telegram!.waitForSent(chatId, 1);
+      expect(reply!.text).toContain(OFFLINE_LABEL);
+      expect(reply!.text).toContain("Hello, who are you?");
+
+      // The fake has answered sendMessage; the pool marks the reply sent right after.
+      await waitFor(async () => (await repliesTo(chatId)).length === 1);
+      const recorded = await repliesTo(chatId);
+      expect(recorded[0]!.status).toBe("sent");
+      const usage = await admin.db.select().from(usageRecords).where(eq(usageRecords.messageId, recorded[0]!.id));
+      expect(usage).toHaveLength(1);
+      expect(usage[0]!.provider).toBe("offline");
+
+      // A second message in the same chat sees the first in its history.
+      await post(textUpdate("And again", { chatId }));
+      const [, second] = await stack.telegram!.waitForSent(chatId, 2);
+      expect(second!.text).toContain("1 earlier message");
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it("replies once to the same update delivered twice, by the webhook and by the queue", async () => {
+    const pool = await stack.startPool();
+    try {
+      const chatId = 1002;
+      const update = textUpdate("only once please", { chatId });
+      expect((await post(update)).status).toBe(200);
+      expect((await post(update)).status).toBe(200);
+      await stack.telegram!.waitForSent(chatId, 1);
+
+      // Past SQS's deduplication window: the same provider message under a new deduplication id.
+      const again = {
+        version: 1,
+        kind: "inbound.message",
+        tenantId: stack.demo!.tenantId,
+        channelId: stack.demo!.channelId,
+        channelKind: "telegram",
+        conversationKey: String(chatId),
+        providerMessageId: String(update.update_id),
+        text: "only once please",
+        sender: { id: String(chatId) },
+        sentAt: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+      };
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: stack.sqs.inboundQueueUrl,
+          MessageBody: JSON.stringify(again),
+          MessageGroupId: `${stack.demo!.channelId}:${chatId}`,
+          MessageDeduplicationId: `replay-${Date.now()}`,
+        }),
+      );
+      await waitFor(async () => (await queueDepth()) === 0);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(stack.telegram!.sent(chatId)).toHaveLength(1);
+    } finally {
+      await pool.stop();
+    }
+  });
+
+  it("sends one reply when the pool dies after sending and before deleting the queue message", async () => {
+    let victim: number | undefined;
+    const proxy = await startSqsFaultProxy(
+      stack.sqs.endpoint,
+      (action) => action.includes("DeleteMessage"),
+      () => {
+        if (victim !== undefined) killProcessTree(victim, "SIGKILL");
+      },
+    );
+    try {
+      const doomed = await stack.startPool({ SQS_ENDPOINT: proxy.url });
+      victim = doomed.pid;
+      const chatId = 1003;
+      expect((await post(textUpdate("survive a crash", { chatId }))).status).toBe(200);
+      await stack.telegram!.waitForSent(chatId, 1);
+      const exit = await doomed.exited;
+      expect(exit.signal).toBe("SIGKILL");
+      expect(await queueDepth()).toBe(1);
+
+      const healthy = await stack.startPool();
+      try {
+        await waitFor(async () => (await queueDepth()) === 0, 20_000);
+        expect(stack.telegram!.sent(chatId)).toHaveLength(1);
+        const inbound = await admin.db
+          .select()
+          .from(messages)
+          .where(and(eq(messages.direction, "inbound"), eq(messages.channelId, stack.demo!.channelId), eq(messages.content, "survive a crash")));
+        expect(inbound).toHaveLength(1);
+      } finally {
+        await healthy.stop();
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error("condition not met in time");
+}

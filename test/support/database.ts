@@ -1,0 +1,82 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { startPgliteServer } from "../../db/local/pglite-server";
+import { migrateDatabase } from "../../db/migrate";
+
+export interface TestDatabase {
+  /** Owner connection: migrations, seeds, assertions that must see every tenant. */
+  adminUrl: string;
+  /** What the application uses: `agent_app` on PostgreSQL; the same as adminUrl on PGlite. */
+  appUrl: string;
+  /** Which engine is underneath, for the rare test that must know. */
+  kind: "postgres" | "pglite";
+  /** Drops the database (PostgreSQL) or stops the embedded server (PGlite). */
+  close(): Promise<void>;
+}
+
+/**
+ * A fresh, migrated database for one test file, so tests never share state. With `DATABASE_URL`
+ * set (and `TEST_DATABASE` not `pglite`) it creates a uniquely named database on that server;
+ * otherwise it starts an in-memory PGlite on a free loopback port. Tests make their own tenants.
+ *
+ * On PGlite every connection is the superuser; `withTenant` still applies RLS by switching to
+ * `agent_app` for the transaction.
+ *
+ * @example
+ * let database: TestDatabase;
+ * beforeAll(async () => { database = await createTestDatabase(); });
+ * afterAll(() => database.close());
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (process.env.TEST_DATABASE !== "pglite" && serverUrl) return createOnServer(serverUrl);
+  return createOnPglite();
+}
+
+async function createOnPglite(): Promise<TestDatabase> {
+  const server = await startPgliteServer({ host: "127.0.0.1", port: 0 });
+  try {
+    await migrateDatabase(server.url);
+  } catch (error) {
+    await server.close();
+    throw error;
+  }
+  return { adminUrl: server.url, appUrl: server.url, kind: "pglite", close: () => server.close() };
+}
+
+async function createOnServer(serverUrl: string): Promise<TestDatabase> {
+  const name = `test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
+  await withAdmin(serverUrl, (client) => client.query(`create database "${name}"`));
+  const adminUrl = withDatabase(serverUrl, name);
+  const dropDatabase = () =>
+    withAdmin(serverUrl, async (client) => {
+      await client.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [name]);
+      await client.query(`drop database if exists "${name}" with (force)`);
+    });
+  try {
+    await migrateDatabase(adminUrl);
+  } catch (error) {
+    await dropDatabase();
+    throw error;
+  }
+  const app = new URL(adminUrl);
+  app.username = "agent_app";
+  app.password = "";
+  return { adminUrl, appUrl: app.toString(), kind: "postgres", close: dropDatabase };
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
