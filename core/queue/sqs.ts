@@ -1,4 +1,4 @@
-import { SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { deduplicationId, messageGroupId, type InboundMessage } from "./inbound-message";
 
 export interface SqsConfig {
@@ -12,6 +12,8 @@ export interface SqsConfig {
 /** What the edge needs from the queue; tests and other runtimes can supply their own. */
 export interface InboundQueue {
   enqueue(message: InboundMessage): Promise<void>;
+  /** Resolves when the queue answers; for readiness checks. */
+  checkReady(): Promise<void>;
 }
 
 export function createSqsClient(config: SqsConfig): SQSClient {
@@ -39,6 +41,9 @@ export function createSqsInboundQueue(client: SQSClient, queueUrl: string): Inbo
           MessageDeduplicationId: deduplicationId(message),
         }),
       );
+    },
+    async checkReady() {
+      await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
     },
   };
 }

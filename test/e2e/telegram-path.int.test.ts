@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secret";
@@ -8,6 +8,7 @@ import { createPoolDb, type DbHandle } from "../../db/client";
 import { messages, usageRecords } from "../../db/schema";
 import { killProcessTree } from "../../scripts/stack/child";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { startFakeOpenAI } from "../fakes/openai";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startSqsFaultProxy } from "../support/sqs-fault-proxy";
 import { textUpdate } from "../support/telegram";
@@ -71,6 +72,12 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       .from(messages)
       .where(and(eq(messages.direction, "outbound"), eq(messages.channelId, stack.demo!.channelId)))
       .then((rows) => rows.filter((row) => stack.telegram!.sent(chatId).some((sent) => String(sent.message_id) === row.providerMessageId)));
+
+  it("reports the edge ready: the database through the Neon driver in workerd, and the queue", async () => {
+    const response = await fetch(`${stack.edge.url}/readyz`);
+    expect(await response.json()).toEqual({ status: "ready", checks: { queue: "ok", database: "ok" } });
+    expect(response.status).toBe(200);
+  });
 
   it("rejects a wrong secret with 401 and enqueues nothing", async () => {
     const response = await post(textUpdate("sneaky", { chatId: 9001 }), { "x-telegram-bot-api-secret-token": "nope" });
@@ -180,6 +187,100 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       }
     } finally {
       await proxy.close();
+    }
+  });
+});
+
+describe("Telegram message path: models and poison messages", () => {
+  let database: TestDatabase;
+  let stack: LocalStack;
+  let admin: DbHandle<pg.Pool>;
+  let sqs: SQSClient;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    stack = await startLocalStack({
+      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+      withChroma: false,
+      withPool: false,
+      output: "quiet",
+      poolEnv: { POOL_VISIBILITY_TIMEOUT: "2", POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "error" },
+    });
+    admin = createPoolDb(database.adminUrl, { max: 2 });
+    sqs = new SQSClient({
+      endpoint: stack.sqs.endpoint,
+      region: stack.sqs.region,
+      credentials: { accessKeyId: stack.sqs.accessKeyId, secretAccessKey: stack.sqs.secretAccessKey },
+    });
+  });
+
+  afterAll(async () => {
+    sqs?.destroy();
+    await admin?.close();
+    await stack?.stop();
+    await database?.close();
+  });
+
+  it("answers with gpt-4o-mini through ChatOpenAI when OPENAI_API_KEY is set", async () => {
+    const openai = await startFakeOpenAI({ apiKey: "sk-e2e" });
+    const pool = await stack.startPool({ OPENAI_API_KEY: "sk-e2e", OPENAI_BASE_URL: openai.baseUrl });
+    try {
+      const secret = await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, parseChannelAddress(stack.demo!.address)!);
+      const response = await fetch(`${stack.edge.url}/webhooks/telegram/${stack.demo!.address}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+        body: JSON.stringify(textUpdate("What are your opening hours?", { chatId: 2001 })),
+      });
+      expect(response.status).toBe(200);
+      const [reply] = await stack.telegram!.waitForSent(2001, 1);
+      expect(reply!.text).toBe("(gpt-4o-mini) You asked: What are your opening hours?");
+      expect(openai.requests[0]!.body.messages[0]).toMatchObject({ role: "system" });
+      await waitFor(async () => (await admin.db.select().from(usageRecords).where(eq(usageRecords.provider, "openai"))).length === 1);
+      const [usage] = await admin.db.select().from(usageRecords).where(eq(usageRecords.provider, "openai"));
+      expect(usage!.model).toBe("gpt-4o-mini");
+      expect(usage!.inputTokens).toBeGreaterThan(0);
+    } finally {
+      await pool.stop();
+      await openai.close();
+    }
+  });
+
+  it("moves a message that can never be processed to the dead-letter queue after 5 receives, and sends nothing", async () => {
+    const pool = await stack.startPool();
+    try {
+      const foreign = {
+        version: 1,
+        kind: "inbound.message",
+        // A tenant that does not own the demo channel: row-level security hides it.
+        tenantId: "99999999-9999-4999-8999-999999999999",
+        channelId: stack.demo!.channelId,
+        channelKind: "telegram",
+        conversationKey: "3001",
+        providerMessageId: "1",
+        text: "cross-tenant",
+        sender: { id: "3001" },
+        sentAt: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+      };
+      for (const [i, body] of [JSON.stringify(foreign), "{not json"].entries()) {
+        await sqs.send(
+          new SendMessageCommand({ QueueUrl: stack.sqs.inboundQueueUrl, MessageBody: body, MessageGroupId: `poison-${i}`, MessageDeduplicationId: `poison-${i}` }),
+        );
+      }
+      const deadLettered: string[] = [];
+      await waitFor(async () => {
+        const { Messages } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: stack.sqs.deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
+        deadLettered.push(...(Messages ?? []).map((m) => m.Body ?? ""));
+        return deadLettered.length === 2;
+      }, 40_000);
+      expect(deadLettered.sort()).toEqual([JSON.stringify(foreign), "{not json"].sort());
+      expect(stack.telegram!.sent("3001")).toHaveLength(0);
+      const stored = await admin.db.select().from(messages).where(eq(messages.content, "cross-tenant"));
+      expect(stored).toHaveLength(0);
+    } finally {
+      await pool.stop();
     }
   });
 });

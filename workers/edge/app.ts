@@ -11,19 +11,19 @@ import { telegramWebhook } from "./routes/webhooks/telegram";
 export type ServicesFactory = (config: EdgeConfig) => EdgeServices;
 
 /** Production services: SQS through the AWS SDK (fetch handler under workerd). */
-export const defaultServices: ServicesFactory = (config) => ({
-  config,
-  logger: createLogger({ service: "edge" }, config.LOG_LEVEL),
-  inboundQueue: createSqsInboundQueue(
-    createSqsClient({
-      region: config.SQS_REGION,
-      endpoint: config.SQS_ENDPOINT,
-      accessKeyId: config.SQS_ACCESS_KEY_ID,
-      secretAccessKey: config.SQS_SECRET_ACCESS_KEY,
-    }),
-    config.INBOUND_QUEUE_URL,
-  ),
-});
+export const defaultServices: ServicesFactory = (config) => {
+  const sqs = createSqsClient({
+    region: config.SQS_REGION,
+    endpoint: config.SQS_ENDPOINT,
+    accessKeyId: config.SQS_ACCESS_KEY_ID,
+    secretAccessKey: config.SQS_SECRET_ACCESS_KEY,
+  });
+  return {
+    config,
+    logger: createLogger({ service: "edge" }, config.LOG_LEVEL),
+    inboundQueue: createSqsInboundQueue(sqs, config.INBOUND_QUEUE_URL),
+  };
+};
 
 /**
  * The edge app: one place wires request ids, the environment check, services and the error

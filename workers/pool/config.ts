@@ -23,7 +23,7 @@ export const poolEnvSchema = z.object({
   /** Messages received per poll; different conversations in a batch run in parallel. */
   POOL_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
   /** Seconds a received message stays invisible; extended while a turn runs. */
-  POOL_VISIBILITY_TIMEOUT: z.coerce.number().int().min(1).max(43_200).default(30),
+  POOL_VISIBILITY_TIMEOUT: z.coerce.number().int().min(2).max(43_200).default(30),
   POOL_WAIT_TIME_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

@@ -27,6 +27,7 @@ function setup(options: { failQueue?: boolean } = {}) {
         if (options.failQueue) throw new Error("queue down");
         enqueued.push(message);
       },
+      async checkReady() {},
     },
   }));
   const send = async (body: BodyInit, headers: Record<string, string> = {}, url = path) =>
