@@ -12,7 +12,7 @@ import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/child";
 import { startChroma, type ChromaHandle } from "./stack/chroma";
 import { startEdge, type EdgeHandle } from "./stack/edge";
-import { freePort } from "./stack/ports";
+import { preferredPort } from "./stack/ports";
 import { startSqs, type SqsHandle } from "./stack/sqs";
 import { startWsProxy, type WsProxyHandle } from "./stack/ws-proxy";
 import { generateKeys, loadOrCreateKeys, type LocalKeys } from "./local-keys";
@@ -39,6 +39,8 @@ export interface LocalStackOptions {
   /** Extra pool environment (model keys, timeouts). */
   poolEnv?: Record<string, string>;
   output?: ServiceOutput;
+  /** Ports to use when free (`npm start` keeps URLs stable); absent ones are picked at random. */
+  ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "edge" | "pool", number>>;
   /** Called as each service becomes healthy. */
   onService?: (name: string, url: string) => void;
 }
@@ -74,12 +76,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };
   const announce = options.onService ?? (() => {});
+  const ports = options.ports ?? {};
   try {
     const dataDir = options.dataDir ? resolve(options.dataDir) : await mkdtemp(join(tmpdir(), "agent-stack-"));
     if (!options.dataDir) stops.push(() => rm(dataDir, { recursive: true, force: true }));
     const keys = options.dataDir ? await loadOrCreateKeys(join(dataDir, "keys.json")) : generateKeys();
 
-    const database = options.database ?? (await startDatabase(options, dataDir, stops));
+    const database = options.database ?? (await startDatabase(options, dataDir, await preferredPort(ports.database), stops));
     announce("database", redactUrl(database.adminUrl));
     const telegramBotToken = options.telegramBotToken ?? LOCAL_DEMO_BOT_TOKEN;
     const demo =
@@ -87,17 +90,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? undefined
         : await seedDemo(database.adminUrl, { keyring: parseKeyring(keys.SECRETS_KEYRING), telegramBotToken });
 
-    const wsProxy = await startWsProxy({});
+    const wsProxy = await startWsProxy({ port: await preferredPort(ports.wsProxy) });
     stops.push(() => wsProxy.stop());
     announce("ws-proxy", wsProxy.url);
 
-    const sqs = await startSqs({});
+    const sqs = await startSqs({ port: await preferredPort(ports.sqs) });
     stops.push(() => sqs.stop());
     announce("sqs", sqs.endpoint);
 
     let chroma: ChromaHandle | undefined;
     if (options.withChroma !== false) {
-      chroma = await startChroma({ dataDir: join(dataDir, "chroma"), output: options.output ?? "prefix" });
+      chroma = await startChroma({ port: await preferredPort(ports.chroma), dataDir: join(dataDir, "chroma"), output: options.output ?? "prefix" });
       stops.push(() => chroma!.stop());
       announce("chroma", chroma.url);
     }
@@ -105,13 +108,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let telegram: FakeTelegram | undefined;
     let telegramApiBase = options.telegramApiBase ?? "https://api.telegram.org";
     if (!options.telegramBotToken && !options.telegramApiBase) {
-      telegram = await startFakeTelegram();
+      telegram = await startFakeTelegram({ port: await preferredPort(ports.telegram) });
       stops.push(() => telegram!.close());
       telegramApiBase = telegram.url;
       announce("telegram-fake", telegram.url);
     }
 
     const edge = await startEdge({
+      port: await preferredPort(ports.edge),
       vars: {
         WEBHOOK_SIGNING_KEY: keys.WEBHOOK_SIGNING_KEY,
         SQS_ENDPOINT: sqs.endpoint,
@@ -141,7 +145,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const pools: PoolProcess[] = [];
     const startPool = async (env: Record<string, string> = {}) => {
-      const port = await freePort();
+      // Only the first pool gets the well-known port; later ones (tests, scale-out) any free one.
+      const port = await preferredPort(pools.length === 0 ? ports.pool : undefined);
       const service = spawnService({
         name: "pool",
         command: process.execPath,
@@ -184,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 async function startDatabase(
   options: LocalStackOptions,
   dataDir: string,
+  port: number,
   stops: Array<() => Promise<unknown>>,
 ): Promise<{ adminUrl: string; appUrl: string }> {
   if (options.databaseUrl) {
@@ -194,7 +200,7 @@ async function startDatabase(
     app.password = process.env.AGENT_APP_DB_PASSWORD ?? "";
     return { adminUrl: options.databaseUrl, appUrl: app.toString() };
   }
-  const server = await startPgliteServer({ dataDir: join(dataDir, "pglite"), port: 0 });
+  const server = await startPgliteServer({ dataDir: join(dataDir, "pglite"), port });
   stops.push(() => server.close());
   await migrateDatabase(server.url);
   return { adminUrl: server.url, appUrl: server.url };

@@ -30,6 +30,8 @@ async function main() {
     ...(env.TELEGRAM_API_BASE ? { telegramApiBase: env.TELEGRAM_API_BASE } : {}),
     poolEnv: pick(env, ["OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL"]),
     output: { file: join(dataDir, "logs", "services.log") },
+    // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
+    ports: { database: 5433, wsProxy: 5434, sqs: 9324, chroma: 8000, telegram: 8081, edge: 8787, pool: 9464 },
     onService: line,
   });
 

@@ -10,11 +10,26 @@ import { createServer } from "node:net";
  * @example const port = await freePort();
  */
 export async function freePort(): Promise<number> {
+  return bindAndRelease(0);
+}
+
+/**
+ * The well-known port when it is free on 127.0.0.1 (stable URLs for people), another free one
+ * when something already listens there.
+ *
+ * @example const port = await preferredPort(8787);
+ */
+export async function preferredPort(port: number | undefined): Promise<number> {
+  if (!port) return freePort();
+  return bindAndRelease(port).catch(() => freePort());
+}
+
+function bindAndRelease(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once("error", reject);
-    server.listen({ port: 0, host: "127.0.0.1", exclusive: true }, () => {
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
       const address = server.address();
       if (address === null || typeof address === "string") {
         server.close();
