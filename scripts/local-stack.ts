@@ -16,6 +16,9 @@ import { preferredPort } from "./stack/ports";
 import { startSqs, type SqsHandle } from "./stack/sqs";
 import { startWsProxy, type WsProxyHandle } from "./stack/ws-proxy";
 import { generateKeys, loadOrCreateKeys, type LocalKeys } from "./local-keys";
+import { startTelegramPoller } from "./telegram-poller";
+import { telegramWebhookSecret } from "../core/channels/telegram/webhook-secret";
+import { createLogger } from "../core/observability/log";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The demo channel's token when no real bot is configured: shaped like a real one, accepted only by the fake. */
@@ -30,7 +33,10 @@ export interface LocalStackOptions {
   database?: { adminUrl: string; appUrl: string };
   /** Seed the demo tenant, agent and Telegram channel. Default true. */
   seed?: boolean;
-  /** With a real bot token the pool talks to the real Telegram API. */
+  /**
+   * A real bot: the demo channel uses this token, the pool talks to the Telegram API, and the
+   * stack long-polls `getUpdates` into the edge's webhook (no public URL needed).
+   */
   telegramBotToken?: string;
   /** Overrides the Telegram API base (otherwise the fake, or api.telegram.org with a real token). */
   telegramApiBase?: string;
@@ -163,6 +169,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => Promise.all(pools.map((pool) => pool.stop(12_000))));
     const pool = options.withPool === false ? undefined : await startPool();
     if (pool) announce("pool", pool.healthUrl);
+
+    if (options.telegramBotToken && demo) {
+      const address = { tenantId: demo.tenantId, channelId: demo.channelId };
+      const poller = startTelegramPoller({
+        apiBase: telegramApiBase,
+        token: options.telegramBotToken,
+        webhookUrl: `${edge.url}/webhooks/telegram/${formatChannelAddress(address)}`,
+        secret: await telegramWebhookSecret(keys.WEBHOOK_SIGNING_KEY, address),
+        logger: createLogger({ service: "telegram-poller" }),
+      });
+      // Stopped first: no new updates while the rest shuts down.
+      stops.push(() => poller.stop());
+      announce("telegram", `long-polling ${telegramApiBase} (getUpdates → webhook)`);
+    }
 
     return {
       keys,

@@ -9,11 +9,7 @@
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { parseChannelAddress } from "../core/channels/address";
-import { telegramWebhookSecret } from "../core/channels/telegram/webhook-secret";
-import { createLogger } from "../core/observability/log";
-import { PROJECT_ROOT, redactUrl, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
-import { startTelegramPoller, type TelegramPoller } from "./telegram-poller";
+import { PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
 
 const env = process.env;
 const dataDir = join(PROJECT_ROOT, ".data");
@@ -35,18 +31,6 @@ async function main() {
     onService: line,
   });
 
-  let poller: TelegramPoller | undefined;
-  if (env.TELEGRAM_BOT_TOKEN && stack.demo) {
-    const address = parseChannelAddress(stack.demo.address)!;
-    poller = startTelegramPoller({
-      apiBase: stack.telegramApiBase,
-      token: env.TELEGRAM_BOT_TOKEN,
-      webhookUrl: `${stack.edge.url}/webhooks/telegram/${stack.demo.address}`,
-      secret: await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, address),
-      logger: createLogger({ service: "telegram-poller" }),
-    });
-    line("telegram", `long-polling ${redactUrl(stack.telegramApiBase)} for the real bot`);
-  }
   await writeStackState(dataDir, stack);
 
   console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
@@ -63,7 +47,6 @@ async function main() {
     }
     stopping = true;
     console.log(`\n${signal}: stopping…`);
-    await poller?.stop();
     await drainQueue(stack);
     await stack.stop();
     console.log("Stopped.");

@@ -26,9 +26,25 @@ export function createLogger(base: Record<string, unknown> = {}, minLevel: LogLe
   };
 }
 
-/** Error details safe to log: the class and the code, and the message only for our own errors. */
+/**
+ * Error details for a log line: class, code and message, with anything shaped like a credential
+ * (provider API keys, bot tokens, bearer values, passwords in URLs) masked, because vendor SDKs
+ * sometimes echo part of a key or a URL holding a token in their messages.
+ */
 export function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { error: String(error) };
+  if (!(error instanceof Error)) return { error: redactSecrets(String(error)) };
   const code = (error as { code?: unknown }).code;
-  return { error: error.name, ...(typeof code === "string" ? { code } : {}), message: error.message };
+  return { error: error.name, ...(typeof code === "string" ? { code } : {}), message: redactSecrets(error.message) };
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /\b(?:sk|pk|rk)-[A-Za-z0-9_*-]{6,}/g, // OpenAI / Stripe style keys
+  /\b(?:bot)?\d{5,}:[A-Za-z0-9_-]{10,}/g, // Telegram bot tokens, bare or in /bot<token>/ paths
+  /\bBearer\s+[A-Za-z0-9._~+/-]+=*/gi,
+  /(?<=:\/\/[^/\s:@]+:)[^@\s/]+(?=@)/g, // the password in scheme://user:password@host
+];
+
+/** Masks credential-shaped substrings; used on every error message that reaches a log. */
+export function redactSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((result, pattern) => result.replace(pattern, "[redacted]"), text);
 }

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { createLogger } from "../../core/observability/log";
+import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsClient, createSqsInboundQueue } from "../../core/queue/sqs";
 import type { AppEnv, EdgeServices } from "./context";
 import { loadConfig, type EdgeConfig } from "./env";
@@ -57,7 +57,7 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
   app.onError((error, c) => {
     if (error instanceof ApiError) return errorResponse(c, error.status, error.code, error.message, error.details);
     const logger = c.get("logger") ?? createLogger({ service: "edge" });
-    logger.log("error", "edge.unhandled_error", { error: error.name, message: error.message });
+    logger.log("error", "edge.unhandled_error", describeError(error));
     return errorResponse(c, 500, "INTERNAL", "Something went wrong on our side.");
   });
   return app;
