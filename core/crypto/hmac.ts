@@ -7,11 +7,24 @@ import { fromBase64, toBase64Url, utf8 } from "./encoding";
  * @example await deriveSecret(key, "telegram-webhook", channelAddress)
  */
 export async function deriveSecret(signingKey: string, purpose: string, subject: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", signingKeyBytes(signingKey), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
+  const key = await hmacKey(signingKey);
   const mac = await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`));
   return toBase64Url(new Uint8Array(mac));
+}
+
+// Imported keys by signing key: the webhook path derives a secret on every request, and an
+// isolate or process holds one or two keys (two during a rotation).
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(signingKey: string): Promise<CryptoKey> {
+  let key = importedKeys.get(signingKey);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", signingKeyBytes(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    if (importedKeys.size >= 8) importedKeys.clear();
+    importedKeys.set(signingKey, key);
+    key.catch(() => importedKeys.delete(signingKey));
+  }
+  return key;
 }
 
 /**
