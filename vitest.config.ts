@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
  * Three projects in one run, so CI ends with one summary:
  * - unit: `*.test.ts`, no outside parts.
  * - int: `*.int.test.ts`, real local parts (PostgreSQL when DATABASE_URL is set, PGlite otherwise).
- * - db-pglite: the database tests again on embedded PGlite, whatever DATABASE_URL says.
+ * - db-pglite: the database tests again on embedded PGlite, whatever DATABASE_URL says, except
+ *   db/postgres.int.test.ts, which always needs a real PostgreSQL server (DATABASE_URL or 127.0.0.1:5432).
  */
 export default defineConfig({
   test: {
@@ -30,7 +31,7 @@ export default defineConfig({
         test: {
           name: "db-pglite",
           include: ["db/**/*.int.test.ts"],
-          exclude: ["node_modules/**"],
+          exclude: ["node_modules/**", "db/postgres.int.test.ts"], // always a real PostgreSQL server
           env: { TEST_DATABASE: "pglite" },
           testTimeout: 60_000,
           hookTimeout: 120_000,

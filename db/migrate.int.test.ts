@@ -62,37 +62,4 @@ describe("migrations", () => {
     );
     expect(grants).toEqual({ sel: true, ins: false, del: true, create_in_public: false });
   });
-
-  it.runIf(process.env.TEST_DATABASE !== "pglite" && process.env.DATABASE_URL)(
-    "migrate several databases on one cluster in parallel (the shared role is created race-safely)",
-    async () => {
-      const many = await Promise.all([createTestDatabase(), createTestDatabase(), createTestDatabase()]);
-      await Promise.all(many.map((d) => d.close()));
-    },
-  );
-
-  it.runIf(process.env.TEST_DATABASE !== "pglite" && process.env.DATABASE_URL)(
-    "create the role race-safely when concurrent transactions both find it missing",
-    async () => {
-      const migration = readFileSync(join(migrationsFolder, "0001_rls_and_app_role.sql"), "utf8");
-      const doBlock = migration.split("--> statement-breakpoint")[0]!;
-      const roleName = `race_${Date.now().toString(36)}`;
-      const clients = Array.from({ length: 4 }, () => new pg.Client({ connectionString: database.adminUrl }));
-      try {
-        await Promise.all(clients.map((c) => c.connect()));
-        await Promise.all(
-          clients.map(async (c) => {
-            await c.query("begin");
-            await c.query(doBlock.replaceAll("agent_app", roleName));
-            await c.query("select pg_sleep(0.1)");
-            await c.query("commit");
-          }),
-        );
-        expect(await rows("select 1 from pg_roles where rolname = $1", [roleName])).toHaveLength(1);
-      } finally {
-        await Promise.all(clients.map((c) => c.end()));
-        await admin.query(`drop role if exists ${roleName}`);
-      }
-    },
-  );
 });

@@ -136,15 +136,6 @@ describe("with no tenant set", () => {
       for (const table of [...tenantOwnedTableNames, "tenants", "users"]) expect(await count(tx, table), table).toBe(0);
     });
   });
-
-  it.runIf(process.env.TEST_DATABASE !== "pglite" && process.env.DATABASE_URL)(
-    "sees nothing through the plain app connection (PostgreSQL, connecting as agent_app)",
-    async () => {
-      const who = await app.db.execute<{ u: string }>(sql`select current_user as u`);
-      expect(who.rows[0]!.u).toBe("agent_app");
-      for (const table of [...tenantOwnedTableNames, "tenants", "users"]) expect(await count(app.db, table), table).toBe(0);
-    },
-  );
 });
 
 describe("idempotency constraints", () => {

@@ -1,15 +1,9 @@
-import { connect } from "node:net";
 import { Pool, neonConfig } from "@neondatabase/serverless";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { DEFAULT_POSTGRES_URL, requirePostgres } from "../../test/support/database";
 import { startEdge } from "./edge";
 import { startWsProxy, type WsProxyHandle } from "./ws-proxy";
-
-const PG = { host: "127.0.0.1", port: 5432 };
-const postgresUp = await new Promise<boolean>((resolve) => {
-  const socket = connect(PG).once("connect", () => (socket.destroy(), resolve(true)));
-  socket.once("error", () => resolve(false));
-});
 
 /** Resolves with the HTTP status the proxy answered an upgrade with (101 when accepted). */
 function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -21,9 +15,22 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
   });
 }
 
-describe.skipIf(!postgresUp)("ws-proxy with @neondatabase/serverless", () => {
+/**
+ * The tests that need the machine's PostgreSQL on 127.0.0.1:5432 call this in `beforeEach`, so with
+ * the server down each of them fails saying how to start it (a throwing `beforeAll` would only
+ * report them as skipped). One connection attempt serves them all.
+ */
+let postgresCheck: Promise<unknown> | undefined;
+async function needPostgres(): Promise<void> {
+  postgresCheck ??= requirePostgres(DEFAULT_POSTGRES_URL).then(() => undefined, (error: unknown) => error);
+  const error = await postgresCheck;
+  if (error) throw error;
+}
+
+describe("ws-proxy with @neondatabase/serverless", () => {
   let proxy: WsProxyHandle;
 
+  beforeEach(needPostgres);
   beforeAll(async () => {
     proxy = await startWsProxy({ allowedTargets: ["127.0.0.1:5432", "localhost:5432"] });
     neonConfig.webSocketConstructor = WebSocket; // Node 20 has no global WebSocket
@@ -35,7 +42,7 @@ describe.skipIf(!postgresUp)("ws-proxy with @neondatabase/serverless", () => {
   afterAll(() => proxy?.stop());
 
   it("runs queries through the proxy", async () => {
-    const pool = new Pool({ connectionString: "postgres://postgres@127.0.0.1:5432/postgres" });
+    const pool = new Pool({ connectionString: DEFAULT_POSTGRES_URL });
     try {
       const { rows } = await pool.query("select 1 as one, $1::text as echo", ["hi"]);
       expect(rows).toEqual([{ one: 1, echo: "hi" }]);
@@ -65,12 +72,14 @@ describe.skipIf(!postgresUp)("ws-proxy with @neondatabase/serverless", () => {
   });
 });
 
-describe.skipIf(!postgresUp)("ws-proxy from inside workerd", () => {
+describe("ws-proxy from inside workerd", () => {
+  beforeEach(needPostgres);
+
   it("lets the Neon driver in a worker query PostgreSQL", async () => {
     const proxy = await startWsProxy();
     const edge = await startEdge({
       config: "scripts/stack/fixtures/neon-wrangler.toml",
-      vars: { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/postgres", WS_PROXY: `127.0.0.1:${proxy.port}/v1` },
+      vars: { DATABASE_URL: DEFAULT_POSTGRES_URL, WS_PROXY: `127.0.0.1:${proxy.port}/v1` },
       output: "quiet",
     });
     try {

@@ -14,10 +14,22 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
+/** The server `engine: "postgres"` uses when `DATABASE_URL` is unset: the machine's PostgreSQL, trust auth. */
+export const DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/postgres";
+
+export interface CreateTestDatabaseOptions {
+  /**
+   * `"postgres"`: always a real PostgreSQL server (`DATABASE_URL`, else {@link DEFAULT_POSTGRES_URL}),
+   * failing with a hint to start it when unreachable. Omitted: chosen from the environment (see below).
+   */
+  engine?: "postgres";
+}
+
 /**
  * A fresh, migrated database for one test file, so tests never share state. With `DATABASE_URL`
  * set (and `TEST_DATABASE` not `pglite`) it creates a uniquely named database on that server;
  * otherwise it starts an in-memory PGlite on a free loopback port. Tests make their own tenants.
+ * `{ engine: "postgres" }` always uses a PostgreSQL server, for tests PGlite cannot stand in for.
  *
  * On PGlite every connection is the superuser; `withTenant` still applies RLS by switching to
  * `agent_app` for the transaction.
@@ -27,10 +39,35 @@ export interface TestDatabase {
  * beforeAll(async () => { database = await createTestDatabase(); });
  * afterAll(() => database.close());
  */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
+  if (options.engine === "postgres") return createOnServer(await requirePostgres());
   const serverUrl = process.env.DATABASE_URL;
   if (process.env.TEST_DATABASE !== "pglite" && serverUrl) return createOnServer(serverUrl);
   return createOnPglite();
+}
+
+/**
+ * The PostgreSQL server for tests that need a real one: `url`, else `DATABASE_URL`, else
+ * {@link DEFAULT_POSTGRES_URL}. Connects once and throws, saying how to start the machine's
+ * PostgreSQL, when it cannot, so such tests fail rather than skip.
+ */
+export async function requirePostgres(url = process.env.DATABASE_URL || DEFAULT_POSTGRES_URL): Promise<string> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  try {
+    await client.connect();
+  } catch (error) {
+    const where = new URL(url);
+    where.password = "";
+    throw new Error(
+      `PostgreSQL is unreachable at ${where.toString()} (${(error as Error).message || String(error)}). ` +
+        "These tests need a real PostgreSQL server; start the machine's one with: " +
+        "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+      { cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return url;
 }
 
 async function createOnPglite(): Promise<TestDatabase> {
