@@ -13,7 +13,7 @@ import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/c
 import { startChroma, type ChromaHandle } from "./stack/chroma";
 import { startEdge, type EdgeHandle } from "./stack/edge";
 import { preferredPort } from "./stack/ports";
-import { startSqs, type SqsHandle } from "./stack/sqs";
+import { sqsEnvironment, startSqs, type SqsHandle } from "./stack/sqs";
 import { startWsProxy, type WsProxyHandle } from "./stack/ws-proxy";
 import { generateKeys, loadOrCreateKeys, type LocalKeys } from "./local-keys";
 import { startTelegramPoller } from "./telegram-poller";
@@ -124,11 +124,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port: await preferredPort(ports.edge),
       vars: {
         WEBHOOK_SIGNING_KEY: keys.WEBHOOK_SIGNING_KEY,
-        SQS_ENDPOINT: sqs.endpoint,
-        SQS_REGION: sqs.region,
-        SQS_ACCESS_KEY_ID: sqs.accessKeyId,
-        SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
-        INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+        ...sqsEnvironment(sqs),
         DATABASE_URL: database.appUrl,
         NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
       },
@@ -140,11 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const poolEnv = {
       DATABASE_URL: database.appUrl,
-      SQS_ENDPOINT: sqs.endpoint,
-      SQS_REGION: sqs.region,
-      SQS_ACCESS_KEY_ID: sqs.accessKeyId,
-      SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
-      INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+      ...sqsEnvironment(sqs),
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,
       ...options.poolEnv,

@@ -6,9 +6,10 @@
  *   TELEGRAM_API_BASE   another Telegram Bot API base URL
  *   OPENAI_API_KEY      the demo agent answers with gpt-4o-mini (OPENAI_BASE_URL to override)
  */
-import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { sqsClientFor } from "./stack/sqs";
 import { PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
 
 const env = process.env;
@@ -61,11 +62,7 @@ async function main() {
  * accepted before the queue goes away, so a restart does not lose a message.
  */
 async function drainQueue(stack: LocalStack) {
-  const sqs = new SQSClient({
-    endpoint: stack.sqs.endpoint,
-    region: stack.sqs.region,
-    credentials: { accessKeyId: stack.sqs.accessKeyId, secretAccessKey: stack.sqs.secretAccessKey },
-  });
+  const sqs = sqsClientFor(stack.sqs);
   const deadline = Date.now() + 15_000;
   try {
     while (Date.now() < deadline) {

@@ -22,7 +22,7 @@ import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secr
 import { textUpdate } from "../../test/support/telegram";
 import { generateKeys } from "../local-keys";
 import { startEdge, type EdgeHandle } from "../stack/edge";
-import { startSqs, type SqsHandle } from "../stack/sqs";
+import { sqsEnvironment, startSqs, type SqsHandle } from "../stack/sqs";
 
 // ---- autocannon (CommonJS, no bundled types): the few parts used here -------------------------
 
@@ -271,11 +271,7 @@ async function main(): Promise<number> {
   const edge: EdgeHandle = await startEdge({
     vars: {
       WEBHOOK_SIGNING_KEY: keys.WEBHOOK_SIGNING_KEY,
-      SQS_ENDPOINT: sqs.endpoint,
-      SQS_REGION: sqs.region,
-      SQS_ACCESS_KEY_ID: sqs.accessKeyId,
-      SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
-      INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+      ...sqsEnvironment(sqs),
       LOG_LEVEL: "warn",
     },
     output: "quiet",

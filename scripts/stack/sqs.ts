@@ -93,3 +93,23 @@ function required(value: string | undefined, what: string): string {
   if (!value) throw new Error(`fauxqs did not return the ${what}`);
   return value;
 }
+
+/** The queue settings both the edge (as vars) and the pool (as environment) read. */
+export function sqsEnvironment(sqs: SqsHandle): Record<string, string> {
+  return {
+    SQS_ENDPOINT: sqs.endpoint,
+    SQS_REGION: sqs.region,
+    SQS_ACCESS_KEY_ID: sqs.accessKeyId,
+    SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
+    INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+  };
+}
+
+/** An SDK client for the emulator, for scripts and tests that inspect or feed the queues. */
+export function sqsClientFor(sqs: SqsHandle): SQSClient {
+  return new SQSClient({
+    endpoint: sqs.endpoint,
+    region: sqs.region,
+    credentials: { accessKeyId: sqs.accessKeyId, secretAccessKey: sqs.secretAccessKey },
+  });
+}

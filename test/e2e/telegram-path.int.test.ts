@@ -1,4 +1,5 @@
-import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secret";
@@ -7,6 +8,7 @@ import { parseChannelAddress } from "../../core/channels/address";
 import { createPoolDb, type DbHandle } from "../../db/client";
 import { messages, usageRecords } from "../../db/schema";
 import { killProcessTree } from "../../scripts/stack/child";
+import { sqsClientFor } from "../../scripts/stack/sqs";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { startFakeOpenAI } from "../fakes/openai";
 import { createTestDatabase, type TestDatabase } from "../support/database";
@@ -37,11 +39,7 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       poolEnv: { POOL_VISIBILITY_TIMEOUT: "2", POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "warn" },
     });
     admin = createPoolDb(database.adminUrl, { max: 2 });
-    sqs = new SQSClient({
-      endpoint: stack.sqs.endpoint,
-      region: stack.sqs.region,
-      credentials: { accessKeyId: stack.sqs.accessKeyId, secretAccessKey: stack.sqs.secretAccessKey },
-    });
+    sqs = sqsClientFor(stack.sqs);
     webhookUrl = `${stack.edge.url}/webhooks/telegram/${stack.demo!.address}`;
     secret = await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, parseChannelAddress(stack.demo!.address)!);
   });
@@ -189,48 +187,12 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       await proxy.close();
     }
   });
-});
-
-describe("Telegram message path: models and poison messages", () => {
-  let database: TestDatabase;
-  let stack: LocalStack;
-  let admin: DbHandle<pg.Pool>;
-  let sqs: SQSClient;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    stack = await startLocalStack({
-      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
-      withChroma: false,
-      withPool: false,
-      output: "quiet",
-      poolEnv: { POOL_VISIBILITY_TIMEOUT: "2", POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "error" },
-    });
-    admin = createPoolDb(database.adminUrl, { max: 2 });
-    sqs = new SQSClient({
-      endpoint: stack.sqs.endpoint,
-      region: stack.sqs.region,
-      credentials: { accessKeyId: stack.sqs.accessKeyId, secretAccessKey: stack.sqs.secretAccessKey },
-    });
-  });
-
-  afterAll(async () => {
-    sqs?.destroy();
-    await admin?.close();
-    await stack?.stop();
-    await database?.close();
-  });
 
   it("answers with gpt-4o-mini through ChatOpenAI when OPENAI_API_KEY is set", async () => {
     const openai = await startFakeOpenAI({ apiKey: "sk-e2e" });
     const pool = await stack.startPool({ OPENAI_API_KEY: "sk-e2e", OPENAI_BASE_URL: openai.baseUrl });
     try {
-      const secret = await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, parseChannelAddress(stack.demo!.address)!);
-      const response = await fetch(`${stack.edge.url}/webhooks/telegram/${stack.demo!.address}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
-        body: JSON.stringify(textUpdate("What are your opening hours?", { chatId: 2001 })),
-      });
+      const response = await post(textUpdate("What are your opening hours?", { chatId: 2001 }));
       expect(response.status).toBe(200);
       const [reply] = await stack.telegram!.waitForSent(2001, 1);
       expect(reply!.text).toBe("(gpt-4o-mini) You asked: What are your opening hours?");
