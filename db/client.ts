@@ -97,6 +97,21 @@ export function createEdgeDb(url: string, opts: EdgeDbOptions = {}): DbHandle<Ne
   }
   const pool = new NeonPool({ connectionString: url, max: opts.max ?? 5 });
   pool.on("error", () => {});
+  pool.on("connect", closeSocketOnEnd);
   const db = drizzleNeon(pool, { schema });
   return { db, pool, close: () => pool.end() };
+}
+
+/**
+ * The Neon driver's socket shim has `write(data, encoding, callback)`, but node-postgres ends a
+ * connection with `write(terminate, callback)`: the callback (which closes the WebSocket) lands in
+ * the encoding slot and never runs, so every `pool.end()` leaked its connection (PGlite's connection
+ * limit was reached after a few dozen admin API requests). Accept both call shapes.
+ */
+function closeSocketOnEnd(client: unknown): void {
+  const stream = (client as { connection?: { stream?: { write?: (...args: unknown[]) => unknown } } }).connection?.stream;
+  if (!stream?.write) return;
+  const write = stream.write.bind(stream);
+  stream.write = (data: unknown, encoding?: unknown, callback?: unknown) =>
+    typeof encoding === "function" ? write(data, undefined, encoding) : write(data, encoding, callback);
 }

@@ -1,13 +1,71 @@
 import { z } from "zod";
 
+export const modelProviders = ["openai", "gemini", "groq", "ollama", "bedrock", "offline"] as const;
+export type ModelProvider = (typeof modelProviders)[number];
+
 /**
  * A model candidate: which provider and model. The engine's model policy is an ordered list of
- * these plus selection rules (see core/engine); the tenant's default policy lives here.
+ * these plus selection rules (see core/engine/selection.ts); the tenant's default policy lives here.
  */
 export const modelCandidate = z.object({
-  provider: z.enum(["openai", "gemini", "groq", "ollama", "bedrock", "offline"]),
+  provider: z.enum(modelProviders),
   model: z.string().min(1).max(128),
 });
+export type ModelCandidate = z.infer<typeof modelCandidate>;
+
+const channelKindsForRules = ["telegram", "whatsapp", "email", "voice", "webchat"] as const;
+
+/**
+ * One selection rule: when every condition in `when` holds for the turn, the candidates in `use`
+ * are tried first (in that order), then the policy's other candidates as fallbacks. Rules are
+ * evaluated in order; the first match wins. Absent conditions always hold.
+ */
+export const selectionRule = z.object({
+  name: z.string().min(1).max(64).optional(),
+  when: z
+    .object({
+      channels: z.array(z.enum(channelKindsForRules)).min(1).max(5).optional(),
+      /** Messages in the conversation so far (memory window plus the new one). */
+      minMessages: z.number().int().min(0).max(10_000).optional(),
+      maxMessages: z.number().int().min(0).max(10_000).optional(),
+      /** Estimated tokens of the prompt so far (system prompt, summary, history, new message). */
+      minTokens: z.number().int().min(0).max(10_000_000).optional(),
+      maxTokens: z.number().int().min(0).max(10_000_000).optional(),
+      complexity: z.enum(["simple", "complex"]).optional(),
+      /** Whether the agent has tools it may call this turn. */
+      needsTools: z.boolean().optional(),
+    })
+    .strict(),
+  use: z.array(modelCandidate).min(1).max(8),
+});
+export type SelectionRule = z.infer<typeof selectionRule>;
+
+/**
+ * An ordered list of candidates (the default order is also the fallback order) plus rules that
+ * reorder them per turn. Rules may only name candidates of the policy, so the price table and the
+ * budget's "cheapest candidate" always range over the same set.
+ */
+export const modelPolicy = z
+  .object({
+    candidates: z.array(modelCandidate).min(1).max(8),
+    rules: z.array(selectionRule).max(20).default([]),
+  })
+  .superRefine((policy, ctx) => {
+    const known = new Set(policy.candidates.map(candidateKey));
+    policy.rules.forEach((rule, i) =>
+      rule.use.forEach((candidate, j) => {
+        if (!known.has(candidateKey(candidate))) {
+          ctx.addIssue({ code: "custom", path: ["rules", i, "use", j], message: "a rule may only use candidates listed in the policy" });
+        }
+      }),
+    );
+  });
+export type ModelPolicy = z.infer<typeof modelPolicy>;
+
+/** `provider:model`, the identity of a candidate in logs, records and rules. */
+export function candidateKey(candidate: ModelCandidate): string {
+  return `${candidate.provider}:${candidate.model}`;
+}
 
 export const tenantBudget = z.object({
   /** Monthly spend limit in US dollars; 0 means no budget is enforced. */
@@ -22,22 +80,66 @@ export const tenantBudget = z.object({
     .default("Sorry, this assistant is unavailable right now. Please try again later."),
 });
 
+/** A sealed envelope from core/crypto/secrets.ts (`v1.<keyId>.<iv>.<ciphertext>`), never plaintext. */
+const sealedSecret = z.string().regex(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "must be a sealed secret envelope").max(8192);
+
+/**
+ * The tenant's own provider keys, each sealed with `sealProviderKey` (core/engine/credentials.ts),
+ * bound to the tenant and `provider:<name>`. Absent providers use the platform's environment.
+ * Bedrock's envelope holds `{ accessKeyId, secretAccessKey, sessionToken? }` as JSON.
+ */
+export const providerKeys = z
+  .object({
+    openai: sealedSecret.optional(),
+    gemini: sealedSecret.optional(),
+    groq: sealedSecret.optional(),
+    bedrock: sealedSecret.optional(),
+  })
+  .strict();
+
 /**
  * The tenant's master configuration, stored in `tenants.settings` and validated on every write
  * (admin API) and read (engine). One definition for both, so they never disagree.
  */
 export const tenantSettings = z.object({
-  locale: z.string().min(2).max(35).default("en"),
-  timezone: z.string().min(1).max(64).default("UTC"),
-  defaultModelPolicy: z
-    .object({ candidates: z.array(modelCandidate).min(1).max(8) })
-    .default({ candidates: [{ provider: "openai", model: "gpt-4o-mini" }] }),
+  locale: z.string().min(2).max(35).refine(isLocale, "not a BCP 47 locale tag").default("en"),
+  timezone: z.string().min(1).max(64).refine(isTimeZone, "not an IANA time zone").default("UTC"),
+  defaultModelPolicy: modelPolicy.default({ candidates: [{ provider: "openai", model: "gpt-4o-mini" }], rules: [] }),
   budget: tenantBudget.default({ monthlyLimitUsd: 0, softLimitRatio: 0.8, hardLimitMessage: "Sorry, this assistant is unavailable right now. Please try again later." }),
+  providerKeys: providerKeys.default({}),
   /** Origins allowed by CORS on the admin API, e.g. a Bubble.io app's domain. */
-  allowedOrigins: z.array(z.url().max(255)).max(20).default([]),
+  allowedOrigins: z
+    .array(
+      z
+        .url({ protocol: /^https?$/ })
+        .max(255)
+        // Browsers send `Origin: https://app.example.com` (no path, no trailing slash): store that form.
+        .transform((url) => new URL(url).origin),
+    )
+    .max(20)
+    .transform((origins) => [...new Set(origins)])
+    .default([]),
 });
 
+function isLocale(tag: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export type TenantSettings = z.infer<typeof tenantSettings>;
+export type TenantBudget = z.infer<typeof tenantBudget>;
 
 /** Reads stored settings leniently: missing fields take their defaults. */
 export function readTenantSettings(stored: unknown): TenantSettings {

@@ -5,8 +5,15 @@ export const tenants = pgTable("tenants", {
   id: uuid("id").primaryKey().defaultRandom(),
   name: text("name").notNull(),
   slug: text("slug").notNull().unique(),
+  /** The master configuration (`core/tenants/settings.ts`), validated on every read and write. */
   settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+  /**
+   * The Auth0 Organization (`org_id` claim) whose members sign in to this tenant. Null: no Auth0
+   * sign-in for this tenant (API keys only).
+   */
+  auth0OrgId: text("auth0_org_id").unique(),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });
 
 export type Tenant = typeof tenants.$inferSelect;

@@ -4,9 +4,11 @@ import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsClient, createSqsInboundQueue } from "../../core/queue/sqs";
 import type { AppEnv, EdgeServices } from "./context";
 import { loadConfig, type EdgeConfig } from "./env";
-import { ApiError, errorResponse } from "./errors";
+import { errorResponse, toApiError } from "./errors";
 import { healthRoutes } from "./routes/health";
+import { v1Api } from "./routes/v1";
 import { telegramWebhook } from "./routes/webhooks/telegram";
+import { createAuth0Verifier } from "../../core/access/auth0";
 
 export type ServicesFactory = (config: EdgeConfig) => EdgeServices;
 
@@ -22,6 +24,20 @@ export const defaultServices: ServicesFactory = (config) => {
     config,
     logger: createLogger({ service: "edge" }, config.LOG_LEVEL),
     inboundQueue: createSqsInboundQueue(sqs, config.INBOUND_QUEUE_URL),
+    ...(config.AUTH0_ISSUER && config.AUTH0_AUDIENCE
+      ? {
+          // One per isolate: the key set it fetches is cached inside and shared by requests.
+          auth0: createAuth0Verifier({
+            issuer: config.AUTH0_ISSUER,
+            audience: config.AUTH0_AUDIENCE,
+            ...(config.AUTH0_JWKS_URL ? { jwksUrl: config.AUTH0_JWKS_URL } : {}),
+            orgClaim: config.AUTH0_ORG_CLAIM,
+            emailClaim: config.AUTH0_EMAIL_CLAIM,
+            jwksCooldownSeconds: config.AUTH0_JWKS_COOLDOWN_SECONDS,
+            clockToleranceSeconds: config.AUTH0_CLOCK_TOLERANCE_SECONDS,
+          }),
+        }
+      : {}),
   };
 };
 
@@ -52,10 +68,16 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
 
   app.route("/", healthRoutes);
   app.route("/webhooks/telegram", telegramWebhook);
+  app.route("/", v1Api);
 
   app.notFound((c) => errorResponse(c, 404, "NOT_FOUND", "No such route."));
   app.onError((error, c) => {
-    if (error instanceof ApiError) return errorResponse(c, error.status, error.code, error.message, error.details);
+    const known = toApiError(error);
+    if (known) {
+      const response = errorResponse(c, known.status, known.code, known.message, known.details);
+      for (const [name, value] of Object.entries(known.headers ?? {})) response.headers.set(name, value);
+      return response;
+    }
     const logger = c.get("logger") ?? createLogger({ service: "edge" });
     logger.log("error", "edge.unhandled_error", describeError(error));
     return errorResponse(c, 500, "INTERNAL", "Something went wrong on our side.");

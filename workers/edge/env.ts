@@ -17,7 +17,30 @@ export const edgeEnvSchema = z.object({
   /** host:port of a loopback WebSocket→TCP proxy standing in for Neon's WebSocket endpoint. */
   NEON_WS_PROXY: z.string().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /**
+   * Auth0 sign-in for the admin API. Unset: bearer JWTs are refused with a clear 401 and only API
+   * keys work (the local stack's default). `https://<tenant>.auth0.com/`, as in the tokens' `iss`.
+   */
+  AUTH0_ISSUER: optional(z.url()),
+  /** The Auth0 API identifier access tokens must carry in `aud`; required with AUTH0_ISSUER. */
+  AUTH0_AUDIENCE: optional(z.string().min(1)),
+  /** Overrides `<issuer>.well-known/jwks.json` (tests point it at a loopback JWKS server). */
+  AUTH0_JWKS_URL: optional(z.url()),
+  /** The claim naming the Auth0 Organization, mapped to a tenant by `tenants.auth0_org_id`. */
+  AUTH0_ORG_CLAIM: z.string().min(1).default("org_id"),
+  /** The claim holding the user's email (added by an Auth0 Action); `<claim>_verified` beside it. */
+  AUTH0_EMAIL_CLAIM: z.string().min(1).default("email"),
+  AUTH0_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+  AUTH0_CLOCK_TOLERANCE_SECONDS: z.coerce.number().min(0).max(300).default(10),
+}).refine((env) => !env.AUTH0_ISSUER || env.AUTH0_AUDIENCE, {
+  path: ["AUTH0_AUDIENCE"],
+  message: "AUTH0_AUDIENCE is required when AUTH0_ISSUER is set",
 });
+
+/** Wrangler passes unset vars as absent but `--var NAME:` as ""; both mean "not configured". */
+function optional<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === "" ? undefined : value), schema.optional());
+}
 
 export type EdgeConfig = z.infer<typeof edgeEnvSchema>;
 

@@ -1,13 +1,24 @@
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { TokenVerificationUnavailableError } from "../../core/access/auth0";
+import { ConflictError, InvalidRequestError, NotFoundError } from "../../core/access/errors";
+import { PermissionDeniedError } from "../../core/access/permissions";
+import { InvalidTenantIdError } from "../../db/tenant";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
 /** Stable error codes callers can branch on. */
 export type ErrorCode =
   | "BAD_ENVIRONMENT"
   | "UNAUTHORIZED"
+  | "FORBIDDEN"
   | "NOT_FOUND"
+  | "CONFLICT"
   | "INVALID_JSON"
   | "INVALID_BODY"
+  | "INVALID_QUERY"
+  | "INVALID_PARAMS"
+  | "INVALID_REQUEST"
+  | "AUTH_UNAVAILABLE"
   | "PAYLOAD_TOO_LARGE"
   | "QUEUE_UNAVAILABLE"
   | "DATABASE_UNAVAILABLE"
@@ -20,6 +31,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: unknown,
+    /** Extra response headers, e.g. `WWW-Authenticate` on a 401. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
@@ -29,4 +42,40 @@ export class ApiError extends Error {
 export function errorResponse(c: Context, status: ContentfulStatusCode, code: ErrorCode, message: string, details?: unknown) {
   const requestId = c.get("requestId") as string | undefined;
   return c.json({ error: { code, message, requestId, ...(details === undefined ? {} : { details }) } }, status);
+}
+
+/** The realm named in every `WWW-Authenticate` challenge. */
+export const AUTH_REALM = "agent-platform";
+
+/**
+ * 401 with a `WWW-Authenticate: Bearer` challenge (RFC 6750): without `description` the caller
+ * sent no credentials; with one, what it sent was refused (`error="invalid_token"`).
+ */
+export function unauthorized(description?: string): ApiError {
+  const challenge = description
+    ? `Bearer realm="${AUTH_REALM}", error="invalid_token", error_description="${description.replace(/["\\]/g, "")}"`
+    : `Bearer realm="${AUTH_REALM}"`;
+  return new ApiError(401, "UNAUTHORIZED", description ?? "Send an Auth0 access token or an API key as `Authorization: Bearer <token>`.", undefined, {
+    "www-authenticate": challenge,
+  });
+}
+
+/**
+ * Domain errors (core/access) and framework errors to the one HTTP error shape; undefined for
+ * anything unexpected, which the app answers with a 500 that shows no internal message.
+ */
+export function toApiError(error: unknown): ApiError | undefined {
+  if (error instanceof ApiError) return error;
+  if (error instanceof PermissionDeniedError) return new ApiError(403, "FORBIDDEN", error.message, { permission: error.permission });
+  if (error instanceof NotFoundError || error instanceof InvalidTenantIdError) return new ApiError(404, "NOT_FOUND", error.message);
+  if (error instanceof ConflictError) return new ApiError(409, "CONFLICT", error.message);
+  if (error instanceof InvalidRequestError) return new ApiError(400, "INVALID_REQUEST", error.message);
+  if (error instanceof TokenVerificationUnavailableError) {
+    return new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in cannot be checked right now; retry shortly.");
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    const json = /json/i.test(error.message);
+    return new ApiError(error.status as ContentfulStatusCode, json ? "INVALID_JSON" : "INVALID_REQUEST", json ? "The body is not valid JSON." : "The request is malformed.");
+  }
+  return undefined;
 }

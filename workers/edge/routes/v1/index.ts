@@ -1,0 +1,51 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { swaggerUI } from "@hono/swagger-ui";
+import type { AppEnv } from "../../context";
+import { authenticate } from "../../middleware/authenticate";
+import { tenantCors } from "../../middleware/cors";
+import { database } from "../../middleware/database";
+import { validationHook } from "./openapi";
+import { apiKeysApi } from "./api-keys";
+import { auditLogApi } from "./audit-log";
+import { invitationsApi } from "./invitations";
+import { meApi } from "./me";
+import { rolesApi } from "./roles";
+import { tenantApi } from "./tenant";
+import { usersApi } from "./users";
+
+const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
+
+Authenticate with \`Authorization: Bearer <token>\`, where the token is an Auth0 access token
+(the tenant comes from its organisation) or an API key (\`ak_…\`). Each route names the permission it
+needs in \`x-permission\`. Errors are \`{ "error": { "code", "message", "requestId", "details"? } }\`.
+Lists are newest first and paginate with \`?limit=\` and the \`nextCursor\` of the previous page.`;
+
+/**
+ * Everything under `/v1`. The document and its reference page are public; every other route runs
+ * database → CORS → authentication, then the route's own permission check.
+ */
+export const v1Api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).basePath("/v1");
+
+v1Api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+  type: "http",
+  scheme: "bearer",
+  description: "An Auth0 access token (JWT, RS256) or an API key `ak_<id>_<secret>`.",
+});
+
+v1Api.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "Agent platform admin API", version: "1.0.0", description: DESCRIPTION },
+});
+v1Api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Agent platform admin API" }));
+
+v1Api.use("*", database(), tenantCors(), authenticate());
+
+// Agents, tools, channels and knowledge mount theirs here the same way.
+v1Api
+  .route("/me", meApi)
+  .route("/tenant", tenantApi)
+  .route("/users", usersApi)
+  .route("/invitations", invitationsApi)
+  .route("/roles", rolesApi)
+  .route("/api-keys", apiKeysApi)
+  .route("/audit-log", auditLogApi);
