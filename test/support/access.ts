@@ -1,0 +1,52 @@
+import { randomUUID } from "node:crypto";
+import { generateApiKey } from "../../core/access/api-key-format";
+import { BUILTIN_ROLE_PERMISSIONS, type BuiltinRole } from "../../core/access/permissions";
+import type { Database } from "../../db/client";
+import { apiKeys, memberships, roles, tenants, users } from "../../db/schema";
+
+export interface AccessTenant {
+  tenantId: string;
+  orgId: string;
+  roleIds: Record<BuiltinRole, string>;
+  /** One member per built-in role. */
+  users: Record<BuiltinRole, { id: string; sub: string; email: string }>;
+  /** One live API key per built-in role. */
+  apiKeys: Record<BuiltinRole, { id: string; key: string }>;
+}
+
+const BUILTINS: BuiltinRole[] = ["admin", "editor", "viewer"];
+
+/**
+ * A fresh tenant for admin API tests, written with the owner connection: an Auth0 organisation id,
+ * the built-in roles, an admin, an editor and a viewer member, and an API key per role.
+ */
+export async function createAccessTenant(adminDb: Database, options: { allowedOrigins?: string[] } = {}): Promise<AccessTenant> {
+  const tenantId = randomUUID();
+  const tag = tenantId.slice(0, 8);
+  const orgId = `org_${tag}`;
+  const roleIds = Object.fromEntries(BUILTINS.map((name) => [name, randomUUID()])) as Record<BuiltinRole, string>;
+  const people = Object.fromEntries(
+    BUILTINS.map((name) => [name, { id: randomUUID(), sub: `auth0|${name}-${tag}`, email: `${name}-${tag}@example.test` }]),
+  ) as AccessTenant["users"];
+  const keys = {} as AccessTenant["apiKeys"];
+  await adminDb.transaction(async (tx) => {
+    await tx.insert(tenants).values({
+      id: tenantId,
+      name: `Tenant ${tag}`,
+      slug: `t-${tag}`,
+      auth0OrgId: orgId,
+      settings: { allowedOrigins: options.allowedOrigins ?? [] },
+    });
+    for (const name of BUILTINS) {
+      await tx.insert(roles).values({ id: roleIds[name], tenantId, name, builtin: true, permissions: [...BUILTIN_ROLE_PERMISSIONS[name]] });
+      const person = people[name];
+      await tx.insert(users).values({ id: person.id, authSubject: person.sub, email: person.email, name: `${name} person` });
+      await tx.insert(memberships).values({ tenantId, userId: person.id, roleId: roleIds[name] });
+      const secret = await generateApiKey();
+      const id = randomUUID();
+      await tx.insert(apiKeys).values({ id, tenantId, name: `${name} key`, publicId: secret.publicId, secretHash: secret.secretHash, roleId: roleIds[name] });
+      keys[name] = { id, key: secret.key };
+    }
+  });
+  return { tenantId, orgId, roleIds, users: people, apiKeys: keys };
+}
