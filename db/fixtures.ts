@@ -17,6 +17,11 @@ export interface TenantGraph {
     agent_tools: typeof s.agentTools.$inferInsert;
     knowledge_sources: s.NewKnowledgeSource;
     usage_records: s.NewUsageRecord;
+    agent_versions: s.NewAgentVersion;
+    alerts: typeof s.alerts.$inferInsert;
+    api_keys: s.NewApiKey;
+    invitations: s.NewInvitation;
+    audit_log: s.NewAuditRecord;
   };
 }
 
@@ -32,6 +37,11 @@ export const tenantOwnedTables = {
   agent_tools: s.agentTools,
   knowledge_sources: s.knowledgeSources,
   usage_records: s.usageRecords,
+  agent_versions: s.agentVersions,
+  alerts: s.alerts,
+  api_keys: s.apiKeys,
+  invitations: s.invitations,
+  audit_log: s.auditLog,
 } as const;
 
 /**
@@ -66,6 +76,21 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       agent_tools: { tenantId, agentId, toolId },
       knowledge_sources: { tenantId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
       usage_records: { tenantId, conversationId, messageId, agentId, model: "m", provider: "p", inputTokens: 1, outputTokens: 2, latencyMs: 3 },
+      agent_versions: {
+        tenantId,
+        agentId,
+        version: 1,
+        change: "create",
+        createdBy: "system:fixture",
+        config: {
+          name: "Agent", systemPrompt: "Be helpful.", modelPolicy: null, temperature: 0.3, maxOutputTokens: 512, memoryWindow: 12,
+          toolIds: [], builtinTools: [], knowledgeSourceIds: [], channelIds: [channelId],
+        },
+      },
+      alerts: { tenantId, kind: "fixture", dedupeKey: tag },
+      api_keys: { tenantId, name: "key", publicId: `pk${tag.replace(/-/g, "")}`, secretHash: `hash-${tag}`, roleId },
+      invitations: { tenantId, email: `invitee-${tag}@example.test`, roleId, expiresAt: new Date(Date.now() + 86_400_000) },
+      audit_log: { tenantId, actorType: "system", actorId: "fixture", action: "fixture.create", resourceType: "fixture" },
     },
   };
 }

@@ -1,24 +1,29 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
+import { BUILTIN_ROLE_PERMISSIONS } from "../core/access/permissions";
 import { type Keyring, openCredentials, sealCredentials } from "../core/crypto/secrets";
 import * as schema from "./schema";
-import { agents, channels, roles, tenants } from "./schema";
+import { agents, agentVersions, channels, roles, tenants } from "./schema";
 
 /** Fixed ids so scripts, docs and the chat CLI can address the demo without looking it up. */
 export const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d001";
 export const DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000a001";
 export const DEMO_TELEGRAM_CHANNEL_ID = "00000000-0000-4000-8000-00000000c001";
 
-/** Permissions of the built-in roles every tenant starts with. */
-export const BUILTIN_ROLE_PERMISSIONS: Record<"admin" | "editor" | "viewer", string[]> = {
-  admin: ["*"],
-  editor: [
-    "agents:read", "agents:write", "channels:read", "channels:write", "tools:read", "tools:write",
-    "knowledge:read", "knowledge:write", "conversations:read", "usage:read",
-  ],
-  viewer: ["agents:read", "channels:read", "tools:read", "knowledge:read", "conversations:read", "usage:read"],
-};
+/**
+ * A placeholder Auth0 Organization id for the demo tenant: point it at a real organisation
+ * (`update tenants set auth0_org_id = 'org_…'`) to sign in to the demo with Auth0.
+ */
+export const DEMO_AUTH0_ORG_ID = "org_demo_placeholder";
+
+export { BUILTIN_ROLE_PERMISSIONS };
+
+const DEMO_AGENT_NAME = "Demo assistant";
+const DEMO_SYSTEM_PROMPT =
+  "You are a friendly, concise support assistant for a small online shop. Answer in the " +
+  "customer's language, ask one clarifying question when a request is ambiguous, and say " +
+  "so plainly when you do not know something instead of guessing.";
 
 export interface SeedDemoOptions {
   keyring: Keyring;
@@ -52,14 +57,20 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
       // Rows are written as the owner; the setting also satisfies forced RLS if that owner is not
       // a superuser (e.g. a managed Postgres owner role).
       await tx.execute(sql`select set_config('app.tenant_id', ${DEMO_TENANT_ID}, true)`);
-      await tx.insert(tenants).values({ id: DEMO_TENANT_ID, name: "Demo", slug: "demo" }).onConflictDoNothing();
+      await tx.insert(tenants).values({ id: DEMO_TENANT_ID, name: "Demo", slug: "demo", auth0OrgId: DEMO_AUTH0_ORG_ID }).onConflictDoNothing();
+      // Demo tenants seeded before Auth0 sign-in existed get the placeholder; a real id set since is kept.
+      await tx
+        .update(tenants)
+        .set({ auth0OrgId: DEMO_AUTH0_ORG_ID })
+        .where(and(eq(tenants.id, DEMO_TENANT_ID), isNull(tenants.auth0OrgId)));
       await tx
         .insert(roles)
         .values(
           Object.entries(BUILTIN_ROLE_PERMISSIONS).map(([name, permissions]) => ({
             tenantId: DEMO_TENANT_ID,
             name,
-            permissions,
+            // Informative only: built-in roles take their permissions from core/access/permissions.ts.
+            permissions: [...permissions],
             builtin: true,
           })),
         )
@@ -69,11 +80,30 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
         .values({
           id: DEMO_AGENT_ID,
           tenantId: DEMO_TENANT_ID,
-          name: "Demo assistant",
-          systemPrompt:
-            "You are a friendly, concise support assistant for a small online shop. Answer in the " +
-            "customer's language, ask one clarifying question when a request is ambiguous, and say " +
-            "so plainly when you do not know something instead of guessing.",
+          name: DEMO_AGENT_NAME,
+          systemPrompt: DEMO_SYSTEM_PROMPT,
+        })
+        .onConflictDoNothing();
+      await tx
+        .insert(agentVersions)
+        .values({
+          tenantId: DEMO_TENANT_ID,
+          agentId: DEMO_AGENT_ID,
+          version: 1,
+          change: "create",
+          createdBy: "system:seed",
+          config: {
+            name: DEMO_AGENT_NAME,
+            systemPrompt: DEMO_SYSTEM_PROMPT,
+            modelPolicy: null,
+            temperature: 0.3,
+            maxOutputTokens: 512,
+            memoryWindow: 12,
+            toolIds: [],
+            builtinTools: [],
+            knowledgeSourceIds: [],
+            channelIds: [DEMO_TELEGRAM_CHANNEL_ID],
+          },
         })
         .onConflictDoNothing();
 

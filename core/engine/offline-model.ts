@@ -20,6 +20,14 @@ export class OfflineChatModel extends BaseChatModel {
     return "offline";
   }
 
+  /**
+   * Agents bind tools to every model; the offline model cannot call any, so it accepts them and
+   * answers in text (model selection never gives it a turn that needs tools).
+   */
+  override bindTools(): this {
+    return this;
+  }
+
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
     const last = [...messages].reverse().find((message) => message.getType() === "human");
     const said = last ? textOf(last).trim() : "";

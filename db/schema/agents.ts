@@ -1,7 +1,13 @@
-import { index, integer, pgTable, real, text } from "drizzle-orm/pg-core";
-import { id, tenantId, timestamps } from "./columns";
+import { index, integer, jsonb, pgTable, real, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import type { ModelPolicy } from "../../core/tenants/settings";
+import { createdAt, id, tenantId, timestamps } from "./columns";
 
-/** An agent's configuration: prompt and model policy. Tools and knowledge hang off it. */
+/**
+ * An agent's current configuration. Every change writes a new row in `agent_versions` (the full
+ * configuration as it was) and bumps `current_version`; turns record the version they ran with.
+ * `model_policy` null means the tenant's default policy. Deleting sets `deleted_at`: conversations
+ * and usage keep pointing at the agent and its versions.
+ */
 export const agents = pgTable(
   "agents",
   {
@@ -9,14 +15,65 @@ export const agents = pgTable(
     tenantId: tenantId(),
     name: text("name").notNull(),
     systemPrompt: text("system_prompt").notNull(),
+    /** @deprecated superseded by `model_policy`; kept so older rows and readers keep working. */
     model: text("model").notNull().default("gpt-4o-mini"),
+    modelPolicy: jsonb("model_policy").$type<ModelPolicy | null>(),
     temperature: real("temperature").notNull().default(0.3),
     maxOutputTokens: integer("max_output_tokens").notNull().default(512),
     memoryWindow: integer("memory_window").notNull().default(12),
+    /** Tenant tools (`tools.id`) the agent may call. */
+    toolIds: jsonb("tool_ids").$type<string[]>().notNull().default([]),
+    /** Built-in tools by name (core/engine/tools.ts). */
+    builtinTools: jsonb("builtin_tools").$type<string[]>().notNull().default([]),
+    knowledgeSourceIds: jsonb("knowledge_source_ids").$type<string[]>().notNull().default([]),
+    currentVersion: integer("current_version").notNull().default(1),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     ...timestamps(),
   },
   (t) => [index("agents_tenant_idx").on(t.tenantId, t.createdAt)],
 );
 
+/** The configuration an agent version ran with: everything a turn needs, frozen. */
+export interface AgentVersionConfig {
+  name: string;
+  systemPrompt: string;
+  modelPolicy: ModelPolicy | null;
+  temperature: number;
+  maxOutputTokens: number;
+  memoryWindow: number;
+  toolIds: string[];
+  builtinTools: string[];
+  knowledgeSourceIds: string[];
+  channelIds: string[];
+}
+
+export type AgentVersionChange = "create" | "update" | "rollback";
+
+/** Append-only history of an agent's configuration; `version` counts from 1 per agent. */
+export const agentVersions = pgTable(
+  "agent_versions",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    agentId: uuid("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    config: jsonb("config").$type<AgentVersionConfig>().notNull(),
+    change: text("change").$type<AgentVersionChange>().notNull(),
+    /** For a rollback: the version whose configuration was restored. */
+    restoredFrom: integer("restored_from"),
+    /** `<actor type>:<actor id>` of whoever made the change. */
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    unique("agent_versions_agent_version_unique").on(t.agentId, t.version),
+    index("agent_versions_tenant_idx").on(t.tenantId, t.agentId),
+  ],
+);
+
 export type Agent = typeof agents.$inferSelect;
 export type NewAgent = typeof agents.$inferInsert;
+export type AgentVersion = typeof agentVersions.$inferSelect;
+export type NewAgentVersion = typeof agentVersions.$inferInsert;

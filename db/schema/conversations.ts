@@ -14,9 +14,14 @@ import { agents } from "./agents";
 import { channels } from "./channels";
 import { createdAt, id, tenantId } from "./columns";
 
-export type ConversationStatus = "open" | "closed";
+/** `handed_off`: a person asked for a human; the agent stays silent until the conversation is released. */
+export type ConversationStatus = "open" | "closed" | "handed_off";
 export type MessageDirection = "inbound" | "outbound";
-export type MessageStatus = "received" | "pending" | "sent" | "failed";
+/**
+ * `sending`: claimed for sending and handed to the channel; a redelivery that finds a reply in
+ * this state does not send it again (see workers/pool/turn.ts).
+ */
+export type MessageStatus = "received" | "pending" | "sending" | "sent" | "failed";
 
 /** Who sent an inbound message, as the channel describes them (display name, handle...). */
 export interface MessageSender {
@@ -26,7 +31,12 @@ export interface MessageSender {
   [key: string]: unknown;
 }
 
-/** One thread with one person on one channel, found by the channel's own key (e.g. a chat id). */
+/**
+ * One thread with one person on one channel, found by the channel's own key (e.g. a chat id).
+ * Memory: the agent sees `summary` (older turns, folded in by the engine when the memory window
+ * overflows; it covers messages created up to `summary_through`) plus the recent messages after
+ * it, and nothing from before `reset_at`.
+ */
 export const conversations = pgTable(
   "conversations",
   {
@@ -40,6 +50,10 @@ export const conversations = pgTable(
       .references(() => agents.id, { onDelete: "cascade" }),
     externalKey: text("external_key").notNull(),
     status: text("status").$type<ConversationStatus>().notNull().default("open"),
+    handedOffAt: timestamp("handed_off_at", { withTimezone: true }),
+    resetAt: timestamp("reset_at", { withTimezone: true }),
+    summary: text("summary"),
+    summaryThrough: timestamp("summary_through", { withTimezone: true }),
     createdAt: createdAt(),
     lastMessageAt: timestamp("last_message_at", { withTimezone: true }).notNull().defaultNow(),
   },

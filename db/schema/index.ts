@@ -11,6 +11,9 @@ export * from "./conversations";
 export * from "./tools";
 export * from "./knowledge";
 export * from "./usage";
+export * from "./api-keys";
+export * from "./invitations";
+export * from "./audit";
 
 /** Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration). */
 export const tenantOwnedTableNames = [
@@ -24,4 +27,9 @@ export const tenantOwnedTableNames = [
   "agent_tools",
   "knowledge_sources",
   "usage_records",
+  "agent_versions",
+  "alerts",
+  "api_keys",
+  "invitations",
+  "audit_log",
 ] as const;

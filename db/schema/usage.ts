@@ -1,9 +1,42 @@
-import { index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
 import { agents } from "./agents";
 import { createdAt, id, tenantId } from "./columns";
 import { conversations, messages } from "./conversations";
 
-/** One model call: what it cost in tokens and time, for billing and dashboards. */
+/** Why a turn ended the way it did. */
+export type TurnOutcome = "answered" | "all_failed" | "budget_blocked";
+
+/** One model call tried during a turn, in order: the fallback path. */
+export interface ModelAttemptRecord {
+  provider: string;
+  model: string;
+  /** `reply` for the answer, `summary` for folding old turns into the conversation summary. */
+  purpose: "reply" | "summary";
+  outcome: "ok" | "rate_limited" | "timeout" | "empty" | "error";
+  /** HTTP status when the provider gave one; never the provider's message (it may echo secrets). */
+  status?: number;
+  latencyMs: number;
+}
+
+export interface ToolCallRecord {
+  name: string;
+  ok: boolean;
+}
+
+/** Which candidates the policy chose for the turn, and why. */
+export interface ModelSelectionRecord {
+  reason: string;
+  chain: string[];
+  /** Candidates left out, with why (e.g. `gemini:gemini-2.0-flash: no credentials`). */
+  skipped: string[];
+  budget: "normal" | "soft_limit" | "hard_limit";
+}
+
+/**
+ * One conversation turn: what answered (model, provider), what it cost in tokens, money and time,
+ * the agent version, the selection and its reason, the fallback path and the tool calls. Cost is in
+ * nano-dollars (1e-9 USD) so monthly sums stay exact integers.
+ */
 export const usageRecords = pgTable(
   "usage_records",
   {
@@ -12,15 +45,39 @@ export const usageRecords = pgTable(
     conversationId: uuid("conversation_id").references(() => conversations.id, { onDelete: "set null" }),
     messageId: uuid("message_id").references(() => messages.id, { onDelete: "set null" }),
     agentId: uuid("agent_id").references(() => agents.id, { onDelete: "set null" }),
+    agentVersion: integer("agent_version"),
     model: text("model").notNull(),
     provider: text("provider").notNull(),
     inputTokens: integer("input_tokens").notNull(),
     outputTokens: integer("output_tokens").notNull(),
+    costNanoUsd: bigint("cost_nano_usd", { mode: "number" }).notNull().default(0),
     latencyMs: integer("latency_ms").notNull(),
+    outcome: text("outcome").$type<TurnOutcome>().notNull().default("answered"),
+    selection: jsonb("selection").$type<ModelSelectionRecord>(),
+    fallbackPath: jsonb("fallback_path").$type<ModelAttemptRecord[]>().notNull().default([]),
+    toolCalls: jsonb("tool_calls").$type<ToolCallRecord[]>().notNull().default([]),
     createdAt: createdAt(),
   },
   (t) => [index("usage_records_tenant_created_idx").on(t.tenantId, t.createdAt)],
 );
 
+/**
+ * Operational alerts for a tenant (e.g. `budget.hard_limit`), raised once per `dedupe_key` (the
+ * month, for budgets) so a busy tenant does not raise thousands. Notification fan-out reads these.
+ */
+export const alerts = pgTable(
+  "alerts",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    kind: text("kind").notNull(),
+    dedupeKey: text("dedupe_key").notNull(),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [unique("alerts_tenant_kind_dedupe_unique").on(t.tenantId, t.kind, t.dedupeKey), index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt)],
+);
+
 export type UsageRecord = typeof usageRecords.$inferSelect;
 export type NewUsageRecord = typeof usageRecords.$inferInsert;
+export type Alert = typeof alerts.$inferSelect;

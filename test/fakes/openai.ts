@@ -3,39 +3,52 @@ import type { AddressInfo } from "node:net";
 
 export interface RecordedCompletion {
   authorization: string | undefined;
+  /** The request path: `/v1/chat/completions` for OpenAI, `/openai/v1/chat/completions` for Groq. */
+  path: string;
   body: {
     model: string;
-    messages: Array<{ role: string; content: unknown }>;
+    messages: Array<{ role: string; content: unknown; tool_calls?: unknown[]; tool_call_id?: string }>;
     temperature?: number;
     max_tokens?: number;
     max_completion_tokens?: number;
     stream?: boolean;
+    tools?: Array<{ type: "function"; function: { name: string; description?: string; parameters?: unknown } }>;
   };
 }
+
+/** How the next requests fail: an HTTP status with the provider's error body, a hang, or an empty answer. */
+export type FakeFault = 429 | 500 | "hang" | "empty";
 
 export interface FakeOpenAI {
   /** Base URL including `/v1`, as the OpenAI SDK's `baseURL` expects. */
   baseUrl: string;
+  /** Scheme, host and port only: Groq's SDK appends `/openai/v1/...` itself. */
+  origin: string;
   requests: RecordedCompletion[];
-  /** The next `count` requests fail with this status (429 carries OpenAI's rate-limit error body). */
-  failNext(count: number, status: 429 | 500): void;
+  /** The next `count` requests fail this way (429 carries OpenAI's rate-limit error body; "hang" never answers). */
+  failNext(count: number, fault: FakeFault): void;
+  /** The next request that offers tools gets this tool call instead of a text answer. */
+  queueToolCall(call: { name: string; arguments?: Record<string, unknown> }): void;
   close(): Promise<void>;
 }
 
 /**
- * A loopback fake of OpenAI's Chat Completions API (`POST /v1/chat/completions`, non-streaming):
- * checks the bearer key, answers with a `chat.completion` object and its `usage`, so the official
- * SDK under LangChain's `ChatOpenAI` is what gets exercised. The answer names the model and
- * repeats the last user message, so tests can see what was sent.
+ * A loopback fake of OpenAI's Chat Completions API (`POST …/chat/completions`, non-streaming),
+ * the wire protocol Groq speaks too: checks the bearer key, answers with a `chat.completion`
+ * object and its `usage`, so the official SDKs under LangChain's `ChatOpenAI` and `ChatGroq` are
+ * what gets exercised. The answer names the model and repeats the last user message; after a tool
+ * result it repeats the tool's output (`Tool <name> said: ...`), so tests can see what was sent.
  */
 export async function startFakeOpenAI(options: { apiKey: string }): Promise<FakeOpenAI> {
   const requests: RecordedCompletion[] = [];
-  let failures = { count: 0, status: 500 };
+  let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
+  const toolCalls: Array<{ name: string; arguments?: Record<string, unknown> }> = [];
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
       response.writeHead(status, { "content-type": "application/json", "x-request-id": `req_${requests.length}` }).end(JSON.stringify(body));
-    if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
-      return reply(404, { error: { message: `Unknown request URL: ${request.method} ${request.url}`, type: "invalid_request_error", code: "unknown_url" } });
+    const path = request.url ?? "/";
+    if (request.method !== "POST" || !path.endsWith("/chat/completions")) {
+      return reply(404, { error: { message: `Unknown request URL: ${request.method} ${path}`, type: "invalid_request_error", code: "unknown_url" } });
     }
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -49,36 +62,72 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
     } catch {
       return reply(400, { error: { message: "We could not parse the JSON body of your request.", type: "invalid_request_error" } });
     }
-    requests.push({ authorization, body });
+    requests.push({ authorization, path, body });
     if (failures.count > 0) {
       failures.count--;
-      if (failures.status === 429) return reply(429, { error: { message: "Rate limit reached for gpt-4o-mini.", type: "requests", code: "rate_limit_exceeded" } });
-      return reply(500, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
+      if (failures.fault === "hang") return; // never answers; the client's timeout or the engine's must act
+      if (failures.fault === 429) return reply(429, { error: { message: "Rate limit reached for gpt-4o-mini.", type: "requests", code: "rate_limit_exceeded" } });
+      if (failures.fault === 500) return reply(500, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
+      return reply(200, completion(body, { role: "assistant", content: "", refusal: null }, requests.length));
     }
-    const lastUser = [...body.messages].reverse().find((message) => message.role === "user");
-    const content = `(${body.model}) You asked: ${typeof lastUser?.content === "string" ? lastUser.content : JSON.stringify(lastUser?.content)}`;
-    const promptTokens = JSON.stringify(body.messages).length >> 2;
-    const completionTokens = content.length >> 2;
-    return reply(200, {
-      id: `chatcmpl-fake${requests.length}`,
-      object: "chat.completion",
-      created: Math.floor(Date.now() / 1000),
-      model: `${body.model}-2024-07-18`,
-      choices: [{ index: 0, message: { role: "assistant", content, refusal: null }, logprobs: null, finish_reason: "stop" }],
-      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
-      system_fingerprint: "fp_fake",
-    });
+    const last = body.messages.at(-1);
+    if (body.tools?.length && last?.role === "user" && toolCalls.length > 0) {
+      const call = toolCalls.shift()!;
+      return reply(
+        200,
+        completion(
+          body,
+          {
+            role: "assistant",
+            content: null,
+            refusal: null,
+            tool_calls: [{ id: `call_${requests.length}`, type: "function", function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) } }],
+          },
+          requests.length,
+          "tool_calls",
+        ),
+      );
+    }
+    let content: string;
+    if (last?.role === "tool") {
+      const asked = body.messages.find((m) => Array.isArray(m.tool_calls)) as { tool_calls: Array<{ id: string; function: { name: string } }> } | undefined;
+      const name = asked?.tool_calls.find((c) => c.id === last.tool_call_id)?.function.name ?? "tool";
+      content = `(${body.model}) Tool ${name} said: ${typeof last.content === "string" ? last.content : JSON.stringify(last.content)}`;
+    } else {
+      const lastUser = [...body.messages].reverse().find((message) => message.role === "user");
+      content = `(${body.model}) You asked: ${typeof lastUser?.content === "string" ? lastUser.content : JSON.stringify(lastUser?.content)}`;
+    }
+    return reply(200, completion(body, { role: "assistant", content, refusal: null }, requests.length));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    baseUrl: `${origin}/v1`,
+    origin,
     requests,
-    failNext(count, status) {
-      failures = { count, status };
+    failNext(count, fault) {
+      failures = { count, fault };
+    },
+    queueToolCall(call) {
+      toolCalls.push(call);
     },
     close() {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+function completion(body: RecordedCompletion["body"], message: Record<string, unknown>, n: number, finishReason = "stop") {
+  const promptTokens = JSON.stringify(body.messages).length >> 2;
+  const completionTokens = typeof message.content === "string" ? message.content.length >> 2 : 8;
+  return {
+    id: `chatcmpl-fake${n}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: `${body.model}-2024-07-18`,
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }],
+    usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    system_fingerprint: "fp_fake",
   };
 }

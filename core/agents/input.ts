@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { BUILTIN_TOOL_NAMES } from "../engine/tools";
+import { modelPolicy } from "../tenants/settings";
+import { DomainError } from "./context";
+
+const fields = {
+  name: z.string().trim().min(1).max(100),
+  systemPrompt: z.string().trim().min(1).max(20_000),
+  /** Null: the tenant's default policy. */
+  modelPolicy: modelPolicy.nullable(),
+  temperature: z.number().min(0).max(2),
+  maxOutputTokens: z.number().int().min(16).max(8192),
+  /** Recent messages the model sees verbatim; older ones are summarised (core/engine/memory.ts). */
+  memoryWindow: z.number().int().min(2).max(100),
+  toolIds: z.array(z.uuid()).max(50),
+  builtinTools: z.array(z.enum(BUILTIN_TOOL_NAMES)).max(10),
+  knowledgeSourceIds: z.array(z.uuid()).max(100),
+  /** Channels this agent answers on; assigning moves the channel from its current agent. */
+  channelIds: z.array(z.uuid()).max(50),
+};
+
+/** Body of "create an agent": name and system prompt required, the rest defaulted. */
+export const createAgentInput = z
+  .object({
+    ...fields,
+    modelPolicy: fields.modelPolicy.default(null),
+    temperature: fields.temperature.default(0.3),
+    maxOutputTokens: fields.maxOutputTokens.default(512),
+    memoryWindow: fields.memoryWindow.default(12),
+    toolIds: fields.toolIds.default([]),
+    builtinTools: fields.builtinTools.default([]),
+    knowledgeSourceIds: fields.knowledgeSourceIds.default([]),
+    channelIds: fields.channelIds.default([]),
+  })
+  .strict();
+
+/** Body of "update an agent": any subset of the fields; at least one. */
+export const updateAgentChanges = z
+  .object(fields)
+  .partial()
+  .strict()
+  .refine((changes) => Object.keys(changes).length > 0, { message: "nothing to change" });
+
+export type CreateAgentInput = z.input<typeof createAgentInput>;
+export type UpdateAgentChanges = z.input<typeof updateAgentChanges>;
+
+export const agentIdInput = z.object({ agentId: z.uuid() });
+
+/** Parses with a schema or throws `INVALID_AGENT` (422) carrying zod's issues (paths and messages only). */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new DomainError(
+      "INVALID_AGENT",
+      422,
+      "the agent is not valid",
+      parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,81 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { FakeFault } from "./openai";
+
+export interface RecordedGenerateContent {
+  apiKey: string | undefined;
+  model: string;
+  body: {
+    contents: Array<{ role: string; parts: Array<{ text?: string }> }>;
+    systemInstruction?: { role?: string; parts: Array<{ text?: string }> };
+    generationConfig?: { temperature?: number; maxOutputTokens?: number };
+    tools?: unknown[];
+  };
+}
+
+export interface FakeGemini {
+  /** What `ChatGoogleGenerativeAI`'s `baseUrl` expects (the SDK appends `/v1beta/models/...`). */
+  baseUrl: string;
+  requests: RecordedGenerateContent[];
+  failNext(count: number, fault: FakeFault): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A loopback fake of the Gemini API's `POST /v1beta/models/{model}:generateContent` (non-streaming),
+ * keyed by the `x-goog-api-key` header, answering with `candidates` and `usageMetadata` as Google
+ * does, so `@google/generative-ai` under LangChain's `ChatGoogleGenerativeAI` is exercised. The
+ * answer names the model and repeats the last user text.
+ */
+export async function startFakeGemini(options: { apiKey: string }): Promise<FakeGemini> {
+  const requests: RecordedGenerateContent[] = [];
+  let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
+  const server: Server = createServer(async (request, response) => {
+    const reply = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const match = /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/.exec(request.url ?? "");
+    if (request.method !== "POST" || !match) {
+      return reply(404, { error: { code: 404, message: `Method not found: ${request.url}`, status: "NOT_FOUND" } });
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    const apiKey = request.headers["x-goog-api-key"] as string | undefined;
+    if (apiKey !== options.apiKey) {
+      return reply(400, { error: { code: 400, message: "API key not valid. Please pass a valid API key.", status: "INVALID_ARGUMENT" } });
+    }
+    const model = decodeURIComponent(match[1]!);
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as RecordedGenerateContent["body"];
+    requests.push({ apiKey, model, body });
+    const promptTokenCount = JSON.stringify(body.contents).length >> 2;
+    if (failures.count > 0) {
+      failures.count--;
+      if (failures.fault === "hang") return;
+      if (failures.fault === 429) return reply(429, { error: { code: 429, message: "Resource has been exhausted (e.g. check quota).", status: "RESOURCE_EXHAUSTED" } });
+      if (failures.fault === 500) return reply(500, { error: { code: 500, message: "An internal error has occurred.", status: "INTERNAL" } });
+      return reply(200, {
+        candidates: [{ content: { role: "model", parts: [{ text: "" }] }, finishReason: "STOP", index: 0 }],
+        usageMetadata: { promptTokenCount, candidatesTokenCount: 0, totalTokenCount: promptTokenCount },
+        modelVersion: model,
+      });
+    }
+    const lastUser = [...body.contents].reverse().find((content) => content.role === "user");
+    const text = `(${model}) You asked: ${(lastUser?.parts ?? []).map((part) => part.text ?? "").join("")}`;
+    const candidatesTokenCount = text.length >> 2;
+    return reply(200, {
+      candidates: [{ content: { role: "model", parts: [{ text }] }, finishReason: "STOP", index: 0 }],
+      usageMetadata: { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount },
+      modelVersion: model,
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    failNext(count, fault) {
+      failures = { count, fault };
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
