@@ -5,12 +5,13 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { formatChannelAddress } from "../core/channels/address";
 import { parseKeyring } from "../core/crypto/secrets";
-import { startPgliteServer } from "../db/local/pglite-server";
+import { startPgliteServer, type PgliteServer } from "../db/local/pglite-server";
 import { migrateDatabase } from "../db/migrate";
 import { seedDemo } from "../db/seed";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/child";
 import { startChroma, type ChromaHandle } from "./stack/chroma";
+import { beginOutage, endOutage } from "./stack/database-outage";
 import { startEdge, type EdgeHandle } from "./stack/edge";
 import { preferredPort } from "./stack/ports";
 import { sqsEnvironment, startSqs, type SqsHandle } from "./stack/sqs";
@@ -29,8 +30,8 @@ export interface LocalStackOptions {
   dataDir?: string;
   /** Admin URL of a PostgreSQL server to use instead of PGlite (the database is created if missing). */
   databaseUrl?: string;
-  /** A database someone else made and migrated (tests). */
-  database?: { adminUrl: string; appUrl: string };
+  /** A database someone else made and migrated (tests). `kind: "postgres"` lets `stopDatabase` refuse its connections. */
+  database?: { adminUrl: string; appUrl: string; kind?: "postgres" | "pglite" };
   /** Seed the demo tenant, agent and Telegram channel. Default true. */
   seed?: boolean;
   /**
@@ -44,6 +45,8 @@ export interface LocalStackOptions {
   withPool?: boolean;
   /** Extra pool environment (model keys, timeouts). */
   poolEnv?: Record<string, string>;
+  /** Extra edge vars (e.g. AUTH0_ISSUER, AUTH0_AUDIENCE, AUTH0_JWKS_URL in the admin API tests). */
+  edgeVars?: Record<string, string>;
   output?: ServiceOutput;
   /** Ports to use when free (`npm start` keeps URLs stable); absent ones are picked at random. */
   ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "edge" | "pool", number>>;
@@ -68,6 +71,13 @@ export interface LocalStack {
   pool?: PoolProcess;
   /** Starts another pool process (tests restart pools; a bigger machine runs several). */
   startPool(env?: Record<string, string>): Promise<PoolProcess>;
+  /**
+   * A database outage, for fault tests: the stack's PGlite stops (same port and data directory on
+   * `startDatabase`, like a server restart); a PostgreSQL database refuses connections and loses
+   * the ones it had. Not available for a PGlite someone else started (`options.database`).
+   */
+  stopDatabase(): Promise<void>;
+  startDatabase(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -88,7 +98,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!options.dataDir) stops.push(() => rm(dataDir, { recursive: true, force: true }));
     const keys = options.dataDir ? await loadOrCreateKeys(join(dataDir, "keys.json")) : generateKeys();
 
-    const database = options.database ?? (await startDatabase(options, dataDir, await preferredPort(ports.database), stops));
+    const { control: databaseControl, ...database } = options.database
+      ? { ...options.database, control: externalDatabaseControl(options.database) }
+      : await startDatabase(options, dataDir, await preferredPort(ports.database), stops);
     announce("database", redactUrl(database.adminUrl));
     const telegramBotToken = options.telegramBotToken ?? LOCAL_DEMO_BOT_TOKEN;
     const demo =
@@ -127,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...sqsEnvironment(sqs),
         DATABASE_URL: database.appUrl,
         NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
+        ...options.edgeVars,
       },
       persistDir: join(dataDir, "wrangler"),
       output: options.output ?? "prefix",
@@ -139,6 +152,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...sqsEnvironment(sqs),
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,
+      ...(chroma ? { CHROMA_URL: chroma.url } : {}),
       ...options.poolEnv,
     };
     const pools: PoolProcess[] = [];
@@ -190,6 +204,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         : {}),
       ...(pool ? { pool } : {}),
       startPool,
+      stopDatabase: databaseControl.stop,
+      startDatabase: databaseControl.start,
       stop: stopAll,
     };
   } catch (error) {
@@ -203,19 +219,43 @@ async function startDatabase(
   dataDir: string,
   port: number,
   stops: Array<() => Promise<unknown>>,
-): Promise<{ adminUrl: string; appUrl: string }> {
+): Promise<{ adminUrl: string; appUrl: string; control: DatabaseControl }> {
   if (options.databaseUrl) {
     await ensureDatabaseExists(options.databaseUrl);
     await migrateDatabase(options.databaseUrl);
     const app = new URL(options.databaseUrl);
     app.username = "agent_app";
     app.password = process.env.AGENT_APP_DB_PASSWORD ?? "";
-    return { adminUrl: options.databaseUrl, appUrl: app.toString() };
+    const adminUrl = options.databaseUrl;
+    return { adminUrl, appUrl: app.toString(), control: externalDatabaseControl({ adminUrl, kind: "postgres" }) };
   }
-  const server = await startPgliteServer({ dataDir: join(dataDir, "pglite"), port });
-  stops.push(() => server.close());
+  const pgliteDir = join(dataDir, "pglite");
+  let server: PgliteServer | undefined = await startPgliteServer({ dataDir: pgliteDir, port });
+  stops.push(() => server?.close() ?? Promise.resolve());
   await migrateDatabase(server.url);
-  return { adminUrl: server.url, appUrl: server.url };
+  const control: DatabaseControl = {
+    stop: async () => {
+      await server?.close();
+      server = undefined;
+    },
+    start: async () => {
+      server ??= await startPgliteServer({ dataDir: pgliteDir, port });
+    },
+  };
+  return { adminUrl: server.url, appUrl: server.url, control };
+}
+
+interface DatabaseControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+function externalDatabaseControl(database: { adminUrl: string; kind?: "postgres" | "pglite" }): DatabaseControl {
+  if (database.kind !== "postgres") {
+    const refuse = () => Promise.reject(new Error("stopDatabase: only the stack's own PGlite or a PostgreSQL database can be stopped"));
+    return { stop: refuse, start: refuse };
+  }
+  return { stop: () => beginOutage(database.adminUrl), start: () => endOutage(database.adminUrl) };
 }
 
 /** `DATABASE_URL=postgres://postgres@127.0.0.1:5432/agents npm start` works on a server without that database yet. */
@@ -248,14 +288,38 @@ export function redactUrl(url: string): string {
   return parsed.toString();
 }
 
+/** What `npm run chat`, `load` and `dlq` read to find the running stack. */
+export interface StackState {
+  edgeUrl: string;
+  telegramApiBase: string;
+  demoChannelAddress?: string;
+  /** The process that runs the stack: the state is stale when it is gone. */
+  pid: number;
+  /** Endpoints only: the emulator takes any credentials, and real ones never go here. */
+  sqs?: { endpoint: string; region: string; inboundQueueUrl: string; deadLetterQueueUrl: string };
+  poolHealthUrl?: string;
+  /** Which model the pool answers with; the load test wants the offline one (no cost, no latency). */
+  model?: "offline" | "openai";
+  /** The owner URL for `npm run apikey`; only when it holds no password (embedded PGlite). */
+  adminDatabaseUrl?: string;
+}
+
 /** What `npm run chat` needs to find the running stack; no secrets (the keys stay in keys.json). */
-export async function writeStackState(dataDir: string, stack: LocalStack): Promise<void> {
-  await writeFile(
-    join(dataDir, "stack.json"),
-    JSON.stringify(
-      { edgeUrl: stack.edge.url, telegramApiBase: stack.telegramApiBase, demoChannelAddress: stack.demo?.address, pid: process.pid },
-      null,
-      2,
-    ),
-  );
+export async function writeStackState(dataDir: string, stack: LocalStack, extra: { model?: "offline" | "openai" } = {}): Promise<void> {
+  const state: StackState = {
+    edgeUrl: stack.edge.url,
+    telegramApiBase: stack.telegramApiBase,
+    ...(stack.demo ? { demoChannelAddress: stack.demo.address } : {}),
+    pid: process.pid,
+    sqs: {
+      endpoint: stack.sqs.endpoint,
+      region: stack.sqs.region,
+      inboundQueueUrl: stack.sqs.inboundQueueUrl,
+      deadLetterQueueUrl: stack.sqs.deadLetterQueueUrl,
+    },
+    ...(stack.pool ? { poolHealthUrl: stack.pool.healthUrl } : {}),
+    ...(new URL(stack.database.adminUrl).password ? {} : { adminDatabaseUrl: stack.database.adminUrl }),
+    ...extra,
+  };
+  await writeFile(join(dataDir, "stack.json"), JSON.stringify(state, null, 2));
 }

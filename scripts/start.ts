@@ -32,10 +32,11 @@ async function main() {
     onService: line,
   });
 
-  await writeStackState(dataDir, stack);
+  await writeStackState(dataDir, stack, { model: env.OPENAI_API_KEY ? "openai" : "offline" });
 
   console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
+  console.log(`  Admin API: ${stack.edge.url}/v1/docs (an API key for the demo tenant: npm run apikey -- create --role admin)`);
   console.log(`  Service logs: ${join(dataDir, "logs", "services.log")}`);
   console.log(env.TELEGRAM_BOT_TOKEN ? "  Message your bot on Telegram." : "  Talk to the demo agent: npm run chat");
   console.log("  Ctrl-C stops everything.\n");

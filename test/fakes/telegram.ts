@@ -14,6 +14,8 @@ export interface SentTelegramMessage {
   chat_id: string;
   text: string;
   date: number;
+  /** When the fake accepted it, in epoch milliseconds (not part of the Bot API; for latency figures). */
+  sent_at_ms: number;
 }
 
 export interface FakeTelegram {
@@ -28,6 +30,15 @@ export interface FakeTelegram {
   pushUpdate(update: Record<string, unknown>): void;
   /** The next `count` sendMessage calls fail with this status (429 carries `retry_after`). */
   failNextSends(count: number, status: 429 | 500 | 400 | 403): void;
+  /** Every sendMessage waits this long before it is accepted (a slow channel; 0 turns it off). */
+  delaySends(ms: number): void;
+  /** sendMessage calls wait until `resumeSends()`: lets a test hold turns mid-send. */
+  pauseSends(): void;
+  resumeSends(): void;
+  /** Chat ids of the sendMessage calls being held right now (delayed or paused), in arrival order. */
+  sendsInFlight(): string[];
+  /** The most sendMessage calls held at once: overall, and for any one chat. */
+  maxConcurrentSends(): { overall: number; perChat: number };
   close(): Promise<void>;
 }
 
@@ -47,6 +58,11 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
   const pollers = new Set<() => void>();
   let nextMessageId = 1;
   let failures: { count: number; status: number } = { count: 0, status: 500 };
+  let delayMs = 0;
+  let paused = false;
+  let pausedWaiters: Array<() => void> = [];
+  const inFlight: string[] = [];
+  const maxima = { overall: 0, perChat: 0 };
   let webhookUrl = "";
 
   const notify = (set: Set<() => void>) => {
@@ -59,8 +75,11 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
       response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
 
     if (url.pathname === "/_fake/sent") {
+      // `offset` skips that many messages of the whole log, so a reader can fetch only what is new.
       const chatId = url.searchParams.get("chat_id");
-      return reply(200, { ok: true, result: sentMessages.filter((m) => !chatId || m.chat_id === chatId) });
+      const offset = Number(url.searchParams.get("offset") ?? 0) || 0;
+      const result = sentMessages.slice(offset).filter((m) => !chatId || m.chat_id === chatId);
+      return reply(200, { ok: true, result, next: sentMessages.length });
     }
 
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
@@ -88,7 +107,29 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
           if (failures.status === 429) return reply(429, { ok: false, error_code: 429, description: "Too Many Requests: retry after 1", parameters: { retry_after: 1 } });
           return reply(failures.status, { ok: false, error_code: failures.status, description: "Fake failure" });
         }
-        const message: SentTelegramMessage = { message_id: nextMessageId++, chat_id: String(params.chat_id), text: params.text, date: Math.floor(Date.now() / 1000) };
+        if (delayMs > 0 || paused) {
+          // A client that hangs up while its send is held never got it delivered: nothing is recorded.
+          let gone = false;
+          response.once("close", () => (gone = !response.writableEnded));
+          const chat = String(params.chat_id);
+          inFlight.push(chat);
+          maxima.overall = Math.max(maxima.overall, inFlight.length);
+          maxima.perChat = Math.max(maxima.perChat, inFlight.filter((id) => id === chat).length);
+          try {
+            if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+            if (paused) await new Promise<void>((resolve) => pausedWaiters.push(resolve));
+          } finally {
+            inFlight.splice(inFlight.indexOf(chat), 1);
+          }
+          if (gone) return;
+        }
+        const message: SentTelegramMessage = {
+          message_id: nextMessageId++,
+          chat_id: String(params.chat_id),
+          text: params.text,
+          date: Math.floor(Date.now() / 1000),
+          sent_at_ms: Date.now(),
+        };
         sentMessages.push(message);
         notify(waiters);
         return reply(200, { ok: true, result: { message_id: message.message_id, date: message.date, chat: { id: Number(message.chat_id), type: "private" }, text: message.text } });
@@ -160,8 +201,24 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
     failNextSends(count, status) {
       failures = { count, status };
     },
+    delaySends(ms) {
+      delayMs = ms;
+    },
+    pauseSends() {
+      paused = true;
+    },
+    resumeSends() {
+      paused = false;
+      const waiting = pausedWaiters;
+      pausedWaiters = [];
+      for (const wake of waiting) wake();
+    },
+    sendsInFlight: () => [...inFlight],
+    maxConcurrentSends: () => ({ ...maxima }),
     close() {
       notify(pollers);
+      paused = false;
+      for (const wake of pausedWaiters.splice(0)) wake();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },

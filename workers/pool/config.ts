@@ -25,6 +25,20 @@ export const poolEnvSchema = z.object({
   /** Seconds a received message stays invisible; extended while a turn runs. */
   POOL_VISIBILITY_TIMEOUT: z.coerce.number().int().min(2).max(43_200).default(30),
   POOL_WAIT_TIME_SECONDS: z.coerce.number().int().min(0).max(20).default(20),
+  /** Turns running at once in this process, across batches (different conversations; one conversation is always sequential). */
+  POOL_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(10),
+  /** On SIGTERM: how long turns in flight may take to finish before their messages go back to the queue. */
+  POOL_SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).max(3_600).default(10),
+  /** Backoff between dependency checks after a transient failure: full jitter, doubling from base to max. */
+  POOL_BACKOFF_BASE_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  POOL_BACKOFF_MAX_MS: z.coerce.number().int().min(10).max(600_000).default(30_000),
+  /** Dead-letter queue and receive limit; default: the inbound queue's redrive policy. */
+  DEAD_LETTER_QUEUE_URL: optionalString.pipe(z.url().optional()),
+  POOL_MAX_RECEIVE_COUNT: optionalString
+    .transform((value) => (value === undefined ? undefined : Number(value)))
+    .pipe(z.number().int().min(1).max(1_000).optional()),
+  /** Chroma server; when set, readiness includes its heartbeat. */
+  CHROMA_URL: optionalString.pipe(z.url().optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 

@@ -1,70 +1,362 @@
-import type { Message, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityBatchCommand,
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  type Message,
+  type SQSClient,
+} from "@aws-sdk/client-sqs";
 import { Consumer } from "sqs-consumer";
 import { describeError, type Logger } from "../../core/observability/log";
-import { inboundMessage } from "../../core/queue/inbound-message";
+import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-message";
+import { DependencyGate, sleep, type BackoffPolicy, type DependencyChecks } from "./backoff";
+import { moveToDeadLetter, type DeadLetterTarget } from "./dead-letter";
+import { failureCode, isTransientFailure } from "./failures";
 import { processInboundMessage, type TurnDependencies } from "./turn";
 
 export interface ConsumerOptions {
   sqs: SQSClient;
   queueUrl: string;
+  /** Messages asked for per receive (SQS allows 1 to 10). */
   batchSize: number;
+  /** Turns running at once in this process, across batches. */
+  concurrency: number;
+  /** Seconds a received message stays invisible; extended every third of it while it is held. */
   visibilityTimeout: number;
   waitTimeSeconds: number;
+  /** From the queue's redrive policy: on the last allowed receive the pool moves a failing message itself. */
+  deadLetter: DeadLetterTarget | undefined;
+  /** Dependencies that must answer before receiving again after a transient failure. */
+  checks: DependencyChecks;
+  backoff: BackoffPolicy;
+  /** Attempts of one message in this process for transient failures before it goes back to the queue. Default 8. */
+  maxLocalAttempts?: number;
   deps: TurnDependencies;
   logger: Logger;
 }
 
+export interface InboundConsumer {
+  start(): void;
+  /**
+   * Graceful stop: no more receives; messages not started yet go back to the queue at once; turns
+   * running get until `deadlineMs` to finish, then their messages go back too (visibility 0).
+   */
+  stop(deadlineMs: number): Promise<{ finished: number; released: number }>;
+  readonly draining: boolean;
+  /** Messages received and not yet deleted, released or dead-lettered. */
+  held(): number;
+}
+
+interface Held {
+  message: Message;
+  group: string;
+  receiveCount: number;
+  /** `sending`: the turn passed its point of no return; shutdown waits for it instead of releasing it. */
+  state: "waiting" | "running" | "sending";
+  settled: boolean;
+}
+
+type Outcome = "done" | "failed" | "dead-lettered" | "released";
+
+/** How long shutdown waits, past its deadline, for turns already sending their reply. */
+const SENDING_GRACE_MS = 15_000;
+
 /**
- * The inbound consumer, on `sqs-consumer`'s long-polling loop. A batch is split by FIFO message
- * group: groups (conversations) run in parallel, messages within a group one after another, and a
- * failure stops its group so a later message never overtakes an earlier one. Only messages that
- * succeeded are returned, which is what `sqs-consumer` deletes; the rest become visible again and
- * reach the dead-letter queue after the redrive policy's receive count. The heartbeat keeps a long
- * turn's message invisible.
+ * The inbound consumer. `sqs-consumer` runs the long-polling loop; this module decides what
+ * happens to each message:
+ * - Conversations run in parallel, up to `concurrency` turns in the process across batches; the
+ *   messages of one conversation (FIFO message group) run one after another in receive order, and
+ *   a failure sends the rest of its group back behind it, so nothing overtakes.
+ * - Every held message is kept invisible by a heartbeat (ChangeMessageVisibility every third of the
+ *   timeout), so a long turn is never picked up by a second worker.
+ * - A message is deleted as soon as its turn succeeds (not at the end of its batch), which also
+ *   unlocks its FIFO group for the next message.
+ * - A transient failure (database, provider, channel down) closes the {@link DependencyGate}: no
+ *   receives, and the message is retried here, still invisible, once the dependencies answer again,
+ *   so an outage does not use up its receives. Other failures go back to the queue with a delay
+ *   that grows per receive; on the last allowed receive the message is moved to the dead-letter
+ *   queue with the error attached.
  */
-export function createInboundConsumer(options: ConsumerOptions): Consumer {
-  const { logger } = options;
-  const consumer = Consumer.create({
-    sqs: options.sqs,
-    queueUrl: options.queueUrl,
+export function createInboundConsumer(options: ConsumerOptions): InboundConsumer {
+  const { sqs, queueUrl, logger } = options;
+  const maxLocalAttempts = options.maxLocalAttempts ?? 8;
+  const stopping = new AbortController();
+  let pastDeadline = false;
+  const held = new Set<Held>();
+  const lanes = new Map<string, Held[]>();
+  const runningLanes = new Set<Promise<void>>();
+  const gate = new DependencyGate({ checks: options.checks, backoff: options.backoff, logger, signal: stopping.signal });
+  const slots = new Slots(options.concurrency, stopping.signal);
+  let capacityWaiters: Array<() => void> = [];
+  let finished = 0;
+
+  const notifyCapacity = () => {
+    const waiters = capacityWaiters;
+    capacityWaiters = [];
+    for (const wake of waiters) wake();
+  };
+  const waitForCapacity = async () => {
+    while (held.size >= options.concurrency && !stopping.signal.aborted) {
+      await new Promise<void>((resolve) => capacityWaiters.push(resolve));
+    }
+  };
+
+  const settle = async (entry: Held, action: "delete" | "release" | "retry-later" | "dead-letter", error?: unknown) => {
+    if (entry.settled) return;
+    entry.settled = true;
+    held.delete(entry);
+    notifyCapacity();
+    const fields = { sqsMessageId: entry.message.MessageId, receiveCount: entry.receiveCount };
+    try {
+      if (action === "delete") {
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle }));
+        finished++;
+      } else if (action === "dead-letter" && options.deadLetter) {
+        await moveToDeadLetter(sqs, options.deadLetter, { queueUrl, message: entry.message, receiveCount: entry.receiveCount, error });
+        logger.log("warn", "consumer.dead_lettered", { ...fields, code: failureCode(error) });
+      } else {
+        // Retry later: 1, 2, 4... seconds by receive count, at most the visibility timeout.
+        const seconds = action === "release" ? 0 : Math.min(options.visibilityTimeout, 2 ** Math.max(0, entry.receiveCount - 1));
+        await changeVisibility(entry, seconds);
+      }
+    } catch (settleError) {
+      // The message reappears after its visibility timeout; the turn is idempotent.
+      logger.log("warn", "consumer.settle_failed", { ...fields, action, ...describeError(settleError) });
+    }
+  };
+
+  const changeVisibility = (entry: Held, seconds: number) =>
+    sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle, VisibilityTimeout: seconds }));
+
+  /** Back to the queue now; last first, so an emulator that re-queues at the front keeps the order. */
+  const releaseAll = async (entries: Held[]) => {
+    for (const entry of [...entries].reverse()) await settle(entry, "release");
+  };
+
+  const runMessage = async (entry: Held): Promise<Outcome> => {
+    const fields = { sqsMessageId: entry.message.MessageId, receiveCount: entry.receiveCount };
+    for (let attempt = 1; ; attempt++) {
+      await gate.pass();
+      if (stopping.signal.aborted || entry.settled) return "released";
+      if (!(await slots.acquire())) return "released";
+      if (stopping.signal.aborted || entry.settled) {
+        slots.release();
+        return "released";
+      }
+      entry.state = "running";
+      let failure: { error: unknown } | undefined;
+      try {
+        const message = parseBody(entry.message);
+        const outcome = await processInboundMessage(options.deps, message, {
+          receiveCount: entry.receiveCount,
+          maxReceives: options.deadLetter?.maxReceiveCount,
+          // Synchronous check-and-set: shutdown either sees `sending` (and waits) or the turn
+          // sees the deadline passed (and sends nothing).
+          enterSending: () => {
+            if (pastDeadline || entry.settled) return false;
+            entry.state = "sending";
+            return true;
+          },
+        });
+        logger.log("info", "consumer.processed", { ...fields, outcome, tenantId: message.tenantId });
+      } catch (error) {
+        failure = { error };
+      } finally {
+        slots.release();
+      }
+      if (!failure) {
+        gate.recordSuccess();
+        await settle(entry, "delete");
+        return "done";
+      }
+      const transient = isTransientFailure(failure.error);
+      logger.log("error", "consumer.message_failed", { ...fields, attempt, transient, ...describeError(failure.error) });
+      if (stopping.signal.aborted) {
+        await settle(entry, "release");
+        return "released";
+      }
+      if (transient && attempt < maxLocalAttempts) {
+        gate.recordFailure(failureCode(failure.error));
+        entry.state = "waiting";
+        continue;
+      }
+      // Every model provider failing is retried through the queue (the turn apologises on the last
+      // receive), but new work waits too: no stream of doomed model calls while providers are down.
+      if (failureCode(failure.error) === "ALL_MODELS_FAILED") gate.recordFailure("ALL_MODELS_FAILED");
+      if (options.deadLetter && entry.receiveCount >= options.deadLetter.maxReceiveCount) {
+        await settle(entry, "dead-letter", failure.error);
+        return "dead-lettered";
+      }
+      await settle(entry, "retry-later");
+      return "failed";
+    }
+  };
+
+  const runLane = async (group: string) => {
+    const lane = lanes.get(group)!;
+    try {
+      while (lane.length > 0 && !stopping.signal.aborted) {
+        const outcome = await runMessage(lane[0]!);
+        lane.shift();
+        if (outcome !== "done") {
+          // Later messages of the conversation must not overtake this one.
+          await releaseAll(lane.splice(0));
+        }
+      }
+    } finally {
+      lanes.delete(group);
+    }
+  };
+
+  const dispatch = (batch: Message[]) => {
+    for (const message of batch) {
+      const entry: Held = {
+        message,
+        group: message.Attributes?.MessageGroupId ?? message.MessageId ?? "",
+        receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? "1"),
+        state: "waiting",
+        settled: false,
+      };
+      held.add(entry);
+      const lane = lanes.get(entry.group);
+      if (lane) {
+        lane.push(entry);
+        continue;
+      }
+      lanes.set(entry.group, [entry]);
+      const run = runLane(entry.group).finally(() => runningLanes.delete(run));
+      runningLanes.add(run);
+    }
+  };
+
+  const poller = Consumer.create({
+    sqs,
+    queueUrl,
     batchSize: options.batchSize,
     waitTimeSeconds: options.waitTimeSeconds,
     visibilityTimeout: options.visibilityTimeout,
-    heartbeatInterval: Math.max(1, Math.floor(options.visibilityTimeout / 3)),
     messageSystemAttributeNames: ["MessageGroupId", "ApproximateReceiveCount"],
     suppressFifoWarning: true,
-    // stop() waits this long for the turns in flight before it reports "stopped".
-    pollingCompleteWaitTimeMs: 10_000,
+    // Deletes happen per message as turns succeed, not per batch.
+    shouldDeleteMessages: false,
+    preReceiveMessageCallback: async () => {
+      await waitForCapacity();
+      await gate.pass();
+    },
     handleMessageBatch: async (batch) => {
-      const groups = new Map<string, Message[]>();
-      for (const message of batch) {
-        const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? "";
-        groups.set(group, [...(groups.get(group) ?? []), message]);
-      }
-      const done = await Promise.all([...groups.values()].map((group) => processGroup(group, options)));
-      return done.flat();
+      // Hand the batch over and poll again: capacity, not the slowest turn of a batch, paces receiving.
+      if (stopping.signal.aborted) await releaseAll(batch.map((message) => toHeld(message)));
+      else dispatch(batch);
+      return [];
     },
   });
-  consumer.on("error", (error) => logger.log("error", "consumer.error", describeError(error)));
-  consumer.on("processing_error", (error) => logger.log("error", "consumer.processing_error", describeError(error)));
-  return consumer;
+  poller.on("error", (error) => {
+    if (stopping.signal.aborted) return;
+    logger.log("error", "consumer.receive_failed", describeError(error));
+    gate.recordFailure("queue");
+  });
+  poller.on("empty", () => {
+    if (gate.open) gate.recordSuccess();
+  });
+
+  const heartbeatMs = Math.max(1, Math.floor(options.visibilityTimeout / 3)) * 1000;
+  let heartbeat: NodeJS.Timeout | undefined;
+  const extendVisibility = async () => {
+    const entries = [...held].filter((entry) => !entry.settled);
+    for (let i = 0; i < entries.length; i += 10) {
+      const chunk = entries.slice(i, i + 10);
+      await sqs
+        .send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: chunk.map((entry, index) => ({
+              Id: String(index),
+              ReceiptHandle: entry.message.ReceiptHandle,
+              VisibilityTimeout: options.visibilityTimeout,
+            })),
+          }),
+        )
+        .catch((error) => logger.log("warn", "consumer.heartbeat_failed", describeError(error)));
+    }
+  };
+
+  return {
+    start() {
+      heartbeat = setInterval(() => void extendVisibility(), heartbeatMs);
+      poller.start();
+    },
+    async stop(deadlineMs) {
+      const before = finished;
+      stopping.abort();
+      notifyCapacity();
+      poller.stop({ abort: true });
+      // Not started yet: back to the queue now, for another pool to take.
+      const waiting = [...held].filter((entry) => entry.state === "waiting");
+      await releaseAll(waiting);
+      let released = waiting.length;
+      await Promise.race([Promise.allSettled([...runningLanes]), sleep(deadlineMs)]);
+      pastDeadline = true;
+      // Turns that already handed their reply to the channel finish (they only record it now);
+      // releasing them could make another pool wait on an unconfirmed reply.
+      const sending = () => [...held].filter((entry) => !entry.settled && entry.state === "sending");
+      const notSending = [...held].filter((entry) => !entry.settled && entry.state !== "sending");
+      await releaseAll(notSending);
+      released += notSending.length;
+      const deadline = Date.now() + SENDING_GRACE_MS;
+      while (sending().length > 0 && Date.now() < deadline) await sleep(50);
+      const unfinished = [...held].filter((entry) => !entry.settled);
+      await releaseAll(unfinished);
+      released += unfinished.length;
+      clearInterval(heartbeat);
+      return { finished: finished - before, released };
+    },
+    get draining() {
+      return stopping.signal.aborted;
+    },
+    held: () => held.size,
+  };
 }
 
-async function processGroup(group: Message[], options: ConsumerOptions): Promise<Message[]> {
-  const done: Message[] = [];
-  for (const queued of group) {
-    const receiveCount = Number(queued.Attributes?.ApproximateReceiveCount ?? "1");
-    const fields = { sqsMessageId: queued.MessageId, receiveCount };
-    try {
-      const parsed = inboundMessage.safeParse(JSON.parse(queued.Body ?? ""));
-      if (!parsed.success) throw Object.assign(new Error("queue message does not match the contract"), { code: "INVALID_QUEUE_MESSAGE" });
-      const outcome = await processInboundMessage(options.deps, parsed.data);
-      options.logger.log("info", "consumer.processed", { ...fields, outcome, tenantId: parsed.data.tenantId });
-      done.push(queued);
-    } catch (error) {
-      options.logger.log("error", "consumer.message_failed", { ...fields, ...describeError(error) });
-      break;
-    }
+function toHeld(message: Message): Held {
+  return { message, group: message.Attributes?.MessageGroupId ?? "", receiveCount: 1, state: "waiting", settled: false };
+}
+
+function parseBody(message: Message): InboundMessage {
+  let body: unknown;
+  try {
+    body = JSON.parse(message.Body ?? "");
+  } catch {
+    throw Object.assign(new Error("queue message is not JSON"), { code: "INVALID_QUEUE_MESSAGE" });
   }
-  return done;
+  const parsed = inboundMessage.safeParse(body);
+  if (!parsed.success) throw Object.assign(new Error("queue message does not match the contract"), { code: "INVALID_QUEUE_MESSAGE" });
+  return parsed.data;
+}
+
+/** A counting semaphore: at most `size` turns at once; waiters give up when the pool stops. */
+class Slots {
+  private used = 0;
+  private waiters: Array<(ok: boolean) => void> = [];
+
+  constructor(
+    private readonly size: number,
+    signal: AbortSignal,
+  ) {
+    signal.addEventListener("abort", () => {
+      for (const wake of this.waiters.splice(0)) wake(false);
+    });
+  }
+
+  acquire(): Promise<boolean> {
+    if (this.used < this.size) {
+      this.used++;
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next(true);
+    else this.used--;
+  }
 }

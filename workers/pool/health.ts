@@ -1,19 +1,51 @@
+import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { sql } from "drizzle-orm";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Database } from "../../db/client";
+import type { DependencyChecks } from "./backoff";
 
 export interface HealthServer {
   port: number;
   close(): Promise<void>;
 }
 
+/** A check that does not answer within this long counts as failed: a black-holed host must not hang /readyz. */
+const CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * The pool's dependencies, as readiness checks: the database (`select 1`), the inbound queue
+ * (`GetQueueAttributes`) and, when configured, Chroma (its heartbeat). The consumer runs the same
+ * checks before it receives again after a failure.
+ */
+export function dependencyChecks(options: { db: Database; sqs: SQSClient; queueUrl: string; chromaUrl?: string | undefined }): DependencyChecks {
+  const checks: DependencyChecks = {
+    database: async () => {
+      await options.db.execute(sql`select 1`);
+    },
+    queue: async () => {
+      await options.sqs.send(new GetQueueAttributesCommand({ QueueUrl: options.queueUrl, AttributeNames: ["QueueArn"] }), {
+        abortSignal: AbortSignal.timeout(CHECK_TIMEOUT_MS),
+      });
+    },
+  };
+  if (options.chromaUrl) {
+    const url = `${options.chromaUrl.replace(/\/$/, "")}/api/v2/heartbeat`;
+    checks.chroma = async () => {
+      const response = await fetch(url, { signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`chroma heartbeat answered ${response.status}`);
+    };
+  }
+  return Object.fromEntries(Object.entries(checks).map(([name, check]) => [name, () => withTimeout(check(), CHECK_TIMEOUT_MS)]));
+}
+
 /**
  * `/healthz` answers while the process is alive; `/readyz` runs the readiness checks (database,
- * queue) and answers 503 naming what failed, never with an internal error message.
+ * queue, Chroma, and the consumer not draining) and answers 503 naming what failed, never with an
+ * internal error message.
  */
-export async function startHealthServer(
-  port: number,
-  checks: Record<string, () => Promise<void>>,
-): Promise<HealthServer> {
+export async function startHealthServer(port: number, checks: DependencyChecks): Promise<HealthServer> {
   const server: Server = createServer(async (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path === "/healthz") {
@@ -42,6 +74,18 @@ export async function startHealthServer(
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
+}
+
+/** Rejects when `promise` has not settled after `ms`. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

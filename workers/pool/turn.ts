@@ -1,23 +1,68 @@
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { TelegramApiError, TelegramBotApi } from "../../core/channels/telegram/bot-api";
-import { resolveChatModel, type ModelEnvironment } from "../../core/engine/models";
-import { generateReply, type HistoryTurn } from "../../core/engine/reply";
-import type { Logger } from "../../core/observability/log";
-import type { InboundMessage } from "../../core/queue/inbound-message";
 import { openCredentials, type Keyring } from "../../core/crypto/secrets";
+import { budgetMonth, budgetState } from "../../core/engine/budget";
+import { ALL_MODELS_FAILED_REPLY, COMMAND_REPLIES, parseCommand } from "../../core/engine/commands";
+import { openProviderKeys, type ProviderCredentials } from "../../core/engine/credentials";
+import { runEngineTurn } from "../../core/engine/engine";
+import type { MemoryMessage } from "../../core/engine/memory";
+import { createProviderRegistry, type ProviderRegistry, type ResolvedModelEnvironment } from "../../core/engine/providers";
+import { builtinTools } from "../../core/engine/tools";
+import { describeError, type Logger } from "../../core/observability/log";
+import type { InboundMessage } from "../../core/queue/inbound-message";
+import { readTenantSettings, type TenantSettings } from "../../core/tenants/settings";
 import type { Database, Transaction } from "../../db/client";
-import { agents, channels, conversations, messages, usageRecords, type Channel, type Message } from "../../db/schema";
+import {
+  agents,
+  alerts,
+  channels,
+  conversations,
+  messages,
+  tenants,
+  usageRecords,
+  type Channel,
+  type Conversation,
+  type Message,
+  type MessageStatus,
+  type NewUsageRecord,
+} from "../../db/schema";
 import { withTenant } from "../../db/tenant";
+import { backoffDelay, sleep } from "./backoff";
+import { isTransientFailure } from "./failures";
 
 export interface TurnDependencies {
   db: Database;
   keyring: Keyring;
   telegramApiBase: string;
-  modelEnv: ModelEnvironment;
+  modelEnv: ResolvedModelEnvironment;
   logger: Logger;
+  /** Builds the turn's provider registry from the tenant's opened keys; tests and benchmarks swap it. */
+  providers?: (credentials: ProviderCredentials) => ProviderRegistry;
+  now?: () => Date;
 }
 
-export type TurnOutcome = "replied" | "already_replied" | "channel_paused" | "send_failed";
+/** Where this message is in its life on the queue. */
+export interface Delivery {
+  /** SQS `ApproximateReceiveCount`: 1 on the first delivery. */
+  receiveCount: number;
+  /** The redrive policy's maximum; on this receive a failing turn apologises instead of retrying. Default 5. */
+  maxReceives?: number;
+  /**
+   * Asked right before the reply is handed to the channel (the point of no return). Answering
+   * false (the pool is shutting down past its deadline) stops the turn with `TurnReleasedError`
+   * and nothing is sent; answering true promises the caller waits for the turn to finish.
+   */
+  enterSending?: () => boolean;
+}
+
+/** The pool is stopping and this turn had not started sending: its message goes back to the queue. */
+export class TurnReleasedError extends Error {
+  readonly code = "TURN_RELEASED";
+}
+
+export const DEFAULT_MAX_RECEIVES = 5;
+
+export type TurnOutcome = "replied" | "already_replied" | "channel_paused" | "send_failed" | "handed_off";
 
 /** A message that can never be processed (unknown channel, foreign tenant): it stays for the dead-letter queue. */
 export class UnprocessableMessageError extends Error {
@@ -25,20 +70,48 @@ export class UnprocessableMessageError extends Error {
 }
 
 /**
+ * Every model candidate failed and this is not the message's last delivery: the message goes back
+ * to the queue and the turn runs again later. Not a transient failure for the consumer (the
+ * providers, not our dependencies, are down), so it waits for the queue's next receive.
+ */
+export class AllModelsFailedError extends Error {
+  readonly code = "ALL_MODELS_FAILED";
+  constructor(readonly path: string[]) {
+    super(`every model candidate failed for this turn (${path.join(", ")})`);
+  }
+}
+
+/**
  * One inbound message, end to end, safe to run again for the same message:
- * 1. store the inbound message (unique per channel and provider id) and read the context;
- * 2. unless a reply is already recorded, run the agent and record the reply as `pending` (an
- *    outbox row, unique per inbound message);
+ * 1. store the inbound message (unique per channel and provider id) and read the context: agent
+ *    version, conversation memory (summary + recent messages), tenant settings, month's spend;
+ * 2. unless a reply is already recorded, decide it: a command's answer (`/reset`, `/human`), the
+ *    budget's hard-limit message, or the engine's answer (model calls, no transaction open); then
+ *    record it as `pending` (an outbox row, unique per inbound message) with its usage record and
+ *    the conversation's new summary, in one transaction;
  * 3. send every reply still `pending` and mark it `sent`.
  * A redelivery after step 3 sends nothing; after step 2 it sends the recorded reply without
- * asking the model again. Each step is its own short transaction: a model call never holds a
- * database connection.
+ * asking the model again. When every model candidate fails, the turn throws for redelivery until
+ * the last allowed receive; then it records and sends an apology, so nothing is dropped and nobody
+ * is left without an answer. A conversation handed off to a human gets no reply.
  */
-export async function processInboundMessage(deps: TurnDependencies, message: InboundMessage): Promise<TurnOutcome> {
+export async function processInboundMessage(
+  deps: TurnDependencies,
+  message: InboundMessage,
+  delivery: Delivery = { receiveCount: 1 },
+): Promise<TurnOutcome> {
   const logger = deps.logger.child({ tenantId: message.tenantId, channelId: message.channelId, providerMessageId: message.providerMessageId });
-  const context = await withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, message));
+  const now = deps.now?.() ?? new Date();
+  const context = await withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, message, now));
 
   let reply = context.reply;
+  if (reply?.status === "sending") {
+    // An earlier delivery handed this reply to the channel and stopped before recording the
+    // answer. Sending again could show it twice; Telegram has no idempotency key to ask.
+    await settleUnconfirmed(deps, message.tenantId, reply.id);
+    logger.log("warn", "turn.delivery_unconfirmed", { replyId: reply.id });
+    return "already_replied";
+  }
   if (reply?.status === "sent" || reply?.status === "failed") return "already_replied";
   if (context.channel.status === "paused") {
     logger.log("info", "turn.channel_paused");
@@ -46,67 +119,187 @@ export async function processInboundMessage(deps: TurnDependencies, message: Inb
   }
 
   if (!reply) {
-    const resolved = resolveChatModel(context.agent, deps.modelEnv);
-    const answer = await generateReply({
-      chatModel: resolved.chatModel,
-      systemPrompt: context.agent.systemPrompt,
-      history: context.history,
-      text: context.inbound.content,
-    });
-    reply = await withTenant(deps.db, message.tenantId, async (tx) => {
-      const [created] = await tx
-        .insert(messages)
-        .values({
-          tenantId: message.tenantId,
-          conversationId: context.inbound.conversationId,
-          channelId: message.channelId,
-          direction: "outbound",
-          replyToMessageId: context.inbound.id,
-          status: "pending",
-          content: answer.text,
-        })
-        .onConflictDoNothing({ target: messages.replyToMessageId })
-        .returning();
-      if (!created) {
-        // Another delivery of the same message recorded its reply first; send that one.
-        const [existing] = await tx.select().from(messages).where(eq(messages.replyToMessageId, context.inbound.id));
-        return existing!;
-      }
-      await tx.insert(usageRecords).values({
-        tenantId: message.tenantId,
-        conversationId: created.conversationId,
-        messageId: created.id,
-        agentId: context.agent.id,
-        model: resolved.model,
-        provider: resolved.provider,
-        inputTokens: answer.inputTokens,
-        outputTokens: answer.outputTokens,
-        latencyMs: answer.latencyMs,
-      });
-      return created;
-    });
-    logger.log("info", "turn.reply_recorded", { provider: resolved.provider, model: resolved.model, latencyMs: answer.latencyMs });
+    if (context.conversation.status === "handed_off") {
+      logger.log("info", "turn.handed_off", { conversationId: context.conversation.id });
+      return "handed_off";
+    }
+    const decided = await decideReply(deps, context, delivery, now, logger);
+    reply = await withTenant(deps.db, message.tenantId, (tx) => recordReply(tx, context, decided));
   }
   if (reply.status !== "pending") return "already_replied";
 
+  if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
   return sendReply(deps, context.channel, message, reply, logger);
 }
 
 interface InboundContext {
   channel: Channel;
   agent: typeof agents.$inferSelect;
+  conversation: Conversation;
   inbound: Message;
   reply: Message | undefined;
-  history: HistoryTurn[];
+  history: MemoryMessage[];
+  settings: TenantSettings;
+  spentNanoUsd: number;
 }
 
-async function recordInbound(tx: Transaction, message: InboundMessage): Promise<InboundContext> {
+interface DecidedReply {
+  content: string;
+  usage?: Omit<NewUsageRecord, "tenantId" | "conversationId" | "messageId" | "agentId" | "agentVersion">;
+  conversation?: { reset?: true; handoff?: true; summary?: { text: string; throughMessageId: string } };
+  alert?: { kind: string; dedupeKey: string; details: Record<string, unknown> };
+}
+
+async function decideReply(
+  deps: TurnDependencies,
+  context: InboundContext,
+  delivery: Delivery,
+  now: Date,
+  logger: Logger,
+): Promise<DecidedReply> {
+  const command = parseCommand(context.inbound.content);
+  if (command === "reset") return { content: COMMAND_REPLIES.reset, conversation: { reset: true } };
+  if (command === "handoff") return { content: COMMAND_REPLIES.handoff, conversation: { handoff: true } };
+
+  const { budget } = context.settings;
+  const state = budgetState(budget, context.spentNanoUsd);
+  const month = budgetMonth(now);
+  const budgetAlert = (kind: string) => ({
+    kind,
+    dedupeKey: month.key,
+    details: { monthlyLimitUsd: budget.monthlyLimitUsd, spentUsd: context.spentNanoUsd / 1e9 },
+  });
+  if (state === "hard_limit") {
+    logger.log("warn", "turn.budget_hard_limit", { month: month.key });
+    return {
+      content: budget.hardLimitMessage,
+      usage: {
+        model: "none",
+        provider: "none",
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyMs: 0,
+        outcome: "budget_blocked",
+        selection: { reason: "budget_hard_limit", chain: [], skipped: [], budget: "hard_limit" },
+      },
+      alert: budgetAlert("budget.hard_limit"),
+    };
+  }
+
+  const { credentials, unreadable } = await openProviderKeys(deps.keyring, context.agent.tenantId, context.settings);
+  if (unreadable.length) logger.log("warn", "turn.provider_keys_unreadable", { providers: unreadable });
+  const providers = deps.providers?.(credentials) ?? createProviderRegistry(deps.modelEnv, credentials);
+  const result = await runEngineTurn({
+    agent: {
+      id: context.agent.id,
+      version: context.agent.currentVersion,
+      systemPrompt: context.agent.systemPrompt,
+      temperature: context.agent.temperature,
+      maxOutputTokens: context.agent.maxOutputTokens,
+      memoryWindow: context.agent.memoryWindow,
+      modelPolicy: context.agent.modelPolicy ?? context.settings.defaultModelPolicy,
+    },
+    channel: context.channel.kind,
+    history: context.history,
+    summary: context.conversation.summary,
+    text: context.inbound.content,
+    tools: builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }),
+    budget: state,
+    providers,
+    timeoutMs: deps.modelEnv.MODEL_TIMEOUT_MS,
+  });
+  const path = result.attempts.map((a) => `${a.provider}:${a.model}=${a.outcome}`);
+  const maxReceives = delivery.maxReceives ?? DEFAULT_MAX_RECEIVES;
+  if (!result.ok && delivery.receiveCount < maxReceives) {
+    logger.log("warn", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: true });
+    throw new AllModelsFailedError(path);
+  }
+  if (!result.ok) logger.log("error", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: false });
+  else logger.log("info", "turn.answered", { answeredBy: path.at(-1), reason: result.selection.reason, path, latencyMs: result.latencyMs, costNanoUsd: result.costNanoUsd });
+
+  return {
+    content: result.ok ? result.text : ALL_MODELS_FAILED_REPLY,
+    usage: {
+      model: result.answeredBy?.model ?? "none",
+      provider: result.answeredBy?.provider ?? "none",
+      inputTokens: result.inputTokens,
+      outputTokens: result.outputTokens,
+      costNanoUsd: result.costNanoUsd,
+      latencyMs: result.latencyMs,
+      outcome: result.ok ? "answered" : "all_failed",
+      selection: result.selection,
+      fallbackPath: result.attempts,
+      toolCalls: result.toolCalls,
+    },
+    ...(result.summary?.throughMessageId
+      ? { conversation: { summary: { text: result.summary.text, throughMessageId: result.summary.throughMessageId } } }
+      : {}),
+    ...(state === "soft_limit" ? { alert: budgetAlert("budget.soft_limit") } : {}),
+  };
+}
+
+/** The reply, its usage, the conversation's memory and any alert: one transaction, first delivery wins. */
+async function recordReply(tx: Transaction, context: InboundContext, decided: DecidedReply): Promise<Message> {
+  const tenantId = context.agent.tenantId;
+  const [created] = await tx
+    .insert(messages)
+    .values({
+      tenantId,
+      conversationId: context.inbound.conversationId,
+      channelId: context.channel.id,
+      direction: "outbound",
+      replyToMessageId: context.inbound.id,
+      status: "pending",
+      content: decided.content,
+    })
+    .onConflictDoNothing({ target: messages.replyToMessageId })
+    .returning();
+  if (!created) {
+    // Another delivery of the same message recorded its reply first; send that one.
+    const [existing] = await tx.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, context.inbound.id)));
+    return existing!;
+  }
+  if (decided.usage) {
+    await tx.insert(usageRecords).values({
+      ...decided.usage,
+      tenantId,
+      conversationId: created.conversationId,
+      messageId: created.id,
+      agentId: context.agent.id,
+      agentVersion: context.agent.currentVersion,
+    });
+  }
+  const scoped = and(eq(conversations.tenantId, tenantId), eq(conversations.id, context.conversation.id));
+  const change = decided.conversation;
+  if (change?.reset) {
+    await tx.update(conversations).set({ resetAt: sql`now()`, summary: null, summaryThrough: null }).where(scoped);
+  }
+  if (change?.handoff) {
+    await tx.update(conversations).set({ status: "handed_off", handedOffAt: sql`now()` }).where(scoped);
+  }
+  if (change?.summary) {
+    // Timestamps are compared in the database (microseconds); a concurrent newer summary wins.
+    const through = sql`(select m.created_at from messages m where m.tenant_id = ${tenantId} and m.id = ${change.summary.throughMessageId})`;
+    await tx
+      .update(conversations)
+      .set({ summary: change.summary.text, summaryThrough: through })
+      .where(and(scoped, sql`(${conversations.summaryThrough} is null or ${conversations.summaryThrough} < ${through})`));
+  }
+  if (decided.alert) {
+    await tx.insert(alerts).values({ tenantId, ...decided.alert }).onConflictDoNothing();
+  }
+  return created;
+}
+
+async function recordInbound(tx: Transaction, message: InboundMessage, now: Date): Promise<InboundContext> {
   // Row-level security scopes every read: a channel of another tenant is simply not found.
-  const [channel] = await tx.select().from(channels).where(eq(channels.id, message.channelId));
+  const [channel] = await tx.select().from(channels).where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
   if (!channel) throw new UnprocessableMessageError("channel not found for this tenant");
   if (channel.kind !== message.channelKind) throw new UnprocessableMessageError("channel kind does not match the message");
-  const [agent] = await tx.select().from(agents).where(eq(agents.id, channel.agentId));
+  const [agent] = await tx.select().from(agents).where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
+  const [tenant] = await tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, message.tenantId));
+  const settings = readTenantSettings(tenant?.settings);
 
   const [conversation] = await tx
     .insert(conversations)
@@ -139,6 +332,7 @@ async function recordInbound(tx: Transaction, message: InboundMessage): Promise<
         .from(messages)
         .where(
           and(
+            eq(messages.tenantId, message.tenantId),
             eq(messages.channelId, channel.id),
             eq(messages.direction, "inbound"),
             eq(messages.providerMessageId, message.providerMessageId),
@@ -147,23 +341,36 @@ async function recordInbound(tx: Transaction, message: InboundMessage): Promise<
     )[0];
   if (!inbound) throw new Error("inbound message neither inserted nor found");
 
-  const [reply] = inserted ? [] : await tx.select().from(messages).where(eq(messages.replyToMessageId, inbound.id));
+  const [reply] = inserted
+    ? []
+    : await tx.select().from(messages).where(and(eq(messages.tenantId, message.tenantId), eq(messages.replyToMessageId, inbound.id)));
+
+  // Memory: what came after the summary and after any reset, before this message. Bounded at two
+  // windows: if summarising keeps failing, the oldest unsummarised messages drop out first.
+  const conv = conversation!;
   const earlier = await tx
-    .select({ direction: messages.direction, content: messages.content })
+    .select({ id: messages.id, direction: messages.direction, content: messages.content, createdAt: messages.createdAt })
     .from(messages)
     .where(
       and(
+        eq(messages.tenantId, message.tenantId),
         eq(messages.conversationId, inbound.conversationId),
-        lt(messages.createdAt, inbound.createdAt),
+        sql`${messages.createdAt} < (select m.created_at from messages m where m.id = ${inbound.id})`,
+        sql`${messages.createdAt} > coalesce((select greatest(c.reset_at, c.summary_through) from conversations c where c.id = ${conv.id}), '-infinity'::timestamptz)`,
         inArray(messages.status, ["received", "sent"]),
       ),
     )
     .orderBy(desc(messages.createdAt))
-    .limit(agent.memoryWindow);
+    .limit(agent.memoryWindow * 2 + 2);
   const history = earlier
     .reverse()
-    .map((row): HistoryTurn => ({ role: row.direction === "inbound" ? "user" : "assistant", content: row.content }));
-  return { channel, agent, inbound, reply, history };
+    .map((row): MemoryMessage => ({ id: row.id, role: row.direction === "inbound" ? "user" : "assistant", content: row.content, createdAt: row.createdAt }));
+
+  const [spent] = await tx
+    .select({ total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text` })
+    .from(usageRecords)
+    .where(and(eq(usageRecords.tenantId, message.tenantId), sql`${usageRecords.createdAt} >= ${budgetMonth(now).start.toISOString()}::timestamptz`));
+  return { channel, agent, conversation: conv, inbound, reply, history, settings, spentNanoUsd: Number(spent?.total ?? 0) };
 }
 
 async function sendReply(
@@ -180,31 +387,75 @@ async function sendReply(
     channel.credentials,
   );
   const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
+  // Claim the reply: from here a crash or a redelivery never sends it a second time.
+  const claimed = await setReplyStatus(deps, message.tenantId, reply.id, "pending", { status: "sending" });
+  if (!claimed) return "already_replied";
+  let sent: Awaited<ReturnType<TelegramBotApi["sendMessage"]>>;
   try {
-    const sent = await api.sendMessage(message.conversationKey, reply.content);
-    await withTenant(deps.db, message.tenantId, (tx) =>
-      tx
-        .update(messages)
-        .set({ status: "sent", providerMessageId: String(sent.message_id), sentAt: new Date() })
-        .where(and(eq(messages.id, reply.id), eq(messages.tenantId, message.tenantId))),
-    );
-    logger.log("info", "turn.reply_sent");
-    return "replied";
+    sent = await api.sendMessage(message.conversationKey, reply.content);
   } catch (error) {
     if (error instanceof TelegramApiError && isPermanent(error)) {
       // The chat is gone or the bot was blocked: retrying cannot help, so record why and stop.
-      await withTenant(deps.db, message.tenantId, (tx) =>
-        tx
-          .update(messages)
-          .set({ status: "failed", error: `${error.status}: ${error.description}`.slice(0, 500) })
-          .where(and(eq(messages.id, reply.id), eq(messages.tenantId, message.tenantId))),
-      );
+      await setReplyStatus(deps, message.tenantId, reply.id, "sending", {
+        status: "failed",
+        error: `${error.status}: ${error.description}`.slice(0, 500),
+      });
       logger.log("warn", "turn.send_failed", { status: error.status, description: error.description });
       return "send_failed";
     }
+    // Telegram answered with an error or could not be reached: not delivered, so a retry may send.
+    await setReplyStatus(deps, message.tenantId, reply.id, "sending", { status: "pending" });
     throw error;
   }
+  await setReplyStatus(deps, message.tenantId, reply.id, "sending", {
+    status: "sent",
+    providerMessageId: String(sent.message_id),
+    sentAt: new Date(),
+  });
+  logger.log("info", "turn.reply_sent");
+  return "replied";
 }
+
+async function settleUnconfirmed(deps: TurnDependencies, tenantId: string, replyId: string): Promise<void> {
+  await setReplyStatus(deps, tenantId, replyId, "sending", {
+    status: "sent",
+    error: "delivery unconfirmed: the pool stopped while sending",
+  });
+}
+
+/**
+ * Moves a reply from one status to the next (compare-and-set: false when it was not in `from`).
+ * Once the channel has the reply these writes are all that stop a redelivery from sending it
+ * again, so a database outage is waited out in place (backoff, up to a minute) rather than
+ * failing the turn.
+ */
+async function setReplyStatus(
+  deps: TurnDependencies,
+  tenantId: string,
+  replyId: string,
+  from: MessageStatus,
+  changes: Partial<Pick<Message, "status" | "providerMessageId" | "sentAt" | "error">>,
+): Promise<boolean> {
+  const deadline = Date.now() + STATUS_WRITE_DEADLINE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const updated = await withTenant(deps.db, tenantId, (tx) =>
+        tx
+          .update(messages)
+          .set(changes)
+          .where(and(eq(messages.id, replyId), eq(messages.tenantId, tenantId), eq(messages.status, from)))
+          .returning({ id: messages.id }),
+      );
+      return updated.length === 1;
+    } catch (error) {
+      if (!isTransientFailure(error) || Date.now() >= deadline) throw error;
+      deps.logger.log("warn", "turn.status_write_retry", { attempt, ...describeError(error) });
+      await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 }));
+    }
+  }
+}
+
+const STATUS_WRITE_DEADLINE_MS = 60_000;
 
 /** 400 (chat not found, bad request) and 403 (bot blocked or kicked) never succeed on retry. */
 function isPermanent(error: TelegramApiError): boolean {
