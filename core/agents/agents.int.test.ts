@@ -17,8 +17,8 @@ import {
   rollbackAgent,
   updateAgent,
   type DomainContext,
-  type Permission,
 } from "./index";
+import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 
 let database: TestDatabase;
 let admin: ReturnType<typeof createPoolDb>;
@@ -45,15 +45,21 @@ afterAll(async () => {
 const granted: Permission[] = [];
 /** Runs a verb as a member of `graph`'s tenant, inside a tenant-scoped transaction, recording permission checks. */
 function as<T>(graph: TenantGraph, fn: (ctx: DomainContext) => Promise<T>, allow = true): Promise<T> {
+  // A permission set that records every check, so tests can see which permission a verb asked for.
+  const permissions = new (class extends Set<Permission> {
+    override has(permission: Permission) {
+      granted.push(permission);
+      return allow && super.has(permission);
+    }
+  })(ALL_PERMISSIONS);
   return withTenant(app.db, graph.tenant.id, (tx) =>
     fn({
       tenantId: graph.tenant.id,
       actor: { type: "user", id: graph.user.id },
+      role: { id: graph.user.id, name: "admin" },
+      permissions,
+      allowedOrigins: [],
       tx,
-      authorize(permission) {
-        granted.push(permission);
-        if (!allow) throw new DomainError("FORBIDDEN_TEST", 404, "denied");
-      },
     }),
   );
 }
@@ -174,8 +180,8 @@ describe("agent verbs", () => {
 
   it("checks the permission first: a denied write changes nothing", async () => {
     granted.length = 0;
-    await expect(as(a, (ctx) => createAgent({ ctx, input: { name: "Denied", systemPrompt: "n" } }), false)).rejects.toMatchObject({ code: "FORBIDDEN_TEST" });
-    await expect(as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: "not-even-a-uuid", version: 1 } }), false)).rejects.toMatchObject({ code: "FORBIDDEN_TEST" });
+    await expect(as(a, (ctx) => createAgent({ ctx, input: { name: "Denied", systemPrompt: "n" } }), false)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: "not-even-a-uuid", version: 1 } }), false)).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect(granted).toEqual(["agents:write", "agents:write"]);
     const listed = await as(a, (ctx) => listAgents({ ctx, input: { limit: 100 } }));
     expect(listed.agents.map((x) => x.name)).not.toContain("Denied");

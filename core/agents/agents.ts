@@ -3,7 +3,6 @@ import { z } from "zod";
 import {
   agents,
   agentVersions,
-  auditLog,
   channels,
   knowledgeSources,
   tools,
@@ -12,6 +11,8 @@ import {
   type AgentVersionChange,
   type AgentVersionConfig,
 } from "../../db/schema";
+import { requirePermission } from "../access/permissions";
+import { recordAudit } from "../access/audit";
 import { actorLabel, DomainError, type DomainContext } from "./context";
 import { agentIdInput, createAgentInput, parseOrThrow, updateAgentChanges, type CreateAgentInput, type UpdateAgentChanges } from "./input";
 
@@ -39,7 +40,7 @@ const notFound = () => new DomainError("AGENT_NOT_FOUND", 404, "agent not found"
  * for the next page.
  */
 export async function listAgents({ ctx, input = {} }: { ctx: DomainContext; input?: { limit?: number; cursor?: string } }) {
-  await ctx.authorize("agents:read");
+  requirePermission(ctx, "agents:read");
   const { limit, cursor } = parseOrThrow(
     z.object({ limit: z.number().int().min(1).max(100).default(50), cursor: z.string().max(200).optional() }),
     input,
@@ -70,7 +71,7 @@ export async function listAgents({ ctx, input = {} }: { ctx: DomainContext; inpu
 }
 
 export async function getAgent({ ctx, input }: { ctx: DomainContext; input: { agentId: string } }): Promise<AgentView> {
-  await ctx.authorize("agents:read");
+  requirePermission(ctx, "agents:read");
   const { agentId } = parseOrThrow(agentIdInput, input);
   const agent = await fetchAgentOrThrow(ctx, agentId);
   return toView(agent, (await channelsByAgent(ctx, [agent.id])).get(agent.id) ?? []);
@@ -78,7 +79,7 @@ export async function getAgent({ ctx, input }: { ctx: DomainContext; input: { ag
 
 /** Creates an agent at version 1 and assigns it the given channels. */
 export async function createAgent({ ctx, input }: { ctx: DomainContext; input: CreateAgentInput }): Promise<AgentView> {
-  await ctx.authorize("agents:write");
+  requirePermission(ctx, "agents:write");
   const config = parseOrThrow(createAgentInput, input);
   await checkReferences(ctx, config);
   const [agent] = await ctx.tx
@@ -104,7 +105,7 @@ export async function updateAgent({
   ctx: DomainContext;
   input: { agentId: string; changes: UpdateAgentChanges; expectedVersion?: number };
 }): Promise<AgentView> {
-  await ctx.authorize("agents:write");
+  requirePermission(ctx, "agents:write");
   const { agentId } = parseOrThrow(agentIdInput, { agentId: input.agentId });
   const changes = parseOrThrow(updateAgentChanges, input.changes);
   const current = await fetchAgentOrThrow(ctx, agentId, { forUpdate: true });
@@ -131,7 +132,7 @@ export async function updateAgent({
  * channel still routes to it, so no channel is left unanswered.
  */
 export async function deleteAgent({ ctx, input }: { ctx: DomainContext; input: { agentId: string } }): Promise<void> {
-  await ctx.authorize("agents:write");
+  requirePermission(ctx, "agents:delete");
   const { agentId } = parseOrThrow(agentIdInput, input);
   const agent = await fetchAgentOrThrow(ctx, agentId, { forUpdate: true });
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
@@ -147,7 +148,7 @@ export async function deleteAgent({ ctx, input }: { ctx: DomainContext; input: {
 
 /** Every version of an agent, newest first. */
 export async function listAgentVersions({ ctx, input }: { ctx: DomainContext; input: { agentId: string } }): Promise<AgentVersionView[]> {
-  await ctx.authorize("agents:read");
+  requirePermission(ctx, "agents:read");
   const { agentId } = parseOrThrow(agentIdInput, input);
   await fetchAgentOrThrow(ctx, agentId);
   const rows = await ctx.tx
@@ -169,7 +170,7 @@ export async function rollbackAgent({
   ctx: DomainContext;
   input: { agentId: string; version: number };
 }): Promise<AgentView> {
-  await ctx.authorize("agents:write");
+  requirePermission(ctx, "agents:write");
   const { agentId, version } = parseOrThrow(agentIdInput.extend({ version: z.number().int().min(1) }), input);
   const current = await fetchAgentOrThrow(ctx, agentId, { forUpdate: true });
   const [target] = await ctx.tx
@@ -278,16 +279,7 @@ async function recordVersion(ctx: DomainContext, agent: Agent, config: AgentVers
 }
 
 async function audit(ctx: DomainContext, action: string, agentId: string, before: AgentVersionConfig | null, after: AgentVersionConfig | null) {
-  await ctx.tx.insert(auditLog).values({
-    tenantId: ctx.tenantId,
-    actorType: ctx.actor.type,
-    actorId: ctx.actor.id,
-    action,
-    resourceType: "agent",
-    resourceId: agentId,
-    before: before as Record<string, unknown> | null,
-    after: after as Record<string, unknown> | null,
-  });
+  await recordAudit(ctx, { action, resourceType: "agent", resourceId: agentId, before, after });
 }
 
 function agentColumns(config: AgentVersionConfig) {

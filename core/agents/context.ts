@@ -1,29 +1,10 @@
-import type { Transaction } from "../../db/client";
-
-/** Who is acting: a member (user id), an API key (key id), or the platform itself. */
-export interface Actor {
-  type: "user" | "api_key" | "system";
-  id: string;
-}
-
-/** Permission names as stored on roles (`agents:read`, `agents:write`...). */
-export type Permission = `${string}:${"read" | "write"}`;
+import type { AccessContext } from "../access/context";
 
 /**
- * What every domain verb receives besides its input: the tenant, the actor, a tenant-scoped
- * transaction (`withTenant`) and the permission check. The route layer builds it; the verbs call
- * `authorize` as their first line and scope every query by `tenantId` in the query itself.
+ * The agents verbs run with the same context as every admin verb: principal (tenant, actor,
+ * permissions) plus the tenant-scoped transaction. Kept as a name for readability at call sites.
  */
-export interface DomainContext {
-  tenantId: string;
-  actor: Actor;
-  tx: Transaction;
-  /**
-   * Throws (the route layer's own forbidden error) unless the actor holds the permission. The
-   * hook for the /v1 conventions' permission check; tests pass an allow-all or deny-all.
-   */
-  authorize(permission: Permission): void | Promise<void>;
-}
+export type DomainContext = AccessContext;
 
 /** A domain failure with a stable code and the HTTP status it maps to; the message is safe to show. */
 export class DomainError extends Error {
@@ -37,4 +18,4 @@ export class DomainError extends Error {
   }
 }
 
-export const actorLabel = (actor: Actor) => `${actor.type}:${actor.id}`;
+export const actorLabel = (actor: AccessContext["actor"]) => `${actor.type}:${actor.id}`;

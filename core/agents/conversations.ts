@@ -1,6 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { auditLog, conversations, type ConversationStatus } from "../../db/schema";
+import { conversations, type ConversationStatus } from "../../db/schema";
+import { requirePermission } from "../access/permissions";
+import { recordAudit } from "../access/audit";
 import { DomainError, type DomainContext } from "./context";
 
 export interface ConversationHandoffView {
@@ -16,13 +18,13 @@ const input = z.object({ conversationId: z.uuid() });
  * answers its next message again. Releasing an open conversation changes nothing.
  */
 export async function releaseConversation({ ctx, input: raw }: { ctx: DomainContext; input: { conversationId: string } }) {
-  await ctx.authorize("conversations:write");
+  requirePermission(ctx, "agents:write");
   return setHandoff(ctx, raw, "open");
 }
 
 /** Hands a conversation to a person from the API (the `/human` command does the same from the chat). */
 export async function handOffConversation({ ctx, input: raw }: { ctx: DomainContext; input: { conversationId: string } }) {
-  await ctx.authorize("conversations:write");
+  requirePermission(ctx, "agents:write");
   return setHandoff(ctx, raw, "handed_off");
 }
 
@@ -36,10 +38,7 @@ async function setHandoff(ctx: DomainContext, raw: unknown, status: "open" | "ha
     .where(and(eq(conversations.tenantId, ctx.tenantId), eq(conversations.id, conversationId)))
     .returning({ id: conversations.id, status: conversations.status, handedOffAt: conversations.handedOffAt });
   if (!updated) throw new DomainError("CONVERSATION_NOT_FOUND", 404, "conversation not found");
-  await ctx.tx.insert(auditLog).values({
-    tenantId: ctx.tenantId,
-    actorType: ctx.actor.type,
-    actorId: ctx.actor.id,
+  await recordAudit(ctx, {
     action: status === "open" ? "conversation.release" : "conversation.handoff",
     resourceType: "conversation",
     resourceId: conversationId,

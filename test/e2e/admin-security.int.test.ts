@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiKeys, invitations, memberships, roles } from "../../db/schema";
+import { agents, apiKeys, conversations, invitations, memberships, roles } from "../../db/schema";
 import { base64UrlJson, startRequestCounter } from "../fakes/auth0";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { startAdminApiHarness, type AdminApiHarness } from "../support/admin-api";
@@ -172,7 +172,14 @@ describe("security matrix over every /v1 route", () => {
     userId: tenant.users.viewer.id,
     apiKeyId: tenant.apiKeys.viewer.id,
     invitationId,
+    agentId: tenant.agentId,
+    conversationId: tenant.conversationId,
   });
+  /** Bodies valid enough to get past validation, so the existence check is what answers. */
+  const sampleBodies: Record<string, object> = {
+    "PATCH /v1/agents/{agentId}": { name: "renamed" },
+    "POST /v1/agents/{agentId}/rollback": { version: 1 },
+  };
   const fill = (path: string, ids: Record<string, string>) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {
       const id = ids[name];
@@ -180,7 +187,7 @@ describe("security matrix over every /v1 route", () => {
       return id;
     });
   const send = (op: Operation, token: string | undefined, ids = idsOf(a, bInvitationId)) =>
-    h.call(fill(op.path, ids), { method: op.method, ...(token !== undefined ? { token } : {}), ...(op.method === "GET" || op.method === "DELETE" ? {} : { body: {} }) });
+    h.call(fill(op.path, ids), { method: op.method, ...(token !== undefined ? { token } : {}), ...(op.method === "GET" || op.method === "DELETE" ? {} : { body: sampleBodies[`${op.method} ${op.path}`] ?? {} }) });
 
   it("no credentials: 401 with a challenge", async () => {
     for (const op of operations) {
@@ -252,6 +259,8 @@ async function snapshotOf(tenant: AccessTenant) {
   return JSON.stringify({
     roles: await db.select().from(roles).where(eq(roles.tenantId, tenant.tenantId)).orderBy(roles.id),
     memberships: await db.select().from(memberships).where(eq(memberships.tenantId, tenant.tenantId)).orderBy(memberships.id),
+    agents: await db.select().from(agents).where(eq(agents.tenantId, tenant.tenantId)).orderBy(agents.id),
+    conversations: await db.select().from(conversations).where(eq(conversations.tenantId, tenant.tenantId)).orderBy(conversations.id),
     apiKeys: (await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenant.tenantId)).orderBy(apiKeys.id)).map((k) => ({ ...k, lastUsedAt: null })),
     invitations: await db.select().from(invitations).where(eq(invitations.tenantId, tenant.tenantId)).orderBy(invitations.id),
   });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { generateApiKey } from "../../core/access/api-key-format";
 import { BUILTIN_ROLE_PERMISSIONS, type BuiltinRole } from "../../core/access/permissions";
 import type { Database } from "../../db/client";
-import { apiKeys, memberships, roles, tenants, users } from "../../db/schema";
+import { agents, apiKeys, channels, conversations, memberships, roles, tenants, users } from "../../db/schema";
 
 export interface AccessTenant {
   tenantId: string;
@@ -12,6 +12,10 @@ export interface AccessTenant {
   users: Record<BuiltinRole, { id: string; sub: string; email: string }>;
   /** One live API key per built-in role. */
   apiKeys: Record<BuiltinRole, { id: string; key: string }>;
+  /** An agent serving one Telegram channel, with one conversation on it. */
+  agentId: string;
+  channelId: string;
+  conversationId: string;
 }
 
 const BUILTINS: BuiltinRole[] = ["admin", "editor", "viewer"];
@@ -29,6 +33,7 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     BUILTINS.map((name) => [name, { id: randomUUID(), sub: `auth0|${name}-${tag}`, email: `${name}-${tag}@example.test` }]),
   ) as AccessTenant["users"];
   const keys = {} as AccessTenant["apiKeys"];
+  const [agentId, channelId, conversationId] = [randomUUID(), randomUUID(), randomUUID()];
   await adminDb.transaction(async (tx) => {
     await tx.insert(tenants).values({
       id: tenantId,
@@ -47,6 +52,9 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
       await tx.insert(apiKeys).values({ id, tenantId, name: `${name} key`, publicId: secret.publicId, secretHash: secret.secretHash, roleId: roleIds[name] });
       keys[name] = { id, key: secret.key };
     }
+    await tx.insert(agents).values({ id: agentId, tenantId, name: `Agent ${tag}`, systemPrompt: "Be helpful." });
+    await tx.insert(channels).values({ id: channelId, tenantId, agentId, kind: "telegram", name: `Telegram ${tag}` });
+    await tx.insert(conversations).values({ id: conversationId, tenantId, channelId, agentId, externalKey: `chat-${tag}` });
   });
-  return { tenantId, orgId, roleIds, users: people, apiKeys: keys };
+  return { tenantId, orgId, roleIds, users: people, apiKeys: keys, agentId, channelId, conversationId };
 }

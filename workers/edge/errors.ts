@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { TokenVerificationUnavailableError } from "../../core/access/auth0";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../../core/access/errors";
 import { PermissionDeniedError } from "../../core/access/permissions";
+import { DomainError } from "../../core/agents/context";
 import { InvalidTenantIdError } from "../../db/tenant";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -70,6 +71,12 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof NotFoundError || error instanceof InvalidTenantIdError) return new ApiError(404, "NOT_FOUND", error.message);
   if (error instanceof ConflictError) return new ApiError(409, "CONFLICT", error.message);
   if (error instanceof InvalidRequestError) return new ApiError(400, "INVALID_REQUEST", error.message);
+  if (error instanceof DomainError) {
+    // The generic code by status keeps one vocabulary for clients; the precise reason rides along.
+    const code: ErrorCode = error.status === 404 ? "NOT_FOUND" : error.status === 409 ? "CONFLICT" : "INVALID_REQUEST";
+    const details = error.details === undefined ? { reason: error.code } : { reason: error.code, issues: error.details };
+    return new ApiError(error.status, code, error.message, details);
+  }
   if (error instanceof TokenVerificationUnavailableError) {
     return new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in cannot be checked right now; retry shortly.");
   }

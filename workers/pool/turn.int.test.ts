@@ -1,3 +1,4 @@
+import { ALL_PERMISSIONS } from "../../core/access/permissions";
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -197,7 +198,7 @@ describe("processInboundMessage with the engine", () => {
     const conversation = await conversationOf(graph, "600");
     expect(conversation.status).toBe("handed_off");
     await withTenant(app.db, graph.tenant.id, (tx) =>
-      releaseConversation({ ctx: { tenantId: graph.tenant.id, actor: { type: "user", id: graph.user.id }, tx, authorize: () => {} }, input: { conversationId: conversation.id } }),
+      releaseConversation({ ctx: { tenantId: graph.tenant.id, actor: { type: "user", id: graph.user.id }, role: { id: graph.user.id, name: "admin" }, permissions: new Set(ALL_PERMISSIONS), allowedOrigins: [], tx }, input: { conversationId: conversation.id } }),
     );
     expect(await processInboundMessage(deps, inbound(graph, "600", "back again"))).toBe("replied");
     expect(telegram.sent("600").at(-1)!.text).toBe("(gpt-4o-mini) You asked: back again");

@@ -5,7 +5,9 @@ import { authenticate } from "../../middleware/authenticate";
 import { tenantCors } from "../../middleware/cors";
 import { database } from "../../middleware/database";
 import { validationHook } from "./openapi";
+import { agentsApi } from "./agents";
 import { apiKeysApi } from "./api-keys";
+import { conversationsApi } from "./conversations";
 import { auditLogApi } from "./audit-log";
 import { invitationsApi } from "./invitations";
 import { meApi } from "./me";
@@ -48,4 +50,6 @@ v1Api
   .route("/invitations", invitationsApi)
   .route("/roles", rolesApi)
   .route("/api-keys", apiKeysApi)
-  .route("/audit-log", auditLogApi);
+  .route("/audit-log", auditLogApi)
+  .route("/agents", agentsApi)
+  .route("/conversations", conversationsApi);

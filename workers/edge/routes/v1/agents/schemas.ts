@@ -1,0 +1,47 @@
+import { z } from "@hono/zod-openapi";
+import { createAgentInput, updateAgentChanges, type AgentVersionView, type AgentView } from "../../../../../core/agents";
+
+/** The core schemas, named for the OpenAPI document. */
+export const createAgentSchema = createAgentInput.openapi("CreateAgent");
+export const updateAgentSchema = updateAgentChanges.openapi("UpdateAgent");
+
+const config = {
+  name: z.string(),
+  systemPrompt: z.string(),
+  modelPolicy: z.unknown().openapi({ description: "Ordered model candidates and selection rules; null uses the tenant's default" }),
+  temperature: z.number(),
+  maxOutputTokens: z.number().int(),
+  memoryWindow: z.number().int(),
+  toolIds: z.array(z.uuid()),
+  builtinTools: z.array(z.string()),
+  knowledgeSourceIds: z.array(z.uuid()),
+  channelIds: z.array(z.uuid()),
+};
+
+export const agentSchema = z
+  .object({ id: z.uuid(), version: z.number().int(), createdAt: z.string(), updatedAt: z.string(), ...config })
+  .openapi("Agent");
+
+export const agentVersionSchema = z
+  .object({
+    version: z.number().int(),
+    change: z.enum(["create", "update", "rollback"]),
+    restoredFrom: z.number().int().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    config: z.object(config),
+  })
+  .openapi("AgentVersion");
+
+export const agentIdParam = z.object({
+  agentId: z.uuid().openapi({ param: { name: "agentId", in: "path" }, example: "00000000-0000-4000-8000-000000000000" }),
+});
+
+/** Dates as ISO strings, as JSON carries them. */
+export function toAgentDto(agent: AgentView): z.infer<typeof agentSchema> {
+  return { ...agent, createdAt: agent.createdAt.toISOString(), updatedAt: agent.updatedAt.toISOString() };
+}
+
+export function toAgentVersionDto(version: AgentVersionView): z.infer<typeof agentVersionSchema> {
+  return { ...version, createdAt: version.createdAt.toISOString() };
+}

@@ -1,0 +1,43 @@
+import { OpenAPIHono, z, type RouteHandler } from "@hono/zod-openapi";
+import { handOffConversation, releaseConversation } from "../../../../../core/agents";
+import type { AppEnv } from "../../../context";
+import { adminRoute, jsonResponse, uuidParam, validationHook } from "../openapi";
+import { runVerb } from "../run";
+
+const handoffSchema = z
+  .object({ id: z.uuid(), status: z.enum(["open", "handed_off", "closed"]), handedOffAt: z.string().nullable() })
+  .openapi("ConversationHandoff");
+
+const toDto = (view: { id: string; status: "open" | "handed_off" | "closed"; handedOffAt: Date | null }) => ({
+  ...view,
+  handedOffAt: view.handedOffAt?.toISOString() ?? null,
+});
+
+const handOff = adminRoute("agents:write", {
+  method: "post",
+  path: "/{conversationId}/handoff",
+  tags: ["Conversations"],
+  summary: "Hand a conversation to a person",
+  description: "The agent stops answering it until it is released (the `/human` command does the same from the chat).",
+  request: { params: uuidParam("conversationId") },
+  responses: { 200: jsonResponse(handoffSchema, "The conversation, handed off") },
+});
+
+const release = adminRoute("agents:write", {
+  method: "post",
+  path: "/{conversationId}/release",
+  tags: ["Conversations"],
+  summary: "Give a handed-off conversation back to the agent",
+  request: { params: uuidParam("conversationId") },
+  responses: { 200: jsonResponse(handoffSchema, "The conversation, open again") },
+});
+
+const handOffHandler: RouteHandler<typeof handOff, AppEnv> = async (c) =>
+  c.json(toDto(await runVerb(c, handOffConversation, c.req.valid("param"))), 200);
+const releaseHandler: RouteHandler<typeof release, AppEnv> = async (c) =>
+  c.json(toDto(await runVerb(c, releaseConversation, c.req.valid("param"))), 200);
+
+/** `/v1/conversations`: human handoff (module `agents`). */
+export const conversationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(handOff, handOffHandler)
+  .openapi(release, releaseHandler);
