@@ -136,6 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       port: await preferredPort(ports.edge),
       vars: {
         WEBHOOK_SIGNING_KEY: keys.WEBHOOK_SIGNING_KEY,
+        SECRETS_KEYRING: keys.SECRETS_KEYRING,
         ...sqsEnvironment(sqs),
         DATABASE_URL: database.appUrl,
         NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,

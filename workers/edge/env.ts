@@ -18,6 +18,11 @@ export const edgeEnvSchema = z.object({
   NEON_WS_PROXY: z.string().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
   /**
+   * "id:base64key[,id:base64key...]", the same keyring as the pool: the admin API seals secrets
+   * (provider keys, channel and tool credentials) on write. Unset: such writes answer 503.
+   */
+  SECRETS_KEYRING: z.string().min(1).optional(),
+  /**
    * Auth0 sign-in for the admin API. Unset: bearer JWTs are refused with a clear 401 and only API
    * keys work (the local stack's default). `https://<tenant>.auth0.com/`, as in the tokens' `iss`.
    */
