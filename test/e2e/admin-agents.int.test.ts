@@ -1,6 +1,9 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditLog, conversations } from "../../db/schema";
+import { openProviderKeys } from "../../core/engine/credentials";
+import { parseKeyring } from "../../core/crypto/secrets";
+import { readTenantSettings } from "../../core/tenants/settings";
+import { auditLog, conversations, tenants } from "../../db/schema";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { startAdminApiHarness, type AdminApiHarness } from "../support/admin-api";
 
@@ -84,5 +87,29 @@ describe("conversations", () => {
     expect(await json(released)).toMatchObject({ id: a.conversationId, status: "open", handedOffAt: null });
     const [row] = await h.admin.db.select().from(conversations).where(eq(conversations.id, a.conversationId));
     expect(row!.status).toBe("open");
+  });
+});
+
+describe("tenant provider keys", () => {
+  it("seals a key for the engine and never shows it again", async () => {
+    const secret = "sk-tenant-own-key-1234567890";
+    const admin = a.apiKeys.admin.key;
+    const set = await h.call("/v1/tenant/provider-keys/openai", { method: "PUT", token: admin, body: { apiKey: secret } });
+    expect(set.status).toBe(200);
+    expect(await json(set)).toMatchObject({ openai: { configured: true }, gemini: { configured: false } });
+
+    const wrongShape = await h.call("/v1/tenant/provider-keys/bedrock", { method: "PUT", token: admin, body: { apiKey: secret } });
+    expect(wrongShape.status).toBe(400);
+
+    for (const path of ["/v1/tenant", "/v1/tenant/provider-keys", "/v1/audit-log?limit=100"]) {
+      expect(await (await h.call(path, { token: admin })).text(), path).not.toContain(secret);
+    }
+    const [row] = await h.admin.db.select().from(tenants).where(eq(tenants.id, a.tenantId));
+    expect(JSON.stringify(row!.settings)).not.toContain(secret);
+    const opened = await openProviderKeys(parseKeyring(h.stack.keys.SECRETS_KEYRING), a.tenantId, readTenantSettings(row!.settings));
+    expect(opened.credentials.openai).toBe(secret);
+
+    const removed = await h.call("/v1/tenant/provider-keys/openai", { method: "DELETE", token: admin });
+    expect(await json(removed)).toMatchObject({ openai: { configured: false } });
   });
 });

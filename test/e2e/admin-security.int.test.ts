@@ -174,6 +174,8 @@ describe("security matrix over every /v1 route", () => {
     invitationId,
     agentId: tenant.agentId,
     conversationId: tenant.conversationId,
+    // Not an id: provider keys always belong to the caller's own tenant.
+    provider: "openai",
   });
   /** Bodies valid enough to get past validation, so the existence check is what answers. */
   const sampleBodies: Record<string, object> = {
@@ -230,7 +232,7 @@ describe("security matrix over every /v1 route", () => {
 
   it("another tenant's ids: 404 and no data, and nothing of theirs changes", async () => {
     const before = await snapshotOf(b);
-    for (const op of operations.filter((o) => o.path.includes("{"))) {
+    for (const op of operations.filter((o) => /\{\w+Id\}/.test(o.path))) {
       for (const token of [a.apiKeys.admin.key, await tokenFor(a, "admin")]) {
         const response = await send(op, token, idsOf(b, bInvitationId));
         expect(response.status, `${op.method} ${op.path}`).toBe(404);
