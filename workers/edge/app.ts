@@ -1,3 +1,7 @@
+// First: zod v4 builds each schema's methods when the schema is created, so `.openapi()` exists
+// only on schemas created after @hono/zod-openapi has extended zod. Loading it before anything
+// else means no import order can produce a schema without it.
+import "@hono/zod-openapi";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { createLogger, describeError } from "../../core/observability/log";
