@@ -1,8 +1,17 @@
-import { boolean, index, jsonb, pgTable, primaryKey, text, unique, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { agents } from "./agents";
-import { id, tenantId, timestamps } from "./columns";
+import { createdAt, id, tenantId, timestamps } from "./columns";
+import { conversations } from "./conversations";
 
 export type ToolMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+export type ParameterLocation = "path" | "query" | "header" | "body";
+export type ToolAuthType = "none" | "api_key" | "bearer" | "basic" | "oauth2_client_credentials";
+
+/** Which part of the response the model sees (a dot path into JSON), at most `maxBytes` of it. */
+export interface ResponseMapping {
+  path?: string;
+  maxBytes: number;
+}
 
 /**
  * A tenant-defined HTTP tool an agent may call. `parameters` is the JSON Schema shown to the
@@ -18,6 +27,16 @@ export const tools = pgTable(
     method: text("method").$type<ToolMethod>().notNull(),
     urlTemplate: text("url_template").notNull(),
     parameters: jsonb("parameters").$type<Record<string, unknown>>().notNull().default({}),
+    /** Where each parameter goes in the request, by parameter name. */
+    parameterLocations: jsonb("parameter_locations").$type<Record<string, ParameterLocation>>().notNull().default({}),
+    responseMapping: jsonb("response_mapping").$type<ResponseMapping>().notNull().default({ maxBytes: 4000 }),
+    timeoutMs: integer("timeout_ms").notNull().default(10000),
+    /** Calls are not executed until the user or an operator confirms (see `tool_approvals`). */
+    requiresApproval: boolean("requires_approval").notNull().default(false),
+    authType: text("auth_type").$type<ToolAuthType>().notNull().default("none"),
+    /** The non-secret part of the auth configuration (header name, client id, token URL...), for display. */
+    authPublic: jsonb("auth_public").$type<Record<string, unknown>>().notNull().default({}),
+    /** The whole auth configuration, secrets included, sealed (AES-256-GCM, owner `tool:<id>`). */
     authConfig: text("auth_config"),
     enabled: boolean("enabled").notNull().default(true),
     ...timestamps(),
@@ -44,6 +63,33 @@ export const agentTools = pgTable(
   ],
 );
 
+export type ToolApprovalStatus = "pending" | "approved" | "rejected" | "used";
+
+/**
+ * A call to a tool that requires approval: recorded when the model asks, approved by an operator
+ * through the API (or confirmed by the user's next message), used once.
+ */
+export const toolApprovals = pgTable(
+  "tool_approvals",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    toolId: uuid("tool_id")
+      .notNull()
+      .references(() => tools.id, { onDelete: "cascade" }),
+    conversationId: uuid("conversation_id").references(() => conversations.id, { onDelete: "cascade" }),
+    /** The model's arguments, secret-looking fields masked; `arguments_hash` identifies the exact call. */
+    arguments: jsonb("arguments").$type<Record<string, unknown>>().notNull().default({}),
+    argumentsHash: text("arguments_hash").notNull(),
+    status: text("status").$type<ToolApprovalStatus>().notNull().default("pending"),
+    decidedBy: text("decided_by"),
+    decidedAt: timestamp("decided_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("tool_approvals_tenant_idx").on(t.tenantId, t.createdAt), index("tool_approvals_call_idx").on(t.toolId, t.conversationId, t.argumentsHash)],
+);
+
 export type Tool = typeof tools.$inferSelect;
+export type ToolApproval = typeof toolApprovals.$inferSelect;
 export type NewTool = typeof tools.$inferInsert;
 export type AgentTool = typeof agentTools.$inferSelect;

@@ -1,0 +1,322 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { z } from "zod";
+import { agents, toolApprovals, tools, type Tool, type ToolApproval } from "../../db/schema";
+import { recordAudit } from "../access/audit";
+import { conflictOnDuplicate } from "../access/errors";
+import { keyset, type Page, type PageInput } from "../access/pagination";
+import { requirePermission } from "../access/permissions";
+import { getAgent, updateAgent } from "../agents/agents";
+import { actorLabel, DomainError, type DomainContext } from "../agents/context";
+import { sealCredentials, type Keyring } from "../crypto/secrets";
+import type { OutboundPolicy } from "../http/url-policy";
+import type {
+  SECRET_AUTH_FIELDS} from "./definition";
+import {
+  checkToolDefinition,
+  createToolInput,
+  InvalidToolError,
+  MASK,
+  publicAuth,
+  updateToolInput,
+  type AuthConfig,
+  type CreateToolInput,
+  type ToolDefinition,
+  type UpdateToolInput,
+} from "./definition";
+import { importToolsInput, OpenApiImportError, parseOpenApiDocument, toolsFromOpenApi, type ImportToolsInput } from "./openapi-import";
+
+/** A tool as the API shows it: secrets of its auth configuration replaced by the mask. */
+export const toolDto = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string(),
+  method: z.string(),
+  urlTemplate: z.string(),
+  parameters: z.record(z.string(), z.unknown()),
+  parameterLocations: z.record(z.string(), z.string()),
+  responseMapping: z.object({ path: z.string().optional(), maxBytes: z.number() }),
+  timeoutMs: z.number(),
+  requiresApproval: z.boolean(),
+  enabled: z.boolean(),
+  auth: z.record(z.string(), z.unknown()).describe("`type` and the non-secret fields; secrets show as ********"),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type ToolDto = z.infer<typeof toolDto>;
+
+/** What the tool verbs need besides the context: the keyring that seals credentials and the outbound policy. */
+export interface ToolServices {
+  keyring: Keyring | undefined;
+  policy: OutboundPolicy;
+}
+
+export class SecretsUnavailableError extends Error {
+  readonly code = "SECRETS_UNAVAILABLE";
+}
+
+const notFound = () => new DomainError("TOOL_NOT_FOUND", 404, "tool not found");
+const iso = (date: Date) => date.toISOString();
+
+export function toToolDto(tool: Tool): ToolDto {
+  const masked = Object.fromEntries(secretFieldsOf(tool.authType).map((field) => [field, MASK]));
+  return {
+    id: tool.id,
+    name: tool.name,
+    description: tool.description,
+    method: tool.method,
+    urlTemplate: tool.urlTemplate,
+    parameters: tool.parameters,
+    parameterLocations: tool.parameterLocations,
+    responseMapping: tool.responseMapping,
+    timeoutMs: tool.timeoutMs,
+    requiresApproval: tool.requiresApproval,
+    enabled: tool.enabled,
+    auth: { type: tool.authType, ...tool.authPublic, ...masked },
+    createdAt: iso(tool.createdAt),
+    updatedAt: iso(tool.updatedAt),
+  };
+}
+
+function secretFieldsOf(type: Tool["authType"]): Array<(typeof SECRET_AUTH_FIELDS)[number]> {
+  return ({ none: [], api_key: ["value"], bearer: ["token"], basic: ["password"], oauth2_client_credentials: ["clientSecret"] } as const)[type].slice();
+}
+
+/** The tenant's tool with this id (row-level security and the tenant in the query), or TOOL_NOT_FOUND. */
+export async function findTool(ctx: DomainContext, toolId: string, options: { forUpdate?: boolean } = {}): Promise<Tool> {
+  if (!z.uuid().safeParse(toolId).success) throw notFound();
+  const query = ctx.tx.select().from(tools).where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, toolId)));
+  const [tool] = options.forUpdate ? await query.for("update") : await query;
+  if (!tool) throw notFound();
+  return tool;
+}
+
+export async function listTools({ ctx, input }: { ctx: DomainContext; input: PageInput }): Promise<Page<ToolDto>> {
+  requirePermission(ctx, "tools:read");
+  const page = keyset(tools, input);
+  const rows = await ctx.tx
+    .select({ tool: tools, id: tools.id, cursorAt: page.cursorColumn })
+    .from(tools)
+    .where(and(eq(tools.tenantId, ctx.tenantId), page.after))
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  return page.page(rows, (row) => toToolDto(row.tool));
+}
+
+export async function getTool({ ctx, input }: { ctx: DomainContext; input: { toolId: string } }): Promise<ToolDto> {
+  requirePermission(ctx, "tools:read");
+  return toToolDto(await findTool(ctx, input.toolId));
+}
+
+function checked(definition: Parameters<typeof checkToolDefinition>[0], services: ToolServices, auth: AuthConfig | undefined): ToolDefinition {
+  try {
+    return checkToolDefinition(definition, services.policy, auth);
+  } catch (error) {
+    if (error instanceof InvalidToolError) throw new DomainError("INVALID_TOOL", 422, error.message, error.issues);
+    throw error;
+  }
+}
+
+async function sealAuth(services: ToolServices, tenantId: string, toolId: string, auth: AuthConfig) {
+  if (auth.type === "none") return { authType: "none" as const, authPublic: {}, authConfig: null };
+  if (!services.keyring) throw new SecretsUnavailableError("Secrets cannot be stored right now.");
+  const authConfig = await sealCredentials(services.keyring, { tenantId, owner: `tool:${toolId}` }, auth);
+  return { authType: auth.type, authPublic: publicAuth(auth), authConfig };
+}
+
+/** Creates a tool; its credentials are sealed bound to the tenant and `tool:<id>`. */
+export function createTool(services: ToolServices) {
+  return async ({ ctx, input }: { ctx: DomainContext; input: CreateToolInput }): Promise<ToolDto> => {
+    requirePermission(ctx, "tools:write");
+    const parsed = createToolInput.safeParse(input);
+    if (!parsed.success) throw new DomainError("INVALID_TOOL", 422, "The tool definition is invalid.", parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+    const { auth, enabled, ...rest } = parsed.data;
+    const definition = checked(rest, services, auth);
+    const id = crypto.randomUUID();
+    const sealed = await sealAuth(services, ctx.tenantId, id, auth);
+    const [row] = await conflictOnDuplicate(
+      ctx.tx.insert(tools).values({ id, tenantId: ctx.tenantId, ...definition, enabled, ...sealed }).returning(),
+      `A tool named "${definition.name}" exists.`,
+    );
+    const dto = toToolDto(row!);
+    await recordAudit(ctx, { action: "tool.create", resourceType: "tool", resourceId: id, after: dto });
+    return dto;
+  };
+}
+
+export function updateTool(services: ToolServices) {
+  return async ({ ctx, input }: { ctx: DomainContext; input: UpdateToolInput & { toolId: string } }): Promise<ToolDto> => {
+    requirePermission(ctx, "tools:write");
+    const { toolId, ...changes } = input;
+    const parsed = updateToolInput.safeParse(changes);
+    if (!parsed.success) throw new DomainError("INVALID_TOOL", 422, "The tool definition is invalid.", parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+    const current = await findTool(ctx, toolId, { forUpdate: true });
+    const { auth, ...fields } = parsed.data;
+    // Locations are re-derived for parameters that no longer have one (e.g. the URL changed).
+    const definition = checked(
+      {
+        name: fields.name ?? current.name,
+        description: fields.description ?? current.description,
+        method: fields.method ?? current.method,
+        urlTemplate: fields.urlTemplate ?? current.urlTemplate,
+        parameters: (fields.parameters ?? current.parameters) as ToolDefinition["parameters"],
+        parameterLocations: fields.parameterLocations ?? (fields.parameters || fields.urlTemplate || fields.method ? {} : current.parameterLocations),
+        responseMapping: fields.responseMapping ?? current.responseMapping,
+        timeoutMs: fields.timeoutMs ?? current.timeoutMs,
+        requiresApproval: fields.requiresApproval ?? current.requiresApproval,
+      },
+      services,
+      auth,
+    );
+    const sealed = auth ? await sealAuth(services, ctx.tenantId, current.id, auth) : {};
+    const [row] = await conflictOnDuplicate(
+      ctx.tx
+        .update(tools)
+        .set({ ...definition, ...sealed, updatedAt: sql`now()` })
+        .where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, current.id)))
+        .returning(),
+      `A tool named "${definition.name}" exists.`,
+    );
+    const dto = toToolDto(row!);
+    await recordAudit(ctx, { action: "tool.update", resourceType: "tool", resourceId: current.id, before: toToolDto(current), after: dto });
+    return dto;
+  };
+}
+
+export async function setToolEnabled({ ctx, input }: { ctx: DomainContext; input: { toolId: string; enabled: boolean } }): Promise<ToolDto> {
+  requirePermission(ctx, "tools:write");
+  const current = await findTool(ctx, input.toolId, { forUpdate: true });
+  const [row] = await ctx.tx
+    .update(tools)
+    .set({ enabled: input.enabled, updatedAt: sql`now()` })
+    .where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, current.id)))
+    .returning();
+  const dto = toToolDto(row!);
+  await recordAudit(ctx, { action: input.enabled ? "tool.enable" : "tool.disable", resourceType: "tool", resourceId: current.id, before: toToolDto(current), after: dto });
+  return dto;
+}
+
+/** The live agents whose configuration names the tool. */
+async function agentsUsing(ctx: DomainContext, toolId: string): Promise<string[]> {
+  const rows = await ctx.tx
+    .select({ id: agents.id })
+    .from(agents)
+    .where(and(eq(agents.tenantId, ctx.tenantId), isNull(agents.deletedAt), sql`${agents.toolIds} @> ${JSON.stringify([toolId])}::jsonb`));
+  return rows.map((row) => row.id);
+}
+
+/** Deletes a tool; refused while an agent still uses it (detach it first, which makes a new agent version). */
+export async function deleteTool({ ctx, input }: { ctx: DomainContext; input: { toolId: string } }): Promise<void> {
+  requirePermission(ctx, "tools:delete");
+  const current = await findTool(ctx, input.toolId, { forUpdate: true });
+  const using = await agentsUsing(ctx, current.id);
+  if (using.length) throw new DomainError("TOOL_IN_USE", 409, "agents still use this tool; detach it from them first", { agentIds: using });
+  await ctx.tx.delete(tools).where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, current.id)));
+  await recordAudit(ctx, { action: "tool.delete", resourceType: "tool", resourceId: current.id, before: toToolDto(current) });
+}
+
+/**
+ * Gives an agent the tool (or takes it away). The agent's `toolIds` is the one record of which
+ * tools it may use, and it is versioned: attaching makes a new agent version, like any other
+ * change to the agent, so a rollback restores the tools too.
+ */
+export async function attachTool({ ctx, input }: { ctx: DomainContext; input: { toolId: string; agentId: string; attached: boolean } }) {
+  requirePermission(ctx, "tools:write");
+  requirePermission(ctx, "agents:write");
+  const tool = await findTool(ctx, input.toolId);
+  const agent = await getAgent({ ctx, input: { agentId: input.agentId } });
+  const has = agent.toolIds.includes(tool.id);
+  if (has === input.attached) return agent;
+  const toolIds = input.attached ? [...agent.toolIds, tool.id] : agent.toolIds.filter((id) => id !== tool.id);
+  return updateAgent({ ctx, input: { agentId: agent.id, changes: { toolIds } } });
+}
+
+/**
+ * Creates one tool per chosen operation of an OpenAPI 3 document, in one transaction (all or
+ * none). A document given by URL is fetched with `fetchDocument` (the pool's SSRF-safe client).
+ */
+export function importTools(services: ToolServices & { fetchDocument?: (url: string) => Promise<string> }) {
+  return async ({ ctx, input }: { ctx: DomainContext; input: ImportToolsInput }): Promise<{ data: ToolDto[] }> => {
+    requirePermission(ctx, "tools:write");
+    const parsed = importToolsInput.safeParse(input);
+    if (!parsed.success) throw new DomainError("INVALID_OPENAPI", 422, "The import request is invalid.", parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+    const { document, url, ...options } = parsed.data;
+    let definitions: CreateToolInput[];
+    try {
+      let source: string | Record<string, unknown>;
+      if (document !== undefined) source = document;
+      else {
+        if (!services.fetchDocument) throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
+        source = await services.fetchDocument(url!);
+      }
+      definitions = toolsFromOpenApi(parseOpenApiDocument(source), options);
+    } catch (error) {
+      if (error instanceof OpenApiImportError) throw new DomainError("INVALID_OPENAPI", 422, error.message);
+      throw error;
+    }
+    const create = createTool(services);
+    const created: ToolDto[] = [];
+    for (const definition of definitions) created.push(await create({ ctx, input: definition }));
+    return { data: created };
+  };
+}
+
+export const approvalDto = z.object({
+  id: z.uuid(),
+  toolId: z.uuid(),
+  conversationId: z.uuid().nullable(),
+  arguments: z.record(z.string(), z.unknown()),
+  status: z.enum(["pending", "approved", "rejected", "used"]),
+  decidedBy: z.string().nullable(),
+  decidedAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type ApprovalDto = z.infer<typeof approvalDto>;
+
+function toApprovalDto(row: ToolApproval): ApprovalDto {
+  return {
+    id: row.id,
+    toolId: row.toolId,
+    conversationId: row.conversationId,
+    arguments: row.arguments,
+    status: row.status,
+    decidedBy: row.decidedBy,
+    decidedAt: row.decidedAt ? iso(row.decidedAt) : null,
+    createdAt: iso(row.createdAt),
+  };
+}
+
+/** Tool calls waiting for (or given) approval, newest first; `status` filters. */
+export async function listApprovals({ ctx, input }: { ctx: DomainContext; input: PageInput & { status?: ToolApproval["status"] } }): Promise<Page<ApprovalDto>> {
+  requirePermission(ctx, "tools:read");
+  const page = keyset(toolApprovals, input);
+  const rows = await ctx.tx
+    .select({ approval: toolApprovals, id: toolApprovals.id, cursorAt: page.cursorColumn })
+    .from(toolApprovals)
+    .where(and(eq(toolApprovals.tenantId, ctx.tenantId), input.status ? eq(toolApprovals.status, input.status) : undefined, page.after))
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  return page.page(rows, (row) => toApprovalDto(row.approval));
+}
+
+/**
+ * An operator approves or rejects a pending call. An approved call runs the next time the model
+ * makes it in that conversation (same tool, same arguments), once.
+ */
+export async function decideApproval({ ctx, input }: { ctx: DomainContext; input: { approvalId: string; decision: "approve" | "reject" } }): Promise<ApprovalDto> {
+  requirePermission(ctx, "tools:write");
+  const [current] = await ctx.tx
+    .select()
+    .from(toolApprovals)
+    .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, input.approvalId)))
+    .for("update");
+  if (!current) throw new DomainError("APPROVAL_NOT_FOUND", 404, "approval not found");
+  if (current.status !== "pending") throw new DomainError("APPROVAL_DECIDED", 409, `the call is already ${current.status}`);
+  const [row] = await ctx.tx
+    .update(toolApprovals)
+    .set({ status: input.decision === "approve" ? "approved" : "rejected", decidedBy: actorLabel(ctx.actor), decidedAt: sql`now()` })
+    .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, current.id)))
+    .returning();
+  const dto = toApprovalDto(row!);
+  await recordAudit(ctx, { action: `tool_approval.${input.decision}`, resourceType: "tool_approval", resourceId: current.id, before: toApprovalDto(current), after: dto });
+  return dto;
+}

@@ -1,0 +1,52 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { parseKeyring } from "../../../../../core/crypto/secrets";
+import { parseHostList } from "../../../../../core/http/url-policy";
+import { createToolInput, updateToolInput } from "../../../../../core/tools/definition";
+import { importToolsInput } from "../../../../../core/tools/openapi-import";
+import { signRunnerRequest, toolTestResult } from "../../../../../core/tools/runner-protocol";
+import { approvalDto, toolDto, type ToolServices } from "../../../../../core/tools/tools";
+import type { AppEnv } from "../../../context";
+import { ApiError } from "../../../errors";
+
+/** The core schemas, named for the OpenAPI document. */
+export const toolSchema = toolDto.openapi("Tool");
+export const createToolSchema = createToolInput.openapi("CreateTool");
+export const updateToolSchema = updateToolInput.openapi("UpdateTool");
+export const importToolsSchema = importToolsInput.openapi("ImportTools");
+export const approvalSchema = approvalDto.openapi("ToolApproval");
+export const toolTestSchema = toolTestResult.openapi("ToolTestResult");
+export const testToolSchema = z.object({ arguments: z.record(z.string(), z.unknown()).default({}) }).strict().openapi("TestTool");
+
+/** Sealing keyring (absent: writes with credentials answer 503) and the save-time URL policy. */
+export function toolServices(c: Context<AppEnv>): ToolServices {
+  const config = c.get("services").config;
+  return {
+    keyring: config.SECRETS_KEYRING ? parseKeyring(config.SECRETS_KEYRING) : undefined,
+    policy: { allowedHosts: parseHostList(config.TOOLS_ALLOWED_HOSTS) },
+  };
+}
+
+/**
+ * Calls the pool's tool runner (signed). The edge cannot resolve DNS or pin an address, so tests
+ * and imports by URL execute in the pool, behind the full SSRF checks.
+ */
+export async function callToolRunner(c: Context<AppEnv>, path: "/tools/test" | "/documents/fetch", payload: unknown): Promise<unknown> {
+  const config = c.get("services").config;
+  if (!config.TOOL_RUNNER_URL || !config.SECRETS_KEYRING) throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+  const body = JSON.stringify(payload);
+  let response: Response;
+  try {
+    response = await fetch(`${config.TOOL_RUNNER_URL.replace(/\/$/, "")}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-tool-runner-signature": await signRunnerRequest(config.SECRETS_KEYRING, body) },
+      body,
+      signal: AbortSignal.timeout(45_000),
+    });
+  } catch {
+    throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+  }
+  if (response.status === 404) throw new ApiError(404, "NOT_FOUND", "No such tool.");
+  if (!response.ok) throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+  return response.json();
+}

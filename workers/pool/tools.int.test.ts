@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { parseKeyring, sealCredentials } from "../../core/crypto/secrets";
+import { createSafeFetch } from "../../core/http/safe-fetch";
+import { readModelEnvironment } from "../../core/engine/providers";
+import { createLogger } from "../../core/observability/log";
+import type { InboundMessage } from "../../core/queue/inbound-message";
+import { checkToolDefinition, createToolInput, type AuthConfig, type CreateToolInput } from "../../core/tools/definition";
+import { OAuthTokenCache } from "../../core/tools/execute";
+import { createPoolDb } from "../../db/client";
+import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
+import { agents, toolApprovals, tools, usageRecords } from "../../db/schema";
+import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
+import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
+import { startFakeToolService, TOOL_SERVICE_SECRETS, type FakeToolService } from "../../test/fakes/tool-service";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database";
+import { processInboundMessage, type TurnDependencies } from "./turn";
+
+/** Real turns (processInboundMessage) where the OpenAI fake calls a tenant HTTP tool on a loopback service. */
+const keyring = parseKeyring(`k1:${Buffer.alloc(32, 7).toString("base64")}`);
+let database: TestDatabase;
+let admin: ReturnType<typeof createPoolDb>;
+let app: ReturnType<typeof createPoolDb>;
+let telegram: FakeTelegram;
+let openai: FakeOpenAI;
+let service: FakeToolService;
+let deps: TurnDependencies;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  admin = createPoolDb(database.adminUrl, { max: 1 });
+  app = createPoolDb(database.appUrl, { max: 4 });
+  [telegram, openai, service] = await Promise.all([startFakeTelegram(), startFakeOpenAI({ apiKey: "sk-tools" }), startFakeToolService()]);
+  // Capture every log line the turn writes, to prove no secret reaches a log.
+  vi.spyOn(console, "log").mockImplementation((line: unknown) => void logLines.push(String(line)));
+  vi.spyOn(console, "error").mockImplementation((line: unknown) => void logLines.push(String(line)));
+  deps = {
+    db: app.db,
+    keyring,
+    telegramApiBase: telegram.url,
+    modelEnv: readModelEnvironment({ OPENAI_API_KEY: "sk-tools", OPENAI_BASE_URL: openai.baseUrl, MODEL_TIMEOUT_MS: "5000" }),
+    logger: createLogger({ test: "tools" }, "info"),
+    // The loopback service is reachable only because this test names it.
+    tools: { fetch: createSafeFetch({ allowedHosts: [service.hostPort] }), tokens: new OAuthTokenCache() },
+  };
+});
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  await Promise.all([telegram?.close(), openai?.close(), service?.close()]);
+  await app?.close();
+  await admin?.close();
+  await database?.close();
+});
+
+const AUTHS: Record<string, AuthConfig> = {
+  none: { type: "none" },
+  "apikey-header": { type: "api_key", in: "header", name: "X-API-Key", value: TOOL_SERVICE_SECRETS.apiKey },
+  "apikey-query": { type: "api_key", in: "query", name: "api_key", value: TOOL_SERVICE_SECRETS.apiKey },
+  bearer: { type: "bearer", token: TOOL_SERVICE_SECRETS.bearer },
+  basic: { type: "basic", username: TOOL_SERVICE_SECRETS.basicUser, password: TOOL_SERVICE_SECRETS.basicPassword },
+  oauth: { type: "oauth2_client_credentials", tokenUrl: "", clientId: TOOL_SERVICE_SECRETS.clientId, clientSecret: TOOL_SERVICE_SECRETS.clientSecret },
+};
+
+/** A tenant whose agent has one HTTP tool `lookup_order` with the given auth, written as the API would. */
+async function tenantWithTool(kind: keyof typeof AUTHS, extra: Partial<CreateToolInput> = {}): Promise<{ graph: TenantGraph; toolId: string }> {
+  const graph = buildTenantGraph();
+  const toolId = randomUUID();
+  const auth = kind === "oauth" ? { ...AUTHS.oauth!, tokenUrl: `${service.url}/oauth/token` } : AUTHS[kind]!;
+  const parsed = createToolInput.parse({
+    name: "lookup_order",
+    description: "Looks up an order by its number.",
+    method: "GET",
+    urlTemplate: `${service.url}/${kind}/orders/{orderId}`,
+    parameters: { type: "object", properties: { orderId: { type: "integer" }, verbose: { type: "boolean" } }, required: ["orderId"] },
+    responseMapping: { path: "order", maxBytes: 500 },
+    ...extra,
+  });
+  const { auth: _auth, enabled: _enabled, ...rest } = parsed;
+  const definition = checkToolDefinition(rest, { allowedHosts: [service.hostPort] }, auth);
+  Object.assign(graph.rows.agents, { modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }], rules: [] }, toolIds: [toolId] });
+  graph.rows.channels.credentials = await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` }, { botToken: "555000222:tools-test-bot-token" });
+  await insertTenantGraph(admin.db, graph);
+  await admin.db.insert(tools).values({
+    id: toolId,
+    tenantId: graph.tenant.id,
+    ...definition,
+    authType: auth.type,
+    authConfig: auth.type === "none" ? null : await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `tool:${toolId}` }, auth),
+  });
+  return { graph, toolId };
+}
+
+function inbound(graph: TenantGraph, chatId: string, text: string): InboundMessage {
+  return {
+    version: 1,
+    kind: "inbound.message",
+    tenantId: graph.tenant.id,
+    channelId: graph.rows.channels.id!,
+    channelKind: "telegram",
+    conversationKey: chatId,
+    providerMessageId: randomUUID(),
+    text,
+    sender: { id: chatId },
+    sentAt: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+const usageOf = async (graph: TenantGraph) =>
+  (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id)).orderBy(usageRecords.createdAt)).filter((row) => row.provider === "openai");
+
+describe("tenant HTTP tools in a turn", () => {
+  it.each(Object.keys(AUTHS))("the model calls the tool (%s auth) and the reply uses its result", async (kind) => {
+    const { graph, toolId } = await tenantWithTool(kind);
+    const chat = `c-${kind}`;
+    const before = service.requests.length;
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 42 } });
+    expect(await processInboundMessage(deps, inbound(graph, chat, "where is order 42?"))).toBe("replied");
+    const [reply] = telegram.sent(chat);
+    expect(reply!.text).toContain("Tool lookup_order said:");
+    expect(reply!.text).toContain('"status":"shipped"');
+    const called = service.requests.slice(before).filter((r) => r.path.includes("/orders/"));
+    expect(called).toHaveLength(1);
+    expect(called[0]!.path).toMatch(new RegExp(`^/${kind}/orders/42`));
+    const [usage] = await usageOf(graph);
+    expect(usage!.toolCalls).toEqual([
+      expect.objectContaining({ name: "lookup_order", toolId, ok: true, outcome: "ok", status: 200, arguments: { orderId: 42 }, responseBytes: expect.any(Number), latencyMs: expect.any(Number) }),
+    ]);
+    // The model saw the mapped result, never a credential.
+    const toolMessage = openai.requests.at(-1)!.body.messages.find((m) => m.role === "tool");
+    expect(JSON.stringify(toolMessage)).not.toMatch(/svc-|pet-api/);
+  });
+
+  it("OAuth2 tokens are cached until expiry across calls", async () => {
+    const { graph } = await tenantWithTool("oauth");
+    const issued = service.tokensIssued();
+    for (const chat of ["o1", "o2"]) {
+      openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 1 } });
+      await processInboundMessage(deps, inbound(graph, chat, "order 1?"));
+    }
+    expect(service.tokensIssued() - issued).toBe(1);
+  });
+
+  it("refuses a wrong argument type before any request", async () => {
+    const { graph } = await tenantWithTool("none");
+    const before = service.requests.length;
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: "forty-two" } });
+    expect(await processInboundMessage(deps, inbound(graph, "bad-args", "order?"))).toBe("replied");
+    expect(service.requests.length).toBe(before);
+    const [usage] = await usageOf(graph);
+    expect(usage!.toolCalls).toEqual([expect.objectContaining({ name: "lookup_order", ok: false })]);
+  });
+
+  it("refuses at run time a redirect into the internal network", async () => {
+    const { graph } = await tenantWithTool("none", {
+      urlTemplate: `${service.url}/redirect?to=${encodeURIComponent("http://169.254.169.254/latest/meta-data/")}&id={orderId}`,
+      parameterLocations: { orderId: "path" },
+      responseMapping: { maxBytes: 500 },
+    });
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 5 } });
+    await processInboundMessage(deps, inbound(graph, "ssrf", "order 5?"));
+    const [usage] = await usageOf(graph);
+    expect(usage!.toolCalls[0]).toMatchObject({ ok: false });
+  });
+
+  it("does not run a tool that requires approval until an operator approves; the reply asks first", async () => {
+    const { graph, toolId } = await tenantWithTool("none", { requiresApproval: true });
+    const before = service.requests.length;
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 9 } });
+    await processInboundMessage(deps, inbound(graph, "appr", "cancel order 9"));
+    expect(telegram.sent("appr").at(-1)!.text).toContain("needs confirmation");
+    expect(service.requests.length).toBe(before);
+    const [pending] = await admin.db.select().from(toolApprovals).where(and(eq(toolApprovals.tenantId, graph.tenant.id), eq(toolApprovals.toolId, toolId)));
+    expect(pending).toMatchObject({ status: "pending", arguments: { orderId: 9 } });
+
+    await admin.db.update(toolApprovals).set({ status: "approved", decidedBy: "api_key:operator" }).where(eq(toolApprovals.id, pending!.id));
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 9 } });
+    await processInboundMessage(deps, inbound(graph, "appr", "go ahead"));
+    expect(telegram.sent("appr").at(-1)!.text).toContain('"status":"shipped"');
+    expect(service.requests.length).toBe(before + 1);
+    const [used] = await admin.db.select().from(toolApprovals).where(eq(toolApprovals.id, pending!.id));
+    expect(used!.status).toBe("used");
+  });
+
+  it("loads only enabled tools of the agent's own tenant", async () => {
+    const { graph, toolId } = await tenantWithTool("none");
+    await admin.db.update(tools).set({ enabled: false }).where(eq(tools.id, toolId));
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 1 } });
+    await processInboundMessage(deps, inbound(graph, "disabled", "order 1?"));
+    // No tools offered, so the fake answers in text and the queued call stays for the next test's turn.
+    expect(openai.requests.at(-1)!.body.tools ?? []).toEqual([]);
+    const other = await tenantWithTool("none");
+    // Another tenant's tool id in an agent's configuration loads nothing (row-level security).
+    await admin.db.update(agents).set({ toolIds: [toolId] }).where(eq(agents.id, other.graph.rows.agents.id!));
+    await processInboundMessage(deps, inbound(other.graph, "foreign", "order 1?"));
+    expect(openai.requests.at(-1)!.body.tools ?? []).toEqual([]);
+    await admin.db.update(agents).set({ toolIds: [other.toolId] }).where(eq(agents.id, other.graph.rows.agents.id!));
+    await processInboundMessage(deps, inbound(other.graph, "own", "order 1?"));
+    expect(telegram.sent("own").at(-1)!.text).toContain("Tool lookup_order said:");
+    const usage = (await usageOf(other.graph)).at(-1);
+    expect(usage!.toolCalls[0]).toMatchObject({ toolId: other.toolId });
+  });
+
+  it("never writes a secret to a log line", () => {
+    const { apiKey, bearer, basicPassword, clientSecret, petstoreKey } = TOOL_SERVICE_SECRETS;
+    const secrets = [apiKey, bearer, basicPassword, clientSecret, petstoreKey];
+    const joined = logLines.join("\n");
+    expect(joined).toContain("tool.call");
+    for (const secret of secrets) expect(joined).not.toContain(secret);
+    expect(joined).not.toMatch(/svc-access-/);
+  });
+});

@@ -1,0 +1,218 @@
+import type { StructuredToolInterface } from "@langchain/core/tools";
+import { and, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { tool } from "langchain";
+import { maskSecrets } from "../../core/access/audit";
+import { openCredentials, type Keyring } from "../../core/crypto/secrets";
+import { createSafeFetch, type SafeFetch } from "../../core/http/safe-fetch";
+import { describeError, type Logger } from "../../core/observability/log";
+import { argumentsSchema, type AuthConfig, type ToolParameters } from "../../core/tools/definition";
+import { OAuthTokenCache, runTool, type RunnableTool, type ToolRunResult } from "../../core/tools/execute";
+import type { Database, Transaction } from "../../db/client";
+import { messages, toolApprovals, tools, type Tool } from "../../db/schema";
+import type { ToolCallRecord } from "../../db/schema/usage";
+import { withTenant } from "../../db/tenant";
+
+/** What running tenant tools needs in the pool: the SSRF-safe client, the token cache, the keyring. */
+export interface ToolRuntime {
+  fetch: SafeFetch;
+  tokens: OAuthTokenCache;
+}
+
+/** A tool row with its credentials opened (in memory only, for this turn or test). */
+export async function openTool(keyring: Keyring, row: Tool): Promise<RunnableTool> {
+  const auth: AuthConfig = row.authConfig
+    ? await openCredentials<AuthConfig>(keyring, { tenantId: row.tenantId, owner: `tool:${row.id}` }, row.authConfig)
+    : { type: "none" };
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    name: row.name,
+    description: row.description,
+    method: row.method,
+    urlTemplate: row.urlTemplate,
+    parameters: row.parameters as ToolParameters,
+    parameterLocations: row.parameterLocations,
+    responseMapping: row.responseMapping,
+    timeoutMs: row.timeoutMs,
+    requiresApproval: row.requiresApproval,
+    auth,
+  };
+}
+
+/**
+ * The agent's enabled tools, read in the turn's tenant transaction and opened. A tool whose
+ * credentials cannot be opened is left out (and logged), so one broken tool does not stop a turn.
+ */
+export async function loadAgentTools(tx: Transaction, keyring: Keyring, tenantId: string, toolIds: readonly string[], logger: Logger): Promise<RunnableTool[]> {
+  if (toolIds.length === 0) return [];
+  const rows = await tx
+    .select()
+    .from(tools)
+    .where(and(eq(tools.tenantId, tenantId), inArray(tools.id, [...toolIds]), eq(tools.enabled, true)));
+  const opened: RunnableTool[] = [];
+  for (const row of rows) {
+    try {
+      opened.push(await openTool(keyring, row));
+    } catch (error) {
+      logger.log("warn", "tool.credentials_unreadable", { toolId: row.id, ...describeError(error) });
+    }
+  }
+  return opened;
+}
+
+/** The turn's tenant and conversation, from the runnable config (never from the model's arguments). */
+interface RunContext {
+  tenantId: string;
+  conversationId: string;
+}
+
+/**
+ * LangChain tools for the turn (`tool(fn, { name, description, schema })`): the schema is the
+ * tool's JSON Schema as zod, so LangChain refuses arguments that do not match before `fn` runs,
+ * and `runTool` checks them again before any request. Each call returns its record (tool,
+ * arguments masked, outcome, status, latency, response size) as the tool message's artifact, for
+ * the turn's usage record, and is logged.
+ */
+export function buildLangChainTools(
+  runnables: RunnableTool[],
+  deps: ToolRuntime & { db: Database; logger: Logger },
+): StructuredToolInterface[] {
+  return runnables.map((runnable) =>
+    tool(
+      async (input: Record<string, unknown>, config): Promise<[string, { toolCall: ToolCallRecord }]> => {
+        const context = (config?.configurable ?? {}) as Partial<RunContext>;
+        const started = performance.now();
+        const base = { name: runnable.name, toolId: runnable.id };
+        if (context.tenantId !== runnable.tenantId || !context.conversationId) {
+          // Cannot happen through the turn; refuse rather than run a tool outside its tenant.
+          return ["This tool is not available here.", { toolCall: { ...base, ok: false, outcome: "no_context" } }];
+        }
+        if (runnable.requiresApproval) {
+          const gate = await approvalGate(deps.db, context as RunContext, runnable.id, input);
+          if (gate.status !== "approved") {
+            const record: ToolCallRecord = { ...base, ok: false, outcome: "approval_required", arguments: maskSecrets(input), latencyMs: Math.round(performance.now() - started), responseBytes: 0 };
+            deps.logger.log("info", "tool.call", { tenantId: runnable.tenantId, conversationId: context.conversationId, tool: runnable.name, toolId: runnable.id, outcome: "approval_required", approvalId: gate.approvalId });
+            return [
+              `Not run: "${runnable.name}" needs confirmation first (request ${gate.approvalId}). Ask the user to confirm these details; it runs once they confirm in their next message or an operator approves it.`,
+              { toolCall: record },
+            ];
+          }
+        }
+        const result = await runTool(runnable, input, deps);
+        logCall(deps.logger, runnable, context.conversationId, result);
+        return [result.output, { toolCall: recordOf(runnable, result) }];
+      },
+      {
+        name: runnable.name,
+        description: runnable.description,
+        schema: argumentsSchema(runnable.parameters),
+        responseFormat: "content_and_artifact",
+      },
+    ),
+  );
+}
+
+export function recordOf(runnable: RunnableTool, result: ToolRunResult): ToolCallRecord {
+  return {
+    name: runnable.name,
+    toolId: runnable.id,
+    ok: result.ok,
+    outcome: result.outcome,
+    arguments: result.arguments,
+    ...(result.status !== undefined ? { status: result.status } : {}),
+    latencyMs: result.latencyMs,
+    responseBytes: result.responseBytes,
+  };
+}
+
+function logCall(logger: Logger, runnable: RunnableTool, conversationId: string | undefined, result: ToolRunResult) {
+  logger.log(result.ok ? "info" : "warn", "tool.call", {
+    tenantId: runnable.tenantId,
+    ...(conversationId ? { conversationId } : {}),
+    tool: runnable.name,
+    toolId: runnable.id,
+    arguments: result.arguments,
+    outcome: result.outcome,
+    status: result.status,
+    latencyMs: result.latencyMs,
+    responseBytes: result.responseBytes,
+  });
+}
+
+/**
+ * Whether a call to an approval-requiring tool may run now. The same call (tool, conversation,
+ * arguments) runs once when an operator approved it, or when the user wrote again after it was
+ * asked for (their confirmation; the model makes the call again only if they agreed). Otherwise
+ * a pending request is recorded (or the existing one reused) and the model is told to ask.
+ */
+async function approvalGate(db: Database, context: RunContext, toolId: string, input: Record<string, unknown>): Promise<{ status: "approved" } | { status: "pending"; approvalId: string }> {
+  const argumentsHash = await hashArguments(input);
+  return withTenant(db, context.tenantId, async (tx) => {
+    const scope = and(
+      eq(toolApprovals.tenantId, context.tenantId),
+      eq(toolApprovals.toolId, toolId),
+      eq(toolApprovals.conversationId, context.conversationId),
+      eq(toolApprovals.argumentsHash, argumentsHash),
+      inArray(toolApprovals.status, ["pending", "approved"]),
+    );
+    const [existing] = await tx.select().from(toolApprovals).where(scope).orderBy(desc(toolApprovals.createdAt)).limit(1).for("update");
+    if (existing) {
+      let decidedBy = existing.status === "approved" ? existing.decidedBy : null;
+      if (!decidedBy) {
+        const [userSpoke] = await tx
+          .select({ id: messages.id })
+          .from(messages)
+          .where(
+            and(
+              eq(messages.tenantId, context.tenantId),
+              eq(messages.conversationId, context.conversationId),
+              eq(messages.direction, "inbound"),
+              // Compared in the database: microseconds there, milliseconds in a JS Date.
+              gt(messages.createdAt, sql`(select a.created_at from tool_approvals a where a.id = ${existing.id})`),
+            ),
+          )
+          .limit(1);
+        if (userSpoke) decidedBy = "user";
+      }
+      if (decidedBy) {
+        await tx
+          .update(toolApprovals)
+          .set({ status: "used", decidedBy, decidedAt: existing.decidedAt ?? sql`now()` })
+          .where(and(eq(toolApprovals.tenantId, context.tenantId), eq(toolApprovals.id, existing.id)));
+        return { status: "approved" as const };
+      }
+      return { status: "pending" as const, approvalId: existing.id };
+    }
+    const [created] = await tx
+      .insert(toolApprovals)
+      .values({ tenantId: context.tenantId, toolId, conversationId: context.conversationId, arguments: maskSecrets(input) as Record<string, unknown>, argumentsHash })
+      .returning({ id: toolApprovals.id });
+    return { status: "pending" as const, approvalId: created!.id };
+  });
+}
+
+async function hashArguments(input: Record<string, unknown>): Promise<string> {
+  const canonical = JSON.stringify(sortKeys(input));
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
+  return Buffer.from(digest).toString("hex");
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sortKeys(v)]));
+  return value;
+}
+
+let platformRuntime: ToolRuntime | undefined;
+
+/** The agent's enabled HTTP tools as LangChain tools, loaded in their own tenant transaction. */
+export async function agentHttpTools(
+  deps: { db: Database; keyring: Keyring; tools?: ToolRuntime },
+  agent: { tenantId: string; toolIds: string[] },
+  logger: Logger,
+): Promise<StructuredToolInterface[]> {
+  if (agent.toolIds.length === 0) return [];
+  const runtime = deps.tools ?? (platformRuntime ??= { fetch: createSafeFetch(), tokens: new OAuthTokenCache() });
+  const runnables = await withTenant(deps.db, agent.tenantId, (tx) => loadAgentTools(tx, deps.keyring, agent.tenantId, agent.toolIds, logger));
+  return buildLangChainTools(runnables, { ...runtime, db: deps.db, logger });
+}
