@@ -3,18 +3,47 @@ import { z } from "zod";
 /**
  * The queue message contract between the edge and the pool. Versioned: the pool accepts every
  * version it knows and rejects others loudly (they go to the dead-letter queue, never dropped).
- * Adding a field is a new version only when old pools could misread it.
+ * Adding an optional field is not a new version (old pools ignore it); a field old pools could
+ * misread, or a new kind of message, is. Kinds:
+ * - `inbound.message`: a person wrote to a channel (the edge, from a webhook);
+ * - `delivery.status`: the channel reports on a reply we sent (WhatsApp statuses): no agent runs;
+ * - `conversation.flush`: answer what a conversation has left unanswered (the pool, for merged
+ *   rapid messages; see workers/pool/merge.ts).
  */
-export const inboundMessageV1 = z.object({
+const channelKind = z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]);
+
+const envelope = {
   version: z.literal(1),
-  kind: z.literal("inbound.message"),
   tenantId: z.uuid(),
   channelId: z.uuid(),
-  channelKind: z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]),
-  /** Identifies the conversation within the channel (the Telegram chat id). */
+  channelKind,
+  /** Identifies the conversation within the channel (the Telegram chat id, the WhatsApp number, the web chat session). */
   conversationKey: z.string().min(1).max(128),
-  /** Unique per channel for one inbound event; a redelivery carries the same id. */
+  /** Unique per channel for one event; a redelivery carries the same id (the queue's deduplication id). */
   providerMessageId: z.string().min(1).max(128),
+  /** When the edge (or the pool) accepted it. */
+  receivedAt: z.iso.datetime(),
+};
+
+/** A file or place attached to a message; the pool fetches media through the channel's API when it can. */
+export const attachment = z.object({
+  kind: z.enum(["image", "audio", "voice", "video", "document", "sticker", "location"]),
+  /** The channel's file reference: Telegram `file_id`, WhatsApp media id. */
+  fileId: z.string().max(512).optional(),
+  mimeType: z.string().max(128).optional(),
+  fileName: z.string().max(512).optional(),
+  fileSize: z.number().int().nonnegative().optional(),
+  latitude: z.number().optional(),
+  longitude: z.number().optional(),
+  name: z.string().max(512).optional(),
+  address: z.string().max(1024).optional(),
+});
+export type Attachment = z.infer<typeof attachment>;
+
+export const inboundMessageV1 = z.object({
+  ...envelope,
+  kind: z.literal("inbound.message"),
+  /** The text, or the caption of a photo or document; may be empty when only attachments came. */
   text: z.string().max(32_768),
   sender: z.object({
     id: z.string().min(1).max(128),
@@ -24,17 +53,56 @@ export const inboundMessageV1 = z.object({
   }),
   /** When the end user sent it, by the provider's clock. */
   sentAt: z.iso.datetime(),
-  /** When the edge accepted it. */
-  receivedAt: z.iso.datetime(),
+  attachments: z.array(attachment).max(10).optional(),
+  /** A choice the person picked (WhatsApp button or list reply); `text` holds its title. */
+  choice: z.object({ id: z.string().max(256), title: z.string().max(256) }).optional(),
+  /**
+   * Group chats (Telegram): the pool answers only when the bot is mentioned or replied to, which
+   * needs the bot's id and username from the channel's record.
+   */
+  chat: z
+    .object({
+      type: z.enum(["private", "group", "supergroup", "channel"]),
+      /** Usernames mentioned with `@`, lower case, without the `@`. */
+      mentions: z.array(z.string().max(64)).max(50),
+      /** The author of the message this one replies to. */
+      replyToSenderId: z.string().max(64).optional(),
+    })
+    .optional(),
 });
 
-export const inboundMessage = z.discriminatedUnion("version", [inboundMessageV1]);
+export const deliveryStatusV1 = z.object({
+  ...envelope,
+  kind: z.literal("delivery.status"),
+  /** The provider's id of the message we sent (WhatsApp `wamid`). */
+  outboundProviderMessageId: z.string().min(1).max(256),
+  status: z.enum(["sent", "delivered", "read", "failed"]),
+  /** Why a send failed, as the provider says it. */
+  error: z.string().max(500).optional(),
+  /** When the provider recorded the status. */
+  at: z.iso.datetime(),
+});
+
+export const conversationFlushV1 = z.object({
+  ...envelope,
+  kind: z.literal("conversation.flush"),
+});
+
+/** Everything the pool consumes from the inbound queue. */
+export const inboundMessage = z.discriminatedUnion("kind", [inboundMessageV1, deliveryStatusV1, conversationFlushV1]);
 
 export type InboundMessage = z.infer<typeof inboundMessage>;
+/** A person's message: the kind that runs the agent. */
+export type InboundChatMessage = z.infer<typeof inboundMessageV1>;
+export type DeliveryStatusMessage = z.infer<typeof deliveryStatusV1>;
+export type ConversationFlushMessage = z.infer<typeof conversationFlushV1>;
 
 /** SQS FIFO limits: 128 characters of alphanumerics and punctuation for group and dedup ids. */
-export function messageGroupId(message: Pick<InboundMessage, "channelId" | "conversationKey">): string {
-  return `${message.channelId}:${message.conversationKey}`.slice(0, 128);
+export function messageGroupId(message: Pick<InboundMessage, "channelId" | "conversationKey" | "kind">): string {
+  // Flushes wait for a conversation to go quiet; in the conversation's own group they would hold
+  // back the very messages they wait for, so they queue in a group of their own (still in order).
+  const prefix = message.kind === "conversation.flush" ? "flush:" : "";
+  return `${prefix}${message.channelId}:${message.conversationKey}`.slice(0, 128);
 }
 
 export function deduplicationId(message: Pick<InboundMessage, "channelId" | "providerMessageId">): string {

@@ -42,12 +42,32 @@ export class TelegramBotApi {
       timeoutMs: 15_000,
       ...options,
       apiBase: options.apiBase.replace(/\/+$/, ""),
-      fetch: options.fetch ?? fetch,
+      // Wrapped: workerd refuses a `fetch` called with another `this` ("Illegal invocation").
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     };
   }
 
+  /**
+   * Plain text (no `parse_mode`): a model's Markdown or HTML is shown as written, never parsed, so
+   * nothing it writes can break the message or inject formatting. Split longer texts first
+   * (`splitText`); the API refuses more than {@link TELEGRAM_TEXT_LIMIT} characters.
+   */
   sendMessage(chatId: string | number, text: string): Promise<SentMessage> {
-    return this.call<SentMessage>("sendMessage", { chat_id: chatId, text: text.slice(0, TELEGRAM_TEXT_LIMIT) });
+    return this.call<SentMessage>("sendMessage", { chat_id: chatId, text });
+  }
+
+  /** Points Telegram at our webhook; `secret_token` comes back in `X-Telegram-Bot-Api-Secret-Token`. */
+  setWebhook(params: { url: string; secretToken: string; allowedUpdates: string[] }): Promise<boolean> {
+    return this.call("setWebhook", {
+      url: params.url,
+      secret_token: params.secretToken,
+      allowed_updates: params.allowedUpdates,
+      drop_pending_updates: false,
+    });
+  }
+
+  getWebhookInfo(): Promise<{ url: string; pending_update_count: number; last_error_message?: string }> {
+    return this.call("getWebhookInfo", {});
   }
 
   getMe(): Promise<{ id: number; is_bot: boolean; username?: string }> {

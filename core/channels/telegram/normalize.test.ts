@@ -63,3 +63,41 @@ describe("telegramUpdate schema", () => {
     expect(telegramUpdate.parse({ update_id: 3, business_message: { a: 1 } })).toHaveProperty("business_message");
   });
 });
+
+describe("normalizeTelegramUpdate: complete", () => {
+  it("carries photos (largest size) and documents as attachments with the caption as text", () => {
+    const photo = textUpdate("x");
+    delete photo.message!.text;
+    photo.message!.caption = "look";
+    photo.message!.photo = [
+      { file_id: "small", file_unique_id: "s", width: 90, height: 90, file_size: 100 },
+      { file_id: "large", file_unique_id: "l", width: 1280, height: 1280, file_size: 90000 },
+    ];
+    const result = normalizeTelegramUpdate(address, photo, now);
+    expect(result.handled && result.message).toMatchObject({ text: "look", attachments: [{ kind: "image", fileId: "large", fileSize: 90000 }] });
+
+    const doc = textUpdate("x");
+    delete doc.message!.text;
+    doc.message!.document = { file_id: "doc1", file_name: "invoice.pdf", mime_type: "application/pdf", file_size: 2048 };
+    const docResult = normalizeTelegramUpdate(address, doc, now);
+    expect(docResult.handled && docResult.message).toMatchObject({ text: "", attachments: [{ kind: "document", fileId: "doc1", fileName: "invoice.pdf" }] });
+  });
+
+  it("marks group messages with their mentions and the replied-to author", () => {
+    const update = textUpdate("@shop_bot hello /help@Shop_Bot");
+    update.message!.chat = { id: -100200, type: "supergroup", title: "Shoppers" };
+    update.message!.entities = [
+      { type: "mention", offset: 0, length: 9 },
+      { type: "bot_command", offset: 16, length: 14 },
+    ];
+    update.message!.reply_to_message = { message_id: 3, from: { id: 999, is_bot: true, first_name: "Shop" } };
+    const result = normalizeTelegramUpdate(address, update, now);
+    expect(result.handled && result.message.chat).toEqual({ type: "supergroup", mentions: ["shop_bot"], replyToSenderId: "999" });
+    expect(result.handled && result.message.conversationKey).toBe("-100200");
+  });
+
+  it("acknowledges edited messages without answering them", () => {
+    const edited = telegramUpdate.parse({ update_id: 9, edited_message: textUpdate("fixed typo").message });
+    expect(normalizeTelegramUpdate(address, edited, now)).toEqual({ handled: false, reason: "update:edited_message" });
+  });
+});

@@ -22,6 +22,19 @@ export const telegramChat = z.looseObject({
   first_name: z.string().optional(),
 });
 
+export const telegramEntity = z.looseObject({
+  type: z.string(),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+});
+
+const fileFields = {
+  file_id: z.string(),
+  file_unique_id: z.string().optional(),
+  file_size: z.number().int().nonnegative().optional(),
+  mime_type: z.string().optional(),
+};
+
 export const telegramMessage = z.looseObject({
   message_id: z.number().int(),
   date: z.number().int(),
@@ -29,12 +42,26 @@ export const telegramMessage = z.looseObject({
   from: telegramUser.optional(),
   text: z.string().optional(),
   caption: z.string().optional(),
+  entities: z.array(telegramEntity).optional(),
+  caption_entities: z.array(telegramEntity).optional(),
+  /** Sizes of one photo, smallest first. */
+  photo: z.array(z.looseObject({ ...fileFields, width: z.number().int(), height: z.number().int() })).optional(),
+  document: z.looseObject({ ...fileFields, file_name: z.string().optional() }).optional(),
+  audio: z.looseObject({ ...fileFields, file_name: z.string().optional() }).optional(),
+  voice: z.looseObject(fileFields).optional(),
+  video: z.looseObject({ ...fileFields, file_name: z.string().optional() }).optional(),
+  sticker: z.looseObject({ ...fileFields, emoji: z.string().optional() }).optional(),
+  location: z.looseObject({ latitude: z.number(), longitude: z.number() }).optional(),
+  reply_to_message: z.looseObject({ message_id: z.number().int(), from: telegramUser.optional() }).optional(),
 });
 
 export const telegramUpdate = z.looseObject({
   update_id: z.number().int().nonnegative(),
   message: telegramMessage.optional(),
 });
+
+/** The update kinds a channel's webhook asks for (`allowed_updates`); others are never sent. */
+export const TELEGRAM_ALLOWED_UPDATES = ["message", "edited_message"];
 
 export type TelegramUpdate = z.infer<typeof telegramUpdate>;
 export type TelegramMessage = z.infer<typeof telegramMessage>;

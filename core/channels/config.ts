@@ -1,0 +1,83 @@
+import { z } from "zod";
+
+/**
+ * A channel's non-secret settings (`channels.config`), per kind. Secrets (bot tokens, access
+ * tokens) are never here: they are sealed in `channels.credentials`.
+ */
+const origin = z
+  .string()
+  .max(200)
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "https:" || url.protocol === "http:") && url.origin === value;
+    } catch {
+      return false;
+    }
+  }, "an origin such as https://shop.example.com (scheme, host and port only)");
+
+export const commonSettings = z.object({
+  /**
+   * Rapid messages: messages arriving within this many milliseconds of the previous one are
+   * answered together, in one turn. 0 (the default) answers each message on its own.
+   */
+  mergeWindowMs: z.number().int().min(0).max(30_000).optional(),
+  /** The answer to Telegram's `/start` (and a web chat's greeting); a default when unset. */
+  welcomeMessage: z.string().trim().min(1).max(1000).optional(),
+});
+
+export const whatsappTemplate = z.object({
+  /** An approved message template, sent instead of free-form text outside the 24-hour window. */
+  name: z.string().min(1).max(512),
+  language: z.string().min(2).max(15),
+});
+
+export const telegramSettings = commonSettings;
+export const whatsappSettings = commonSettings.extend({
+  /** The Cloud API phone number id messages are sent from. */
+  phoneNumberId: z.string().regex(/^\d{5,32}$/, "the numeric phone number id from the Meta app"),
+  businessAccountId: z.string().regex(/^\d{5,32}$/).optional(),
+  template: whatsappTemplate.optional(),
+});
+export const webchatSettings = commonSettings.extend({
+  /** Pages allowed to embed the widget; a session is bound to the origin that opened it. */
+  allowedOrigins: z.array(origin).min(1).max(20),
+  /** Messages a visitor may send per minute. */
+  messagesPerMinute: z.number().int().min(1).max(120).optional(),
+});
+
+/** What the platform stores beside the settings, learned when connecting (e.g. the bot's username). */
+export interface ChannelFacts {
+  botId?: number;
+  botUsername?: string;
+}
+
+export type ChannelSettings = z.infer<typeof commonSettings> &
+  Partial<z.infer<typeof whatsappSettings>> &
+  Partial<z.infer<typeof webchatSettings>> &
+  ChannelFacts;
+
+/** The stored config, read leniently: a field with the wrong type is treated as unset. */
+export function readChannelSettings(config: Record<string, unknown> | null | undefined): ChannelSettings {
+  const value = config ?? {};
+  const pick = <T>(schema: z.ZodType<T>, key: string): T | undefined => {
+    const parsed = schema.safeParse(value[key]);
+    return parsed.success ? parsed.data : undefined;
+  };
+  const result: ChannelSettings = {};
+  const assign = <K extends keyof ChannelSettings>(key: K, found: ChannelSettings[K] | undefined) => {
+    if (found !== undefined) result[key] = found;
+  };
+  assign("mergeWindowMs", pick(z.number().int().min(0).max(30_000), "mergeWindowMs"));
+  assign("welcomeMessage", pick(z.string(), "welcomeMessage"));
+  assign("phoneNumberId", pick(z.string(), "phoneNumberId"));
+  assign("businessAccountId", pick(z.string(), "businessAccountId"));
+  assign("template", pick(whatsappTemplate, "template"));
+  assign("allowedOrigins", pick(z.array(z.string()), "allowedOrigins"));
+  assign("messagesPerMinute", pick(z.number().int(), "messagesPerMinute"));
+  assign("botId", pick(z.number().int(), "botId"));
+  assign("botUsername", pick(z.string(), "botUsername"));
+  return result;
+}
+
+export const DEFAULT_WELCOME_MESSAGE = "Hello! Send me a message and I will do my best to help.";

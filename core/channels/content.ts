@@ -1,0 +1,51 @@
+import type { Attachment, InboundChatMessage } from "../queue/inbound-message";
+import type { ChannelSettings } from "./config";
+
+/**
+ * True when the bot should answer: always in private chats; in groups only when the message
+ * mentions the bot's username (also `/command@bot`) or replies to one of the bot's messages.
+ * A channel whose bot identity is unknown answers nothing in groups rather than everything.
+ */
+export function addressedToBot(message: InboundChatMessage, settings: Pick<ChannelSettings, "botId" | "botUsername">): boolean {
+  const chat = message.chat;
+  if (!chat || chat.type === "private") return true;
+  const username = settings.botUsername?.toLowerCase();
+  if (username && chat.mentions.includes(username)) return true;
+  return settings.botId !== undefined && chat.replyToSenderId === String(settings.botId);
+}
+
+/**
+ * The stored text of an inbound message, as the agent reads it: the text or caption (without the
+ * `@bot` mention that addressed it in a group), then one line per attachment naming the file
+ * reference, so the agent knows a photo or document came and can refer to it.
+ */
+export function inboundContent(message: InboundChatMessage, settings: Pick<ChannelSettings, "botUsername"> = {}): string {
+  let text = message.text;
+  if (message.chat && settings.botUsername) {
+    const escaped = settings.botUsername.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    text = text.replace(new RegExp(`(^|\\s)@${escaped}\\b`, "gi"), "$1").trim();
+    // `/start@bot` keeps working as a command.
+    text = text.replace(new RegExp(`^(/[A-Za-z0-9_]+)@${escaped}\\b`, "i"), "$1");
+  }
+  const lines = (message.attachments ?? []).map(describeAttachment);
+  return [text, ...lines].filter((line) => line.trim() !== "").join("\n");
+}
+
+export function describeAttachment(attachment: Attachment): string {
+  if (attachment.kind === "location") {
+    const place = [attachment.name, attachment.address].filter(Boolean).join(", ");
+    return `[location: ${attachment.latitude}, ${attachment.longitude}${place ? ` (${place})` : ""}]`;
+  }
+  const facts = [
+    attachment.fileName,
+    attachment.mimeType,
+    attachment.fileSize !== undefined ? `${attachment.fileSize} bytes` : undefined,
+    attachment.fileId ? `file ${attachment.fileId}` : undefined,
+  ].filter(Boolean);
+  return `[${attachment.kind}${facts.length ? `: ${facts.join(", ")}` : ""}]`;
+}
+
+/** Telegram's `/start` (with an optional deep-link payload or `@bot` suffix). */
+export function isStartCommand(text: string): boolean {
+  return /^\/start(?:@[A-Za-z0-9_]+)?(?:\s+\S*)?\s*$/i.test(text.trim());
+}

@@ -1,0 +1,91 @@
+/**
+ * The embeddable web chat widget, served as `GET /webchat/widget.js`: plain JavaScript, no
+ * framework, a few kilobytes, isolated in a shadow root so the host page's styles neither leak in
+ * nor out. Embed with one tag:
+ *
+ *   <script src="https://<edge>/webchat/widget.js" data-channel="<tenant>.<channel>" async></script>
+ *
+ * It opens a session on first use (kept in sessionStorage for the tab), sends messages with a
+ * client id (so a retried send is stored once), and polls for replies every 1.5 s while open.
+ * Replies are inserted with textContent: nothing a model writes is parsed as HTML.
+ */
+export const WIDGET_SCRIPT = String.raw`(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script) return;
+  var channel = script.getAttribute("data-channel");
+  var base = new URL(script.src).origin + "/webchat/" + encodeURIComponent(channel || "");
+  var title = script.getAttribute("data-title") || "Chat with us";
+  var storeKey = "agent-webchat:" + channel;
+  var session = null, cursor = null, timer = null, seen = {};
+  try { var saved = JSON.parse(sessionStorage.getItem(storeKey) || "null"); if (saved && saved.expiresAt > Date.now() + 60000) session = saved; } catch (e) {}
+
+  var host = document.createElement("div");
+  host.setAttribute("data-agent-webchat", "");
+  var root = host.attachShadow({ mode: "open" });
+  root.innerHTML =
+    '<style>:host{all:initial}*{box-sizing:border-box;font:14px/1.4 system-ui,sans-serif}' +
+    '.b{position:fixed;right:20px;bottom:20px;border:0;border-radius:24px;padding:12px 18px;background:#1f6feb;color:#fff;cursor:pointer;z-index:2147483647}' +
+    '.p{position:fixed;right:20px;bottom:76px;width:320px;height:420px;display:none;flex-direction:column;background:#fff;border:1px solid #d0d7de;border-radius:12px;box-shadow:0 8px 24px rgba(0,0,0,.15);z-index:2147483647}' +
+    '.p.o{display:flex}.h{padding:10px 12px;border-bottom:1px solid #eee;font-weight:600}.l{flex:1;overflow-y:auto;padding:10px}' +
+    '.m{margin:6px 0;padding:8px 10px;border-radius:10px;max-width:85%;white-space:pre-wrap;word-wrap:break-word}.u{background:#ddf4ff;margin-left:auto}.a{background:#f6f8fa}.e{color:#cf222e;font-size:12px}' +
+    'form{display:flex;border-top:1px solid #eee}input{flex:1;border:0;padding:10px;outline:none}form button{border:0;background:none;color:#1f6feb;padding:0 12px;cursor:pointer}</style>' +
+    '<button class="b" part="launcher" data-testid="launcher"></button>' +
+    '<div class="p" part="panel" data-testid="panel"><div class="h"></div><div class="l" data-testid="log" aria-live="polite"></div>' +
+    '<form data-testid="form"><input data-testid="input" maxlength="4000" placeholder="Type a message" aria-label="Message"><button data-testid="send">Send</button></form></div>';
+  var launcher = root.querySelector(".b"), panel = root.querySelector(".p"), log = root.querySelector(".l");
+  var form = root.querySelector("form"), input = root.querySelector("input");
+  launcher.textContent = title;
+  root.querySelector(".h").textContent = title;
+
+  function add(kind, text) {
+    var item = document.createElement("div");
+    item.className = "m " + kind;
+    item.setAttribute("data-role", kind === "u" ? "visitor" : kind === "a" ? "agent" : "error");
+    item.textContent = text;
+    log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+  function call(method, path, body) {
+    var headers = { "content-type": "application/json" };
+    if (session) headers.authorization = "Bearer " + session.token;
+    return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (json) { if (!r.ok) { var err = new Error((json.error && json.error.message) || "HTTP " + r.status); err.status = r.status; throw err; } return json; });
+    });
+  }
+  function ensureSession() {
+    if (session) return Promise.resolve(session);
+    return call("POST", "/sessions").then(function (s) {
+      session = s;
+      try { sessionStorage.setItem(storeKey, JSON.stringify(s)); } catch (e) {}
+      if (s.welcomeMessage) add("a", s.welcomeMessage);
+      return s;
+    });
+  }
+  function poll() {
+    if (!session) return;
+    call("GET", "/messages" + (cursor ? "?after=" + encodeURIComponent(cursor) : "")).then(function (page) {
+      (page.messages || []).forEach(function (m) { if (!seen[m.id]) { seen[m.id] = 1; add("a", m.text); } });
+      if (page.cursor) cursor = page.cursor;
+    }, function (e) { if (e.status === 401) { session = null; try { sessionStorage.removeItem(storeKey); } catch (x) {} } });
+  }
+  launcher.addEventListener("click", function () {
+    var open = panel.classList.toggle("o");
+    clearInterval(timer);
+    if (open) {
+      ensureSession().then(function () { poll(); timer = setInterval(poll, 1500); }, function (e) { add("e", "Chat unavailable: " + e.message); });
+      input.focus();
+    }
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    add("u", text);
+    var id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
+    ensureSession().then(function () { return call("POST", "/messages", { text: text, clientMessageId: id }); }).then(function () { setTimeout(poll, 300); }, function (e) { add("e", "Not sent: " + e.message); });
+  });
+  (document.body || document.documentElement).appendChild(host);
+})();
+`;

@@ -1,0 +1,315 @@
+import { randomUUID } from "node:crypto";
+import { and, eq } from "drizzle-orm";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseKeyring, sealCredentials } from "../../core/crypto/secrets";
+import { DEFAULT_WELCOME_MESSAGE } from "../../core/channels/config";
+import { createLogger } from "../../core/observability/log";
+import type { InboundChatMessage, InboundMessage } from "../../core/queue/inbound-message";
+import { readModelEnvironment } from "../../core/engine/providers";
+import { createPoolDb } from "../../db/client";
+import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
+import { channels, messages, usageRecords, type Channel } from "../../db/schema";
+import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
+import { startFakeWhatsApp, type FakeWhatsApp } from "../../test/fakes/whatsapp";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database";
+import { telegramSender } from "./senders/telegram";
+import { whatsappSender } from "./senders/whatsapp";
+import { processInboundMessage, type TurnDependencies } from "./turn";
+
+const keyring = parseKeyring(`k1:${Buffer.alloc(32, 7).toString("base64")}`);
+const BOT_TOKEN = "777000111:channels-test-bot-token";
+const WA_TOKEN = "EAAG-channels-test-access-token";
+const PHONE_NUMBER_ID = "106540352242922";
+
+let database: TestDatabase;
+let admin: ReturnType<typeof createPoolDb>;
+let app: ReturnType<typeof createPoolDb>;
+let telegram: FakeTelegram;
+let whatsapp: FakeWhatsApp;
+let deps: TurnDependencies;
+const queued: InboundMessage[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  admin = createPoolDb(database.adminUrl, { max: 1 });
+  app = createPoolDb(database.appUrl, { max: 4 });
+  [telegram, whatsapp] = await Promise.all([startFakeTelegram(), startFakeWhatsApp({ accessToken: WA_TOKEN })]);
+  deps = {
+    db: app.db,
+    keyring,
+    telegramApiBase: telegram.url,
+    whatsappApiBase: whatsapp.apiBase,
+    modelEnv: readModelEnvironment({}),
+    logger: createLogger({ test: "channels" }, "error"),
+    rateLimitBaseMs: 5,
+    enqueue: async (message) => {
+      queued.push(message);
+    },
+  };
+});
+
+afterAll(async () => {
+  await Promise.all([telegram?.close(), whatsapp?.close()]);
+  await app?.close();
+  await admin?.close();
+  await database?.close();
+});
+
+async function makeChannel(kind: "telegram" | "whatsapp" | "webchat", config: Record<string, unknown> = {}): Promise<TenantGraph> {
+  const graph = buildTenantGraph();
+  const channel = graph.rows.channels;
+  channel.kind = kind;
+  channel.config = kind === "whatsapp" ? { phoneNumberId: PHONE_NUMBER_ID, ...config } : config;
+  const secret = kind === "telegram" ? { botToken: BOT_TOKEN } : kind === "whatsapp" ? { accessToken: WA_TOKEN } : undefined;
+  if (secret) channel.credentials = await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `channel:${channel.id}` }, secret);
+  await insertTenantGraph(admin.db, graph);
+  return graph;
+}
+
+function chat(graph: TenantGraph, key: string, text: string, extra: Partial<InboundChatMessage> = {}): InboundChatMessage {
+  return {
+    version: 1,
+    kind: "inbound.message",
+    tenantId: graph.tenant.id,
+    channelId: graph.rows.channels.id!,
+    channelKind: graph.rows.channels.kind!,
+    conversationKey: key,
+    providerMessageId: randomUUID(),
+    text,
+    sender: { id: key },
+    sentAt: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
+    ...extra,
+  };
+}
+
+const repliesOf = async (graph: TenantGraph) =>
+  admin.db
+    .select()
+    .from(messages)
+    .where(and(eq(messages.channelId, graph.rows.channels.id!), eq(messages.direction, "outbound")))
+    .orderBy(messages.createdAt);
+
+/** Inbound messages, without the fixture's own row. */
+const inboundOf = async (graph: TenantGraph) =>
+  (await admin.db.select().from(messages).where(and(eq(messages.channelId, graph.rows.channels.id!), eq(messages.direction, "inbound")))).filter(
+    (row) => row.id !== graph.rows.messages.id,
+  );
+
+const channelRow = async (graph: TenantGraph): Promise<Channel> =>
+  (await admin.db.select().from(channels).where(eq(channels.id, graph.rows.channels.id!)))[0]!;
+
+describe("Telegram, complete", () => {
+  it("splits a 10,000-character reply at 4,096 characters and sends it as plain text", async () => {
+    const graph = await makeChannel("telegram");
+    const parts: string[] = [];
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i} <b>*not markup*</b>`).join("\n").slice(0, 10_000);
+    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase }).send(
+      { replyId: randomUUID(), channel: await channelRow(graph), conversationKey: "5001", text, partsDelivered: 0 },
+      { onPart: async (id) => void parts.push(id) },
+    );
+    const sent = telegram.sent(5001);
+    expect(sent.map((m) => m.text.length).every((n) => n <= 4096)).toBe(true);
+    expect(sent).toHaveLength(3);
+    expect(sent.map((m) => m.text).join("\n")).toBe(text);
+    expect(parts).toHaveLength(3);
+    const calls = telegram.calls.filter((c) => c.method === "sendMessage" && c.params.chat_id === "5001");
+    expect(calls.every((c) => c.params.parse_mode === undefined)).toBe(true);
+  });
+
+  it("resumes a split reply after the parts already delivered", async () => {
+    const graph = await makeChannel("telegram");
+    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase }).send(
+      { replyId: randomUUID(), channel: await channelRow(graph), conversationKey: "5002", text: "a".repeat(9000), partsDelivered: 2 },
+      { onPart: async () => {} },
+    );
+    expect(telegram.sent(5002).map((m) => m.text.length)).toEqual([808]);
+  });
+
+  it("waits the retry_after of a 429 and sends once", async () => {
+    const graph = await makeChannel("telegram");
+    const slept: number[] = [];
+    telegram.failNextSends(1, 429);
+    const outcome = await processInboundMessage({ ...deps, sleep: async (ms) => void slept.push(ms) }, chat(graph, "5003", "hello"));
+    expect(outcome).toBe("replied");
+    expect(slept).toEqual([1000]);
+    expect(telegram.sent(5003)).toHaveLength(1);
+  });
+
+  it("answers /start with the channel's welcome message", async () => {
+    const graph = await makeChannel("telegram");
+    expect(await processInboundMessage(deps, chat(graph, "5004", "/start"))).toBe("replied");
+    expect(telegram.sent(5004)[0]!.text).toBe(DEFAULT_WELCOME_MESSAGE);
+    const custom = await makeChannel("telegram", { welcomeMessage: "Welcome to the shop!" });
+    await processInboundMessage(deps, chat(custom, "5005", "/start@shop_bot promo"));
+    expect(telegram.sent(5005)[0]!.text).toBe("Welcome to the shop!");
+  });
+
+  it("in groups answers only when mentioned or replied to, and stores nothing else", async () => {
+    const graph = await makeChannel("telegram", { botId: 777000111, botUsername: "shop_bot" });
+    const group = (text: string, chatInfo: InboundChatMessage["chat"]) => chat(graph, "-1005006", text, { chat: chatInfo! });
+    expect(await processInboundMessage(deps, group("anyone here?", { type: "group", mentions: [] }))).toBe("ignored");
+    expect(await processInboundMessage(deps, group("@other_bot hi", { type: "group", mentions: ["other_bot"] }))).toBe("ignored");
+    expect(await processInboundMessage(deps, group("@shop_bot opening hours?", { type: "group", mentions: ["shop_bot"] }))).toBe("replied");
+    expect(await processInboundMessage(deps, group("and on Sunday?", { type: "supergroup", mentions: [], replyToSenderId: "777000111" }))).toBe("replied");
+    expect(telegram.sent(-1005006)).toHaveLength(2);
+    expect(telegram.sent(-1005006)[0]!.text).toContain('You said: "opening hours?"');
+    expect(await inboundOf(graph)).toHaveLength(2);
+  });
+
+  it("processes repeated and concurrent deliveries of one update once, and out-of-order updates each once", async () => {
+    const graph = await makeChannel("telegram");
+    const first = chat(graph, "5007", "eleven", { providerMessageId: "11" });
+    const outcomes = await Promise.all([processInboundMessage(deps, first), processInboundMessage(deps, first), processInboundMessage(deps, first)]);
+    expect(outcomes.filter((o) => o === "replied")).toHaveLength(1);
+    await processInboundMessage(deps, chat(graph, "5007", "ten", { providerMessageId: "10" }));
+    await processInboundMessage(deps, first);
+    await processInboundMessage(deps, chat(graph, "5007", "ten", { providerMessageId: "10" }));
+    expect(telegram.sent(5007).map((m) => /You said: "(\w+)"/.exec(m.text)?.[1])).toEqual(["eleven", "ten"]);
+  });
+
+  it("describes photos and documents to the agent by caption and file reference", async () => {
+    const graph = await makeChannel("telegram");
+    await processInboundMessage(deps, chat(graph, "5008", "my receipt", { attachments: [{ kind: "image", fileId: "AgACAgIAAxkBAAI", fileSize: 5120 }] }));
+    const [stored] = await inboundOf(graph);
+    expect(stored!.content).toBe("my receipt\n[image: 5120 bytes, file AgACAgIAAxkBAAI]");
+  });
+});
+
+describe("WhatsApp Cloud API", () => {
+  const wa = (graph: TenantGraph, from: string, text: string, extra: Partial<InboundChatMessage> = {}) =>
+    chat(graph, from, text, { providerMessageId: `wamid.${randomUUID()}`, ...extra });
+
+  it("marks the message read and answers with text", async () => {
+    const graph = await makeChannel("whatsapp");
+    const message = wa(graph, "16505550001", "hi there");
+    expect(await processInboundMessage(deps, message)).toBe("replied");
+    const [sent] = await whatsapp.waitForSent("16505550001", 1);
+    expect(sent!.type).toBe("text");
+    expect((sent!.body.text as { body: string }).body).toContain("hi there");
+    expect(whatsapp.reads()).toContain(message.providerMessageId);
+    const [reply] = await repliesOf(graph);
+    expect(reply).toMatchObject({ status: "sent", providerMessageId: sent!.id });
+  });
+
+  it("fetches media through the Graph API and hands type, size and reference to the agent", async () => {
+    const graph = await makeChannel("whatsapp");
+    whatsapp.addMedia("1037543291543636", Buffer.alloc(2345, 1), "image/jpeg");
+    await processInboundMessage(deps, wa(graph, "16505550002", "my receipt", { attachments: [{ kind: "image", fileId: "1037543291543636" }] }));
+    expect(whatsapp.downloads()).toContain("1037543291543636");
+    const [stored] = await inboundOf(graph);
+    expect(stored!.content).toBe("my receipt\n[image: image/jpeg, 2345 bytes, file 1037543291543636]");
+  });
+
+  it("records statuses on the stored reply without running a turn, never moving backwards", async () => {
+    const graph = await makeChannel("whatsapp");
+    await processInboundMessage(deps, wa(graph, "16505550003", "status please"));
+    const [reply] = await repliesOf(graph);
+    const usageBefore = (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id))).length;
+    const status = (value: "sent" | "delivered" | "read" | "failed", error?: string) =>
+      processInboundMessage(deps, {
+        version: 1,
+        kind: "delivery.status",
+        tenantId: graph.tenant.id,
+        channelId: graph.rows.channels.id!,
+        channelKind: "whatsapp",
+        conversationKey: "16505550003",
+        providerMessageId: `status:${reply!.providerMessageId}:${value}`,
+        outboundProviderMessageId: reply!.providerMessageId!,
+        status: value,
+        ...(error ? { error } : {}),
+        at: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+      });
+    expect(await status("delivered")).toBe("status_recorded");
+    expect(await status("read")).toBe("status_recorded");
+    await status("delivered");
+    expect((await repliesOf(graph))[0]!.deliveryStatus).toBe("read");
+    await status("failed", "131026 Message undeliverable");
+    expect((await repliesOf(graph))[0]).toMatchObject({ deliveryStatus: "failed", error: "delivery failed: 131026 Message undeliverable" });
+    expect((await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id))).length).toBe(usageBefore);
+    expect(await repliesOf(graph)).toHaveLength(1);
+  });
+
+  it("outside the 24-hour window sends the template, or fails with a reason when there is none", async () => {
+    const later = () => new Date(Date.now() + 25 * 60 * 60 * 1000);
+    const withTemplate = await makeChannel("whatsapp", { template: { name: "follow_up", language: "en_US" } });
+    expect(await processInboundMessage({ ...deps, now: later }, wa(withTemplate, "16505550004", "late"))).toBe("replied");
+    const [sent] = await whatsapp.waitForSent("16505550004", 1);
+    expect(sent!.body).toMatchObject({ type: "template", template: { name: "follow_up", language: { code: "en_US" } } });
+
+    const without = await makeChannel("whatsapp");
+    expect(await processInboundMessage({ ...deps, now: later }, wa(without, "16505550005", "late"))).toBe("send_failed");
+    expect(whatsapp.sent("16505550005")).toHaveLength(0);
+    expect((await repliesOf(without))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("24-hour") });
+  });
+
+  it("backs off on rate limits (130429, 131056) and delivers once", async () => {
+    const graph = await makeChannel("whatsapp");
+    const slept: number[] = [];
+    whatsapp.failNextSends(2, 130429);
+    expect(await processInboundMessage({ ...deps, sleep: async (ms) => void slept.push(ms) }, wa(graph, "16505550006", "busy?"))).toBe("replied");
+    whatsapp.failNextSends(1, 131056);
+    expect(await processInboundMessage({ ...deps, sleep: async (ms) => void slept.push(ms) }, wa(graph, "16505550006", "again"))).toBe("replied");
+    expect(slept).toEqual([5, 10, 5]);
+    expect(whatsapp.sent("16505550006")).toHaveLength(2);
+  });
+
+  it("fails a send that will never succeed with Meta's reason, once, without retrying", async () => {
+    const graph = await makeChannel("whatsapp");
+    whatsapp.failNextSends(1, 131026);
+    const message = wa(graph, "16505550007", "unreachable");
+    expect(await processInboundMessage(deps, message)).toBe("send_failed");
+    expect(await processInboundMessage(deps, message)).toBe("already_replied");
+    expect((await repliesOf(graph))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("131026") });
+    expect(whatsapp.sent("16505550007")).toHaveLength(0);
+  });
+
+  it("offers choices as buttons", async () => {
+    const graph = await makeChannel("whatsapp");
+    await processInboundMessage(deps, wa(graph, "16505550008", "hello"));
+    await whatsappSender({ ...deps, whatsappApiBase: whatsapp.apiBase }).send(
+      { replyId: randomUUID(), channel: await channelRow(graph), conversationKey: "16505550008", text: "Shall I book it?\n1. Yes\n2. No", partsDelivered: 0, lastInboundAt: new Date() },
+      { onPart: async () => {} },
+    );
+    const buttons = whatsapp.sent("16505550008").at(-1)!;
+    expect(buttons.body).toMatchObject({
+      type: "interactive",
+      interactive: { type: "button", body: { text: "Shall I book it?" }, action: { buttons: [{ reply: { title: "Yes" } }, { reply: { title: "No" } }] } },
+    });
+  });
+});
+
+describe("web chat and rapid messages", () => {
+  it("records a web chat reply as sent, for the edge to serve", async () => {
+    const graph = await makeChannel("webchat", { allowedOrigins: ["https://shop.example"] });
+    expect(await processInboundMessage(deps, chat(graph, randomUUID(), "hi from the site"))).toBe("replied");
+    const [reply] = await repliesOf(graph);
+    expect(reply).toMatchObject({ status: "sent", providerMessageId: reply!.id });
+  });
+
+  it("merges messages within the window into one turn, answered once, in order", async () => {
+    const graph = await makeChannel("telegram", { mergeWindowMs: 200 });
+    queued.length = 0;
+    const texts = ["hi", "I have a question", "about my order"];
+    const inbound = texts.map((text, i) => chat(graph, "6001", text, { providerMessageId: String(100 + i) }));
+    for (const message of inbound) expect(await processInboundMessage(deps, message)).toBe("deferred");
+    // A redelivery before the flush queues the same flush again (the queue deduplicates it).
+    expect(await processInboundMessage(deps, inbound[0]!)).toBe("deferred");
+    const flushes = queued.filter((m) => m.kind === "conversation.flush");
+    expect(new Set(flushes.map((f) => f.providerMessageId)).size).toBe(3);
+
+    const outcomes: string[] = [];
+    for (const flush of flushes) outcomes.push(await processInboundMessage(deps, flush));
+    expect(outcomes.filter((o) => o === "replied")).toHaveLength(1);
+    const sent = telegram.sent(6001);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.text).toContain('You said: "about my order"');
+    expect(sent[0]!.text).toContain("2 earlier messages");
+    const replies = await repliesOf(graph);
+    expect(replies.map((r) => r.status).sort()).toEqual(["covered", "covered", "sent"]);
+    // Redeliveries of any of them afterwards answer nothing.
+    for (const message of inbound) expect(await processInboundMessage(deps, message)).toBe("already_replied");
+    expect(telegram.sent(6001)).toHaveLength(1);
+  });
+});

@@ -1,0 +1,47 @@
+import { TelegramApiError, TelegramBotApi, TELEGRAM_TEXT_LIMIT } from "../../../core/channels/telegram/bot-api";
+import { splitText } from "../../../core/channels/split";
+import { openCredentials } from "../../../core/crypto/secrets";
+import { sleep as defaultSleep } from "../backoff";
+import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "./types";
+
+/** Longest `retry_after` waited in place; a longer one goes back to the queue. */
+const MAX_RETRY_AFTER_SECONDS = 60;
+const MAX_ATTEMPTS_PER_PART = 4;
+
+/**
+ * Telegram: plain text (no parse mode, so nothing needs escaping and nothing the model writes is
+ * interpreted as markup), split at 4,096 characters; a 429 waits the `retry_after` Telegram names.
+ * 400 (chat not found, bad request) and 403 (blocked, kicked) never succeed: permanent.
+ */
+export function telegramSender(deps: SenderDependencies): ChannelSender {
+  const sleep = deps.sleep ?? defaultSleep;
+  return {
+    async send(reply, progress) {
+      if (!reply.channel.credentials) throw new PermanentSendError("the channel has no credentials");
+      const { botToken } = await openCredentials<{ botToken: string }>(
+        deps.keyring,
+        { tenantId: reply.channel.tenantId, owner: `channel:${reply.channel.id}` },
+        reply.channel.credentials,
+      );
+      const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
+      const parts = splitText(reply.text, TELEGRAM_TEXT_LIMIT);
+      for (const part of parts.slice(reply.partsDelivered)) {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const sent = await api.sendMessage(reply.conversationKey, part);
+            await progress.onPart(String(sent.message_id));
+            break;
+          } catch (error) {
+            if (!(error instanceof TelegramApiError)) throw error;
+            if (error.status === 400 || error.status === 403) throw new PermanentSendError(`${error.status}: ${error.description}`.slice(0, 500));
+            if (error.status !== 429) throw error;
+            const wait = error.retryAfterSeconds ?? 1;
+            if (attempt >= MAX_ATTEMPTS_PER_PART || wait > MAX_RETRY_AFTER_SECONDS) throw new RateLimitedError(`Telegram asked to retry after ${wait} s`);
+            deps.logger.log("warn", "send.rate_limited", { channel: "telegram", retryAfterSeconds: wait, attempt });
+            await sleep(wait * 1000);
+          }
+        }
+      }
+    },
+  };
+}
