@@ -1,0 +1,77 @@
+import { and, eq, inArray } from "drizzle-orm";
+import { z } from "zod";
+import { conversations, knowledgeSources, messages, usageRecords } from "../../db/schema";
+import type { AccessContext } from "../access/context";
+import { NotFoundError } from "../access/errors";
+import { keyset, type Page, type PageInput } from "../access/pagination";
+import { requirePermission } from "../access/permissions";
+import { iso } from "../access/schemas";
+
+export const citationDto = z.object({
+  /** The excerpt number the prompt gave the chunk (`[n]` in the reply). */
+  n: z.number().int(),
+  chunkId: z.string(),
+  sourceId: z.uuid(),
+  knowledgeBaseId: z.uuid(),
+  /** Null when the source was deleted since. */
+  sourceName: z.string().nullable(),
+  score: z.number(),
+});
+
+export const conversationMessageDto = z.object({
+  id: z.uuid(),
+  direction: z.enum(["inbound", "outbound"]),
+  status: z.string(),
+  content: z.string(),
+  replyToMessageId: z.uuid().nullable(),
+  createdAt: z.string(),
+  citations: z.array(citationDto),
+});
+export type ConversationMessageDto = z.infer<typeof conversationMessageDto>;
+
+/**
+ * A conversation's messages, newest first; each reply carries the knowledge chunks its turn put in
+ * the prompt (stored on its usage record) as citations, numbered as the prompt numbered them.
+ */
+export async function listConversationMessages({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: PageInput & { conversationId: string };
+}): Promise<Page<ConversationMessageDto>> {
+  requirePermission(ctx, "agents:read");
+  const [conversation] = await ctx.tx
+    .select({ id: conversations.id })
+    .from(conversations)
+    .where(and(eq(conversations.tenantId, ctx.tenantId), eq(conversations.id, input.conversationId)));
+  if (!conversation) throw new NotFoundError("conversation");
+  const page = keyset(messages, input);
+  const rows = await ctx.tx
+    .select({ message: messages, id: messages.id, cursorAt: page.cursorColumn, chunks: usageRecords.retrievedChunks })
+    .from(messages)
+    .leftJoin(usageRecords, and(eq(usageRecords.tenantId, ctx.tenantId), eq(usageRecords.messageId, messages.id)))
+    .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.conversationId, conversation.id), page.after))
+    .orderBy(...page.orderBy)
+    .limit(page.fetch);
+  const sourceIds = [...new Set(rows.flatMap((row) => (row.chunks ?? []).map((chunk) => chunk.sourceId)))];
+  const names = new Map(
+    sourceIds.length
+      ? (
+          await ctx.tx
+            .select({ id: knowledgeSources.id, name: knowledgeSources.name })
+            .from(knowledgeSources)
+            .where(and(eq(knowledgeSources.tenantId, ctx.tenantId), inArray(knowledgeSources.id, sourceIds)))
+        ).map((row) => [row.id, row.name])
+      : [],
+  );
+  return page.page(rows, (row) => ({
+    id: row.message.id,
+    direction: row.message.direction,
+    status: row.message.status,
+    content: row.message.content,
+    replyToMessageId: row.message.replyToMessageId,
+    createdAt: iso(row.message.createdAt)!,
+    citations: (row.chunks ?? []).map((chunk, i) => ({ n: i + 1, ...chunk, sourceName: names.get(chunk.sourceId) ?? null })),
+  }));
+}

@@ -1,0 +1,47 @@
+import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { z } from "zod";
+
+/**
+ * Messages on the knowledge jobs queue (`knowledge-jobs.fifo`, its own dead-letter queue), which the
+ * pool consumes beside the inbound queue. A separate queue keeps slow ingestion (parsing, embedding
+ * thousands of chunks) from delaying conversations and keeps this contract apart from the inbound
+ * message kinds. Group = the source (or base), so jobs of one source run in order.
+ */
+export const knowledgeJob = z.discriminatedUnion("kind", [
+  z.object({ version: z.literal(1), kind: z.literal("knowledge.ingest"), tenantId: z.uuid(), sourceId: z.uuid(), requestedAt: z.string() }),
+  z.object({
+    version: z.literal(1),
+    kind: z.literal("knowledge.delete_source"),
+    tenantId: z.uuid(),
+    knowledgeBaseId: z.uuid(),
+    sourceId: z.uuid(),
+    requestedAt: z.string(),
+  }),
+  z.object({ version: z.literal(1), kind: z.literal("knowledge.delete_base"), tenantId: z.uuid(), knowledgeBaseId: z.uuid(), requestedAt: z.string() }),
+]);
+export type KnowledgeJob = z.infer<typeof knowledgeJob>;
+
+type Distribute<T> = T extends unknown ? Omit<T, "version" | "requestedAt"> : never;
+export type KnowledgeJobRequest = Distribute<KnowledgeJob>;
+
+/** What the admin API needs to hand work to the pool. */
+export interface KnowledgeJobQueue {
+  enqueue(job: KnowledgeJobRequest): Promise<void>;
+}
+
+export function createSqsKnowledgeJobQueue(client: SQSClient, queueUrl: string): KnowledgeJobQueue {
+  return {
+    async enqueue(request) {
+      const job = { version: 1, ...request, requestedAt: new Date().toISOString() } as KnowledgeJob;
+      const group = "sourceId" in job ? job.sourceId : job.knowledgeBaseId;
+      await client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: JSON.stringify(job),
+          MessageGroupId: `${job.tenantId}:${group}`,
+          MessageDeduplicationId: `${job.kind}:${group}:${job.requestedAt}`,
+        }),
+      );
+    },
+  };
+}

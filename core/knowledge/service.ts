@@ -1,0 +1,227 @@
+import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
+import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { knowledgeBases, knowledgeSources, type KnowledgeBase, type KnowledgeSource, type KnowledgeSourceKind } from "../../db/schema";
+import { withTenant } from "../../db/tenant";
+import type { Logger } from "../observability/log";
+import { createEmbeddings, EmbeddingUnavailableError, normalize, type EmbeddingCredentials } from "./embeddings";
+import type { KnowledgeJob } from "./jobs";
+import { extractText, IngestError, kindOfContentType } from "./parsers";
+import type { RetrievedChunk } from "./prompt";
+import type { ChunkHit, KnowledgeStore } from "./store";
+import type { UrlFetcher } from "./url-fetch";
+
+export interface KnowledgeDependencies {
+  db: Database;
+  store: KnowledgeStore;
+  fetchUrl: UrlFetcher;
+  /** Keys for hosted embedding models for this tenant (its own keys, else the platform's). */
+  embeddingCredentials: (tenantId: string) => Promise<EmbeddingCredentials>;
+  logger: Logger;
+}
+
+export type IngestOutcome = "indexed" | "unchanged" | "failed" | "gone";
+
+/**
+ * Runs one knowledge job. Ingest: `pending → indexing → ready | failed`; the content hash (bytes
+ * plus the base's splitting and embedding settings) makes re-ingesting unchanged content a no-op.
+ * A source's own problem (corrupt file, refused URL, no text, no key for the embedding model) ends
+ * in `failed` with a readable error and no retry; anything else (Chroma or the database down)
+ * throws so the queue retries, and on the last allowed receive (`lastAttempt`) the source is
+ * marked failed too rather than left `indexing`.
+ */
+export async function runKnowledgeJob(deps: KnowledgeDependencies, job: KnowledgeJob, options: { lastAttempt?: boolean } = {}): Promise<IngestOutcome> {
+  if (job.kind === "knowledge.delete_source") {
+    await deps.store.deleteSourceChunks(job);
+    return "gone";
+  }
+  if (job.kind === "knowledge.delete_base") {
+    await deps.store.dropKnowledgeBase(job);
+    return "gone";
+  }
+  try {
+    return await ingestSource(deps, job.tenantId, job.sourceId);
+  } catch (error) {
+    if (options.lastAttempt) {
+      await setStatus(deps.db, job.tenantId, job.sourceId, { status: "failed", error: "indexing kept failing for a temporary reason; re-sync the source to try again" });
+    }
+    throw error;
+  }
+}
+
+async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourceId: string): Promise<IngestOutcome> {
+  const found = await loadSource(deps.db, tenantId, sourceId);
+  if (!found) return "gone";
+  const { source, base } = found;
+  const logger = deps.logger.child({ tenantId, sourceId, knowledgeBaseId: base.id });
+  try {
+    let kind = source.kind as KnowledgeSourceKind;
+    let bytes: Uint8Array;
+    if (kind === "url") {
+      const fetched = await deps.fetchUrl(source.uri ?? "");
+      bytes = fetched.bytes;
+      const detected = kindOfContentType(fetched.contentType);
+      if (!detected) throw new IngestError(`the URL returned ${fetched.contentType ?? "an unknown content type"}, which cannot be indexed`);
+      kind = detected;
+    } else {
+      bytes = Buffer.from(source.body ?? "", "base64");
+    }
+    const hash = await contentHash(bytes, base);
+    if (hash === source.contentHash && source.status === "ready") {
+      logger.log("info", "knowledge.unchanged");
+      return "unchanged";
+    }
+    await setStatus(deps.db, tenantId, sourceId, { status: "indexing", error: null });
+    const text = await extractText(kind as Exclude<KnowledgeSourceKind, "url">, bytes);
+    // HTML is plain text by now; Markdown keeps its headings, so split on them first.
+    const splitter =
+      kind === "markdown"
+        ? RecursiveCharacterTextSplitter.fromLanguage("markdown", { chunkSize: base.chunkSize, chunkOverlap: base.chunkOverlap })
+        : new RecursiveCharacterTextSplitter({ chunkSize: base.chunkSize, chunkOverlap: base.chunkOverlap });
+    const pieces = (await splitter.splitText(text)).filter((piece) => piece.trim());
+    const embeddings = createEmbeddings(base.embeddingModel, await deps.embeddingCredentials(tenantId));
+    const vectors = await embeddings.embedDocuments(pieces);
+    await deps.store.replaceSourceChunks(
+      { tenantId, knowledgeBaseId: base.id, sourceId },
+      pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: normalize(vectors[i]!), chunkIndex: i })),
+    );
+    const updated = await setStatus(deps.db, tenantId, sourceId, { status: "ready", error: null, contentHash: hash, chunkCount: pieces.length, indexedAt: new Date() });
+    if (!updated) {
+      // Deleted while indexing: take the chunks back out.
+      await deps.store.deleteSourceChunks({ tenantId, knowledgeBaseId: base.id, sourceId });
+      return "gone";
+    }
+    logger.log("info", "knowledge.indexed", { chunks: pieces.length, kind });
+    return "indexed";
+  } catch (error) {
+    if (error instanceof IngestError || error instanceof EmbeddingUnavailableError) {
+      await setStatus(deps.db, tenantId, sourceId, { status: "failed", error: error.message });
+      logger.log("warn", "knowledge.failed", { reason: error.message });
+      return "failed";
+    }
+    throw error;
+  }
+}
+
+async function loadSource(db: Database, tenantId: string, sourceId: string): Promise<{ source: KnowledgeSource; base: KnowledgeBase } | undefined> {
+  return withTenant(db, tenantId, async (tx) => {
+    const [row] = await tx
+      .select({ source: knowledgeSources, base: knowledgeBases })
+      .from(knowledgeSources)
+      .innerJoin(knowledgeBases, eq(knowledgeBases.id, knowledgeSources.knowledgeBaseId))
+      .where(and(eq(knowledgeSources.tenantId, tenantId), eq(knowledgeSources.id, sourceId)));
+    return row;
+  });
+}
+
+async function setStatus(db: Database, tenantId: string, sourceId: string, changes: Partial<KnowledgeSource>): Promise<boolean> {
+  const rows = await withTenant(db, tenantId, (tx) =>
+    tx
+      .update(knowledgeSources)
+      .set({ ...changes, updatedAt: new Date() })
+      .where(and(eq(knowledgeSources.tenantId, tenantId), eq(knowledgeSources.id, sourceId)))
+      .returning({ id: knowledgeSources.id }),
+  );
+  return rows.length === 1;
+}
+
+async function contentHash(bytes: Uint8Array, base: KnowledgeBase): Promise<string> {
+  const settings = new TextEncoder().encode(JSON.stringify([base.embeddingModel, base.chunkSize, base.chunkOverlap]));
+  const joined = new Uint8Array(settings.length + 1 + bytes.length);
+  joined.set(settings);
+  joined.set(bytes, settings.length + 1);
+  const digest = await crypto.subtle.digest("SHA-256", joined);
+  return Buffer.from(digest).toString("hex");
+}
+
+/**
+ * The chunks of the agent's knowledge most relevant to `query`: per knowledge base of the attached
+ * sources (only sources that exist and are `ready`), its own top-k, score threshold and MMR, then
+ * merged by score. The bases and sources come from the database under the tenant's row-level
+ * security, so a source id of another tenant finds nothing and reaches no collection.
+ */
+export async function retrieveKnowledge(
+  deps: Pick<KnowledgeDependencies, "db" | "store" | "embeddingCredentials">,
+  request: { tenantId: string; sourceIds: string[]; query: string },
+): Promise<RetrievedChunk[]> {
+  if (request.sourceIds.length === 0 || !request.query.trim()) return [];
+  const rows = await withTenant(deps.db, request.tenantId, (tx) =>
+    tx
+      .select({ source: { id: knowledgeSources.id, name: knowledgeSources.name }, base: knowledgeBases })
+      .from(knowledgeSources)
+      .innerJoin(knowledgeBases, eq(knowledgeBases.id, knowledgeSources.knowledgeBaseId))
+      .where(
+        and(
+          eq(knowledgeSources.tenantId, request.tenantId),
+          inArray(knowledgeSources.id, request.sourceIds),
+          eq(knowledgeSources.status, "ready"),
+          isNotNull(knowledgeSources.knowledgeBaseId),
+        ),
+      ),
+  );
+  // How many ready sources each base has: when the agent uses all of them, Chroma needs no source filter.
+  const baseIds = [...new Set(rows.map((row) => row.base.id))];
+  const readyCounts = new Map(
+    baseIds.length
+      ? (
+          await withTenant(deps.db, request.tenantId, (tx) =>
+            tx
+              .select({ baseId: knowledgeSources.knowledgeBaseId, ready: sql<number>`count(*)::int` })
+              .from(knowledgeSources)
+              .where(and(eq(knowledgeSources.tenantId, request.tenantId), inArray(knowledgeSources.knowledgeBaseId, baseIds), eq(knowledgeSources.status, "ready")))
+              .groupBy(knowledgeSources.knowledgeBaseId),
+          )
+        ).map((row) => [row.baseId, row.ready])
+      : [],
+  );
+  const byBase = new Map<string, { base: KnowledgeBase; sources: Map<string, string> }>();
+  for (const row of rows) {
+    const entry = byBase.get(row.base.id) ?? { base: row.base, sources: new Map() };
+    entry.sources.set(row.source.id, row.source.name);
+    byBase.set(row.base.id, entry);
+  }
+  const credentials = byBase.size ? await deps.embeddingCredentials(request.tenantId) : {};
+  const vectors = new Map<string, number[]>();
+  const found: RetrievedChunk[] = [];
+  for (const { base, sources } of byBase.values()) {
+    let vector = vectors.get(base.embeddingModel);
+    if (!vector) {
+      vector = normalize(await createEmbeddings(base.embeddingModel, credentials).embedQuery(request.query));
+      vectors.set(base.embeddingModel, vector);
+    }
+    const candidates = await deps.store.query(
+      { tenantId: request.tenantId, knowledgeBaseId: base.id, sourceIds: [...sources.keys()] },
+      vector,
+      { nResults: base.mmr ? base.topK * 4 : base.topK, withEmbeddings: base.mmr, filterSources: sources.size < (readyCounts.get(base.id) ?? 0) },
+    );
+    const passing = candidates.filter((hit) => hit.score >= base.scoreThreshold);
+    const chosen = base.mmr ? maximalMarginalRelevance(passing, base.topK) : passing.slice(0, base.topK);
+    for (const hit of chosen) {
+      found.push({ chunkId: hit.id, sourceId: hit.sourceId, knowledgeBaseId: base.id, score: round(hit.score), text: hit.text, sourceName: sources.get(hit.sourceId) ?? "" });
+    }
+  }
+  const limit = Math.max(0, ...[...byBase.values()].map((entry) => entry.base.topK));
+  return found.sort((a, b) => b.score - a.score).slice(0, limit);
+}
+
+/** Greedy MMR (λ = 0.5) over unit vectors: each pick trades relevance against similarity to earlier picks. */
+export function maximalMarginalRelevance(hits: ChunkHit[], k: number, lambda = 0.5): ChunkHit[] {
+  const picked: ChunkHit[] = [];
+  const left = [...hits];
+  while (picked.length < k && left.length) {
+    let best = 0;
+    let bestValue = -Infinity;
+    left.forEach((hit, i) => {
+      const redundancy = Math.max(0, ...picked.map((p) => (hit.embedding && p.embedding ? dot(hit.embedding, p.embedding) : 0)));
+      const value = lambda * hit.score - (1 - lambda) * redundancy;
+      if (value > bestValue) [best, bestValue] = [i, value];
+    });
+    picked.push(left.splice(best, 1)[0]!);
+  }
+  return picked;
+}
+
+const dot = (a: number[], b: number[]) => a.reduce((sum, value, i) => sum + value * (b[i] ?? 0), 0);
+const round = (value: number) => Math.round(value * 1e4) / 1e4;
+
+export { knowledgePrompt, type RetrievedChunk } from "./prompt";

@@ -1,0 +1,223 @@
+import { ChromaClient, type Collection, type Where } from "chromadb";
+
+/** One stored chunk as retrieval returns it. */
+export interface ChunkHit {
+  id: string;
+  sourceId: string;
+  knowledgeBaseId: string;
+  chunkIndex: number;
+  text: string;
+  /** Cosine similarity, 0..1 (vectors are unit length; Chroma's squared L2 d gives 1 - d/2). */
+  score: number;
+  embedding?: number[];
+}
+
+export interface ChunkToStore {
+  id: string;
+  text: string;
+  embedding: number[];
+  chunkIndex: number;
+}
+
+/**
+ * Where chunks live: one Chroma collection per (tenant, knowledge base), named from both ids
+ * (`kb_<tenant hex>_<base hex>`, UUIDs only), which is stricter than one per tenant and keeps each
+ * base's embedding dimensions apart. Every chunk also carries `tenant_id`, `knowledge_base_id` and
+ * `source_id` metadata: deletes filter on all three, and queries check them on every hit, so a
+ * chunk can only come back from the collection of the tenant and base the caller passed, which the
+ * pool takes from database rows (under row-level security), never from a request.
+ */
+export class KnowledgeStore {
+  private readonly collections = new Map<string, Promise<Collection>>();
+
+  constructor(private readonly client: ChromaClient) {}
+
+  static connect(url: string): KnowledgeStore {
+    const parsed = new URL(url);
+    return new KnowledgeStore(new ChromaClient({ host: parsed.hostname, port: Number(parsed.port || 8000), ssl: parsed.protocol === "https:" }));
+  }
+
+  private collection(tenantId: string, knowledgeBaseId: string): Promise<Collection> {
+    const name = collectionName(tenantId, knowledgeBaseId);
+    let found = this.collections.get(name);
+    if (!found) {
+      found = this.client.getOrCreateCollection({ name, embeddingFunction: null, metadata: { tenant_id: tenantId, knowledge_base_id: knowledgeBaseId } });
+      found.catch(() => this.collections.delete(name));
+      this.collections.set(name, found);
+    }
+    return found;
+  }
+
+  /** Replaces a source's chunks with these (delete first, so a shorter document leaves no tail behind). */
+  async replaceSourceChunks(scope: { tenantId: string; knowledgeBaseId: string; sourceId: string }, chunks: ChunkToStore[]): Promise<void> {
+    const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
+    await collection.delete({ where: scoped(scope, { source_id: scope.sourceId }) });
+    for (let i = 0; i < chunks.length; i += BATCH) {
+      const batch = chunks.slice(i, i + BATCH);
+      await collection.upsert({
+        ids: batch.map((chunk) => chunk.id),
+        embeddings: batch.map((chunk) => chunk.embedding),
+        documents: batch.map((chunk) => chunk.text),
+        metadatas: batch.map((chunk) => ({
+          tenant_id: scope.tenantId,
+          knowledge_base_id: scope.knowledgeBaseId,
+          source_id: scope.sourceId,
+          chunk_index: chunk.chunkIndex,
+        })),
+      });
+    }
+  }
+
+  /** Appends chunks of one source without removing its others (bulk loads; jobs use replaceSourceChunks). */
+  async appendSourceChunks(scope: { tenantId: string; knowledgeBaseId: string; sourceId: string }, chunks: ChunkToStore[]): Promise<void> {
+    const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
+    for (let i = 0; i < chunks.length; i += BATCH) {
+      const batch = chunks.slice(i, i + BATCH);
+      await collection.add({
+        ids: batch.map((chunk) => chunk.id),
+        embeddings: batch.map((chunk) => chunk.embedding),
+        documents: batch.map((chunk) => chunk.text),
+        metadatas: batch.map((chunk) => ({ tenant_id: scope.tenantId, knowledge_base_id: scope.knowledgeBaseId, source_id: scope.sourceId, chunk_index: chunk.chunkIndex })),
+      });
+    }
+  }
+
+  async deleteSourceChunks(scope: { tenantId: string; knowledgeBaseId: string; sourceId: string }): Promise<void> {
+    const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
+    await collection.delete({ where: scoped(scope, { source_id: scope.sourceId }) });
+  }
+
+  async dropKnowledgeBase(scope: { tenantId: string; knowledgeBaseId: string }): Promise<void> {
+    const name = collectionName(scope.tenantId, scope.knowledgeBaseId);
+    this.collections.delete(name);
+    await this.client.deleteCollection({ name }).catch((error: unknown) => {
+      if (!/not found|does not exist/i.test(String((error as Error)?.message))) throw error;
+    });
+  }
+
+  /**
+   * Conversation memory: one document per answered turn (id = the inbound message id, so a retried
+   * turn overwrites itself), tagged with the tenant and the end user (`channel:sender`).
+   */
+  async rememberTurn(turn: { tenantId: string; endUser: string; conversationId: string; messageId: string; text: string; at: Date; embedding: number[] }): Promise<void> {
+    const collection = await this.memoryCollection(turn.tenantId);
+    await collection.upsert({
+      ids: [turn.messageId],
+      embeddings: [turn.embedding],
+      documents: [turn.text],
+      metadatas: [{ tenant_id: turn.tenantId, end_user: turn.endUser, conversation_id: turn.conversationId, at: turn.at.getTime() }],
+    });
+  }
+
+  /** The end user's past turns most similar to the embedding, within [after, before). */
+  async recallTurns(
+    request: { tenantId: string; endUser: string; after?: Date | null; before: Date; k: number; minScore: number },
+    embedding: number[],
+  ): Promise<RecalledTurn[]> {
+    const collection = await this.memoryCollection(request.tenantId);
+    const ms = (date: Date) => date.getTime();
+    const where = {
+      $and: [
+        { tenant_id: request.tenantId },
+        { end_user: request.endUser },
+        { at: { $lt: ms(request.before) } },
+        ...(request.after ? [{ at: { $gte: ms(request.after) } }] : []),
+      ],
+    } as Where;
+    const result = await collection.query({ queryEmbeddings: [embedding], nResults: request.k, where, include: ["documents", "metadatas", "distances"] });
+    return (result.ids[0] ?? [])
+      .map((_, i) => ({
+        text: result.documents[0]?.[i] ?? "",
+        at: new Date(Number(result.metadatas[0]?.[i]?.at ?? 0)),
+        score: Math.max(0, 1 - (result.distances?.[0]?.[i] ?? 2) / 2),
+      }))
+      .filter((turn) => turn.score >= request.minScore);
+  }
+
+  private memoryCollection(tenantId: string): Promise<Collection> {
+    const name = memoryCollectionName(tenantId);
+    let found = this.collections.get(name);
+    if (!found) {
+      found = this.client.getOrCreateCollection({ name, embeddingFunction: null, metadata: { tenant_id: tenantId, kind: "memory" } });
+      found.catch(() => this.collections.delete(name));
+      this.collections.set(name, found);
+    }
+    return found;
+  }
+
+  async countChunks(scope: { tenantId: string; knowledgeBaseId: string }): Promise<number> {
+    return (await this.collection(scope.tenantId, scope.knowledgeBaseId)).count();
+  }
+
+  /**
+   * Nearest chunks of one base, limited to `sourceIds` (the sources that still exist, are ready and
+   * are attached). The collection is the tenant's and the base's by name; every hit's own tenant,
+   * base and source metadata is checked again before it is returned. `filterSources: false` (the
+   * caller's sources are all of the base's ready ones) skips Chroma's `source_id` pre-filter, which
+   * costs time in proportion to the chunks it matches (see `npm run bench:rag`), and over-fetches
+   * instead so chunks of sources being deleted or re-indexed can be dropped after the query.
+   */
+  async query(
+    scope: { tenantId: string; knowledgeBaseId: string; sourceIds: string[] },
+    embedding: number[],
+    options: { nResults: number; withEmbeddings?: boolean; filterSources?: boolean },
+  ): Promise<ChunkHit[]> {
+    if (scope.sourceIds.length === 0) return [];
+    const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
+    const filter = options.filterSources ?? true;
+    const result = await collection.query({
+      queryEmbeddings: [embedding],
+      nResults: filter ? options.nResults : options.nResults * 2 + 4,
+      ...(filter ? { where: { source_id: { $in: scope.sourceIds } } as Where } : {}),
+      include: options.withEmbeddings ? ["documents", "metadatas", "distances", "embeddings"] : ["documents", "metadatas", "distances"],
+    });
+    const allowed = new Set(scope.sourceIds);
+    const ids = result.ids[0] ?? [];
+    const hits: ChunkHit[] = [];
+    ids.forEach((id, i) => {
+      const metadata = result.metadatas[0]?.[i] ?? {};
+      if (metadata?.tenant_id !== scope.tenantId || metadata?.knowledge_base_id !== scope.knowledgeBaseId) return;
+      if (!allowed.has(String(metadata?.source_id))) return;
+      const distance = result.distances?.[0]?.[i] ?? 2;
+      const embeddingOut = result.embeddings?.[0]?.[i];
+      hits.push({
+        id,
+        sourceId: String(metadata.source_id),
+        knowledgeBaseId: scope.knowledgeBaseId,
+        chunkIndex: Number(metadata.chunk_index ?? 0),
+        text: result.documents[0]?.[i] ?? "",
+        score: Math.max(0, Math.min(1, 1 - distance / 2)),
+        ...(embeddingOut ? { embedding: Array.from(embeddingOut) } : {}),
+      });
+    });
+    return hits.slice(0, options.nResults);
+  }
+}
+
+/** A past turn of an end user, recalled from conversation memory. */
+export interface RecalledTurn {
+  text: string;
+  at: Date;
+  score: number;
+}
+
+const BATCH = 256;
+
+/** The tenant's conversation-memory collection: `mem_<tenant hex>`, apart from its knowledge bases. */
+export function memoryCollectionName(tenantId: string): string {
+  return `mem_${uuidHex(tenantId)}`;
+}
+
+export function collectionName(tenantId: string, knowledgeBaseId: string): string {
+  return `kb_${uuidHex(tenantId)}_${uuidHex(knowledgeBaseId)}`;
+}
+
+function uuidHex(id: string): string {
+  const clean = id.toLowerCase().replace(/-/g, "");
+  if (!/^[0-9a-f]{32}$/.test(clean)) throw new Error("collection names are built from UUIDs only");
+  return clean;
+}
+
+function scoped(scope: { tenantId: string; knowledgeBaseId: string }, extra: Where): Where {
+  return { $and: [{ tenant_id: scope.tenantId }, { knowledge_base_id: scope.knowledgeBaseId }, extra] } as Where;
+}

@@ -1,0 +1,139 @@
+/**
+ * `npm run bench:rag [-- --sizes 10000,100000 --queries 300 --docs 200 --sources 20]`
+ *
+ * Knowledge on the real Chroma server (started here, on 127.0.0.1, in a temporary directory):
+ * 1. ingestion: synthetic documents (~6,000 characters each) go through the same pipeline as a
+ *    job (LangChain `RecursiveCharacterTextSplitter`, 1,000/150, the offline hashing embedding,
+ *    `KnowledgeStore.replaceSourceChunks`), printed as chunks per second;
+ * 2. retrieval: one tenant's knowledge base grown to each size in `--sizes` (bulk chunks spread
+ *    over `--sources` sources), then `--queries` retrievals as a turn makes them (embed the query,
+ *    top 4 from the tenant's base collection, hits checked against tenant, base and sources), for an
+ *    agent using all the base's sources and for one using two (Chroma's source pre-filter), printed
+ *    as p50 and p99.
+ * No database (its part of a retrieval is one indexed select); no network beyond loopback.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
+import { HashingEmbeddings } from "../../core/knowledge/embeddings";
+import { KnowledgeStore } from "../../core/knowledge/store";
+import { startChroma } from "../stack/chroma";
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "10000,100000" },
+    queries: { type: "string", default: "300" },
+    docs: { type: "string", default: "200" },
+    sources: { type: "string", default: "20" },
+  },
+});
+const sizes = values.sizes.split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const queries = Number(values.queries);
+const docs = Number(values.docs);
+const sourceCount = Math.max(1, Number(values.sources));
+
+const VOCABULARY = (
+  "order refund delivery parcel invoice warranty shipping return exchange voucher account password login store opening hours " +
+  "price plan subscription discount customer support ticket payment card transfer bank holiday weekend express standard " +
+  "tracking courier address postcode country island ferry air freight espresso machine descaling filter grinder milk frother " +
+  "battery charger cable adapter screen keyboard mouse printer toner paper stapler desk chair lamp sofa table bed mattress"
+).split(" ");
+
+/** Deterministic pseudo-random text (mulberry32), so runs compare. */
+function textGenerator(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const sentence = () => {
+    const words = Array.from({ length: 8 + Math.floor(next() * 10) }, () => VOCABULARY[Math.floor(next() * VOCABULARY.length)]!);
+    return `${words.join(" ")}.`;
+  };
+  return { sentence, paragraph: (chars: number) => { let out = ""; while (out.length < chars) out += `${sentence()} `; return out; } };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const ms = (value: number) => `${value.toFixed(2)} ms`;
+
+async function main() {
+  const dataDir = await mkdtemp(join(tmpdir(), "bench-rag-"));
+  const chroma = await startChroma({ dataDir, output: "quiet" });
+  try {
+    const store = KnowledgeStore.connect(chroma.url);
+    const embeddings = new HashingEmbeddings();
+    const text = textGenerator(42);
+
+    // 1. Ingestion through the job's pipeline.
+    const ingestScope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
+    const splitter = new RecursiveCharacterTextSplitter({ chunkSize: 1000, chunkOverlap: 150 });
+    let chunks = 0;
+    const started = performance.now();
+    for (let d = 0; d < docs; d++) {
+      const sourceId = randomUUID();
+      const pieces = await splitter.splitText(text.paragraph(6000));
+      const vectors = await embeddings.embedDocuments(pieces);
+      await store.replaceSourceChunks({ ...ingestScope, sourceId }, pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: vectors[i]!, chunkIndex: i })));
+      chunks += pieces.length;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`ingestion: ${docs} documents, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (split + hashing embedding + Chroma write)`);
+
+    // 2. Retrieval at each size, in one tenant's knowledge base.
+    const scope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
+    const sourceIds = Array.from({ length: sourceCount }, () => randomUUID());
+    let stored = 0;
+    for (const size of sizes) {
+      const fillStarted = performance.now();
+      while (stored < size) {
+        const batch = Math.min(2000, size - stored);
+        const sourceId = sourceIds[Math.floor(stored / Math.ceil(size / sourceCount)) % sourceCount]!;
+        const pieces = Array.from({ length: batch }, () => text.paragraph(600));
+        const vectors = await embeddings.embedDocuments(pieces);
+        // Bulk load: append without the per-source delete a real job does first.
+        await store.appendSourceChunks(
+          { ...scope, sourceId },
+          pieces.map((piece, i) => ({ id: `${sourceId}:${stored + i}`, text: piece, embedding: vectors[i]!, chunkIndex: stored + i })),
+        );
+        stored += batch;
+      }
+      const count = await store.countChunks(scope);
+      const fillSeconds = (performance.now() - fillStarted) / 1000;
+      // As a turn makes them: an agent using every source of the base (no source pre-filter, hits
+      // checked after), and one using 2 of the base's sources (Chroma's `source_id $in` pre-filter).
+      for (const [label, ids, filterSources] of [
+        ["all sources", sourceIds, false],
+        ["2 sources, pre-filtered", sourceIds.slice(0, 2), true],
+      ] as const) {
+        const latencies: number[] = [];
+        for (let q = 0; q < queries + 20; q++) {
+          const query = text.sentence();
+          const t0 = performance.now();
+          const vector = await embeddings.embedQuery(query);
+          const hits = await store.query({ ...scope, sourceIds: [...ids] }, vector, { nResults: 4, filterSources });
+          const elapsed = performance.now() - t0;
+          if (hits.length === 0) throw new Error("retrieval returned nothing");
+          if (q >= 20) latencies.push(elapsed); // the first 20 warm up
+        }
+        latencies.sort((a, b) => a - b);
+        console.log(
+          `retrieval at ${count} chunks, ${label} (loaded in ${fillSeconds.toFixed(1)} s): p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))} over ${latencies.length} queries (embed + top-4)`,
+        );
+      }
+    }
+  } finally {
+    await chroma.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

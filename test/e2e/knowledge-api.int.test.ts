@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KnowledgeStore } from "../../core/knowledge/store";
+import { createPoolDb } from "../../db/client";
+import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { createAccessTenant, type AccessTenant } from "../support/access";
+import { createTestDatabase, type TestDatabase } from "../support/database";
+import { makePdf } from "../support/documents";
+
+/**
+ * The knowledge admin API on the real stack: the edge (workerd) stores a source and answers 202,
+ * the job goes through the knowledge jobs queue (fauxqs) to a pool process, which parses, embeds
+ * and writes to the real Chroma server; status is read back through the API.
+ */
+let database: TestDatabase;
+let stack: LocalStack;
+let admin: ReturnType<typeof createPoolDb>;
+let tenant: AccessTenant;
+let key: string;
+
+const call = async (path: string, init: { method?: string; body?: unknown; token?: string } = {}) => {
+  const response = await fetch(`${stack.edge.url}${path}`, {
+    method: init.method ?? "GET",
+    headers: { authorization: `Bearer ${init.token ?? key}`, ...(init.body !== undefined ? { "content-type": "application/json" } : {}) },
+    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+};
+
+/** Polls the source until it leaves pending/indexing (the test's own timeout bounds it). */
+async function settled(baseId: string, sourceId: string) {
+  for (;;) {
+    const { body } = await call(`/v1/knowledge-bases/${baseId}/sources/${sourceId}`);
+    if (body.status === "ready" || body.status === "failed") return body;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  stack = await startLocalStack({
+    database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+    withChroma: true,
+    withPool: true,
+    output: "quiet",
+    poolEnv: { POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "warn" },
+  });
+  admin = createPoolDb(database.adminUrl, { max: 2 });
+  tenant = await createAccessTenant(admin.db);
+  key = tenant.apiKeys.admin.key;
+}, 120_000);
+
+afterAll(async () => {
+  await admin?.close();
+  await stack?.stop();
+  await database?.close();
+});
+
+describe("/v1/knowledge-bases", () => {
+  let baseId: string;
+
+  it("creates a base with the offline embedding by default; the model cannot change later", async () => {
+    const created = await call("/v1/knowledge-bases", { method: "POST", body: { name: "Help centre", chunkSize: 400, chunkOverlap: 40 } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: "Help centre", embeddingModel: "hashing:v1-384", chunkSize: 400, chunkOverlap: 40, topK: 4, mmr: false });
+    baseId = String(created.body.id);
+    const change = await call(`/v1/knowledge-bases/${baseId}`, { method: "PATCH", body: { embeddingModel: "openai:text-embedding-3-small" } });
+    expect(change.status).toBe(400);
+    expect(change.body).toMatchObject({ error: { code: "INVALID_BODY" } });
+    const patched = await call(`/v1/knowledge-bases/${baseId}`, { method: "PATCH", body: { topK: 6, mmr: true } });
+    expect(patched.body).toMatchObject({ topK: 6, mmr: true, embeddingModel: "hashing:v1-384" });
+    const list = await call("/v1/knowledge-bases", { token: tenant.apiKeys.viewer.key });
+    expect(list.status).toBe(200);
+    expect((list.body.data as Array<{ id: string }>).map((b) => b.id)).toContain(baseId);
+  });
+
+  it("accepts an upload with 202, indexes it in the pool, lists it ready; deleting removes its chunks", async () => {
+    const accepted = await call(`/v1/knowledge-bases/${baseId}/sources`, { method: "POST", body: { name: "faq.md", kind: "markdown", text: "# Opening hours\n\nWe open at nine." } });
+    expect(accepted.status).toBe(202);
+    expect(accepted.body).toMatchObject({ status: "pending", kind: "markdown", knowledgeBaseId: baseId });
+    expect(JSON.stringify(accepted.body)).not.toContain("We open at nine");
+    const sourceId = String(accepted.body.id);
+    const ready = await settled(baseId, sourceId);
+    expect(ready).toMatchObject({ status: "ready", error: null });
+    expect(ready.chunkCount).toBeGreaterThan(0);
+    const store = KnowledgeStore.connect(stack.chroma!.url);
+    const scope = { tenantId: tenant.tenantId, knowledgeBaseId: baseId };
+    expect(await store.countChunks(scope)).toBe(ready.chunkCount);
+
+    const listed = await call(`/v1/knowledge-bases/${baseId}/sources`);
+    expect((listed.body.data as Array<{ id: string; status: string }>).find((s) => s.id === sourceId)?.status).toBe("ready");
+
+    const resync = await call(`/v1/knowledge-bases/${baseId}/sources/${sourceId}/resync`, { method: "POST", body: {} });
+    expect(resync.status).toBe(202);
+
+    expect((await call(`/v1/knowledge-bases/${baseId}/sources/${sourceId}`, { method: "DELETE" })).status).toBe(204);
+    expect((await call(`/v1/knowledge-bases/${baseId}/sources/${sourceId}`)).status).toBe(404);
+    while ((await store.countChunks(scope)) > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  });
+
+  it("a corrupt PDF ends failed with a readable error", async () => {
+    const broken = Buffer.from("%PDF-1.4\nnot really").toString("base64");
+    const accepted = await call(`/v1/knowledge-bases/${baseId}/sources`, { method: "POST", body: { name: "broken.pdf", kind: "pdf", contentBase64: broken } });
+    expect(accepted.status).toBe(202);
+    expect(await settled(baseId, String(accepted.body.id))).toMatchObject({ status: "failed", error: "the PDF file could not be read: it is damaged or not a PDF" });
+    const good = await call(`/v1/knowledge-bases/${baseId}/sources`, {
+      method: "POST",
+      body: { name: "manual.pdf", kind: "pdf", contentBase64: Buffer.from(makePdf(["Descale the machine monthly."])).toString("base64") },
+    });
+    expect(await settled(baseId, String(good.body.id))).toMatchObject({ status: "ready" });
+  });
+
+  it("refuses bad input with stable codes", async () => {
+    const cases: Array<[unknown, number, string]> = [
+      [{ name: "a", kind: "pdf", text: "not binary" }, 400, "INVALID_BODY"],
+      [{ name: "a", kind: "text" }, 400, "INVALID_BODY"],
+      [{ name: "a", kind: "url", url: "ftp://example.com/x" }, 400, "INVALID_BODY"],
+      [{ name: "a", kind: "url", url: "http://127.0.0.1:8080/admin" }, 400, "INVALID_REQUEST"],
+      [{ name: "a", kind: "url", url: "http://[::1]/" }, 400, "INVALID_REQUEST"],
+    ];
+    for (const [body, status, code] of cases) {
+      const response = await call(`/v1/knowledge-bases/${baseId}/sources`, { method: "POST", body });
+      expect(response.status, JSON.stringify(body)).toBe(status);
+      expect(response.body, JSON.stringify(body)).toMatchObject({ error: { code } });
+    }
+  });
+
+  it("lists a conversation's messages with citations", async () => {
+    const response = await call(`/v1/conversations/${tenant.conversationId}/messages`);
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ data: [], nextCursor: null });
+  });
+
+  it("deleting the base drops its collection", async () => {
+    expect((await call(`/v1/knowledge-bases/${baseId}`, { method: "DELETE" })).status).toBe(204);
+    expect((await call(`/v1/knowledge-bases/${baseId}`)).status).toBe(404);
+  });
+});

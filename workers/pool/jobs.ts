@@ -1,0 +1,51 @@
+import { runRollups } from "../../core/analytics/rollup";
+import { describeError, type Logger } from "../../core/observability/log";
+import type { Database } from "../../db/client";
+import { runAlerting, type AlertDeliveryDeps } from "./alerts";
+
+export interface PeriodicJobs {
+  /** One pass now (tests and the first tick). */
+  runOnce(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The pool's periodic work, every `intervalMs`: the analytics rollups (tenants with traffic since
+ * the previous pass, all of them on the first), then tenant alert rules and their notifications.
+ * Several pools may run it at once: rollups rebuild whole hours idempotently, and deliveries are
+ * claimed before sending. A pass never overlaps the previous one.
+ */
+export function startPeriodicJobs(options: { db: Database; logger: Logger; intervalMs: number; alerting: AlertDeliveryDeps }): PeriodicJobs {
+  let lastPass = new Date(0);
+  let running: Promise<void> | undefined;
+  const pass = async () => {
+    const started = new Date();
+    try {
+      const rollups = await runRollups(options.db, { since: new Date(lastPass.getTime() - 5 * 60_000) });
+      lastPass = started;
+      const alerting = await runAlerting(options.alerting);
+      options.logger.log("debug", "jobs.pass", { rollupTenants: rollups.tenants, ...alerting });
+    } catch (error) {
+      options.logger.log("error", "jobs.pass_failed", describeError(error));
+    }
+  };
+  const runOnce = () => {
+    running ??= pass().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const timer = setInterval(() => void runOnce(), options.intervalMs);
+  timer.unref();
+  // The first pass soon after start (catching up on history), not a whole interval later.
+  const first = setTimeout(() => void runOnce(), Math.min(options.intervalMs, 2_000));
+  first.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearInterval(timer);
+      clearTimeout(first);
+      await running;
+    },
+  };
+}

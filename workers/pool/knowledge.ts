@@ -1,0 +1,111 @@
+import type { SQSClient } from "@aws-sdk/client-sqs";
+import { eq } from "drizzle-orm";
+import { Consumer } from "sqs-consumer";
+import type { Keyring } from "../../core/crypto/secrets";
+import { openProviderKeys } from "../../core/engine/credentials";
+import type { ResolvedModelEnvironment } from "../../core/engine/providers";
+import type { EmbeddingCredentials } from "../../core/knowledge/embeddings";
+import { knowledgeJob } from "../../core/knowledge/jobs";
+import { runKnowledgeJob, type KnowledgeDependencies } from "../../core/knowledge/service";
+import { describeError, type Logger } from "../../core/observability/log";
+import { readTenantSettings } from "../../core/tenants/settings";
+import type { Database } from "../../db/client";
+import { tenants } from "../../db/schema";
+import { withTenant } from "../../db/tenant";
+import { backoffDelay, sleep } from "./backoff";
+import { DEFAULT_MAX_RECEIVES } from "./turn";
+
+/**
+ * Keys for hosted embedding models: the tenant's own (sealed in its settings), else the platform's
+ * from the environment, with the same base URLs the chat models use.
+ */
+export function embeddingCredentialsFrom(db: Database, keyring: Keyring, env: ResolvedModelEnvironment) {
+  return async (tenantId: string): Promise<EmbeddingCredentials> => {
+    const [tenant] = await withTenant(db, tenantId, (tx) => tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId)));
+    const { credentials } = await openProviderKeys(keyring, tenantId, readTenantSettings(tenant?.settings));
+    const openai = credentials.openai ?? env.OPENAI_API_KEY;
+    const gemini = credentials.gemini ?? env.GEMINI_API_KEY;
+    return {
+      ...(openai ? { openai: { apiKey: openai, baseUrl: env.OPENAI_BASE_URL } } : {}),
+      ...(gemini ? { gemini: { apiKey: gemini, baseUrl: env.GEMINI_BASE_URL } } : {}),
+    };
+  };
+}
+
+/**
+ * Consumes the knowledge jobs queue: one job at a time per source (FIFO group), a few in parallel.
+ * A job that throws (Chroma or the database unreachable) stays on the queue and is retried after
+ * its visibility timeout; its last allowed receive marks the source failed, then SQS's redrive
+ * parks it in `knowledge-jobs-dlq.fifo`. A malformed message is logged and dropped. Before each
+ * receive the pool's readiness checks (database, Chroma) must pass, with backoff, so an outage
+ * neither spins nor spends the jobs' receives (as the inbound consumer does).
+ */
+export function createKnowledgeJobConsumer(options: {
+  sqs: SQSClient;
+  queueUrl: string;
+  deps: KnowledgeDependencies;
+  logger: Logger;
+  maxReceives?: number;
+  visibilityTimeout?: number;
+  waitTimeSeconds?: number;
+  /** Counts finished jobs (the pool's `agent_ingestion_jobs_total`). */
+  onJob?: (outcome: "succeeded" | "failed") => void;
+  /** Resolves when the jobs' dependencies answer; rejects otherwise. */
+  ready?: () => Promise<void>;
+  backoff?: { baseMs: number; maxMs: number };
+}) {
+  const maxReceives = options.maxReceives ?? DEFAULT_MAX_RECEIVES;
+  const stopping = new AbortController();
+  const waitUntilReady = async () => {
+    for (let attempt = 0; options.ready && !stopping.signal.aborted; attempt++) {
+      try {
+        await options.ready();
+        if (attempt > 0) options.logger.log("info", "knowledge.resumed");
+        return;
+      } catch (error) {
+        if (attempt === 0) options.logger.log("warn", "knowledge.paused", describeError(error));
+        await sleep(backoffDelay(attempt, options.backoff ?? { baseMs: 500, maxMs: 30_000 }), stopping.signal);
+      }
+    }
+  };
+  const consumer = Consumer.create({
+    sqs: options.sqs,
+    queueUrl: options.queueUrl,
+    batchSize: 4,
+    visibilityTimeout: options.visibilityTimeout ?? 120,
+    heartbeatInterval: Math.max(1, Math.floor((options.visibilityTimeout ?? 120) / 3)),
+    waitTimeSeconds: options.waitTimeSeconds ?? 20,
+    messageSystemAttributeNames: ["ApproximateReceiveCount"],
+    suppressFifoWarning: true,
+    preReceiveMessageCallback: waitUntilReady,
+    handleMessage: async (message) => {
+      let parsed;
+      try {
+        parsed = knowledgeJob.parse(JSON.parse(message.Body ?? ""));
+      } catch {
+        options.logger.log("error", "knowledge.job_malformed", { messageId: message.MessageId });
+        return message;
+      }
+      const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+      try {
+        const outcome = await runKnowledgeJob(options.deps, parsed, { lastAttempt: receiveCount >= maxReceives });
+        options.logger.log("info", "knowledge.job_done", { kind: parsed.kind, tenantId: parsed.tenantId, outcome });
+        options.onJob?.("succeeded");
+      } catch (error) {
+        options.logger.log("warn", "knowledge.job_failed", { kind: parsed.kind, tenantId: parsed.tenantId, receiveCount, ...describeError(error) });
+        options.onJob?.("failed");
+        throw error;
+      }
+      return message;
+    },
+  });
+  consumer.on("error", (error) => options.logger.log("warn", "knowledge.receive_failed", describeError(error)));
+  consumer.on("processing_error", () => undefined);
+  return {
+    start: () => consumer.start(),
+    stop: () => {
+      stopping.abort();
+      consumer.stop({ abort: true });
+    },
+  };
+}
