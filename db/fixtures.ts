@@ -15,10 +15,17 @@ export interface TenantGraph {
     messages: s.NewMessage;
     tools: s.NewTool;
     agent_tools: typeof s.agentTools.$inferInsert;
+    tool_approvals: typeof s.toolApprovals.$inferInsert;
+    knowledge_bases: s.NewKnowledgeBase;
     knowledge_sources: s.NewKnowledgeSource;
     usage_records: s.NewUsageRecord;
     agent_versions: s.NewAgentVersion;
     alerts: typeof s.alerts.$inferInsert;
+    alert_rules: typeof s.alertRules.$inferInsert;
+    analytics_traffic_hourly: typeof s.analyticsTrafficHourly.$inferInsert;
+    analytics_usage_hourly: typeof s.analyticsUsageHourly.$inferInsert;
+    analytics_tools_hourly: typeof s.analyticsToolsHourly.$inferInsert;
+    analytics_end_users_hourly: typeof s.analyticsEndUsersHourly.$inferInsert;
     api_keys: s.NewApiKey;
     invitations: s.NewInvitation;
     audit_log: s.NewAuditRecord;
@@ -35,10 +42,17 @@ export const tenantOwnedTables = {
   messages: s.messages,
   tools: s.tools,
   agent_tools: s.agentTools,
+  tool_approvals: s.toolApprovals,
+  knowledge_bases: s.knowledgeBases,
   knowledge_sources: s.knowledgeSources,
   usage_records: s.usageRecords,
   agent_versions: s.agentVersions,
   alerts: s.alerts,
+  alert_rules: s.alertRules,
+  analytics_traffic_hourly: s.analyticsTrafficHourly,
+  analytics_usage_hourly: s.analyticsUsageHourly,
+  analytics_tools_hourly: s.analyticsToolsHourly,
+  analytics_end_users_hourly: s.analyticsEndUsersHourly,
   api_keys: s.apiKeys,
   invitations: s.invitations,
   audit_log: s.auditLog,
@@ -51,7 +65,7 @@ export const tenantOwnedTables = {
  */
 export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
   const id = () => randomUUID();
-  const [userId, roleId, agentId, channelId, conversationId, messageId, toolId] = [id(), id(), id(), id(), id(), id(), id()];
+  const [userId, roleId, agentId, channelId, conversationId, messageId, toolId, knowledgeBaseId] = [id(), id(), id(), id(), id(), id(), id(), id()];
   const tag = tenantId.slice(0, 8) + "-" + userId.slice(0, 8);
   return {
     tenant: { id: tenantId, name: `Tenant ${tag}`, slug: `t-${tag}` },
@@ -74,7 +88,9 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       },
       tools: { id: toolId, tenantId, name: `tool-${tag}`, description: "d", method: "GET", urlTemplate: "https://example.test/{q}" },
       agent_tools: { tenantId, agentId, toolId },
-      knowledge_sources: { tenantId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
+      tool_approvals: { tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` },
+      knowledge_bases: { id: knowledgeBaseId, tenantId, name: "Docs", embeddingModel: "hashing:v1-384" },
+      knowledge_sources: { tenantId, knowledgeBaseId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
       usage_records: { tenantId, conversationId, messageId, agentId, model: "m", provider: "p", inputTokens: 1, outputTokens: 2, latencyMs: 3 },
       agent_versions: {
         tenantId,
@@ -88,6 +104,11 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
         },
       },
       alerts: { tenantId, kind: "fixture", dedupeKey: tag },
+      alert_rules: { tenantId, name: "Quiet", condition: { kind: "no_traffic", windowMinutes: 60 }, delivery: { channel: "email", to: ["ops@example.test"] } },
+      analytics_traffic_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), channelId, agentId, messagesIn: 1, responseHistogram: [] },
+      analytics_usage_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), channelId, agentId, provider: "p", model: "m", turns: 1 },
+      analytics_tools_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), agentId, tool: "t", calls: 1 },
+      analytics_end_users_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), channelId, agentId, endUser: `user-${tag}` },
       api_keys: { tenantId, name: "key", publicId: `pk${tag.replace(/-/g, "")}`, secretHash: `hash-${tag}`, roleId },
       invitations: { tenantId, email: `invitee-${tag}@example.test`, roleId, expiresAt: new Date(Date.now() + 86_400_000) },
       audit_log: { tenantId, actorType: "system", actorId: "fixture", action: "fixture.create", resourceType: "fixture" },

@@ -1,3 +1,4 @@
+import { startPrometheus, type PrometheusHandle } from "./stack/prometheus";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -43,13 +44,15 @@ export interface LocalStackOptions {
   telegramApiBase?: string;
   withChroma?: boolean;
   withPool?: boolean;
+  /** A real Prometheus (Debian's package) scraping the pool's and the edge's /metrics, with ops/prometheus/alerts.yml loaded. */
+  withMonitoring?: boolean;
   /** Extra pool environment (model keys, timeouts). */
   poolEnv?: Record<string, string>;
   /** Extra edge vars (e.g. AUTH0_ISSUER, AUTH0_AUDIENCE, AUTH0_JWKS_URL in the admin API tests). */
   edgeVars?: Record<string, string>;
   output?: ServiceOutput;
   /** Ports to use when free (`npm start` keeps URLs stable); absent ones are picked at random. */
-  ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "edge" | "pool", number>>;
+  ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "edge" | "pool" | "prometheus", number>>;
   /** Called as each service becomes healthy. */
   onService?: (name: string, url: string) => void;
 }
@@ -69,6 +72,7 @@ export interface LocalStack {
   telegramApiBase: string;
   demo?: { tenantId: string; agentId: string; channelId: string; address: string };
   pool?: PoolProcess;
+  prometheus?: PrometheusHandle;
   /** Starts another pool process (tests restart pools; a bigger machine runs several). */
   startPool(env?: Record<string, string>): Promise<PoolProcess>;
   /**
@@ -132,14 +136,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       announce("telegram-fake", telegram.url);
     }
 
+    // The first pool serves the edge's tool runner (POST /v1/tools/:id/test); the edge needs its URL first.
+    const toolRunnerPort = await preferredPort(undefined);
     const edge = await startEdge({
       port: await preferredPort(ports.edge),
       vars: {
         WEBHOOK_SIGNING_KEY: keys.WEBHOOK_SIGNING_KEY,
         SECRETS_KEYRING: keys.SECRETS_KEYRING,
+        // The channel API registers Telegram webhooks through the same API the pool sends with.
+        TELEGRAM_API_BASE: telegramApiBase,
         ...sqsEnvironment(sqs),
         DATABASE_URL: database.appUrl,
         NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
+        TOOL_RUNNER_URL: `http://127.0.0.1:${toolRunnerPort}`,
+        // Local only: the edge's request counters at /metrics (production: Analytics Engine and logs).
+        EDGE_METRICS: "on",
         ...options.edgeVars,
       },
       persistDir: join(dataDir, "wrangler"),
@@ -165,7 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         command: process.execPath,
         args: ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")],
         cwd: PROJECT_ROOT,
-        env: { ...poolEnv, POOL_PORT: String(port), ...env },
+        env: { ...poolEnv, POOL_PORT: String(port), ...(pools.length === 0 ? { POOL_TOOL_RUNNER_PORT: String(toolRunnerPort) } : {}), ...env },
         output: options.output ?? "prefix",
       });
       const healthUrl = `http://127.0.0.1:${port}`;
@@ -176,6 +187,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => Promise.all(pools.map((pool) => pool.stop(12_000))));
     const pool = options.withPool === false ? undefined : await startPool();
     if (pool) announce("pool", pool.healthUrl);
+
+    let prometheus: PrometheusHandle | undefined;
+    if (options.withMonitoring) {
+      prometheus = await startPrometheus({
+        targets: [...(pool ? [{ job: "agent-pool", url: `${pool.healthUrl}/metrics` }] : []), { job: "agent-edge", url: `${edge.url}/metrics` }],
+        port: await preferredPort(ports.prometheus),
+        dataDir: join(dataDir, "prometheus"),
+        output: options.output ?? "prefix",
+      });
+      stops.push(() => prometheus!.stop());
+      announce("prometheus", prometheus.url);
+    }
 
     if (options.telegramBotToken && demo) {
       const address = { tenantId: demo.tenantId, channelId: demo.channelId };
@@ -204,6 +227,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? { demo: { tenantId: demo.tenantId, agentId: demo.agentId, channelId: demo.channelId, address: formatChannelAddress(demo) } }
         : {}),
       ...(pool ? { pool } : {}),
+      ...(prometheus ? { prometheus } : {}),
       startPool,
       stopDatabase: databaseControl.stop,
       startDatabase: databaseControl.start,

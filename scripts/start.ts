@@ -28,8 +28,10 @@ async function main() {
     poolEnv: pick(env, ["OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL"]),
     output: { file: join(dataDir, "logs", "services.log") },
     // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
-    ports: { database: 5433, wsProxy: 5434, sqs: 9324, chroma: 8000, telegram: 8081, edge: 8787, pool: 9464 },
+    ports: { database: 5433, wsProxy: 5434, sqs: 9324, chroma: 8000, telegram: 8081, edge: 8787, pool: 9464, prometheus: 9090 },
     onService: line,
+    // `npm start -- --with-monitoring`: Prometheus on :9090 scraping the pool and the edge.
+    withMonitoring: process.argv.includes("--with-monitoring"),
   });
 
   await writeStackState(dataDir, stack, { model: env.OPENAI_API_KEY ? "openai" : "offline" });

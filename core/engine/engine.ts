@@ -30,6 +30,11 @@ export interface EngineTurnInput {
   summary?: string | null;
   text: string;
   tools?: StructuredToolInterface[];
+  /**
+   * Who the turn is for, handed to tools in the runnable config (`configurable`), never through
+   * arguments the model controls.
+   */
+  runContext?: { tenantId: string; conversationId: string };
   budget: Exclude<BudgetState, "hard_limit">;
   providers: ProviderRegistry;
   /** Per model attempt. */
@@ -116,6 +121,7 @@ export async function runEngineTurn(input: EngineTurnInput): Promise<EngineTurnR
       new HumanMessage(input.text),
     ],
     tools: offlineOnly ? [] : tools,
+    ...(input.runContext ? { runContext: input.runContext } : {}),
     timeoutMs: input.timeoutMs,
     purpose: "reply",
     attempts,
@@ -151,6 +157,7 @@ async function runAgent(options: {
   purpose: ModelAttemptRecord["purpose"];
   attempts: Attempt[];
   maxToolCalls?: number;
+  runContext?: { tenantId: string; conversationId: string };
 }): Promise<{ ok: boolean; text: string; toolCalls: ToolCallRecord[] }> {
   const agent = createLangChainAgent({
     model: options.chain[0]!.model,
@@ -162,11 +169,15 @@ async function runAgent(options: {
     ],
   });
   try {
-    const result = await agent.invoke({ messages: options.messages }, { recursionLimit: 4 * (options.maxToolCalls ?? 5) + 4 });
+    const result = await agent.invoke(
+      { messages: options.messages },
+      { recursionLimit: 4 * (options.maxToolCalls ?? 5) + 4, ...(options.runContext ? { configurable: { ...options.runContext } } : {}) },
+    );
     const produced = result.messages.slice(options.messages.length);
     const toolCalls = produced
       .filter((message): message is ToolMessage => ToolMessage.isInstance(message))
-      .map((message) => ({ name: message.name ?? "unknown", ok: message.status !== "error" }));
+      // HTTP tools return their call record as the message's artifact (core/tools).
+      .map((message) => ({ name: message.name ?? "unknown", ok: message.status !== "error", ...toolCallArtifact(message.artifact) }));
     const last = result.messages.at(-1);
     const text = last && AIMessage.isInstance(last) ? last.text : "";
     return { ok: text.trim().length > 0, text, toolCalls };
@@ -174,4 +185,9 @@ async function runAgent(options: {
     // Every candidate failed (the attempts say how); the caller decides between retry and apology.
     return { ok: false, text: "", toolCalls: [] };
   }
+}
+
+function toolCallArtifact(artifact: unknown): Partial<ToolCallRecord> {
+  if (!artifact || typeof artifact !== "object" || !("toolCall" in artifact)) return {};
+  return (artifact as { toolCall: Partial<ToolCallRecord> }).toolCall;
 }

@@ -16,12 +16,12 @@ export function createLogger(base: Record<string, unknown> = {}, minLevel: LogLe
   return {
     log(level, event, fields = {}) {
       if (ORDER[level] < ORDER[minLevel]) return;
-      const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...fields });
+      const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...redactFields(fields) });
       if (level === "error") console.error(line);
       else console.log(line);
     },
     child(fields) {
-      return createLogger({ ...base, ...fields }, minLevel);
+      return createLogger({ ...base, ...redactFields(fields) }, minLevel);
     },
   };
 }
@@ -47,4 +47,17 @@ const SECRET_PATTERNS: RegExp[] = [
 /** Masks credential-shaped substrings; used on every error message that reaches a log. */
 export function redactSecrets(text: string): string {
   return SECRET_PATTERNS.reduce((result, pattern) => result.replace(pattern, "[redacted]"), text);
+}
+
+/** `redactSecrets` over every string in a log line's fields (nested objects and arrays included). */
+export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return redactValue(fields, 0) as Record<string, unknown>;
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === "string") return redactSecrets(value);
+  if (depth > 6 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1));
+  if (value instanceof Date) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactValue(item, depth + 1)]));
 }

@@ -19,9 +19,13 @@ export type ConversationStatus = "open" | "closed" | "handed_off";
 export type MessageDirection = "inbound" | "outbound";
 /**
  * `sending`: claimed for sending and handed to the channel; a redelivery that finds a reply in
- * this state does not send it again (see workers/pool/turn.ts).
+ * this state does not send it again (see workers/pool/turn.ts). `covered`: the reply row of an
+ * inbound message answered together with later ones by one merged reply (rapid messages).
  */
-export type MessageStatus = "received" | "pending" | "sending" | "sent" | "failed";
+export type MessageStatus = "received" | "pending" | "sending" | "sent" | "failed" | "covered";
+
+/** What the channel later reported about a sent reply (WhatsApp statuses); null when it reports nothing. */
+export type DeliveryStatus = "sent" | "delivered" | "read" | "failed";
 
 /** Who sent an inbound message, as the channel describes them (display name, handle...). */
 export interface MessageSender {
@@ -88,6 +92,8 @@ export const messages = pgTable(
     content: text("content").notNull(),
     sender: jsonb("sender").$type<MessageSender>(),
     error: text("error"),
+    /** The channel's delivery report for an outbound message (sent, delivered, read, failed). */
+    deliveryStatus: text("delivery_status").$type<DeliveryStatus>(),
     createdAt: createdAt(),
     sentAt: timestamp("sent_at", { withTimezone: true }),
   },

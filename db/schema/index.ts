@@ -11,6 +11,7 @@ export * from "./conversations";
 export * from "./tools";
 export * from "./knowledge";
 export * from "./usage";
+export * from "./analytics";
 export * from "./api-keys";
 export * from "./invitations";
 export * from "./audit";
@@ -25,10 +26,17 @@ export const tenantOwnedTableNames = [
   "messages",
   "tools",
   "agent_tools",
+  "tool_approvals",
+  "knowledge_bases",
   "knowledge_sources",
   "usage_records",
   "agent_versions",
   "alerts",
+  "alert_rules",
+  "analytics_traffic_hourly",
+  "analytics_usage_hourly",
+  "analytics_tools_hourly",
+  "analytics_end_users_hourly",
   "api_keys",
   "invitations",
   "audit_log",

@@ -1,4 +1,5 @@
-import { bigint, index, integer, jsonb, pgTable, text, unique, uuid } from "drizzle-orm/pg-core";
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { alertRules } from "./analytics";
 import { agents } from "./agents";
 import { createdAt, id, tenantId } from "./columns";
 import { conversations, messages } from "./conversations";
@@ -18,9 +19,27 @@ export interface ModelAttemptRecord {
   latencyMs: number;
 }
 
+/** A knowledge chunk put in the turn's prompt: what the reply may cite. */
+export interface RetrievedChunkRecord {
+  chunkId: string;
+  sourceId: string;
+  knowledgeBaseId: string;
+  /** Cosine similarity, 0..1. */
+  score: number;
+}
+
 export interface ToolCallRecord {
   name: string;
   ok: boolean;
+  /** Set for tenant-defined HTTP tools (core/tools): which tool, how it went, what it cost. */
+  toolId?: string;
+  /** `ok`, `http_error`, `invalid_arguments`, `approval_required`, or the transport's failure code. */
+  outcome?: string;
+  /** The model's arguments with secret-looking fields masked. */
+  arguments?: unknown;
+  status?: number;
+  latencyMs?: number;
+  responseBytes?: number;
 }
 
 /** Which candidates the policy chose for the turn, and why. */
@@ -56,6 +75,8 @@ export const usageRecords = pgTable(
     selection: jsonb("selection").$type<ModelSelectionRecord>(),
     fallbackPath: jsonb("fallback_path").$type<ModelAttemptRecord[]>().notNull().default([]),
     toolCalls: jsonb("tool_calls").$type<ToolCallRecord[]>().notNull().default([]),
+    /** Knowledge chunks retrieved into the prompt (citations). */
+    retrievedChunks: jsonb("retrieved_chunks").$type<RetrievedChunkRecord[]>().notNull().default([]),
     createdAt: createdAt(),
   },
   (t) => [index("usage_records_tenant_created_idx").on(t.tenantId, t.createdAt)],
@@ -73,6 +94,13 @@ export const alerts = pgTable(
     kind: text("kind").notNull(),
     dedupeKey: text("dedupe_key").notNull(),
     details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+    /** The tenant's alert rule that raised it (core/alerts); null for built-in alerts such as budgets. */
+    ruleId: uuid("rule_id").references(() => alertRules.id, { onDelete: "set null" }),
+    /** `none`: nothing to deliver; `pending` until delivered or out of attempts (`failed`). */
+    deliveryStatus: text("delivery_status").$type<"none" | "pending" | "delivered" | "failed">().notNull().default("none"),
+    deliveryAttempts: integer("delivery_attempts").notNull().default(0),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    deliveryError: text("delivery_error"),
     createdAt: createdAt(),
   },
   (t) => [unique("alerts_tenant_kind_dedupe_unique").on(t.tenantId, t.kind, t.dedupeKey), index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt)],

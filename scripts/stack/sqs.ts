@@ -19,6 +19,9 @@ export interface SqsHandle {
   secretAccessKey: string;
   inboundQueueUrl: string;
   deadLetterQueueUrl: string;
+  /** Knowledge ingestion jobs (FIFO) and their own dead-letter queue. */
+  knowledgeJobsQueueUrl: string;
+  knowledgeJobsDeadLetterQueueUrl: string;
   stop(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export async function startSqs(options: SqsOptions = {}): Promise<SqsHandle> {
     const client = new SQSClient({ endpoint, region: REGION, credentials: { ...CREDENTIALS } });
     const prefix = options.queuePrefix ?? "";
     const queues = await createInboundQueues(client, prefix);
+    const knowledge = await createFifoWithDeadLetter(client, `${prefix}knowledge-jobs`);
     client.destroy();
     return {
       url: endpoint,
@@ -56,6 +60,8 @@ export async function startSqs(options: SqsOptions = {}): Promise<SqsHandle> {
       region: REGION,
       ...CREDENTIALS,
       ...queues,
+      knowledgeJobsQueueUrl: knowledge.queueUrl,
+      knowledgeJobsDeadLetterQueueUrl: knowledge.deadLetterQueueUrl,
       stop: () => app.close(),
     };
   } catch (error) {
@@ -89,6 +95,17 @@ async function createInboundQueues(
   return { inboundQueueUrl: required(inbound.QueueUrl, "inbound queue url"), deadLetterQueueUrl };
 }
 
+/** `<name>.fifo` with `<name>-dlq.fifo` behind it (same redrive count as the inbound queue). */
+async function createFifoWithDeadLetter(client: SQSClient, name: string): Promise<{ queueUrl: string; deadLetterQueueUrl: string }> {
+  const fifo = { FifoQueue: "true", ContentBasedDeduplication: "false" };
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: fifo }));
+  const deadLetterQueueUrl = required(dlq.QueueUrl, `${name} dead-letter queue url`);
+  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ["QueueArn"] }));
+  const RedrivePolicy = JSON.stringify({ deadLetterTargetArn: required(Attributes?.QueueArn, `${name} dead-letter queue arn`), maxReceiveCount: MAX_RECEIVE_COUNT });
+  const queue = await client.send(new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { ...fifo, RedrivePolicy } }));
+  return { queueUrl: required(queue.QueueUrl, `${name} queue url`), deadLetterQueueUrl };
+}
+
 function required(value: string | undefined, what: string): string {
   if (!value) throw new Error(`fauxqs did not return the ${what}`);
   return value;
@@ -102,6 +119,7 @@ export function sqsEnvironment(sqs: SqsHandle): Record<string, string> {
     SQS_ACCESS_KEY_ID: sqs.accessKeyId,
     SQS_SECRET_ACCESS_KEY: sqs.secretAccessKey,
     INBOUND_QUEUE_URL: sqs.inboundQueueUrl,
+    KNOWLEDGE_JOBS_QUEUE_URL: sqs.knowledgeJobsQueueUrl,
   };
 }
 

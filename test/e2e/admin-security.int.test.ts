@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { agents, apiKeys, conversations, invitations, memberships, roles } from "../../db/schema";
+import { agents, apiKeys, conversations, invitations, knowledgeBases, knowledgeSources, memberships, roles } from "../../db/schema";
 import { base64UrlJson, startRequestCounter } from "../fakes/auth0";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { startAdminApiHarness, type AdminApiHarness } from "../support/admin-api";
@@ -173,7 +173,13 @@ describe("security matrix over every /v1 route", () => {
     apiKeyId: tenant.apiKeys.viewer.id,
     invitationId,
     agentId: tenant.agentId,
+    channelId: tenant.channelId,
     conversationId: tenant.conversationId,
+    knowledgeBaseId: tenant.knowledgeBaseId,
+    sourceId: tenant.sourceId,
+    alertRuleId: tenant.alertRuleId,
+    toolId: tenant.toolId,
+    approvalId: tenant.approvalId,
     // Not an id: provider keys always belong to the caller's own tenant.
     provider: "openai",
   });
@@ -181,6 +187,8 @@ describe("security matrix over every /v1 route", () => {
   const sampleBodies: Record<string, object> = {
     "PATCH /v1/agents/{agentId}": { name: "renamed" },
     "POST /v1/agents/{agentId}/rollback": { version: 1 },
+    "PATCH /v1/knowledge-bases/{knowledgeBaseId}": { topK: 3 },
+    "POST /v1/knowledge-bases/{knowledgeBaseId}/sources": { name: "x.txt", kind: "text", text: "x" },
   };
   const fill = (path: string, ids: Record<string, string>) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {
@@ -265,5 +273,7 @@ async function snapshotOf(tenant: AccessTenant) {
     conversations: await db.select().from(conversations).where(eq(conversations.tenantId, tenant.tenantId)).orderBy(conversations.id),
     apiKeys: (await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenant.tenantId)).orderBy(apiKeys.id)).map((k) => ({ ...k, lastUsedAt: null })),
     invitations: await db.select().from(invitations).where(eq(invitations.tenantId, tenant.tenantId)).orderBy(invitations.id),
+    knowledgeBases: await db.select().from(knowledgeBases).where(eq(knowledgeBases.tenantId, tenant.tenantId)).orderBy(knowledgeBases.id),
+    knowledgeSources: await db.select().from(knowledgeSources).where(eq(knowledgeSources.tenantId, tenant.tenantId)).orderBy(knowledgeSources.id),
   });
 }

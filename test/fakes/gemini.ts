@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { FakeFault } from "./openai";
+import { fakeEmbedding, type FakeFault } from "./openai";
 
 export interface RecordedGenerateContent {
   apiKey: string | undefined;
@@ -17,6 +17,8 @@ export interface FakeGemini {
   /** What `ChatGoogleGenerativeAI`'s `baseUrl` expects (the SDK appends `/v1beta/models/...`). */
   baseUrl: string;
   requests: RecordedGenerateContent[];
+  /** `:embedContent` and `:batchEmbedContents` calls: model and texts. */
+  embeddingRequests: Array<{ model: string; input: string[] }>;
   failNext(count: number, fault: FakeFault): void;
   close(): Promise<void>;
 }
@@ -29,9 +31,25 @@ export interface FakeGemini {
  */
 export async function startFakeGemini(options: { apiKey: string }): Promise<FakeGemini> {
   const requests: RecordedGenerateContent[] = [];
+  const embeddingRequests: Array<{ model: string; input: string[] }> = [];
   let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const embed = /^\/v1(?:beta)?\/models\/([^/:]+):(embedContent|batchEmbedContents)$/.exec(request.url ?? "");
+    if (request.method === "POST" && embed) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      if (request.headers["x-goog-api-key"] !== options.apiKey) {
+        return reply(400, { error: { code: 400, message: "API key not valid. Please pass a valid API key.", status: "INVALID_ARGUMENT" } });
+      }
+      type EmbedRequest = { content: { parts: Array<{ text?: string }> } };
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as EmbedRequest | { requests: EmbedRequest[] };
+      const items = "requests" in body ? body.requests : [body];
+      const texts = items.map((item) => item.content.parts.map((part) => part.text ?? "").join(""));
+      embeddingRequests.push({ model: decodeURIComponent(embed[1]!), input: texts });
+      if (embed[2] === "embedContent") return reply(200, { embedding: { values: fakeEmbedding(texts[0] ?? "") } });
+      return reply(200, { embeddings: texts.map((text) => ({ values: fakeEmbedding(text) })) });
+    }
     const match = /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/.exec(request.url ?? "");
     if (request.method !== "POST" || !match) {
       return reply(404, { error: { code: 404, message: `Method not found: ${request.url}`, status: "NOT_FOUND" } });
@@ -70,6 +88,7 @@ export async function startFakeGemini(options: { apiKey: string }): Promise<Fake
   return {
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    embeddingRequests,
     failNext(count, fault) {
       failures = { count, fault };
     },

@@ -25,6 +25,8 @@ export interface FakeOpenAI {
   /** Scheme, host and port only: Groq's SDK appends `/openai/v1/...` itself. */
   origin: string;
   requests: RecordedCompletion[];
+  /** `POST …/embeddings` calls: model and inputs. */
+  embeddingRequests: Array<{ model: string; input: string[] }>;
   /** The next `count` requests fail this way (429 carries OpenAI's rate-limit error body; "hang" never answers). */
   failNext(count: number, fault: FakeFault): void;
   /** The next request that offers tools gets this tool call instead of a text answer. */
@@ -41,12 +43,31 @@ export interface FakeOpenAI {
  */
 export async function startFakeOpenAI(options: { apiKey: string }): Promise<FakeOpenAI> {
   const requests: RecordedCompletion[] = [];
+  const embeddingRequests: Array<{ model: string; input: string[] }> = [];
   let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
   const toolCalls: Array<{ name: string; arguments?: Record<string, unknown> }> = [];
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
       response.writeHead(status, { "content-type": "application/json", "x-request-id": `req_${requests.length}` }).end(JSON.stringify(body));
     const path = request.url ?? "/";
+    if (request.method === "POST" && path.endsWith("/embeddings")) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of request) chunks.push(chunk as Buffer);
+      if (request.headers.authorization !== `Bearer ${options.apiKey}`) {
+        return reply(401, { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } });
+      }
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { model: string; input: string | string[]; encoding_format?: string };
+      const input = Array.isArray(body.input) ? body.input : [body.input];
+      embeddingRequests.push({ model: body.model, input });
+      const data = input.map((text, index) => {
+        const vector = fakeEmbedding(text);
+        // The SDK asks for base64 unless told otherwise: little-endian float32, as OpenAI sends.
+        const embedding = body.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector;
+        return { object: "embedding", index, embedding };
+      });
+      const tokens = input.join(" ").length >> 2;
+      return reply(200, { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
+    }
     if (request.method !== "POST" || !path.endsWith("/chat/completions")) {
       return reply(404, { error: { message: `Unknown request URL: ${request.method} ${path}`, type: "invalid_request_error", code: "unknown_url" } });
     }
@@ -105,6 +126,7 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
     baseUrl: `${origin}/v1`,
     origin,
     requests,
+    embeddingRequests,
     failNext(count, fault) {
       failures = { count, fault };
     },
@@ -130,4 +152,18 @@ function completion(body: RecordedCompletion["body"], message: Record<string, un
     usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     system_fingerprint: "fp_fake",
   };
+}
+
+/**
+ * A deterministic 64-dimension embedding for the fakes: each lower-cased word adds 1 to a bucket
+ * chosen by its hash, so texts sharing words are close. Not a model; enough to test retrieval.
+ */
+export function fakeEmbedding(text: string): number[] {
+  const vector = new Array<number>(64).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    let hash = 0;
+    for (let i = 0; i < word.length; i++) hash = (hash * 31 + word.charCodeAt(i)) >>> 0;
+    vector[hash % 64]! += 1;
+  }
+  return vector;
 }

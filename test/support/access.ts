@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { generateApiKey } from "../../core/access/api-key-format";
 import { BUILTIN_ROLE_PERMISSIONS, type BuiltinRole } from "../../core/access/permissions";
 import type { Database } from "../../db/client";
-import { agents, apiKeys, channels, conversations, memberships, roles, tenants, users } from "../../db/schema";
+import { agents, alertRules, apiKeys, channels, conversations, knowledgeBases, knowledgeSources, memberships, roles, tenants, toolApprovals, tools, users } from "../../db/schema";
 
 export interface AccessTenant {
   tenantId: string;
@@ -16,6 +16,14 @@ export interface AccessTenant {
   agentId: string;
   channelId: string;
   conversationId: string;
+  /** A knowledge base with one (pending) text source. */
+  knowledgeBaseId: string;
+  sourceId: string;
+  /** An email alert rule (analytics module). */
+  alertRuleId: string;
+  /** A tool with no credentials, and one pending approval request for it in the conversation. */
+  toolId: string;
+  approvalId: string;
 }
 
 const BUILTINS: BuiltinRole[] = ["admin", "editor", "viewer"];
@@ -33,7 +41,9 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     BUILTINS.map((name) => [name, { id: randomUUID(), sub: `auth0|${name}-${tag}`, email: `${name}-${tag}@example.test` }]),
   ) as AccessTenant["users"];
   const keys = {} as AccessTenant["apiKeys"];
-  const [agentId, channelId, conversationId] = [randomUUID(), randomUUID(), randomUUID()];
+  const [agentId, channelId, conversationId, knowledgeBaseId, sourceId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  const alertRuleId = randomUUID();
+  const [toolId, approvalId] = [randomUUID(), randomUUID()];
   await adminDb.transaction(async (tx) => {
     await tx.insert(tenants).values({
       id: tenantId,
@@ -55,6 +65,17 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     await tx.insert(agents).values({ id: agentId, tenantId, name: `Agent ${tag}`, systemPrompt: "Be helpful." });
     await tx.insert(channels).values({ id: channelId, tenantId, agentId, kind: "telegram", name: `Telegram ${tag}` });
     await tx.insert(conversations).values({ id: conversationId, tenantId, channelId, agentId, externalKey: `chat-${tag}` });
+    await tx.insert(knowledgeBases).values({ id: knowledgeBaseId, tenantId, name: `Docs ${tag}`, embeddingModel: "hashing:v1-384" });
+    await tx.insert(alertRules).values({
+      id: alertRuleId,
+      tenantId,
+      name: `No traffic ${tag}`,
+      condition: { kind: "no_traffic", windowMinutes: 60 },
+      delivery: { channel: "email", to: [`ops-${tag}@example.test`] },
+    });
+    await tx.insert(tools).values({ id: toolId, tenantId, name: `tool_${tag}`, description: "Looks things up.", method: "GET", urlTemplate: "https://api.example.com/lookup" });
+    await tx.insert(toolApprovals).values({ id: approvalId, tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` });
+    await tx.insert(knowledgeSources).values({ id: sourceId, tenantId, knowledgeBaseId, name: "notes.txt", kind: "text", body: Buffer.from("hello").toString("base64") });
   });
-  return { tenantId, orgId, roleIds, users: people, apiKeys: keys, agentId, channelId, conversationId };
+  return { tenantId, orgId, roleIds, users: people, apiKeys: keys, agentId, channelId, conversationId, knowledgeBaseId, sourceId, alertRuleId, toolId, approvalId };
 }

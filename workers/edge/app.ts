@@ -5,13 +5,17 @@ import "@hono/zod-openapi";
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { createLogger, describeError } from "../../core/observability/log";
+import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
 import { createSqsClient, createSqsInboundQueue } from "../../core/queue/sqs";
 import type { AppEnv, EdgeServices } from "./context";
 import { loadConfig, type EdgeConfig } from "./env";
 import { errorResponse, toApiError } from "./errors";
+import { EdgeCounters, reportError, requestCounters } from "./observability";
 import { healthRoutes } from "./routes/health";
 import { v1Api } from "./routes/v1";
 import { telegramWebhook } from "./routes/webhooks/telegram";
+import { whatsappWebhook$ } from "./routes/webhooks/whatsapp";
+import { webchatRoutes } from "./routes/webchat";
 import { createAuth0Verifier } from "../../core/access/auth0";
 
 export type ServicesFactory = (config: EdgeConfig) => EdgeServices;
@@ -28,6 +32,7 @@ export const defaultServices: ServicesFactory = (config) => {
     config,
     logger: createLogger({ service: "edge" }, config.LOG_LEVEL),
     inboundQueue: createSqsInboundQueue(sqs, config.INBOUND_QUEUE_URL),
+    ...(config.KNOWLEDGE_JOBS_QUEUE_URL ? { knowledgeJobs: createSqsKnowledgeJobQueue(sqs, config.KNOWLEDGE_JOBS_QUEUE_URL) } : {}),
     ...(config.AUTH0_ISSUER && config.AUTH0_AUDIENCE
       ? {
           // One per isolate: the key set it fetches is cached inside and shared by requests.
@@ -52,6 +57,7 @@ export const defaultServices: ServicesFactory = (config) => {
 export function newApp(makeServices: ServicesFactory = defaultServices) {
   const servicesByConfig = new WeakMap<EdgeConfig, EdgeServices>();
   const app = new Hono<AppEnv>();
+  const counters = new EdgeCounters();
 
   app.use(requestId({ headerName: "x-request-id", limitLength: 128 }));
   app.use(async (c, next) => {
@@ -69,9 +75,18 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
     c.set("logger", services.logger.child({ requestId: c.get("requestId") }));
     await next();
   });
+  app.use(requestCounters(counters));
+  // Local only (EDGE_METRICS=on): the isolate's request counters for Prometheus.
+  app.get("/metrics", (c) =>
+    c.get("services").config.EDGE_METRICS === "on"
+      ? c.text(counters.exposition(), 200, { "content-type": "text/plain; version=0.0.4" })
+      : errorResponse(c, 404, "NOT_FOUND", "No such route."),
+  );
 
   app.route("/", healthRoutes);
   app.route("/webhooks/telegram", telegramWebhook);
+  app.route("/webhooks/whatsapp", whatsappWebhook$);
+  app.route("/webchat", webchatRoutes);
   app.route("/", v1Api);
 
   app.notFound((c) => errorResponse(c, 404, "NOT_FOUND", "No such route."));
@@ -84,6 +99,7 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
     }
     const logger = c.get("logger") ?? createLogger({ service: "edge" });
     logger.log("error", "edge.unhandled_error", describeError(error));
+    reportError(c, error);
     return errorResponse(c, 500, "INTERNAL", "Something went wrong on our side.");
   });
   return app;

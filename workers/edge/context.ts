@@ -1,4 +1,5 @@
 import type { Auth0Verifier } from "../../core/access/auth0";
+import type { KnowledgeJobQueue } from "../../core/knowledge/jobs";
 import type { InboundQueue } from "../../core/queue/sqs";
 import type { Logger } from "../../core/observability/log";
 import type { EdgeConfig, Env } from "./env";
@@ -9,6 +10,8 @@ import type { DatabaseVariables } from "./middleware/database";
 export interface EdgeServices {
   config: EdgeConfig;
   inboundQueue: InboundQueue;
+  /** Knowledge ingestion jobs; absent when KNOWLEDGE_JOBS_QUEUE_URL is not configured. */
+  knowledgeJobs?: KnowledgeJobQueue;
   logger: Logger;
   /** Auth0 access-token verification; absent when AUTH0_ISSUER is not configured. */
   auth0?: Auth0Verifier;

@@ -4,6 +4,7 @@ import { TokenVerificationUnavailableError } from "../../core/access/auth0";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../../core/access/errors";
 import { PermissionDeniedError } from "../../core/access/permissions";
 import { DomainError } from "../../core/agents/context";
+import { SecretsUnavailableError } from "../../core/tools/tools";
 import { InvalidTenantIdError } from "../../db/tenant";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
@@ -21,9 +22,12 @@ export type ErrorCode =
   | "INVALID_REQUEST"
   | "AUTH_UNAVAILABLE"
   | "SECRETS_UNAVAILABLE"
+  | "TOOL_RUNNER_UNAVAILABLE"
   | "PAYLOAD_TOO_LARGE"
   | "QUEUE_UNAVAILABLE"
   | "DATABASE_UNAVAILABLE"
+  | "CHANNELS_UNAVAILABLE"
+  | "RATE_LIMITED"
   | "INTERNAL";
 
 /** An error that maps to an HTTP answer with its own code and a message safe to show. */
@@ -78,6 +82,7 @@ export function toApiError(error: unknown): ApiError | undefined {
     const details = error.details === undefined ? { reason: error.code } : { reason: error.code, issues: error.details };
     return new ApiError(error.status, code, error.message, details);
   }
+  if (error instanceof SecretsUnavailableError) return new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
   if (error instanceof TokenVerificationUnavailableError) {
     return new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in cannot be checked right now; retry shortly.");
   }

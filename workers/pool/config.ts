@@ -16,6 +16,8 @@ export const poolEnvSchema = z.object({
   /** "id:base64key[,id:base64key...]"; the first key encrypts, all decrypt. */
   SECRETS_KEYRING: z.string().min(1),
   TELEGRAM_API_BASE: z.url().default("https://api.telegram.org"),
+  /** WhatsApp Cloud API (Graph API) base with its version; a loopback fake in tests. */
+  WHATSAPP_API_BASE: z.url().default("https://graph.facebook.com/v21.0"),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   /** Port for /healthz and /readyz; 0 picks a free one. */
@@ -37,9 +39,29 @@ export const poolEnvSchema = z.object({
   POOL_MAX_RECEIVE_COUNT: optionalString
     .transform((value) => (value === undefined ? undefined : Number(value)))
     .pipe(z.number().int().min(1).max(1_000).optional()),
-  /** Chroma server; when set, readiness includes its heartbeat. */
+  /** Knowledge ingestion jobs (core/knowledge/jobs.ts); consumed when set together with CHROMA_URL. */
+  KNOWLEDGE_JOBS_QUEUE_URL: optionalString.pipe(z.url().optional()),
+  /** Chroma server; when set, readiness includes its heartbeat, and turns retrieve the agent's knowledge. */
   CHROMA_URL: optionalString.pipe(z.url().optional()),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Sentry (Node SDK): errors are reported only when set. */
+  SENTRY_DSN: optionalString.pipe(z.url().optional()),
+  SENTRY_ENVIRONMENT: z.string().min(1).default("production"),
+  /** Seconds between passes of the periodic jobs (analytics rollups, tenant alerts); 0 turns them off. */
+  POOL_JOBS_INTERVAL_SECONDS: z.coerce.number().min(0).max(86_400).default(60),
+  /** SMTP server for alert emails, e.g. smtp://user:pass@smtp.example.com:587; without it email alerts fail with a reason. */
+  ALERTS_SMTP_URL: optionalString.pipe(z.url().optional()),
+  ALERTS_EMAIL_FROM: z.string().min(3).default("alerts@agent-platform.invalid"),
+  /** Hosts (`host` or `host:port`, comma-separated) alert webhooks may reach besides public HTTPS ones: loopback receivers locally. */
+  ALERTS_WEBHOOK_ALLOWED_HOSTS: optionalString,
+  /** Exceptions to the SSRF policy for tenant HTTP tools: comma-separated `host` or `host:port` (tests: loopback servers). */
+  TOOLS_ALLOWED_HOSTS: optionalString,
+  /** Ports tenant HTTP tools may use besides none; default 80,443. */
+  TOOLS_ALLOWED_PORTS: optionalString.pipe(z.string().regex(/^\d+(,\d+)*$/).optional()),
+  /** Port of the tool runner the edge calls for `POST /v1/tools/:id/test` and imports by URL; unset: not started. */
+  POOL_TOOL_RUNNER_PORT: optionalString
+    .transform((value) => (value === undefined ? undefined : Number(value)))
+    .pipe(z.number().int().min(0).max(65535).optional()),
 });
 
 export type PoolConfig = z.infer<typeof poolEnvSchema>;

@@ -32,6 +32,8 @@ export interface ConsumerOptions {
   maxLocalAttempts?: number;
   deps: TurnDependencies;
   logger: Logger;
+  /** Queue metrics (workers/pool/metrics.ts); turn metrics go through `deps.metrics`. */
+  metrics?: { observeQueueLag(seconds: number): void; deadLettered(code: string): void };
 }
 
 export interface InboundConsumer {
@@ -112,6 +114,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
         finished++;
       } else if (action === "dead-letter" && options.deadLetter) {
         await moveToDeadLetter(sqs, options.deadLetter, { queueUrl, message: entry.message, receiveCount: entry.receiveCount, error });
+        options.metrics?.deadLettered(failureCode(error));
         logger.log("warn", "consumer.dead_lettered", { ...fields, code: failureCode(error) });
       } else {
         // Retry later: 1, 2, 4... seconds by receive count, at most the visibility timeout.
@@ -144,8 +147,11 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
       }
       entry.state = "running";
       let failure: { error: unknown } | undefined;
+      const startedAt = performance.now();
+      let channel = "other";
       try {
         const message = parseBody(entry.message);
+        channel = message.channelKind;
         const outcome = await processInboundMessage(options.deps, message, {
           receiveCount: entry.receiveCount,
           maxReceives: options.deadLetter?.maxReceiveCount,
@@ -158,6 +164,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
           },
         });
         logger.log("info", "consumer.processed", { ...fields, outcome, tenantId: message.tenantId });
+        options.deps.metrics?.turnFinished({ channel, outcome, seconds: (performance.now() - startedAt) / 1000 });
       } catch (error) {
         failure = { error };
       } finally {
@@ -169,6 +176,8 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
         return "done";
       }
       const transient = isTransientFailure(failure.error);
+      const failedAs = transient ? "transient_error" : failureCode(failure.error) === "ALL_MODELS_FAILED" ? "all_models_failed" : "error";
+      options.deps.metrics?.turnFinished({ channel, outcome: failedAs, seconds: (performance.now() - startedAt) / 1000 });
       logger.log("error", "consumer.message_failed", { ...fields, attempt, transient, ...describeError(failure.error) });
       if (stopping.signal.aborted) {
         await settle(entry, "release");
@@ -208,6 +217,8 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
   };
 
   const dispatch = (batch: Message[]) => {
+    const sent = batch.map((message) => Number(message.Attributes?.SentTimestamp)).filter((at) => Number.isFinite(at) && at > 0);
+    if (sent.length > 0) options.metrics?.observeQueueLag((Date.now() - Math.min(...sent)) / 1000);
     for (const message of batch) {
       const entry: Held = {
         message,
@@ -234,7 +245,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
     batchSize: options.batchSize,
     waitTimeSeconds: options.waitTimeSeconds,
     visibilityTimeout: options.visibilityTimeout,
-    messageSystemAttributeNames: ["MessageGroupId", "ApproximateReceiveCount"],
+    messageSystemAttributeNames: ["MessageGroupId", "ApproximateReceiveCount", "SentTimestamp"],
     suppressFifoWarning: true,
     // Deletes happen per message as turns succeed, not per batch.
     shouldDeleteMessages: false,
@@ -255,6 +266,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
     gate.recordFailure("queue");
   });
   poller.on("empty", () => {
+    options.metrics?.observeQueueLag(0);
     if (gate.open) gate.recordSuccess();
   });
 

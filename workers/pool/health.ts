@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { sql } from "drizzle-orm";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
 import type { Database } from "../../db/client";
 import type { DependencyChecks } from "./backoff";
 
@@ -41,13 +42,19 @@ export function dependencyChecks(options: { db: Database; sqs: SQSClient; queueU
 }
 
 /**
- * `/healthz` answers while the process is alive; `/readyz` runs the readiness checks (database,
+ * `/metrics` serves the pool's Prometheus metrics when a registry is given; `/healthz` answers while the process is alive; `/readyz` runs the readiness checks (database,
  * queue, Chroma, and the consumer not draining) and answers 503 naming what failed, never with an
  * internal error message.
  */
-export async function startHealthServer(port: number, checks: DependencyChecks): Promise<HealthServer> {
+export async function startHealthServer(port: number, checks: DependencyChecks, options: { metrics?: Registry } = {}): Promise<HealthServer> {
   const server: Server = createServer(async (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
+    if (path === "/metrics" && options.metrics) {
+      // Prometheus text exposition (prom-client); identifiers only, no tenant data.
+      const body = await options.metrics.metrics();
+      response.writeHead(200, { "content-type": options.metrics.contentType }).end(body);
+      return;
+    }
     if (path === "/healthz") {
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ status: "ok" }));
       return;

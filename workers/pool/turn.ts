@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { TelegramApiError, TelegramBotApi } from "../../core/channels/telegram/bot-api";
-import { openCredentials, type Keyring } from "../../core/crypto/secrets";
+import { addressedToBot, inboundContent, isStartCommand } from "../../core/channels/content";
+import { DEFAULT_WELCOME_MESSAGE, readChannelSettings } from "../../core/channels/config";
+import type { Keyring } from "../../core/crypto/secrets";
 import { budgetMonth, budgetState } from "../../core/engine/budget";
 import { ALL_MODELS_FAILED_REPLY, COMMAND_REPLIES, parseCommand } from "../../core/engine/commands";
 import { openProviderKeys, type ProviderCredentials } from "../../core/engine/credentials";
@@ -8,8 +9,12 @@ import { runEngineTurn } from "../../core/engine/engine";
 import type { MemoryMessage } from "../../core/engine/memory";
 import { createProviderRegistry, type ProviderRegistry, type ResolvedModelEnvironment } from "../../core/engine/providers";
 import { builtinTools } from "../../core/engine/tools";
+import { agentHttpTools, type ToolRuntime } from "./tools";
+import { memoryPrompt, type ConversationMemory } from "../../core/knowledge/memory";
+import { knowledgePrompt, type RetrievedChunk } from "../../core/knowledge/prompt";
 import { describeError, type Logger } from "../../core/observability/log";
-import type { InboundMessage } from "../../core/queue/inbound-message";
+import type { TurnMetrics } from "../../core/observability/metrics";
+import type { InboundChatMessage, InboundMessage } from "../../core/queue/inbound-message";
 import { readTenantSettings, type TenantSettings } from "../../core/tenants/settings";
 import type { Database, Transaction } from "../../db/client";
 import {
@@ -28,17 +33,37 @@ import {
 } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { backoffDelay, sleep } from "./backoff";
+import { recordDeliveryStatus } from "./delivery-status";
 import { isTransientFailure } from "./failures";
+import { flushConversation, lastInboundAt } from "./merge";
+import { resolveMedia } from "./media";
+import { PermanentSendError, senderFor } from "./senders";
 
 export interface TurnDependencies {
   db: Database;
   keyring: Keyring;
   telegramApiBase: string;
+  /** WhatsApp Cloud API base with its version, e.g. https://graph.facebook.com/v21.0. */
+  whatsappApiBase?: string;
+  /** Puts a message on the inbound queue (flushes of merged rapid messages); without it messages are never merged. */
+  enqueue?: (message: InboundMessage) => Promise<void>;
+  /** Waits: channel rate-limit back-off and the merge window; tests may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+  /** First back-off for WhatsApp rate limits (doubles per attempt); default 1000 ms. */
+  rateLimitBaseMs?: number;
   modelEnv: ResolvedModelEnvironment;
   logger: Logger;
+  /** The process's metrics (workers/pool/metrics.ts); none by default. */
+  metrics?: TurnMetrics;
   /** Builds the turn's provider registry from the tenant's opened keys; tests and benchmarks swap it. */
   providers?: (credentials: ProviderCredentials) => ProviderRegistry;
   now?: () => Date;
+  /** Retrieves the agent's knowledge for a message (core/knowledge/service.ts); absent without Chroma. */
+  knowledge?: (request: { tenantId: string; sourceIds: string[]; query: string }) => Promise<RetrievedChunk[]>;
+  /** Long-term memory of each end user's past turns (core/knowledge/memory.ts); absent without Chroma. */
+  memory?: ConversationMemory;
+  /** Runs tenant HTTP tools (SSRF-safe client, OAuth2 token cache); default: the platform policy, no exceptions. */
+  tools?: ToolRuntime;
 }
 
 /** Where this message is in its life on the queue. */
@@ -62,7 +87,18 @@ export class TurnReleasedError extends Error {
 
 export const DEFAULT_MAX_RECEIVES = 5;
 
-export type TurnOutcome = "replied" | "already_replied" | "channel_paused" | "send_failed" | "handed_off";
+export type TurnOutcome =
+  | "replied"
+  | "already_replied"
+  | "channel_paused"
+  | "send_failed"
+  | "handed_off"
+  /** A group message not addressed to the bot: not stored, not answered. */
+  | "ignored"
+  /** Stored; answered together with the messages after it once the merge window passes. */
+  | "deferred"
+  /** A delivery status recorded on the reply it reports on (no agent ran). */
+  | "status_recorded";
 
 /** A message that can never be processed (unknown channel, foreign tenant): it stays for the dead-letter queue. */
 export class UnprocessableMessageError extends Error {
@@ -100,9 +136,34 @@ export async function processInboundMessage(
   message: InboundMessage,
   delivery: Delivery = { receiveCount: 1 },
 ): Promise<TurnOutcome> {
+  if (message.kind === "delivery.status") return recordDeliveryStatus(deps, message);
+  if (message.kind === "conversation.flush") {
+    return flushConversation(deps, message, (last, covered) => answerMessage(deps, last, delivery, { covered }));
+  }
+  return answerMessage(deps, await resolveMedia(deps, message), delivery, {});
+}
+
+interface AnswerOptions {
+  /**
+   * Earlier unanswered messages this turn's reply answers too (merged rapid messages): they get
+   * `covered` reply rows in the reply's transaction, so none of them is ever answered again.
+   */
+  covered?: string[];
+}
+
+async function answerMessage(
+  deps: TurnDependencies,
+  message: InboundChatMessage,
+  delivery: Delivery,
+  options: AnswerOptions,
+): Promise<TurnOutcome> {
   const logger = deps.logger.child({ tenantId: message.tenantId, channelId: message.channelId, providerMessageId: message.providerMessageId });
   const now = deps.now?.() ?? new Date();
   const context = await withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, message, now));
+  if (!context) {
+    logger.log("debug", "turn.not_addressed");
+    return "ignored";
+  }
 
   let reply = context.reply;
   if (reply?.status === "sending") {
@@ -112,7 +173,7 @@ export async function processInboundMessage(
     logger.log("warn", "turn.delivery_unconfirmed", { replyId: reply.id });
     return "already_replied";
   }
-  if (reply?.status === "sent" || reply?.status === "failed") return "already_replied";
+  if (reply?.status === "sent" || reply?.status === "failed" || reply?.status === "covered") return "already_replied";
   if (context.channel.status === "paused") {
     logger.log("info", "turn.channel_paused");
     return "channel_paused";
@@ -123,13 +184,30 @@ export async function processInboundMessage(
       logger.log("info", "turn.handed_off", { conversationId: context.conversation.id });
       return "handed_off";
     }
+    const { mergeWindowMs } = readChannelSettings(context.channel.config);
+    if (mergeWindowMs && deps.enqueue && options.covered === undefined) {
+      // Rapid messages: a flush in the conversation's flush group answers everything unanswered
+      // once the window since the last message has passed (workers/pool/merge.ts).
+      await deps.enqueue({
+        version: 1,
+        kind: "conversation.flush",
+        tenantId: message.tenantId,
+        channelId: message.channelId,
+        channelKind: message.channelKind,
+        conversationKey: message.conversationKey,
+        providerMessageId: `flush:${context.inbound.id}`,
+        receivedAt: now.toISOString(),
+      });
+      logger.log("debug", "turn.deferred", { mergeWindowMs });
+      return "deferred";
+    }
     const decided = await decideReply(deps, context, delivery, now, logger);
-    reply = await withTenant(deps.db, message.tenantId, (tx) => recordReply(tx, context, decided));
+    reply = await withTenant(deps.db, message.tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? []));
   }
   if (reply.status !== "pending") return "already_replied";
 
   if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
-  return sendReply(deps, context.channel, message, reply, logger);
+  return sendReply(deps, context, reply, logger);
 }
 
 interface InboundContext {
@@ -157,6 +235,9 @@ async function decideReply(
   now: Date,
   logger: Logger,
 ): Promise<DecidedReply> {
+  if (isStartCommand(context.inbound.content)) {
+    return { content: readChannelSettings(context.channel.config).welcomeMessage ?? DEFAULT_WELCOME_MESSAGE };
+  }
   const command = parseCommand(context.inbound.content);
   if (command === "reset") return { content: COMMAND_REPLIES.reset, conversation: { reset: true } };
   if (command === "handoff") return { content: COMMAND_REPLIES.handoff, conversation: { handoff: true } };
@@ -171,6 +252,7 @@ async function decideReply(
   });
   if (state === "hard_limit") {
     logger.log("warn", "turn.budget_hard_limit", { month: month.key });
+    deps.metrics?.budgetEvent("budget.hard_limit");
     return {
       content: budget.hardLimitMessage,
       usage: {
@@ -189,11 +271,33 @@ async function decideReply(
   const { credentials, unreadable } = await openProviderKeys(deps.keyring, context.agent.tenantId, context.settings);
   if (unreadable.length) logger.log("warn", "turn.provider_keys_unreadable", { providers: unreadable });
   const providers = deps.providers?.(credentials) ?? createProviderRegistry(deps.modelEnv, credentials);
+  // Knowledge: the most relevant chunks go into the system prompt as a delimited block declared
+  // to be data; their ids are kept with the turn's usage record (the reply's citations).
+  const knowledge =
+    deps.knowledge && context.agent.knowledgeSourceIds.length
+      ? await deps.knowledge({ tenantId: context.agent.tenantId, sourceIds: context.agent.knowledgeSourceIds, query: context.inbound.content })
+      : [];
+  // Memory: this end user's past turns from before the verbatim window (and after any /reset).
+  const endUser = `${context.channel.id}:${context.inbound.sender?.id ?? context.conversation.externalKey}`;
+  const recalled = deps.memory
+    ? await deps.memory
+        .recall({
+          tenantId: context.agent.tenantId,
+          endUser,
+          query: context.inbound.content,
+          after: context.conversation.resetAt,
+          before: context.history[0]?.createdAt ?? context.inbound.createdAt,
+        })
+        .catch((error: unknown) => {
+          logger.log("warn", "turn.memory_recall_failed", describeError(error));
+          return [];
+        })
+    : [];
   const result = await runEngineTurn({
     agent: {
       id: context.agent.id,
       version: context.agent.currentVersion,
-      systemPrompt: context.agent.systemPrompt,
+      systemPrompt: context.agent.systemPrompt + knowledgePrompt(knowledge) + memoryPrompt(recalled),
       temperature: context.agent.temperature,
       maxOutputTokens: context.agent.maxOutputTokens,
       memoryWindow: context.agent.memoryWindow,
@@ -203,12 +307,15 @@ async function decideReply(
     history: context.history,
     summary: context.conversation.summary,
     text: context.inbound.content,
-    tools: builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }),
+    tools: [...builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }), ...(await agentHttpTools(deps, context.agent, logger))],
+    runContext: { tenantId: context.agent.tenantId, conversationId: context.conversation.id },
     budget: state,
     providers,
     timeoutMs: deps.modelEnv.MODEL_TIMEOUT_MS,
   });
   const path = result.attempts.map((a) => `${a.provider}:${a.model}=${a.outcome}`);
+  deps.metrics?.engineTurn(result);
+  if (state === "soft_limit") deps.metrics?.budgetEvent("budget.soft_limit");
   const maxReceives = delivery.maxReceives ?? DEFAULT_MAX_RECEIVES;
   if (!result.ok && delivery.receiveCount < maxReceives) {
     logger.log("warn", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: true });
@@ -216,6 +323,20 @@ async function decideReply(
   }
   if (!result.ok) logger.log("error", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: false });
   else logger.log("info", "turn.answered", { answeredBy: path.at(-1), reason: result.selection.reason, path, latencyMs: result.latencyMs, costNanoUsd: result.costNanoUsd });
+  if (result.ok && deps.memory) {
+    // Keyed by the inbound message: a redelivered turn overwrites its own memory, never adds one.
+    await deps.memory
+      .remember({
+        tenantId: context.agent.tenantId,
+        endUser,
+        conversationId: context.conversation.id,
+        messageId: context.inbound.id,
+        userText: context.inbound.content,
+        replyText: result.text,
+        at: context.inbound.createdAt,
+      })
+      .catch((error: unknown) => logger.log("warn", "turn.memory_write_failed", describeError(error)));
+  }
 
   return {
     content: result.ok ? result.text : ALL_MODELS_FAILED_REPLY,
@@ -230,6 +351,7 @@ async function decideReply(
       selection: result.selection,
       fallbackPath: result.attempts,
       toolCalls: result.toolCalls,
+      retrievedChunks: knowledge.map(({ chunkId, sourceId, knowledgeBaseId, score }) => ({ chunkId, sourceId, knowledgeBaseId, score })),
     },
     ...(result.summary?.throughMessageId
       ? { conversation: { summary: { text: result.summary.text, throughMessageId: result.summary.throughMessageId } } }
@@ -239,7 +361,7 @@ async function decideReply(
 }
 
 /** The reply, its usage, the conversation's memory and any alert: one transaction, first delivery wins. */
-async function recordReply(tx: Transaction, context: InboundContext, decided: DecidedReply): Promise<Message> {
+async function recordReply(tx: Transaction, context: InboundContext, decided: DecidedReply, covered: string[]): Promise<Message> {
   const tenantId = context.agent.tenantId;
   const [created] = await tx
     .insert(messages)
@@ -258,6 +380,23 @@ async function recordReply(tx: Transaction, context: InboundContext, decided: De
     // Another delivery of the same message recorded its reply first; send that one.
     const [existing] = await tx.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, context.inbound.id)));
     return existing!;
+  }
+  if (covered.length > 0) {
+    await tx
+      .insert(messages)
+      .values(
+        covered.map((inboundId) => ({
+          tenantId,
+          conversationId: context.inbound.conversationId,
+          channelId: context.channel.id,
+          direction: "outbound" as const,
+          replyToMessageId: inboundId,
+          status: "covered" as const,
+          content: "",
+          error: `answered together with later messages by reply ${created.id}`,
+        })),
+      )
+      .onConflictDoNothing({ target: messages.replyToMessageId });
   }
   if (decided.usage) {
     await tx.insert(usageRecords).values({
@@ -291,13 +430,16 @@ async function recordReply(tx: Transaction, context: InboundContext, decided: De
   return created;
 }
 
-async function recordInbound(tx: Transaction, message: InboundMessage, now: Date): Promise<InboundContext> {
+async function recordInbound(tx: Transaction, message: InboundChatMessage, now: Date): Promise<InboundContext | undefined> {
   // Row-level security scopes every read: a channel of another tenant is simply not found.
   const [channel] = await tx.select().from(channels).where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
   if (!channel) throw new UnprocessableMessageError("channel not found for this tenant");
   if (channel.kind !== message.channelKind) throw new UnprocessableMessageError("channel kind does not match the message");
   const [agent] = await tx.select().from(agents).where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
+  const channelSettings = readChannelSettings(channel.config);
+  // Group chats: only messages that mention or reply to the bot are the bot's business.
+  if (!addressedToBot(message, channelSettings)) return undefined;
   const [tenant] = await tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, message.tenantId));
   const settings = readTenantSettings(tenant?.settings);
 
@@ -319,7 +461,7 @@ async function recordInbound(tx: Transaction, message: InboundMessage, now: Date
       direction: "inbound",
       providerMessageId: message.providerMessageId,
       status: "received",
-      content: message.text,
+      content: inboundContent(message, channelSettings),
       sender: { id: message.sender.id, name: message.sender.displayName, username: message.sender.username },
     })
     .onConflictDoNothing()
@@ -373,46 +515,69 @@ async function recordInbound(tx: Transaction, message: InboundMessage, now: Date
   return { channel, agent, conversation: conv, inbound, reply, history, settings, spentNanoUsd: Number(spent?.total ?? 0) };
 }
 
-async function sendReply(
-  deps: TurnDependencies,
-  channel: Channel,
-  message: InboundMessage,
-  reply: Message,
-  logger: Logger,
-): Promise<TurnOutcome> {
-  if (!channel.credentials) throw new UnprocessableMessageError("the channel has no credentials");
-  const { botToken } = await openCredentials<{ botToken: string }>(
-    deps.keyring,
-    { tenantId: channel.tenantId, owner: `channel:${channel.id}` },
-    channel.credentials,
-  );
-  const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
-  // Claim the reply: from here a crash or a redelivery never sends it a second time.
-  const claimed = await setReplyStatus(deps, message.tenantId, reply.id, "pending", { status: "sending" });
+/**
+ * Hands the reply to its channel's sender (workers/pool/senders): claimed `pending` → `sending`
+ * first, so from here a crash or a redelivery never sends it a second time; each part the channel
+ * accepts is recorded as it goes (a split reply interrupted midway resumes after its last part);
+ * `sent` at the end. A permanent failure (blocked bot, outside WhatsApp's window with no template)
+ * is recorded as `failed` with its reason; anything else gives the reply back (`pending`) and the
+ * message is retried.
+ */
+async function sendReply(deps: TurnDependencies, context: InboundContext, reply: Message, logger: Logger): Promise<TurnOutcome> {
+  const { channel, inbound } = context;
+  const tenantId = channel.tenantId;
+  // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
+  // permanent failure of this reply.
+  if ((channel.kind === "telegram" || channel.kind === "whatsapp") && !channel.credentials) {
+    throw new UnprocessableMessageError("the channel has no credentials");
+  }
+  const claimed = await setReplyStatus(deps, tenantId, reply.id, "pending", { status: "sending" });
   if (!claimed) return "already_replied";
-  let sent: Awaited<ReturnType<TelegramBotApi["sendMessage"]>>;
+  const delivered = reply.providerMessageId ? reply.providerMessageId.split(",") : [];
+  const sender = senderFor(channel.kind, {
+    keyring: deps.keyring,
+    telegramApiBase: deps.telegramApiBase,
+    whatsappApiBase: deps.whatsappApiBase ?? "https://graph.facebook.com/v21.0",
+    logger,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    ...(deps.rateLimitBaseMs !== undefined ? { rateLimitBaseMs: deps.rateLimitBaseMs } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+  });
   try {
-    sent = await api.sendMessage(message.conversationKey, reply.content);
+    await sender.send(
+      {
+        replyId: reply.id,
+        channel,
+        conversationKey: context.conversation.externalKey,
+        text: reply.content,
+        partsDelivered: delivered.length,
+        ...(inbound.providerMessageId ? { inboundProviderMessageId: inbound.providerMessageId } : {}),
+        ...(channel.kind === "whatsapp" ? { lastInboundAt: await lastInboundAt(deps.db, tenantId, context.conversation.id) } : {}),
+      },
+      {
+        onPart: async (providerMessageId) => {
+          delivered.push(providerMessageId);
+          await setReplyStatus(deps, tenantId, reply.id, "sending", { providerMessageId: delivered.join(",").slice(0, 4000) });
+        },
+      },
+    );
   } catch (error) {
-    if (error instanceof TelegramApiError && isPermanent(error)) {
-      // The chat is gone or the bot was blocked: retrying cannot help, so record why and stop.
-      await setReplyStatus(deps, message.tenantId, reply.id, "sending", {
-        status: "failed",
-        error: `${error.status}: ${error.description}`.slice(0, 500),
-      });
-      logger.log("warn", "turn.send_failed", { status: error.status, description: error.description });
+    if (error instanceof PermanentSendError) {
+      // Retrying cannot help: record why and stop, so there is no retry storm.
+      await setReplyStatus(deps, tenantId, reply.id, "sending", { status: "failed", error: error.message.slice(0, 500) });
+      logger.log("warn", "turn.send_failed", { reason: error.message });
       return "send_failed";
     }
-    // Telegram answered with an error or could not be reached: not delivered, so a retry may send.
-    await setReplyStatus(deps, message.tenantId, reply.id, "sending", { status: "pending" });
+    // Not delivered (or not all of it): a retry may send what is missing.
+    await setReplyStatus(deps, tenantId, reply.id, "sending", { status: "pending" });
     throw error;
   }
-  await setReplyStatus(deps, message.tenantId, reply.id, "sending", {
+  await setReplyStatus(deps, tenantId, reply.id, "sending", {
     status: "sent",
-    providerMessageId: String(sent.message_id),
+    ...(delivered.length ? { providerMessageId: delivered.join(",").slice(0, 4000) } : {}),
     sentAt: new Date(),
   });
-  logger.log("info", "turn.reply_sent");
+  logger.log("info", "turn.reply_sent", { parts: delivered.length });
   return "replied";
 }
 
@@ -456,8 +621,3 @@ async function setReplyStatus(
 }
 
 const STATUS_WRITE_DEADLINE_MS = 60_000;
-
-/** 400 (chat not found, bad request) and 403 (bot blocked or kicked) never succeed on retry. */
-function isPermanent(error: TelegramApiError): boolean {
-  return error.status === 400 || error.status === 403;
-}

@@ -6,14 +6,19 @@ import { tenantCors } from "../../middleware/cors";
 import { database } from "../../middleware/database";
 import { validationHook } from "./openapi";
 import { agentsApi } from "./agents";
+import { alertsApi } from "./alerts";
+import { analyticsApi } from "./analytics";
 import { apiKeysApi } from "./api-keys";
 import { conversationsApi } from "./conversations";
 import { auditLogApi } from "./audit-log";
+import { channelsApi } from "./channels";
 import { invitationsApi } from "./invitations";
+import { knowledgeBasesApi } from "./knowledge-bases";
 import { meApi } from "./me";
 import { rolesApi } from "./roles";
 import { tenantApi } from "./tenant";
 import { usersApi } from "./users";
+import { toolsApi } from "./tools";
 
 const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
 
@@ -51,5 +56,10 @@ v1Api
   .route("/roles", rolesApi)
   .route("/api-keys", apiKeysApi)
   .route("/audit-log", auditLogApi)
+  .route("/channels", channelsApi)
   .route("/agents", agentsApi)
-  .route("/conversations", conversationsApi);
+  .route("/knowledge-bases", knowledgeBasesApi)
+  .route("/conversations", conversationsApi)
+  .route("/analytics", analyticsApi)
+  .route("/alerts", alertsApi)
+  .route("/tools", toolsApi);

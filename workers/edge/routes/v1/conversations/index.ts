@@ -3,6 +3,7 @@ import { handOffConversation, releaseConversation } from "../../../../../core/ag
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, uuidParam, validationHook } from "../openapi";
 import { runVerb } from "../run";
+import * as messages from "./messages";
 
 const handoffSchema = z
   .object({ id: z.uuid(), status: z.enum(["open", "handed_off", "closed"]), handedOffAt: z.string().nullable() })
@@ -40,4 +41,5 @@ const releaseHandler: RouteHandler<typeof release, AppEnv> = async (c) =>
 /** `/v1/conversations`: human handoff (module `agents`). */
 export const conversationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(handOff, handOffHandler)
-  .openapi(release, releaseHandler);
+  .openapi(release, releaseHandler)
+  .openapi(messages.route, messages.handler);
