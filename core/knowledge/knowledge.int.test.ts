@@ -1,3 +1,4 @@
+import { inboundTextMessage } from "../../test/support/telegram";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -11,7 +12,6 @@ import type { AccessContext } from "../access/context";
 import { parseKeyring, sealCredentials } from "../crypto/secrets";
 import { readModelEnvironment } from "../engine/providers";
 import { createLogger } from "../observability/log";
-import type { InboundMessage } from "../queue/inbound-message";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { agents, knowledgeSources, usageRecords } from "../../db/schema";
@@ -154,21 +154,7 @@ function systemText(messages: Array<{ role: string; content: unknown }>): string
   return Array.isArray(content) ? content.map((part: { text?: string }) => part.text ?? "").join("") : "";
 }
 
-function inbound(graph: TenantGraph, chatId: string, text: string): InboundMessage {
-  return {
-    version: 1,
-    kind: "inbound.message",
-    tenantId: graph.tenant.id,
-    channelId: graph.rows.channels.id!,
-    channelKind: "telegram",
-    conversationKey: chatId,
-    providerMessageId: randomUUID(),
-    text,
-    sender: { id: chatId },
-    sentAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-  };
-}
+const inbound = inboundTextMessage;
 
 describe("ingestion", () => {
   it("indexes text, Markdown, HTML, PDF, DOCX, CSV and a URL, and retrieves from each", async () => {

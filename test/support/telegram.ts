@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import type { InboundMessage } from "../../core/queue/inbound-message";
+import type { TenantGraph } from "../../db/fixtures";
 import type { TelegramUpdate } from "../../core/channels/telegram/update";
 
 let nextUpdateId = 100_000;
@@ -14,5 +17,22 @@ export function textUpdate(text: string, options: { chatId?: number; updateId?: 
       from: { id: options.fromId ?? chatId, is_bot: false, first_name: "Ada", last_name: "Lovelace", username: "ada", language_code: "en" },
       text,
     },
+  };
+}
+
+/** The queue message the edge makes of a Telegram text in `chatId`, for tests that drive the pool's turn directly. */
+export function inboundTextMessage(graph: TenantGraph, chatId: string, text: string): InboundMessage {
+  return {
+    version: 1,
+    kind: "inbound.message",
+    tenantId: graph.tenant.id,
+    channelId: graph.rows.channels.id!,
+    channelKind: "telegram",
+    conversationKey: chatId,
+    providerMessageId: randomUUID(),
+    text,
+    sender: { id: chatId },
+    sentAt: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
   };
 }

@@ -1,3 +1,4 @@
+import { inboundTextMessage } from "../../test/support/telegram";
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -5,7 +6,6 @@ import { parseKeyring, sealCredentials } from "../../core/crypto/secrets";
 import { createSafeFetch } from "../../core/http/safe-fetch";
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createLogger } from "../../core/observability/log";
-import type { InboundMessage } from "../../core/queue/inbound-message";
 import { checkToolDefinition, createToolInput, type AuthConfig, type CreateToolInput } from "../../core/tools/definition";
 import { OAuthTokenCache } from "../../core/tools/execute";
 import { createPoolDb } from "../../db/client";
@@ -93,21 +93,7 @@ async function tenantWithTool(kind: keyof typeof AUTHS, extra: Partial<CreateToo
   return { graph, toolId };
 }
 
-function inbound(graph: TenantGraph, chatId: string, text: string): InboundMessage {
-  return {
-    version: 1,
-    kind: "inbound.message",
-    tenantId: graph.tenant.id,
-    channelId: graph.rows.channels.id!,
-    channelKind: "telegram",
-    conversationKey: chatId,
-    providerMessageId: randomUUID(),
-    text,
-    sender: { id: chatId },
-    sentAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-  };
-}
+const inbound = inboundTextMessage;
 
 const usageOf = async (graph: TenantGraph) =>
   (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id)).orderBy(usageRecords.createdAt)).filter((row) => row.provider === "openai");

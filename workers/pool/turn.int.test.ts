@@ -1,5 +1,5 @@
+import { inboundTextMessage } from "../../test/support/telegram";
 import { ALL_PERMISSIONS } from "../../core/access/permissions";
-import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handOffConversation, releaseConversation } from "../../core/agents";
@@ -8,7 +8,6 @@ import { ALL_MODELS_FAILED_REPLY, COMMAND_REPLIES } from "../../core/engine/comm
 import { sealProviderKey } from "../../core/engine/credentials";
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createLogger } from "../../core/observability/log";
-import type { InboundMessage } from "../../core/queue/inbound-message";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { alerts, channels, conversations, messages, tenants, usageRecords, type agents } from "../../db/schema";
@@ -68,21 +67,7 @@ async function makeTenant(options: { settings?: Record<string, unknown>; agent?:
   return graph;
 }
 
-function inbound(graph: TenantGraph, chatId: string, text: string): InboundMessage {
-  return {
-    version: 1,
-    kind: "inbound.message",
-    tenantId: graph.tenant.id,
-    channelId: graph.rows.channels.id!,
-    channelKind: "telegram",
-    conversationKey: chatId,
-    providerMessageId: randomUUID(),
-    text,
-    sender: { id: chatId },
-    sentAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-  };
-}
+const inbound = inboundTextMessage;
 
 /** The tenant's usage records, without the fixture's own placeholder row. */
 const usageOf = async (graph: TenantGraph) =>
