@@ -23,6 +23,8 @@ const envelope = {
   providerMessageId: z.string().min(1).max(128),
   /** When the edge (or the pool) accepted it. */
   receivedAt: z.iso.datetime(),
+  /** The edge request that accepted it, so the pool's log lines join the edge's. */
+  requestId: z.string().max(128).optional(),
 };
 
 /** A file or place attached to a message; the pool fetches media through the channel's API when it can. */

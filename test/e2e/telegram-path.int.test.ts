@@ -87,11 +87,13 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
   });
 
   it("answers a message end to end and records it", async () => {
-    const pool = await stack.startPool();
+    const pool = await stack.startPool({ LOG_LEVEL: "info" });
     try {
       const chatId = 1001;
       const response = await post(textUpdate("Hello, who are you?", { chatId }));
       expect(response.status).toBe(200);
+      const requestId = response.headers.get("x-request-id");
+      expect(requestId).toBeTruthy();
       const [reply] = await stack.telegram!.waitForSent(chatId, 1);
       expect(reply!.text).toContain(OFFLINE_LABEL);
       expect(reply!.text).toContain("Hello, who are you?");
@@ -100,6 +102,16 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       await waitFor(async () => (await repliesTo(chatId)).length === 1);
       const recorded = await repliesTo(chatId);
       expect(recorded[0]!.status).toBe("sent");
+      // The pool's lines carry the edge's request id and the conversation, so the two logs join.
+      const sentLineOf = () =>
+        pool
+          .recentOutput()
+          .split("\n")
+          .find((line) => line.includes('"turn.reply_sent"'));
+      await waitFor(async () => sentLineOf() !== undefined);
+      const sentLine = sentLineOf();
+      expect(sentLine).toContain(`"requestId":"${requestId}"`);
+      expect(sentLine).toContain(`"conversationId":"${recorded[0]!.conversationId}"`);
       const usage = await admin.db.select().from(usageRecords).where(eq(usageRecords.messageId, recorded[0]!.id));
       expect(usage).toHaveLength(1);
       expect(usage[0]!.provider).toBe("offline");

@@ -157,13 +157,19 @@ async function answerMessage(
   delivery: Delivery,
   options: AnswerOptions,
 ): Promise<TurnOutcome> {
-  const logger = deps.logger.child({ tenantId: message.tenantId, channelId: message.channelId, providerMessageId: message.providerMessageId });
+  let logger = deps.logger.child({
+    tenantId: message.tenantId,
+    channelId: message.channelId,
+    providerMessageId: message.providerMessageId,
+    ...(message.requestId ? { requestId: message.requestId } : {}),
+  });
   const now = deps.now?.() ?? new Date();
   const context = await withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, message, now));
   if (!context) {
     logger.log("debug", "turn.not_addressed");
     return "ignored";
   }
+  logger = logger.child({ conversationId: context.conversation.id });
 
   let reply = context.reply;
   if (reply?.status === "sending") {

@@ -112,6 +112,7 @@ export const webchatRoutes = new Hono<AppEnv>()
           channelKind: "webchat",
           conversationKey: session.sessionId,
           providerMessageId: `${session.sessionId}:${parsed.data.clientMessageId}`,
+          requestId: c.get("requestId"),
           text: parsed.data.text,
           sender: { id: session.sessionId, displayName: "Web visitor" },
           sentAt: now,

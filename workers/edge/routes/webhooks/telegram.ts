@@ -55,7 +55,7 @@ export const telegramWebhook = new Hono<AppEnv>().post(
     }
 
     try {
-      await c.get("services").inboundQueue.enqueue(normalized.message);
+      await c.get("services").inboundQueue.enqueue({ ...normalized.message, requestId: c.get("requestId") });
     } catch (error) {
       logger.log("error", "webhook.enqueue_failed", { channel: "telegram", error: error instanceof Error ? error.name : "unknown" });
       return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");

@@ -63,7 +63,7 @@ export const whatsappWebhook$ = new Hono<AppEnv>()
       if (ignored.length) logger.log("info", "webhook.ignored", { channel: "whatsapp", reasons: ignored.slice(0, 20) });
       try {
         // In order: a conversation's messages keep the order Meta listed them in.
-        for (const message of messages) await inboundQueue.enqueue(message);
+        for (const message of messages) await inboundQueue.enqueue({ ...message, requestId: c.get("requestId") });
       } catch (error) {
         logger.log("error", "webhook.enqueue_failed", { channel: "whatsapp", error: error instanceof Error ? error.name : "unknown" });
         return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the payload right now; retry later.");
