@@ -82,7 +82,7 @@ beforeAll(async () => {
     db: app.db,
     store: KnowledgeStore.connect(chroma.url),
     // The test's document server is on loopback, which production refuses: allow exactly it here.
-    fetchUrl: createUrlFetcher({ allowAddress: (address) => address === "127.0.0.1" }),
+    fetchUrl: createUrlFetcher({ allowedHosts: ["127.0.0.1"] }),
     embeddingCredentials: embeddingCredentialsFrom(app.db, keyring, modelEnv),
     logger,
   };
@@ -220,8 +220,8 @@ describe("ingestion", () => {
     const pdf = await ingest(graph, base.id, { name: "broken.pdf", kind: "pdf", contentBase64: b64(new TextEncoder().encode("%PDF-1.7\n%garbage without objects")) });
     expect(pdf.outcome).toBe("failed");
     expect(pdf.row).toMatchObject({ status: "failed", error: "the PDF file could not be read: it is damaged or not a PDF", chunkCount: 0 });
-    // The production fetcher (no loopback allowance) refuses a name that resolves to loopback.
-    const strict: KnowledgeDependencies = { ...deps, fetchUrl: createUrlFetcher() };
+    // The production policy (no loopback allowance) refuses a name that resolves to loopback.
+    const strict: KnowledgeDependencies = { ...deps, fetchUrl: createUrlFetcher({ allowedPorts: [80, 443, Number(new URL(webUrl).port)] }) };
     const source = await insertUrlSource(graph, base.id, "sneaky", `http://localhost:${new URL(webUrl).port}/faq.html`);
     await runKnowledgeJob(strict, { version: 1, kind: "knowledge.ingest", tenantId: graph.tenant.id, sourceId: source.id, requestedAt: new Date().toISOString() });
     const [row] = await admin.db.select().from(knowledgeSources).where(eq(knowledgeSources.id, source.id));
