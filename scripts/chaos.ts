@@ -18,6 +18,7 @@ import { startLocalStack, type LocalStack, type PoolProcess } from "./local-stac
 import { formatFigures, runLoad, type LoadOptions } from "./resilience/load-run";
 import { numberFlag, ownStackTarget } from "./resilience/stack-target";
 import { killProcessTree } from "./stack/child";
+import { boundRun } from "./resilience/bounded-run";
 
 const { values } = parseArgs({
   options: {
@@ -46,14 +47,7 @@ const cleanUp = async () => {
   await running?.stop();
   await model?.close();
 };
-const deadline = setTimeout(() => {
-  console.error("chaos: gave up (deadline)");
-  void cleanUp().finally(() => process.exit(1));
-}, 240_000 + (options.durationS + options.drainS) * 1000);
-deadline.unref();
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
-}
+boundRun("chaos", 240_000 + (options.durationS + options.drainS) * 1000, cleanUp);
 
 type Fault = "SIGKILL pool" | "restart database" | "model outage" | "SIGTERM pool";
 const FAULTS: Fault[] = ["SIGKILL pool", "restart database", "model outage", "SIGTERM pool"];

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { startLocalStack, type LocalStack } from "./local-stack";
 import { formatFigures, runLoad, type LoadOptions, type LoadTarget } from "./resilience/load-run";
 import { numberFlag, ownStackTarget, runningStackTarget } from "./resilience/stack-target";
+import { boundRun } from "./resilience/bounded-run";
 
 const { values } = parseArgs({
   options: {
@@ -43,14 +44,7 @@ const stopStack = async () => {
   await running?.stop();
 };
 // Hard stop: a cold stack start, the load and the drain, with room to spare.
-const deadline = setTimeout(() => {
-  console.error("load: gave up (deadline)");
-  void stopStack().finally(() => process.exit(1));
-}, 180_000 + (options.durationS + options.drainS) * 1000);
-deadline.unref();
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void stopStack().finally(() => process.exit(130)));
-}
+boundRun("load", 180_000 + (options.durationS + options.drainS) * 1000, stopStack);
 
 async function main(): Promise<number> {
   let target: LoadTarget;
