@@ -98,8 +98,8 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       expect(reply!.text).toContain(OFFLINE_LABEL);
       expect(reply!.text).toContain("Hello, who are you?");
 
-      // The fake has answered sendMessage; the pool marks the reply sent right after.
-      await waitFor(async () => (await repliesTo(chatId)).length === 1);
+      // The fake has answered sendMessage; the pool marks the reply sent right after (not before the fake answers).
+      await waitFor(async () => (await repliesTo(chatId))[0]?.status === "sent");
       const recorded = await repliesTo(chatId);
       expect(recorded[0]!.status).toBe("sent");
       // The pool's lines carry the edge's request id and the conversation, so the two logs join.
