@@ -100,7 +100,7 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
         createdBy: "system:fixture",
         config: {
           name: "Agent", systemPrompt: "Be helpful.", modelPolicy: null, temperature: 0.3, maxOutputTokens: 512, memoryWindow: 12,
-          toolIds: [], builtinTools: [], knowledgeSourceIds: [], channelIds: [channelId],
+          toolIds: [], builtinTools: [], knowledgeBaseIds: [], knowledgeSourceIds: [], channelIds: [channelId],
         },
       },
       alerts: { tenantId, kind: "fixture", dedupeKey: tag },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { auditLog, channels, conversations } from "../../db/schema";
+import { auditLog, channels, conversations, knowledgeBases } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import {
   createAgent,
@@ -25,6 +25,8 @@ let admin: ReturnType<typeof createPoolDb>;
 let app: ReturnType<typeof createPoolDb>;
 let a: TenantGraph;
 let b: TenantGraph;
+let aBaseId: string;
+let bBaseId: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -34,6 +36,8 @@ beforeAll(async () => {
   b = buildTenantGraph();
   await insertTenantGraph(admin.db, a);
   await insertTenantGraph(admin.db, b);
+  const base = (graph: TenantGraph) => ({ tenantId: graph.tenant.id, name: "Help centre", embeddingModel: "hashing:v1-384" });
+  [{ id: aBaseId }, { id: bBaseId }] = await admin.db.insert(knowledgeBases).values([base(a), base(b)]).returning({ id: knowledgeBases.id }) as [{ id: string }, { id: string }];
 });
 
 afterAll(async () => {
@@ -85,11 +89,12 @@ describe("agent verbs", () => {
           modelPolicy: { candidates: [{ provider: "gemini", model: "gemini-2.0-flash" }], rules: [] },
           toolIds: [a.rows.tools.id!],
           builtinTools: ["current_time"],
+          knowledgeBaseIds: [aBaseId],
           channelIds: [a.rows.channels.id!],
         },
       }),
     );
-    expect(created).toMatchObject({ name: "Sales", version: 1, temperature: 0.3, memoryWindow: 12, toolIds: [a.rows.tools.id], channelIds: [a.rows.channels.id] });
+    expect(created).toMatchObject({ name: "Sales", version: 1, temperature: 0.3, memoryWindow: 12, toolIds: [a.rows.tools.id], knowledgeBaseIds: [aBaseId], channelIds: [a.rows.channels.id] });
     const [channel] = await admin.db.select().from(channels).where(eq(channels.id, a.rows.channels.id!));
     expect(channel!.agentId).toBe(created.id);
     const versions = await as(a, (ctx) => listAgentVersions({ ctx, input: { agentId: created.id } }));
@@ -145,9 +150,15 @@ describe("agent verbs", () => {
       expect(await rejection(as(a, verb))).toMatchObject({ code: "AGENT_NOT_FOUND", status: 404 });
     }
     const foreign = await rejection(
-      as(a, (ctx) => createAgent({ ctx, input: { name: "x", systemPrompt: "y", toolIds: [b.rows.tools.id!], channelIds: [b.rows.channels.id!] } })),
+      as(a, (ctx) =>
+        createAgent({ ctx, input: { name: "x", systemPrompt: "y", toolIds: [b.rows.tools.id!], knowledgeBaseIds: [bBaseId], channelIds: [b.rows.channels.id!] } }),
+      ),
     );
-    expect(foreign).toMatchObject({ code: "INVALID_AGENT", status: 422, details: { toolIds: [b.rows.tools.id], channelIds: [b.rows.channels.id] } });
+    expect(foreign).toMatchObject({
+      code: "INVALID_AGENT",
+      status: 422,
+      details: { toolIds: [b.rows.tools.id], knowledgeBaseIds: [bBaseId], channelIds: [b.rows.channels.id] },
+    });
     const [bChannel] = await admin.db.select().from(channels).where(eq(channels.id, b.rows.channels.id!));
     expect(bChannel!.agentId).toBe(b.rows.agents.id);
   });

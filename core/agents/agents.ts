@@ -4,6 +4,7 @@ import {
   agents,
   agentVersions,
   channels,
+  knowledgeBases,
   knowledgeSources,
   tools,
   type Agent,
@@ -180,9 +181,10 @@ export async function rollbackAgent({
   if (!target) throw new DomainError("AGENT_VERSION_NOT_FOUND", 404, `agent version ${version} not found`);
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
   const before = configOf(current, served);
-  const restored: AgentVersionConfig = { ...target.config, channelIds: served };
+  const restored: AgentVersionConfig = { ...target.config, knowledgeBaseIds: target.config.knowledgeBaseIds ?? [], channelIds: served };
   // References may have been deleted since that version: keep the ones that still exist.
   restored.toolIds = await existingIds(ctx, tools, restored.toolIds);
+  restored.knowledgeBaseIds = await existingIds(ctx, knowledgeBases, restored.knowledgeBaseIds);
   restored.knowledgeSourceIds = await existingIds(ctx, knowledgeSources, restored.knowledgeSourceIds);
   return saveVersion(ctx, current, before, restored, "rollback", version);
 }
@@ -242,10 +244,11 @@ async function assignChannels(ctx: DomainContext, agentId: string, channelIds: s
  * Every referenced tool, knowledge source and channel must be the tenant's own. Checked with
  * tenant-scoped reads: foreign keys alone would accept another tenant's ids (they bypass RLS).
  */
-async function checkReferences(ctx: DomainContext, config: Pick<AgentVersionConfig, "toolIds" | "knowledgeSourceIds" | "channelIds">) {
+async function checkReferences(ctx: DomainContext, config: Pick<AgentVersionConfig, "toolIds" | "knowledgeBaseIds" | "knowledgeSourceIds" | "channelIds">) {
   const missing: Record<string, string[]> = {};
   for (const [field, table, ids] of [
     ["toolIds", tools, config.toolIds],
+    ["knowledgeBaseIds", knowledgeBases, config.knowledgeBaseIds],
     ["knowledgeSourceIds", knowledgeSources, config.knowledgeSourceIds],
     ["channelIds", channels, config.channelIds],
   ] as const) {
@@ -256,7 +259,11 @@ async function checkReferences(ctx: DomainContext, config: Pick<AgentVersionConf
   if (Object.keys(missing).length) throw new DomainError("INVALID_AGENT", 422, "the agent refers to things that do not exist", missing);
 }
 
-async function existingIds(ctx: DomainContext, table: typeof tools | typeof knowledgeSources | typeof channels, ids: string[]): Promise<string[]> {
+async function existingIds(
+  ctx: DomainContext,
+  table: typeof tools | typeof knowledgeBases | typeof knowledgeSources | typeof channels,
+  ids: string[],
+): Promise<string[]> {
   if (ids.length === 0) return [];
   const rows = await ctx.tx
     .select({ id: table.id })
@@ -297,6 +304,7 @@ function configOf(agent: Agent, channelIds: string[]): AgentVersionConfig {
     memoryWindow: agent.memoryWindow,
     toolIds: agent.toolIds,
     builtinTools: agent.builtinTools,
+    knowledgeBaseIds: agent.knowledgeBaseIds,
     knowledgeSourceIds: agent.knowledgeSourceIds,
     channelIds,
   };

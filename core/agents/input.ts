@@ -14,6 +14,9 @@ const fields = {
   memoryWindow: z.number().int().min(2).max(100),
   toolIds: z.array(z.uuid()).max(50),
   builtinTools: z.array(z.enum(BUILTIN_TOOL_NAMES)).max(10),
+  /** Knowledge bases: all their ready sources, present and future. */
+  knowledgeBaseIds: z.array(z.uuid()).max(20),
+  /** Single sources, for an agent that should see only part of a base. */
   knowledgeSourceIds: z.array(z.uuid()).max(100),
   /** Channels this agent answers on; assigning moves the channel from its current agent. */
   channelIds: z.array(z.uuid()).max(50),
@@ -29,6 +32,7 @@ export const createAgentInput = z
     memoryWindow: fields.memoryWindow.default(12),
     toolIds: fields.toolIds.default([]),
     builtinTools: fields.builtinTools.default([]),
+    knowledgeBaseIds: fields.knowledgeBaseIds.default([]),
     knowledgeSourceIds: fields.knowledgeSourceIds.default([]),
     channelIds: fields.channelIds.default([]),
   })

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
-import { conversations, knowledgeSources, messages, usageRecords } from "../../db/schema";
+import { conversations, knowledgeSources, messages, usageRecords, type RetrievedChunkRecord } from "../../db/schema";
 import type { AccessContext } from "../access/context";
 import { NotFoundError } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
@@ -25,13 +25,18 @@ export const conversationMessageDto = z.object({
   content: z.string(),
   replyToMessageId: z.uuid().nullable(),
   createdAt: z.string(),
+  /** The excerpts the reply cites as `[n]`. */
   citations: z.array(citationDto),
+  /** Every excerpt its turn put in the prompt, cited or not (what the model was shown). */
+  retrieved: z.array(citationDto.extend({ cited: z.boolean() })),
 });
 export type ConversationMessageDto = z.infer<typeof conversationMessageDto>;
 
 /**
- * A conversation's messages, newest first; each reply carries the knowledge chunks its turn put in
- * the prompt (stored on its usage record) as citations, numbered as the prompt numbered them.
+ * A conversation's messages, newest first. Each reply carries the knowledge chunks its turn put in
+ * the prompt (stored on its usage record) as `retrieved`, numbered as the prompt numbered them, and
+ * those the reply cites as `[n]` as `citations`. Records from before citations were tracked count
+ * every retrieved chunk as cited.
  */
 export async function listConversationMessages({
   ctx,
@@ -72,6 +77,19 @@ export async function listConversationMessages({
     content: row.message.content,
     replyToMessageId: row.message.replyToMessageId,
     createdAt: iso(row.message.createdAt)!,
-    citations: (row.chunks ?? []).map((chunk, i) => ({ n: i + 1, ...chunk, sourceName: names.get(chunk.sourceId) ?? null })),
+    ...citationsOf(row.chunks ?? [], names),
   }));
+}
+
+function citationsOf(chunks: RetrievedChunkRecord[], names: Map<string, string>): Pick<ConversationMessageDto, "citations" | "retrieved"> {
+  const retrieved = chunks.map((chunk, i) => ({
+    n: chunk.n ?? i + 1,
+    chunkId: chunk.chunkId,
+    sourceId: chunk.sourceId,
+    knowledgeBaseId: chunk.knowledgeBaseId,
+    sourceName: names.get(chunk.sourceId) ?? null,
+    score: chunk.score,
+    cited: chunk.cited ?? true,
+  }));
+  return { retrieved, citations: retrieved.filter((chunk) => chunk.cited).map(({ cited: _cited, ...citation }) => citation) };
 }

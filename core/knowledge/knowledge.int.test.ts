@@ -296,8 +296,71 @@ describe("retrieval in a turn", () => {
 
     const page = await asAdmin(graph, listConversationMessages, { conversationId: usage!.conversationId! });
     const reply = page.data.find((m) => m.direction === "outbound" && m.id === usage!.messageId);
-    expect(reply?.citations).toEqual([expect.objectContaining({ n: 1, chunkId: `${source.id}:0`, sourceId: source.id, sourceName: "shipping.md" })]);
-    expect(page.data.find((m) => m.direction === "inbound")?.citations).toEqual([]);
+    // The fake's reply cites nothing: the chunk was shown to the model but is not a citation.
+    expect(reply?.retrieved).toEqual([expect.objectContaining({ n: 1, chunkId: `${source.id}:0`, sourceId: source.id, sourceName: "shipping.md", cited: false })]);
+    expect(reply?.citations).toEqual([]);
+    expect(page.data.find((m) => m.direction === "inbound")?.retrieved).toEqual([]);
+  });
+
+  it("answers from an attached knowledge base, including sources added after it was attached", async () => {
+    const graph = await makeTenant();
+    const base = await makeBase(graph);
+    const other = await makeBase(graph, { name: "Internal" });
+    await ingest(graph, base.id, { name: "returns.txt", kind: "text", text: "Returns are accepted within 30 days with the receipt." });
+    await ingest(graph, other.id, { name: "salaries.txt", kind: "text", text: "Salaries for the warehouse team are paid on the 25th." });
+    await admin.db.update(agents).set({ knowledgeBaseIds: [base.id] }).where(eq(agents.id, graph.rows.agents.id!));
+    // Added after the base was attached: no change to the agent needed.
+    const { source: later } = await ingest(graph, base.id, { name: "gift-cards.txt", kind: "text", text: "Gift cards never expire and work in every store." });
+
+    const before = openai.requests.length;
+    expect(await processInboundMessage(turnDeps, inbound(graph, "710", "Do gift cards expire? And are salaries paid on the 25th?"))).toBe("replied");
+    const system = systemText(openai.requests.slice(before).at(-1)!.body.messages);
+    expect(system).toContain("Gift cards never expire");
+    // The tenant's other base is not attached: not even a closely matching chunk of it is shown.
+    expect(system).not.toContain("Salaries");
+    const [usage] = (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id))).filter((u) => u.provider === "openai");
+    expect(usage!.retrievedChunks.map((chunk) => chunk.knowledgeBaseId)).toEqual(expect.arrayContaining([base.id]));
+    expect(usage!.retrievedChunks.some((chunk) => chunk.knowledgeBaseId === other.id)).toBe(false);
+    expect(usage!.retrievedChunks.some((chunk) => chunk.sourceId === later.id)).toBe(true);
+  });
+
+  it("returns as citations only the excerpts the reply cites", async () => {
+    const graph = await makeTenant();
+    const base = await makeBase(graph);
+    await ingest(graph, base.id, { name: "hours.txt", kind: "text", text: "The Porto store opens at 9 and closes at 19 on weekdays." });
+    await ingest(graph, base.id, { name: "parking.txt", kind: "text", text: "The Porto store has free parking for two hours on weekdays." });
+    await admin.db.update(agents).set({ knowledgeBaseIds: [base.id] }).where(eq(agents.id, graph.rows.agents.id!));
+    const before = openai.requests.length;
+    openai.queueReply("It opens at 9 [2]. (An invented excerpt [7] is ignored.)");
+    expect(await processInboundMessage(turnDeps, inbound(graph, "711", "When does the Porto store open on weekdays, and is there parking?"))).toBe("replied");
+    const system = systemText(openai.requests.slice(before).at(-1)!.body.messages);
+    const shown = [...system.matchAll(/<excerpt n="(\d)" source="([^"]+)">/g)].map((match) => [Number(match[1]), match[2]] as const);
+    expect(shown).toHaveLength(2);
+    const citedName = shown.find(([n]) => n === 2)![1];
+
+    const [usage] = (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id))).filter((u) => u.provider === "openai");
+    const page = await asAdmin(graph, listConversationMessages, { conversationId: usage!.conversationId! });
+    const reply = page.data.find((m) => m.id === usage!.messageId)!;
+    expect(reply.content).toContain("[2]");
+    expect(reply.retrieved.map((chunk) => [chunk.n, chunk.cited])).toEqual([
+      [1, false],
+      [2, true],
+    ]);
+    expect(reply.citations).toEqual([expect.objectContaining({ n: 2, sourceName: citedName })]);
+  });
+
+  it("searches a short follow-up together with the person's previous question", async () => {
+    const graph = await makeTenant();
+    const base = await makeBase(graph, { topK: 1 });
+    await ingest(graph, base.id, { name: "azores.txt", kind: "text", text: "Deliveries to the Azores islands take five working days by sea." });
+    await ingest(graph, base.id, { name: "lisbon.txt", kind: "text", text: "Lisbon deliveries arrive the next morning." });
+    await admin.db.update(agents).set({ knowledgeBaseIds: [base.id] }).where(eq(agents.id, graph.rows.agents.id!));
+    expect(await processInboundMessage(turnDeps, inbound(graph, "712", "How long do deliveries to the Azores islands take?"))).toBe("replied");
+    const before = openai.requests.length;
+    // "what about by air?" alone names no place; with the previous question it still finds the Azores.
+    expect(await processInboundMessage(turnDeps, { ...inbound(graph, "712", "what about by air?"), providerMessageId: "712-2" })).toBe("replied");
+    const system = systemText(openai.requests.slice(before).at(-1)!.body.messages);
+    expect(system).toContain("Azores islands take five working days");
   });
 
   it("a document saying to ignore instructions and call a tool does not get that tool called", async () => {

@@ -1,5 +1,5 @@
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
-import { and, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { knowledgeBases, knowledgeSources, type KnowledgeBase, type KnowledgeSource, type KnowledgeSourceKind } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
@@ -134,17 +134,32 @@ async function contentHash(bytes: Uint8Array, base: KnowledgeBase): Promise<stri
   return Buffer.from(digest).toString("hex");
 }
 
+/** What a turn retrieves from: the agent's attached bases (all their ready sources) and single sources. */
+export interface KnowledgeRequest {
+  tenantId: string;
+  /** Default: none. */
+  knowledgeBaseIds?: string[];
+  sourceIds: string[];
+  query: string;
+}
+
 /**
- * The chunks of the agent's knowledge most relevant to `query`: per knowledge base of the attached
- * sources (only sources that exist and are `ready`), its own top-k, score threshold and MMR, then
- * merged by score. The bases and sources come from the database under the tenant's row-level
- * security, so a source id of another tenant finds nothing and reaches no collection.
+ * The chunks of the agent's knowledge most relevant to `query`: per knowledge base (an attached
+ * base with all of its ready sources, including ones added after it was attached, or the base of
+ * a single attached source), its own top-k, score threshold and MMR, then merged by score. The
+ * bases and sources come from the database under the tenant's row-level security, so an id of
+ * another tenant finds nothing and reaches no collection.
  */
 export async function retrieveKnowledge(
   deps: Pick<KnowledgeDependencies, "db" | "store" | "embeddingCredentials">,
-  request: { tenantId: string; sourceIds: string[]; query: string },
+  request: KnowledgeRequest,
 ): Promise<RetrievedChunk[]> {
-  if (request.sourceIds.length === 0 || !request.query.trim()) return [];
+  const baseIds = request.knowledgeBaseIds ?? [];
+  if ((request.sourceIds.length === 0 && baseIds.length === 0) || !request.query.trim()) return [];
+  const attached = [
+    ...(request.sourceIds.length ? [inArray(knowledgeSources.id, request.sourceIds)] : []),
+    ...(baseIds.length ? [inArray(knowledgeSources.knowledgeBaseId, baseIds)] : []),
+  ];
   const rows = await withTenant(deps.db, request.tenantId, (tx) =>
     tx
       .select({ source: { id: knowledgeSources.id, name: knowledgeSources.name }, base: knowledgeBases })
@@ -153,22 +168,24 @@ export async function retrieveKnowledge(
       .where(
         and(
           eq(knowledgeSources.tenantId, request.tenantId),
-          inArray(knowledgeSources.id, request.sourceIds),
+          or(...attached),
           eq(knowledgeSources.status, "ready"),
           isNotNull(knowledgeSources.knowledgeBaseId),
         ),
       ),
   );
-  // How many ready sources each base has: when the agent uses all of them, Chroma needs no source filter.
-  const baseIds = [...new Set(rows.map((row) => row.base.id))];
+  // Whole bases need no source filter in Chroma; a base reached only through single sources may,
+  // when those are not all of its ready sources.
+  const wholeBases = new Set(baseIds);
+  const partialBaseIds = [...new Set(rows.map((row) => row.base.id))].filter((id) => !wholeBases.has(id));
   const readyCounts = new Map(
-    baseIds.length
+    partialBaseIds.length
       ? (
           await withTenant(deps.db, request.tenantId, (tx) =>
             tx
               .select({ baseId: knowledgeSources.knowledgeBaseId, ready: sql<number>`count(*)::int` })
               .from(knowledgeSources)
-              .where(and(eq(knowledgeSources.tenantId, request.tenantId), inArray(knowledgeSources.knowledgeBaseId, baseIds), eq(knowledgeSources.status, "ready")))
+              .where(and(eq(knowledgeSources.tenantId, request.tenantId), inArray(knowledgeSources.knowledgeBaseId, partialBaseIds), eq(knowledgeSources.status, "ready")))
               .groupBy(knowledgeSources.knowledgeBaseId),
           )
         ).map((row) => [row.baseId, row.ready])
@@ -192,7 +209,11 @@ export async function retrieveKnowledge(
     const candidates = await deps.store.query(
       { tenantId: request.tenantId, knowledgeBaseId: base.id, sourceIds: [...sources.keys()] },
       vector,
-      { nResults: base.mmr ? base.topK * 4 : base.topK, withEmbeddings: base.mmr, filterSources: sources.size < (readyCounts.get(base.id) ?? 0) },
+      {
+        nResults: base.mmr ? base.topK * 4 : base.topK,
+        withEmbeddings: base.mmr,
+        filterSources: !wholeBases.has(base.id) && sources.size < (readyCounts.get(base.id) ?? 0),
+      },
     );
     const passing = candidates.filter((hit) => hit.score >= base.scoreThreshold);
     const chosen = base.mmr ? maximalMarginalRelevance(passing, base.topK) : passing.slice(0, base.topK);

@@ -25,6 +25,12 @@ export const agents = pgTable(
     toolIds: jsonb("tool_ids").$type<string[]>().notNull().default([]),
     /** Built-in tools by name (core/engine/tools.ts). */
     builtinTools: jsonb("builtin_tools").$type<string[]>().notNull().default([]),
+    /**
+     * Knowledge bases the agent answers from: every ready source of the base, including sources
+     * added after the base was attached.
+     */
+    knowledgeBaseIds: jsonb("knowledge_base_ids").$type<string[]>().notNull().default([]),
+    /** Single sources attached on their own (without the rest of their base). */
     knowledgeSourceIds: jsonb("knowledge_source_ids").$type<string[]>().notNull().default([]),
     currentVersion: integer("current_version").notNull().default(1),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
@@ -43,6 +49,8 @@ export interface AgentVersionConfig {
   memoryWindow: number;
   toolIds: string[];
   builtinTools: string[];
+  /** Absent in versions saved before bases could be attached: read as none. */
+  knowledgeBaseIds: string[];
   knowledgeSourceIds: string[];
   channelIds: string[];
 }

@@ -26,6 +26,10 @@ export interface RetrievedChunkRecord {
   knowledgeBaseId: string;
   /** Cosine similarity, 0..1. */
   score: number;
+  /** The excerpt number the prompt gave it (`[n]`); absent in older records (their order). */
+  n?: number;
+  /** Whether the reply cites it as `[n]`; absent in older records (read as cited). */
+  cited?: boolean;
 }
 
 export interface ToolCallRecord {

@@ -125,6 +125,17 @@ describe("/v1/knowledge-bases", () => {
     }
   });
 
+  it("attaches the base to an agent through /v1/agents; a base of no one's is refused", async () => {
+    const attached = await call(`/v1/agents/${tenant.agentId}`, { method: "PATCH", body: { knowledgeBaseIds: [baseId] } });
+    expect(attached.status).toBe(200);
+    expect(attached.body).toMatchObject({ knowledgeBaseIds: [baseId], knowledgeSourceIds: [] });
+    expect((await call(`/v1/agents/${tenant.agentId}`)).body).toMatchObject({ knowledgeBaseIds: [baseId] });
+    const unknown = "00000000-0000-4000-8000-000000000001";
+    const refused = await call(`/v1/agents/${tenant.agentId}`, { method: "PATCH", body: { knowledgeBaseIds: [unknown] } });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toMatchObject({ error: { code: "INVALID_REQUEST", details: { reason: "INVALID_AGENT", issues: { knowledgeBaseIds: [unknown] } } } });
+  });
+
   it("lists a conversation's messages with citations", async () => {
     const response = await call(`/v1/conversations/${tenant.conversationId}/messages`);
     expect(response.status).toBe(200);

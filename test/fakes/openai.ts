@@ -31,6 +31,8 @@ export interface FakeOpenAI {
   failNext(count: number, fault: FakeFault): void;
   /** The next request that offers tools gets this tool call instead of a text answer. */
   queueToolCall(call: { name: string; arguments?: Record<string, unknown> }): void;
+  /** The next text answers (in order) are these, instead of repeating the user's message. */
+  queueReply(content: string): void;
   close(): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
   const embeddingRequests: Array<{ model: string; input: string[] }> = [];
   let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
   const toolCalls: Array<{ name: string; arguments?: Record<string, unknown> }> = [];
+  const replies: string[] = [];
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
       response.writeHead(status, { "content-type": "application/json", "x-request-id": `req_${requests.length}` }).end(JSON.stringify(body));
@@ -110,7 +113,9 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
       );
     }
     let content: string;
-    if (last?.role === "tool") {
+    if (replies.length > 0) {
+      content = replies.shift()!;
+    } else if (last?.role === "tool") {
       const asked = body.messages.find((m) => Array.isArray(m.tool_calls)) as { tool_calls: Array<{ id: string; function: { name: string } }> } | undefined;
       const name = asked?.tool_calls.find((c) => c.id === last.tool_call_id)?.function.name ?? "tool";
       content = `(${body.model}) Tool ${name} said: ${typeof last.content === "string" ? last.content : JSON.stringify(last.content)}`;
@@ -132,6 +137,9 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
     },
     queueToolCall(call) {
       toolCalls.push(call);
+    },
+    queueReply(content) {
+      replies.push(content);
     },
     close() {
       server.closeAllConnections();

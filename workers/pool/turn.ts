@@ -12,6 +12,8 @@ import { builtinTools } from "../../core/engine/tools";
 import { agentHttpTools, type ToolRuntime } from "./tools";
 import { memoryPrompt, type ConversationMemory } from "../../core/knowledge/memory";
 import { knowledgePrompt, type RetrievedChunk } from "../../core/knowledge/prompt";
+import type { KnowledgeRequest } from "../../core/knowledge/service";
+import { citedExcerpts, retrievalQuery } from "../../core/knowledge/turn-context";
 import { describeError, type Logger } from "../../core/observability/log";
 import type { TurnMetrics } from "../../core/observability/metrics";
 import type { InboundChatMessage, InboundMessage } from "../../core/queue/inbound-message";
@@ -30,6 +32,7 @@ import {
   type Message,
   type MessageStatus,
   type NewUsageRecord,
+  type RetrievedChunkRecord,
 } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { backoffDelay, sleep } from "./backoff";
@@ -59,7 +62,7 @@ export interface TurnDependencies {
   providers?: (credentials: ProviderCredentials) => ProviderRegistry;
   now?: () => Date;
   /** Retrieves the agent's knowledge for a message (core/knowledge/service.ts); absent without Chroma. */
-  knowledge?: (request: { tenantId: string; sourceIds: string[]; query: string }) => Promise<RetrievedChunk[]>;
+  knowledge?: (request: KnowledgeRequest) => Promise<RetrievedChunk[]>;
   /** Long-term memory of each end user's past turns (core/knowledge/memory.ts); absent without Chroma. */
   memory?: ConversationMemory;
   /** Runs tenant HTTP tools (SSRF-safe client, OAuth2 token cache); default: the platform policy, no exceptions. */
@@ -278,10 +281,16 @@ async function decideReply(
   if (unreadable.length) logger.log("warn", "turn.provider_keys_unreadable", { providers: unreadable });
   const providers = deps.providers?.(credentials) ?? createProviderRegistry(deps.modelEnv, credentials);
   // Knowledge: the most relevant chunks go into the system prompt as a delimited block declared
-  // to be data; their ids are kept with the turn's usage record (the reply's citations).
+  // to be data; their ids are kept with the turn's usage record, marked when the reply cites them.
+  const { knowledgeBaseIds, knowledgeSourceIds } = context.agent;
   const knowledge =
-    deps.knowledge && context.agent.knowledgeSourceIds.length
-      ? await deps.knowledge({ tenantId: context.agent.tenantId, sourceIds: context.agent.knowledgeSourceIds, query: context.inbound.content })
+    deps.knowledge && (knowledgeBaseIds.length || knowledgeSourceIds.length)
+      ? await deps.knowledge({
+          tenantId: context.agent.tenantId,
+          knowledgeBaseIds,
+          sourceIds: knowledgeSourceIds,
+          query: retrievalQuery(context.inbound.content, context.history),
+        })
       : [];
   // Memory: this end user's past turns from before the verbatim window (and after any /reset).
   const endUser = `${context.channel.id}:${context.inbound.sender?.id ?? context.conversation.externalKey}`;
@@ -357,13 +366,19 @@ async function decideReply(
       selection: result.selection,
       fallbackPath: result.attempts,
       toolCalls: result.toolCalls,
-      retrievedChunks: knowledge.map(({ chunkId, sourceId, knowledgeBaseId, score }) => ({ chunkId, sourceId, knowledgeBaseId, score })),
+      retrievedChunks: chunkRecords(knowledge, result.ok ? result.text : ""),
     },
     ...(result.summary?.throughMessageId
       ? { conversation: { summary: { text: result.summary.text, throughMessageId: result.summary.throughMessageId } } }
       : {}),
     ...(state === "soft_limit" ? { alert: budgetAlert("budget.soft_limit") } : {}),
   };
+}
+
+/** The chunks the prompt numbered 1..n, each marked when the reply cites it as `[n]`. */
+function chunkRecords(chunks: RetrievedChunk[], reply: string): RetrievedChunkRecord[] {
+  const cited = new Set(citedExcerpts(reply, chunks.length));
+  return chunks.map(({ chunkId, sourceId, knowledgeBaseId, score }, i) => ({ chunkId, sourceId, knowledgeBaseId, score, n: i + 1, cited: cited.has(i + 1) }));
 }
 
 /** The reply, its usage, the conversation's memory and any alert: one transaction, first delivery wins. */

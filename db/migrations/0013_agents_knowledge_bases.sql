@@ -1,0 +1,1 @@
+ALTER TABLE "agents" ADD COLUMN "knowledge_base_ids" jsonb DEFAULT '[]'::jsonb NOT NULL;
