@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { TELEGRAM_ALLOWED_UPDATES } from "../core/channels/telegram/update";
 import { createLogger } from "../core/observability/log";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { textUpdate } from "../test/support/telegram";
@@ -49,6 +50,8 @@ describe("Telegram long-polling bridge", () => {
       { secret: "s3cret", updateId: 2 },
     ]);
     expect(telegram.calls.some((call) => call.method === "deleteWebhook")).toBe(true);
+    // The same update kinds as a webhook set by the channel API.
+    expect(telegram.calls.find((call) => call.method === "getUpdates")?.params.allowed_updates).toEqual(TELEGRAM_ALLOWED_UPDATES);
     // Confirmed updates are not fetched again.
     telegram.pushUpdate(textUpdate("three", { updateId: 3 }));
     while (received.length < 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,4 +1,5 @@
 import { TelegramApiError, TelegramBotApi } from "../core/channels/telegram/bot-api";
+import { TELEGRAM_ALLOWED_UPDATES } from "../core/channels/telegram/update";
 import type { Logger } from "../core/observability/log";
 
 export interface TelegramPollerOptions {
@@ -21,7 +22,8 @@ export interface TelegramPoller {
  * Runs a real bot on a machine with no public URL: long-polls `getUpdates` and posts each update
  * to the edge's webhook exactly as Telegram would, so the same verified path handles it. An update
  * is confirmed (offset advanced) only once the edge accepted it (2xx) or refused it for good
- * (4xx); on a 5xx or a network error it is posted again after a pause, so nothing is lost.
+ * (4xx); on a 5xx or a network error it is posted again after a pause, so nothing is lost. It asks
+ * for the same update kinds a channel's webhook does, so both paths see edited messages alike.
  */
 export function startTelegramPoller(options: TelegramPollerOptions): TelegramPoller {
   const api = new TelegramBotApi({ apiBase: options.apiBase, token: options.token });
@@ -50,7 +52,7 @@ export function startTelegramPoller(options: TelegramPollerOptions): TelegramPol
     let pause = 1_000;
     while (!controller.signal.aborted) {
       try {
-        const updates = (await api.getUpdates({ offset, timeout: options.pollTimeoutSeconds ?? 25, allowed_updates: ["message"] }, controller.signal)) as Array<{
+        const updates = (await api.getUpdates({ offset, timeout: options.pollTimeoutSeconds ?? 25, allowed_updates: TELEGRAM_ALLOWED_UPDATES }, controller.signal)) as Array<{
           update_id: number;
         }>;
         for (const update of updates) {
