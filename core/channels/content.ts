@@ -15,6 +15,17 @@ export function addressedToBot(message: InboundChatMessage, settings: Pick<Chann
 }
 
 /**
+ * True unless the event names a provider account that is not the channel's. One Meta app serves
+ * every tenant, so a payload for another phone number of the same app can reach this channel's
+ * webhook (a misconfigured subscription, a number moved between channels); answering it would
+ * reply from the wrong number. Events that name no account are the channel's.
+ */
+export function addressedToChannel(message: Pick<InboundChatMessage, "accountId" | "channelKind">, settings: Pick<ChannelSettings, "phoneNumberId">): boolean {
+  if (message.channelKind !== "whatsapp" || message.accountId === undefined) return true;
+  return settings.phoneNumberId !== undefined && message.accountId === settings.phoneNumberId;
+}
+
+/**
  * The stored text of an inbound message, as the agent reads it: the text or caption (without the
  * `@bot` mention that addressed it in a group), then one line per attachment naming the file
  * reference, so the agent knows a photo or document came and can refer to it.

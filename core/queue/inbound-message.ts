@@ -25,6 +25,12 @@ const envelope = {
   receivedAt: z.iso.datetime(),
   /** The edge request that accepted it, so the pool's log lines join the edge's. */
   requestId: z.string().max(128).optional(),
+  /**
+   * The provider account the event was addressed to, as the payload names it (WhatsApp
+   * `metadata.phone_number_id`). The edge cannot check it (no database); the pool answers only
+   * events addressed to the channel's own account.
+   */
+  accountId: z.string().min(1).max(64).optional(),
 };
 
 /** A file or place attached to a message; the pool fetches media through the channel's API when it can. */

@@ -192,6 +192,16 @@ describe("WhatsApp Cloud API", () => {
     expect(reply).toMatchObject({ status: "sent", providerMessageId: sent!.id });
   });
 
+  it("answers only messages addressed to the channel's own phone number id", async () => {
+    const graph = await makeChannel("whatsapp");
+    const elsewhere = wa(graph, "16505550009", "for another number", { accountId: "109999999999999" });
+    expect(await processInboundMessage(deps, elsewhere)).toBe("ignored");
+    expect(await inboundOf(graph)).toEqual([]);
+    expect(whatsapp.sent("16505550009")).toEqual([]);
+    expect(await processInboundMessage(deps, wa(graph, "16505550009", "for this number", { accountId: PHONE_NUMBER_ID }))).toBe("replied");
+    expect(whatsapp.sent("16505550009")).toHaveLength(1);
+  });
+
   it("fetches media through the Graph API and hands type, size and reference to the agent", async () => {
     const graph = await makeChannel("whatsapp");
     whatsapp.addMedia("1037543291543636", Buffer.alloc(2345, 1), "image/jpeg");

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { addressedToBot, inboundContent, isStartCommand } from "../../core/channels/content";
+import { addressedToBot, addressedToChannel, inboundContent, isStartCommand } from "../../core/channels/content";
 import { DEFAULT_WELCOME_MESSAGE, readChannelSettings } from "../../core/channels/config";
 import type { Keyring } from "../../core/crypto/secrets";
 import { budgetMonth, budgetState } from "../../core/engine/budget";
@@ -168,7 +168,12 @@ async function answerMessage(
   });
   const now = deps.now?.() ?? new Date();
   const context = await withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, message, now));
-  if (!context) {
+  if (context === "wrong_account") {
+    // Not the channel's phone number: never answered from it. Logged loudly (a subscription to fix).
+    logger.log("warn", "turn.wrong_account", { accountId: message.accountId });
+    return "ignored";
+  }
+  if (context === "not_addressed") {
     logger.log("debug", "turn.not_addressed");
     return "ignored";
   }
@@ -451,7 +456,10 @@ async function recordReply(tx: Transaction, context: InboundContext, decided: De
   return created;
 }
 
-async function recordInbound(tx: Transaction, message: InboundChatMessage, now: Date): Promise<InboundContext | undefined> {
+/** Why a message is not the bot's business: it is acknowledged, not stored, not answered. */
+type NotAddressed = "wrong_account" | "not_addressed";
+
+async function recordInbound(tx: Transaction, message: InboundChatMessage, now: Date): Promise<InboundContext | NotAddressed> {
   // Row-level security scopes every read: a channel of another tenant is simply not found.
   const [channel] = await tx.select().from(channels).where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
   if (!channel) throw new UnprocessableMessageError("channel not found for this tenant");
@@ -459,8 +467,9 @@ async function recordInbound(tx: Transaction, message: InboundChatMessage, now: 
   const [agent] = await tx.select().from(agents).where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
   const channelSettings = readChannelSettings(channel.config);
+  if (!addressedToChannel(message, channelSettings)) return "wrong_account";
   // Group chats: only messages that mention or reply to the bot are the bot's business.
-  if (!addressedToBot(message, channelSettings)) return undefined;
+  if (!addressedToBot(message, channelSettings)) return "not_addressed";
   const [tenant] = await tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, message.tenantId));
   const settings = readTenantSettings(tenant?.settings);
 

@@ -98,6 +98,8 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
         continue;
       }
       const names = new Map((change.value.contacts ?? []).map((contact) => [contact.wa_id, contact.profile?.name]));
+      const account = change.value.metadata?.phone_number_id;
+      const addressed = account ? { accountId: account.slice(0, 64) } : {};
       for (const message of change.value.messages ?? []) {
         const content = contentOf(message);
         if (!content) {
@@ -107,6 +109,7 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
         const name = names.get(message.from);
         out.messages.push({
           ...base,
+          ...addressed,
           kind: "inbound.message",
           conversationKey: message.from,
           providerMessageId: message.id,
@@ -125,6 +128,7 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
         const error = status.errors?.[0];
         out.messages.push({
           ...base,
+          ...addressed,
           kind: "delivery.status",
           conversationKey: status.recipient_id,
           providerMessageId: `status:${status.id}:${status.status}`.slice(0, 128),

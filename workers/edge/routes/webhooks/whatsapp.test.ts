@@ -148,6 +148,8 @@ describe("POST /webhooks/whatsapp/:channelId", () => {
     expect(enqueued[2]).toMatchObject({ attachments: [{ kind: "image", fileId: "media-1", mimeType: "image/jpeg" }] });
     expect(enqueued[3]).toMatchObject({ attachments: [{ kind: "document", fileId: "media-2", fileName: "invoice.pdf" }] });
     expect(enqueued[5]).toMatchObject({ attachments: [{ kind: "location", latitude: 51.5074, name: "Trafalgar Square" }] });
+    // Each carries the phone number id it was addressed to, for the pool to check against the channel.
+    expect(enqueued.every((m) => m.accountId === "106540352242922")).toBe(true);
   });
 
   it("turns a statuses-only payload into delivery statuses (no inbound message)", async () => {
