@@ -31,6 +31,12 @@ const envelope = {
    * events addressed to the channel's own account.
    */
   accountId: z.string().min(1).max(64).optional(),
+  /**
+   * The provider's order of events (Telegram's `update_id`, which grows with every update of a
+   * bot). Webhook deliveries can overtake each other on the way to the queue; a conversation's
+   * messages received together are answered in this order, not the queue's.
+   */
+  sequence: z.number().int().nonnegative().optional(),
 };
 
 /** A file or place attached to a message; the pool fetches media through the channel's API when it can. */

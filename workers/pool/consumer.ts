@@ -219,7 +219,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
   const dispatch = (batch: Message[]) => {
     const sent = batch.map((message) => Number(message.Attributes?.SentTimestamp)).filter((at) => Number.isFinite(at) && at > 0);
     if (sent.length > 0) options.metrics?.observeQueueLag((Date.now() - Math.min(...sent)) / 1000);
-    for (const message of batch) {
+    for (const message of inProviderOrder(batch)) {
       const entry: Held = {
         message,
         group: message.Attributes?.MessageGroupId ?? message.MessageId ?? "",
@@ -326,6 +326,39 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
     },
     held: () => held.size,
   };
+}
+
+/**
+ * The batch with each conversation's messages in the provider's order (`sequence`, e.g. Telegram's
+ * `update_id`) instead of the queue's: two webhook deliveries that overtook each other on the way
+ * to the queue are answered in the order the person wrote them. Conversations keep their places;
+ * a conversation with a message that has no sequence keeps the queue's order. Amazon SQS returns
+ * several messages of one group in a receive; the local emulator (fauxqs) returns one per group,
+ * so there each receive holds at most one message of a conversation and this changes nothing.
+ */
+export function inProviderOrder(batch: Message[]): Message[] {
+  const groups = new Map<string, Array<{ message: Message; sequence: number | undefined }>>();
+  for (const message of batch) {
+    const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? "";
+    const entries = groups.get(group) ?? [];
+    entries.push({ message, sequence: sequenceOf(message) });
+    groups.set(group, entries);
+  }
+  const ordered: Message[] = [];
+  for (const entries of groups.values()) {
+    if (entries.length > 1 && entries.every((entry) => entry.sequence !== undefined)) entries.sort((a, b) => a.sequence! - b.sequence!);
+    ordered.push(...entries.map((entry) => entry.message));
+  }
+  return ordered;
+}
+
+function sequenceOf(message: Message): number | undefined {
+  try {
+    const sequence = (JSON.parse(message.Body ?? "") as { sequence?: unknown }).sequence;
+    return typeof sequence === "number" && Number.isFinite(sequence) ? sequence : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function toHeld(message: Message): Held {

@@ -21,6 +21,7 @@ describe("normalizeTelegramUpdate", () => {
       channelKind: "telegram",
       conversationKey: "777",
       providerMessageId: "5",
+      sequence: 5,
       text: "Hello there",
       sender: { id: "777", displayName: "Ada Lovelace", username: "ada", languageCode: "en" },
       receivedAt: now.toISOString(),

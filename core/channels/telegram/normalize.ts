@@ -42,6 +42,7 @@ export function normalizeTelegramUpdate(
       channelKind: "telegram",
       conversationKey: String(message.chat.id),
       providerMessageId: String(update.update_id),
+      sequence: update.update_id,
       text,
       sender: {
         id: String(from?.id ?? message.chat.id),
