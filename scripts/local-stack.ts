@@ -63,6 +63,8 @@ export interface PoolProcess extends ServiceProcess {
 
 export interface LocalStack {
   keys: LocalKeys;
+  /** Where the stack keeps its state (PGlite, workerd's Durable Objects under `wrangler/`). */
+  dataDir: string;
   database: { adminUrl: string; appUrl: string };
   sqs: SqsHandle;
   wsProxy: WsProxyHandle;
@@ -223,6 +225,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(chroma ? { chroma } : {}),
       ...(telegram ? { telegram } : {}),
       telegramApiBase,
+      dataDir,
       ...(demo
         ? { demo: { tenantId: demo.tenantId, agentId: demo.agentId, channelId: demo.channelId, address: formatChannelAddress(demo) } }
         : {}),

@@ -1,4 +1,6 @@
+import { readdir } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
 import { chromium, type Browser } from "playwright-core";
@@ -298,6 +300,16 @@ describe("web chat widget in headless Chromium", () => {
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await send(`message ${i}`)).status);
     expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
+    // Counted by the WebchatRateLimiter Durable Object (global), not in the isolate: workerd keeps one
+    // object per key, here the session and the visitor address that opened sessions.
+    const objects = (await readdir(join(stack.dataDir, "wrangler/v3/do/agent-edge-WebchatRateLimiter"))).filter((name) => /^[0-9a-f]{64}\.sqlite$/.test(name));
+    expect(objects.length).toBeGreaterThanOrEqual(2);
+    // One address cannot open sessions without end (each would be a fresh message budget).
+    const opens: number[] = [];
+    for (let i = 0; i < 31; i++) opens.push((await fetch(sessions, { method: "POST", headers: { origin: hostOrigin } })).status);
+    const firstRefused = opens.indexOf(429);
+    expect(firstRefused).toBeGreaterThan(0);
+    expect(opens.slice(firstRefused).every((status) => status === 429)).toBe(true);
     const read = await fetch(`${stack.edge.url}/webchat/${address}/messages`, { headers: { authorization: `Bearer ${token}`, origin: hostOrigin } });
     expect(read.status).toBe(200);
   });

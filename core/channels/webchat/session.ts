@@ -55,29 +55,40 @@ export async function verifyWebchatSession(
   return session;
 }
 
+/** A sliding minute of events: the counting shared by the per-isolate and the global limiter. */
+export class SlidingWindow {
+  #hits: number[] = [];
+
+  /** True when one more event fits `perMinute` (and counts it). */
+  allow(perMinute: number, nowMs = Date.now()): boolean {
+    this.#hits = this.#hits.filter((at) => nowMs - at < 60_000);
+    if (this.#hits.length >= perMinute) return false;
+    this.#hits.push(nowMs);
+    return true;
+  }
+}
+
 /**
- * Per-session rate limit, a sliding minute, kept in the isolate's memory: cheap, no database, and
- * enough to stop a runaway page or script; a visitor spread over many isolates gets at most the
- * limit per isolate (Cloudflare's rate-limiting binding or a Durable Object would make it global).
+ * Sliding-minute limits per key, kept in the isolate's memory: the fallback when the edge has no
+ * `WEBCHAT_LIMITER` Durable Object binding (tests that run the app in Node). A visitor spread over
+ * many isolates gets at most the limit per isolate; the Durable Object makes it global.
  */
 export class SessionRateLimiter {
-  readonly #hits = new Map<string, number[]>();
+  readonly #windows = new Map<string, SlidingWindow>();
 
-  constructor(private readonly maxSessions = 10_000) {}
+  constructor(private readonly maxKeys = 10_000) {}
 
-  /** True when the session may send now (and counts it). */
-  allow(sessionId: string, perMinute: number, nowMs = Date.now()): boolean {
-    const recent = (this.#hits.get(sessionId) ?? []).filter((at) => nowMs - at < 60_000);
-    if (recent.length >= perMinute) {
-      this.#hits.set(sessionId, recent);
-      return false;
+  /** True when the key may act now (and counts it). */
+  allow(key: string, perMinute: number, nowMs = Date.now()): boolean {
+    let window = this.#windows.get(key);
+    if (!window) {
+      if (this.#windows.size >= this.maxKeys) {
+        const oldest = this.#windows.keys().next().value;
+        if (oldest !== undefined) this.#windows.delete(oldest);
+      }
+      window = new SlidingWindow();
+      this.#windows.set(key, window);
     }
-    recent.push(nowMs);
-    if (!this.#hits.has(sessionId) && this.#hits.size >= this.maxSessions) {
-      const oldest = this.#hits.keys().next().value;
-      if (oldest !== undefined) this.#hits.delete(oldest);
-    }
-    this.#hits.set(sessionId, recent);
-    return true;
+    return window.allow(perMinute, nowMs);
   }
 }

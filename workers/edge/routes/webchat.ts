@@ -4,20 +4,21 @@ import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
 import { parseChannelAddress, type ChannelAddress } from "../../../core/channels/address";
 import { readChannelSettings } from "../../../core/channels/config";
-import { SessionRateLimiter, signWebchatSession, verifyWebchatSession, type WebchatSession } from "../../../core/channels/webchat/session";
+import { signWebchatSession, verifyWebchatSession, type WebchatSession } from "../../../core/channels/webchat/session";
 import { channels, conversations, messages } from "../../../db/schema";
 import { withTenant } from "../../../db/tenant";
 import type { AppEnv } from "../context";
 import { database } from "../middleware/database";
 import { errorResponse } from "../errors";
+import { webchatLimiter } from "../webchat-limits";
 import { WIDGET_SCRIPT } from "./webchat-widget";
 
 const SESSION_SECONDS = 24 * 60 * 60;
 /** A cursor is the last reply's `created_at` as PostgreSQL prints it (microseconds kept). */
 const CURSOR = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/;
 const DEFAULT_MESSAGES_PER_MINUTE = 20;
-// One per isolate: see SessionRateLimiter for why that is enough here.
-const limiter = new SessionRateLimiter();
+/** Sessions one network address may open per minute per channel: a script cannot mint fresh budgets. */
+const SESSIONS_PER_MINUTE_PER_ADDRESS = 30;
 
 const sendBody = z.object({
   text: z.string().trim().min(1).max(4000),
@@ -31,9 +32,10 @@ type WebchatContext = Context<AppEnv, "/:address/*">;
  * The web chat's public API (no admin credentials; CORS per channel):
  * - `GET /webchat/widget.js`: the widget;
  * - `POST /webchat/:address/sessions`: a signed visitor session, only for a page whose `Origin` the
- *   channel allows (the one database read of a visit);
+ *   channel allows (the one database read of a visit); at most 30 a minute per network address;
  * - `POST /webchat/:address/messages`: with the session token; same origin as the session, rate
- *   limited per session, queued like every other channel's messages (no database);
+ *   limited per session (globally, through the `WEBCHAT_LIMITER` Durable Object), queued like
+ *   every other channel's messages (no database);
  * - `GET /webchat/:address/messages?after=`: the replies the pool recorded for this session, read
  *   through `withTenant` (row-level security) by the session's conversation key; the widget polls.
  */
@@ -58,6 +60,11 @@ export const webchatRoutes = new Hono<AppEnv>()
     if (!address) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
     const origin = c.req.header("origin");
     if (!origin) return errorResponse(c, 403, "FORBIDDEN", "Open the chat from a page of an allowed site.");
+    // Cloudflare sets CF-Connecting-IP on every request (wrangler dev too); without it there is no address to limit.
+    const visitor = c.req.header("cf-connecting-ip");
+    if (visitor && !(await webchatLimiter(c.env, c.get("logger")).allow(`sessions:${address.channelId}:${visitor}`, SESSIONS_PER_MINUTE_PER_ADDRESS))) {
+      return withCors(errorResponse(c, 429, "RATE_LIMITED", "Too many chats opened; wait a moment."), origin, { "retry-after": "30" });
+    }
     const [channel] = await withTenant(c.get("db")!, address.tenantId, (tx) =>
       tx.select().from(channels).where(and(eq(channels.tenantId, address.tenantId), eq(channels.id, address.channelId), eq(channels.kind, "webchat"))),
     );
@@ -88,7 +95,7 @@ export const webchatRoutes = new Hono<AppEnv>()
       const checked = await checkSession(c);
       if (checked instanceof Response) return checked;
       const { address, session } = checked;
-      if (!limiter.allow(session.sessionId, session.rate)) {
+      if (!(await webchatLimiter(c.env, c.get("logger")).allow(`session:${session.sessionId}`, session.rate))) {
         return withCors(errorResponse(c, 429, "RATE_LIMITED", "Too many messages; wait a moment."), session.origin, { "retry-after": "10" });
       }
       let body: unknown;
