@@ -38,8 +38,19 @@ export function inboundContent(message: InboundChatMessage, settings: Pick<Chann
     // `/start@bot` keeps working as a command.
     text = text.replace(new RegExp(`^(/[A-Za-z0-9_]+)@${escaped}\\b`, "i"), "$1");
   }
-  const lines = (message.attachments ?? []).map(describeAttachment);
+  const lines = (message.attachments ?? []).flatMap((attachment) => [describeAttachment(attachment), ...documentBlock(attachment)]);
   return [text, ...lines].filter((line) => line.trim() !== "").join("\n");
+}
+
+/**
+ * A document's text, delimited and labelled, after its description line. Tags inside the text are
+ * neutralised so a document cannot close its block and pose as the person's own words.
+ */
+function documentBlock(attachment: Attachment): string[] {
+  if (!attachment.text?.trim()) return [];
+  const neutral = (value: string) => value.replace(/<\/?\s*document[^>]*>/gi, "[tag removed]");
+  const name = neutral(attachment.fileName ?? attachment.kind).replace(/"/g, "'");
+  return [`<document name="${name}">`, neutral(attachment.text), "</document>"];
 }
 
 export function describeAttachment(attachment: Attachment): string {

@@ -51,6 +51,11 @@ export const attachment = z.object({
   longitude: z.number().optional(),
   name: z.string().max(512).optional(),
   address: z.string().max(1024).optional(),
+  /**
+   * The text of a document (PDF, DOCX, CSV, HTML, Markdown, plain text), read by the pool after
+   * downloading it, so the agent can answer about what was sent. Never set by the edge.
+   */
+  text: z.string().max(20_000).optional(),
 });
 export type Attachment = z.infer<typeof attachment>;
 

@@ -26,6 +26,10 @@ export interface FakeTelegram {
   sent(chatId?: string | number): SentTelegramMessage[];
   /** Resolves once `count` messages were sent to the chat, or rejects after `timeoutMs`. */
   waitForSent(chatId: string | number, count: number, timeoutMs?: number): Promise<SentTelegramMessage[]>;
+  /** A file a user sent, for `getFile` and `GET /file/bot<token>/<file_path>`. */
+  addFile(fileId: string, bytes: Uint8Array): void;
+  /** `file_path`s downloaded, in order. */
+  downloads(): string[];
   /** Queues an update for `getUpdates` (long polling), as Telegram does for a user's message. */
   pushUpdate(update: Record<string, unknown>): void;
   /** The next `count` sendMessage calls fail with this status (429 carries `retry_after`). */
@@ -64,6 +68,8 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
   const inFlight: string[] = [];
   const maxima = { overall: 0, perChat: 0 };
   let webhookUrl = "";
+  const files = new Map<string, { path: string; bytes: Uint8Array }>();
+  const downloaded: string[] = [];
 
   const notify = (set: Set<() => void>) => {
     for (const wake of [...set]) wake();
@@ -80,6 +86,15 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
       const offset = Number(url.searchParams.get("offset") ?? 0) || 0;
       const result = sentMessages.slice(offset).filter((m) => !chatId || m.chat_id === chatId);
       return reply(200, { ok: true, result, next: sentMessages.length });
+    }
+
+    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    if (download && request.method === "GET") {
+      const [, token, path] = download as unknown as [string, string, string];
+      const file = [...files.values()].find((candidate) => candidate.path === decodeURIComponent(path));
+      if (!TOKEN.test(token) || !file) return response.writeHead(404).end("Not Found");
+      downloaded.push(file.path);
+      return response.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.bytes.length) }).end(Buffer.from(file.bytes));
     }
 
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
@@ -134,6 +149,11 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
         notify(waiters);
         return reply(200, { ok: true, result: { message_id: message.message_id, date: message.date, chat: { id: Number(message.chat_id), type: "private" }, text: message.text } });
       }
+      case "getFile": {
+        const file = files.get(String(params.file_id ?? ""));
+        if (!file) return reply(400, { ok: false, error_code: 400, description: "Bad Request: invalid file_id" });
+        return reply(200, { ok: true, result: { file_id: params.file_id, file_unique_id: `u${params.file_id}`, file_size: file.bytes.length, file_path: file.path } });
+      }
       case "setWebhook":
         webhookUrl = String(params.url ?? "");
         return reply(200, { ok: true, result: true, description: "Webhook was set" });
@@ -172,6 +192,10 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
     sentMessages.filter((message) => chatId === undefined || message.chat_id === String(chatId));
 
   return {
+    addFile(fileId, bytes) {
+      files.set(fileId, { path: `documents/file_${files.size}.bin`, bytes });
+    },
+    downloads: () => [...downloaded],
     url: `http://127.0.0.1:${port}`,
     port,
     calls,

@@ -79,6 +79,47 @@ export class TelegramBotApi {
     return this.call("getUpdates", params, (params.timeout ?? 0) * 1000 + this.#options.timeoutMs, signal);
   }
 
+  /** A file's path for download (valid for an hour); files over 20 MB cannot be downloaded by bots. */
+  getFile(fileId: string): Promise<{ file_id: string; file_unique_id?: string; file_size?: number; file_path?: string }> {
+    return this.call("getFile", { file_id: fileId });
+  }
+
+  /**
+   * The bytes at a `file_path` from {@link getFile}, refused past `maxBytes` (checked on the
+   * declared length and again while reading, so a lying server cannot fill memory).
+   */
+  async downloadFile(filePath: string, maxBytes: number): Promise<Uint8Array> {
+    const url = `${this.#options.apiBase}/file/bot${this.#options.token}/${filePath.split("/").map(encodeURIComponent).join("/")}`;
+    let response: Response;
+    try {
+      response = await this.#options.fetch(url, { signal: AbortSignal.timeout(this.#options.timeoutMs) });
+    } catch (error) {
+      throw new TelegramApiError("downloadFile", 0, error instanceof Error ? error.name : "network error");
+    }
+    if (!response.ok) throw new TelegramApiError("downloadFile", response.status, response.statusText);
+    if (Number(response.headers.get("content-length") ?? 0) > maxBytes) throw new TelegramApiError("downloadFile", 413, "file too large");
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = response.body?.getReader();
+    while (reader) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw new TelegramApiError("downloadFile", 413, "file too large");
+      }
+      chunks.push(value);
+    }
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    return bytes;
+  }
+
   deleteWebhook(): Promise<boolean> {
     return this.call("deleteWebhook", { drop_pending_updates: false });
   }
