@@ -29,18 +29,28 @@ export function createSqsClient(config: SqsConfig): SQSClient {
  * Sends inbound messages to the FIFO queue: one conversation is one message group (ordering),
  * and the provider's event id is the deduplication id (a webhook retried by the provider within
  * SQS's five-minute window is stored once; the database's unique key catches later ones).
+ * Because of that deduplication a send is safe to repeat, so one that failed without a client
+ * error is tried once more here, after the SDK's own retries: the SDK does not retry a connection
+ * the runtime dropped (workerd reports it as a plain `TypeError`), and every failure that reaches
+ * the webhook costs a 503 and a provider-side redelivery.
  */
 export function createSqsInboundQueue(client: SQSClient, queueUrl: string): InboundQueue {
   return {
     async enqueue(message) {
-      await client.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: JSON.stringify(message),
-          MessageGroupId: messageGroupId(message),
-          MessageDeduplicationId: deduplicationId(message),
-        }),
-      );
+      const command = new SendMessageCommand({
+        QueueUrl: queueUrl,
+        MessageBody: JSON.stringify(message),
+        MessageGroupId: messageGroupId(message),
+        MessageDeduplicationId: deduplicationId(message),
+      });
+      try {
+        await client.send(command);
+      } catch (error) {
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if (status !== undefined && status < 500) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        await client.send(command);
+      }
     },
     async checkReady() {
       await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));

@@ -4,6 +4,7 @@ import { parseChannelAddress } from "../../../../core/channels/address";
 import { normalizeTelegramUpdate } from "../../../../core/channels/telegram/normalize";
 import { telegramUpdate, updateKind } from "../../../../core/channels/telegram/update";
 import { verifyTelegramSecret } from "../../../../core/channels/telegram/webhook-secret";
+import { describeError } from "../../../../core/observability/log";
 import type { AppEnv } from "../../context";
 import { ApiError, errorResponse } from "../../errors";
 
@@ -57,7 +58,7 @@ export const telegramWebhook = new Hono<AppEnv>().post(
     try {
       await c.get("services").inboundQueue.enqueue({ ...normalized.message, requestId: c.get("requestId") });
     } catch (error) {
-      logger.log("error", "webhook.enqueue_failed", { channel: "telegram", error: error instanceof Error ? error.name : "unknown" });
+      logger.log("error", "webhook.enqueue_failed", { channel: "telegram", ...describeError(error) });
       return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");
     }
     logger.log("debug", "webhook.enqueued", { channel: "telegram", providerMessageId: normalized.message.providerMessageId });

@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { parseChannelAddress } from "../../../../core/channels/address";
 import { verifyWhatsAppSignature, verifyWhatsAppVerifyToken } from "../../../../core/channels/whatsapp/signature";
 import { normalizeWhatsAppWebhook, whatsappWebhook } from "../../../../core/channels/whatsapp/webhook";
+import { describeError } from "../../../../core/observability/log";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
 import { MAX_WEBHOOK_BODY_BYTES } from "./telegram";
@@ -65,7 +66,7 @@ export const whatsappWebhook$ = new Hono<AppEnv>()
         // In order: a conversation's messages keep the order Meta listed them in.
         for (const message of messages) await inboundQueue.enqueue({ ...message, requestId: c.get("requestId") });
       } catch (error) {
-        logger.log("error", "webhook.enqueue_failed", { channel: "whatsapp", error: error instanceof Error ? error.name : "unknown" });
+        logger.log("error", "webhook.enqueue_failed", { channel: "whatsapp", ...describeError(error) });
         return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the payload right now; retry later.");
       }
       logger.log("debug", "webhook.enqueued", { channel: "whatsapp", count: messages.length });
