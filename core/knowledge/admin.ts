@@ -1,9 +1,9 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { knowledgeBases, knowledgeSources, type KnowledgeBase, type KnowledgeSource } from "../../db/schema";
+import { agents, knowledgeBases, knowledgeSources, type KnowledgeBase, type KnowledgeSource } from "../../db/schema";
 import type { AccessContext } from "../access/context";
 import { recordAudit } from "../access/audit";
-import { InvalidRequestError, NotFoundError } from "../access/errors";
+import { ConflictError, InvalidRequestError, NotFoundError } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
@@ -194,10 +194,23 @@ export async function updateKnowledgeBase({
   return dto;
 }
 
-/** Deletes the base and its sources; the caller enqueues `knowledge.delete_base` to drop its collection. */
+/**
+ * Deletes the base and its sources; the caller enqueues `knowledge.delete_base` to drop its
+ * collection. Refused while an agent answers from it: deleting would silently take knowledge away
+ * from live conversations, so the base is detached from those agents first (a new agent version).
+ */
 export async function deleteKnowledgeBase({ ctx, input }: { ctx: AccessContext; input: { knowledgeBaseId: string } }): Promise<KnowledgeBaseDto> {
   requirePermission(ctx, "knowledge:delete");
   const current = await findBase(ctx, input.knowledgeBaseId);
+  const users = await ctx.tx
+    .select({ name: agents.name })
+    .from(agents)
+    .where(and(eq(agents.tenantId, ctx.tenantId), isNull(agents.deletedAt), sql`${agents.knowledgeBaseIds} @> ${JSON.stringify([current.id])}::jsonb`))
+    .limit(6);
+  if (users.length) {
+    const names = users.slice(0, 5).map((agent) => agent.name).join(", ");
+    throw new ConflictError(`The knowledge base is attached to agents (${names}${users.length > 5 ? ", …" : ""}); detach it from them first.`);
+  }
   await ctx.tx.delete(knowledgeBases).where(and(eq(knowledgeBases.tenantId, ctx.tenantId), eq(knowledgeBases.id, current.id)));
   const dto = toBaseDto(current);
   await recordAudit(ctx, { action: "knowledge_base.delete", resourceType: "knowledge_base", resourceId: dto.id, before: dto });

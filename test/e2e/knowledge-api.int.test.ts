@@ -142,7 +142,12 @@ describe("/v1/knowledge-bases", () => {
     expect(response.body).toEqual({ data: [], nextCursor: null });
   });
 
-  it("deleting the base drops its collection", async () => {
+  it("deleting the base drops its collection, once no agent answers from it", async () => {
+    const inUse = await call(`/v1/knowledge-bases/${baseId}`, { method: "DELETE" });
+    expect(inUse.status).toBe(409);
+    expect(inUse.body).toMatchObject({ error: { code: "CONFLICT" } });
+    expect(JSON.stringify(inUse.body)).toMatch(/attached to agents \(Agent /);
+    expect((await call(`/v1/agents/${tenant.agentId}`, { method: "PATCH", body: { knowledgeBaseIds: [] } })).status).toBe(200);
     expect((await call(`/v1/knowledge-bases/${baseId}`, { method: "DELETE" })).status).toBe(204);
     expect((await call(`/v1/knowledge-bases/${baseId}`)).status).toBe(404);
   });

@@ -57,6 +57,7 @@ export const remove = adminRoute("knowledge:delete", {
   path: "/{knowledgeBaseId}",
   tags,
   summary: "Delete a knowledge base, its sources and their chunks",
+  description: "Refused with 409 `CONFLICT` while an agent answers from the base: detach it from those agents first.",
   request: { params: baseParam },
   responses: { 204: { description: "Deleted; its chunks are removed by a queued job" } },
 });
