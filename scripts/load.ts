@@ -9,6 +9,7 @@
  *   --drain S          how long to wait for the last replies (default 60)
  *   --concurrency N    POOL_CONCURRENCY of the pool it starts (own stack only; default the pool's)
  *   --own-stack        start a stack even when `npm start` is running
+ * The stack it starts uses DATABASE_URL's PostgreSQL when set (as `npm start` does), else PGlite.
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -57,6 +58,8 @@ async function main(): Promise<number> {
     console.log(`load: starting a local stack (${running.reason}); service output in ${logFile}`);
     stack = await startLocalStack({
       withChroma: false,
+      // As `npm start`: the machine's PostgreSQL when DATABASE_URL is set, else embedded PGlite.
+      ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
       output: { file: logFile },
       poolEnv: { LOG_LEVEL: "warn", ...(concurrency ? { POOL_CONCURRENCY: String(concurrency) } : {}) },
     });

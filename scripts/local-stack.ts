@@ -161,8 +161,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => edge.stop());
     announce("edge", edge.url);
 
+    // Embedded PGlite serves one session: one pool connection (see DATABASE_POOL_MAX in workers/pool/config.ts).
+    const embedded = options.database ? options.database.kind === "pglite" : !options.databaseUrl;
     const poolEnv = {
       DATABASE_URL: database.appUrl,
+      ...(embedded ? { DATABASE_POOL_MAX: "1" } : {}),
       ...sqsEnvironment(sqs),
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,

@@ -44,6 +44,8 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     host,
     port: opts.port,
     maxConnections: opts.maxConnections ?? 16,
+    // Every protocol message of every connection, for diagnosing the shared queue.
+    debug: process.env.PGLITE_SOCKET_DEBUG === "1",
   });
   try {
     await server.start();

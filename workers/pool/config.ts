@@ -22,6 +22,14 @@ export const poolEnvSchema = z.object({
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   /** Port for /healthz and /readyz; 0 picks a free one. */
   POOL_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
+  /**
+   * Connections to PostgreSQL the process may open (node-postgres pool). 1 on embedded PGlite
+   * (the local stack sets it): PGlite is one backend session shared through pglite-socket, whose
+   * queue of interleaved transactions from several connections stalled turns for good under a
+   * burst; with one connection the client serialises them instead, and PGlite runs one query at a
+   * time anyway.
+   */
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   /** Messages received per poll; different conversations in a batch run in parallel. */
   POOL_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
   /** Seconds a received message stays invisible; extended while a turn runs. */

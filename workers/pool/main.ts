@@ -35,7 +35,7 @@ async function main() {
   });
   const logger = reporting.logger;
   const metrics = createPoolMetrics();
-  const database = createPoolDb(config.DATABASE_URL, { applicationName: "agent-pool" });
+  const database = createPoolDb(config.DATABASE_URL, { applicationName: "agent-pool", max: config.DATABASE_POOL_MAX });
   // A connection that breaks while checked out (database restart, failover) emits 'error' on its
   // client; unhandled, that would end the process. The query in flight fails and the turn retries.
   database.pool.on("connect", (client) => {
