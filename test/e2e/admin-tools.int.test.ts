@@ -42,7 +42,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   logDir = await mkdtemp(join(tmpdir(), "tools-e2e-"));
   stack = await startLocalStack({
-    database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+    database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
     withChroma: false,
     output: { file: join(logDir, "services.log") },
     // The loopback service is reachable only because this test names it, at save time and run time.

@@ -38,7 +38,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   whatsapp = await startFakeWhatsApp({ accessToken: WA_TOKEN });
   stack = await startLocalStack({
-    database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+    database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
     withChroma: false,
     output: "quiet",
     edgeVars: { WHATSAPP_APP_SECRET: APP_SECRET, WHATSAPP_API_BASE: whatsapp.apiBase, LOG_LEVEL: "warn" },

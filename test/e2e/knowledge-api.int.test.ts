@@ -39,7 +39,7 @@ async function settled(baseId: string, sourceId: string) {
 beforeAll(async () => {
   database = await createTestDatabase();
   stack = await startLocalStack({
-    database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+    database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
     withChroma: true,
     withPool: true,
     output: "quiet",

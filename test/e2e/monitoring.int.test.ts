@@ -58,7 +58,7 @@ describe("monitoring a real turn", () => {
     logDir = await mkdtemp(join(tmpdir(), "monitoring-test-"));
     logFile = join(logDir, "services.log");
     stack = await startLocalStack({
-      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+      database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
       withChroma: false,
       withMonitoring: true,
       output: { file: logFile },

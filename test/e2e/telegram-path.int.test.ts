@@ -31,7 +31,7 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
   beforeAll(async () => {
     database = await createTestDatabase();
     stack = await startLocalStack({
-      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+      database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
       withChroma: false,
       withPool: false,
       output: "quiet",

@@ -19,7 +19,7 @@ describe("a real bot on a machine with no public URL", () => {
     database = await createTestDatabase();
     telegram = await startFakeTelegram();
     stack = await startLocalStack({
-      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+      database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
       telegramBotToken: token,
       telegramApiBase: telegram.url,
       withChroma: false,

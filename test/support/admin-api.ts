@@ -24,7 +24,7 @@ export async function startAdminApiHarness(edgeVars: Record<string, string> = {}
   let stack: LocalStack | undefined;
   try {
     stack = await startLocalStack({
-      database: { adminUrl: database.adminUrl, appUrl: database.appUrl },
+      database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
       withChroma: false,
       withPool: false,
       output: process.env.ADMIN_API_LOG ? { file: process.env.ADMIN_API_LOG } : "quiet",
