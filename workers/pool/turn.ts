@@ -30,17 +30,14 @@ import {
   type Channel,
   type Conversation,
   type Message,
-  type MessageStatus,
   type NewUsageRecord,
   type RetrievedChunkRecord,
 } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
-import { backoffDelay, sleep } from "./backoff";
 import { recordDeliveryStatus } from "./delivery-status";
-import { isTransientFailure } from "./failures";
-import { flushConversation, lastInboundAt } from "./merge";
+import { flushConversation } from "./merge";
 import { resolveMedia } from "./media";
-import { PermanentSendError, senderFor } from "./senders";
+import { sendReply, settleUnconfirmed } from "./reply";
 
 export interface TurnDependencies {
   db: Database;
@@ -221,6 +218,12 @@ async function answerMessage(
   if (reply.status !== "pending") return "already_replied";
 
   if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
+  // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
+  // permanent failure of this reply.
+  const { channel } = context;
+  if ((channel.kind === "telegram" || channel.kind === "whatsapp") && !channel.credentials) {
+    throw new UnprocessableMessageError("the channel has no credentials");
+  }
   return sendReply(deps, context, reply, logger);
 }
 
@@ -544,110 +547,3 @@ async function recordInbound(tx: Transaction, message: InboundChatMessage, now: 
     .where(and(eq(usageRecords.tenantId, message.tenantId), sql`${usageRecords.createdAt} >= ${budgetMonth(now).start.toISOString()}::timestamptz`));
   return { channel, agent, conversation: conv, inbound, reply, history, settings, spentNanoUsd: Number(spent?.total ?? 0) };
 }
-
-/**
- * Hands the reply to its channel's sender (workers/pool/senders): claimed `pending` → `sending`
- * first, so from here a crash or a redelivery never sends it a second time; each part the channel
- * accepts is recorded as it goes (a split reply interrupted midway resumes after its last part);
- * `sent` at the end. A permanent failure (blocked bot, outside WhatsApp's window with no template)
- * is recorded as `failed` with its reason; anything else gives the reply back (`pending`) and the
- * message is retried.
- */
-async function sendReply(deps: TurnDependencies, context: InboundContext, reply: Message, logger: Logger): Promise<TurnOutcome> {
-  const { channel, inbound } = context;
-  const tenantId = channel.tenantId;
-  // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
-  // permanent failure of this reply.
-  if ((channel.kind === "telegram" || channel.kind === "whatsapp") && !channel.credentials) {
-    throw new UnprocessableMessageError("the channel has no credentials");
-  }
-  const claimed = await setReplyStatus(deps, tenantId, reply.id, "pending", { status: "sending" });
-  if (!claimed) return "already_replied";
-  const delivered = reply.providerMessageId ? reply.providerMessageId.split(",") : [];
-  const sender = senderFor(channel.kind, {
-    keyring: deps.keyring,
-    telegramApiBase: deps.telegramApiBase,
-    whatsappApiBase: deps.whatsappApiBase ?? "https://graph.facebook.com/v21.0",
-    logger,
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    ...(deps.rateLimitBaseMs !== undefined ? { rateLimitBaseMs: deps.rateLimitBaseMs } : {}),
-    ...(deps.now ? { now: deps.now } : {}),
-  });
-  try {
-    await sender.send(
-      {
-        replyId: reply.id,
-        channel,
-        conversationKey: context.conversation.externalKey,
-        text: reply.content,
-        partsDelivered: delivered.length,
-        ...(inbound.providerMessageId ? { inboundProviderMessageId: inbound.providerMessageId } : {}),
-        ...(channel.kind === "whatsapp" ? { lastInboundAt: await lastInboundAt(deps.db, tenantId, context.conversation.id) } : {}),
-      },
-      {
-        onPart: async (providerMessageId) => {
-          delivered.push(providerMessageId);
-          await setReplyStatus(deps, tenantId, reply.id, "sending", { providerMessageId: delivered.join(",").slice(0, 4000) });
-        },
-      },
-    );
-  } catch (error) {
-    if (error instanceof PermanentSendError) {
-      // Retrying cannot help: record why and stop, so there is no retry storm.
-      await setReplyStatus(deps, tenantId, reply.id, "sending", { status: "failed", error: error.message.slice(0, 500) });
-      logger.log("warn", "turn.send_failed", { reason: error.message });
-      return "send_failed";
-    }
-    // Not delivered (or not all of it): a retry may send what is missing.
-    await setReplyStatus(deps, tenantId, reply.id, "sending", { status: "pending" });
-    throw error;
-  }
-  await setReplyStatus(deps, tenantId, reply.id, "sending", {
-    status: "sent",
-    ...(delivered.length ? { providerMessageId: delivered.join(",").slice(0, 4000) } : {}),
-    sentAt: new Date(),
-  });
-  logger.log("info", "turn.reply_sent", { parts: delivered.length });
-  return "replied";
-}
-
-async function settleUnconfirmed(deps: TurnDependencies, tenantId: string, replyId: string): Promise<void> {
-  await setReplyStatus(deps, tenantId, replyId, "sending", {
-    status: "sent",
-    error: "delivery unconfirmed: the pool stopped while sending",
-  });
-}
-
-/**
- * Moves a reply from one status to the next (compare-and-set: false when it was not in `from`).
- * Once the channel has the reply these writes are all that stop a redelivery from sending it
- * again, so a database outage is waited out in place (backoff, up to a minute) rather than
- * failing the turn.
- */
-async function setReplyStatus(
-  deps: TurnDependencies,
-  tenantId: string,
-  replyId: string,
-  from: MessageStatus,
-  changes: Partial<Pick<Message, "status" | "providerMessageId" | "sentAt" | "error">>,
-): Promise<boolean> {
-  const deadline = Date.now() + STATUS_WRITE_DEADLINE_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const updated = await withTenant(deps.db, tenantId, (tx) =>
-        tx
-          .update(messages)
-          .set(changes)
-          .where(and(eq(messages.id, replyId), eq(messages.tenantId, tenantId), eq(messages.status, from)))
-          .returning({ id: messages.id }),
-      );
-      return updated.length === 1;
-    } catch (error) {
-      if (!isTransientFailure(error) || Date.now() >= deadline) throw error;
-      deps.logger.log("warn", "turn.status_write_retry", { attempt, ...describeError(error) });
-      await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 }));
-    }
-  }
-}
-
-const STATUS_WRITE_DEADLINE_MS = 60_000;
