@@ -189,7 +189,8 @@ describe("pool resilience", () => {
     const proxy = await startSqsFaultProxy(stack.sqs.endpoint, () => false, () => undefined);
     const pool = await stack.startPool({ SQS_ENDPOINT: proxy.url });
     const chat = nextChat++;
-    const receives = () => proxy.actions.filter((action) => action.endsWith("ReceiveMessage")).length;
+    // The inbound queue's receives only: the knowledge jobs consumer polls its own queue through the same proxy.
+    const receives = () => proxy.calls.filter((call) => call.action.endsWith("ReceiveMessage") && call.queueUrl === stack.sqs.inboundQueueUrl).length;
     try {
       await stack.stopDatabase();
       expect((await post("while the database is down", chat)).status).toBe(200);

@@ -5,6 +5,8 @@ export interface SqsFaultProxy {
   url: string;
   /** SQS actions seen, in order (from `X-Amz-Target`, e.g. `AmazonSQS.ReceiveMessage`). */
   actions: string[];
+  /** The same calls with the queue each named (`QueueUrl` of the JSON body), to tell queues apart. */
+  calls: Array<{ action: string; queueUrl: string | undefined }>;
   close(): Promise<void>;
 }
 
@@ -20,10 +22,22 @@ export async function startSqsFaultProxy(
   onIntercept: () => void,
 ): Promise<SqsFaultProxy> {
   const actions: string[] = [];
+  const calls: SqsFaultProxy["calls"] = [];
   const upstream = new URL(target);
-  const server: Server = createServer((incoming, outgoing) => {
+  const server: Server = createServer(async (incoming, outgoing) => {
     const action = String(incoming.headers["x-amz-target"] ?? "");
     actions.push(action);
+    // SQS JSON-protocol bodies are small: read whole, so the queue can be recorded, then forwarded.
+    const chunks: Buffer[] = [];
+    for await (const chunk of incoming) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    let queueUrl: string | undefined;
+    try {
+      queueUrl = (JSON.parse(body.toString("utf8")) as { QueueUrl?: string }).QueueUrl;
+    } catch {
+      queueUrl = undefined;
+    }
+    calls.push({ action, queueUrl });
     if (intercept(action)) {
       onIntercept();
       incoming.socket.destroy();
@@ -37,12 +51,13 @@ export async function startSqsFaultProxy(
       },
     );
     forward.on("error", () => outgoing.destroy());
-    incoming.pipe(forward);
+    forward.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     actions,
+    calls,
     close: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
