@@ -246,8 +246,9 @@ describe("WhatsApp Cloud API", () => {
     await processInboundMessage(deps, wa(graph, "16505550003", "status please"));
     const [reply] = await repliesOf(graph);
     const usageBefore = (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id))).length;
-    const status = (value: "sent" | "delivered" | "read" | "failed", error?: string) =>
+    const status = (value: "sent" | "delivered" | "read" | "failed", error?: string, accountId = PHONE_NUMBER_ID) =>
       processInboundMessage(deps, {
+        accountId,
         version: 1,
         kind: "delivery.status",
         tenantId: graph.tenant.id,
@@ -261,6 +262,9 @@ describe("WhatsApp Cloud API", () => {
         at: new Date().toISOString(),
         receivedAt: new Date().toISOString(),
       });
+    // A status naming another phone number than the channel's changes nothing.
+    await status("read", undefined, "109999999999999");
+    expect((await repliesOf(graph))[0]!.deliveryStatus).not.toBe("read");
     expect(await status("delivered")).toBe("status_recorded");
     expect(await status("read")).toBe("status_recorded");
     await status("delivered");

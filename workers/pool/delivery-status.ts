@@ -1,6 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { DeliveryStatusMessage } from "../../core/queue/inbound-message";
-import { messages } from "../../db/schema";
+import { channels, messages } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import type { TurnDependencies, TurnOutcome } from "./turn";
 
@@ -11,7 +11,8 @@ const RANK_OF: Record<DeliveryStatusMessage["status"], number> = { sent: 1, deli
  * A channel's report on a reply we sent (WhatsApp `statuses`): written on the reply whose provider
  * ids include the reported one, never moving backwards (statuses can arrive out of order: `read`
  * is not undone by a late `delivered`; `failed` wins). No agent runs. A status for a message the
- * platform did not send (e.g. from WhatsApp Manager) matches nothing and is only logged.
+ * platform did not send (e.g. from WhatsApp Manager) matches nothing and is only logged, as does
+ * one addressed to another phone number than the channel's (`accountId`).
  */
 export async function recordDeliveryStatus(deps: TurnDependencies, status: DeliveryStatusMessage): Promise<TurnOutcome> {
   const updated = await withTenant(deps.db, status.tenantId, (tx) =>
@@ -28,6 +29,9 @@ export async function recordDeliveryStatus(deps: TurnDependencies, status: Deliv
           eq(messages.direction, "outbound"),
           sql`${status.outboundProviderMessageId} = any(string_to_array(${messages.providerMessageId}, ','))`,
           sql`${RANK} < ${RANK_OF[status.status]}`,
+          status.accountId
+            ? sql`exists (select 1 from ${channels} c where c.tenant_id = ${status.tenantId} and c.id = ${status.channelId} and c.config->>'phoneNumberId' = ${status.accountId})`
+            : undefined,
         ),
       )
       .returning({ id: messages.id }),
