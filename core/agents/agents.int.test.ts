@@ -19,6 +19,7 @@ import {
   type DomainContext,
 } from "./index";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
+import { listConversations } from "./inbox";
 
 let database: TestDatabase;
 let admin: ReturnType<typeof createPoolDb>;
@@ -211,5 +212,29 @@ describe("conversation handoff verbs", () => {
     });
     const [bConversation] = await admin.db.select().from(conversations).where(eq(conversations.id, b.rows.conversations.id!));
     expect(bConversation!.status).toBe("open");
+  });
+});
+
+describe("conversation inbox", () => {
+  it("lists the tenant's conversations with a preview of the newest message, filtered by status, never another tenant's", async () => {
+    const page = await as(a, (ctx) => listConversations({ ctx, input: {} }));
+    expect(page.data.map((row) => row.id)).toEqual([a.rows.conversations.id]);
+    expect(page.data[0]).toMatchObject({
+      channelId: a.rows.channels.id,
+      channelKind: "telegram",
+      channelName: "Bot",
+      status: "open",
+      lastMessage: { direction: "inbound", preview: "hello" },
+    });
+    await as(a, (ctx) => handOffConversation({ ctx, input: { conversationId: a.rows.conversations.id! } }));
+    try {
+      const waiting = await as(a, (ctx) => listConversations({ ctx, input: { status: "handed_off" } }));
+      expect(waiting.data.map((row) => row.id)).toEqual([a.rows.conversations.id]);
+      expect((await as(a, (ctx) => listConversations({ ctx, input: { status: "closed" } }))).data).toEqual([]);
+      // Another tenant's channel id finds nothing (the filter cannot reach across tenants).
+      expect((await as(a, (ctx) => listConversations({ ctx, input: { channelId: b.rows.channels.id! } }))).data).toEqual([]);
+    } finally {
+      await as(a, (ctx) => releaseConversation({ ctx, input: { conversationId: a.rows.conversations.id! } }));
+    }
   });
 });

@@ -3,6 +3,7 @@ import { handOffConversation, releaseConversation } from "../../../../../core/ag
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, uuidParam, validationHook } from "../openapi";
 import { runVerb } from "../run";
+import * as list from "./list";
 import * as messages from "./messages";
 
 const handoffSchema = z
@@ -38,8 +39,9 @@ const handOffHandler: RouteHandler<typeof handOff, AppEnv> = async (c) =>
 const releaseHandler: RouteHandler<typeof release, AppEnv> = async (c) =>
   c.json(toDto(await runVerb(c, releaseConversation, c.req.valid("param"))), 200);
 
-/** `/v1/conversations`: human handoff (module `agents`). */
+/** `/v1/conversations`: the inbox, messages with citations, human handoff (module `agents`). */
 export const conversationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(list.route, list.handler)
   .openapi(handOff, handOffHandler)
   .openapi(release, releaseHandler)
   .openapi(messages.route, messages.handler);
