@@ -1,10 +1,11 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { channels, conversations, messages } from "../../db/schema";
+import { channels, conversations, messages, type ChannelKind } from "../../db/schema";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
-import type { DomainContext } from "./context";
+import { recordAudit } from "../access/audit";
+import { actorLabel, DomainError, type DomainContext } from "./context";
 
 export const conversationSummaryDto = z.object({
   id: z.uuid(),
@@ -100,4 +101,75 @@ export async function listConversations({ ctx, input }: { ctx: DomainContext; in
         : null,
     };
   });
+}
+
+export const operatorMessageInput = z.object({
+  conversationId: z.uuid(),
+  text: z.string().trim().min(1).max(4000),
+});
+
+export const operatorMessageDto = z.object({
+  id: z.uuid(),
+  conversationId: z.uuid(),
+  status: z.string(),
+  content: z.string(),
+  createdAt: z.string(),
+});
+export type OperatorMessageDto = z.infer<typeof operatorMessageDto>;
+
+/**
+ * Records a message a person writes to a conversation from the console (`pending`, audited); the
+ * caller queues it for the pool, which sends it through the channel like a reply. Meant for
+ * handed-off conversations, but allowed on any: an operator may step in. Refused on a paused
+ * channel (409), where nothing is sent.
+ */
+export async function recordOperatorMessage({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: z.input<typeof operatorMessageInput>;
+}): Promise<{ message: OperatorMessageDto; conversation: { externalKey: string; channelId: string; channelKind: ChannelKind } }> {
+  requirePermission(ctx, "agents:write");
+  const parsed = operatorMessageInput.safeParse(input);
+  if (!parsed.success) {
+    throw new DomainError(
+      "INVALID_MESSAGE",
+      422,
+      "the message is not valid",
+      parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+    );
+  }
+  const [found] = await ctx.tx
+    .select({ conversation: conversations, channel: { id: channels.id, kind: channels.kind, status: channels.status } })
+    .from(conversations)
+    .innerJoin(channels, and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, conversations.channelId)))
+    .where(and(eq(conversations.tenantId, ctx.tenantId), eq(conversations.id, parsed.data.conversationId)));
+  if (!found) throw new DomainError("CONVERSATION_NOT_FOUND", 404, "conversation not found");
+  if (found.channel.status === "paused") throw new DomainError("CHANNEL_PAUSED", 409, "the channel is paused; resume it to send");
+  const [row] = await ctx.tx
+    .insert(messages)
+    .values({
+      tenantId: ctx.tenantId,
+      conversationId: found.conversation.id,
+      channelId: found.channel.id,
+      direction: "outbound",
+      status: "pending",
+      content: parsed.data.text,
+      sender: { id: actorLabel(ctx.actor), operator: true },
+    })
+    .returning();
+  await recordAudit(ctx, { action: "conversation.message", resourceType: "conversation", resourceId: found.conversation.id, after: { messageId: row!.id } });
+  return {
+    message: { id: row!.id, conversationId: row!.conversationId, status: row!.status, content: row!.content, createdAt: iso(row!.createdAt)! },
+    conversation: { externalKey: found.conversation.externalKey, channelId: found.channel.id, channelKind: found.channel.kind },
+  };
+}
+
+/** The operator message could not be queued: recorded as failed, so it is neither sent later nor left pending. */
+export async function failOperatorMessage({ ctx, input }: { ctx: DomainContext; input: { messageId: string; reason: string } }): Promise<void> {
+  await ctx.tx
+    .update(messages)
+    .set({ status: "failed", error: input.reason.slice(0, 500) })
+    .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.id, input.messageId), eq(messages.status, "pending")));
 }

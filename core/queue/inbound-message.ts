@@ -8,7 +8,10 @@ import { z } from "zod";
  * - `inbound.message`: a person wrote to a channel (the edge, from a webhook);
  * - `delivery.status`: the channel reports on a reply we sent (WhatsApp statuses): no agent runs;
  * - `conversation.flush`: answer what a conversation has left unanswered (the pool, for merged
- *   rapid messages; see workers/pool/merge.ts).
+ *   rapid messages; see workers/pool/merge.ts);
+ * - `operator.message`: send a message a person wrote in the console to the conversation (the
+ *   admin API, for handed-off conversations): no agent runs.
+ * A pool that does not know a kind dead-letters it (nothing is dropped): deploy pools first.
  */
 const channelKind = z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]);
 
@@ -107,14 +110,22 @@ export const conversationFlushV1 = z.object({
   kind: z.literal("conversation.flush"),
 });
 
+export const operatorMessageV1 = z.object({
+  ...envelope,
+  kind: z.literal("operator.message"),
+  /** The outbound message row the admin API recorded as `pending`. */
+  messageId: z.uuid(),
+});
+
 /** Everything the pool consumes from the inbound queue. */
-export const inboundMessage = z.discriminatedUnion("kind", [inboundMessageV1, deliveryStatusV1, conversationFlushV1]);
+export const inboundMessage = z.discriminatedUnion("kind", [inboundMessageV1, deliveryStatusV1, conversationFlushV1, operatorMessageV1]);
 
 export type InboundMessage = z.infer<typeof inboundMessage>;
 /** A person's message: the kind that runs the agent. */
 export type InboundChatMessage = z.infer<typeof inboundMessageV1>;
 export type DeliveryStatusMessage = z.infer<typeof deliveryStatusV1>;
 export type ConversationFlushMessage = z.infer<typeof conversationFlushV1>;
+export type OperatorMessage = z.infer<typeof operatorMessageV1>;
 
 /** SQS FIFO limits: 128 characters of alphanumerics and punctuation for group and dedup ids. */
 export function messageGroupId(message: Pick<InboundMessage, "channelId" | "conversationKey" | "kind">): string {

@@ -189,6 +189,7 @@ describe("security matrix over every /v1 route", () => {
     "POST /v1/agents/{agentId}/rollback": { version: 1 },
     "PATCH /v1/knowledge-bases/{knowledgeBaseId}": { topK: 3 },
     "POST /v1/knowledge-bases/{knowledgeBaseId}/sources": { name: "x.txt", kind: "text", text: "x" },
+    "POST /v1/conversations/{conversationId}/messages": { text: "hello from a person" },
   };
   const fill = (path: string, ids: Record<string, string>) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {

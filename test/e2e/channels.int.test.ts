@@ -149,6 +149,39 @@ describe("channel management API", () => {
     expect(replies.map((r) => /You said: "([^"]+)"/.exec(r.text)?.[1])).toEqual(["with my order", "thanks"]);
   });
 
+  it("finds a handed-off chat in the inbox and answers it as a person through the queue and pool", async () => {
+    const created = await api("/v1/channels", { method: "POST", body: { kind: "telegram", name: "Desk", agentId: tenant.agentId, botToken: "454545454:e2e-handoff-bot-token" } });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const channel = created.body as { id: string; address: string; webhookUrl: string };
+    const [tenantId, channelId] = channel.address.split(".") as [string, string];
+    const headers = { "content-type": "application/json", "x-telegram-bot-api-secret-token": await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId, channelId }) };
+    await fetch(channel.webhookUrl, { method: "POST", headers, body: JSON.stringify(textUpdate("/human", { chatId: 8301 })) });
+    await stack.telegram!.waitForSent(8301, 1);
+
+    let waiting: Array<{ id: string; channelId: string; externalKey: string; lastMessage: { direction: string } | null }> = [];
+    await waitFor(async () => {
+      waiting = (await api(`/v1/conversations?status=handed_off&channelId=${channel.id}`)).body.data as typeof waiting;
+      return waiting.length === 1 && waiting[0]!.lastMessage?.direction === "outbound";
+    }, "the handed-off conversation in the inbox");
+    expect(waiting[0]).toMatchObject({ channelId: channel.id, externalKey: "8301" });
+
+    const sent = await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "Hello, Ana from the shop here." } });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(202);
+    expect(sent.body).toMatchObject({ status: "pending", content: "Hello, Ana from the shop here." });
+    const [, human] = await stack.telegram!.waitForSent(8301, 2);
+    expect(human!.text).toBe("Hello, Ana from the shop here.");
+    await waitFor(async () => {
+      const page = (await api(`/v1/conversations/${waiting[0]!.id}/messages`)).body.data as Array<{ id: string; status: string }>;
+      return page.find((m) => m.id === sent.body.id)?.status === "sent";
+    }, "the operator message marked sent");
+
+    // Bad input, other tenants and viewers are refused with stable codes.
+    expect((await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "" } })).body.error?.code).toBe("INVALID_BODY");
+    expect((await api(`/v1/conversations/${crypto.randomUUID()}/messages`, { method: "POST", body: { text: "hi" } })).status).toBe(404);
+    expect((await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "hi" }, token: tenant.apiKeys.viewer.key })).status).toBe(403);
+    expect((await api(`/v1/conversations/${waiting[0]!.id}/release`, { method: "POST" })).body).toMatchObject({ status: "open" });
+  });
+
   it("refuses bad input with stable codes", async () => {
     const refused = await api("/v1/channels", { method: "POST", body: { kind: "telegram", name: "x", agentId: tenant.agentId, botToken: "1:short" } });
     expect(refused.status).toBe(400);

@@ -8,7 +8,7 @@ import type { InboundChatMessage, InboundMessage } from "../../core/queue/inboun
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { channels, messages, usageRecords, type Channel } from "../../db/schema";
+import { channels, conversations, messages, usageRecords, type Channel } from "../../db/schema";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../../test/fakes/whatsapp";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
@@ -185,6 +185,36 @@ describe("Telegram, complete", () => {
     expect(outcome).toBe("replied");
     const stored2 = (await inboundOf(graph)).find((row) => row.content.startsWith("and this one?"));
     expect(stored2!.content).toBe(`and this one?\n[document: broken.pdf, application/pdf, ${broken.length} bytes, file BQACAgIAAxkBAAIB-bad]`);
+  });
+
+  it("sends an operator's message to a handed-off chat once, however often the job is delivered", async () => {
+    const graph = await makeChannel("telegram");
+    expect(await processInboundMessage(deps, chat(graph, "5011", "/human"))).toBe("replied");
+    const [conversation] = await admin.db.select().from(conversations).where(and(eq(conversations.channelId, graph.rows.channels.id!), eq(conversations.externalKey, "5011")));
+    expect(conversation!.status).toBe("handed_off");
+    const [row] = await admin.db
+      .insert(messages)
+      .values({ tenantId: graph.tenant.id, conversationId: conversation!.id, channelId: graph.rows.channels.id!, direction: "outbound", status: "pending", content: "Hi, this is Maria from support." })
+      .returning();
+    const job = {
+      version: 1 as const,
+      kind: "operator.message" as const,
+      tenantId: graph.tenant.id,
+      channelId: graph.rows.channels.id!,
+      channelKind: "telegram" as const,
+      conversationKey: "5011",
+      providerMessageId: `operator:${row!.id}`,
+      messageId: row!.id,
+      receivedAt: new Date().toISOString(),
+    };
+    const outcomes = await Promise.all([processInboundMessage(deps, job), processInboundMessage(deps, job)]);
+    expect(outcomes.sort()).toEqual(["already_replied", "replied"]);
+    expect(await processInboundMessage(deps, job)).toBe("already_replied");
+    expect(telegram.sent(5011).map((m) => m.text).filter((text) => text.includes("Maria"))).toEqual(["Hi, this is Maria from support."]);
+    const [sent] = await admin.db.select().from(messages).where(eq(messages.id, row!.id));
+    expect(sent).toMatchObject({ status: "sent", sentAt: expect.any(Date) });
+    // The agent stays silent meanwhile: a message from the customer is stored, not answered.
+    expect(await processInboundMessage(deps, chat(graph, "5011", "thanks Maria"))).toBe("handed_off");
   });
 
   it("describes photos and documents to the agent by caption and file reference", async () => {

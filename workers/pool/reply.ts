@@ -18,7 +18,8 @@ import type { TurnDependencies } from "./turn";
  */
 export async function sendReply(
   deps: TurnDependencies,
-  context: { channel: Channel; conversation: Conversation; inbound: Message },
+  /** `inbound`: the message this answers (WhatsApp marks it read); none for an operator's message. */
+  context: { channel: Channel; conversation: Conversation; inbound?: Pick<Message, "providerMessageId"> },
   reply: Message,
   logger: Logger,
 ): Promise<"replied" | "already_replied" | "send_failed"> {
@@ -44,7 +45,7 @@ export async function sendReply(
         conversationKey: context.conversation.externalKey,
         text: reply.content,
         partsDelivered: delivered.length,
-        ...(inbound.providerMessageId ? { inboundProviderMessageId: inbound.providerMessageId } : {}),
+        ...(inbound?.providerMessageId ? { inboundProviderMessageId: inbound.providerMessageId } : {}),
         ...(channel.kind === "whatsapp" ? { lastInboundAt: await lastInboundAt(deps.db, tenantId, context.conversation.id) } : {}),
       },
       {

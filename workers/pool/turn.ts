@@ -37,6 +37,7 @@ import { withTenant } from "../../db/tenant";
 import { recordDeliveryStatus } from "./delivery-status";
 import { flushConversation } from "./merge";
 import { resolveMedia } from "./media";
+import { sendOperatorMessage } from "./operator";
 import { sendReply, settleUnconfirmed } from "./reply";
 
 export interface TurnDependencies {
@@ -137,6 +138,7 @@ export async function processInboundMessage(
   delivery: Delivery = { receiveCount: 1 },
 ): Promise<TurnOutcome> {
   if (message.kind === "delivery.status") return recordDeliveryStatus(deps, message);
+  if (message.kind === "operator.message") return sendOperatorMessage(deps, message);
   if (message.kind === "conversation.flush") {
     return flushConversation(deps, message, (last, covered) => answerMessage(deps, last, delivery, { covered }));
   }

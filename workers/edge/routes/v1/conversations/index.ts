@@ -5,6 +5,7 @@ import { adminRoute, jsonResponse, uuidParam, validationHook } from "../openapi"
 import { runVerb } from "../run";
 import * as list from "./list";
 import * as messages from "./messages";
+import * as send from "./send";
 
 const handoffSchema = z
   .object({ id: z.uuid(), status: z.enum(["open", "handed_off", "closed"]), handedOffAt: z.string().nullable() })
@@ -44,4 +45,5 @@ export const conversationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validatio
   .openapi(list.route, list.handler)
   .openapi(handOff, handOffHandler)
   .openapi(release, releaseHandler)
-  .openapi(messages.route, messages.handler);
+  .openapi(messages.route, messages.handler)
+  .openapi(send.route, send.handler);
