@@ -215,6 +215,15 @@ describe("Telegram, complete", () => {
     expect(sent).toMatchObject({ status: "sent", sentAt: expect.any(Date) });
     // The agent stays silent meanwhile: a message from the customer is stored, not answered.
     expect(await processInboundMessage(deps, chat(graph, "5011", "thanks Maria"))).toBe("handed_off");
+
+    // A pool that stopped mid-send left it `sending`: the next delivery settles it, never sends it again.
+    const [stuck] = await admin.db
+      .insert(messages)
+      .values({ tenantId: graph.tenant.id, conversationId: conversation!.id, channelId: graph.rows.channels.id!, direction: "outbound", status: "sending", content: "Are you still there?" })
+      .returning();
+    expect(await processInboundMessage(deps, { ...job, providerMessageId: `operator:${stuck!.id}`, messageId: stuck!.id })).toBe("already_replied");
+    expect(telegram.sent(5011).some((m) => m.text === "Are you still there?")).toBe(false);
+    expect((await admin.db.select().from(messages).where(eq(messages.id, stuck!.id)))[0]).toMatchObject({ status: "sent", error: expect.stringContaining("unconfirmed") });
   });
 
   it("describes photos and documents to the agent by caption and file reference", async () => {

@@ -2,8 +2,9 @@ import { and, eq } from "drizzle-orm";
 import type { OperatorMessage } from "../../core/queue/inbound-message";
 import { channels, conversations, messages } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
-import { sendReply } from "./reply";
-import type { TurnDependencies, TurnOutcome } from "./turn";
+import { sendReply, settleUnconfirmed } from "./reply";
+import type { Delivery, TurnDependencies, TurnOutcome } from "./turn";
+import { TurnReleasedError } from "./turn-errors";
 
 /**
  * Sends a message a person wrote in the console (recorded `pending` by the admin API) through the
@@ -11,7 +12,7 @@ import type { TurnDependencies, TurnOutcome } from "./turn";
  * redelivery never sends it twice. No agent runs. A message that is gone or no longer pending
  * (sent, failed) is acknowledged and nothing is sent.
  */
-export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorMessage): Promise<TurnOutcome> {
+export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorMessage, delivery: Delivery): Promise<TurnOutcome> {
   const logger = deps.logger.child({ tenantId: job.tenantId, channelId: job.channelId, messageId: job.messageId, ...(job.requestId ? { requestId: job.requestId } : {}) });
   const found = await withTenant(deps.db, job.tenantId, async (tx) => {
     const [row] = await tx
@@ -22,9 +23,16 @@ export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorM
       .where(and(eq(messages.tenantId, job.tenantId), eq(messages.id, job.messageId), eq(messages.direction, "outbound")));
     return row;
   });
+  if (found?.message.status === "sending") {
+    // An earlier delivery handed it to the channel and stopped before recording that: not sent again.
+    await settleUnconfirmed(deps, job.tenantId, found.message.id);
+    logger.log("warn", "operator.delivery_unconfirmed");
+    return "already_replied";
+  }
   if (!found || found.message.status !== "pending") {
     logger.log("info", "operator.not_pending", { status: found?.message.status ?? "missing" });
     return "already_replied";
   }
+  if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
   return sendReply(deps, { channel: found.channel, conversation: found.conversation }, found.message, logger.child({ conversationId: found.conversation.id }));
 }

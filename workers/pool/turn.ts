@@ -39,6 +39,9 @@ import { flushConversation } from "./merge";
 import { resolveMedia } from "./media";
 import { sendOperatorMessage } from "./operator";
 import { sendReply, settleUnconfirmed } from "./reply";
+import { AllModelsFailedError, TurnReleasedError, UnprocessableMessageError } from "./turn-errors";
+
+export { AllModelsFailedError, TurnReleasedError, UnprocessableMessageError };
 
 export interface TurnDependencies {
   db: Database;
@@ -81,10 +84,6 @@ export interface Delivery {
   enterSending?: () => boolean;
 }
 
-/** The pool is stopping and this turn had not started sending: its message goes back to the queue. */
-export class TurnReleasedError extends Error {
-  readonly code = "TURN_RELEASED";
-}
 
 export const DEFAULT_MAX_RECEIVES = 5;
 
@@ -101,22 +100,7 @@ export type TurnOutcome =
   /** A delivery status recorded on the reply it reports on (no agent ran). */
   | "status_recorded";
 
-/** A message that can never be processed (unknown channel, foreign tenant): it stays for the dead-letter queue. */
-export class UnprocessableMessageError extends Error {
-  readonly code = "UNPROCESSABLE_MESSAGE";
-}
 
-/**
- * Every model candidate failed and this is not the message's last delivery: the message goes back
- * to the queue and the turn runs again later. Not a transient failure for the consumer (the
- * providers, not our dependencies, are down), so it waits for the queue's next receive.
- */
-export class AllModelsFailedError extends Error {
-  readonly code = "ALL_MODELS_FAILED";
-  constructor(readonly path: string[]) {
-    super(`every model candidate failed for this turn (${path.join(", ")})`);
-  }
-}
 
 /**
  * One inbound message, end to end, safe to run again for the same message:
@@ -138,7 +122,7 @@ export async function processInboundMessage(
   delivery: Delivery = { receiveCount: 1 },
 ): Promise<TurnOutcome> {
   if (message.kind === "delivery.status") return recordDeliveryStatus(deps, message);
-  if (message.kind === "operator.message") return sendOperatorMessage(deps, message);
+  if (message.kind === "operator.message") return sendOperatorMessage(deps, message, delivery);
   if (message.kind === "conversation.flush") {
     return flushConversation(deps, message, (last, covered) => answerMessage(deps, last, delivery, { covered }));
   }
