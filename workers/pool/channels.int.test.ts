@@ -207,12 +207,18 @@ describe("Telegram, complete", () => {
       messageId: row!.id,
       receivedAt: new Date().toISOString(),
     };
-    const outcomes = await Promise.all([processInboundMessage(deps, job), processInboundMessage(deps, job)]);
-    expect(outcomes.sort()).toEqual(["already_replied", "replied"]);
+    // A second delivery arrives while the first is mid-send (held by the fake): it sends nothing,
+    // and the first one's confirmation still wins when it lands.
+    telegram.pauseSends();
+    const first = processInboundMessage(deps, job);
+    while (!telegram.sendsInFlight().includes("5011")) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await processInboundMessage(deps, job)).toBe("already_replied");
+    telegram.resumeSends();
+    expect(await first).toBe("replied");
     expect(await processInboundMessage(deps, job)).toBe("already_replied");
     expect(telegram.sent(5011).map((m) => m.text).filter((text) => text.includes("Maria"))).toEqual(["Hi, this is Maria from support."]);
     const [sent] = await admin.db.select().from(messages).where(eq(messages.id, row!.id));
-    expect(sent).toMatchObject({ status: "sent", sentAt: expect.any(Date) });
+    expect(sent).toMatchObject({ status: "sent", sentAt: expect.any(Date), error: null });
     // The agent stays silent meanwhile: a message from the customer is stored, not answered.
     expect(await processInboundMessage(deps, chat(graph, "5011", "thanks Maria"))).toBe("handed_off");
 

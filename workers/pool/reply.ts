@@ -66,11 +66,15 @@ export async function sendReply(
     await setReplyStatus(deps, tenantId, reply.id, "sending", { status: "pending" });
     throw error;
   }
-  await setReplyStatus(deps, tenantId, reply.id, "sending", {
-    status: "sent",
+  const confirmed = {
     ...(delivered.length ? { providerMessageId: delivered.join(",").slice(0, 4000) } : {}),
     sentAt: new Date(),
-  });
+  };
+  if (!(await setReplyStatus(deps, tenantId, reply.id, "sending", { status: "sent", ...confirmed }))) {
+    // Another delivery found it `sending` meanwhile and settled it as unconfirmed: this one did
+    // deliver it, so its confirmation replaces that guess.
+    await setReplyStatus(deps, tenantId, reply.id, "sent", { ...confirmed, error: null });
+  }
   logger.log("info", "turn.reply_sent", { parts: delivered.length });
   return "replied";
 }
