@@ -168,6 +168,7 @@ export async function recordOperatorMessage({
 
 /** The operator message could not be queued: recorded as failed, so it is neither sent later nor left pending. */
 export async function failOperatorMessage({ ctx, input }: { ctx: DomainContext; input: { messageId: string; reason: string } }): Promise<void> {
+  requirePermission(ctx, "agents:write");
   await ctx.tx
     .update(messages)
     .set({ status: "failed", error: input.reason.slice(0, 500) })
