@@ -6,6 +6,7 @@ import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
 import { recordAudit } from "../access/audit";
 import { actorLabel, DomainError, type DomainContext } from "./context";
+import { parseOrThrow } from "./input";
 
 export const conversationSummaryDto = z.object({
   id: z.uuid(),
@@ -131,20 +132,12 @@ export async function recordOperatorMessage({
   input: z.input<typeof operatorMessageInput>;
 }): Promise<{ message: OperatorMessageDto; conversation: { externalKey: string; channelId: string; channelKind: ChannelKind } }> {
   requirePermission(ctx, "agents:write");
-  const parsed = operatorMessageInput.safeParse(input);
-  if (!parsed.success) {
-    throw new DomainError(
-      "INVALID_MESSAGE",
-      422,
-      "the message is not valid",
-      parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
-    );
-  }
+  const { conversationId, text } = parseOrThrow(operatorMessageInput, input, { code: "INVALID_MESSAGE", message: "the message is not valid" });
   const [found] = await ctx.tx
     .select({ conversation: conversations, channel: { id: channels.id, kind: channels.kind, status: channels.status } })
     .from(conversations)
     .innerJoin(channels, and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, conversations.channelId)))
-    .where(and(eq(conversations.tenantId, ctx.tenantId), eq(conversations.id, parsed.data.conversationId)));
+    .where(and(eq(conversations.tenantId, ctx.tenantId), eq(conversations.id, conversationId)));
   if (!found) throw new DomainError("CONVERSATION_NOT_FOUND", 404, "conversation not found");
   if (found.channel.status === "paused") throw new DomainError("CHANNEL_PAUSED", 409, "the channel is paused; resume it to send");
   const [row] = await ctx.tx
@@ -155,7 +148,7 @@ export async function recordOperatorMessage({
       channelId: found.channel.id,
       direction: "outbound",
       status: "pending",
-      content: parsed.data.text,
+      content: text,
       sender: { id: actorLabel(ctx.actor), operator: true },
     })
     .returning();

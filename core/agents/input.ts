@@ -50,14 +50,21 @@ export type UpdateAgentChanges = z.input<typeof updateAgentChanges>;
 
 export const agentIdInput = z.object({ agentId: z.uuid() });
 
-/** Parses with a schema or throws `INVALID_AGENT` (422) carrying zod's issues (paths and messages only). */
-export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+/**
+ * Parses with a schema or throws a 422 `DomainError` carrying zod's issues (paths and messages
+ * only): `INVALID_AGENT` unless the caller names its own code and message.
+ */
+export function parseOrThrow<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  failure: { code: string; message: string } = { code: "INVALID_AGENT", message: "the agent is not valid" },
+): z.output<T> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     throw new DomainError(
-      "INVALID_AGENT",
+      failure.code,
       422,
-      "the agent is not valid",
+      failure.message,
       parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
     );
   }
