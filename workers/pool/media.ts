@@ -29,7 +29,7 @@ type MediaFetcher = (attachment: Attachment & { fileId: string }) => Promise<{ b
  * bare reference: the message is still answered. Other channels pass through.
  */
 export async function resolveMedia(deps: TurnDependencies, message: InboundChatMessage): Promise<InboundChatMessage> {
-  if ((message.channelKind !== "whatsapp" && message.channelKind !== "telegram") || !message.attachments?.some((a) => a.fileId)) return message;
+  if (!message.attachments?.some((attachment) => worthFetching(message.channelKind, attachment))) return message;
   const [channel] = await withTenant(deps.db, message.tenantId, (tx) =>
     tx.select().from(channels).where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId))),
   );
@@ -37,7 +37,7 @@ export async function resolveMedia(deps: TurnDependencies, message: InboundChatM
   const fetchMedia = message.channelKind === "whatsapp" ? await whatsappFetcher(deps, channel) : await telegramFetcher(deps, channel);
   const attachments = await Promise.all(
     message.attachments.map(async (attachment): Promise<Attachment> => {
-      if (!attachment.fileId) return attachment;
+      if (!attachment.fileId || !worthFetching(message.channelKind, attachment)) return attachment;
       try {
         const fetched = await fetchMedia({ ...attachment, fileId: attachment.fileId });
         const resolved: Attachment = {
@@ -77,14 +77,23 @@ async function telegramFetcher(deps: TurnDependencies, channel: Channel): Promis
   const { botToken } = await openCredentials<{ botToken: string }>(deps.keyring, { tenantId: channel.tenantId, owner: `channel:${channel.id}` }, channel.credentials!);
   const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
   return async (attachment) => {
-    // Only documents are worth a download: their text is what the agent can use.
-    if (attachment.kind !== "document" || !documentKind(attachment)) return {};
     if (attachment.fileSize !== undefined && attachment.fileSize > MAX_DOWNLOAD_BYTES) return {};
     const file = await api.getFile(attachment.fileId);
     if (!file.file_path || (file.file_size ?? 0) > MAX_DOWNLOAD_BYTES) return file.file_size !== undefined ? { fileSize: file.file_size } : {};
     const bytes = await api.downloadFile(file.file_path, MAX_DOWNLOAD_BYTES);
     return { bytes, fileSize: bytes.length };
   };
+}
+
+/**
+ * Whether an attachment is looked up at all, decided before the channel's credentials are read: any
+ * WhatsApp media (the update carries only an id); on Telegram only readable documents (photos and
+ * voice carry their size in the update, and only a document's text is of use to the agent).
+ */
+function worthFetching(channelKind: InboundChatMessage["channelKind"], attachment: Attachment): boolean {
+  if (!attachment.fileId) return false;
+  if (channelKind === "whatsapp") return true;
+  return channelKind === "telegram" && documentKind(attachment) !== undefined;
 }
 
 /** The document's text for the agent, cut at {@link MAX_DOCUMENT_TEXT}; undefined when it has none or cannot be read. */
