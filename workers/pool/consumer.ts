@@ -337,17 +337,22 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
  * so there each receive holds at most one message of a conversation and this changes nothing.
  */
 export function inProviderOrder(batch: Message[]): Message[] {
-  const groups = new Map<string, Array<{ message: Message; sequence: number | undefined }>>();
+  const groups = new Map<string, Message[]>();
   for (const message of batch) {
     const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? "";
-    const entries = groups.get(group) ?? [];
-    entries.push({ message, sequence: sequenceOf(message) });
-    groups.set(group, entries);
+    groups.set(group, [...(groups.get(group) ?? []), message]);
   }
   const ordered: Message[] = [];
-  for (const entries of groups.values()) {
-    if (entries.length > 1 && entries.every((entry) => entry.sequence !== undefined)) entries.sort((a, b) => a.sequence! - b.sequence!);
-    ordered.push(...entries.map((entry) => entry.message));
+  for (const messages of groups.values()) {
+    // Bodies are read here only for a conversation with several messages in the batch (the turn parses them anyway).
+    const sequences = messages.length > 1 ? messages.map(sequenceOf) : [];
+    if (sequences.length > 1 && sequences.every((sequence) => sequence !== undefined)) {
+      const keyed = messages.map((message, i) => ({ message, sequence: sequences[i]! }));
+      keyed.sort((a, b) => a.sequence - b.sequence);
+      ordered.push(...keyed.map((entry) => entry.message));
+    } else {
+      ordered.push(...messages);
+    }
   }
   return ordered;
 }
