@@ -19,7 +19,14 @@ afterAll(async () => {
 
 describe("auth lookup functions", () => {
   it("are SECURITY DEFINER, pin search_path, are not owned by agent_app, and only agent_app may run them", async () => {
-    const { rows } = await admin.query<{ proname: string; secdef: boolean; config: string[] | null; owner: string; app: boolean; public: boolean }>(
+    const { rows } = await admin.query<{
+      proname: string;
+      secdef: boolean;
+      config: string[] | null;
+      owner: string;
+      app: boolean;
+      public: boolean;
+    }>(
       `select p.proname, p.prosecdef as secdef, p.proconfig as config, pg_get_userbyid(p.proowner) as owner,
               has_function_privilege('agent_app', p.oid, 'execute') as app,
               coalesce(bool_or(a.grantee = 0), false) as public
@@ -31,7 +38,10 @@ describe("auth lookup functions", () => {
     expect(rows.map((r) => r.proname)).toEqual(["auth_api_key", "auth_member", "auth_origin_allowed"]);
     for (const row of rows) {
       expect(row.secdef, row.proname).toBe(true);
-      expect(row.config?.some((c) => c.startsWith("search_path=")), row.proname).toBe(true);
+      expect(
+        row.config?.some((c) => c.startsWith("search_path=")),
+        row.proname,
+      ).toBe(true);
       expect(row.owner, row.proname).not.toBe("agent_app");
       expect(row.app, row.proname).toBe(true);
       expect(row.public, row.proname).toBe(false);

@@ -65,7 +65,16 @@ export const tenantOwnedTables = {
  */
 export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
   const id = () => randomUUID();
-  const [userId, roleId, agentId, channelId, conversationId, messageId, toolId, knowledgeBaseId] = [id(), id(), id(), id(), id(), id(), id(), id()];
+  const [userId, roleId, agentId, channelId, conversationId, messageId, toolId, knowledgeBaseId] = [
+    id(),
+    id(),
+    id(),
+    id(),
+    id(),
+    id(),
+    id(),
+    id(),
+  ];
   const tag = tenantId.slice(0, 8) + "-" + userId.slice(0, 8);
   return {
     tenant: { id: tenantId, name: `Tenant ${tag}`, slug: `t-${tag}` },
@@ -91,7 +100,17 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       tool_approvals: { tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` },
       knowledge_bases: { id: knowledgeBaseId, tenantId, name: "Docs", embeddingModel: "hashing:v1-384" },
       knowledge_sources: { tenantId, knowledgeBaseId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
-      usage_records: { tenantId, conversationId, messageId, agentId, model: "m", provider: "p", inputTokens: 1, outputTokens: 2, latencyMs: 3 },
+      usage_records: {
+        tenantId,
+        conversationId,
+        messageId,
+        agentId,
+        model: "m",
+        provider: "p",
+        inputTokens: 1,
+        outputTokens: 2,
+        latencyMs: 3,
+      },
       agent_versions: {
         tenantId,
         agentId,
@@ -99,13 +118,34 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
         change: "create",
         createdBy: "system:fixture",
         config: {
-          name: "Agent", systemPrompt: "Be helpful.", modelPolicy: null, temperature: 0.3, maxOutputTokens: 512, memoryWindow: 12,
-          toolIds: [], builtinTools: [], knowledgeBaseIds: [], knowledgeSourceIds: [], channelIds: [channelId],
+          name: "Agent",
+          systemPrompt: "Be helpful.",
+          modelPolicy: null,
+          temperature: 0.3,
+          maxOutputTokens: 512,
+          memoryWindow: 12,
+          toolIds: [],
+          builtinTools: [],
+          knowledgeBaseIds: [],
+          knowledgeSourceIds: [],
+          channelIds: [channelId],
         },
       },
       alerts: { tenantId, kind: "fixture", dedupeKey: tag },
-      alert_rules: { tenantId, name: "Quiet", condition: { kind: "no_traffic", windowMinutes: 60 }, delivery: { channel: "email", to: ["ops@example.test"] } },
-      analytics_traffic_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), channelId, agentId, messagesIn: 1, responseHistogram: [] },
+      alert_rules: {
+        tenantId,
+        name: "Quiet",
+        condition: { kind: "no_traffic", windowMinutes: 60 },
+        delivery: { channel: "email", to: ["ops@example.test"] },
+      },
+      analytics_traffic_hourly: {
+        tenantId,
+        hour: new Date("2026-01-01T00:00:00Z"),
+        channelId,
+        agentId,
+        messagesIn: 1,
+        responseHistogram: [],
+      },
       analytics_usage_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), channelId, agentId, provider: "p", model: "m", turns: 1 },
       analytics_tools_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), agentId, tool: "t", calls: 1 },
       analytics_end_users_hourly: { tenantId, hour: new Date("2026-01-01T00:00:00Z"), channelId, agentId, endUser: `user-${tag}` },

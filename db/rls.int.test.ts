@@ -91,9 +91,7 @@ describe("withTenant", () => {
   });
 
   it("cannot move its own row to another tenant", async () => {
-    const error = await rejection(
-      withTenant(app.db, a.tenant.id, (tx) => tx.execute(sql`update agents set tenant_id = ${b.tenant.id}`)),
-    );
+    const error = await rejection(withTenant(app.db, a.tenant.id, (tx) => tx.execute(sql`update agents set tenant_id = ${b.tenant.id}`)));
     expect(sqlState(error)).toBe("42501");
   });
 
@@ -148,7 +146,14 @@ describe("idempotency constraints", () => {
 
   it("allows outbound messages without a provider id and one reply per inbound message", async () => {
     const base = a.rows.messages;
-    const reply = { ...base, id: crypto.randomUUID(), direction: "outbound" as const, providerMessageId: null, status: "pending" as const, replyToMessageId: base.id! };
+    const reply = {
+      ...base,
+      id: crypto.randomUUID(),
+      direction: "outbound" as const,
+      providerMessageId: null,
+      status: "pending" as const,
+      replyToMessageId: base.id!,
+    };
     await withTenant(app.db, a.tenant.id, (tx) => tx.insert(messages).values(reply));
     const second = { ...reply, id: crypto.randomUUID() };
     const error = await rejection(withTenant(app.db, a.tenant.id, (tx) => tx.insert(messages).values(second)));

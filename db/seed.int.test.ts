@@ -34,13 +34,22 @@ afterAll(async () => {
 describe("seedDemo", () => {
   it("creates the demo tenant, built-in roles, agent and a Telegram channel with sealed credentials", async () => {
     const result = await seedDemo(database.adminUrl, { keyring, telegramBotToken: "123:first" });
-    expect(result).toEqual({ tenantId: DEMO_TENANT_ID, agentId: DEMO_AGENT_ID, channelId: DEMO_TELEGRAM_CHANNEL_ID, credentialsSealed: true });
+    expect(result).toEqual({
+      tenantId: DEMO_TENANT_ID,
+      agentId: DEMO_AGENT_ID,
+      channelId: DEMO_TELEGRAM_CHANNEL_ID,
+      credentialsSealed: true,
+    });
     const seen = await withTenant(admin.db, DEMO_TENANT_ID, async (tx) => ({
       roles: (await tx.select().from(roles)).map((r) => [r.name, r.builtin]).sort(),
       agent: (await tx.select().from(agents).where(eq(agents.id, DEMO_AGENT_ID)))[0],
       channel: (await tx.select().from(channels).where(eq(channels.id, DEMO_TELEGRAM_CHANNEL_ID)))[0],
     }));
-    expect(seen.roles).toEqual([["admin", true], ["editor", true], ["viewer", true]]);
+    expect(seen.roles).toEqual([
+      ["admin", true],
+      ["editor", true],
+      ["viewer", true],
+    ]);
     expect(seen.agent?.name).toBe("Demo assistant");
     expect(seen.channel).toMatchObject({ kind: "telegram", agentId: DEMO_AGENT_ID, status: "active" });
     expect(seen.channel?.credentials).not.toContain("123:first");

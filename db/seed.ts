@@ -57,7 +57,10 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
       // Rows are written as the owner; the setting also satisfies forced RLS if that owner is not
       // a superuser (e.g. a managed Postgres owner role).
       await tx.execute(sql`select set_config('app.tenant_id', ${DEMO_TENANT_ID}, true)`);
-      await tx.insert(tenants).values({ id: DEMO_TENANT_ID, name: "Demo", slug: "demo", auth0OrgId: DEMO_AUTH0_ORG_ID }).onConflictDoNothing();
+      await tx
+        .insert(tenants)
+        .values({ id: DEMO_TENANT_ID, name: "Demo", slug: "demo", auth0OrgId: DEMO_AUTH0_ORG_ID })
+        .onConflictDoNothing();
       // Demo tenants seeded before Auth0 sign-in existed get the placeholder; a real id set since is kept.
       await tx
         .update(tenants)

@@ -53,7 +53,10 @@ async function main() {
       );
     if (command === "create") {
       const created = await run(async (ctx) => {
-        const [role] = await ctx.tx.select().from(roles).where(and(eq(roles.tenantId, ctx.tenantId), eq(roles.name, values.role)));
+        const [role] = await ctx.tx
+          .select()
+          .from(roles)
+          .where(and(eq(roles.tenantId, ctx.tenantId), eq(roles.name, values.role)));
         if (!role) throw new Error(`The tenant has no role named "${values.role}".`);
         return createApiKey({ ctx, input: { name: values.name ?? `cli ${new Date().toISOString()}`, roleId: role.id } });
       });
@@ -70,7 +73,9 @@ async function main() {
       const revoked = await run((ctx) => revokeApiKey({ ctx, input: { apiKeyId: id } }));
       console.log(`Revoked ${revoked.id} at ${revoked.revokedAt}.`);
     } else {
-      console.log("Usage: npm run apikey -- create --role admin|editor|viewer [--name NAME] [--tenant UUID]\n       npm run apikey -- list | revoke <id>");
+      console.log(
+        "Usage: npm run apikey -- create --role admin|editor|viewer [--name NAME] [--tenant UUID]\n       npm run apikey -- list | revoke <id>",
+      );
       process.exitCode = 2;
     }
   } finally {

@@ -153,7 +153,12 @@ async function main(): Promise<number> {
 }
 
 function lastLine(output: string): string {
-  return (output.trim().split("\n").findLast((line) => /error|Error/.test(line)) ?? "").slice(0, 200);
+  return (
+    output
+      .trim()
+      .split("\n")
+      .findLast((line) => /error|Error/.test(line)) ?? ""
+  ).slice(0, 200);
 }
 
 let code = 1;

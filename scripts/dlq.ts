@@ -31,7 +31,8 @@ const { values, positionals } = parseArgs({
   },
 });
 
-const USAGE = "usage: npm run dlq -- list | inspect <message-id> | replay <message-id>|--all  [--queue-url URL] [--dlq-url URL] [--endpoint URL] [--region R] [--json]";
+const USAGE =
+  "usage: npm run dlq -- list | inspect <message-id> | replay <message-id>|--all  [--queue-url URL] [--dlq-url URL] [--endpoint URL] [--region R] [--json]";
 
 interface Queues {
   sqs: SQSClient;
@@ -50,8 +51,14 @@ async function connect(): Promise<Queues> {
     const state = await readFile(join(PROJECT_ROOT, ".data", "stack.json"), "utf8")
       .then((text) => JSON.parse(text) as StackState)
       .catch(() => undefined);
-    if (!state?.sqs) throw new Error("no queue given (--queue-url) and no running local stack (.data/stack.json): start it with `npm start`");
-    ({ inboundQueueUrl, deadLetterQueueUrl: deadLetterUrl, endpoint, region } = { ...state.sqs, deadLetterQueueUrl: deadLetterUrl ?? state.sqs.deadLetterQueueUrl });
+    if (!state?.sqs)
+      throw new Error("no queue given (--queue-url) and no running local stack (.data/stack.json): start it with `npm start`");
+    ({
+      inboundQueueUrl,
+      deadLetterQueueUrl: deadLetterUrl,
+      endpoint,
+      region,
+    } = { ...state.sqs, deadLetterQueueUrl: deadLetterUrl ?? state.sqs.deadLetterQueueUrl });
     local = true;
   }
   const keyId = env.SQS_ACCESS_KEY_ID;

@@ -124,7 +124,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let chroma: ChromaHandle | undefined;
     if (options.withChroma !== false) {
-      chroma = await startChroma({ port: await preferredPort(ports.chroma), dataDir: join(dataDir, "chroma"), output: options.output ?? "prefix" });
+      chroma = await startChroma({
+        port: await preferredPort(ports.chroma),
+        dataDir: join(dataDir, "chroma"),
+        output: options.output ?? "prefix",
+      });
       stops.push(() => chroma!.stop());
       announce("chroma", chroma.url);
     }
@@ -181,7 +185,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         command: process.execPath,
         args: ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")],
         cwd: PROJECT_ROOT,
-        env: { ...poolEnv, POOL_PORT: String(port), ...(pools.length === 0 ? { POOL_TOOL_RUNNER_PORT: String(toolRunnerPort) } : {}), ...env },
+        env: {
+          ...poolEnv,
+          POOL_PORT: String(port),
+          ...(pools.length === 0 ? { POOL_TOOL_RUNNER_PORT: String(toolRunnerPort) } : {}),
+          ...env,
+        },
         output: options.output ?? "prefix",
       });
       const healthUrl = `http://127.0.0.1:${port}`;
@@ -196,7 +205,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let prometheus: PrometheusHandle | undefined;
     if (options.withMonitoring) {
       prometheus = await startPrometheus({
-        targets: [...(pool ? [{ job: "agent-pool", url: `${pool.healthUrl}/metrics` }] : []), { job: "agent-edge", url: `${edge.url}/metrics` }],
+        targets: [
+          ...(pool ? [{ job: "agent-pool", url: `${pool.healthUrl}/metrics` }] : []),
+          { job: "agent-edge", url: `${edge.url}/metrics` },
+        ],
         port: await preferredPort(ports.prometheus),
         dataDir: join(dataDir, "prometheus"),
         output: options.output ?? "prefix",

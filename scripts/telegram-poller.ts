@@ -52,7 +52,10 @@ export function startTelegramPoller(options: TelegramPollerOptions): TelegramPol
     let pause = 1_000;
     while (!controller.signal.aborted) {
       try {
-        const updates = (await api.getUpdates({ offset, timeout: options.pollTimeoutSeconds ?? 25, allowed_updates: TELEGRAM_ALLOWED_UPDATES }, controller.signal)) as Array<{
+        const updates = (await api.getUpdates(
+          { offset, timeout: options.pollTimeoutSeconds ?? 25, allowed_updates: TELEGRAM_ALLOWED_UPDATES },
+          controller.signal,
+        )) as Array<{
           update_id: number;
         }>;
         for (const update of updates) {

@@ -93,7 +93,12 @@ describe("cursors", () => {
   });
 
   it("refuse cursors this API did not make", () => {
-    for (const bad of ["", "not-base64!", Buffer.from('{"t":1}').toString("base64url"), Buffer.from('{"t":"x","id":"1 or 1=1"}').toString("base64url")]) {
+    for (const bad of [
+      "",
+      "not-base64!",
+      Buffer.from('{"t":1}').toString("base64url"),
+      Buffer.from('{"t":"x","id":"1 or 1=1"}').toString("base64url"),
+    ]) {
       expect(() => decodeCursor(bad), bad).toThrow(InvalidRequestError);
     }
   });

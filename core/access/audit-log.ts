@@ -7,7 +7,13 @@ import { requirePermission } from "./permissions";
 import { type auditQuery, type AuditRecordDto, iso } from "./schemas";
 
 /** The tenant's audit trail, newest first, optionally narrowed to a resource or an action. */
-export async function listAuditLog({ ctx, input }: { ctx: AccessContext; input: z.infer<typeof auditQuery> }): Promise<Page<AuditRecordDto>> {
+export async function listAuditLog({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: z.infer<typeof auditQuery>;
+}): Promise<Page<AuditRecordDto>> {
   requirePermission(ctx, "users:read");
   const page = keyset(auditLog, input);
   const rows = await ctx.tx

@@ -27,11 +27,18 @@ describe("createAuth0Verifier", () => {
   });
 
   it("does not refetch for every unknown kid inside the cool-down (no fetch storm)", async () => {
-    const verify = createAuth0Verifier({ issuer: auth0.issuer, audience: auth0.audience, jwksUrl: auth0.jwksUrl, jwksCooldownSeconds: 300 });
+    const verify = createAuth0Verifier({
+      issuer: auth0.issuer,
+      audience: auth0.audience,
+      jwksUrl: auth0.jwksUrl,
+      jwksCooldownSeconds: 300,
+    });
     await verify(await auth0.mint({ claims }));
     const before = auth0.jwksFetches();
     const stranger = await auth0.strangerKey();
-    const forged = await Promise.all(Array.from({ length: 25 }, (_, i) => auth0.mint({ claims, key: stranger, header: { kid: `made-up-${i}` } })));
+    const forged = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => auth0.mint({ claims, key: stranger, header: { kid: `made-up-${i}` } })),
+    );
     const results = await Promise.allSettled(forged.map((token) => verify(token)));
     expect(results.every((r) => r.status === "rejected" && r.reason instanceof InvalidTokenError)).toBe(true);
     expect(auth0.jwksFetches() - before).toBeLessThanOrEqual(1);

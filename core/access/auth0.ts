@@ -84,7 +84,8 @@ export function createAuth0Verifier(options: Auth0VerifierOptions): Auth0Verifie
       throw new InvalidTokenError(describeJoseError(error), { cause: error });
     }
     const orgId = payload[orgClaim];
-    if (typeof orgId !== "string" || !orgId) throw new InvalidTokenError(`The token has no ${orgClaim} claim (sign in through an Auth0 Organization).`);
+    if (typeof orgId !== "string" || !orgId)
+      throw new InvalidTokenError(`The token has no ${orgClaim} claim (sign in through an Auth0 Organization).`);
     const email = payload[emailClaim];
     const name = payload.name;
     return {

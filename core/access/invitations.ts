@@ -62,7 +62,12 @@ export async function createInvitation({
   await ctx.tx
     .delete(invitations)
     .where(
-      and(eq(invitations.tenantId, ctx.tenantId), eq(invitations.email, email), sql`${invitations.acceptedAt} is null`, sql`${invitations.expiresAt} <= now()`),
+      and(
+        eq(invitations.tenantId, ctx.tenantId),
+        eq(invitations.email, email),
+        sql`${invitations.acceptedAt} is null`,
+        sql`${invitations.expiresAt} <= now()`,
+      ),
     );
   const expiresAt = new Date(Date.now() + (input.expiresInDays ?? DEFAULT_EXPIRY_DAYS) * 86_400_000);
   const [row] = await conflictOnDuplicate(

@@ -10,12 +10,21 @@ import type { createRoleInput, RoleDto, updateRoleInput } from "./schemas";
 import { iso } from "./schemas";
 
 export function toRoleDto(role: Role): RoleDto {
-  return { id: role.id, name: role.name, builtin: role.builtin, permissions: [...effectivePermissions(role)], createdAt: iso(role.createdAt)! };
+  return {
+    id: role.id,
+    name: role.name,
+    builtin: role.builtin,
+    permissions: [...effectivePermissions(role)],
+    createdAt: iso(role.createdAt)!,
+  };
 }
 
 /** The tenant's role with this id, or NotFoundError (another tenant's id included). */
 export async function findRole(ctx: AccessContext, roleId: string): Promise<Role> {
-  const [role] = await ctx.tx.select().from(roles).where(and(eq(roles.tenantId, ctx.tenantId), eq(roles.id, roleId)));
+  const [role] = await ctx.tx
+    .select()
+    .from(roles)
+    .where(and(eq(roles.tenantId, ctx.tenantId), eq(roles.id, roleId)));
   if (!role) throw new NotFoundError("role");
   return role;
 }

@@ -82,10 +82,14 @@ export async function updateUser({
   const current = await findMember(ctx, input.userId);
   const before = toUserDto(current);
   if (!input.roleId || input.roleId === current.roleId) return before;
-  requireCanGrant(ctx, effectivePermissions({ name: current.roleName, builtin: current.roleBuiltin, permissions: current.rolePermissions }));
+  requireCanGrant(
+    ctx,
+    effectivePermissions({ name: current.roleName, builtin: current.roleBuiltin, permissions: current.rolePermissions }),
+  );
   const role = await findRole(ctx, input.roleId);
   requireCanGrant(ctx, effectivePermissions(role));
-  if (current.roleBuiltin && current.roleName === "admin" && !(role.builtin && role.name === "admin")) await ensureAnotherAdmin(ctx, input.userId);
+  if (current.roleBuiltin && current.roleName === "admin" && !(role.builtin && role.name === "admin"))
+    await ensureAnotherAdmin(ctx, input.userId);
   await ctx.tx
     .update(memberships)
     .set({ roleId: role.id })
@@ -98,7 +102,10 @@ export async function updateUser({
 export async function removeUser({ ctx, input }: { ctx: AccessContext; input: { userId: string } }): Promise<void> {
   requirePermission(ctx, "users:delete");
   const current = await findMember(ctx, input.userId);
-  requireCanGrant(ctx, effectivePermissions({ name: current.roleName, builtin: current.roleBuiltin, permissions: current.rolePermissions }));
+  requireCanGrant(
+    ctx,
+    effectivePermissions({ name: current.roleName, builtin: current.roleBuiltin, permissions: current.rolePermissions }),
+  );
   if (current.roleBuiltin && current.roleName === "admin") await ensureAnotherAdmin(ctx, input.userId);
   await ctx.tx.delete(memberships).where(and(eq(memberships.tenantId, ctx.tenantId), eq(memberships.userId, input.userId)));
   await recordAudit(ctx, { action: "user.remove", resourceType: "user", resourceId: input.userId, before: toUserDto(current) });

@@ -38,7 +38,10 @@ beforeAll(async () => {
   await insertTenantGraph(admin.db, a);
   await insertTenantGraph(admin.db, b);
   const base = (graph: TenantGraph) => ({ tenantId: graph.tenant.id, name: "Help centre", embeddingModel: "hashing:v1-384" });
-  [{ id: aBaseId }, { id: bBaseId }] = await admin.db.insert(knowledgeBases).values([base(a), base(b)]).returning({ id: knowledgeBases.id }) as [{ id: string }, { id: string }];
+  [{ id: aBaseId }, { id: bBaseId }] = (await admin.db
+    .insert(knowledgeBases)
+    .values([base(a), base(b)])
+    .returning({ id: knowledgeBases.id })) as [{ id: string }, { id: string }];
 });
 
 afterAll(async () => {
@@ -95,23 +98,38 @@ describe("agent verbs", () => {
         },
       }),
     );
-    expect(created).toMatchObject({ name: "Sales", version: 1, temperature: 0.3, memoryWindow: 12, toolIds: [a.rows.tools.id], knowledgeBaseIds: [aBaseId], channelIds: [a.rows.channels.id] });
+    expect(created).toMatchObject({
+      name: "Sales",
+      version: 1,
+      temperature: 0.3,
+      memoryWindow: 12,
+      toolIds: [a.rows.tools.id],
+      knowledgeBaseIds: [aBaseId],
+      channelIds: [a.rows.channels.id],
+    });
     const [channel] = await admin.db.select().from(channels).where(eq(channels.id, a.rows.channels.id!));
     expect(channel!.agentId).toBe(created.id);
     const versions = await as(a, (ctx) => listAgentVersions({ ctx, input: { agentId: created.id } }));
     expect(versions).toMatchObject([{ version: 1, change: "create", createdBy: `user:${a.user.id}` }]);
-    const audits = await admin.db.select().from(auditLog).where(and(eq(auditLog.tenantId, a.tenant.id), eq(auditLog.resourceId, created.id)));
+    const audits = await admin.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, a.tenant.id), eq(auditLog.resourceId, created.id)));
     expect(audits.map((row) => row.action)).toEqual(["agent.create"]);
   });
 
   it("versions every change, lists versions, and rolls back as a new version", async () => {
     const agent = await as(a, (ctx) => createAgent({ ctx, input: { name: "Support", systemPrompt: "v1 prompt" } }));
-    const v2 = await as(a, (ctx) => updateAgent({ ctx, input: { agentId: agent.id, changes: { systemPrompt: "v2 prompt", temperature: 0.9 }, expectedVersion: 1 } }));
+    const v2 = await as(a, (ctx) =>
+      updateAgent({ ctx, input: { agentId: agent.id, changes: { systemPrompt: "v2 prompt", temperature: 0.9 }, expectedVersion: 1 } }),
+    );
     expect(v2).toMatchObject({ version: 2, systemPrompt: "v2 prompt", temperature: 0.9, name: "Support" });
     const v3 = await as(a, (ctx) => updateAgent({ ctx, input: { agentId: agent.id, changes: { name: "Support desk" } } }));
     expect(v3.version).toBe(3);
 
-    const conflict = await rejection(as(a, (ctx) => updateAgent({ ctx, input: { agentId: agent.id, changes: { name: "x" }, expectedVersion: 2 } })));
+    const conflict = await rejection(
+      as(a, (ctx) => updateAgent({ ctx, input: { agentId: agent.id, changes: { name: "x" }, expectedVersion: 2 } })),
+    );
     expect(conflict).toMatchObject({ code: "AGENT_VERSION_CONFLICT", status: 409 });
 
     const rolled = await as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: agent.id, version: 1 } }));
@@ -152,7 +170,16 @@ describe("agent verbs", () => {
     }
     const foreign = await rejection(
       as(a, (ctx) =>
-        createAgent({ ctx, input: { name: "x", systemPrompt: "y", toolIds: [b.rows.tools.id!], knowledgeBaseIds: [bBaseId], channelIds: [b.rows.channels.id!] } }),
+        createAgent({
+          ctx,
+          input: {
+            name: "x",
+            systemPrompt: "y",
+            toolIds: [b.rows.tools.id!],
+            knowledgeBaseIds: [bBaseId],
+            channelIds: [b.rows.channels.id!],
+          },
+        }),
       ),
     );
     expect(foreign).toMatchObject({
@@ -170,7 +197,17 @@ describe("agent verbs", () => {
     expect((invalid.details as Array<{ path: string }>).map((d) => d.path).sort()).toEqual(["name", "temperature"]);
     const badPolicy = await rejection(
       as(a, (ctx) =>
-        createAgent({ ctx, input: { name: "x", systemPrompt: "y", modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }], rules: [{ when: {}, use: [{ provider: "groq", model: "llama3-8b-8192" }] }] } } }),
+        createAgent({
+          ctx,
+          input: {
+            name: "x",
+            systemPrompt: "y",
+            modelPolicy: {
+              candidates: [{ provider: "openai", model: "gpt-4o-mini" }],
+              rules: [{ when: {}, use: [{ provider: "groq", model: "llama3-8b-8192" }] }],
+            },
+          },
+        }),
       ),
     );
     expect(badPolicy.code).toBe("INVALID_AGENT");
@@ -178,7 +215,10 @@ describe("agent verbs", () => {
 
   it("refuses to delete an agent that serves channels or to orphan a channel, then deletes softly", async () => {
     const agent = await as(a, (ctx) => createAgent({ ctx, input: { name: "Temp", systemPrompt: "t", channelIds: [a.rows.channels.id!] } }));
-    expect(await rejection(as(a, (ctx) => deleteAgent({ ctx, input: { agentId: agent.id } })))).toMatchObject({ code: "AGENT_IN_USE", status: 409 });
+    expect(await rejection(as(a, (ctx) => deleteAgent({ ctx, input: { agentId: agent.id } })))).toMatchObject({
+      code: "AGENT_IN_USE",
+      status: 409,
+    });
     expect(await rejection(as(a, (ctx) => updateAgent({ ctx, input: { agentId: agent.id, changes: { channelIds: [] } } })))).toMatchObject({
       code: "CHANNEL_NEEDS_AGENT",
     });
@@ -192,8 +232,12 @@ describe("agent verbs", () => {
 
   it("checks the permission first: a denied write changes nothing", async () => {
     granted.length = 0;
-    await expect(as(a, (ctx) => createAgent({ ctx, input: { name: "Denied", systemPrompt: "n" } }), false)).rejects.toMatchObject({ code: "FORBIDDEN" });
-    await expect(as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: "not-even-a-uuid", version: 1 } }), false)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    await expect(as(a, (ctx) => createAgent({ ctx, input: { name: "Denied", systemPrompt: "n" } }), false)).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
+    await expect(as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: "not-even-a-uuid", version: 1 } }), false)).rejects.toMatchObject({
+      code: "FORBIDDEN",
+    });
     expect(granted).toEqual(["agents:write", "agents:write"]);
     const listed = await as(a, (ctx) => listAgents({ ctx, input: { limit: 100 } }));
     expect(listed.agents.map((x) => x.name)).not.toContain("Denied");
@@ -205,8 +249,14 @@ describe("conversation handoff verbs", () => {
   it("hands off and releases a conversation of the tenant, 404 for another tenant's", async () => {
     const id = a.rows.conversations.id!;
     expect(await as(a, (ctx) => handOffConversation({ ctx, input: { conversationId: id } }))).toMatchObject({ status: "handed_off" });
-    expect(await as(a, (ctx) => releaseConversation({ ctx, input: { conversationId: id } }))).toEqual({ id, status: "open", handedOffAt: null });
-    expect(await rejection(as(a, (ctx) => releaseConversation({ ctx, input: { conversationId: b.rows.conversations.id! } })))).toMatchObject({
+    expect(await as(a, (ctx) => releaseConversation({ ctx, input: { conversationId: id } }))).toEqual({
+      id,
+      status: "open",
+      handedOffAt: null,
+    });
+    expect(
+      await rejection(as(a, (ctx) => releaseConversation({ ctx, input: { conversationId: b.rows.conversations.id! } }))),
+    ).toMatchObject({
       code: "CONVERSATION_NOT_FOUND",
       status: 404,
     });

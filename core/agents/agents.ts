@@ -63,7 +63,10 @@ export async function listAgents({ ctx, input = {} }: { ctx: DomainContext; inpu
     .orderBy(asc(agents.createdAt), asc(agents.id))
     .limit(limit + 1);
   const page = rows.slice(0, limit);
-  const served = await channelsByAgent(ctx, page.map((row) => row.id));
+  const served = await channelsByAgent(
+    ctx,
+    page.map((row) => row.id),
+  );
   const last = page.at(-1);
   return {
     agents: page.map((row) => toView(row, served.get(row.id) ?? [])),
@@ -119,9 +122,14 @@ export async function updateAgent({
   if (changes.channelIds) {
     const dropped = servedNow.filter((id) => !changes.channelIds!.includes(id));
     if (dropped.length) {
-      throw new DomainError("CHANNEL_NEEDS_AGENT", 409, "a channel this agent serves cannot be left without an agent; assign it to another agent", {
-        channelIds: dropped,
-      });
+      throw new DomainError(
+        "CHANNEL_NEEDS_AGENT",
+        409,
+        "a channel this agent serves cannot be left without an agent; assign it to another agent",
+        {
+          channelIds: dropped,
+        },
+      );
     }
   }
   await checkReferences(ctx, next);
@@ -138,7 +146,9 @@ export async function deleteAgent({ ctx, input }: { ctx: DomainContext; input: {
   const agent = await fetchAgentOrThrow(ctx, agentId, { forUpdate: true });
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
   if (served.length) {
-    throw new DomainError("AGENT_IN_USE", 409, "the agent still serves channels; assign them to another agent first", { channelIds: served });
+    throw new DomainError("AGENT_IN_USE", 409, "the agent still serves channels; assign them to another agent first", {
+      channelIds: served,
+    });
   }
   await ctx.tx
     .update(agents)
@@ -244,7 +254,10 @@ async function assignChannels(ctx: DomainContext, agentId: string, channelIds: s
  * Every referenced tool, knowledge source and channel must be the tenant's own. Checked with
  * tenant-scoped reads: foreign keys alone would accept another tenant's ids (they bypass RLS).
  */
-async function checkReferences(ctx: DomainContext, config: Pick<AgentVersionConfig, "toolIds" | "knowledgeBaseIds" | "knowledgeSourceIds" | "channelIds">) {
+async function checkReferences(
+  ctx: DomainContext,
+  config: Pick<AgentVersionConfig, "toolIds" | "knowledgeBaseIds" | "knowledgeSourceIds" | "channelIds">,
+) {
   const missing: Record<string, string[]> = {};
   for (const [field, table, ids] of [
     ["toolIds", tools, config.toolIds],
@@ -273,7 +286,13 @@ async function existingIds(
   return ids.filter((id) => found.has(id));
 }
 
-async function recordVersion(ctx: DomainContext, agent: Agent, config: AgentVersionConfig, change: AgentVersionChange, restoredFrom?: number) {
+async function recordVersion(
+  ctx: DomainContext,
+  agent: Agent,
+  config: AgentVersionConfig,
+  change: AgentVersionChange,
+  restoredFrom?: number,
+) {
   await ctx.tx.insert(agentVersions).values({
     tenantId: ctx.tenantId,
     agentId: agent.id,
@@ -285,7 +304,13 @@ async function recordVersion(ctx: DomainContext, agent: Agent, config: AgentVers
   });
 }
 
-async function audit(ctx: DomainContext, action: string, agentId: string, before: AgentVersionConfig | null, after: AgentVersionConfig | null) {
+async function audit(
+  ctx: DomainContext,
+  action: string,
+  agentId: string,
+  before: AgentVersionConfig | null,
+  after: AgentVersionConfig | null,
+) {
   await recordAudit(ctx, { action, resourceType: "agent", resourceId: agentId, before, after });
 }
 
@@ -311,11 +336,24 @@ function configOf(agent: Agent, channelIds: string[]): AgentVersionConfig {
 }
 
 function toView(agent: Agent, channelIds: string[]): AgentView {
-  return { id: agent.id, version: agent.currentVersion, ...configOf(agent, channelIds), createdAt: agent.createdAt, updatedAt: agent.updatedAt };
+  return {
+    id: agent.id,
+    version: agent.currentVersion,
+    ...configOf(agent, channelIds),
+    createdAt: agent.createdAt,
+    updatedAt: agent.updatedAt,
+  };
 }
 
 function versionView(row: AgentVersion): AgentVersionView {
-  return { version: row.version, change: row.change, restoredFrom: row.restoredFrom, createdBy: row.createdBy, createdAt: row.createdAt, config: row.config };
+  return {
+    version: row.version,
+    change: row.change,
+    restoredFrom: row.restoredFrom,
+    createdBy: row.createdBy,
+    createdAt: row.createdAt,
+    config: row.config,
+  };
 }
 
 /** The cursor is the last agent's id: opaque to callers, and stable under concurrent inserts. */

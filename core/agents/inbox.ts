@@ -42,12 +42,23 @@ const PREVIEW_CHARS = 160;
  * ones handed to a person) and channel; each with its channel and a preview of its newest
  * message. Scoped by the tenant in every query (and by row-level security under it).
  */
-export async function listConversations({ ctx, input }: { ctx: DomainContext; input: PageInput & z.input<typeof listConversationsInput> }): Promise<Page<ConversationSummaryDto>> {
+export async function listConversations({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: PageInput & z.input<typeof listConversationsInput>;
+}): Promise<Page<ConversationSummaryDto>> {
   requirePermission(ctx, "agents:read");
   const filters = listConversationsInput.parse(input);
   const page = keyset({ createdAt: conversations.lastMessageAt, id: conversations.id }, filters);
   const rows = await ctx.tx
-    .select({ conversation: conversations, channel: { kind: channels.kind, name: channels.name }, id: conversations.id, cursorAt: page.cursorColumn })
+    .select({
+      conversation: conversations,
+      channel: { kind: channels.kind, name: channels.name },
+      id: conversations.id,
+      cursorAt: page.cursorColumn,
+    })
     .from(conversations)
     .innerJoin(channels, and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, conversations.channelId)))
     .where(
@@ -132,7 +143,10 @@ export async function recordOperatorMessage({
   input: z.input<typeof operatorMessageInput>;
 }): Promise<{ message: OperatorMessageDto; conversation: { externalKey: string; channelId: string; channelKind: ChannelKind } }> {
   requirePermission(ctx, "agents:write");
-  const { conversationId, text } = parseOrThrow(operatorMessageInput, input, { code: "INVALID_MESSAGE", message: "the message is not valid" });
+  const { conversationId, text } = parseOrThrow(operatorMessageInput, input, {
+    code: "INVALID_MESSAGE",
+    message: "the message is not valid",
+  });
   const [found] = await ctx.tx
     .select({ conversation: conversations, channel: { id: channels.id, kind: channels.kind, status: channels.status } })
     .from(conversations)
@@ -152,15 +166,32 @@ export async function recordOperatorMessage({
       sender: { id: actorLabel(ctx.actor), operator: true },
     })
     .returning();
-  await recordAudit(ctx, { action: "conversation.message", resourceType: "conversation", resourceId: found.conversation.id, after: { messageId: row!.id } });
+  await recordAudit(ctx, {
+    action: "conversation.message",
+    resourceType: "conversation",
+    resourceId: found.conversation.id,
+    after: { messageId: row!.id },
+  });
   return {
-    message: { id: row!.id, conversationId: row!.conversationId, status: row!.status, content: row!.content, createdAt: iso(row!.createdAt)! },
+    message: {
+      id: row!.id,
+      conversationId: row!.conversationId,
+      status: row!.status,
+      content: row!.content,
+      createdAt: iso(row!.createdAt)!,
+    },
     conversation: { externalKey: found.conversation.externalKey, channelId: found.channel.id, channelKind: found.channel.kind },
   };
 }
 
 /** The operator message could not be queued: recorded as failed, so it is neither sent later nor left pending. */
-export async function failOperatorMessage({ ctx, input }: { ctx: DomainContext; input: { messageId: string; reason: string } }): Promise<void> {
+export async function failOperatorMessage({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { messageId: string; reason: string };
+}): Promise<void> {
   requirePermission(ctx, "agents:write");
   await ctx.tx
     .update(messages)

@@ -24,7 +24,10 @@ export interface RuleEvaluation {
 export async function evaluateTenantAlerts(tx: Transaction, tenantId: string, now: Date): Promise<RuleEvaluation[]> {
   // Pools evaluating the same tenant at once would each see `ok` and notify twice.
   if (!(await tryTenantLock(tx, "alerts", tenantId))) return [];
-  const rules = await tx.select().from(alertRules).where(and(eq(alertRules.tenantId, tenantId), eq(alertRules.enabled, true)));
+  const rules = await tx
+    .select()
+    .from(alertRules)
+    .where(and(eq(alertRules.tenantId, tenantId), eq(alertRules.enabled, true)));
   const results: RuleEvaluation[] = [];
   for (const rule of rules) {
     const since = new Date(now.getTime() - rule.condition.windowMinutes * 60_000);
@@ -39,7 +42,14 @@ export async function evaluateTenantAlerts(tx: Transaction, tenantId: string, no
           dedupeKey: `${rule.id}:${now.toISOString()}`,
           ruleId: rule.id,
           deliveryStatus: "pending",
-          details: { ruleId: rule.id, ruleName: rule.name, kind: rule.condition.kind, value, threshold, windowMinutes: rule.condition.windowMinutes },
+          details: {
+            ruleId: rule.id,
+            ruleName: rule.name,
+            kind: rule.condition.kind,
+            value,
+            threshold,
+            windowMinutes: rule.condition.windowMinutes,
+          },
         })
         .onConflictDoNothing()
         .returning({ id: alerts.id });
@@ -58,12 +68,19 @@ export async function evaluateTenantAlerts(tx: Transaction, tenantId: string, no
   return results;
 }
 
-async function measure(tx: Transaction, rule: AlertRule, since: Date, now: Date): Promise<{ firing: boolean; value: number; threshold: number | null }> {
+async function measure(
+  tx: Transaction,
+  rule: AlertRule,
+  since: Date,
+  now: Date,
+): Promise<{ firing: boolean; value: number; threshold: number | null }> {
   const tenantId = rule.tenantId;
   const window = sql`created_at >= ${since.toISOString()}::timestamptz and created_at < ${now.toISOString()}::timestamptz`;
   const condition = rule.condition;
   if (condition.kind === "cost_over") {
-    const { rows } = await tx.execute<{ cost: string }>(sql`select coalesce(sum(cost_nano_usd), 0)::text as cost from usage_records where tenant_id = ${tenantId} and ${window}`);
+    const { rows } = await tx.execute<{ cost: string }>(
+      sql`select coalesce(sum(cost_nano_usd), 0)::text as cost from usage_records where tenant_id = ${tenantId} and ${window}`,
+    );
     const usd = Number(rows[0]?.cost ?? 0) / 1e9;
     return { firing: usd > condition.thresholdUsd, value: usd, threshold: condition.thresholdUsd };
   }

@@ -46,7 +46,10 @@ export function checkWebhookUrl(url: string, policy: OutboundPolicy = {}): void 
 }
 
 async function findRule(ctx: AccessContext, ruleId: string): Promise<AlertRule> {
-  const [rule] = await ctx.tx.select().from(alertRules).where(and(eq(alertRules.tenantId, ctx.tenantId), eq(alertRules.id, ruleId)));
+  const [rule] = await ctx.tx
+    .select()
+    .from(alertRules)
+    .where(and(eq(alertRules.tenantId, ctx.tenantId), eq(alertRules.id, ruleId)));
   if (!rule) throw new NotFoundError("alert rule");
   return rule;
 }
@@ -89,7 +92,15 @@ export const createAlertRule =
     }
     const [rule] = await ctx.tx
       .insert(alertRules)
-      .values({ id, tenantId: ctx.tenantId, name: input.name, condition: input.condition, delivery: input.delivery, enabled: input.enabled, secretSealed })
+      .values({
+        id,
+        tenantId: ctx.tenantId,
+        name: input.name,
+        condition: input.condition,
+        delivery: input.delivery,
+        enabled: input.enabled,
+        secretSealed,
+      })
       .returning();
     const dto = toAlertRuleDto(rule!);
     await recordAudit(ctx, { action: "alert_rule.create", resourceType: "alert_rule", resourceId: id, after: dto });
@@ -99,7 +110,13 @@ export const createAlertRule =
 /** Changes a rule; switching to a webhook (or to another webhook URL) issues a new signing secret. */
 export const updateAlertRule =
   (services: AlertRuleServices) =>
-  async ({ ctx, input }: { ctx: AccessContext; input: UpdateAlertRuleInput & { alertRuleId: string } }): Promise<AlertRuleDto & { signingSecret?: string }> => {
+  async ({
+    ctx,
+    input,
+  }: {
+    ctx: AccessContext;
+    input: UpdateAlertRuleInput & { alertRuleId: string };
+  }): Promise<AlertRuleDto & { signingSecret?: string }> => {
     requirePermission(ctx, "analytics:write");
     const current = await findRule(ctx, input.alertRuleId);
     let signingSecret: string | undefined;
@@ -108,7 +125,11 @@ export const updateAlertRule =
       checkWebhookUrl(input.delivery.url, services.webhookPolicy);
       if (current.delivery.channel !== "webhook" || current.delivery.url !== input.delivery.url || !current.secretSealed) {
         signingSecret = newSigningSecret();
-        secretSealed = await encryptSecret(services.keyring(), { tenantId: ctx.tenantId, owner: signingSecretOwner(current.id) }, signingSecret);
+        secretSealed = await encryptSecret(
+          services.keyring(),
+          { tenantId: ctx.tenantId, owner: signingSecretOwner(current.id) },
+          signingSecret,
+        );
       }
     } else if (input.delivery?.channel === "email") {
       secretSealed = null;
@@ -126,7 +147,13 @@ export const updateAlertRule =
       .where(and(eq(alertRules.tenantId, ctx.tenantId), eq(alertRules.id, current.id)))
       .returning();
     const after = toAlertRuleDto(updated!);
-    await recordAudit(ctx, { action: "alert_rule.update", resourceType: "alert_rule", resourceId: current.id, before: toAlertRuleDto(current), after });
+    await recordAudit(ctx, {
+      action: "alert_rule.update",
+      resourceType: "alert_rule",
+      resourceId: current.id,
+      before: toAlertRuleDto(current),
+      after,
+    });
     return signingSecret ? { ...after, signingSecret } : after;
   };
 
@@ -134,5 +161,10 @@ export async function deleteAlertRule({ ctx, input }: { ctx: AccessContext; inpu
   requirePermission(ctx, "analytics:delete");
   const current = await findRule(ctx, input.alertRuleId);
   await ctx.tx.delete(alertRules).where(and(eq(alertRules.tenantId, ctx.tenantId), eq(alertRules.id, current.id)));
-  await recordAudit(ctx, { action: "alert_rule.delete", resourceType: "alert_rule", resourceId: current.id, before: toAlertRuleDto(current) });
+  await recordAudit(ctx, {
+    action: "alert_rule.delete",
+    resourceType: "alert_rule",
+    resourceId: current.id,
+    before: toAlertRuleDto(current),
+  });
 }

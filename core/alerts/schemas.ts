@@ -1,6 +1,11 @@
 import { z } from "zod";
 
-const windowMinutes = z.number().int().min(5).max(7 * 24 * 60).describe("How far back the rule looks, in minutes (5 to 10080)");
+const windowMinutes = z
+  .number()
+  .int()
+  .min(5)
+  .max(7 * 24 * 60)
+  .describe("How far back the rule looks, in minutes (5 to 10080)");
 
 /** What a rule watches. */
 export const alertCondition = z.discriminatedUnion("kind", [

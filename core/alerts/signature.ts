@@ -15,7 +15,12 @@ export async function signWebhook(secret: string, body: string, timestamp: numbe
 }
 
 /** Checks a `X-Agent-Signature` header: the receiver's side of {@link signWebhook}. */
-export async function verifyWebhookSignature(secret: string, header: string, body: string, options: { now?: number; toleranceSeconds?: number } = {}): Promise<boolean> {
+export async function verifyWebhookSignature(
+  secret: string,
+  header: string,
+  body: string,
+  options: { now?: number; toleranceSeconds?: number } = {},
+): Promise<boolean> {
   const parts = Object.fromEntries(header.split(",").map((part) => part.trim().split("=", 2) as [string, string]));
   const timestamp = Number(parts.t);
   if (!Number.isInteger(timestamp) || typeof parts.v1 !== "string") return false;

@@ -52,11 +52,20 @@ export function percentileFromHistogram(counts: readonly number[], quantile: num
   return RESPONSE_BUCKETS_MS.at(-1)!;
 }
 
-const histogramSums = sql.raw(Array.from({ length: RESPONSE_BUCKETS_MS.length + 1 }, (_, i) => `coalesce(sum(response_histogram[${i + 1}]), 0)::int as b${i}`).join(", "));
-const histogramOf = (row: Record<string, unknown>) => Array.from({ length: RESPONSE_BUCKETS_MS.length + 1 }, (_, i) => Number(row[`b${i}`] ?? 0));
+const histogramSums = sql.raw(
+  Array.from({ length: RESPONSE_BUCKETS_MS.length + 1 }, (_, i) => `coalesce(sum(response_histogram[${i + 1}]), 0)::int as b${i}`).join(
+    ", ",
+  ),
+);
+const histogramOf = (row: Record<string, unknown>) =>
+  Array.from({ length: RESPONSE_BUCKETS_MS.length + 1 }, (_, i) => Number(row[`b${i}`] ?? 0));
 
 function where(ctx: AccessContext, range: Range, input: AnalyticsRangeInput, options: { channel?: boolean } = {}): SQL {
-  const parts = [sql`tenant_id = ${ctx.tenantId}`, sql`hour >= ${range.from.toISOString()}::timestamptz`, sql`hour < ${range.to.toISOString()}::timestamptz`];
+  const parts = [
+    sql`tenant_id = ${ctx.tenantId}`,
+    sql`hour >= ${range.from.toISOString()}::timestamptz`,
+    sql`hour < ${range.to.toISOString()}::timestamptz`,
+  ];
   if (input.agentId) parts.push(sql`agent_id = ${input.agentId}`);
   if (input.channelId && options.channel !== false) parts.push(sql`channel_id = ${input.channelId}`);
   return sql.join(parts, sql` and `);
@@ -88,7 +97,9 @@ export async function analyticsSummary({ ctx, input }: { ctx: AccessContext; inp
              coalesce(sum(tool_calls), 0) as tool_calls, coalesce(sum(tool_failures), 0) as tool_failures, coalesce(sum(knowledge_hits), 0) as knowledge_hits
         from analytics_usage_hourly where ${filter}`)
   ).rows[0]!;
-  const users = (await ctx.tx.execute<{ n: number }>(sql`select count(distinct end_user)::int as n from analytics_end_users_hourly where ${filter}`)).rows[0]!;
+  const users = (
+    await ctx.tx.execute<{ n: number }>(sql`select count(distinct end_user)::int as n from analytics_end_users_hourly where ${filter}`)
+  ).rows[0]!;
   const turns = num(usage.turns);
   return {
     from: range.from.toISOString(),
@@ -122,7 +133,8 @@ export async function analyticsTimeseries({ ctx, input }: { ctx: AccessContext; 
   const range = resolveRange(input, input.granularity);
   const filter = where(ctx, range, input);
   const unit = sql.raw(`'${input.granularity}'`);
-  const key = input.groupBy === "channel" ? sql.raw("channel_id::text") : input.groupBy === "agent" ? sql.raw("agent_id::text") : sql.raw("''");
+  const key =
+    input.groupBy === "channel" ? sql.raw("channel_id::text") : input.groupBy === "agent" ? sql.raw("agent_id::text") : sql.raw("''");
   const bucket = sql`extract(epoch from date_trunc(${unit}, hour, 'UTC'))::float8`;
   // One after another: a transaction's client runs one query at a time on every driver.
   const traffic = await ctx.tx.execute<Record<string, unknown>>(sql`
@@ -138,7 +150,8 @@ export async function analyticsTimeseries({ ctx, input }: { ctx: AccessContext; 
       select ${bucket} as bucket, ${key} as key, count(distinct end_user) as n from analytics_end_users_hourly where ${filter} group by 1, 2`);
   const index = (rows: Record<string, unknown>[]) => new Map(rows.map((row) => [`${num(row.bucket) * 1000}|${String(row.key)}`, row]));
   const [t, u, e] = [index(traffic.rows), index(usage.rows), index(users.rows)];
-  const keys = input.groupBy === "none" ? [""] : [...new Set([...t.values(), ...u.values(), ...e.values()].map((row) => String(row.key)))].sort();
+  const keys =
+    input.groupBy === "none" ? [""] : [...new Set([...t.values(), ...u.values(), ...e.values()].map((row) => String(row.key)))].sort();
   const step = input.granularity === "hour" ? 3_600_000 : DAY_MS;
   const first = Math.floor(range.from.getTime() / step) * step;
   const points: TimeseriesDto["points"] = [];

@@ -15,7 +15,9 @@ const hourOf = (column: SQL) => sql`date_trunc('hour', ${column}, 'UTC')`;
 
 function histogramSql(ms: SQL): SQL {
   const parts: SQL[] = RESPONSE_BUCKETS_MS.map((bound, index) =>
-    index === 0 ? sql`count(*) filter (where ${ms} <= ${sql.raw(String(bound))})` : sql`count(*) filter (where ${ms} > ${sql.raw(String(RESPONSE_BUCKETS_MS[index - 1]))} and ${ms} <= ${sql.raw(String(bound))})`,
+    index === 0
+      ? sql`count(*) filter (where ${ms} <= ${sql.raw(String(bound))})`
+      : sql`count(*) filter (where ${ms} > ${sql.raw(String(RESPONSE_BUCKETS_MS[index - 1]))} and ${ms} <= ${sql.raw(String(bound))})`,
   );
   parts.push(sql`count(*) filter (where ${ms} > ${sql.raw(String(RESPONSE_BUCKETS_MS.at(-1)))})`);
   return sql`array[${sql.join(parts, sql`, `)}]::int[]`;
@@ -108,7 +110,9 @@ export async function refreshTenantRollups(tx: Transaction, tenantId: string, fr
  * rebuilt from its newest rolled-up hour minus the lookback (all history the first time).
  */
 export async function runRollups(db: Database, options: { since: Date; lookbackMs?: number }): Promise<{ tenants: number }> {
-  const { rows } = await db.execute<{ tenant_id: string }>(sql`select analytics_active_tenants(${options.since.toISOString()}::timestamptz) as tenant_id`);
+  const { rows } = await db.execute<{ tenant_id: string }>(
+    sql`select analytics_active_tenants(${options.since.toISOString()}::timestamptz) as tenant_id`,
+  );
   for (const { tenant_id: tenantId } of rows) {
     await withTenant(db, tenantId, async (tx) => {
       // One pool at a time per tenant: another pass rebuilding the same hours would collide on the keys.
@@ -126,6 +130,8 @@ export async function runRollups(db: Database, options: { since: Date; lookbackM
 
 /** A transaction-scoped advisory lock per tenant and job; false when another pool holds it. */
 export async function tryTenantLock(tx: Transaction, job: string, tenantId: string): Promise<boolean> {
-  const { rows } = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${`${job}:${tenantId}`})) as locked`);
+  const { rows } = await tx.execute<{ locked: boolean }>(
+    sql`select pg_try_advisory_xact_lock(hashtext(${`${job}:${tenantId}`})) as locked`,
+  );
   return rows[0]?.locked === true;
 }

@@ -7,16 +7,18 @@ export const MAX_DAILY_RANGE_DAYS = 400;
  * The time range of every analytics read: `[from, to)`, ISO 8601 with an offset, default the last
  * 30 days. Rollups are hourly (UTC): an hour counts when it starts inside the range.
  */
-export const analyticsRange = z
-  .object({
-    from: z.iso.datetime({ offset: true }).optional().describe("Start (inclusive), ISO 8601; default `to` minus 30 days"),
-    to: z.iso.datetime({ offset: true }).optional().describe("End (exclusive), ISO 8601; default now"),
-    channelId: z.uuid().optional().describe("Only this channel"),
-    agentId: z.uuid().optional().describe("Only this agent"),
-  });
+export const analyticsRange = z.object({
+  from: z.iso.datetime({ offset: true }).optional().describe("Start (inclusive), ISO 8601; default `to` minus 30 days"),
+  to: z.iso.datetime({ offset: true }).optional().describe("End (exclusive), ISO 8601; default now"),
+  channelId: z.uuid().optional().describe("Only this channel"),
+  agentId: z.uuid().optional().describe("Only this agent"),
+});
 
 export const timeseriesQuery = analyticsRange.extend({
-  granularity: z.enum(["hour", "day"]).default("day").describe(`Bucket size (UTC). At most ${MAX_HOURLY_RANGE_DAYS} days by hour, ${MAX_DAILY_RANGE_DAYS} by day.`),
+  granularity: z
+    .enum(["hour", "day"])
+    .default("day")
+    .describe(`Bucket size (UTC). At most ${MAX_HOURLY_RANGE_DAYS} days by hour, ${MAX_DAILY_RANGE_DAYS} by day.`),
   groupBy: z.enum(["none", "channel", "agent"]).default("none").describe("One series per channel or per agent"),
 });
 

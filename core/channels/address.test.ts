@@ -9,7 +9,14 @@ describe("channel address", () => {
   });
 
   it("rejects anything else", () => {
-    for (const text of ["", "abc", address.tenantId, `${address.tenantId}.`, `${address.tenantId}.${address.channelId}.x`, "../etc.passwd"]) {
+    for (const text of [
+      "",
+      "abc",
+      address.tenantId,
+      `${address.tenantId}.`,
+      `${address.tenantId}.${address.channelId}.x`,
+      "../etc.passwd",
+    ]) {
       expect(parseChannelAddress(text)).toBeUndefined();
     }
   });

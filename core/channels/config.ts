@@ -36,7 +36,10 @@ export const telegramSettings = commonSettings;
 export const whatsappSettings = commonSettings.extend({
   /** The Cloud API phone number id messages are sent from. */
   phoneNumberId: z.string().regex(/^\d{5,32}$/, "the numeric phone number id from the Meta app"),
-  businessAccountId: z.string().regex(/^\d{5,32}$/).optional(),
+  businessAccountId: z
+    .string()
+    .regex(/^\d{5,32}$/)
+    .optional(),
   template: whatsappTemplate.optional(),
 });
 export const webchatSettings = commonSettings.extend({

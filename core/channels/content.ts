@@ -20,7 +20,10 @@ export function addressedToBot(message: InboundChatMessage, settings: Pick<Chann
  * webhook (a misconfigured subscription, a number moved between channels); answering it would
  * reply from the wrong number. Events that name no account are the channel's.
  */
-export function addressedToChannel(message: Pick<InboundChatMessage, "accountId" | "channelKind">, settings: Pick<ChannelSettings, "phoneNumberId">): boolean {
+export function addressedToChannel(
+  message: Pick<InboundChatMessage, "accountId" | "channelKind">,
+  settings: Pick<ChannelSettings, "phoneNumberId">,
+): boolean {
   if (message.channelKind !== "whatsapp" || message.accountId === undefined) return true;
   return settings.phoneNumberId !== undefined && message.accountId === settings.phoneNumberId;
 }

@@ -42,8 +42,10 @@ type Ctx = AccessContext;
 export function channelVerbs(env: ChannelEnvironment) {
   const base = env.publicBaseUrl.replace(/\/+$/, "");
   const secretContext = (channel: Pick<Channel, "tenantId" | "id">) => ({ tenantId: channel.tenantId, owner: `channel:${channel.id}` });
-  const telegram = (token: string) => new TelegramBotApi({ apiBase: env.telegramApiBase, token, ...(env.fetch ? { fetch: env.fetch } : {}) });
-  const graph = (accessToken: string) => new WhatsAppGraphApi({ apiBase: env.whatsappApiBase, accessToken, ...(env.fetch ? { fetch: env.fetch } : {}) });
+  const telegram = (token: string) =>
+    new TelegramBotApi({ apiBase: env.telegramApiBase, token, ...(env.fetch ? { fetch: env.fetch } : {}) });
+  const graph = (accessToken: string) =>
+    new WhatsAppGraphApi({ apiBase: env.whatsappApiBase, accessToken, ...(env.fetch ? { fetch: env.fetch } : {}) });
 
   async function toDto(channel: Channel): Promise<ChannelDto> {
     const address = { tenantId: channel.tenantId, channelId: channel.id };
@@ -60,14 +62,18 @@ export function channelVerbs(env: ChannelEnvironment) {
       address: formatted,
       webhookUrl,
       verifyToken: channel.kind === "whatsapp" ? await whatsappVerifyToken(env.signingKey, address) : null,
-      embedSnippet: channel.kind === "webchat" ? `<script src="${base}/webchat/widget.js" data-channel="${formatted}" async></script>` : null,
+      embedSnippet:
+        channel.kind === "webchat" ? `<script src="${base}/webchat/widget.js" data-channel="${formatted}" async></script>` : null,
       createdAt: iso(channel.createdAt)!,
       updatedAt: iso(channel.updatedAt)!,
     };
   }
 
   async function findChannel(ctx: Ctx, channelId: string, forUpdate = false): Promise<Channel> {
-    const query = ctx.tx.select().from(channels).where(and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, channelId)));
+    const query = ctx.tx
+      .select()
+      .from(channels)
+      .where(and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, channelId)));
     const [channel] = forUpdate ? await query.for("update") : await query;
     if (!channel) throw new NotFoundError("channel");
     return channel;
@@ -82,7 +88,10 @@ export function channelVerbs(env: ChannelEnvironment) {
   }
 
   /** Checks the token and points the bot's webhook at this channel; answers what we store about the bot. */
-  async function registerTelegram(channel: Pick<Channel, "tenantId" | "id">, botToken: string): Promise<{ botId: number; botUsername?: string }> {
+  async function registerTelegram(
+    channel: Pick<Channel, "tenantId" | "id">,
+    botToken: string,
+  ): Promise<{ botId: number; botUsername?: string }> {
     const api = telegram(botToken);
     const address = { tenantId: channel.tenantId, channelId: channel.id };
     try {
@@ -161,7 +170,12 @@ export function channelVerbs(env: ChannelEnvironment) {
       const schema = { telegram: telegramSettings, whatsapp: whatsappSettings, webchat: webchatSettings }[current.kind as "telegram"];
       const parsed = (schema as z.ZodType<Record<string, unknown>> | undefined)?.safeParse(input.settings);
       if (!parsed?.success) {
-        throw new DomainError("INVALID_SETTINGS", 400, `The settings are not valid for a ${current.kind} channel.`, parsed?.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+        throw new DomainError(
+          "INVALID_SETTINGS",
+          400,
+          `The settings are not valid for a ${current.kind} channel.`,
+          parsed?.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
+        );
       }
       config = { ...parsed.data, ...(current.kind === "telegram" ? stripUndefined(facts) : {}) };
     }
@@ -207,7 +221,13 @@ export function channelVerbs(env: ChannelEnvironment) {
       .where(and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, current.id)))
       .returning();
     const after = await toDto(updated!);
-    await recordAudit(ctx, { action: status === "paused" ? "channel.pause" : "channel.resume", resourceType: "channel", resourceId: current.id, before: await toDto(current), after });
+    await recordAudit(ctx, {
+      action: status === "paused" ? "channel.pause" : "channel.resume",
+      resourceType: "channel",
+      resourceId: current.id,
+      before: await toDto(current),
+      after,
+    });
     return after;
   }
 
@@ -231,23 +251,31 @@ export function channelVerbs(env: ChannelEnvironment) {
         await check("token", async () => `bot @${(await api.getMe()).username ?? "?"}`);
         await check("webhook", async () => {
           const info = await api.getWebhookInfo();
-          if (!info.url.endsWith(`/webhooks/telegram/${address}`)) throw new Error("the bot's webhook points elsewhere; update the channel's token to register it again");
+          if (!info.url.endsWith(`/webhooks/telegram/${address}`))
+            throw new Error("the bot's webhook points elsewhere; update the channel's token to register it again");
           return `registered, ${info.pending_update_count} pending update(s)${info.last_error_message ? `, last error: ${info.last_error_message}` : ""}`;
         });
       }
     } else if (channel.kind === "whatsapp") {
       const stored = await openStored<{ accessToken: string }>(channel);
       const phoneNumberId = readChannelSettings(channel.config).phoneNumberId;
-      if (!stored || !phoneNumberId) checks.push({ name: "credentials", ok: false, detail: "no readable access token or phone number id is stored" });
-      else await check("phone number", async () => {
-        const number = await graph(stored.accessToken).getPhoneNumber(phoneNumberId);
-        return `${number.display_phone_number ?? number.id}${number.verified_name ? ` (${number.verified_name})` : ""}`;
-      });
+      if (!stored || !phoneNumberId)
+        checks.push({ name: "credentials", ok: false, detail: "no readable access token or phone number id is stored" });
+      else
+        await check("phone number", async () => {
+          const number = await graph(stored.accessToken).getPhoneNumber(phoneNumberId);
+          return `${number.display_phone_number ?? number.id}${number.verified_name ? ` (${number.verified_name})` : ""}`;
+        });
     } else if (channel.kind === "webchat") {
       const origins = readChannelSettings(channel.config).allowedOrigins ?? [];
-      checks.push({ name: "allowed origins", ok: origins.length > 0, detail: origins.length ? origins.join(", ") : "no allowed origins: the widget cannot start sessions" });
+      checks.push({
+        name: "allowed origins",
+        ok: origins.length > 0,
+        detail: origins.length ? origins.join(", ") : "no allowed origins: the widget cannot start sessions",
+      });
     }
-    if (channel.status === "paused") checks.push({ name: "status", ok: false, detail: "the channel is paused: messages are stored but not answered" });
+    if (channel.status === "paused")
+      checks.push({ name: "status", ok: false, detail: "the channel is paused: messages are stored but not answered" });
     return { ok: checks.every((c) => c.ok), checks };
   }
 
@@ -258,10 +286,23 @@ export function channelVerbs(env: ChannelEnvironment) {
     if (current.kind === "telegram") {
       // Best effort: a revoked token must not keep a channel from being removed.
       const stored = await openStored<{ botToken: string }>(current);
-      webhookRemoved = stored ? await telegram(stored.botToken).deleteWebhook().then(() => true, () => false) : false;
+      webhookRemoved = stored
+        ? await telegram(stored.botToken)
+            .deleteWebhook()
+            .then(
+              () => true,
+              () => false,
+            )
+        : false;
     }
     await ctx.tx.delete(channels).where(and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, current.id)));
-    await recordAudit(ctx, { action: "channel.remove", resourceType: "channel", resourceId: current.id, before: await toDto(current), after: { webhookRemoved } });
+    await recordAudit(ctx, {
+      action: "channel.remove",
+      resourceType: "channel",
+      resourceId: current.id,
+      before: await toDto(current),
+      after: { webhookRemoved },
+    });
     return { webhookRemoved };
   }
 
@@ -293,10 +334,13 @@ function stripUndefined(value: Record<string, unknown>): Record<string, unknown>
 /** The provider's own words (never a URL, which for Telegram holds the token). */
 function describeProviderError(error: unknown): string {
   if (error instanceof TelegramApiError) return `Telegram answered ${error.status}: ${error.description}`.slice(0, 300);
-  if (error instanceof GraphApiError) return `WhatsApp answered ${error.status}${error.errorCode ? ` (${error.errorCode})` : ""}: ${error.description}`.slice(0, 300);
+  if (error instanceof GraphApiError)
+    return `WhatsApp answered ${error.status}${error.errorCode ? ` (${error.errorCode})` : ""}: ${error.description}`.slice(0, 300);
   return error instanceof Error ? error.message.slice(0, 300) : "unknown error";
 }
 
 function providerRefused(provider: string, error: unknown): DomainError {
-  return new DomainError("CHANNEL_PROVIDER_REFUSED", 422, `${provider} refused the channel's credentials or settings.`, { provider: describeProviderError(error) });
+  return new DomainError("CHANNEL_PROVIDER_REFUSED", 422, `${provider} refused the channel's credentials or settings.`, {
+    provider: describeProviderError(error),
+  });
 }

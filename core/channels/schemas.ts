@@ -4,7 +4,11 @@ import { telegramSettings, webchatSettings, whatsappSettings } from "./config";
 /** The shapes of the channel verbs; the edge registers these same schemas in the OpenAPI document. */
 const name = z.string().trim().min(1).max(100);
 export const telegramBotToken = z.string().regex(/^\d{3,20}:[A-Za-z0-9_-]{10,100}$/, "a bot token from @BotFather, like 123456:ABC-DEF...");
-export const whatsappAccessToken = z.string().min(20).max(1024).regex(/^[A-Za-z0-9_.|-]+$/, "a WhatsApp Cloud API access token");
+export const whatsappAccessToken = z
+  .string()
+  .min(20)
+  .max(1024)
+  .regex(/^[A-Za-z0-9_.|-]+$/, "a WhatsApp Cloud API access token");
 
 export const connectChannelInput = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("telegram"), name, agentId: z.uuid(), botToken: telegramBotToken, settings: telegramSettings.optional() }),

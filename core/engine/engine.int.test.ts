@@ -23,7 +23,11 @@ describe("runEngineTurn", () => {
   let input: (candidates: ModelCandidate[], extra?: Partial<EngineTurnInput>) => EngineTurnInput;
 
   beforeAll(async () => {
-    [openai, gemini, ollama] = await Promise.all([startFakeOpenAI({ apiKey: "sk-engine" }), startFakeGemini({ apiKey: "gm-engine" }), startFakeOllama()]);
+    [openai, gemini, ollama] = await Promise.all([
+      startFakeOpenAI({ apiKey: "sk-engine" }),
+      startFakeGemini({ apiKey: "gm-engine" }),
+      startFakeOllama(),
+    ]);
     const env = readModelEnvironment({
       OPENAI_API_KEY: "sk-engine",
       OPENAI_BASE_URL: openai.baseUrl,
@@ -36,7 +40,15 @@ describe("runEngineTurn", () => {
     });
     const providers = createProviderRegistry(env);
     input = (candidates, extra = {}) => ({
-      agent: { id: "agent", version: 3, systemPrompt: "You are terse.", temperature: 0.2, maxOutputTokens: 128, memoryWindow: 6, modelPolicy: { candidates, rules: [] } },
+      agent: {
+        id: "agent",
+        version: 3,
+        systemPrompt: "You are terse.",
+        temperature: 0.2,
+        maxOutputTokens: 128,
+        memoryWindow: 6,
+        modelPolicy: { candidates, rules: [] },
+      },
       channel: "telegram",
       history: [],
       text: "What are your opening hours?",
@@ -61,8 +73,15 @@ describe("runEngineTurn", () => {
     expect(result).toMatchObject({ ok: true, text: expected, answeredBy: candidate });
     expect(result.inputTokens).toBeGreaterThan(0);
     expect(result.outputTokens).toBeGreaterThan(0);
-    expect(result.attempts).toEqual([expect.objectContaining({ provider: candidate.provider, model: candidate.model, outcome: "ok", purpose: "reply" })]);
-    expect(result.selection).toEqual({ reason: "policy_order", chain: [`${candidate.provider}:${candidate.model}`], skipped: [], budget: "normal" });
+    expect(result.attempts).toEqual([
+      expect.objectContaining({ provider: candidate.provider, model: candidate.model, outcome: "ok", purpose: "reply" }),
+    ]);
+    expect(result.selection).toEqual({
+      reason: "policy_order",
+      chain: [`${candidate.provider}:${candidate.model}`],
+      skipped: [],
+      budget: "normal",
+    });
     if (candidate.provider === "ollama") expect(result.costNanoUsd).toBe(0);
     else expect(result.costNanoUsd).toBeGreaterThan(0);
   });
@@ -76,7 +95,11 @@ describe("runEngineTurn", () => {
     const sent = gemini.requests.at(-1)!;
     expect(sent.apiKey).toBe("gm-engine");
     expect(sent.body.systemInstruction?.parts[0]?.text).toBe("You are terse.");
-    expect(sent.body.contents.map((c) => [c.role, c.parts[0]?.text])).toEqual([["user", "hi"], ["model", "hello"], ["user", "What are your opening hours?"]]);
+    expect(sent.body.contents.map((c) => [c.role, c.parts[0]?.text])).toEqual([
+      ["user", "hi"],
+      ["model", "hello"],
+      ["user", "What are your opening hours?"],
+    ]);
     expect(sent.body.generationConfig).toMatchObject({ temperature: 0.2, maxOutputTokens: 128 });
     await runEngineTurn(input([llamaOllama], { history }));
     expect(ollama.requests.at(-1)!.body.messages.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"]);
@@ -91,7 +114,10 @@ describe("runEngineTurn", () => {
     openai.failNext(1, fault);
     const result = await runEngineTurn(input([mini, flash]));
     expect(result).toMatchObject({ ok: true, text: "(gemini-2.0-flash) You asked: What are your opening hours?", answeredBy: flash });
-    expect(result.attempts.map((a) => [a.provider, a.outcome])).toEqual([["openai", outcome], ["gemini", "ok"]]);
+    expect(result.attempts.map((a) => [a.provider, a.outcome])).toEqual([
+      ["openai", outcome],
+      ["gemini", "ok"],
+    ]);
     if (typeof fault === "number") expect(result.attempts[0]!.status).toBe(fault);
   });
 

@@ -58,7 +58,7 @@ export function fallbackMiddleware(options: {
         if (AIMessage.isInstance(response)) {
           const usage = response.usage_metadata;
           const tokens = { inputTokens: usage?.input_tokens ?? 0, outputTokens: usage?.output_tokens ?? 0 };
-          if (!response.text.trim() && !(response.tool_calls?.length)) {
+          if (!response.text.trim() && !response.tool_calls?.length) {
             record("empty", tokens);
             throw new EmptyReplyError(`${candidateKey(candidate)} returned an empty answer`);
           }

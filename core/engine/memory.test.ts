@@ -31,7 +31,9 @@ describe("planMemory", () => {
   });
 
   it("asks the summariser with the previous summary and the new messages", () => {
-    expect(summaryRequest("Ada wants a refund.", conversation(2))).toBe("Previous summary:\nAda wants a refund.\n\nNew messages:\nUser: m0\nAssistant: m1");
+    expect(summaryRequest("Ada wants a refund.", conversation(2))).toBe(
+      "Previous summary:\nAda wants a refund.\n\nNew messages:\nUser: m0\nAssistant: m1",
+    );
   });
 });
 

@@ -76,13 +76,20 @@ describe("tenant provider keys", () => {
     });
     expect(JSON.stringify(stored)).not.toContain("sk-tenant-key");
     const opened = await openProviderKeys(keyring, tenantId, stored);
-    expect(opened).toEqual({ credentials: { openai: "sk-tenant-key", bedrock: { accessKeyId: "AKIA1", secretAccessKey: "s" } }, unreadable: [] });
+    expect(opened).toEqual({
+      credentials: { openai: "sk-tenant-key", bedrock: { accessKeyId: "AKIA1", secretAccessKey: "s" } },
+      unreadable: [],
+    });
   });
 
   it("leaves out a key copied from another tenant or sealed for another provider", async () => {
     const otherTenant = await sealProviderKey(keyring, "22222222-2222-4222-8222-222222222222", "openai", "sk-other");
     const otherProvider = await sealProviderKey(keyring, tenantId, "groq", "gsk-groq");
-    const opened = await openProviderKeys(keyring, tenantId, readTenantSettings({ providerKeys: { openai: otherTenant, gemini: otherProvider } }));
+    const opened = await openProviderKeys(
+      keyring,
+      tenantId,
+      readTenantSettings({ providerKeys: { openai: otherTenant, gemini: otherProvider } }),
+    );
     expect(opened).toEqual({ credentials: {}, unreadable: ["openai", "gemini"] });
   });
 

@@ -43,7 +43,10 @@ describe("selectModels", () => {
 
   it("picks by complexity and by whether tools are needed, first matching rule winning", () => {
     expect(selectModels(policy, { ...base, complexity: "complex" }, all).reason).toBe("rule:hard");
-    expect(selectModels(policy, { ...base, needsTools: true }, all)).toMatchObject({ chain: [gpt4o, mini, flash, groq], reason: "rule:tools" });
+    expect(selectModels(policy, { ...base, needsTools: true }, all)).toMatchObject({
+      chain: [gpt4o, mini, flash, groq],
+      reason: "rule:tools",
+    });
     expect(selectModels(policy, { ...base, needsTools: true, complexity: "complex" }, all).reason).toBe("rule:hard");
   });
 
@@ -84,7 +87,14 @@ describe("selectModels", () => {
 
 describe("describeTurn", () => {
   const turn = (text: string, history: string[] = []) =>
-    describeTurn({ channel: "telegram", systemPrompt: "Be kind.", history: history.map((content) => ({ content })), text, needsTools: false, budget: "normal" });
+    describeTurn({
+      channel: "telegram",
+      systemPrompt: "Be kind.",
+      history: history.map((content) => ({ content })),
+      text,
+      needsTools: false,
+      budget: "normal",
+    });
 
   it("counts messages and estimated tokens", () => {
     const features = turn("hello", ["a".repeat(400), "b".repeat(400)]);

@@ -81,11 +81,7 @@ export function ruleMatches(rule: SelectionRule, features: TurnFeatures): boolea
  * available (no credentials or endpoint configured). With nothing left, the built-in offline model
  * answers, and the reason says so.
  */
-export function selectModels(
-  policy: ModelPolicy,
-  features: TurnFeatures,
-  isAvailable: (candidate: ModelCandidate) => boolean,
-): Selection {
+export function selectModels(policy: ModelPolicy, features: TurnFeatures, isAvailable: (candidate: ModelCandidate) => boolean): Selection {
   let ordered: ModelCandidate[];
   let reason: string;
   if (features.budget === "soft_limit") {
@@ -96,10 +92,7 @@ export function selectModels(
     if (index >= 0) {
       const rule = policy.rules[index]!;
       const preferred = rule.use.map(candidateKey);
-      ordered = [
-        ...rule.use,
-        ...policy.candidates.filter((candidate) => !preferred.includes(candidateKey(candidate))),
-      ];
+      ordered = [...rule.use, ...policy.candidates.filter((candidate) => !preferred.includes(candidateKey(candidate)))];
       reason = `rule:${rule.name ?? index}`;
     } else {
       ordered = [...policy.candidates];

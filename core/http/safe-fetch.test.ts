@@ -88,7 +88,10 @@ describe("createSafeFetch (run time)", () => {
   it("refuses a hostname when any of its A/AAAA records is internal", async () => {
     for (const records of [
       [{ address: "10.0.0.5", family: 4 }],
-      [{ address: "93.184.216.34", family: 4 }, { address: "::1", family: 6 }],
+      [
+        { address: "93.184.216.34", family: 4 },
+        { address: "::1", family: 6 },
+      ],
       [{ address: "169.254.169.254", family: 4 }],
       [{ address: "::ffff:127.0.0.1", family: 6 }],
       [{ address: "fd12::1", family: 6 }],
@@ -113,7 +116,9 @@ describe("createSafeFetch (run time)", () => {
 
   it("re-checks every redirect hop and refuses one into the internal network", async () => {
     const fetch = createSafeFetch({ allowedHosts: [service.hostPort] });
-    const error = await refusedBy(fetch({ url: `${service.url}/redirect?to=${encodeURIComponent("http://169.254.169.254/latest/meta-data/")}` }));
+    const error = await refusedBy(
+      fetch({ url: `${service.url}/redirect?to=${encodeURIComponent("http://169.254.169.254/latest/meta-data/")}` }),
+    );
     expect(error.code).toBe("UNSAFE_URL");
     const followed = await fetch({ url: `${service.url}/redirect?to=/none/orders/3` });
     expect(followed.status).toBe(200);

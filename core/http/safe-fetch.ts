@@ -2,7 +2,16 @@ import { lookup as dnsLookup } from "node:dns/promises";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
-import { bareHost, checkUrlLiteral, effectivePort, ipLiteral, isAllowlisted, isPublicAddress, UnsafeUrlError, type OutboundPolicy } from "./url-policy";
+import {
+  bareHost,
+  checkUrlLiteral,
+  effectivePort,
+  ipLiteral,
+  isAllowlisted,
+  isPublicAddress,
+  UnsafeUrlError,
+  type OutboundPolicy,
+} from "./url-policy";
 
 /**
  * The one client for tenant-defined outbound HTTP (tools, URL ingestion, integrations), Node only.
@@ -40,7 +49,8 @@ export interface SafeResponse {
   text(): string;
 }
 
-export type SafeFetchErrorCode = "UNSAFE_URL" | "DNS_FAILED" | "TIMEOUT" | "RESPONSE_TOO_LARGE" | "TOO_MANY_REDIRECTS" | "CONNECTION_FAILED";
+export type SafeFetchErrorCode =
+  "UNSAFE_URL" | "DNS_FAILED" | "TIMEOUT" | "RESPONSE_TOO_LARGE" | "TOO_MANY_REDIRECTS" | "CONNECTION_FAILED";
 
 /** Why an outbound request did not complete; the message names no address or secret. */
 export class SafeFetchError extends Error {
@@ -70,10 +80,21 @@ export function createSafeFetch(options: SafeFetchOptions = {}): SafeFetch {
     for (let hop = 0; ; hop++) {
       const target = await checkedTarget(url, options, resolve, deadline, timeoutMs);
       if (deadline.aborted) throw new SafeFetchError("TIMEOUT", `no answer within ${timeoutMs} ms`);
-      const response = await exchange(target, { method, headers, body, maxBytes: request.maxResponseBytes ?? 1024 * 1024, signal: deadline, timeoutMs });
+      const response = await exchange(target, {
+        method,
+        headers,
+        body,
+        maxBytes: request.maxResponseBytes ?? 1024 * 1024,
+        signal: deadline,
+        timeoutMs,
+      });
       const location = response.headers.location;
       if (response.status >= 300 && response.status < 400 && location) {
-        if (hop >= maxRedirects) throw new SafeFetchError("TOO_MANY_REDIRECTS", maxRedirects === 0 ? "redirects are not followed" : `more than ${maxRedirects} redirects`);
+        if (hop >= maxRedirects)
+          throw new SafeFetchError(
+            "TOO_MANY_REDIRECTS",
+            maxRedirects === 0 ? "redirects are not followed" : `more than ${maxRedirects} redirects`,
+          );
         const next = new URL(location, target.url);
         if (next.origin !== target.url.origin) {
           const drop = new Set(["authorization", "cookie", ...(request.sensitiveHeaders ?? []).map((h) => h.toLowerCase())]);
@@ -142,11 +163,21 @@ async function checkedTarget(
 
 function exchange(
   target: Target,
-  options: { method: string; headers: Record<string, string>; body: string | undefined; maxBytes: number; signal: AbortSignal; timeoutMs: number },
+  options: {
+    method: string;
+    headers: Record<string, string>;
+    body: string | undefined;
+    maxBytes: number;
+    signal: AbortSignal;
+    timeoutMs: number;
+  },
 ): Promise<SafeResponse> {
   // The connection uses the checked address and nothing else: no second lookup can rebind it.
   const pinned: LookupFunction = (_hostname, lookupOptions, callback) => {
-    if ((lookupOptions as { all?: boolean }).all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
+    if ((lookupOptions as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [
+        { address: target.address, family: target.family },
+      ]);
     else callback(null, target.address, target.family);
   };
   const send = target.url.protocol === "https:" ? httpsRequest : httpRequest;
@@ -155,7 +186,10 @@ function exchange(
       target.url,
       {
         method: options.method,
-        headers: { ...options.headers, ...(options.body !== undefined ? { "content-length": String(Buffer.byteLength(options.body)) } : {}) },
+        headers: {
+          ...options.headers,
+          ...(options.body !== undefined ? { "content-length": String(Buffer.byteLength(options.body)) } : {}),
+        },
         lookup: pinned,
         signal: options.signal,
         agent: false,
@@ -176,8 +210,15 @@ function exchange(
         res.on("end", () => {
           const body = new Uint8Array(Buffer.concat(chunks));
           const headers: Record<string, string> = {};
-          for (const [name, value] of Object.entries(res.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
-          resolvePromise({ status: res.statusCode ?? 0, headers, body, url: target.url.toString(), text: () => new TextDecoder().decode(body) });
+          for (const [name, value] of Object.entries(res.headers))
+            if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(", ") : value;
+          resolvePromise({
+            status: res.statusCode ?? 0,
+            headers,
+            body,
+            url: target.url.toString(),
+            text: () => new TextDecoder().decode(body),
+          });
         });
         res.on("error", (error) => reject(mapError(error, options)));
       },
@@ -190,6 +231,7 @@ function exchange(
 
 function mapError(error: Error, options: { signal: AbortSignal; timeoutMs: number }): SafeFetchError {
   if (error instanceof SafeFetchError) return error;
-  if (options.signal.aborted || error.name === "AbortError") return new SafeFetchError("TIMEOUT", `no answer within ${options.timeoutMs} ms`);
+  if (options.signal.aborted || error.name === "AbortError")
+    return new SafeFetchError("TIMEOUT", `no answer within ${options.timeoutMs} ms`);
   return new SafeFetchError("CONNECTION_FAILED", "The connection failed.");
 }

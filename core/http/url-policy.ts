@@ -14,12 +14,7 @@ export interface OutboundPolicy {
 export const DEFAULT_ALLOWED_PORTS: readonly number[] = [80, 443];
 
 export type UnsafeUrlReason =
-  | "invalid_url"
-  | "scheme_not_allowed"
-  | "credentials_in_url"
-  | "port_not_allowed"
-  | "address_not_allowed"
-  | "host_not_allowed";
+  "invalid_url" | "scheme_not_allowed" | "credentials_in_url" | "port_not_allowed" | "address_not_allowed" | "host_not_allowed";
 
 /** A URL (or an address it resolves to) that tenant-defined HTTP must not reach. The message is safe to show. */
 export class UnsafeUrlError extends Error {
@@ -99,7 +94,8 @@ export function checkUrlLiteral(input: string | URL, policy: OutboundPolicy = {}
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new UnsafeUrlError("scheme_not_allowed", "Only http and https URLs are allowed.");
   }
-  if (url.username || url.password) throw new UnsafeUrlError("credentials_in_url", "Credentials in the URL are not allowed; use the tool's auth configuration.");
+  if (url.username || url.password)
+    throw new UnsafeUrlError("credentials_in_url", "Credentials in the URL are not allowed; use the tool's auth configuration.");
   const host = bareHost(url);
   const port = effectivePort(url);
   const allowlisted = isAllowlisted(policy, host, port);

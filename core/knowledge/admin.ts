@@ -36,7 +36,10 @@ export const createKnowledgeBaseInput = z
     mmr: settings.mmr.default(false),
   })
   .strict()
-  .refine((input) => input.chunkOverlap < input.chunkSize, { path: ["chunkOverlap"], message: "chunkOverlap must be smaller than chunkSize" });
+  .refine((input) => input.chunkOverlap < input.chunkSize, {
+    path: ["chunkOverlap"],
+    message: "chunkOverlap must be smaller than chunkSize",
+  });
 
 /** The embedding model is not here: it is fixed for the life of the base. */
 export const updateKnowledgeBaseInput = z
@@ -55,15 +58,23 @@ export const createSourceInput = z
     /** Text content (text, markdown, html, csv). */
     text: z.string().min(1).max(MAX_UPLOAD_BYTES).optional(),
     /** File bytes, base64 (any kind but url); at most 5 MiB decoded. */
-    contentBase64: z.base64().min(4).max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4).optional(),
-    url: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    contentBase64: z
+      .base64()
+      .min(4)
+      .max(Math.ceil(MAX_UPLOAD_BYTES / 3) * 4)
+      .optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
     const given = [input.text, input.contentBase64, input.url].filter((value) => value !== undefined).length;
     if (given !== 1) ctx.addIssue({ code: "custom", message: "give exactly one of text, contentBase64 or url" });
     if (input.kind === "url" && input.url === undefined) ctx.addIssue({ code: "custom", path: ["url"], message: "a url source needs url" });
-    if (input.kind !== "url" && input.url !== undefined) ctx.addIssue({ code: "custom", path: ["kind"], message: "url is only for kind url" });
+    if (input.kind !== "url" && input.url !== undefined)
+      ctx.addIssue({ code: "custom", path: ["kind"], message: "url is only for kind url" });
     if (input.text !== undefined && !["text", "markdown", "html", "csv"].includes(input.kind)) {
       ctx.addIssue({ code: "custom", path: ["text"], message: `a ${input.kind} source is binary: send contentBase64` });
     }
@@ -132,7 +143,10 @@ const toSourceDto = (row: KnowledgeSource): KnowledgeSourceDto => ({
 });
 
 async function findBase(ctx: AccessContext, knowledgeBaseId: string): Promise<KnowledgeBase> {
-  const [row] = await ctx.tx.select().from(knowledgeBases).where(and(eq(knowledgeBases.tenantId, ctx.tenantId), eq(knowledgeBases.id, knowledgeBaseId)));
+  const [row] = await ctx.tx
+    .select()
+    .from(knowledgeBases)
+    .where(and(eq(knowledgeBases.tenantId, ctx.tenantId), eq(knowledgeBases.id, knowledgeBaseId)));
   if (!row) throw new NotFoundError("knowledge base");
   return row;
 }
@@ -141,7 +155,13 @@ async function findSource(ctx: AccessContext, input: { knowledgeBaseId: string; 
   const [row] = await ctx.tx
     .select()
     .from(knowledgeSources)
-    .where(and(eq(knowledgeSources.tenantId, ctx.tenantId), eq(knowledgeSources.knowledgeBaseId, input.knowledgeBaseId), eq(knowledgeSources.id, input.sourceId)));
+    .where(
+      and(
+        eq(knowledgeSources.tenantId, ctx.tenantId),
+        eq(knowledgeSources.knowledgeBaseId, input.knowledgeBaseId),
+        eq(knowledgeSources.id, input.sourceId),
+      ),
+    );
   if (!row) throw new NotFoundError("knowledge source");
   return row;
 }
@@ -158,14 +178,29 @@ export async function listKnowledgeBases({ ctx, input }: { ctx: AccessContext; i
   return page.page(rows, (row) => toBaseDto(row.base));
 }
 
-export async function getKnowledgeBase({ ctx, input }: { ctx: AccessContext; input: { knowledgeBaseId: string } }): Promise<KnowledgeBaseDto> {
+export async function getKnowledgeBase({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: { knowledgeBaseId: string };
+}): Promise<KnowledgeBaseDto> {
   requirePermission(ctx, "knowledge:read");
   return toBaseDto(await findBase(ctx, input.knowledgeBaseId));
 }
 
-export async function createKnowledgeBase({ ctx, input }: { ctx: AccessContext; input: z.infer<typeof createKnowledgeBaseInput> }): Promise<KnowledgeBaseDto> {
+export async function createKnowledgeBase({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: z.infer<typeof createKnowledgeBaseInput>;
+}): Promise<KnowledgeBaseDto> {
   requirePermission(ctx, "knowledge:write");
-  const [row] = await ctx.tx.insert(knowledgeBases).values({ tenantId: ctx.tenantId, ...input }).returning();
+  const [row] = await ctx.tx
+    .insert(knowledgeBases)
+    .values({ tenantId: ctx.tenantId, ...input })
+    .returning();
   const dto = toBaseDto(row!);
   await recordAudit(ctx, { action: "knowledge_base.create", resourceType: "knowledge_base", resourceId: dto.id, after: dto });
   return dto;
@@ -190,7 +225,13 @@ export async function updateKnowledgeBase({
     .where(and(eq(knowledgeBases.tenantId, ctx.tenantId), eq(knowledgeBases.id, knowledgeBaseId)))
     .returning();
   const dto = toBaseDto(row!);
-  await recordAudit(ctx, { action: "knowledge_base.update", resourceType: "knowledge_base", resourceId: dto.id, before: toBaseDto(current), after: dto });
+  await recordAudit(ctx, {
+    action: "knowledge_base.update",
+    resourceType: "knowledge_base",
+    resourceId: dto.id,
+    before: toBaseDto(current),
+    after: dto,
+  });
   return dto;
 }
 
@@ -199,17 +240,34 @@ export async function updateKnowledgeBase({
  * collection. Refused while an agent answers from it: deleting would silently take knowledge away
  * from live conversations, so the base is detached from those agents first (a new agent version).
  */
-export async function deleteKnowledgeBase({ ctx, input }: { ctx: AccessContext; input: { knowledgeBaseId: string } }): Promise<KnowledgeBaseDto> {
+export async function deleteKnowledgeBase({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: { knowledgeBaseId: string };
+}): Promise<KnowledgeBaseDto> {
   requirePermission(ctx, "knowledge:delete");
   const current = await findBase(ctx, input.knowledgeBaseId);
   const users = await ctx.tx
     .select({ name: agents.name })
     .from(agents)
-    .where(and(eq(agents.tenantId, ctx.tenantId), isNull(agents.deletedAt), sql`${agents.knowledgeBaseIds} @> ${JSON.stringify([current.id])}::jsonb`))
+    .where(
+      and(
+        eq(agents.tenantId, ctx.tenantId),
+        isNull(agents.deletedAt),
+        sql`${agents.knowledgeBaseIds} @> ${JSON.stringify([current.id])}::jsonb`,
+      ),
+    )
     .limit(6);
   if (users.length) {
-    const names = users.slice(0, 5).map((agent) => agent.name).join(", ");
-    throw new ConflictError(`The knowledge base is attached to agents (${names}${users.length > 5 ? ", …" : ""}); detach it from them first.`);
+    const names = users
+      .slice(0, 5)
+      .map((agent) => agent.name)
+      .join(", ");
+    throw new ConflictError(
+      `The knowledge base is attached to agents (${names}${users.length > 5 ? ", …" : ""}); detach it from them first.`,
+    );
   }
   await ctx.tx.delete(knowledgeBases).where(and(eq(knowledgeBases.tenantId, ctx.tenantId), eq(knowledgeBases.id, current.id)));
   const dto = toBaseDto(current);
@@ -236,7 +294,13 @@ export async function listKnowledgeSources({
   return page.page(rows, (row) => toSourceDto(row.source));
 }
 
-export async function getKnowledgeSource({ ctx, input }: { ctx: AccessContext; input: { knowledgeBaseId: string; sourceId: string } }): Promise<KnowledgeSourceDto> {
+export async function getKnowledgeSource({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: { knowledgeBaseId: string; sourceId: string };
+}): Promise<KnowledgeSourceDto> {
   requirePermission(ctx, "knowledge:read");
   return toSourceDto(await findSource(ctx, input));
 }
@@ -265,7 +329,16 @@ export async function addKnowledgeSource({
   }
   const [row] = await ctx.tx
     .insert(knowledgeSources)
-    .values({ tenantId: ctx.tenantId, knowledgeBaseId: base.id, name: input.name, kind: input.kind, uri: input.url ?? null, body, sizeBytes, status: "pending" })
+    .values({
+      tenantId: ctx.tenantId,
+      knowledgeBaseId: base.id,
+      name: input.name,
+      kind: input.kind,
+      uri: input.url ?? null,
+      body,
+      sizeBytes,
+      status: "pending",
+    })
     .returning();
   const dto = toSourceDto(row!);
   await recordAudit(ctx, { action: "knowledge_source.create", resourceType: "knowledge_source", resourceId: dto.id, after: dto });
@@ -273,7 +346,13 @@ export async function addKnowledgeSource({
 }
 
 /** Back to `pending` for another ingest job; unchanged content is then a no-op in the job. */
-export async function resyncKnowledgeSource({ ctx, input }: { ctx: AccessContext; input: { knowledgeBaseId: string; sourceId: string } }): Promise<KnowledgeSourceDto> {
+export async function resyncKnowledgeSource({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: { knowledgeBaseId: string; sourceId: string };
+}): Promise<KnowledgeSourceDto> {
   requirePermission(ctx, "knowledge:write");
   const current = await findSource(ctx, input);
   // A ready source stays ready while the job checks its hash: retrieval keeps using it meanwhile.
@@ -283,12 +362,24 @@ export async function resyncKnowledgeSource({ ctx, input }: { ctx: AccessContext
     .where(and(eq(knowledgeSources.tenantId, ctx.tenantId), eq(knowledgeSources.id, current.id)))
     .returning();
   const dto = toSourceDto(row!);
-  await recordAudit(ctx, { action: "knowledge_source.resync", resourceType: "knowledge_source", resourceId: dto.id, before: toSourceDto(current), after: dto });
+  await recordAudit(ctx, {
+    action: "knowledge_source.resync",
+    resourceType: "knowledge_source",
+    resourceId: dto.id,
+    before: toSourceDto(current),
+    after: dto,
+  });
   return dto;
 }
 
 /** Deletes the row (retrieval stops using it at once); the caller enqueues `knowledge.delete_source` for the chunks. */
-export async function deleteKnowledgeSource({ ctx, input }: { ctx: AccessContext; input: { knowledgeBaseId: string; sourceId: string } }): Promise<KnowledgeSourceDto> {
+export async function deleteKnowledgeSource({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: { knowledgeBaseId: string; sourceId: string };
+}): Promise<KnowledgeSourceDto> {
   requirePermission(ctx, "knowledge:delete");
   const current = await findSource(ctx, input);
   await ctx.tx.delete(knowledgeSources).where(and(eq(knowledgeSources.tenantId, ctx.tenantId), eq(knowledgeSources.id, current.id)));
@@ -309,14 +400,27 @@ function toBase64(bytes: Uint8Array): string {
  * resolved address again (core/knowledge/url-fetch.ts).
  */
 export function isLocalHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  const host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
   if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
   const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
   if (v4) {
     const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 0 || a === 10 || a === 127 || (a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 100 && b >= 64 && b <= 127) || a >= 224;
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168) ||
+      (a === 100 && b >= 64 && b <= 127) ||
+      a >= 224
+    );
   }
-  if (host.includes(":")) return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:");
+  if (host.includes(":"))
+    return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:");
   // Decimal or hex integer forms of an IPv4 address (http://2130706433/).
   return /^(0x[0-9a-f]+|\d+)$/.test(host);
 }

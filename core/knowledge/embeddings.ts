@@ -83,7 +83,11 @@ export class HashingEmbeddings extends Embeddings {
   embed(text: string): number[] {
     const counts = new Map<string, number>();
     const add = (feature: string) => counts.set(feature, (counts.get(feature) ?? 0) + 1);
-    const words = text.toLowerCase().normalize("NFKC").match(/[\p{L}\p{N}]+/gu) ?? [];
+    const words =
+      text
+        .toLowerCase()
+        .normalize("NFKC")
+        .match(/[\p{L}\p{N}]+/gu) ?? [];
     words.forEach((word, i) => {
       add(`w:${word}`);
       if (i > 0) add(`b:${words[i - 1]} ${word}`);

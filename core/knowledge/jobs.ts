@@ -17,7 +17,13 @@ export const knowledgeJob = z.discriminatedUnion("kind", [
     sourceId: z.uuid(),
     requestedAt: z.string(),
   }),
-  z.object({ version: z.literal(1), kind: z.literal("knowledge.delete_base"), tenantId: z.uuid(), knowledgeBaseId: z.uuid(), requestedAt: z.string() }),
+  z.object({
+    version: z.literal(1),
+    kind: z.literal("knowledge.delete_base"),
+    tenantId: z.uuid(),
+    knowledgeBaseId: z.uuid(),
+    requestedAt: z.string(),
+  }),
 ]);
 export type KnowledgeJob = z.infer<typeof knowledgeJob>;
 

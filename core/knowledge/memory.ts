@@ -9,7 +9,15 @@ import type { KnowledgeStore, RecalledTurn } from "./store";
  * memory collection's dimensions never change.
  */
 export interface ConversationMemory {
-  remember(turn: { tenantId: string; endUser: string; conversationId: string; messageId: string; userText: string; replyText: string; at: Date }): Promise<void>;
+  remember(turn: {
+    tenantId: string;
+    endUser: string;
+    conversationId: string;
+    messageId: string;
+    userText: string;
+    replyText: string;
+    at: Date;
+  }): Promise<void>;
   recall(request: { tenantId: string; endUser: string; query: string; after?: Date | null; before: Date }): Promise<RecalledTurn[]>;
 }
 

@@ -23,7 +23,13 @@ export async function extractText(kind: Exclude<KnowledgeSourceKind, "url">, byt
       text = decodeUtf8(bytes);
       break;
     case "html":
-      text = htmlToText(decodeUtf8(bytes), { wordwrap: false, selectors: [{ selector: "a", options: { ignoreHref: true } }, { selector: "img", format: "skip" }] });
+      text = htmlToText(decodeUtf8(bytes), {
+        wordwrap: false,
+        selectors: [
+          { selector: "a", options: { ignoreHref: true } },
+          { selector: "img", format: "skip" },
+        ],
+      });
       break;
     case "pdf":
       text = await extractPdf(bytes);
@@ -59,7 +65,10 @@ async function extractPdf(bytes: Uint8Array): Promise<string> {
 function extractCsv(text: string): string {
   let rows: Record<string, string>[];
   try {
-    rows = parseCsv(text, { columns: true, skip_empty_lines: true, relax_column_count: true, bom: true, trim: true }) as Record<string, string>[];
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, relax_column_count: true, bom: true, trim: true }) as Record<
+      string,
+      string
+    >[];
   } catch (error) {
     const line = (error as { lines?: number }).lines;
     throw new IngestError(`the CSV file could not be parsed${line ? ` (near line ${line})` : ""}: check its quoting and delimiters`);

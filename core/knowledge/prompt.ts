@@ -15,7 +15,9 @@ export function knowledgePrompt(chunks: RetrievedChunk[]): string {
   if (chunks.length === 0) return "";
   const neutral = (text: string) => text.replace(/<\/?\s*(knowledge|excerpt)[^>]*>/gi, "[tag removed]");
   const excerpts = chunks
-    .map((chunk, i) => `<excerpt n="${i + 1}" source="${neutral(chunk.sourceName).replace(/"/g, "'")}">\n${neutral(chunk.text)}\n</excerpt>`)
+    .map(
+      (chunk, i) => `<excerpt n="${i + 1}" source="${neutral(chunk.sourceName).replace(/"/g, "'")}">\n${neutral(chunk.text)}\n</excerpt>`,
+    )
     .join("\n");
   return [
     "",

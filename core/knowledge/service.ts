@@ -30,7 +30,11 @@ export type IngestOutcome = "indexed" | "unchanged" | "failed" | "gone";
  * throws so the queue retries, and on the last allowed receive (`lastAttempt`) the source is
  * marked failed too rather than left `indexing`.
  */
-export async function runKnowledgeJob(deps: KnowledgeDependencies, job: KnowledgeJob, options: { lastAttempt?: boolean } = {}): Promise<IngestOutcome> {
+export async function runKnowledgeJob(
+  deps: KnowledgeDependencies,
+  job: KnowledgeJob,
+  options: { lastAttempt?: boolean } = {},
+): Promise<IngestOutcome> {
   if (job.kind === "knowledge.delete_source") {
     await deps.store.deleteSourceChunks(job);
     return "gone";
@@ -43,7 +47,10 @@ export async function runKnowledgeJob(deps: KnowledgeDependencies, job: Knowledg
     return await ingestSource(deps, job.tenantId, job.sourceId);
   } catch (error) {
     if (options.lastAttempt) {
-      await setStatus(deps.db, job.tenantId, job.sourceId, { status: "failed", error: "indexing kept failing for a temporary reason; re-sync the source to try again" });
+      await setStatus(deps.db, job.tenantId, job.sourceId, {
+        status: "failed",
+        error: "indexing kept failing for a temporary reason; re-sync the source to try again",
+      });
     }
     throw error;
   }
@@ -85,7 +92,13 @@ async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourc
       { tenantId, knowledgeBaseId: base.id, sourceId },
       pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: normalize(vectors[i]!), chunkIndex: i })),
     );
-    const updated = await setStatus(deps.db, tenantId, sourceId, { status: "ready", error: null, contentHash: hash, chunkCount: pieces.length, indexedAt: new Date() });
+    const updated = await setStatus(deps.db, tenantId, sourceId, {
+      status: "ready",
+      error: null,
+      contentHash: hash,
+      chunkCount: pieces.length,
+      indexedAt: new Date(),
+    });
     if (!updated) {
       // Deleted while indexing: take the chunks back out.
       await deps.store.deleteSourceChunks({ tenantId, knowledgeBaseId: base.id, sourceId });
@@ -103,7 +116,11 @@ async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourc
   }
 }
 
-async function loadSource(db: Database, tenantId: string, sourceId: string): Promise<{ source: KnowledgeSource; base: KnowledgeBase } | undefined> {
+async function loadSource(
+  db: Database,
+  tenantId: string,
+  sourceId: string,
+): Promise<{ source: KnowledgeSource; base: KnowledgeBase } | undefined> {
   return withTenant(db, tenantId, async (tx) => {
     const [row] = await tx
       .select({ source: knowledgeSources, base: knowledgeBases })
@@ -185,7 +202,13 @@ export async function retrieveKnowledge(
             tx
               .select({ baseId: knowledgeSources.knowledgeBaseId, ready: sql<number>`count(*)::int` })
               .from(knowledgeSources)
-              .where(and(eq(knowledgeSources.tenantId, request.tenantId), inArray(knowledgeSources.knowledgeBaseId, partialBaseIds), eq(knowledgeSources.status, "ready")))
+              .where(
+                and(
+                  eq(knowledgeSources.tenantId, request.tenantId),
+                  inArray(knowledgeSources.knowledgeBaseId, partialBaseIds),
+                  eq(knowledgeSources.status, "ready"),
+                ),
+              )
               .groupBy(knowledgeSources.knowledgeBaseId),
           )
         ).map((row) => [row.baseId, row.ready])
@@ -218,7 +241,14 @@ export async function retrieveKnowledge(
     const passing = candidates.filter((hit) => hit.score >= base.scoreThreshold);
     const chosen = base.mmr ? maximalMarginalRelevance(passing, base.topK) : passing.slice(0, base.topK);
     for (const hit of chosen) {
-      found.push({ chunkId: hit.id, sourceId: hit.sourceId, knowledgeBaseId: base.id, score: round(hit.score), text: hit.text, sourceName: sources.get(hit.sourceId) ?? "" });
+      found.push({
+        chunkId: hit.id,
+        sourceId: hit.sourceId,
+        knowledgeBaseId: base.id,
+        score: round(hit.score),
+        text: hit.text,
+        sourceName: sources.get(hit.sourceId) ?? "",
+      });
     }
   }
   const limit = Math.max(0, ...[...byBase.values()].map((entry) => entry.base.topK));

@@ -34,14 +34,20 @@ export class KnowledgeStore {
 
   static connect(url: string): KnowledgeStore {
     const parsed = new URL(url);
-    return new KnowledgeStore(new ChromaClient({ host: parsed.hostname, port: Number(parsed.port || 8000), ssl: parsed.protocol === "https:" }));
+    return new KnowledgeStore(
+      new ChromaClient({ host: parsed.hostname, port: Number(parsed.port || 8000), ssl: parsed.protocol === "https:" }),
+    );
   }
 
   private collection(tenantId: string, knowledgeBaseId: string): Promise<Collection> {
     const name = collectionName(tenantId, knowledgeBaseId);
     let found = this.collections.get(name);
     if (!found) {
-      found = this.client.getOrCreateCollection({ name, embeddingFunction: null, metadata: { tenant_id: tenantId, knowledge_base_id: knowledgeBaseId } });
+      found = this.client.getOrCreateCollection({
+        name,
+        embeddingFunction: null,
+        metadata: { tenant_id: tenantId, knowledge_base_id: knowledgeBaseId },
+      });
       found.catch(() => this.collections.delete(name));
       this.collections.set(name, found);
     }
@@ -77,7 +83,12 @@ export class KnowledgeStore {
         ids: batch.map((chunk) => chunk.id),
         embeddings: batch.map((chunk) => chunk.embedding),
         documents: batch.map((chunk) => chunk.text),
-        metadatas: batch.map((chunk) => ({ tenant_id: scope.tenantId, knowledge_base_id: scope.knowledgeBaseId, source_id: scope.sourceId, chunk_index: chunk.chunkIndex })),
+        metadatas: batch.map((chunk) => ({
+          tenant_id: scope.tenantId,
+          knowledge_base_id: scope.knowledgeBaseId,
+          source_id: scope.sourceId,
+          chunk_index: chunk.chunkIndex,
+        })),
       });
     }
   }
@@ -99,7 +110,15 @@ export class KnowledgeStore {
    * Conversation memory: one document per answered turn (id = the inbound message id, so a retried
    * turn overwrites itself), tagged with the tenant and the end user (`channel:sender`).
    */
-  async rememberTurn(turn: { tenantId: string; endUser: string; conversationId: string; messageId: string; text: string; at: Date; embedding: number[] }): Promise<void> {
+  async rememberTurn(turn: {
+    tenantId: string;
+    endUser: string;
+    conversationId: string;
+    messageId: string;
+    text: string;
+    at: Date;
+    embedding: number[];
+  }): Promise<void> {
     const collection = await this.memoryCollection(turn.tenantId);
     await collection.upsert({
       ids: [turn.messageId],
@@ -124,7 +143,12 @@ export class KnowledgeStore {
         ...(request.after ? [{ at: { $gte: ms(request.after) } }] : []),
       ],
     } as Where;
-    const result = await collection.query({ queryEmbeddings: [embedding], nResults: request.k, where, include: ["documents", "metadatas", "distances"] });
+    const result = await collection.query({
+      queryEmbeddings: [embedding],
+      nResults: request.k,
+      where,
+      include: ["documents", "metadatas", "distances"],
+    });
     return (result.ids[0] ?? [])
       .map((_, i) => ({
         text: result.documents[0]?.[i] ?? "",

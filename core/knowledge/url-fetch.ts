@@ -21,14 +21,27 @@ export function isPrivateAddress(address: string): boolean {
   return !isPublicAddress(address);
 }
 
-export function createUrlFetcher(options: OutboundPolicy & { maxBytes?: number; timeoutMs?: number; safeFetch?: SafeFetch } = {}): UrlFetcher {
+export function createUrlFetcher(
+  options: OutboundPolicy & { maxBytes?: number; timeoutMs?: number; safeFetch?: SafeFetch } = {},
+): UrlFetcher {
   const maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 15_000;
-  const safeFetch = options.safeFetch ?? createSafeFetch({ ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}), ...(options.allowedPorts ? { allowedPorts: options.allowedPorts } : {}) });
+  const safeFetch =
+    options.safeFetch ??
+    createSafeFetch({
+      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+      ...(options.allowedPorts ? { allowedPorts: options.allowedPorts } : {}),
+    });
   return async (url) => {
     let response;
     try {
-      response = await safeFetch({ url, timeoutMs, maxResponseBytes: maxBytes, maxRedirects: 3, headers: { "user-agent": "agent-platform-knowledge/1", accept: "*/*" } });
+      response = await safeFetch({
+        url,
+        timeoutMs,
+        maxResponseBytes: maxBytes,
+        maxRedirects: 3,
+        headers: { "user-agent": "agent-platform-knowledge/1", accept: "*/*" },
+      });
     } catch (error) {
       throw new IngestError(describeFailure(error, { maxBytes, timeoutMs }));
     }

@@ -18,7 +18,15 @@ describe("scrubErrorEvent", () => {
     };
     const scrubbed = scrubErrorEvent(event);
     const text = JSON.stringify(scrubbed);
-    for (const gone of ["sk-live-1234567890abcdef", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "4111", "abc.def.ghi", "shh", "hunter2", "console: hello"]) {
+    for (const gone of [
+      "sk-live-1234567890abcdef",
+      "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw",
+      "4111",
+      "abc.def.ghi",
+      "shh",
+      "hunter2",
+      "console: hello",
+    ]) {
       expect(text).not.toContain(gone);
     }
     expect(scrubbed.request.headers).toEqual({ "x-request-id": "req-1" });

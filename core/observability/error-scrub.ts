@@ -21,7 +21,9 @@ export function scrubErrorEvent<E extends object>(event: E): E {
     delete copy.request.query_string;
     if (copy.request.url) copy.request.url = copy.request.url.split("?")[0]!;
     if (copy.request.headers) {
-      copy.request.headers = Object.fromEntries(Object.entries(copy.request.headers).filter(([name]) => ALLOWED_HEADERS.has(name.toLowerCase())));
+      copy.request.headers = Object.fromEntries(
+        Object.entries(copy.request.headers).filter(([name]) => ALLOWED_HEADERS.has(name.toLowerCase())),
+      );
     }
   }
   // Console breadcrumbs can hold anything a library printed; the log lines are the record.

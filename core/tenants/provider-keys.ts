@@ -26,9 +26,11 @@ export const providerKeyInput = z.union([
 export type ProviderKeyInput = z.infer<typeof providerKeyInput>;
 
 /** Which providers have a tenant key: the only thing the API ever says about them. */
-export const providerKeyStatus = z.object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, z.object({ configured: z.boolean() })])) as {
-  [P in KeyedProvider]: z.ZodObject<{ configured: z.ZodBoolean }>;
-});
+export const providerKeyStatus = z.object(
+  Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, z.object({ configured: z.boolean() })])) as {
+    [P in KeyedProvider]: z.ZodObject<{ configured: z.ZodBoolean }>;
+  },
+);
 export type ProviderKeyStatus = z.infer<typeof providerKeyStatus>;
 
 function statusOf(settings: unknown): ProviderKeyStatus {
@@ -52,12 +54,20 @@ export async function getProviderKeys({ ctx }: { ctx: AccessContext; input?: und
  * encrypted bound to this tenant and provider; the audit record says only that it changed.
  */
 export function setProviderKey(keyring: Keyring) {
-  return async ({ ctx, input }: { ctx: AccessContext; input: { provider: KeyedProvider; key: ProviderKeyInput } }): Promise<ProviderKeyStatus> => {
+  return async ({
+    ctx,
+    input,
+  }: {
+    ctx: AccessContext;
+    input: { provider: KeyedProvider; key: ProviderKeyInput };
+  }): Promise<ProviderKeyStatus> => {
     requirePermission(ctx, "settings:write");
     const { provider, key } = input;
     const isAws = "accessKeyId" in key;
     if (isAws !== (provider === "bedrock")) {
-      throw new InvalidRequestError(provider === "bedrock" ? "Bedrock takes accessKeyId and secretAccessKey." : "This provider takes apiKey.");
+      throw new InvalidRequestError(
+        provider === "bedrock" ? "Bedrock takes accessKeyId and secretAccessKey." : "This provider takes apiKey.",
+      );
     }
     const sealed =
       provider === "bedrock" && isAws
@@ -67,7 +77,13 @@ export function setProviderKey(keyring: Keyring) {
   };
 }
 
-export async function removeProviderKey({ ctx, input }: { ctx: AccessContext; input: { provider: KeyedProvider } }): Promise<ProviderKeyStatus> {
+export async function removeProviderKey({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: { provider: KeyedProvider };
+}): Promise<ProviderKeyStatus> {
   requirePermission(ctx, "settings:write");
   return writeKeys(ctx, input.provider, undefined);
 }
@@ -80,8 +96,17 @@ async function writeKeys(ctx: AccessContext, provider: KeyedProvider, sealed: st
   if (sealed) providerKeys[provider] = sealed;
   else delete providerKeys[provider];
   const next = tenantSettings.parse({ ...settings, providerKeys });
-  await ctx.tx.update(tenants).set({ settings: next, updatedAt: sql`now()` }).where(eq(tenants.id, ctx.tenantId));
+  await ctx.tx
+    .update(tenants)
+    .set({ settings: next, updatedAt: sql`now()` })
+    .where(eq(tenants.id, ctx.tenantId));
   const after = statusOf(next);
-  await recordAudit(ctx, { action: sealed ? "provider_key.set" : "provider_key.remove", resourceType: "tenant", resourceId: ctx.tenantId, before, after });
+  await recordAudit(ctx, {
+    action: sealed ? "provider_key.set" : "provider_key.remove",
+    resourceType: "tenant",
+    resourceId: ctx.tenantId,
+    before,
+    after,
+  });
   return after;
 }

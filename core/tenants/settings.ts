@@ -73,15 +73,14 @@ export const tenantBudget = z.object({
   /** Fraction of the limit after which the cheapest candidate is used. */
   softLimitRatio: z.number().min(0).max(1).default(0.8),
   /** What end users read once the hard limit is crossed. */
-  hardLimitMessage: z
-    .string()
-    .min(1)
-    .max(1000)
-    .default("Sorry, this assistant is unavailable right now. Please try again later."),
+  hardLimitMessage: z.string().min(1).max(1000).default("Sorry, this assistant is unavailable right now. Please try again later."),
 });
 
 /** A sealed envelope from core/crypto/secrets.ts (`v1.<keyId>.<iv>.<ciphertext>`), never plaintext. */
-const sealedSecret = z.string().regex(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "must be a sealed secret envelope").max(8192);
+const sealedSecret = z
+  .string()
+  .regex(/^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, "must be a sealed secret envelope")
+  .max(8192);
 
 /**
  * The tenant's own provider keys, each sealed with `sealProviderKey` (core/engine/credentials.ts),
@@ -105,7 +104,11 @@ export const tenantSettings = z.object({
   locale: z.string().min(2).max(35).refine(isLocale, "not a BCP 47 locale tag").default("en"),
   timezone: z.string().min(1).max(64).refine(isTimeZone, "not an IANA time zone").default("UTC"),
   defaultModelPolicy: modelPolicy.default({ candidates: [{ provider: "openai", model: "gpt-4o-mini" }], rules: [] }),
-  budget: tenantBudget.default({ monthlyLimitUsd: 0, softLimitRatio: 0.8, hardLimitMessage: "Sorry, this assistant is unavailable right now. Please try again later." }),
+  budget: tenantBudget.default({
+    monthlyLimitUsd: 0,
+    softLimitRatio: 0.8,
+    hardLimitMessage: "Sorry, this assistant is unavailable right now. Please try again later.",
+  }),
   providerKeys: providerKeys.default({}),
   /** Origins allowed by CORS on the admin API, e.g. a Bubble.io app's domain. */
   allowedOrigins: z

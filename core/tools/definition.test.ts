@@ -4,29 +4,58 @@ import { checkToolDefinition, createToolInput, InvalidToolError } from "./defini
 import { OAuthTokenCache, mapResponse } from "./execute";
 import { OpenApiImportError, parseOpenApiDocument, toolsFromOpenApi } from "./openapi-import";
 
-const base = { name: "t", description: "d", method: "GET" as const, parameterLocations: {}, responseMapping: { maxBytes: 100 }, timeoutMs: 1000, requiresApproval: false };
+const base = {
+  name: "t",
+  description: "d",
+  method: "GET" as const,
+  parameterLocations: {},
+  responseMapping: { maxBytes: 100 },
+  timeoutMs: 1000,
+  requiresApproval: false,
+};
 
 describe("checkToolDefinition", () => {
   it("places parameters: URL placeholders in the path, else query for GET and body for POST", () => {
     const parameters = { type: "object" as const, properties: { id: { type: "string" }, q: { type: "string" } }, required: ["id"] };
-    expect(checkToolDefinition({ ...base, urlTemplate: "https://api.example.com/items/{id}", parameters }).parameterLocations).toEqual({ id: "path", q: "query" });
-    expect(checkToolDefinition({ ...base, method: "POST", urlTemplate: "https://api.example.com/items/{id}", parameters }).parameterLocations).toEqual({ id: "path", q: "body" });
+    expect(checkToolDefinition({ ...base, urlTemplate: "https://api.example.com/items/{id}", parameters }).parameterLocations).toEqual({
+      id: "path",
+      q: "query",
+    });
+    expect(
+      checkToolDefinition({ ...base, method: "POST", urlTemplate: "https://api.example.com/items/{id}", parameters }).parameterLocations,
+    ).toEqual({ id: "path", q: "body" });
   });
 
   it("refuses placeholders in the host, unknown or optional path parameters, reserved headers and bodies on GET", () => {
-    const bad: Array<Pick<Parameters<typeof checkToolDefinition>[0], "urlTemplate" | "parameters"> & { parameterLocations?: Record<string, "header" | "body"> }> = [
+    const bad: Array<
+      Pick<Parameters<typeof checkToolDefinition>[0], "urlTemplate" | "parameters"> & {
+        parameterLocations?: Record<string, "header" | "body">;
+      }
+    > = [
       { urlTemplate: "https://{h}.example.com/", parameters: { type: "object" as const, properties: { h: {} }, required: ["h"] } },
       { urlTemplate: "https://api.example.com/{missing}", parameters: { type: "object" as const, properties: {} } },
       { urlTemplate: "https://api.example.com/{id}", parameters: { type: "object" as const, properties: { id: {} } } },
-      { urlTemplate: "https://api.example.com/", parameters: { type: "object" as const, properties: { Authorization: {} } }, parameterLocations: { Authorization: "header" as const } },
-      { urlTemplate: "https://api.example.com/", parameters: { type: "object" as const, properties: { x: {} } }, parameterLocations: { x: "body" as const } },
+      {
+        urlTemplate: "https://api.example.com/",
+        parameters: { type: "object" as const, properties: { Authorization: {} } },
+        parameterLocations: { Authorization: "header" as const },
+      },
+      {
+        urlTemplate: "https://api.example.com/",
+        parameters: { type: "object" as const, properties: { x: {} } },
+        parameterLocations: { x: "body" as const },
+      },
     ];
     for (const definition of bad) expect(() => checkToolDefinition({ ...base, ...definition })).toThrow(InvalidToolError);
   });
 
   it("names must be valid model function names", () => {
-    expect(createToolInput.safeParse({ name: "a".repeat(65), description: "d", method: "GET", urlTemplate: "https://x.example.com" }).success).toBe(false);
-    expect(createToolInput.safeParse({ name: "get order", description: "d", method: "GET", urlTemplate: "https://x.example.com" }).success).toBe(false);
+    expect(
+      createToolInput.safeParse({ name: "a".repeat(65), description: "d", method: "GET", urlTemplate: "https://x.example.com" }).success,
+    ).toBe(false);
+    expect(
+      createToolInput.safeParse({ name: "get order", description: "d", method: "GET", urlTemplate: "https://x.example.com" }).success,
+    ).toBe(false);
   });
 });
 
@@ -40,7 +69,10 @@ describe("OpenAPI import", () => {
       ["showPetById", "GET", "http://petstore.swagger.io/v1/pets/{petId}"],
     ]);
     expect(tools[0]!.auth).toEqual({ type: "api_key", in: "header", name: "api_key", value: "k" });
-    expect(tools[1]!.parameters).toMatchObject({ properties: { id: { type: "integer" }, name: { type: "string" } }, required: ["id", "name"] });
+    expect(tools[1]!.parameters).toMatchObject({
+      properties: { id: { type: "integer" }, name: { type: "string" } },
+      required: ["id", "name"],
+    });
     expect(() => toolsFromOpenApi(doc, {})).toThrow(OpenApiImportError);
     expect(() => parseOpenApiDocument("swagger: '2.0'\npaths: {}")).toThrow(OpenApiImportError);
   });
@@ -61,7 +93,12 @@ describe("response mapping and tokens", () => {
       const body = new TextEncoder().encode(JSON.stringify({ access_token: `t${issued}`, expires_in: 60 }));
       return { status: 200, headers: {}, body, url: "", text: () => new TextDecoder().decode(body) };
     };
-    const auth = { type: "oauth2_client_credentials" as const, tokenUrl: "https://auth.example.com/token", clientId: "c", clientSecret: "s" };
+    const auth = {
+      type: "oauth2_client_credentials" as const,
+      tokenUrl: "https://auth.example.com/token",
+      clientId: "c",
+      clientSecret: "s",
+    };
     expect(await cache.get("k", auth, fetch, 1000)).toBe("t1");
     now = 29_000;
     expect(await cache.get("k", auth, fetch, 1000)).toBe("t1");

@@ -22,7 +22,18 @@ const secret = z.string().min(1).max(4096);
 const headerName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "a valid HTTP header name");
 
 /** Headers a parameter or an API key may not set: they belong to the transport or to auth. */
-const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "authorization", "cookie", "proxy-authorization", "upgrade", "te", "expect"]);
+const RESERVED_HEADERS = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "authorization",
+  "cookie",
+  "proxy-authorization",
+  "upgrade",
+  "te",
+  "expect",
+]);
 
 export const authConfigInput = z.discriminatedUnion("type", [
   z.object({ type: z.literal("none") }).strict(),
@@ -54,7 +65,9 @@ export function publicAuth(auth: AuthConfig): Record<string, unknown> {
 /** The secret strings of an auth configuration, to scrub from anything shown or logged. */
 export function authSecrets(auth: AuthConfig | undefined): string[] {
   if (!auth) return [];
-  const values = SECRET_AUTH_FIELDS.map((field) => (auth as Record<string, unknown>)[field]).filter((v): v is string => typeof v === "string" && v.length > 0);
+  const values = SECRET_AUTH_FIELDS.map((field) => (auth as Record<string, unknown>)[field]).filter(
+    (v): v is string => typeof v === "string" && v.length > 0,
+  );
   if (auth.type === "basic") values.push(btoa(`${auth.username}:${auth.password}`));
   return values;
 }
@@ -73,7 +86,11 @@ export type ToolParameters = z.infer<typeof parametersSchema>;
 export const responseMappingInput = z
   .object({
     /** A dot path into the JSON response (`data.items`, `results.0.name`); absent: the whole body. */
-    path: z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/).max(200).optional(),
+    path: z
+      .string()
+      .regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/)
+      .max(200)
+      .optional(),
     maxBytes: z.number().int().min(100).max(MAX_RESPONSE_BYTES).default(DEFAULT_RESPONSE_BYTES),
   })
   .strict();
@@ -152,14 +169,19 @@ export function templatePlaceholders(template: string): string[] {
  * non-reserved header names; the URL (placeholders filled) passes the literal SSRF checks; the
  * JSON Schema converts (it is what validates the model's arguments).
  */
-export function checkToolDefinition(definition: Omit<ToolDefinition, "parameterLocations"> & { parameterLocations: Record<string, ParameterLocation> }, policy: OutboundPolicy = {}, auth?: AuthConfig): ToolDefinition {
+export function checkToolDefinition(
+  definition: Omit<ToolDefinition, "parameterLocations"> & { parameterLocations: Record<string, ParameterLocation> },
+  policy: OutboundPolicy = {},
+  auth?: AuthConfig,
+): ToolDefinition {
   const issues: Array<{ path: string; message: string }> = [];
   const placeholders = templatePlaceholders(definition.urlTemplate);
   const sample = definition.urlTemplate.replace(PLACEHOLDER, "p");
   try {
     const url = checkUrlLiteral(sample, policy);
     const marked = new URL(definition.urlTemplate.replace(PLACEHOLDER, "zzplaceholderzz"));
-    if (marked.host.includes("zzplaceholderzz")) issues.push({ path: "urlTemplate", message: "placeholders are allowed in the path only, not in the host" });
+    if (marked.host.includes("zzplaceholderzz"))
+      issues.push({ path: "urlTemplate", message: "placeholders are allowed in the path only, not in the host" });
     if (url.hash) issues.push({ path: "urlTemplate", message: "no fragment" });
   } catch (error) {
     issues.push({ path: "urlTemplate", message: error instanceof UnsafeUrlError ? error.message : "not a valid URL" });
@@ -171,7 +193,11 @@ export function checkToolDefinition(definition: Omit<ToolDefinition, "parameterL
       issues.push({ path: "auth.tokenUrl", message: error instanceof UnsafeUrlError ? error.message : "not a valid URL" });
     }
   }
-  if (auth?.type === "api_key" && auth.in === "header" && (!headerName.safeParse(auth.name).success || RESERVED_HEADERS.has(auth.name.toLowerCase()))) {
+  if (
+    auth?.type === "api_key" &&
+    auth.in === "header" &&
+    (!headerName.safeParse(auth.name).success || RESERVED_HEADERS.has(auth.name.toLowerCase()))
+  ) {
     issues.push({ path: "auth.name", message: "not a header an API key may use" });
   }
 
@@ -186,7 +212,8 @@ export function checkToolDefinition(definition: Omit<ToolDefinition, "parameterL
       definition.parameterLocations[name] ??
       (placeholders.includes(name) ? "path" : definition.method === "GET" || definition.method === "DELETE" ? "query" : "body");
     locations[name] = location;
-    if (location === "path" && !placeholders.includes(name)) issues.push({ path: `parameterLocations.${name}`, message: "a path parameter needs a {placeholder} in the URL" });
+    if (location === "path" && !placeholders.includes(name))
+      issues.push({ path: `parameterLocations.${name}`, message: "a path parameter needs a {placeholder} in the URL" });
     if (location === "header" && (!headerName.safeParse(name).success || RESERVED_HEADERS.has(name.toLowerCase()))) {
       issues.push({ path: `parameters.properties.${name}`, message: "not a header a parameter may set" });
     }
@@ -196,10 +223,12 @@ export function checkToolDefinition(definition: Omit<ToolDefinition, "parameterL
   }
   for (const name of placeholders) {
     if (!(name in properties)) issues.push({ path: "urlTemplate", message: `{${name}} is not a parameter` });
-    else if (locations[name] !== "path") issues.push({ path: `parameterLocations.${name}`, message: `{${name}} in the URL must be a path parameter` });
+    else if (locations[name] !== "path")
+      issues.push({ path: `parameterLocations.${name}`, message: `{${name}} in the URL must be a path parameter` });
     else if (!required.has(name)) issues.push({ path: "parameters.required", message: `path parameter ${name} must be required` });
   }
-  for (const name of required) if (!(name in properties)) issues.push({ path: "parameters.required", message: `${name} is not a property` });
+  for (const name of required)
+    if (!(name in properties)) issues.push({ path: "parameters.required", message: `${name} is not a property` });
   try {
     z.fromJSONSchema(definition.parameters as Parameters<typeof z.fromJSONSchema>[0]);
   } catch {

@@ -39,7 +39,12 @@ export class OAuthTokenCache {
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   constructor(private readonly now: () => number = Date.now) {}
 
-  async get(key: string, auth: Extract<AuthConfig, { type: "oauth2_client_credentials" }>, fetch: SafeFetch, timeoutMs: number): Promise<string> {
+  async get(
+    key: string,
+    auth: Extract<AuthConfig, { type: "oauth2_client_credentials" }>,
+    fetch: SafeFetch,
+    timeoutMs: number,
+  ): Promise<string> {
     const cached = this.tokens.get(key);
     if (cached && cached.expiresAt > this.now()) return cached.token;
     const form = new URLSearchParams({ grant_type: "client_credentials" });
@@ -96,7 +101,9 @@ export async function runTool(
   const secrets = authSecrets(tool.auth);
   const scrub = (text: string) => secrets.reduce((result, value) => result.split(value).join(MASK), text);
   const shownArguments = JSON.parse(scrub(JSON.stringify(maskSecrets(rawArguments ?? {}) ?? {}))) as unknown;
-  const finish = (partial: Omit<ToolRunResult, "latencyMs" | "arguments" | "responseBytes"> & { responseBytes?: number }): ToolRunResult => ({
+  const finish = (
+    partial: Omit<ToolRunResult, "latencyMs" | "arguments" | "responseBytes"> & { responseBytes?: number },
+  ): ToolRunResult => ({
     responseBytes: 0,
     ...partial,
     latencyMs: Math.round(now() - started),
@@ -106,7 +113,11 @@ export async function runTool(
   const parsed = argumentsSchema(tool.parameters).safeParse(rawArguments ?? {});
   if (!parsed.success) {
     const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(arguments)"}: ${issue.message}`);
-    return finish({ ok: false, outcome: "invalid_arguments", output: scrub(`Invalid arguments, nothing was sent. ${problems.join("; ")}`) });
+    return finish({
+      ok: false,
+      outcome: "invalid_arguments",
+      output: scrub(`Invalid arguments, nothing was sent. ${problems.join("; ")}`),
+    });
   }
   const args = parsed.data;
 
@@ -114,15 +125,29 @@ export async function runTool(
   try {
     built = buildRequest(tool, args);
   } catch (error) {
-    return finish({ ok: false, outcome: "invalid_arguments", output: scrub(`Invalid arguments, nothing was sent. ${(error as Error).message}`) });
+    return finish({
+      ok: false,
+      outcome: "invalid_arguments",
+      output: scrub(`Invalid arguments, nothing was sent. ${(error as Error).message}`),
+    });
   }
-  const shown: ShownRequest = { method: tool.method, url: built.url.toString(), headers: { ...built.headers }, ...(built.body !== undefined ? { body: built.body } : {}) };
+  const shown: ShownRequest = {
+    method: tool.method,
+    url: built.url.toString(),
+    headers: { ...built.headers },
+    ...(built.body !== undefined ? { body: built.body } : {}),
+  };
   const sensitiveHeaders: string[] = [];
   try {
     await applyAuth(tool, built, shown, sensitiveHeaders, deps);
   } catch (error) {
     const code = error instanceof SafeFetchError ? error.code : error instanceof OAuthTokenError ? error.code : "AUTH_FAILED";
-    return finish({ ok: false, outcome: code, output: `The tool's credentials could not be obtained (${code}).`, request: scrubRequest(shown, scrub) });
+    return finish({
+      ok: false,
+      outcome: code,
+      output: `The tool's credentials could not be obtained (${code}).`,
+      request: scrubRequest(shown, scrub),
+    });
   }
 
   let response: SafeResponse;
@@ -169,7 +194,8 @@ function buildRequest(tool: RunnableTool, args: Record<string, unknown>): { url:
       if (text === "." || text === ".." || text === "") throw new Error(`${name}: not a valid path segment`);
       path = path.split(`{${name}}`).join(encodeURIComponent(text));
     } else if (location === "query") {
-      for (const item of Array.isArray(value) ? value : [value]) query.push([name, typeof item === "object" ? JSON.stringify(item) : String(item)]);
+      for (const item of Array.isArray(value) ? value : [value])
+        query.push([name, typeof item === "object" ? JSON.stringify(item) : String(item)]);
     } else if (location === "header") {
       const text = typeof value === "object" ? JSON.stringify(value) : String(value);
       if (/[\r\n]/.test(text)) throw new Error(`${name}: header values cannot contain line breaks`);
@@ -217,7 +243,12 @@ async function applyAuth(
       setHeader("authorization", `Basic ${btoa(`${auth.username}:${auth.password}`)}`, `Basic ${MASK}`);
       return;
     case "oauth2_client_credentials": {
-      const token = await deps.tokens.get(`${tool.tenantId}:${tool.id}:${auth.tokenUrl}:${auth.clientId}:${(auth.scopes ?? []).join(" ")}`, auth, deps.fetch, tool.timeoutMs);
+      const token = await deps.tokens.get(
+        `${tool.tenantId}:${tool.id}:${auth.tokenUrl}:${auth.clientId}:${(auth.scopes ?? []).join(" ")}`,
+        auth,
+        deps.fetch,
+        tool.timeoutMs,
+      );
       setHeader("authorization", `Bearer ${token}`, `Bearer ${MASK}`);
       return;
     }

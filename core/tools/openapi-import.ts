@@ -31,7 +31,10 @@ export const importToolsInput = z
       .strict()
       .optional(),
     /** Prefix for every tool name, e.g. `petstore_`. */
-    namePrefix: z.string().regex(/^[a-zA-Z0-9_-]{0,20}$/).optional(),
+    namePrefix: z
+      .string()
+      .regex(/^[a-zA-Z0-9_-]{0,20}$/)
+      .optional(),
     requiresApproval: z.boolean().optional(),
   })
   .strict()
@@ -54,7 +57,12 @@ export function parseOpenApiDocument(document: string | Json): Json {
       throw new OpenApiImportError("The document is neither JSON nor YAML.");
     }
   }
-  if (!parsed || typeof parsed !== "object" || typeof (parsed as Json).openapi !== "string" || !String((parsed as Json).openapi).startsWith("3.")) {
+  if (
+    !parsed ||
+    typeof parsed !== "object" ||
+    typeof (parsed as Json).openapi !== "string" ||
+    !String((parsed as Json).openapi).startsWith("3.")
+  ) {
     throw new OpenApiImportError("Only OpenAPI 3 documents can be imported.");
   }
   if (!(parsed as Json).paths || typeof (parsed as Json).paths !== "object") throw new OpenApiImportError("The document has no paths.");
@@ -110,7 +118,9 @@ export function toolsFromOpenApi(doc: Json, options: Omit<z.output<typeof import
         }
         for (const name of (bodySchema.required as string[]) ?? []) if (name in properties) required.push(name);
       }
-      const summary = [operation.summary, operation.description].filter((x): x is string => typeof x === "string" && x.length > 0).join(" — ");
+      const summary = [operation.summary, operation.description]
+        .filter((x): x is string => typeof x === "string" && x.length > 0)
+        .join(" — ");
       tools.push({
         name: `${options.namePrefix ?? ""}${operationId}`.replace(/[^a-zA-Z0-9_-]/g, "_").slice(0, 64),
         description: (summary || `${method.toUpperCase()} ${path}`).slice(0, 1024),
@@ -150,11 +160,20 @@ function authFor(doc: Json, operation: Json, credentials: z.output<typeof import
     return { type: "api_key", in: scheme.in, name: String(scheme.name), value: need("value") };
   }
   if (scheme.type === "http" && String(scheme.scheme).toLowerCase() === "bearer") return { type: "bearer", token: need("token") };
-  if (scheme.type === "http" && String(scheme.scheme).toLowerCase() === "basic") return { type: "basic", username: need("username"), password: need("password") };
+  if (scheme.type === "http" && String(scheme.scheme).toLowerCase() === "basic")
+    return { type: "basic", username: need("username"), password: need("password") };
   const flow = ((scheme.flows as Json | undefined)?.clientCredentials as Json | undefined) ?? undefined;
   if (scheme.type === "oauth2" && flow && typeof flow.tokenUrl === "string") {
     const scopes = Object.keys((flow.scopes as Json | undefined) ?? {});
-    return { type: "oauth2_client_credentials", tokenUrl: flow.tokenUrl, clientId: need("clientId"), clientSecret: need("clientSecret"), ...(scopes.length ? { scopes } : {}) };
+    return {
+      type: "oauth2_client_credentials",
+      tokenUrl: flow.tokenUrl,
+      clientId: need("clientId"),
+      clientSecret: need("clientSecret"),
+      ...(scopes.length ? { scopes } : {}),
+    };
   }
-  throw new OpenApiImportError(`The security scheme ${schemeName} (${String(scheme.type)}) is not supported; use an API key, bearer, basic or OAuth2 client credentials.`);
+  throw new OpenApiImportError(
+    `The security scheme ${schemeName} (${String(scheme.type)}) is not supported; use an API key, bearer, basic or OAuth2 client credentials.`,
+  );
 }

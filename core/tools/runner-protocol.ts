@@ -18,7 +18,12 @@ export async function signRunnerRequest(signingKey: string, body: string, now = 
   return `${now}.${await deriveSecret(signingKey, PURPOSE, `${now}.${body}`)}`;
 }
 
-export async function verifyRunnerRequest(signingKey: string, body: string, header: string | undefined, now = Date.now()): Promise<boolean> {
+export async function verifyRunnerRequest(
+  signingKey: string,
+  body: string,
+  header: string | undefined,
+  now = Date.now(),
+): Promise<boolean> {
   const [stamp, mac] = (header ?? "").split(".");
   const at = Number(stamp);
   if (!stamp || !mac || !Number.isFinite(at) || Math.abs(now - at) > WINDOW_MS) return false;
@@ -30,7 +35,9 @@ export const toolTestResult = z.object({
   ok: z.boolean(),
   outcome: z.string(),
   latencyMs: z.number(),
-  request: z.object({ method: z.string(), url: z.string(), headers: z.record(z.string(), z.string()), body: z.string().optional() }).nullable(),
+  request: z
+    .object({ method: z.string(), url: z.string(), headers: z.record(z.string(), z.string()), body: z.string().optional() })
+    .nullable(),
   response: z.object({ status: z.number(), bytes: z.number(), body: z.string() }).nullable(),
   /** What the model would see. */
   output: z.string(),

@@ -9,8 +9,7 @@ import { getAgent, updateAgent } from "../agents/agents";
 import { actorLabel, DomainError, type DomainContext } from "../agents/context";
 import { sealCredentials, type Keyring } from "../crypto/secrets";
 import type { OutboundPolicy } from "../http/url-policy";
-import type {
-  SECRET_AUTH_FIELDS} from "./definition";
+import type { SECRET_AUTH_FIELDS } from "./definition";
 import {
   checkToolDefinition,
   createToolInput,
@@ -78,13 +77,18 @@ export function toToolDto(tool: Tool): ToolDto {
 }
 
 function secretFieldsOf(type: Tool["authType"]): Array<(typeof SECRET_AUTH_FIELDS)[number]> {
-  return ({ none: [], api_key: ["value"], bearer: ["token"], basic: ["password"], oauth2_client_credentials: ["clientSecret"] } as const)[type].slice();
+  return ({ none: [], api_key: ["value"], bearer: ["token"], basic: ["password"], oauth2_client_credentials: ["clientSecret"] } as const)[
+    type
+  ].slice();
 }
 
 /** The tenant's tool with this id (row-level security and the tenant in the query), or TOOL_NOT_FOUND. */
 export async function findTool(ctx: DomainContext, toolId: string, options: { forUpdate?: boolean } = {}): Promise<Tool> {
   if (!z.uuid().safeParse(toolId).success) throw notFound();
-  const query = ctx.tx.select().from(tools).where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, toolId)));
+  const query = ctx.tx
+    .select()
+    .from(tools)
+    .where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, toolId)));
   const [tool] = options.forUpdate ? await query.for("update") : await query;
   if (!tool) throw notFound();
   return tool;
@@ -107,7 +111,11 @@ export async function getTool({ ctx, input }: { ctx: DomainContext; input: { too
   return toToolDto(await findTool(ctx, input.toolId));
 }
 
-function checked(definition: Parameters<typeof checkToolDefinition>[0], services: ToolServices, auth: AuthConfig | undefined): ToolDefinition {
+function checked(
+  definition: Parameters<typeof checkToolDefinition>[0],
+  services: ToolServices,
+  auth: AuthConfig | undefined,
+): ToolDefinition {
   try {
     return checkToolDefinition(definition, services.policy, auth);
   } catch (error) {
@@ -128,13 +136,22 @@ export function createTool(services: ToolServices) {
   return async ({ ctx, input }: { ctx: DomainContext; input: CreateToolInput }): Promise<ToolDto> => {
     requirePermission(ctx, "tools:write");
     const parsed = createToolInput.safeParse(input);
-    if (!parsed.success) throw new DomainError("INVALID_TOOL", 422, "The tool definition is invalid.", parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+    if (!parsed.success)
+      throw new DomainError(
+        "INVALID_TOOL",
+        422,
+        "The tool definition is invalid.",
+        parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
+      );
     const { auth, enabled, ...rest } = parsed.data;
     const definition = checked(rest, services, auth);
     const id = crypto.randomUUID();
     const sealed = await sealAuth(services, ctx.tenantId, id, auth);
     const [row] = await conflictOnDuplicate(
-      ctx.tx.insert(tools).values({ id, tenantId: ctx.tenantId, ...definition, enabled, ...sealed }).returning(),
+      ctx.tx
+        .insert(tools)
+        .values({ id, tenantId: ctx.tenantId, ...definition, enabled, ...sealed })
+        .returning(),
       `A tool named "${definition.name}" exists.`,
     );
     const dto = toToolDto(row!);
@@ -148,7 +165,13 @@ export function updateTool(services: ToolServices) {
     requirePermission(ctx, "tools:write");
     const { toolId, ...changes } = input;
     const parsed = updateToolInput.safeParse(changes);
-    if (!parsed.success) throw new DomainError("INVALID_TOOL", 422, "The tool definition is invalid.", parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+    if (!parsed.success)
+      throw new DomainError(
+        "INVALID_TOOL",
+        422,
+        "The tool definition is invalid.",
+        parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
+      );
     const current = await findTool(ctx, toolId, { forUpdate: true });
     const { auth, ...fields } = parsed.data;
     // Locations are re-derived for parameters that no longer have one (e.g. the URL changed).
@@ -159,7 +182,8 @@ export function updateTool(services: ToolServices) {
         method: fields.method ?? current.method,
         urlTemplate: fields.urlTemplate ?? current.urlTemplate,
         parameters: (fields.parameters ?? current.parameters) as ToolDefinition["parameters"],
-        parameterLocations: fields.parameterLocations ?? (fields.parameters || fields.urlTemplate || fields.method ? {} : current.parameterLocations),
+        parameterLocations:
+          fields.parameterLocations ?? (fields.parameters || fields.urlTemplate || fields.method ? {} : current.parameterLocations),
         responseMapping: fields.responseMapping ?? current.responseMapping,
         timeoutMs: fields.timeoutMs ?? current.timeoutMs,
         requiresApproval: fields.requiresApproval ?? current.requiresApproval,
@@ -182,7 +206,13 @@ export function updateTool(services: ToolServices) {
   };
 }
 
-export async function setToolEnabled({ ctx, input }: { ctx: DomainContext; input: { toolId: string; enabled: boolean } }): Promise<ToolDto> {
+export async function setToolEnabled({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { toolId: string; enabled: boolean };
+}): Promise<ToolDto> {
   requirePermission(ctx, "tools:write");
   const current = await findTool(ctx, input.toolId, { forUpdate: true });
   const [row] = await ctx.tx
@@ -191,7 +221,13 @@ export async function setToolEnabled({ ctx, input }: { ctx: DomainContext; input
     .where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, current.id)))
     .returning();
   const dto = toToolDto(row!);
-  await recordAudit(ctx, { action: input.enabled ? "tool.enable" : "tool.disable", resourceType: "tool", resourceId: current.id, before: toToolDto(current), after: dto });
+  await recordAudit(ctx, {
+    action: input.enabled ? "tool.enable" : "tool.disable",
+    resourceType: "tool",
+    resourceId: current.id,
+    before: toToolDto(current),
+    after: dto,
+  });
   return dto;
 }
 
@@ -238,14 +274,21 @@ export function importTools(services: ToolServices & { fetchDocument?: (url: str
   return async ({ ctx, input }: { ctx: DomainContext; input: ImportToolsInput }): Promise<{ data: ToolDto[] }> => {
     requirePermission(ctx, "tools:write");
     const parsed = importToolsInput.safeParse(input);
-    if (!parsed.success) throw new DomainError("INVALID_OPENAPI", 422, "The import request is invalid.", parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })));
+    if (!parsed.success)
+      throw new DomainError(
+        "INVALID_OPENAPI",
+        422,
+        "The import request is invalid.",
+        parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
+      );
     const { document, url, ...options } = parsed.data;
     let definitions: CreateToolInput[];
     try {
       let source: string | Record<string, unknown>;
       if (document !== undefined) source = document;
       else {
-        if (!services.fetchDocument) throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
+        if (!services.fetchDocument)
+          throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
         source = await services.fetchDocument(url!);
       }
       definitions = toolsFromOpenApi(parseOpenApiDocument(source), options);
@@ -286,7 +329,13 @@ function toApprovalDto(row: ToolApproval): ApprovalDto {
 }
 
 /** Tool calls waiting for (or given) approval, newest first; `status` filters. */
-export async function listApprovals({ ctx, input }: { ctx: DomainContext; input: PageInput & { status?: ToolApproval["status"] } }): Promise<Page<ApprovalDto>> {
+export async function listApprovals({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: PageInput & { status?: ToolApproval["status"] };
+}): Promise<Page<ApprovalDto>> {
   requirePermission(ctx, "tools:read");
   const page = keyset(toolApprovals, input);
   const rows = await ctx.tx
@@ -302,7 +351,13 @@ export async function listApprovals({ ctx, input }: { ctx: DomainContext; input:
  * An operator approves or rejects a pending call. An approved call runs the next time the model
  * makes it in that conversation (same tool, same arguments), once.
  */
-export async function decideApproval({ ctx, input }: { ctx: DomainContext; input: { approvalId: string; decision: "approve" | "reject" } }): Promise<ApprovalDto> {
+export async function decideApproval({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { approvalId: string; decision: "approve" | "reject" };
+}): Promise<ApprovalDto> {
   requirePermission(ctx, "tools:write");
   const [current] = await ctx.tx
     .select()
@@ -317,6 +372,12 @@ export async function decideApproval({ ctx, input }: { ctx: DomainContext; input
     .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, current.id)))
     .returning();
   const dto = toApprovalDto(row!);
-  await recordAudit(ctx, { action: `tool_approval.${input.decision}`, resourceType: "tool_approval", resourceId: current.id, before: toApprovalDto(current), after: dto });
+  await recordAudit(ctx, {
+    action: `tool_approval.${input.decision}`,
+    resourceType: "tool_approval",
+    resourceId: current.id,
+    before: toApprovalDto(current),
+    after: dto,
+  });
   return dto;
 }

@@ -30,10 +30,7 @@ export const memberships = pgTable(
       .references(() => roles.id, { onDelete: "restrict" }),
     createdAt: createdAt(),
   },
-  (t) => [
-    unique("memberships_tenant_user_unique").on(t.tenantId, t.userId),
-    index("memberships_user_idx").on(t.userId),
-  ],
+  (t) => [unique("memberships_tenant_user_unique").on(t.tenantId, t.userId), index("memberships_user_idx").on(t.userId)],
 );
 
 export type Role = typeof roles.$inferSelect;

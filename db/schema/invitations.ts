@@ -24,7 +24,9 @@ export const invitations = pgTable(
     acceptedAt: timestamp("accepted_at", { withTimezone: true }),
   },
   (t) => [
-    uniqueIndex("invitations_pending_email_unique").on(t.tenantId, t.email).where(sql`${t.acceptedAt} is null`),
+    uniqueIndex("invitations_pending_email_unique")
+      .on(t.tenantId, t.email)
+      .where(sql`${t.acceptedAt} is null`),
     index("invitations_tenant_idx").on(t.tenantId, t.createdAt),
   ],
 );

@@ -86,7 +86,10 @@ export const toolApprovals = pgTable(
     decidedAt: timestamp("decided_at", { withTimezone: true }),
     createdAt: createdAt(),
   },
-  (t) => [index("tool_approvals_tenant_idx").on(t.tenantId, t.createdAt), index("tool_approvals_call_idx").on(t.toolId, t.conversationId, t.argumentsHash)],
+  (t) => [
+    index("tool_approvals_tenant_idx").on(t.tenantId, t.createdAt),
+    index("tool_approvals_call_idx").on(t.toolId, t.conversationId, t.argumentsHash),
+  ],
 );
 
 export type Tool = typeof tools.$inferSelect;

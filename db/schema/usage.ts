@@ -107,7 +107,10 @@ export const alerts = pgTable(
     deliveryError: text("delivery_error"),
     createdAt: createdAt(),
   },
-  (t) => [unique("alerts_tenant_kind_dedupe_unique").on(t.tenantId, t.kind, t.dedupeKey), index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt)],
+  (t) => [
+    unique("alerts_tenant_kind_dedupe_unique").on(t.tenantId, t.kind, t.dedupeKey),
+    index("alerts_tenant_created_idx").on(t.tenantId, t.createdAt),
+  ],
 );
 
 export type UsageRecord = typeof usageRecords.$inferSelect;

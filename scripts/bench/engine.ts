@@ -28,7 +28,9 @@ class ZeroLatencyChatModel extends BaseChatModel {
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
     const text = `ok ${messages.length}`;
     return {
-      generations: [{ text, message: new AIMessage({ content: text, usage_metadata: { input_tokens: 10, output_tokens: 2, total_tokens: 12 } }) }],
+      generations: [
+        { text, message: new AIMessage({ content: text, usage_metadata: { input_tokens: 10, output_tokens: 2, total_tokens: 12 } }) },
+      ],
     };
   }
 }
@@ -63,7 +65,13 @@ const input: EngineTurnInput = {
     maxOutputTokens: 256,
     // Larger than the history: no summarisation, one model call per turn, like the bare call.
     memoryWindow: Math.max(12, historyLength + 1),
-    modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }, { provider: "gemini", model: "gemini-2.0-flash" }], rules: [] },
+    modelPolicy: {
+      candidates: [
+        { provider: "openai", model: "gpt-4o-mini" },
+        { provider: "gemini", model: "gemini-2.0-flash" },
+      ],
+      rules: [],
+    },
   },
   channel: "telegram",
   history,

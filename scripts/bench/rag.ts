@@ -30,7 +30,11 @@ const { values } = parseArgs({
     sources: { type: "string", default: "20" },
   },
 });
-const sizes = values.sizes.split(",").map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const sizes = values.sizes
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0)
+  .sort((a, b) => a - b);
 const queries = Number(values.queries);
 const docs = Number(values.docs);
 const sourceCount = Math.max(1, Number(values.sources));
@@ -56,7 +60,14 @@ function textGenerator(seed: number) {
     const words = Array.from({ length: 8 + Math.floor(next() * 10) }, () => VOCABULARY[Math.floor(next() * VOCABULARY.length)]!);
     return `${words.join(" ")}.`;
   };
-  return { sentence, paragraph: (chars: number) => { let out = ""; while (out.length < chars) out += `${sentence()} `; return out; } };
+  return {
+    sentence,
+    paragraph: (chars: number) => {
+      let out = "";
+      while (out.length < chars) out += `${sentence()} `;
+      return out;
+    },
+  };
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -79,11 +90,16 @@ async function main() {
       const sourceId = randomUUID();
       const pieces = await splitter.splitText(text.paragraph(6000));
       const vectors = await embeddings.embedDocuments(pieces);
-      await store.replaceSourceChunks({ ...ingestScope, sourceId }, pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: vectors[i]!, chunkIndex: i })));
+      await store.replaceSourceChunks(
+        { ...ingestScope, sourceId },
+        pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: vectors[i]!, chunkIndex: i })),
+      );
       chunks += pieces.length;
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`ingestion: ${docs} documents, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (split + hashing embedding + Chroma write)`);
+    console.log(
+      `ingestion: ${docs} documents, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (split + hashing embedding + Chroma write)`,
+    );
 
     // 2. Retrieval at each size, in one tenant's knowledge base.
     const scope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };

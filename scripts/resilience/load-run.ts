@@ -190,15 +190,32 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
     offered: sent.length,
     accepted: ok.length,
     rejected,
-    edgeP50Ms: percentile(ok.map((record) => record.edgeMs), 50),
-    edgeP99Ms: percentile(ok.map((record) => record.edgeMs), 99),
-    e2eP50Ms: percentile(answered.map((record) => Math.min(...record.replies) - record.sentAt), 50),
-    e2eP99Ms: percentile(answered.map((record) => Math.min(...record.replies) - record.sentAt), 99),
+    edgeP50Ms: percentile(
+      ok.map((record) => record.edgeMs),
+      50,
+    ),
+    edgeP99Ms: percentile(
+      ok.map((record) => record.edgeMs),
+      99,
+    ),
+    e2eP50Ms: percentile(
+      answered.map((record) => Math.min(...record.replies) - record.sentAt),
+      50,
+    ),
+    e2eP99Ms: percentile(
+      answered.map((record) => Math.min(...record.replies) - record.sentAt),
+      99,
+    ),
     turnsPerSecond: answered.length / Math.max(0.001, (lastReply - started) / 1000),
     answered: answered.length,
     lost: ok.length - answered.length,
     duplicates: ok.reduce((sum, record) => sum + Math.max(0, record.replies.length - 1), 0),
-    duplicatesAt: ok.flatMap((record) => [...record.replies].sort((a, b) => a - b).slice(1).map((at) => (at - started) / 1000)),
+    duplicatesAt: ok.flatMap((record) =>
+      [...record.replies]
+        .sort((a, b) => a - b)
+        .slice(1)
+        .map((at) => (at - started) / 1000),
+    ),
     outOfOrder: countOutOfOrder(answered),
     deadLettered: await deadLetterDepth(target).catch(() => Number.NaN),
     queueDepth: depthSeries,

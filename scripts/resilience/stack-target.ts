@@ -32,9 +32,9 @@ export async function runningStackTarget(): Promise<{ target: LoadTarget; descri
   if (!address) return { reason: "stack.json has no valid demo channel" };
   const edge = await fetch(`${state.edgeUrl}/healthz`, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
   if (!edge?.ok) return { reason: `the edge at ${state.edgeUrl} does not answer` };
-  const fake = await fetch(`${state.telegramApiBase}/_fake/sent?offset=${Number.MAX_SAFE_INTEGER}`, { signal: AbortSignal.timeout(2_000) }).catch(
-    () => undefined,
-  );
+  const fake = await fetch(`${state.telegramApiBase}/_fake/sent?offset=${Number.MAX_SAFE_INTEGER}`, {
+    signal: AbortSignal.timeout(2_000),
+  }).catch(() => undefined);
   if (!fake?.ok) return { reason: "the running stack talks to the real Telegram" };
 
   const keys = await loadOrCreateKeys(join(dataDir, "keys.json"));
@@ -71,7 +71,13 @@ export async function ownStackTarget(stack: LocalStack): Promise<LoadTarget> {
 }
 
 /** `--name value` flags as whole numbers within bounds; exits with a usage line otherwise. */
-export function numberFlag(values: Record<string, string | boolean | undefined>, name: string, fallback: number, min: number, max: number): number {
+export function numberFlag(
+  values: Record<string, string | boolean | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);

@@ -63,9 +63,9 @@ describe("spawnService", () => {
     const failing = `require("node:http").createServer((q, s) => { s.statusCode = 500; s.end("BAD_ENVIRONMENT"); }).listen(${port}, "127.0.0.1")`;
     const service = spawnService({ name: "misconfigured", command: node, args: ["-e", failing], output: "quiet" });
     try {
-      await expect(
-        service.waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 30_000, fatalStatus: (s) => s === 500 }),
-      ).rejects.toThrow(/answered status 500: BAD_ENVIRONMENT/);
+      await expect(service.waitForHttp(`http://127.0.0.1:${port}/`, { timeoutMs: 30_000, fatalStatus: (s) => s === 500 })).rejects.toThrow(
+        /answered status 500: BAD_ENVIRONMENT/,
+      );
     } finally {
       await service.stop();
     }

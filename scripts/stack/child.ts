@@ -169,8 +169,7 @@ async function waitForHttp(
   while (Date.now() < deadline) {
     if (exit) {
       throw new Error(
-        `${service.name} exited (code ${exit.code}, signal ${exit.signal}) before ${url} answered.\n` +
-          service.recentOutput(),
+        `${service.name} exited (code ${exit.code}, signal ${exit.signal}) before ${url} answered.\n` + service.recentOutput(),
       );
     }
     try {
@@ -189,9 +188,7 @@ async function waitForHttp(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(
-    `${service.name}: ${url} not ready after ${timeoutMs} ms (${lastProblem}).\n${service.recentOutput()}`,
-  );
+  throw new Error(`${service.name}: ${url} not ready after ${timeoutMs} ms (${lastProblem}).\n${service.recentOutput()}`);
 }
 
 interface Sink {

@@ -15,7 +15,9 @@ export async function beginOutage(adminUrl: string): Promise<void> {
 }
 
 export async function endOutage(adminUrl: string): Promise<void> {
-  await onMaintenanceDatabase(adminUrl, (client) => client.query(`alter database ${quoteIdent(databaseName(adminUrl))} with allow_connections true`));
+  await onMaintenanceDatabase(adminUrl, (client) =>
+    client.query(`alter database ${quoteIdent(databaseName(adminUrl))} with allow_connections true`),
+  );
 }
 
 function databaseName(url: string): string {

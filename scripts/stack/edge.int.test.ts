@@ -6,7 +6,7 @@ const TRICKY = {
   ECHO_URL: "postgres://user:p%40ss@127.0.0.1:5432/app?sslmode=disable",
   ECHO_PROXY: "127.0.0.1:4444/v1?address=127.0.0.1:5432",
   ECHO_COLONS: "a:b::c:",
-  ECHO_SPACES: "two words = \"quoted\" #not-a-comment $HOME",
+  ECHO_SPACES: 'two words = "quoted" #not-a-comment $HOME',
   ECHO_EMPTY: "",
 };
 
@@ -25,9 +25,7 @@ describe("edge (wrangler dev on 127.0.0.1)", () => {
     // Two at once: also shows they do not fight over the inspector port.
     [bare, echo] = await Promise.all([
       timed("bare", () => startEdge({ config: "scripts/bench/bare-wrangler.toml", output: "quiet" })),
-      timed("echo", () =>
-        startEdge({ config: "scripts/stack/fixtures/echo-vars-wrangler.toml", vars: TRICKY, output: "quiet" }),
-      ),
+      timed("echo", () => startEdge({ config: "scripts/stack/fixtures/echo-vars-wrangler.toml", vars: TRICKY, output: "quiet" })),
     ]);
     console.log(`wrangler dev ready in ${JSON.stringify(readyMs)} ms (started concurrently)`);
   });
@@ -49,9 +47,7 @@ describe("edge (wrangler dev on 127.0.0.1)", () => {
   });
 
   it("refuses a var name wrangler would misread", async () => {
-    await expect(startEdge({ config: "scripts/bench/bare-wrangler.toml", vars: { "A:B": "x" } })).rejects.toThrow(
-      /bad var name/,
-    );
+    await expect(startEdge({ config: "scripts/bench/bare-wrangler.toml", vars: { "A:B": "x" } })).rejects.toThrow(/bad var name/);
   });
 
   it("stops wrangler and workerd together", async () => {

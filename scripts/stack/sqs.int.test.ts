@@ -1,10 +1,4 @@
-import {
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  SendMessageCommand,
-} from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_RECEIVE_COUNT, startSqs, type SqsHandle } from "./sqs";
 
@@ -57,9 +51,7 @@ describe("sqs (fauxqs on 127.0.0.1)", () => {
   });
 
   it("creates the inbound queue as FIFO, explicit dedup, with a redrive policy", async () => {
-    const attrs = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: sqs.inboundQueueUrl, AttributeNames: ["All"] }),
-    );
+    const attrs = await client.send(new GetQueueAttributesCommand({ QueueUrl: sqs.inboundQueueUrl, AttributeNames: ["All"] }));
     expect(attrs.Attributes?.FifoQueue).toBe("true");
     expect(attrs.Attributes?.ContentBasedDeduplication).toBe("false");
     expect(JSON.parse(attrs.Attributes?.RedrivePolicy ?? "{}")).toMatchObject({ maxReceiveCount: MAX_RECEIVE_COUNT });

@@ -70,18 +70,11 @@ export async function startSqs(options: SqsOptions = {}): Promise<SqsHandle> {
   }
 }
 
-async function createInboundQueues(
-  client: SQSClient,
-  prefix: string,
-): Promise<{ inboundQueueUrl: string; deadLetterQueueUrl: string }> {
+async function createInboundQueues(client: SQSClient, prefix: string): Promise<{ inboundQueueUrl: string; deadLetterQueueUrl: string }> {
   const fifo = { FifoQueue: "true", ContentBasedDeduplication: "false" };
-  const dlq = await client.send(
-    new CreateQueueCommand({ QueueName: `${prefix}inbound-dlq.fifo`, Attributes: fifo }),
-  );
+  const dlq = await client.send(new CreateQueueCommand({ QueueName: `${prefix}inbound-dlq.fifo`, Attributes: fifo }));
   const deadLetterQueueUrl = required(dlq.QueueUrl, "dead-letter queue url");
-  const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ["QueueArn"] }),
-  );
+  const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ["QueueArn"] }));
   const redrivePolicy = JSON.stringify({
     deadLetterTargetArn: required(Attributes?.QueueArn, "dead-letter queue arn"),
     maxReceiveCount: MAX_RECEIVE_COUNT,
@@ -101,7 +94,10 @@ async function createFifoWithDeadLetter(client: SQSClient, name: string): Promis
   const dlq = await client.send(new CreateQueueCommand({ QueueName: `${name}-dlq.fifo`, Attributes: fifo }));
   const deadLetterQueueUrl = required(dlq.QueueUrl, `${name} dead-letter queue url`);
   const { Attributes } = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ["QueueArn"] }));
-  const RedrivePolicy = JSON.stringify({ deadLetterTargetArn: required(Attributes?.QueueArn, `${name} dead-letter queue arn`), maxReceiveCount: MAX_RECEIVE_COUNT });
+  const RedrivePolicy = JSON.stringify({
+    deadLetterTargetArn: required(Attributes?.QueueArn, `${name} dead-letter queue arn`),
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+  });
   const queue = await client.send(new CreateQueueCommand({ QueueName: `${name}.fifo`, Attributes: { ...fifo, RedrivePolicy } }));
   return { queueUrl: required(queue.QueueUrl, `${name} queue url`), deadLetterQueueUrl };
 }

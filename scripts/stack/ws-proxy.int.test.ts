@@ -22,7 +22,10 @@ function upgradeStatus(url: string, headers: Record<string, string> = {}): Promi
  */
 let postgresCheck: Promise<unknown> | undefined;
 async function needPostgres(): Promise<void> {
-  postgresCheck ??= requirePostgres(DEFAULT_POSTGRES_URL).then(() => undefined, (error: unknown) => error);
+  postgresCheck ??= requirePostgres(DEFAULT_POSTGRES_URL).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
   const error = await postgresCheck;
   if (error) throw error;
 }

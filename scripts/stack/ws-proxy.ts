@@ -112,7 +112,10 @@ function parseTarget(req: IncomingMessage): { host: string; port: number } | und
   if (!address) return undefined;
   const colon = address.lastIndexOf(":");
   if (colon <= 0) return undefined;
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  const host = address
+    .slice(0, colon)
+    .replace(/^\[(.*)\]$/, "$1")
+    .toLowerCase();
   const port = Number(address.slice(colon + 1));
   if (!host || !Number.isInteger(port) || port < 1 || port > 65_535) return undefined;
   return { host, port };

@@ -30,18 +30,31 @@ describe("agents", () => {
     const created = await h.call("/v1/agents", {
       method: "POST",
       token: editor(),
-      body: { name: "Support", systemPrompt: "Answer briefly.", temperature: 0.5, modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }] } },
+      body: {
+        name: "Support",
+        systemPrompt: "Answer briefly.",
+        temperature: 0.5,
+        modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }] },
+      },
     });
     expect(created.status).toBe(201);
     const agent = await json(created);
     expect(agent).toMatchObject({ name: "Support", version: 1, temperature: 0.5, memoryWindow: 12, toolIds: [], channelIds: [] });
     const agentId = agent.id as string;
 
-    const updated = await h.call(`/v1/agents/${agentId}?expectedVersion=1`, { method: "PATCH", token: editor(), body: { systemPrompt: "Answer in detail." } });
+    const updated = await h.call(`/v1/agents/${agentId}?expectedVersion=1`, {
+      method: "PATCH",
+      token: editor(),
+      body: { systemPrompt: "Answer in detail." },
+    });
     expect(updated.status).toBe(200);
     expect(await json(updated)).toMatchObject({ version: 2, systemPrompt: "Answer in detail.", name: "Support" });
 
-    const stale = await h.call(`/v1/agents/${agentId}?expectedVersion=1`, { method: "PATCH", token: editor(), body: { name: "Lost update" } });
+    const stale = await h.call(`/v1/agents/${agentId}?expectedVersion=1`, {
+      method: "PATCH",
+      token: editor(),
+      body: { name: "Lost update" },
+    });
     expect(stale.status).toBe(409);
     expect(await json(stale)).toMatchObject({ error: { code: "CONFLICT", details: { reason: "AGENT_VERSION_CONFLICT" } } });
 
@@ -69,7 +82,11 @@ describe("agents", () => {
     const invalid = await h.call("/v1/agents", { method: "POST", token: editor(), body: { name: "", systemPrompt: "x", temperature: 9 } });
     expect(invalid.status).toBe(400);
     expect((await json(invalid)).error!.code).toBe("INVALID_BODY");
-    const unknownField = await h.call("/v1/agents", { method: "POST", token: editor(), body: { name: "x", systemPrompt: "x", tenantId: a.tenantId } });
+    const unknownField = await h.call("/v1/agents", {
+      method: "POST",
+      token: editor(),
+      body: { name: "x", systemPrompt: "x", tenantId: a.tenantId },
+    });
     expect(unknownField.status).toBe(400);
 
     const inUse = await h.call(`/v1/agents/${a.agentId}`, { method: "DELETE", token: a.apiKeys.admin.key });

@@ -35,16 +35,32 @@ describe("tenant configuration", () => {
       .where(eq(tenants.id, a.tenantId));
     const read = await h.call("/v1/tenant", { token: a.apiKeys.viewer.key });
     expect(read.status).toBe(200);
-    expect(await json(read)).toMatchObject({ id: a.tenantId, locale: "en", timezone: "UTC", allowedOrigins: [A_ORIGIN], auth0OrgId: a.orgId });
+    expect(await json(read)).toMatchObject({
+      id: a.tenantId,
+      locale: "en",
+      timezone: "UTC",
+      allowedOrigins: [A_ORIGIN],
+      auth0OrgId: a.orgId,
+    });
 
     const patch = await h.call("/v1/tenant", {
       method: "PATCH",
       token: admin(),
-      body: { name: "Acme", timezone: "Europe/Paris", budget: { monthlyLimitUsd: 50 }, allowedOrigins: [A_ORIGIN, "https://acme.example/"] },
+      body: {
+        name: "Acme",
+        timezone: "Europe/Paris",
+        budget: { monthlyLimitUsd: 50 },
+        allowedOrigins: [A_ORIGIN, "https://acme.example/"],
+      },
     });
     expect(patch.status).toBe(200);
     const updated = await json(patch);
-    expect(updated).toMatchObject({ name: "Acme", locale: "en", timezone: "Europe/Paris", allowedOrigins: [A_ORIGIN, "https://acme.example"] });
+    expect(updated).toMatchObject({
+      name: "Acme",
+      locale: "en",
+      timezone: "Europe/Paris",
+      allowedOrigins: [A_ORIGIN, "https://acme.example"],
+    });
     expect(updated.budget).toMatchObject({ monthlyLimitUsd: 50, softLimitRatio: 0.8 });
 
     const audit = await json(await h.call("/v1/audit-log?resourceType=tenant", { token: admin() }));
@@ -81,16 +97,26 @@ describe("roles", () => {
   });
 
   it("creates, updates and deletes a custom role; built-in ones stay fixed; a role in use stays", async () => {
-    const created = await h.call("/v1/roles", { method: "POST", token: admin(), body: { name: "Support", permissions: ["agents:read", "users:read"] } });
+    const created = await h.call("/v1/roles", {
+      method: "POST",
+      token: admin(),
+      body: { name: "Support", permissions: ["agents:read", "users:read"] },
+    });
     expect(created.status).toBe(201);
     const role = await json(created);
     expect((await h.call("/v1/roles", { method: "POST", token: admin(), body: { name: "Support", permissions: [] } })).status).toBe(409);
-    const updated = await h.call(`/v1/roles/${role.id}`, { method: "PATCH", token: admin(), body: { permissions: ["agents:read", "agents:write"] } });
+    const updated = await h.call(`/v1/roles/${role.id}`, {
+      method: "PATCH",
+      token: admin(),
+      body: { permissions: ["agents:read", "agents:write"] },
+    });
     expect(await json(updated)).toMatchObject({ name: "Support", permissions: ["agents:read", "agents:write"] });
     expect((await h.call(`/v1/roles/${a.roleIds.viewer}`, { method: "PATCH", token: admin(), body: { name: "x" } })).status).toBe(400);
     expect((await h.call(`/v1/roles/${a.roleIds.viewer}`, { method: "DELETE", token: admin() })).status).toBe(400);
 
-    const key = await json(await h.call("/v1/api-keys", { method: "POST", token: admin(), body: { name: "support bot", roleId: role.id } }));
+    const key = await json(
+      await h.call("/v1/api-keys", { method: "POST", token: admin(), body: { name: "support bot", roleId: role.id } }),
+    );
     expect((await h.call(`/v1/roles/${role.id}`, { method: "DELETE", token: admin() })).status).toBe(409);
     await h.call(`/v1/api-keys/${key.id}`, { method: "DELETE", token: admin() });
     // Revoked keys keep their row (audit trail), so the role is still referenced.
@@ -99,9 +125,15 @@ describe("roles", () => {
 
   it("refuses to let anyone grant more than they hold", async () => {
     const limited = await json(
-      await h.call("/v1/roles", { method: "POST", token: admin(), body: { name: "Key minter", permissions: ["users:read", "users:write"] } }),
+      await h.call("/v1/roles", {
+        method: "POST",
+        token: admin(),
+        body: { name: "Key minter", permissions: ["users:read", "users:write"] },
+      }),
     );
-    const minter = (await json(await h.call("/v1/api-keys", { method: "POST", token: admin(), body: { name: "minter", roleId: limited.id } }))).key as string;
+    const minter = (
+      await json(await h.call("/v1/api-keys", { method: "POST", token: admin(), body: { name: "minter", roleId: limited.id } }))
+    ).key as string;
     const escalate = await h.call("/v1/api-keys", { method: "POST", token: minter, body: { name: "root", roleId: a.roleIds.admin } });
     expect(escalate.status).toBe(403);
     const sneaky = await h.call("/v1/roles", { method: "POST", token: minter, body: { name: "Sneaky", permissions: ["settings:write"] } });
@@ -113,24 +145,38 @@ describe("roles", () => {
 
 describe("API keys", () => {
   it("shows the key once, stores a hash, records last use, and audits without the secret", async () => {
-    const created = await h.call("/v1/api-keys", { method: "POST", token: admin(), body: { name: "bubble backend", roleId: a.roleIds.editor } });
+    const created = await h.call("/v1/api-keys", {
+      method: "POST",
+      token: admin(),
+      body: { name: "bubble backend", roleId: a.roleIds.editor },
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get("cache-control")).toBe("no-store");
     const key = await json(created);
     expect(key.key).toMatch(/^ak_[0-9a-f]{24}_/);
-    const [row] = await h.admin.db.select().from(apiKeys).where(eq(apiKeys.id, key.id as string));
+    const [row] = await h.admin.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.id, key.id as string));
     expect(row!.secretHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(row)).not.toContain((key.key as string).split("_")[2]);
     expect(row!.lastUsedAt).toBeNull();
 
     const me = await json(await h.call("/v1/me", { token: key.key as string }));
     expect(me).toMatchObject({ tenantId: a.tenantId, actor: { type: "api_key", id: key.id }, role: { name: "editor" } });
-    const [used] = await h.admin.db.select().from(apiKeys).where(eq(apiKeys.id, key.id as string));
+    const [used] = await h.admin.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.id, key.id as string));
     expect(used!.lastUsedAt).not.toBeNull();
 
     const list = await json(await h.call("/v1/api-keys?limit=100", { token: admin() }));
     const listed = list.data!.find((k) => k.id === key.id)!;
-    expect(listed).toMatchObject({ name: "bubble backend", prefix: `${(key.key as string).split("_").slice(0, 2).join("_")}_…`, revokedAt: null });
+    expect(listed).toMatchObject({
+      name: "bubble backend",
+      prefix: `${(key.key as string).split("_").slice(0, 2).join("_")}_…`,
+      revokedAt: null,
+    });
     expect(JSON.stringify(list)).not.toContain(key.key as string);
 
     const audit = await json(await h.call(`/v1/audit-log?resourceId=${key.id}`, { token: admin() }));
@@ -142,15 +188,23 @@ describe("API keys", () => {
 describe("invitations and first sign-in", () => {
   it("lets an invited, verified email join on first sign-in, and nobody else", async () => {
     const email = `new-${a.tenantId.slice(0, 8)}@example.test`;
-    const invited = await h.call("/v1/invitations", { method: "POST", token: admin(), body: { email: email.toUpperCase(), roleId: a.roleIds.editor } });
+    const invited = await h.call("/v1/invitations", {
+      method: "POST",
+      token: admin(),
+      body: { email: email.toUpperCase(), roleId: a.roleIds.editor },
+    });
     expect(invited.status).toBe(201);
     expect(await json(invited)).toMatchObject({ email, status: "pending", role: { name: "editor" } });
-    expect((await h.call("/v1/invitations", { method: "POST", token: admin(), body: { email, roleId: a.roleIds.viewer } })).status).toBe(409);
+    expect((await h.call("/v1/invitations", { method: "POST", token: admin(), body: { email, roleId: a.roleIds.viewer } })).status).toBe(
+      409,
+    );
 
     const claims = { sub: "auth0|newcomer", org_id: a.orgId, email, name: "Newcomer" };
     const unverified = await h.call("/v1/me", { token: await h.auth0.mint({ claims: { ...claims, email_verified: false } }) });
     expect(unverified.status).toBe(401);
-    const otherOrg = await h.call("/v1/me", { token: await h.auth0.mint({ claims: { ...claims, org_id: b.orgId, email_verified: true } }) });
+    const otherOrg = await h.call("/v1/me", {
+      token: await h.auth0.mint({ claims: { ...claims, org_id: b.orgId, email_verified: true } }),
+    });
     expect(otherOrg.status).toBe(401);
 
     const joined = await h.call("/v1/me", { token: await h.auth0.mint({ claims: { ...claims, email_verified: true } }) });
@@ -184,9 +238,17 @@ describe("users", () => {
   });
 
   it("change roles, and never leave the tenant without an admin", async () => {
-    const promoted = await h.call(`/v1/users/${a.users.viewer.id}`, { method: "PATCH", token: admin(), body: { roleId: a.roleIds.editor } });
+    const promoted = await h.call(`/v1/users/${a.users.viewer.id}`, {
+      method: "PATCH",
+      token: admin(),
+      body: { roleId: a.roleIds.editor },
+    });
     expect(await json(promoted)).toMatchObject({ role: { name: "editor" } });
-    const demoteLast = await h.call(`/v1/users/${a.users.admin.id}`, { method: "PATCH", token: admin(), body: { roleId: a.roleIds.viewer } });
+    const demoteLast = await h.call(`/v1/users/${a.users.admin.id}`, {
+      method: "PATCH",
+      token: admin(),
+      body: { roleId: a.roleIds.viewer },
+    });
     expect(demoteLast.status).toBe(409);
     expect((await h.call(`/v1/users/${a.users.admin.id}`, { method: "DELETE", token: admin() })).status).toBe(409);
   });
@@ -194,7 +256,10 @@ describe("users", () => {
 
 describe("CORS per tenant", () => {
   const preflight = (origin: string) =>
-    h.call("/v1/tenant", { method: "OPTIONS", headers: { origin, "access-control-request-method": "PATCH", "access-control-request-headers": "authorization" } });
+    h.call("/v1/tenant", {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "PATCH", "access-control-request-headers": "authorization" },
+    });
 
   it("answers preflights only for origins some tenant allows", async () => {
     const allowed = await preflight(A_ORIGIN);

@@ -47,7 +47,11 @@ describe("Auth0 access tokens", () => {
   it("accept a good token: the tenant from the organisation, the user by sub", async () => {
     const response = await h.call("/v1/me", { token: await tokenFor(a, "editor") });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ tenantId: a.tenantId, actor: { type: "user", id: a.users.editor.id }, role: { name: "editor" } });
+    expect(await response.json()).toMatchObject({
+      tenantId: a.tenantId,
+      actor: { type: "user", id: a.users.editor.id },
+      role: { name: "editor" },
+    });
   });
 
   it("refuse alg none", async () => {
@@ -100,7 +104,9 @@ describe("Auth0 access tokens", () => {
   });
 
   it("refuse expired and not-yet-valid tokens (beyond the small leeway)", async () => {
-    await expect401(await h.call("/v1/me", { token: await h.auth0.mint({ expiresIn: -120, claims: { sub: a.users.admin.sub, org_id: a.orgId } }) }));
+    await expect401(
+      await h.call("/v1/me", { token: await h.auth0.mint({ expiresIn: -120, claims: { sub: a.users.admin.sub, org_id: a.orgId } }) }),
+    );
     const nbf = Math.floor(Date.now() / 1000) + 120;
     await expect401(await h.call("/v1/me", { token: await tokenFor(a, "admin", { nbf }) }));
   });
@@ -114,7 +120,14 @@ describe("Auth0 access tokens", () => {
   it("refuse a tampered payload", async () => {
     const [header, , signature] = (await tokenFor(a, "viewer")).split(".");
     const now = Math.floor(Date.now() / 1000);
-    const forged = base64UrlJson({ iss: h.auth0.issuer, aud: h.auth0.audience, sub: a.users.admin.sub, org_id: a.orgId, iat: now, exp: now + 300 });
+    const forged = base64UrlJson({
+      iss: h.auth0.issuer,
+      aud: h.auth0.audience,
+      sub: a.users.admin.sub,
+      org_id: a.orgId,
+      iat: now,
+      exp: now + 300,
+    });
     await expect401(await h.call("/v1/me", { token: `${header}.${forged}.${signature}` }));
   });
 
@@ -137,7 +150,11 @@ describe("Auth0 access tokens", () => {
 
 describe("API keys", () => {
   it("refuse a revoked key at once", async () => {
-    const created = await h.call("/v1/api-keys", { method: "POST", token: a.apiKeys.admin.key, body: { name: "temp", roleId: a.roleIds.viewer } });
+    const created = await h.call("/v1/api-keys", {
+      method: "POST",
+      token: a.apiKeys.admin.key,
+      body: { name: "temp", roleId: a.roleIds.viewer },
+    });
     expect(created.status).toBe(201);
     const { id, key } = (await created.json()) as { id: string; key: string };
     expect((await h.call("/v1/me", { token: key })).status).toBe(200);
@@ -198,7 +215,11 @@ describe("security matrix over every /v1 route", () => {
       return id;
     });
   const send = (op: Operation, token: string | undefined, ids = idsOf(a, bInvitationId)) =>
-    h.call(fill(op.path, ids), { method: op.method, ...(token !== undefined ? { token } : {}), ...(op.method === "GET" || op.method === "DELETE" ? {} : { body: sampleBodies[`${op.method} ${op.path}`] ?? {} }) });
+    h.call(fill(op.path, ids), {
+      method: op.method,
+      ...(token !== undefined ? { token } : {}),
+      ...(op.method === "GET" || op.method === "DELETE" ? {} : { body: sampleBodies[`${op.method} ${op.path}`] ?? {} }),
+    });
 
   it("no credentials: 401 with a challenge", async () => {
     for (const op of operations) {
@@ -246,7 +267,8 @@ describe("security matrix over every /v1 route", () => {
         const response = await send(op, token, idsOf(b, bInvitationId));
         expect(response.status, `${op.method} ${op.path}`).toBe(404);
         const text = await response.text();
-        for (const secretish of [b.tenantId, b.users.viewer.email, "viewer key"]) expect(text, `${op.method} ${op.path}`).not.toContain(secretish);
+        for (const secretish of [b.tenantId, b.users.viewer.email, "viewer key"])
+          expect(text, `${op.method} ${op.path}`).not.toContain(secretish);
       }
     }
     expect(await snapshotOf(b)).toEqual(before);
@@ -260,7 +282,11 @@ describe("security matrix over every /v1 route", () => {
       const response = await h.call(path, { method: "POST", token: a.apiKeys.admin.key, body });
       expect(response.status, path).toBe(404);
     }
-    const patch = await h.call(`/v1/users/${a.users.viewer.id}`, { method: "PATCH", token: a.apiKeys.admin.key, body: { roleId: b.roleIds.admin } });
+    const patch = await h.call(`/v1/users/${a.users.viewer.id}`, {
+      method: "PATCH",
+      token: a.apiKeys.admin.key,
+      body: { roleId: b.roleIds.admin },
+    });
     expect(patch.status).toBe(404);
   });
 });
@@ -272,9 +298,16 @@ async function snapshotOf(tenant: AccessTenant) {
     memberships: await db.select().from(memberships).where(eq(memberships.tenantId, tenant.tenantId)).orderBy(memberships.id),
     agents: await db.select().from(agents).where(eq(agents.tenantId, tenant.tenantId)).orderBy(agents.id),
     conversations: await db.select().from(conversations).where(eq(conversations.tenantId, tenant.tenantId)).orderBy(conversations.id),
-    apiKeys: (await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenant.tenantId)).orderBy(apiKeys.id)).map((k) => ({ ...k, lastUsedAt: null })),
+    apiKeys: (await db.select().from(apiKeys).where(eq(apiKeys.tenantId, tenant.tenantId)).orderBy(apiKeys.id)).map((k) => ({
+      ...k,
+      lastUsedAt: null,
+    })),
     invitations: await db.select().from(invitations).where(eq(invitations.tenantId, tenant.tenantId)).orderBy(invitations.id),
     knowledgeBases: await db.select().from(knowledgeBases).where(eq(knowledgeBases.tenantId, tenant.tenantId)).orderBy(knowledgeBases.id),
-    knowledgeSources: await db.select().from(knowledgeSources).where(eq(knowledgeSources.tenantId, tenant.tenantId)).orderBy(knowledgeSources.id),
+    knowledgeSources: await db
+      .select()
+      .from(knowledgeSources)
+      .where(eq(knowledgeSources.tenantId, tenant.tenantId))
+      .orderBy(knowledgeSources.id),
   });
 }

@@ -24,12 +24,18 @@ let a: AccessTenant;
 let logDir: string;
 const bodies: string[] = [];
 
-type Json = Record<string, unknown> & { data?: Array<Record<string, unknown>>; error?: { code: string; details?: { reason?: string; issues?: unknown } } };
+type Json = Record<string, unknown> & {
+  data?: Array<Record<string, unknown>>;
+  error?: { code: string; details?: { reason?: string; issues?: unknown } };
+};
 
 async function call(path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; json: Json }> {
   const response = await fetch(`${stack.edge.url}${path}`, {
     method: init.method ?? "GET",
-    headers: { authorization: `Bearer ${init.token ?? a.apiKeys.editor.key}`, ...(init.body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      authorization: `Bearer ${init.token ?? a.apiKeys.editor.key}`,
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await response.text();
@@ -73,9 +79,17 @@ const orderTool = (kind: string, auth: Record<string, unknown>, name = `order_${
 
 describe("tools admin API", () => {
   it("creates, reads, lists, updates, disables and deletes a tool; secrets are masked and audited masked", async () => {
-    const created = await call("/v1/tools", { method: "POST", body: orderTool("bearer", { type: "bearer", token: TOOL_SERVICE_SECRETS.bearer }) });
+    const created = await call("/v1/tools", {
+      method: "POST",
+      body: orderTool("bearer", { type: "bearer", token: TOOL_SERVICE_SECRETS.bearer }),
+    });
     expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({ name: "order_bearer", enabled: true, auth: { type: "bearer", token: "********" }, parameterLocations: { orderId: "path", verbose: "query" } });
+    expect(created.json).toMatchObject({
+      name: "order_bearer",
+      enabled: true,
+      auth: { type: "bearer", token: "********" },
+      parameterLocations: { orderId: "path", verbose: "query" },
+    });
     const id = created.json.id as string;
 
     const [row] = await admin.db.select().from(tools).where(eq(tools.id, id));
@@ -94,7 +108,14 @@ describe("tools admin API", () => {
     expect(duplicate.status).toBe(409);
     const badName = await call("/v1/tools", { method: "POST", body: orderTool("none", { type: "none" }, "not a valid name!") });
     expect(badName.status).toBe(400);
-    const wrongLocation = await call("/v1/tools", { method: "POST", body: { ...orderTool("none", { type: "none" }, "bad_loc"), urlTemplate: `${service.url}/none/orders`, parameterLocations: { orderId: "path" } } });
+    const wrongLocation = await call("/v1/tools", {
+      method: "POST",
+      body: {
+        ...orderTool("none", { type: "none" }, "bad_loc"),
+        urlTemplate: `${service.url}/none/orders`,
+        parameterLocations: { orderId: "path" },
+      },
+    });
     expect(wrongLocation.status).toBe(422);
     expect(wrongLocation.json.error).toMatchObject({ details: { reason: "INVALID_TOOL" } });
 
@@ -123,7 +144,17 @@ describe("tools admin API", () => {
   ])("refuses to save a tool pointing at %s", async (url) => {
     const response = await call("/v1/tools", {
       method: "POST",
-      body: { name: "ssrf_probe", description: "x", method: "GET", urlTemplate: url, parameters: { type: "object", properties: url.includes("{host}") ? { host: { type: "string" } } : {}, ...(url.includes("{host}") ? { required: ["host"] } : {}) } },
+      body: {
+        name: "ssrf_probe",
+        description: "x",
+        method: "GET",
+        urlTemplate: url,
+        parameters: {
+          type: "object",
+          properties: url.includes("{host}") ? { host: { type: "string" } } : {},
+          ...(url.includes("{host}") ? { required: ["host"] } : {}),
+        },
+      },
     });
     expect(response.status).toBe(422);
     expect(response.json.error!.details!.reason).toBe("INVALID_TOOL");
@@ -135,12 +166,23 @@ describe("tools admin API", () => {
     ["apikey-query", { type: "api_key", in: "query", name: "api_key", value: TOOL_SERVICE_SECRETS.apiKey }],
     ["bearer", { type: "bearer", token: TOOL_SERVICE_SECRETS.bearer }],
     ["basic", { type: "basic", username: TOOL_SERVICE_SECRETS.basicUser, password: TOOL_SERVICE_SECRETS.basicPassword }],
-    ["oauth", { type: "oauth2_client_credentials", tokenUrl: "TOKEN_URL", clientId: TOOL_SERVICE_SECRETS.clientId, clientSecret: TOOL_SERVICE_SECRETS.clientSecret }],
+    [
+      "oauth",
+      {
+        type: "oauth2_client_credentials",
+        tokenUrl: "TOKEN_URL",
+        clientId: TOOL_SERVICE_SECRETS.clientId,
+        clientSecret: TOOL_SERVICE_SECRETS.clientSecret,
+      },
+    ],
   ] as const)("tests a tool with %s auth: shows the request (masked) and the response", async (kind, auth) => {
     const resolved = "tokenUrl" in auth ? { ...auth, tokenUrl: `${service.url}/oauth/token` } : auth;
     const created = await call("/v1/tools", { method: "POST", body: orderTool(kind, resolved, `test_${kind.replace(/-/g, "_")}`) });
     expect(created.status).toBe(201);
-    const tested = await call(`/v1/tools/${created.json.id as string}/test`, { method: "POST", body: { arguments: { orderId: 42, verbose: true } } });
+    const tested = await call(`/v1/tools/${created.json.id as string}/test`, {
+      method: "POST",
+      body: { arguments: { orderId: 42, verbose: true } },
+    });
     expect(tested.status).toBe(200);
     expect(tested.json).toMatchObject({ ok: true, outcome: "ok", response: { status: 200 }, request: { method: "GET" } });
     expect(JSON.parse(tested.json.output as string)).toMatchObject({ id: "42", status: "shipped" });
@@ -155,7 +197,10 @@ describe("tools admin API", () => {
   it("refuses a wrong argument type before any request, and a redirect into the internal network at run time", async () => {
     const created = await call("/v1/tools", { method: "POST", body: orderTool("none", { type: "none" }, "typed_args") });
     const before = service.requests.length;
-    const wrong = await call(`/v1/tools/${created.json.id as string}/test`, { method: "POST", body: { arguments: { orderId: "forty-two" } } });
+    const wrong = await call(`/v1/tools/${created.json.id as string}/test`, {
+      method: "POST",
+      body: { arguments: { orderId: "forty-two" } },
+    });
     expect(wrong.json).toMatchObject({ ok: false, outcome: "invalid_arguments", request: null, response: null });
     expect(service.requests.length).toBe(before);
 
@@ -170,7 +215,10 @@ describe("tools admin API", () => {
       },
     });
     for (const target of ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:1/", "http://0x7f000001/"]) {
-      const refused = await call(`/v1/tools/${redirecting.json.id as string}/test`, { method: "POST", body: { arguments: { to: target } } });
+      const refused = await call(`/v1/tools/${redirecting.json.id as string}/test`, {
+        method: "POST",
+        body: { arguments: { to: target } },
+      });
       expect(refused.json).toMatchObject({ ok: false, outcome: "UNSAFE_URL" });
     }
   });
@@ -186,15 +234,25 @@ describe("tools admin API", () => {
     expect(imported.status).toBe(201);
     const byName = Object.fromEntries(imported.json.data!.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(["pet_createPets", "pet_listPets", "pet_showPetById"]);
-    expect(byName.pet_showPetById).toMatchObject({ method: "GET", parameterLocations: { petId: "path" }, auth: { type: "api_key", in: "header", name: "api_key", value: "********" } });
+    expect(byName.pet_showPetById).toMatchObject({
+      method: "GET",
+      parameterLocations: { petId: "path" },
+      auth: { type: "api_key", in: "header", name: "api_key", value: "********" },
+    });
     expect(byName.pet_createPets).toMatchObject({ method: "POST", parameterLocations: { id: "body", name: "body", tag: "body" } });
 
-    const shown = await call(`/v1/tools/${byName.pet_showPetById!.id as string}/test`, { method: "POST", body: { arguments: { petId: "1" } } });
+    const shown = await call(`/v1/tools/${byName.pet_showPetById!.id as string}/test`, {
+      method: "POST",
+      body: { arguments: { petId: "1" } },
+    });
     expect(shown.json).toMatchObject({ ok: true, response: { status: 200 } });
     expect(JSON.parse(shown.json.output as string)).toMatchObject({ id: 1, name: "Rex" });
     const listed = await call(`/v1/tools/${byName.pet_listPets!.id as string}/test`, { method: "POST", body: { arguments: { limit: 1 } } });
     expect(JSON.parse(listed.json.output as string)).toHaveLength(1);
-    const createdPet = await call(`/v1/tools/${byName.pet_createPets!.id as string}/test`, { method: "POST", body: { arguments: { id: 3, name: "Nemo", tag: "fish" } } });
+    const createdPet = await call(`/v1/tools/${byName.pet_createPets!.id as string}/test`, {
+      method: "POST",
+      body: { arguments: { id: 3, name: "Nemo", tag: "fish" } },
+    });
     expect(createdPet.json).toMatchObject({ ok: true, response: { status: 201 } });
 
     // By URL: fetched by the pool through the SSRF-safe client (the loopback service is allowlisted

@@ -51,7 +51,8 @@ beforeAll(async () => {
   a = await createAccessTenant(h.admin.db);
   b = await createAccessTenant(h.admin.db);
   await seedHistory();
-  for (const tenant of [a, b]) await withTenant(h.admin.db, tenant.tenantId, (tx) => refreshTenantRollups(tx, tenant.tenantId, new Date(0)));
+  for (const tenant of [a, b])
+    await withTenant(h.admin.db, tenant.tenantId, (tx) => refreshTenantRollups(tx, tenant.tenantId, new Date(0)));
 });
 
 afterAll(async () => {
@@ -64,7 +65,10 @@ afterAll(async () => {
 async function seedHistory() {
   const db = h.admin.db;
   const t = a.tenantId;
-  await db.update(tenants).set({ settings: { allowedOrigins: [], budget: { monthlyLimitUsd: 10, softLimitRatio: 0.8, hardLimitMessage: "Over budget." } } }).where(eq(tenants.id, t));
+  await db
+    .update(tenants)
+    .set({ settings: { allowedOrigins: [], budget: { monthlyLimitUsd: 10, softLimitRatio: 0.8, hardLimitMessage: "Over budget." } } })
+    .where(eq(tenants.id, t));
   await db.insert(agents).values({ id: agentB, tenantId: t, name: "Second agent", systemPrompt: "Hi." });
   await db.insert(channels).values({ id: channelB, tenantId: t, agentId: agentB, kind: "telegram", name: "Second bot" });
   await db.insert(conversations).values([
@@ -83,32 +87,95 @@ async function seedHistory() {
   ]);
   // [conversation, channel, sender, received, reply created, reply sent (null: failed), usage]
   const turns: Array<[string, string, string, string, string, string | null, Omit<NewUsageRecord, "tenantId"> | null]> = [
-    [convs.c1, a.channelId, "u1", "2026-01-10T09:05:00Z", "2026-01-10T09:05:01Z", "2026-01-10T09:05:01.200Z",
-      { model: "gpt-4o-mini", provider: "openai", inputTokens: 100, outputTokens: 20, costNanoUsd: 27_000, latencyMs: 1000,
+    [
+      convs.c1,
+      a.channelId,
+      "u1",
+      "2026-01-10T09:05:00Z",
+      "2026-01-10T09:05:01Z",
+      "2026-01-10T09:05:01.200Z",
+      {
+        model: "gpt-4o-mini",
+        provider: "openai",
+        inputTokens: 100,
+        outputTokens: 20,
+        costNanoUsd: 27_000,
+        latencyMs: 1000,
         fallbackPath: [{ provider: "openai", model: "gpt-4o-mini", purpose: "reply", outcome: "ok", latencyMs: 1000 }],
         toolCalls: [{ name: "current_time", ok: true }],
         retrievedChunks: [
           { chunkId: "k1", sourceId: "s", knowledgeBaseId: "kb", score: 0.9 },
           { chunkId: "k2", sourceId: "s", knowledgeBaseId: "kb", score: 0.8 },
-        ] }],
-    [convs.c1, a.channelId, "u1", "2026-01-10T09:30:00Z", "2026-01-10T09:30:00.300Z", "2026-01-10T09:30:00.400Z",
-      { model: "gemini-2.0-flash", provider: "gemini", inputTokens: 200, outputTokens: 50, costNanoUsd: 40_000, latencyMs: 300,
+        ],
+      },
+    ],
+    [
+      convs.c1,
+      a.channelId,
+      "u1",
+      "2026-01-10T09:30:00Z",
+      "2026-01-10T09:30:00.300Z",
+      "2026-01-10T09:30:00.400Z",
+      {
+        model: "gemini-2.0-flash",
+        provider: "gemini",
+        inputTokens: 200,
+        outputTokens: 50,
+        costNanoUsd: 40_000,
+        latencyMs: 300,
         fallbackPath: [
           { provider: "openai", model: "gpt-4o-mini", purpose: "reply", outcome: "timeout", latencyMs: 200 },
           { provider: "gemini", model: "gemini-2.0-flash", purpose: "reply", outcome: "ok", latencyMs: 100 },
         ],
-        toolCalls: [{ name: "current_time", ok: true }, { name: "crm_lookup", ok: false }] }],
-    [convs.c2, a.channelId, "u2", "2026-01-10T10:10:00Z", "2026-01-10T10:10:02Z", "2026-01-10T10:10:03Z",
-      { model: "gpt-4o-mini", provider: "openai", inputTokens: 300, outputTokens: 100, costNanoUsd: 105_000, latencyMs: 2500 }],
+        toolCalls: [
+          { name: "current_time", ok: true },
+          { name: "crm_lookup", ok: false },
+        ],
+      },
+    ],
+    [
+      convs.c2,
+      a.channelId,
+      "u2",
+      "2026-01-10T10:10:00Z",
+      "2026-01-10T10:10:02Z",
+      "2026-01-10T10:10:03Z",
+      { model: "gpt-4o-mini", provider: "openai", inputTokens: 300, outputTokens: 100, costNanoUsd: 105_000, latencyMs: 2500 },
+    ],
     [convs.c2, a.channelId, "u2", "2026-01-10T10:20:00Z", "2026-01-10T10:20:00.050Z", "2026-01-10T10:20:00.100Z", null],
-    [convs.c3, channelB, "u3", "2026-01-11T08:00:00Z", "2026-01-11T08:00:01Z", null,
-      { model: "none", provider: "none", inputTokens: 0, outputTokens: 0, costNanoUsd: 0, latencyMs: 0, outcome: "all_failed",
-        fallbackPath: [{ provider: "openai", model: "gpt-4o-mini", purpose: "reply", outcome: "error", latencyMs: 0 }] }],
+    [
+      convs.c3,
+      channelB,
+      "u3",
+      "2026-01-11T08:00:00Z",
+      "2026-01-11T08:00:01Z",
+      null,
+      {
+        model: "none",
+        provider: "none",
+        inputTokens: 0,
+        outputTokens: 0,
+        costNanoUsd: 0,
+        latencyMs: 0,
+        outcome: "all_failed",
+        fallbackPath: [{ provider: "openai", model: "gpt-4o-mini", purpose: "reply", outcome: "error", latencyMs: 0 }],
+      },
+    ],
   ];
   for (const [index, [conversationId, channelId, sender, received, created, sent, usage]] of turns.entries()) {
     const [inbound] = await db
       .insert(messages)
-      .values({ tenantId: t, conversationId, channelId, direction: "inbound", providerMessageId: `p${index}`, status: "received", content: "hello", sender: { id: sender }, createdAt: at(received) })
+      .values({
+        tenantId: t,
+        conversationId,
+        channelId,
+        direction: "inbound",
+        providerMessageId: `p${index}`,
+        status: "received",
+        content: "hello",
+        sender: { id: sender },
+        createdAt: at(received),
+      })
       .returning();
     const [reply] = await db
       .insert(messages)
@@ -124,7 +191,17 @@ async function seedHistory() {
         ...(sent ? { sentAt: at(sent) } : {}),
       })
       .returning();
-    if (usage) await db.insert(usageRecords).values({ ...usage, tenantId: t, conversationId, messageId: reply!.id, agentId: channelId === channelB ? agentB : a.agentId, createdAt: at(created) });
+    if (usage)
+      await db
+        .insert(usageRecords)
+        .values({
+          ...usage,
+          tenantId: t,
+          conversationId,
+          messageId: reply!.id,
+          agentId: channelId === channelB ? agentB : a.agentId,
+          createdAt: at(created),
+        });
   }
   // This month: $2 of a $10 budget (one hour into the month, UTC).
   await db.insert(usageRecords).values({
@@ -193,7 +270,16 @@ describe("analytics API", () => {
 
   it("summary filtered by channel and agent", async () => {
     const byChannel = await get(`/v1/analytics/summary?${JAN}&channelId=${channelB}`);
-    expect(byChannel.body).toMatchObject({ messagesIn: 1, messagesOut: 0, sendFailures: 1, turns: 1, failedTurns: 1, activeEndUsers: 1, avgResponseMs: null, p95ResponseMs: null });
+    expect(byChannel.body).toMatchObject({
+      messagesIn: 1,
+      messagesOut: 0,
+      sendFailures: 1,
+      turns: 1,
+      failedTurns: 1,
+      activeEndUsers: 1,
+      avgResponseMs: null,
+      p95ResponseMs: null,
+    });
     const byAgent = await get(`/v1/analytics/summary?${JAN}&agentId=${a.agentId}`);
     expect(byAgent.body).toMatchObject({ messagesIn: 4, messagesOut: 4, turns: 3, activeEndUsers: 2, handoffs: 1 });
   });
@@ -218,7 +304,17 @@ describe("analytics API", () => {
       outputTokens: 70,
       costUsd: 0.000067,
     });
-    expect(points[1]).toMatchObject({ messagesIn: 2, messagesOut: 2, conversationsStarted: 1, activeEndUsers: 1, handoffs: 1, avgResponseMs: 1550, p95ResponseMs: 3000, turns: 1, costUsd: 0.000105 });
+    expect(points[1]).toMatchObject({
+      messagesIn: 2,
+      messagesOut: 2,
+      conversationsStarted: 1,
+      activeEndUsers: 1,
+      handoffs: 1,
+      avgResponseMs: 1550,
+      p95ResponseMs: 3000,
+      turns: 1,
+      costUsd: 0.000105,
+    });
     expect(points[2]).toMatchObject({ messagesIn: 0, turns: 0, avgResponseMs: null, p95ResponseMs: null, costUsd: 0 });
   });
 
@@ -235,8 +331,28 @@ describe("analytics API", () => {
   it("tokens and cost by model, tool usage, budget consumption", async () => {
     const models = await get(`/v1/analytics/models?${JAN}`);
     expect(models.body.data).toEqual([
-      { provider: "openai", model: "gpt-4o-mini", turns: 2, failedTurns: 0, fallbacks: 0, inputTokens: 400, outputTokens: 120, costUsd: 0.000132, avgLatencyMs: 1750 },
-      { provider: "gemini", model: "gemini-2.0-flash", turns: 1, failedTurns: 0, fallbacks: 1, inputTokens: 200, outputTokens: 50, costUsd: 0.00004, avgLatencyMs: 300 },
+      {
+        provider: "openai",
+        model: "gpt-4o-mini",
+        turns: 2,
+        failedTurns: 0,
+        fallbacks: 0,
+        inputTokens: 400,
+        outputTokens: 120,
+        costUsd: 0.000132,
+        avgLatencyMs: 1750,
+      },
+      {
+        provider: "gemini",
+        model: "gemini-2.0-flash",
+        turns: 1,
+        failedTurns: 0,
+        fallbacks: 1,
+        inputTokens: 200,
+        outputTokens: 50,
+        costUsd: 0.00004,
+        avgLatencyMs: 300,
+      },
     ]);
     const tools = await get(`/v1/analytics/tools?${JAN}`);
     expect(tools.body.data).toEqual([
@@ -244,7 +360,14 @@ describe("analytics API", () => {
       { tool: "crm_lookup", calls: 1, failures: 1 },
     ]);
     const budget = await get("/v1/analytics/budget");
-    expect(budget.body).toMatchObject({ month: budgetMonth(new Date()).key, monthlyLimitUsd: 10, spentUsd: 2, usedRatio: 0.2, state: "normal", alerts: [] });
+    expect(budget.body).toMatchObject({
+      month: budgetMonth(new Date()).key,
+      monthlyLimitUsd: 10,
+      spentUsd: 2,
+      usedRatio: 0.2,
+      state: "normal",
+      alerts: [],
+    });
     expect(budget.body.daily).toEqual([{ date: budgetMonth(new Date()).start.toISOString().slice(0, 10), costUsd: 2 }]);
   });
 
@@ -268,7 +391,13 @@ describe("tenant alert rules", () => {
   let webhookSecret: string;
 
   it("refuse webhook targets that are not public HTTPS", async () => {
-    for (const url of ["http://hooks.example.com/x", "https://127.0.0.1/x", "https://10.0.0.8/x", "https://[::1]/x", "ftp://example.com/x"]) {
+    for (const url of [
+      "http://hooks.example.com/x",
+      "https://127.0.0.1/x",
+      "https://10.0.0.8/x",
+      "https://[::1]/x",
+      "ftp://example.com/x",
+    ]) {
       const response = await h.call("/v1/alerts", {
         method: "POST",
         token: a.apiKeys.admin.key,
@@ -279,7 +408,11 @@ describe("tenant alert rules", () => {
     const badCondition = await h.call("/v1/alerts", {
       method: "POST",
       token: a.apiKeys.admin.key,
-      body: { name: "x", condition: { kind: "error_rate", threshold: 2, windowMinutes: 30 }, delivery: { channel: "email", to: ["a@example.test"] } },
+      body: {
+        name: "x",
+        condition: { kind: "error_rate", threshold: 2, windowMinutes: 30 },
+        delivery: { channel: "email", to: ["a@example.test"] },
+      },
     });
     expect(badCondition.status).toBe(400);
     expect(await badCondition.json()).toMatchObject({ error: { code: "INVALID_BODY" } });
@@ -289,7 +422,11 @@ describe("tenant alert rules", () => {
     const created = await h.call("/v1/alerts", {
       method: "POST",
       token: a.apiKeys.admin.key,
-      body: { name: "Spend spike", condition: { kind: "cost_over", thresholdUsd: 1, windowMinutes: 60 }, delivery: { channel: "webhook", url: `http://127.0.0.1:${receiverPort}/hook` } },
+      body: {
+        name: "Spend spike",
+        condition: { kind: "cost_over", thresholdUsd: 1, windowMinutes: 60 },
+        delivery: { channel: "webhook", url: `http://127.0.0.1:${receiverPort}/hook` },
+      },
     });
     expect(created.status).toBe(201);
     const rule = (await created.json()) as { id: string; signingSecret: string; state: string };
@@ -309,13 +446,23 @@ describe("tenant alert rules", () => {
     expect(await audit.text()).not.toContain(webhookSecret);
 
     for (const body of [
-      { name: "Errors", condition: { kind: "error_rate", threshold: 0.2, minTurns: 2, windowMinutes: 60 }, delivery: { channel: "email", to: ["oncall@example.test"] } },
-      { name: "Silence", condition: { kind: "no_traffic", windowMinutes: 5 }, delivery: { channel: "email", to: ["oncall@example.test", "boss@example.test"] } },
+      {
+        name: "Errors",
+        condition: { kind: "error_rate", threshold: 0.2, minTurns: 2, windowMinutes: 60 },
+        delivery: { channel: "email", to: ["oncall@example.test"] },
+      },
+      {
+        name: "Silence",
+        condition: { kind: "no_traffic", windowMinutes: 5 },
+        delivery: { channel: "email", to: ["oncall@example.test", "boss@example.test"] },
+      },
       { name: "Temporary", condition: { kind: "no_traffic", windowMinutes: 5 }, delivery: { channel: "email", to: ["x@example.test"] } },
     ]) {
       expect((await h.call("/v1/alerts", { method: "POST", token: a.apiKeys.admin.key, body })).status).toBe(201);
     }
-    const list = (await (await h.call("/v1/alerts", { token: a.apiKeys.viewer.key })).json()) as { data: Array<{ id: string; name: string }> };
+    const list = (await (await h.call("/v1/alerts", { token: a.apiKeys.viewer.key })).json()) as {
+      data: Array<{ id: string; name: string }>;
+    };
     expect(list.data.map((r) => r.name).slice(0, 4)).toEqual(["Temporary", "Silence", "Errors", "Spend spike"]);
     const temporary = list.data[0]!.id;
     const patched = await h.call(`/v1/alerts/${temporary}`, { method: "PATCH", token: a.apiKeys.admin.key, body: { enabled: false } });
@@ -332,11 +479,34 @@ describe("tenant alert rules", () => {
     const now = Date.now();
     // The last hour: $2 spent (over the $1 rule), 1 of 2 turns failed (over 20%), and no inbound message.
     await h.admin.db.insert(usageRecords).values([
-      { tenantId: t, conversationId: convs.c1, model: "gpt-4o", provider: "openai", inputTokens: 1, outputTokens: 1, costNanoUsd: 2_000_000_000, latencyMs: 5, createdAt: new Date(now - 10 * 60_000) },
-      { tenantId: t, conversationId: convs.c1, model: "none", provider: "none", inputTokens: 0, outputTokens: 0, latencyMs: 0, outcome: "all_failed", createdAt: new Date(now - 5 * 60_000) },
+      {
+        tenantId: t,
+        conversationId: convs.c1,
+        model: "gpt-4o",
+        provider: "openai",
+        inputTokens: 1,
+        outputTokens: 1,
+        costNanoUsd: 2_000_000_000,
+        latencyMs: 5,
+        createdAt: new Date(now - 10 * 60_000),
+      },
+      {
+        tenantId: t,
+        conversationId: convs.c1,
+        model: "none",
+        provider: "none",
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyMs: 0,
+        outcome: "all_failed",
+        createdAt: new Date(now - 5 * 60_000),
+      },
     ]);
     // "Silence" has existed for longer than its window.
-    await h.admin.db.update(alertRules).set({ createdAt: new Date(now - 3_600_000) }).where(eq(alertRules.name, "Silence"));
+    await h.admin.db
+      .update(alertRules)
+      .set({ createdAt: new Date(now - 3_600_000) })
+      .where(eq(alertRules.name, "Silence"));
 
     const deps = {
       db: h.admin.db,
@@ -353,7 +523,13 @@ describe("tenant alert rules", () => {
     const hook = hooks[0]!;
     expect(await verifyWebhookSignature(webhookSecret, String(hook.headers["x-agent-signature"]), hook.body)).toBe(true);
     const payload = JSON.parse(hook.body) as Record<string, unknown>;
-    expect(payload).toMatchObject({ type: "alert.fired", tenantId: t, rule: { name: "Spend spike", kind: "cost_over" }, threshold: 1, windowMinutes: 60 });
+    expect(payload).toMatchObject({
+      type: "alert.fired",
+      tenantId: t,
+      rule: { name: "Spend spike", kind: "cost_over" },
+      threshold: 1,
+      windowMinutes: 60,
+    });
     expect(payload.value).toBeGreaterThanOrEqual(2);
     expect(hook.headers["x-agent-delivery"]).toBe(payload.id);
 
@@ -363,7 +539,12 @@ describe("tenant alert rules", () => {
     expect(mails.every((m) => m.from === "alerts@platform.test")).toBe(true);
 
     const rows = await h.admin.db.select().from(alerts).where(eq(alerts.tenantId, t));
-    expect(rows.filter((r) => r.ruleId).map((r) => [r.kind, r.deliveryStatus]).sort()).toEqual([
+    expect(
+      rows
+        .filter((r) => r.ruleId)
+        .map((r) => [r.kind, r.deliveryStatus])
+        .sort(),
+    ).toEqual([
       ["rule.cost_over", "delivered"],
       ["rule.error_rate", "delivered"],
       ["rule.no_traffic", "delivered"],
@@ -373,7 +554,14 @@ describe("tenant alert rules", () => {
     const second = await runAlerting(deps);
     expect(second).toMatchObject({ fired: 0, delivered: 0 });
     expect(hooks).toHaveLength(1);
-    const states = await h.admin.db.select({ name: alertRules.name, state: alertRules.state }).from(alertRules).where(eq(alertRules.tenantId, t));
-    expect(Object.fromEntries(states.map((s) => [s.name, s.state]))).toMatchObject({ "Spend spike": "firing", Errors: "firing", Silence: "firing" });
+    const states = await h.admin.db
+      .select({ name: alertRules.name, state: alertRules.state })
+      .from(alertRules)
+      .where(eq(alertRules.tenantId, t));
+    expect(Object.fromEntries(states.map((s) => [s.name, s.state]))).toMatchObject({
+      "Spend spike": "firing",
+      Errors: "firing",
+      Silence: "firing",
+    });
   });
 });

@@ -60,7 +60,10 @@ afterAll(async () => {
 async function api(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
   const response = await fetch(`${stack.edge.url}${path}`, {
     method: init.method ?? "GET",
-    headers: { authorization: `Bearer ${init.token ?? tenant.apiKeys.admin.key}`, ...(init.body !== undefined ? { "content-type": "application/json" } : {}) },
+    headers: {
+      authorization: `Bearer ${init.token ?? tenant.apiKeys.admin.key}`,
+      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+    },
     ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
   });
   const text = await response.text();
@@ -78,9 +81,18 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 
 
 describe("channel management API", () => {
   it("connects a Telegram channel: checks the token, sets the webhook with the derived secret, seals the token", async () => {
-    const created = await api("/v1/channels", { method: "POST", body: { kind: "telegram", name: "Shop bot", agentId: tenant.agentId, botToken: BOT_TOKEN } });
+    const created = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "telegram", name: "Shop bot", agentId: tenant.agentId, botToken: BOT_TOKEN },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    const channel = created.body as { id: string; address: string; webhookUrl: string; hasCredentials: boolean; settings: Record<string, unknown> };
+    const channel = created.body as {
+      id: string;
+      address: string;
+      webhookUrl: string;
+      hasCredentials: boolean;
+      settings: Record<string, unknown>;
+    };
     expect(channel).toMatchObject({ hasCredentials: true, settings: { botId: 424242424, botUsername: "fake_bot" } });
     const setWebhook = stack.telegram!.calls.filter((c) => c.method === "setWebhook" && c.token === BOT_TOKEN).at(-1)!;
     const [tenantId, channelId] = channel.address.split(".") as [string, string];
@@ -95,7 +107,11 @@ describe("channel management API", () => {
 
     // The registered webhook works end to end: the pool answers through the fake.
     const secret = String(setWebhook.params.secret_token);
-    const post = await fetch(channel.webhookUrl, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret }, body: JSON.stringify(textUpdate("hello shop", { chatId: 8101 })) });
+    const post = await fetch(channel.webhookUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+      body: JSON.stringify(textUpdate("hello shop", { chatId: 8101 })),
+    });
     expect(post.status).toBe(200);
     const [reply] = await stack.telegram!.waitForSent(8101, 1);
     expect(reply!.text).toContain(OFFLINE_LABEL);
@@ -105,15 +121,35 @@ describe("channel management API", () => {
     const tested = await api(`/v1/channels/${channel.id}/test`, { method: "POST" });
     expect(tested.body).toMatchObject({ ok: true });
 
-    const updated = await api(`/v1/channels/${channel.id}`, { method: "PATCH", body: { name: "Shop", settings: { welcomeMessage: "Hi, shop here" } } });
+    const updated = await api(`/v1/channels/${channel.id}`, {
+      method: "PATCH",
+      body: { name: "Shop", settings: { welcomeMessage: "Hi, shop here" } },
+    });
     expect(updated.body).toMatchObject({ name: "Shop", settings: { welcomeMessage: "Hi, shop here", botUsername: "fake_bot" } });
 
     // Paused: stored, not answered; resumed: answered again.
     expect((await api(`/v1/channels/${channel.id}/pause`, { method: "POST" })).body).toMatchObject({ status: "paused" });
-    await fetch(channel.webhookUrl, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret }, body: JSON.stringify(textUpdate("anyone?", { chatId: 8102 })) });
-    await waitFor(async () => (await admin.db.select().from(messages).where(and(eq(messages.channelId, channel.id), eq(messages.content, "anyone?")))).length === 1, "the paused message stored");
+    await fetch(channel.webhookUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+      body: JSON.stringify(textUpdate("anyone?", { chatId: 8102 })),
+    });
+    await waitFor(
+      async () =>
+        (
+          await admin.db
+            .select()
+            .from(messages)
+            .where(and(eq(messages.channelId, channel.id), eq(messages.content, "anyone?")))
+        ).length === 1,
+      "the paused message stored",
+    );
     expect((await api(`/v1/channels/${channel.id}/resume`, { method: "POST" })).body).toMatchObject({ status: "active" });
-    await fetch(channel.webhookUrl, { method: "POST", headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret }, body: JSON.stringify(textUpdate("/start", { chatId: 8102 })) });
+    await fetch(channel.webhookUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-telegram-bot-api-secret-token": secret },
+      body: JSON.stringify(textUpdate("/start", { chatId: 8102 })),
+    });
     const [welcome] = await stack.telegram!.waitForSent(8102, 1);
     expect(welcome!.text).toBe("Hi, shop here");
 
@@ -131,14 +167,25 @@ describe("channel management API", () => {
   it("merges rapid messages into one turn through the real queue and pool", async () => {
     const created = await api("/v1/channels", {
       method: "POST",
-      body: { kind: "telegram", name: "Chatty", agentId: tenant.agentId, botToken: "434343434:e2e-merge-bot-token", settings: { mergeWindowMs: 4000 } },
+      body: {
+        kind: "telegram",
+        name: "Chatty",
+        agentId: tenant.agentId,
+        botToken: "434343434:e2e-merge-bot-token",
+        settings: { mergeWindowMs: 4000 },
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const channel = created.body as { address: string; webhookUrl: string };
     const [tenantId, channelId] = channel.address.split(".") as [string, string];
-    const headers = { "content-type": "application/json", "x-telegram-bot-api-secret-token": await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId, channelId }) };
+    const headers = {
+      "content-type": "application/json",
+      "x-telegram-bot-api-secret-token": await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId, channelId }),
+    };
     for (const text of ["hi", "I need help", "with my order"]) {
-      expect((await fetch(channel.webhookUrl, { method: "POST", headers, body: JSON.stringify(textUpdate(text, { chatId: 8201 })) })).status).toBe(200);
+      expect(
+        (await fetch(channel.webhookUrl, { method: "POST", headers, body: JSON.stringify(textUpdate(text, { chatId: 8201 })) })).status,
+      ).toBe(200);
     }
     const [merged] = await stack.telegram!.waitForSent(8201, 1);
     expect(merged!.text).toContain('You said: "with my order"');
@@ -150,11 +197,17 @@ describe("channel management API", () => {
   });
 
   it("finds a handed-off chat in the inbox and answers it as a person through the queue and pool", async () => {
-    const created = await api("/v1/channels", { method: "POST", body: { kind: "telegram", name: "Desk", agentId: tenant.agentId, botToken: "454545454:e2e-handoff-bot-token" } });
+    const created = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "telegram", name: "Desk", agentId: tenant.agentId, botToken: "454545454:e2e-handoff-bot-token" },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const channel = created.body as { id: string; address: string; webhookUrl: string };
     const [tenantId, channelId] = channel.address.split(".") as [string, string];
-    const headers = { "content-type": "application/json", "x-telegram-bot-api-secret-token": await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId, channelId }) };
+    const headers = {
+      "content-type": "application/json",
+      "x-telegram-bot-api-secret-token": await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId, channelId }),
+    };
     await fetch(channel.webhookUrl, { method: "POST", headers, body: JSON.stringify(textUpdate("/human", { chatId: 8301 })) });
     await stack.telegram!.waitForSent(8301, 1);
 
@@ -165,7 +218,10 @@ describe("channel management API", () => {
     }, "the handed-off conversation in the inbox");
     expect(waiting[0]).toMatchObject({ channelId: channel.id, externalKey: "8301" });
 
-    const sent = await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "Hello, Ana from the shop here." } });
+    const sent = await api(`/v1/conversations/${waiting[0]!.id}/messages`, {
+      method: "POST",
+      body: { text: "Hello, Ana from the shop here." },
+    });
     expect(sent.status, JSON.stringify(sent.body)).toBe(202);
     expect(sent.body).toMatchObject({ status: "pending", content: "Hello, Ana from the shop here." });
     const [, human] = await stack.telegram!.waitForSent(8301, 2);
@@ -176,23 +232,59 @@ describe("channel management API", () => {
     }, "the operator message marked sent");
 
     // Bad input, other tenants and viewers are refused with stable codes.
-    expect((await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "" } })).body.error?.code).toBe("INVALID_BODY");
+    expect((await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "" } })).body.error?.code).toBe(
+      "INVALID_BODY",
+    );
     expect((await api(`/v1/conversations/${crypto.randomUUID()}/messages`, { method: "POST", body: { text: "hi" } })).status).toBe(404);
-    expect((await api(`/v1/conversations/${waiting[0]!.id}/messages`, { method: "POST", body: { text: "hi" }, token: tenant.apiKeys.viewer.key })).status).toBe(403);
+    expect(
+      (
+        await api(`/v1/conversations/${waiting[0]!.id}/messages`, {
+          method: "POST",
+          body: { text: "hi" },
+          token: tenant.apiKeys.viewer.key,
+        })
+      ).status,
+    ).toBe(403);
     expect((await api(`/v1/conversations/${waiting[0]!.id}/release`, { method: "POST" })).body).toMatchObject({ status: "open" });
   });
 
   it("refuses bad input with stable codes", async () => {
-    const refused = await api("/v1/channels", { method: "POST", body: { kind: "telegram", name: "x", agentId: tenant.agentId, botToken: "1:short" } });
+    const refused = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "telegram", name: "x", agentId: tenant.agentId, botToken: "1:short" },
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.error?.code).toBe("INVALID_BODY");
-    const unknown = await api("/v1/channels", { method: "POST", body: { kind: "telegram", name: "x", agentId: tenant.agentId, botToken: "12345:Token-the-fake-refuses!" } });
+    const unknown = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "telegram", name: "x", agentId: tenant.agentId, botToken: "12345:Token-the-fake-refuses!" },
+    });
     expect(unknown.status).toBe(400);
-    const noAgent = await api("/v1/channels", { method: "POST", body: { kind: "webchat", name: "x", agentId: "00000000-0000-4000-8000-000000000000", settings: { allowedOrigins: ["https://a.example"] } } });
+    const noAgent = await api("/v1/channels", {
+      method: "POST",
+      body: {
+        kind: "webchat",
+        name: "x",
+        agentId: "00000000-0000-4000-8000-000000000000",
+        settings: { allowedOrigins: ["https://a.example"] },
+      },
+    });
     expect(noAgent.status).toBe(404);
-    const badOrigin = await api("/v1/channels", { method: "POST", body: { kind: "webchat", name: "x", agentId: tenant.agentId, settings: { allowedOrigins: ["https://a.example/path"] } } });
+    const badOrigin = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "webchat", name: "x", agentId: tenant.agentId, settings: { allowedOrigins: ["https://a.example/path"] } },
+    });
     expect(badOrigin.status).toBe(400);
-    const wrongToken = await api("/v1/channels", { method: "POST", body: { kind: "whatsapp", name: "x", agentId: tenant.agentId, accessToken: "EAAG-not-the-right-token-at-all", settings: { phoneNumberId: "106540352242922" } } });
+    const wrongToken = await api("/v1/channels", {
+      method: "POST",
+      body: {
+        kind: "whatsapp",
+        name: "x",
+        agentId: tenant.agentId,
+        accessToken: "EAAG-not-the-right-token-at-all",
+        settings: { phoneNumberId: "106540352242922" },
+      },
+    });
     expect(wrongToken.status).toBe(422);
     expect(wrongToken.body).toMatchObject({ error: { code: "INVALID_REQUEST", details: { reason: "CHANNEL_PROVIDER_REFUSED" } } });
     const viewer = await api("/v1/channels", { method: "POST", token: tenant.apiKeys.viewer.key, body: {} });
@@ -206,7 +298,13 @@ describe("WhatsApp through the edge", () => {
   beforeAll(async () => {
     const created = await api("/v1/channels", {
       method: "POST",
-      body: { kind: "whatsapp", name: "WhatsApp", agentId: tenant.agentId, accessToken: WA_TOKEN, settings: { phoneNumberId: "106540352242922" } },
+      body: {
+        kind: "whatsapp",
+        name: "WhatsApp",
+        agentId: tenant.agentId,
+        accessToken: WA_TOKEN,
+        settings: { phoneNumberId: "106540352242922" },
+      },
     });
     expect(created.status).toBe(201);
     channel = created.body as typeof channel;
@@ -214,11 +312,17 @@ describe("WhatsApp through the edge", () => {
 
   const post = async (payload: unknown, signature?: string) => {
     const raw = JSON.stringify(payload);
-    return fetch(channel.webhookUrl, { method: "POST", headers: { "content-type": "application/json", "x-hub-signature-256": signature ?? (await signWhatsAppBody(APP_SECRET, raw)) }, body: raw });
+    return fetch(channel.webhookUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-hub-signature-256": signature ?? (await signWhatsAppBody(APP_SECRET, raw)) },
+      body: raw,
+    });
   };
 
   it("completes the verification handshake only with the channel's token", async () => {
-    const ok = await fetch(`${channel.webhookUrl}?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(channel.verifyToken)}&hub.challenge=8675309`);
+    const ok = await fetch(
+      `${channel.webhookUrl}?hub.mode=subscribe&hub.verify_token=${encodeURIComponent(channel.verifyToken)}&hub.challenge=8675309`,
+    );
     expect(ok.status).toBe(200);
     expect(await ok.text()).toBe("8675309");
     expect((await fetch(`${channel.webhookUrl}?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=8675309`)).status).toBe(403);
@@ -244,8 +348,13 @@ describe("WhatsApp through the edge", () => {
     const [first] = whatsapp.sent(from);
     const usage = async () => (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, tenant.tenantId))).length;
     const before = await usage();
-    expect((await post(whatsappPayload([{ statuses: [status(first!.id, from, "delivered"), status(first!.id, from, "read")] }]))).status).toBe(200);
-    await waitFor(async () => (await admin.db.select().from(messages).where(eq(messages.providerMessageId, first!.id)))[0]?.deliveryStatus === "read", "the read status");
+    expect(
+      (await post(whatsappPayload([{ statuses: [status(first!.id, from, "delivered"), status(first!.id, from, "read")] }]))).status,
+    ).toBe(200);
+    await waitFor(
+      async () => (await admin.db.select().from(messages).where(eq(messages.providerMessageId, first!.id)))[0]?.deliveryStatus === "read",
+      "the read status",
+    );
     expect(await usage()).toBe(before);
   });
 });
@@ -267,14 +376,27 @@ describe("web chat widget in headless Chromium", () => {
     hostOrigin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
     const created = await api("/v1/channels", {
       method: "POST",
-      body: { kind: "webchat", name: "Site chat", agentId: tenant.agentId, settings: { allowedOrigins: [hostOrigin], welcomeMessage: "Hello from the shop!", messagesPerMinute: 5 } },
+      body: {
+        kind: "webchat",
+        name: "Site chat",
+        agentId: tenant.agentId,
+        settings: { allowedOrigins: [hostOrigin], welcomeMessage: "Hello from the shop!", messagesPerMinute: 5 },
+      },
     });
     expect(created.status).toBe(201);
     address = (created.body as { address: string }).address;
     expect((created.body as { embedSnippet: string }).embedSnippet).toContain(`data-channel="${address}"`);
     browser = await chromium.launch({
       executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
     });
   });
 
@@ -335,7 +457,9 @@ describe("web chat widget in headless Chromium", () => {
     expect(statuses).toEqual([202, 202, 202, 202, 202, 429]);
     // Counted by the WebchatRateLimiter Durable Object (global), not in the isolate: workerd keeps one
     // object per key, here the session and the visitor address that opened sessions.
-    const objects = (await readdir(join(stack.dataDir, "wrangler/v3/do/agent-edge-WebchatRateLimiter"))).filter((name) => /^[0-9a-f]{64}\.sqlite$/.test(name));
+    const objects = (await readdir(join(stack.dataDir, "wrangler/v3/do/agent-edge-WebchatRateLimiter"))).filter((name) =>
+      /^[0-9a-f]{64}\.sqlite$/.test(name),
+    );
     expect(objects.length).toBeGreaterThanOrEqual(2);
     // One address cannot open sessions without end (each would be a fresh message budget).
     const opens: number[] = [];
@@ -343,7 +467,9 @@ describe("web chat widget in headless Chromium", () => {
     const firstRefused = opens.indexOf(429);
     expect(firstRefused).toBeGreaterThan(0);
     expect(opens.slice(firstRefused).every((status) => status === 429)).toBe(true);
-    const read = await fetch(`${stack.edge.url}/webchat/${address}/messages`, { headers: { authorization: `Bearer ${token}`, origin: hostOrigin } });
+    const read = await fetch(`${stack.edge.url}/webchat/${address}/messages`, {
+      headers: { authorization: `Bearer ${token}`, origin: hostOrigin },
+    });
     expect(read.status).toBe(200);
   });
 });

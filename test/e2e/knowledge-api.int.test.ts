@@ -62,9 +62,19 @@ describe("/v1/knowledge-bases", () => {
   it("creates a base with the offline embedding by default; the model cannot change later", async () => {
     const created = await call("/v1/knowledge-bases", { method: "POST", body: { name: "Help centre", chunkSize: 400, chunkOverlap: 40 } });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ name: "Help centre", embeddingModel: "hashing:v1-384", chunkSize: 400, chunkOverlap: 40, topK: 4, mmr: false });
+    expect(created.body).toMatchObject({
+      name: "Help centre",
+      embeddingModel: "hashing:v1-384",
+      chunkSize: 400,
+      chunkOverlap: 40,
+      topK: 4,
+      mmr: false,
+    });
     baseId = String(created.body.id);
-    const change = await call(`/v1/knowledge-bases/${baseId}`, { method: "PATCH", body: { embeddingModel: "openai:text-embedding-3-small" } });
+    const change = await call(`/v1/knowledge-bases/${baseId}`, {
+      method: "PATCH",
+      body: { embeddingModel: "openai:text-embedding-3-small" },
+    });
     expect(change.status).toBe(400);
     expect(change.body).toMatchObject({ error: { code: "INVALID_BODY" } });
     const patched = await call(`/v1/knowledge-bases/${baseId}`, { method: "PATCH", body: { topK: 6, mmr: true } });
@@ -75,7 +85,10 @@ describe("/v1/knowledge-bases", () => {
   });
 
   it("accepts an upload with 202, indexes it in the pool, lists it ready; deleting removes its chunks", async () => {
-    const accepted = await call(`/v1/knowledge-bases/${baseId}/sources`, { method: "POST", body: { name: "faq.md", kind: "markdown", text: "# Opening hours\n\nWe open at nine." } });
+    const accepted = await call(`/v1/knowledge-bases/${baseId}/sources`, {
+      method: "POST",
+      body: { name: "faq.md", kind: "markdown", text: "# Opening hours\n\nWe open at nine." },
+    });
     expect(accepted.status).toBe(202);
     expect(accepted.body).toMatchObject({ status: "pending", kind: "markdown", knowledgeBaseId: baseId });
     expect(JSON.stringify(accepted.body)).not.toContain("We open at nine");
@@ -100,9 +113,15 @@ describe("/v1/knowledge-bases", () => {
 
   it("a corrupt PDF ends failed with a readable error", async () => {
     const broken = Buffer.from("%PDF-1.4\nnot really").toString("base64");
-    const accepted = await call(`/v1/knowledge-bases/${baseId}/sources`, { method: "POST", body: { name: "broken.pdf", kind: "pdf", contentBase64: broken } });
+    const accepted = await call(`/v1/knowledge-bases/${baseId}/sources`, {
+      method: "POST",
+      body: { name: "broken.pdf", kind: "pdf", contentBase64: broken },
+    });
     expect(accepted.status).toBe(202);
-    expect(await settled(baseId, String(accepted.body.id))).toMatchObject({ status: "failed", error: "the PDF file could not be read: it is damaged or not a PDF" });
+    expect(await settled(baseId, String(accepted.body.id))).toMatchObject({
+      status: "failed",
+      error: "the PDF file could not be read: it is damaged or not a PDF",
+    });
     const good = await call(`/v1/knowledge-bases/${baseId}/sources`, {
       method: "POST",
       body: { name: "manual.pdf", kind: "pdf", contentBase64: Buffer.from(makePdf(["Descale the machine monthly."])).toString("base64") },
@@ -133,7 +152,9 @@ describe("/v1/knowledge-bases", () => {
     const unknown = "00000000-0000-4000-8000-000000000001";
     const refused = await call(`/v1/agents/${tenant.agentId}`, { method: "PATCH", body: { knowledgeBaseIds: [unknown] } });
     expect(refused.status).toBe(422);
-    expect(refused.body).toMatchObject({ error: { code: "INVALID_REQUEST", details: { reason: "INVALID_AGENT", issues: { knowledgeBaseIds: [unknown] } } } });
+    expect(refused.body).toMatchObject({
+      error: { code: "INVALID_REQUEST", details: { reason: "INVALID_AGENT", issues: { knowledgeBaseIds: [unknown] } } },
+    });
   });
 
   it("lists a conversation's messages with citations", async () => {

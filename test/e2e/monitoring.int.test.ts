@@ -19,21 +19,29 @@ const RULES = join(PROJECT_ROOT, "ops/prometheus/alerts.yml");
 describe("ops/: alert rules and dashboards", () => {
   it("the alert rules pass `promtool check rules` and their unit tests", () => {
     expect(execFileSync("promtool", ["check", "rules", RULES], { encoding: "utf8" })).toContain("SUCCESS: 7 rules found");
-    expect(execFileSync("promtool", ["test", "rules", join(PROJECT_ROOT, "ops/prometheus/alerts.test.yml")], { encoding: "utf8" })).toContain("SUCCESS");
-    expect(execFileSync("promtool", ["check", "config", join(PROJECT_ROOT, "ops/prometheus/prometheus.yml")], { encoding: "utf8" })).toContain("SUCCESS");
+    expect(
+      execFileSync("promtool", ["test", "rules", join(PROJECT_ROOT, "ops/prometheus/alerts.test.yml")], { encoding: "utf8" }),
+    ).toContain("SUCCESS");
+    expect(
+      execFileSync("promtool", ["check", "config", join(PROJECT_ROOT, "ops/prometheus/prometheus.yml")], { encoding: "utf8" }),
+    ).toContain("SUCCESS");
   });
 
   it("the dashboards are Grafana JSON whose queries name metrics and tables that exist", async () => {
     const registry = createPoolMetrics({ defaultMetrics: false }).registry;
     const known = new Set((await registry.getMetricsAsJSON()).map((m) => m.name).concat(["edge_requests_total", "up"]));
-    const platform = JSON.parse(await readFile(join(PROJECT_ROOT, "ops/grafana/platform.json"), "utf8")) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const platform = JSON.parse(await readFile(join(PROJECT_ROOT, "ops/grafana/platform.json"), "utf8")) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
     expect(platform.panels.length).toBeGreaterThanOrEqual(10);
     for (const target of platform.panels.flatMap((p) => p.targets)) {
       const names = [...target.expr.matchAll(/\b((?:agent|edge)_[a-z_]+?)(?:_bucket|_sum|_count)?\b/g)].map((m) => m[1]!);
       expect(names.length, target.expr).toBeGreaterThan(0);
       for (const name of names) expect(known.has(name), `${name} in ${target.expr}`).toBe(true);
     }
-    const tenant = JSON.parse(await readFile(join(PROJECT_ROOT, "ops/grafana/tenant.json"), "utf8")) as { panels: Array<{ targets: Array<{ rawSql: string }> }> };
+    const tenant = JSON.parse(await readFile(join(PROJECT_ROOT, "ops/grafana/tenant.json"), "utf8")) as {
+      panels: Array<{ targets: Array<{ rawSql: string }> }>;
+    };
     for (const target of tenant.panels.flatMap((p) => p.targets)) {
       expect(target.rawSql).toMatch(/from analytics_(traffic|usage|tools|end_users)_hourly/);
       expect(target.rawSql).toContain("'$tenant'");
@@ -102,8 +110,12 @@ describe("monitoring a real turn", () => {
     await stack.telegram!.waitForSent(3131, 1);
 
     await until("the turn counted", async () => ((await poolMetric(replied)) === before + 1 ? true : undefined));
-    expect(await poolMetric(/^agent_model_calls_total\{provider="offline",model="offline-echo-1",outcome="ok"\}/)).toBeGreaterThanOrEqual(1);
-    expect(await poolMetric(/^agent_model_tokens_total\{provider="offline",model="offline-echo-1",direction="output"\}/)).toBeGreaterThan(0);
+    expect(await poolMetric(/^agent_model_calls_total\{provider="offline",model="offline-echo-1",outcome="ok"\}/)).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(await poolMetric(/^agent_model_tokens_total\{provider="offline",model="offline-echo-1",direction="output"\}/)).toBeGreaterThan(
+      0,
+    );
     expect(await poolMetric(/^agent_turn_duration_seconds_count\{channel="telegram"\}/)).toBeGreaterThanOrEqual(1);
     const poolText = await (await fetch(`${stack.pool!.healthUrl}/metrics`)).text();
     expect(poolText).toContain("agent_queue_lag_seconds");
@@ -116,7 +128,9 @@ describe("monitoring a real turn", () => {
       };
       return answer.data.result;
     };
-    await until("Prometheus to scrape the pool", async () => ((await query('up{job="agent-pool"}'))[0]?.value[1] === "1" ? true : undefined));
+    await until("Prometheus to scrape the pool", async () =>
+      (await query('up{job="agent-pool"}'))[0]?.value[1] === "1" ? true : undefined,
+    );
     const scraped = await until("the turn in Prometheus", async () => {
       const result = await query('sum(agent_turns_total{channel="telegram",outcome="replied"})');
       return Number(result[0]?.value[1] ?? 0) >= 1 ? result : undefined;
@@ -149,7 +163,13 @@ describe("monitoring a real turn", () => {
     for (const line of turnLines) expect(line).toMatchObject({ service: "pool", tenantId: stack.demo!.tenantId });
     const keyMaterial = stack.keys.SECRETS_KEYRING.split(",").map((entry) => entry.split(":")[1]!);
     const secret = await telegramWebhookSecret(stack.keys.WEBHOOK_SIGNING_KEY, parseChannelAddress(stack.demo!.address)!);
-    for (const value of [...keyMaterial, stack.keys.WEBHOOK_SIGNING_KEY, LOCAL_DEMO_BOT_TOKEN.split(":")[1]!, secret, "How are the metrics?"]) {
+    for (const value of [
+      ...keyMaterial,
+      stack.keys.WEBHOOK_SIGNING_KEY,
+      LOCAL_DEMO_BOT_TOKEN.split(":")[1]!,
+      secret,
+      "How are the metrics?",
+    ]) {
       expect(log).not.toContain(value);
     }
   });

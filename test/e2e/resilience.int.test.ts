@@ -59,9 +59,15 @@ describe("pool resilience", () => {
 
   const depth = async (queueUrl = stack.sqs.inboundQueueUrl) => {
     const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
     );
-    return { visible: Number(Attributes?.ApproximateNumberOfMessages), inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible) };
+    return {
+      visible: Number(Attributes?.ApproximateNumberOfMessages),
+      inFlight: Number(Attributes?.ApproximateNumberOfMessagesNotVisible),
+    };
   };
 
   const sendCalls = (chatId: number) =>
@@ -92,7 +98,14 @@ describe("pool resilience", () => {
     const [a, b, c, d] = [nextChat++, nextChat++, nextChat++, nextChat++];
     telegram.pauseSends();
     try {
-      for (const [text, chat] of [["a-1", a], ["a-2", a], ["a-3", a], ["b-1", b], ["c-1", c], ["d-1", d]] as const) {
+      for (const [text, chat] of [
+        ["a-1", a],
+        ["a-2", a],
+        ["a-3", a],
+        ["b-1", b],
+        ["c-1", c],
+        ["d-1", d],
+      ] as const) {
         expect((await post(text, chat)).status).toBe(200);
       }
       // Three turns reach the channel at once and wait there: three different conversations.
@@ -134,7 +147,12 @@ describe("pool resilience", () => {
     const [f, g] = [nextChat++, nextChat++];
     telegram.delaySends(1_500);
     try {
-      for (const [text, chat] of [["f-1", f], ["f-2", f], ["g-1", g]] as const) expect((await post(text, chat)).status).toBe(200);
+      for (const [text, chat] of [
+        ["f-1", f],
+        ["f-2", f],
+        ["g-1", g],
+      ] as const)
+        expect((await post(text, chat)).status).toBe(200);
       await waitFor(() => telegram.sendsInFlight().length === 1);
       const stopped = pool.stop(30_000);
       const exit = await pool.exited;
@@ -186,11 +204,16 @@ describe("pool resilience", () => {
   });
 
   it("with the database down: the edge still accepts, the pool stops receiving and backs off, then recovers by itself", async () => {
-    const proxy = await startSqsFaultProxy(stack.sqs.endpoint, () => false, () => undefined);
+    const proxy = await startSqsFaultProxy(
+      stack.sqs.endpoint,
+      () => false,
+      () => undefined,
+    );
     const pool = await stack.startPool({ SQS_ENDPOINT: proxy.url });
     const chat = nextChat++;
     // The inbound queue's receives only: the knowledge jobs consumer polls its own queue through the same proxy.
-    const receives = () => proxy.calls.filter((call) => call.action.endsWith("ReceiveMessage") && call.queueUrl === stack.sqs.inboundQueueUrl).length;
+    const receives = () =>
+      proxy.calls.filter((call) => call.action.endsWith("ReceiveMessage") && call.queueUrl === stack.sqs.inboundQueueUrl).length;
     try {
       await stack.stopDatabase();
       expect((await post("while the database is down", chat)).status).toBe(200);
@@ -233,7 +256,12 @@ describe("pool resilience", () => {
       await waitFor(async () => (await depth(stack.sqs.deadLetterQueueUrl)).visible === 1, 40_000);
       expect(await depth()).toEqual({ visible: 0, inFlight: 0 });
 
-      const [letter] = JSON.parse(await dlq("list", "--json")) as Array<{ id: string; error: string; receives: number; conversation: string }>;
+      const [letter] = JSON.parse(await dlq("list", "--json")) as Array<{
+        id: string;
+        error: string;
+        receives: number;
+        conversation: string;
+      }>;
       expect(letter).toMatchObject({ conversation: String(chat), receives: 5 });
       expect(letter!.error).toMatch(/^UNPROCESSABLE_MESSAGE: the channel has no credentials/);
       const detail = JSON.parse(await dlq("inspect", letter!.id)) as { failure: { code: string }; body: { text: string } };

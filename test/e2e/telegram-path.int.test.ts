@@ -190,7 +190,9 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
         const inbound = await admin.db
           .select()
           .from(messages)
-          .where(and(eq(messages.direction, "inbound"), eq(messages.channelId, stack.demo!.channelId), eq(messages.content, "survive a crash")));
+          .where(
+            and(eq(messages.direction, "inbound"), eq(messages.channelId, stack.demo!.channelId), eq(messages.content, "survive a crash")),
+          );
         expect(inbound).toHaveLength(1);
       } finally {
         await healthy.stop();
@@ -238,7 +240,12 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       };
       for (const [i, body] of [JSON.stringify(foreign), "{not json"].entries()) {
         await sqs.send(
-          new SendMessageCommand({ QueueUrl: stack.sqs.inboundQueueUrl, MessageBody: body, MessageGroupId: `poison-${i}`, MessageDeduplicationId: `poison-${i}` }),
+          new SendMessageCommand({
+            QueueUrl: stack.sqs.inboundQueueUrl,
+            MessageBody: body,
+            MessageGroupId: `poison-${i}`,
+            MessageDeduplicationId: `poison-${i}`,
+          }),
         );
       }
       const deadLettered: string[] = [];

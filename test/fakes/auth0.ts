@@ -91,7 +91,9 @@ export async function startFakeAuth0(options: { audience?: string } = {}): Promi
         ...mint.claims,
       };
       for (const [name, value] of Object.entries(claims)) if (value === undefined) delete claims[name];
-      return new SignJWT(claims as JWTPayload).setProtectedHeader({ alg: "RS256", typ: "JWT", kid: key.kid, ...mint.header }).sign(key.pair.privateKey);
+      return new SignJWT(claims as JWTPayload)
+        .setProtectedHeader({ alg: "RS256", typ: "JWT", kid: key.kid, ...mint.header })
+        .sign(key.pair.privateKey);
     },
     async rotate() {
       keys.push(await newKey());

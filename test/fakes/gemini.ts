@@ -34,7 +34,8 @@ export async function startFakeGemini(options: { apiKey: string }): Promise<Fake
   const embeddingRequests: Array<{ model: string; input: string[] }> = [];
   let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
   const server: Server = createServer(async (request, response) => {
-    const reply = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const reply = (status: number, body: unknown) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     const embed = /^\/v1(?:beta)?\/models\/([^/:]+):(embedContent|batchEmbedContents)$/.exec(request.url ?? "");
     if (request.method === "POST" && embed) {
       const chunks: Buffer[] = [];
@@ -67,8 +68,12 @@ export async function startFakeGemini(options: { apiKey: string }): Promise<Fake
     if (failures.count > 0) {
       failures.count--;
       if (failures.fault === "hang") return;
-      if (failures.fault === 429) return reply(429, { error: { code: 429, message: "Resource has been exhausted (e.g. check quota).", status: "RESOURCE_EXHAUSTED" } });
-      if (failures.fault === 500) return reply(500, { error: { code: 500, message: "An internal error has occurred.", status: "INTERNAL" } });
+      if (failures.fault === 429)
+        return reply(429, {
+          error: { code: 429, message: "Resource has been exhausted (e.g. check quota).", status: "RESOURCE_EXHAUSTED" },
+        });
+      if (failures.fault === 500)
+        return reply(500, { error: { code: 500, message: "An internal error has occurred.", status: "INTERNAL" } });
       return reply(200, {
         candidates: [{ content: { role: "model", parts: [{ text: "" }] }, finishReason: "STOP", index: 0 }],
         usageMetadata: { promptTokenCount, candidatesTokenCount: 0, totalTokenCount: promptTokenCount },

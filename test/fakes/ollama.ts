@@ -29,7 +29,8 @@ export async function startFakeOllama(): Promise<FakeOllama> {
   const requests: RecordedOllamaChat[] = [];
   let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
   const server: Server = createServer(async (request, response) => {
-    const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     if (request.method !== "POST" || request.url !== "/api/chat") return json(404, { error: "404 page not found" });
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -40,7 +41,9 @@ export async function startFakeOllama(): Promise<FakeOllama> {
       failures.count--;
       if (failures.fault === "hang") return;
       if (failures.fault === 429 || failures.fault === 500) {
-        return json(failures.fault, { error: failures.fault === 429 ? "server busy, please try again" : "llama runner process has terminated" });
+        return json(failures.fault, {
+          error: failures.fault === 429 ? "server busy, please try again" : "llama runner process has terminated",
+        });
       }
       content = "";
     } else {

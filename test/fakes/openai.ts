@@ -51,7 +51,9 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
   const replies: string[] = [];
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
-      response.writeHead(status, { "content-type": "application/json", "x-request-id": `req_${requests.length}` }).end(JSON.stringify(body));
+      response
+        .writeHead(status, { "content-type": "application/json", "x-request-id": `req_${requests.length}` })
+        .end(JSON.stringify(body));
     const path = request.url ?? "/";
     if (request.method === "POST" && path.endsWith("/embeddings")) {
       const chunks: Buffer[] = [];
@@ -59,7 +61,11 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
       if (request.headers.authorization !== `Bearer ${options.apiKey}`) {
         return reply(401, { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } });
       }
-      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { model: string; input: string | string[]; encoding_format?: string };
+      const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as {
+        model: string;
+        input: string | string[];
+        encoding_format?: string;
+      };
       const input = Array.isArray(body.input) ? body.input : [body.input];
       embeddingRequests.push({ model: body.model, input });
       const data = input.map((text, index) => {
@@ -72,7 +78,9 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
       return reply(200, { object: "list", data, model: body.model, usage: { prompt_tokens: tokens, total_tokens: tokens } });
     }
     if (request.method !== "POST" || !path.endsWith("/chat/completions")) {
-      return reply(404, { error: { message: `Unknown request URL: ${request.method} ${path}`, type: "invalid_request_error", code: "unknown_url" } });
+      return reply(404, {
+        error: { message: `Unknown request URL: ${request.method} ${path}`, type: "invalid_request_error", code: "unknown_url" },
+      });
     }
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
@@ -90,8 +98,10 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
     if (failures.count > 0) {
       failures.count--;
       if (failures.fault === "hang") return; // never answers; the client's timeout or the engine's must act
-      if (failures.fault === 429) return reply(429, { error: { message: "Rate limit reached for gpt-4o-mini.", type: "requests", code: "rate_limit_exceeded" } });
-      if (failures.fault === 500) return reply(500, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
+      if (failures.fault === 429)
+        return reply(429, { error: { message: "Rate limit reached for gpt-4o-mini.", type: "requests", code: "rate_limit_exceeded" } });
+      if (failures.fault === 500)
+        return reply(500, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
       return reply(200, completion(body, { role: "assistant", content: "", refusal: null }, requests.length));
     }
     const last = body.messages.at(-1);
@@ -105,7 +115,13 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
             role: "assistant",
             content: null,
             refusal: null,
-            tool_calls: [{ id: `call_${requests.length}`, type: "function", function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) } }],
+            tool_calls: [
+              {
+                id: `call_${requests.length}`,
+                type: "function",
+                function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) },
+              },
+            ],
           },
           requests.length,
           "tool_calls",
@@ -116,7 +132,8 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
     if (replies.length > 0) {
       content = replies.shift()!;
     } else if (last?.role === "tool") {
-      const asked = body.messages.find((m) => Array.isArray(m.tool_calls)) as { tool_calls: Array<{ id: string; function: { name: string } }> } | undefined;
+      const asked = body.messages.find((m) => Array.isArray(m.tool_calls)) as
+        { tool_calls: Array<{ id: string; function: { name: string } }> } | undefined;
       const name = asked?.tool_calls.find((c) => c.id === last.tool_call_id)?.function.name ?? "tool";
       content = `(${body.model}) Tool ${name} said: ${typeof last.content === "string" ? last.content : JSON.stringify(last.content)}`;
     } else {

@@ -94,7 +94,9 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
       const file = [...files.values()].find((candidate) => candidate.path === decodeURIComponent(path));
       if (!TOKEN.test(token) || !file) return response.writeHead(404).end("Not Found");
       downloaded.push(file.path);
-      return response.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.bytes.length) }).end(Buffer.from(file.bytes));
+      return response
+        .writeHead(200, { "content-type": "application/octet-stream", "content-length": String(file.bytes.length) })
+        .end(Buffer.from(file.bytes));
     }
 
     const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(url.pathname);
@@ -112,14 +114,25 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
 
     switch (method) {
       case "getMe":
-        return reply(200, { ok: true, result: { id: Number(token.split(":")[0]), is_bot: true, first_name: "Fake", username: "fake_bot" } });
+        return reply(200, {
+          ok: true,
+          result: { id: Number(token.split(":")[0]), is_bot: true, first_name: "Fake", username: "fake_bot" },
+        });
       case "sendMessage": {
-        if (params.chat_id === undefined || params.chat_id === "") return reply(400, { ok: false, error_code: 400, description: "Bad Request: chat_id is empty" });
-        if (typeof params.text !== "string" || params.text.length === 0) return reply(400, { ok: false, error_code: 400, description: "Bad Request: message text is empty" });
+        if (params.chat_id === undefined || params.chat_id === "")
+          return reply(400, { ok: false, error_code: 400, description: "Bad Request: chat_id is empty" });
+        if (typeof params.text !== "string" || params.text.length === 0)
+          return reply(400, { ok: false, error_code: 400, description: "Bad Request: message text is empty" });
         if (params.text.length > 4096) return reply(400, { ok: false, error_code: 400, description: "Bad Request: message is too long" });
         if (failures.count > 0) {
           failures.count--;
-          if (failures.status === 429) return reply(429, { ok: false, error_code: 429, description: "Too Many Requests: retry after 1", parameters: { retry_after: 1 } });
+          if (failures.status === 429)
+            return reply(429, {
+              ok: false,
+              error_code: 429,
+              description: "Too Many Requests: retry after 1",
+              parameters: { retry_after: 1 },
+            });
           return reply(failures.status, { ok: false, error_code: failures.status, description: "Fake failure" });
         }
         if (delayMs > 0 || paused) {
@@ -147,12 +160,23 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
         };
         sentMessages.push(message);
         notify(waiters);
-        return reply(200, { ok: true, result: { message_id: message.message_id, date: message.date, chat: { id: Number(message.chat_id), type: "private" }, text: message.text } });
+        return reply(200, {
+          ok: true,
+          result: {
+            message_id: message.message_id,
+            date: message.date,
+            chat: { id: Number(message.chat_id), type: "private" },
+            text: message.text,
+          },
+        });
       }
       case "getFile": {
         const file = files.get(String(params.file_id ?? ""));
         if (!file) return reply(400, { ok: false, error_code: 400, description: "Bad Request: invalid file_id" });
-        return reply(200, { ok: true, result: { file_id: params.file_id, file_unique_id: `u${params.file_id}`, file_size: file.bytes.length, file_path: file.path } });
+        return reply(200, {
+          ok: true,
+          result: { file_id: params.file_id, file_unique_id: `u${params.file_id}`, file_size: file.bytes.length, file_path: file.path },
+        });
       }
       case "setWebhook":
         webhookUrl = String(params.url ?? "");
@@ -163,7 +187,8 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
       case "getWebhookInfo":
         return reply(200, { ok: true, result: { url: webhookUrl, pending_update_count: updates.length } });
       case "getUpdates": {
-        if (webhookUrl) return reply(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active" });
+        if (webhookUrl)
+          return reply(409, { ok: false, error_code: 409, description: "Conflict: can't use getUpdates method while webhook is active" });
         const offset = Number(params.offset ?? 0);
         // Like Telegram: an offset confirms every update below it.
         while (updates.length && Number(updates[0]!.update_id) < offset) updates.shift();
@@ -188,8 +213,7 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
 
-  const sent = (chatId?: string | number) =>
-    sentMessages.filter((message) => chatId === undefined || message.chat_id === String(chatId));
+  const sent = (chatId?: string | number) => sentMessages.filter((message) => chatId === undefined || message.chat_id === String(chatId));
 
   return {
     addFile(fileId, bytes) {

@@ -50,12 +50,14 @@ export async function startFakeToolService(): Promise<FakeToolService> {
     const body = Buffer.concat(chunks).toString("utf8");
     const url = new URL(request.url ?? "/", "http://fake");
     requests.push({ method: request.method ?? "GET", path: url.pathname + url.search, headers: request.headers, body });
-    const json = (status: number, value: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+    const json = (status: number, value: unknown) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
     const auth = request.headers.authorization ?? "";
 
     if (url.pathname === "/oauth/token" && request.method === "POST") {
       const expected = `Basic ${Buffer.from(`${TOOL_SERVICE_SECRETS.clientId}:${TOOL_SERVICE_SECRETS.clientSecret}`).toString("base64")}`;
-      if (auth !== expected || new URLSearchParams(body).get("grant_type") !== "client_credentials") return json(401, { error: "invalid_client" });
+      if (auth !== expected || new URLSearchParams(body).get("grant_type") !== "client_credentials")
+        return json(401, { error: "invalid_client" });
       const token = `svc-access-${tokens.size + 1}-${Math.random().toString(36).slice(2, 10)}`;
       tokens.add(token);
       return json(200, { access_token: token, token_type: "Bearer", expires_in: 3600 });
@@ -86,10 +88,14 @@ export async function startFakeToolService(): Promise<FakeToolService> {
         (kind === "apikey-header" && request.headers["x-api-key"] === TOOL_SERVICE_SECRETS.apiKey) ||
         (kind === "apikey-query" && url.searchParams.get("api_key") === TOOL_SERVICE_SECRETS.apiKey) ||
         (kind === "bearer" && auth === `Bearer ${TOOL_SERVICE_SECRETS.bearer}`) ||
-        (kind === "basic" && auth === `Basic ${Buffer.from(`${TOOL_SERVICE_SECRETS.basicUser}:${TOOL_SERVICE_SECRETS.basicPassword}`).toString("base64")}`) ||
+        (kind === "basic" &&
+          auth === `Basic ${Buffer.from(`${TOOL_SERVICE_SECRETS.basicUser}:${TOOL_SERVICE_SECRETS.basicPassword}`).toString("base64")}`) ||
         (kind === "oauth" && tokens.has(auth.replace(/^Bearer /, "")));
       if (!ok) return json(401, { error: "unauthorized" });
-      return json(200, { order: { id: decodeURIComponent(id!), status: "shipped", carrier: "DHL" }, meta: { via: kind, verbose: url.searchParams.get("verbose") } });
+      return json(200, {
+        order: { id: decodeURIComponent(id!), status: "shipped", carrier: "DHL" },
+        meta: { via: kind, verbose: url.searchParams.get("verbose") },
+      });
     }
     return json(404, { error: "not found" });
   });

@@ -32,11 +32,27 @@ export interface FakeWhatsApp {
 /** Meta's error texts for the codes the fake can produce. */
 const ERRORS: Record<number, { status: number; message: string; details: string }> = {
   130429: { status: 429, message: "(#130429) Rate limit hit", details: "Cloud API message throughput has been reached." },
-  131056: { status: 400, message: "(#131056) (Business Account, Consumer Account) pair rate limit hit", details: "Too many messages sent from the sender phone number to the same recipient phone number in a short period of time." },
-  131026: { status: 400, message: "(#131026) Message undeliverable", details: "Unable to deliver message. Reasons can include: The recipient phone number is not a WhatsApp phone number." },
-  131047: { status: 400, message: "(#131047) Re-engagement message", details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number." },
+  131056: {
+    status: 400,
+    message: "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+    details: "Too many messages sent from the sender phone number to the same recipient phone number in a short period of time.",
+  },
+  131026: {
+    status: 400,
+    message: "(#131026) Message undeliverable",
+    details: "Unable to deliver message. Reasons can include: The recipient phone number is not a WhatsApp phone number.",
+  },
+  131047: {
+    status: 400,
+    message: "(#131047) Re-engagement message",
+    details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
+  },
   100: { status: 400, message: "(#100) Invalid parameter", details: "Invalid parameter" },
-  190: { status: 401, message: "Error validating access token: Session has expired or the token is invalid.", details: "Invalid OAuth access token." },
+  190: {
+    status: 401,
+    message: "Error validating access token: Session has expired or the token is invalid.",
+    details: "Invalid OAuth access token.",
+  },
 };
 
 /**
@@ -59,11 +75,18 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
 
   const server: Server = createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
-    const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     const fail = (code: number) => {
       const error = ERRORS[code]!;
       return json(error.status, {
-        error: { message: error.message, type: "OAuthException", code, error_data: { messaging_product: "whatsapp", details: error.details }, fbtrace_id: randomBytes(8).toString("hex") },
+        error: {
+          message: error.message,
+          type: "OAuthException",
+          code,
+          error_data: { messaging_product: "whatsapp", details: error.details },
+          fbtrace_id: randomBytes(8).toString("hex"),
+        },
       });
     };
     if (request.headers.authorization !== `Bearer ${options.accessToken}`) return fail(190);
@@ -116,7 +139,7 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
         if (typeof text !== "string" || !text || text.length > 4096) return fail(100);
       }
       if (type === "interactive") {
-        const buttons = ((body.interactive as { action?: { buttons?: Array<{ reply?: { title?: string } }> } })?.action?.buttons ?? []);
+        const buttons = (body.interactive as { action?: { buttons?: Array<{ reply?: { title?: string } }> } })?.action?.buttons ?? [];
         if (buttons.length < 1 || buttons.length > 3 || buttons.some((b) => !b.reply?.title || b.reply.title.length > 20)) return fail(100);
       }
       if (failures.count > 0) {

@@ -44,7 +44,9 @@ function aptInstall(packages: string[]): void {
   const update = spawnSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
   const install = update.status === 0 ? spawnSync("sh", ["-c", `${command} -qq`], { stdio: ["ignore", "ignore", "inherit"], env }) : update;
   if (install.status !== 0) {
-    throw new PrerequisiteMissing(`installing ${packages.join(" and ")} failed (no package source?): run \`${command}\`, then npm test again`);
+    throw new PrerequisiteMissing(
+      `installing ${packages.join(" and ")} failed (no package source?): run \`${command}\`, then npm test again`,
+    );
   }
 }
 
@@ -90,7 +92,9 @@ export async function ensurePostgres(url = process.env.DATABASE_URL): Promise<vo
   const versions = existsSync("/etc/postgresql") ? readdirSync("/etc/postgresql") : [];
   const start = `pg_ctlcluster --skip-systemctl-redirect ${versions[0] ?? "<version>"} main start`;
   if (!isLocal || versions.length === 0 || !onPath("pg_ctlcluster")) {
-    throw new PrerequisiteMissing(`PostgreSQL is not answering at ${host}:${port}: start it (on Debian: \`${start}\`), then npm test again`);
+    throw new PrerequisiteMissing(
+      `PostgreSQL is not answering at ${host}:${port}: start it (on Debian: \`${start}\`), then npm test again`,
+    );
   }
   console.log(`[test set-up] starting PostgreSQL: ${start}`);
   try {

@@ -2,7 +2,21 @@ import { randomUUID } from "node:crypto";
 import { generateApiKey } from "../../core/access/api-key-format";
 import { BUILTIN_ROLE_PERMISSIONS, type BuiltinRole } from "../../core/access/permissions";
 import type { Database } from "../../db/client";
-import { agents, alertRules, apiKeys, channels, conversations, knowledgeBases, knowledgeSources, memberships, roles, tenants, toolApprovals, tools, users } from "../../db/schema";
+import {
+  agents,
+  alertRules,
+  apiKeys,
+  channels,
+  conversations,
+  knowledgeBases,
+  knowledgeSources,
+  memberships,
+  roles,
+  tenants,
+  toolApprovals,
+  tools,
+  users,
+} from "../../db/schema";
 
 export interface AccessTenant {
   tenantId: string;
@@ -41,7 +55,13 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     BUILTINS.map((name) => [name, { id: randomUUID(), sub: `auth0|${name}-${tag}`, email: `${name}-${tag}@example.test` }]),
   ) as AccessTenant["users"];
   const keys = {} as AccessTenant["apiKeys"];
-  const [agentId, channelId, conversationId, knowledgeBaseId, sourceId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  const [agentId, channelId, conversationId, knowledgeBaseId, sourceId] = [
+    randomUUID(),
+    randomUUID(),
+    randomUUID(),
+    randomUUID(),
+    randomUUID(),
+  ];
   const alertRuleId = randomUUID();
   const [toolId, approvalId] = [randomUUID(), randomUUID()];
   await adminDb.transaction(async (tx) => {
@@ -59,7 +79,9 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
       await tx.insert(memberships).values({ tenantId, userId: person.id, roleId: roleIds[name] });
       const secret = await generateApiKey();
       const id = randomUUID();
-      await tx.insert(apiKeys).values({ id, tenantId, name: `${name} key`, publicId: secret.publicId, secretHash: secret.secretHash, roleId: roleIds[name] });
+      await tx
+        .insert(apiKeys)
+        .values({ id, tenantId, name: `${name} key`, publicId: secret.publicId, secretHash: secret.secretHash, roleId: roleIds[name] });
       keys[name] = { id, key: secret.key };
     }
     await tx.insert(agents).values({ id: agentId, tenantId, name: `Agent ${tag}`, systemPrompt: "Be helpful." });
@@ -73,9 +95,34 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
       condition: { kind: "no_traffic", windowMinutes: 60 },
       delivery: { channel: "email", to: [`ops-${tag}@example.test`] },
     });
-    await tx.insert(tools).values({ id: toolId, tenantId, name: `tool_${tag}`, description: "Looks things up.", method: "GET", urlTemplate: "https://api.example.com/lookup" });
+    await tx
+      .insert(tools)
+      .values({
+        id: toolId,
+        tenantId,
+        name: `tool_${tag}`,
+        description: "Looks things up.",
+        method: "GET",
+        urlTemplate: "https://api.example.com/lookup",
+      });
     await tx.insert(toolApprovals).values({ id: approvalId, tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` });
-    await tx.insert(knowledgeSources).values({ id: sourceId, tenantId, knowledgeBaseId, name: "notes.txt", kind: "text", body: Buffer.from("hello").toString("base64") });
+    await tx
+      .insert(knowledgeSources)
+      .values({ id: sourceId, tenantId, knowledgeBaseId, name: "notes.txt", kind: "text", body: Buffer.from("hello").toString("base64") });
   });
-  return { tenantId, orgId, roleIds, users: people, apiKeys: keys, agentId, channelId, conversationId, knowledgeBaseId, sourceId, alertRuleId, toolId, approvalId };
+  return {
+    tenantId,
+    orgId,
+    roleIds,
+    users: people,
+    apiKeys: keys,
+    agentId,
+    channelId,
+    conversationId,
+    knowledgeBaseId,
+    sourceId,
+    alertRuleId,
+    toolId,
+    approvalId,
+  };
 }

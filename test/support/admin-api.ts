@@ -28,7 +28,13 @@ export async function startAdminApiHarness(edgeVars: Record<string, string> = {}
       withChroma: false,
       withPool: false,
       output: process.env.ADMIN_API_LOG ? { file: process.env.ADMIN_API_LOG } : "quiet",
-      edgeVars: { AUTH0_ISSUER: auth0.issuer, AUTH0_AUDIENCE: auth0.audience, AUTH0_JWKS_URL: auth0.jwksUrl, LOG_LEVEL: "warn", ...edgeVars },
+      edgeVars: {
+        AUTH0_ISSUER: auth0.issuer,
+        AUTH0_AUDIENCE: auth0.audience,
+        AUTH0_JWKS_URL: auth0.jwksUrl,
+        LOG_LEVEL: "warn",
+        ...edgeVars,
+      },
     });
   } catch (error) {
     await auth0.close();

@@ -1,7 +1,10 @@
 let next = 1;
 
 /** A WhatsApp Cloud API `messages` change value holding these messages, as Meta sends it. */
-export function whatsappPayload(changes: Array<{ messages?: unknown[]; statuses?: unknown[]; contacts?: unknown[] }>, phoneNumberId = "106540352242922") {
+export function whatsappPayload(
+  changes: Array<{ messages?: unknown[]; statuses?: unknown[]; contacts?: unknown[] }>,
+  phoneNumberId = "106540352242922",
+) {
   return {
     object: "whatsapp_business_account",
     entry: changes.map((value, index) => ({
@@ -55,7 +58,13 @@ export const documentMessage = (from: string, mediaId: string, filename: string,
   type: "document",
   document: { ...(caption ? { caption } : {}), filename, mime_type: "application/pdf", sha256: "abc", id: mediaId },
 });
-export const audioMessage = (from: string, mediaId: string) => ({ from, id: wamid(), timestamp: ts(), type: "audio", audio: { mime_type: "audio/ogg; codecs=opus", sha256: "abc", id: mediaId, voice: true } });
+export const audioMessage = (from: string, mediaId: string) => ({
+  from,
+  id: wamid(),
+  timestamp: ts(),
+  type: "audio",
+  audio: { mime_type: "audio/ogg; codecs=opus", sha256: "abc", id: mediaId, voice: true },
+});
 export const locationMessage = (from: string) => ({
   from,
   id: wamid(),
@@ -68,6 +77,8 @@ export const status = (id: string, recipient: string, value: "sent" | "delivered
   status: value,
   timestamp: ts(),
   recipient_id: recipient,
-  ...(value !== "failed" ? { conversation: { id: "c1", origin: { type: "service" } }, pricing: { billable: true, pricing_model: "CBP", category: "service" } } : {}),
+  ...(value !== "failed"
+    ? { conversation: { id: "c1", origin: { type: "service" } }, pricing: { billable: true, pricing_model: "CBP", category: "service" } }
+    : {}),
   ...(errors ? { errors } : {}),
 });

@@ -4,74 +4,76 @@ import { z } from "zod";
  * The edge's bindings, validated once per isolate (see `loadConfig`). Secrets come from
  * `wrangler secret put` in production and `--var` locally.
  */
-export const edgeEnvSchema = z.object({
-  WEBHOOK_SIGNING_KEY: z.string().min(32, "WEBHOOK_SIGNING_KEY must be at least 32 characters"),
-  SQS_REGION: z.string().min(1).default("us-east-1"),
-  /** Unset in production; the loopback emulator locally. */
-  SQS_ENDPOINT: z.url().optional(),
-  SQS_ACCESS_KEY_ID: z.string().min(1),
-  SQS_SECRET_ACCESS_KEY: z.string().min(1),
-  INBOUND_QUEUE_URL: z.url(),
-  /** Knowledge ingestion jobs for the pool. Unset: adding or deleting knowledge sources answers 503. */
-  KNOWLEDGE_JOBS_QUEUE_URL: optional(z.url()),
-  /** Postgres (Neon) for the admin API and readiness; the webhook path never touches it. */
-  DATABASE_URL: z.string().optional(),
-  /** host:port of a loopback WebSocket→TCP proxy standing in for Neon's WebSocket endpoint. */
-  NEON_WS_PROXY: z.string().optional(),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
-  PUBLIC_BASE_URL: optional(z.url()),
-  TELEGRAM_API_BASE: z.url().default("https://api.telegram.org"),
-  /** WhatsApp Cloud API (Graph API) base with its version. */
-  WHATSAPP_API_BASE: z.url().default("https://graph.facebook.com/v21.0"),
-  /**
-   * The platform's Meta app secret: every WhatsApp webhook is signed with it (X-Hub-Signature-256).
-   * One app for all tenants (numbers are onboarded into the platform's app), so the edge checks
-   * signatures with no database round trip. Unset: WhatsApp webhooks answer 503.
-   */
-  WHATSAPP_APP_SECRET: optional(z.string().min(16)),
-  /**
-   * "id:base64key[,id:base64key...]", the same keyring as the pool: the admin API seals secrets
-   * (provider keys, channel and tool credentials) on write. Unset: such writes answer 503.
-   */
-  SECRETS_KEYRING: z.string().min(1).optional(),
-  /**
-   * The pool's tool runner (workers/pool/tool-runner.ts): `POST /v1/tools/:id/test` and imports by
-   * URL run there, where DNS can be resolved and the checked address pinned. Unset: those answer 503.
-   */
-  TOOL_RUNNER_URL: optional(z.url()),
-  /** Exceptions to the SSRF policy when a tool is saved (`host` or `host:port`, comma-separated); the pool has its own. */
-  TOOLS_ALLOWED_HOSTS: optional(z.string()),
-  /**
-   * Auth0 sign-in for the admin API. Unset: bearer JWTs are refused with a clear 401 and only API
-   * keys work (the local stack's default). `https://<tenant>.auth0.com/`, as in the tokens' `iss`.
-   */
-  AUTH0_ISSUER: optional(z.url()),
-  /** The Auth0 API identifier access tokens must carry in `aud`; required with AUTH0_ISSUER. */
-  AUTH0_AUDIENCE: optional(z.string().min(1)),
-  /** Overrides `<issuer>.well-known/jwks.json` (tests point it at a loopback JWKS server). */
-  AUTH0_JWKS_URL: optional(z.url()),
-  /** The claim naming the Auth0 Organization, mapped to a tenant by `tenants.auth0_org_id`. */
-  AUTH0_ORG_CLAIM: z.string().min(1).default("org_id"),
-  /** The claim holding the user's email (added by an Auth0 Action); `<claim>_verified` beside it. */
-  AUTH0_EMAIL_CLAIM: z.string().min(1).default("email"),
-  /** Sentry through toucan-js: unhandled errors are reported only when set. */
-  SENTRY_DSN: optional(z.url()),
-  SENTRY_ENVIRONMENT: z.string().min(1).default("production"),
-  /** Hosts (`host` or `host:port`) alert webhooks may target besides public HTTPS ones (loopback receivers locally). */
-  ALERTS_WEBHOOK_ALLOWED_HOSTS: optional(z.string()),
-  /**
-   * "on": the edge keeps its request counters in memory and serves them at `/metrics` (Prometheus
-   * text) for the local stack. Off in production, where the counters go to Workers Analytics
-   * Engine (the `EDGE_ANALYTICS` binding) and to the structured `edge.request` log lines.
-   */
-  EDGE_METRICS: optional(z.enum(["on", "off"])),
-  AUTH0_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
-  AUTH0_CLOCK_TOLERANCE_SECONDS: z.coerce.number().min(0).max(300).default(10),
-}).refine((env) => !env.AUTH0_ISSUER || env.AUTH0_AUDIENCE, {
-  path: ["AUTH0_AUDIENCE"],
-  message: "AUTH0_AUDIENCE is required when AUTH0_ISSUER is set",
-});
+export const edgeEnvSchema = z
+  .object({
+    WEBHOOK_SIGNING_KEY: z.string().min(32, "WEBHOOK_SIGNING_KEY must be at least 32 characters"),
+    SQS_REGION: z.string().min(1).default("us-east-1"),
+    /** Unset in production; the loopback emulator locally. */
+    SQS_ENDPOINT: z.url().optional(),
+    SQS_ACCESS_KEY_ID: z.string().min(1),
+    SQS_SECRET_ACCESS_KEY: z.string().min(1),
+    INBOUND_QUEUE_URL: z.url(),
+    /** Knowledge ingestion jobs for the pool. Unset: adding or deleting knowledge sources answers 503. */
+    KNOWLEDGE_JOBS_QUEUE_URL: optional(z.url()),
+    /** Postgres (Neon) for the admin API and readiness; the webhook path never touches it. */
+    DATABASE_URL: z.string().optional(),
+    /** host:port of a loopback WebSocket→TCP proxy standing in for Neon's WebSocket endpoint. */
+    NEON_WS_PROXY: z.string().optional(),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
+    PUBLIC_BASE_URL: optional(z.url()),
+    TELEGRAM_API_BASE: z.url().default("https://api.telegram.org"),
+    /** WhatsApp Cloud API (Graph API) base with its version. */
+    WHATSAPP_API_BASE: z.url().default("https://graph.facebook.com/v21.0"),
+    /**
+     * The platform's Meta app secret: every WhatsApp webhook is signed with it (X-Hub-Signature-256).
+     * One app for all tenants (numbers are onboarded into the platform's app), so the edge checks
+     * signatures with no database round trip. Unset: WhatsApp webhooks answer 503.
+     */
+    WHATSAPP_APP_SECRET: optional(z.string().min(16)),
+    /**
+     * "id:base64key[,id:base64key...]", the same keyring as the pool: the admin API seals secrets
+     * (provider keys, channel and tool credentials) on write. Unset: such writes answer 503.
+     */
+    SECRETS_KEYRING: z.string().min(1).optional(),
+    /**
+     * The pool's tool runner (workers/pool/tool-runner.ts): `POST /v1/tools/:id/test` and imports by
+     * URL run there, where DNS can be resolved and the checked address pinned. Unset: those answer 503.
+     */
+    TOOL_RUNNER_URL: optional(z.url()),
+    /** Exceptions to the SSRF policy when a tool is saved (`host` or `host:port`, comma-separated); the pool has its own. */
+    TOOLS_ALLOWED_HOSTS: optional(z.string()),
+    /**
+     * Auth0 sign-in for the admin API. Unset: bearer JWTs are refused with a clear 401 and only API
+     * keys work (the local stack's default). `https://<tenant>.auth0.com/`, as in the tokens' `iss`.
+     */
+    AUTH0_ISSUER: optional(z.url()),
+    /** The Auth0 API identifier access tokens must carry in `aud`; required with AUTH0_ISSUER. */
+    AUTH0_AUDIENCE: optional(z.string().min(1)),
+    /** Overrides `<issuer>.well-known/jwks.json` (tests point it at a loopback JWKS server). */
+    AUTH0_JWKS_URL: optional(z.url()),
+    /** The claim naming the Auth0 Organization, mapped to a tenant by `tenants.auth0_org_id`. */
+    AUTH0_ORG_CLAIM: z.string().min(1).default("org_id"),
+    /** The claim holding the user's email (added by an Auth0 Action); `<claim>_verified` beside it. */
+    AUTH0_EMAIL_CLAIM: z.string().min(1).default("email"),
+    /** Sentry through toucan-js: unhandled errors are reported only when set. */
+    SENTRY_DSN: optional(z.url()),
+    SENTRY_ENVIRONMENT: z.string().min(1).default("production"),
+    /** Hosts (`host` or `host:port`) alert webhooks may target besides public HTTPS ones (loopback receivers locally). */
+    ALERTS_WEBHOOK_ALLOWED_HOSTS: optional(z.string()),
+    /**
+     * "on": the edge keeps its request counters in memory and serves them at `/metrics` (Prometheus
+     * text) for the local stack. Off in production, where the counters go to Workers Analytics
+     * Engine (the `EDGE_ANALYTICS` binding) and to the structured `edge.request` log lines.
+     */
+    EDGE_METRICS: optional(z.enum(["on", "off"])),
+    AUTH0_JWKS_COOLDOWN_SECONDS: z.coerce.number().min(0).max(3600).default(30),
+    AUTH0_CLOCK_TOLERANCE_SECONDS: z.coerce.number().min(0).max(300).default(10),
+  })
+  .refine((env) => !env.AUTH0_ISSUER || env.AUTH0_AUDIENCE, {
+    path: ["AUTH0_AUDIENCE"],
+    message: "AUTH0_AUDIENCE is required when AUTH0_ISSUER is set",
+  });
 
 /** Wrangler passes unset vars as absent but `--var NAME:` as ""; both mean "not configured". */
 function optional<T extends z.ZodType>(schema: T) {

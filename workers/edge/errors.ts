@@ -61,9 +61,15 @@ export function unauthorized(description?: string): ApiError {
   const challenge = description
     ? `Bearer realm="${AUTH_REALM}", error="invalid_token", error_description="${description.replace(/["\\]/g, "")}"`
     : `Bearer realm="${AUTH_REALM}"`;
-  return new ApiError(401, "UNAUTHORIZED", description ?? "Send an Auth0 access token or an API key as `Authorization: Bearer <token>`.", undefined, {
-    "www-authenticate": challenge,
-  });
+  return new ApiError(
+    401,
+    "UNAUTHORIZED",
+    description ?? "Send an Auth0 access token or an API key as `Authorization: Bearer <token>`.",
+    undefined,
+    {
+      "www-authenticate": challenge,
+    },
+  );
 }
 
 /**
@@ -88,7 +94,11 @@ export function toApiError(error: unknown): ApiError | undefined {
   }
   if (error instanceof HTTPException && error.status < 500) {
     const json = /json/i.test(error.message);
-    return new ApiError(error.status as ContentfulStatusCode, json ? "INVALID_JSON" : "INVALID_REQUEST", json ? "The body is not valid JSON." : "The request is malformed.");
+    return new ApiError(
+      error.status as ContentfulStatusCode,
+      json ? "INVALID_JSON" : "INVALID_REQUEST",
+      json ? "The body is not valid JSON." : "The request is malformed.",
+    );
   }
   return undefined;
 }

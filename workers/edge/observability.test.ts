@@ -18,15 +18,26 @@ describe("edge request counters", () => {
     const response = await newApp().fetch(new Request("http://edge/healthz", { headers: { "x-request-id": "req-42" } }), env);
     expect(response.status).toBe(200);
     const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((entry) => entry.event === "edge.request");
-    expect(entries).toEqual([expect.objectContaining({ level: "info", service: "edge", requestId: "req-42", route: "/healthz", method: "GET", status: 200 })]);
+    expect(entries).toEqual([
+      expect.objectContaining({ level: "info", service: "edge", requestId: "req-42", route: "/healthz", method: "GET", status: 200 }),
+    ]);
   });
 
   it("write an Analytics Engine data point when the binding exists; raw paths never become labels", async () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     const points: unknown[] = [];
     const app = newApp();
-    await app.fetch(new Request("http://edge/webhooks/telegram/not-an-address", { method: "POST" }), { ...env, EDGE_ANALYTICS: { writeDataPoint: (p: unknown) => points.push(p) } });
-    expect(points).toEqual([{ blobs: ["/webhooks/telegram/:channelId", "POST", "404"], doubles: [expect.any(Number)], indexes: ["/webhooks/telegram/:channelId"] }]);
+    await app.fetch(new Request("http://edge/webhooks/telegram/not-an-address", { method: "POST" }), {
+      ...env,
+      EDGE_ANALYTICS: { writeDataPoint: (p: unknown) => points.push(p) },
+    });
+    expect(points).toEqual([
+      {
+        blobs: ["/webhooks/telegram/:channelId", "POST", "404"],
+        doubles: [expect.any(Number)],
+        indexes: ["/webhooks/telegram/:channelId"],
+      },
+    ]);
   });
 
   it("serve /metrics only with EDGE_METRICS=on (local), counting by route pattern", async () => {

@@ -32,9 +32,16 @@ export class EdgeCounters {
       "# TYPE edge_requests_total counter",
     ];
     const entries = [...this.requests.values()];
-    for (const e of entries) lines.push(`edge_requests_total{route="${label(e.route)}",method="${e.method}",status="${e.status}"} ${e.count}`);
-    lines.push("# HELP edge_request_duration_seconds_sum Time spent answering, by route pattern.", "# TYPE edge_request_duration_seconds_sum counter");
-    for (const e of entries) lines.push(`edge_request_duration_seconds_sum{route="${label(e.route)}",method="${e.method}",status="${e.status}"} ${e.seconds.toFixed(6)}`);
+    for (const e of entries)
+      lines.push(`edge_requests_total{route="${label(e.route)}",method="${e.method}",status="${e.status}"} ${e.count}`);
+    lines.push(
+      "# HELP edge_request_duration_seconds_sum Time spent answering, by route pattern.",
+      "# TYPE edge_request_duration_seconds_sum counter",
+    );
+    for (const e of entries)
+      lines.push(
+        `edge_request_duration_seconds_sum{route="${label(e.route)}",method="${e.method}",status="${e.status}"} ${e.seconds.toFixed(6)}`,
+      );
     return `${lines.join("\n")}\n`;
   }
 }
@@ -60,7 +67,12 @@ export function requestCounters(counters: EdgeCounters): MiddlewareHandler<AppEn
     if (dataset && typeof dataset.writeDataPoint === "function") {
       dataset.writeDataPoint({ blobs: [route, c.req.method, String(status)], doubles: [seconds * 1000], indexes: [route] });
     }
-    c.get("logger")?.log(status >= 500 ? "error" : "info", "edge.request", { route, method: c.req.method, status, durationMs: Math.round(seconds * 1000) });
+    c.get("logger")?.log(status >= 500 ? "error" : "info", "edge.request", {
+      route,
+      method: c.req.method,
+      status,
+      durationMs: Math.round(seconds * 1000),
+    });
   };
 }
 
@@ -83,7 +95,11 @@ export function reportError(c: Context<AppEnv>, error: unknown): void {
     environment: config.SENTRY_ENVIRONMENT,
     request: c.req.raw,
     ...(context ? { context } : {}),
-    requestDataOptions: { allowedHeaders: ["user-agent", "x-request-id", "content-type", "cf-ray"], allowedSearchParams: false, allowedCookies: false },
+    requestDataOptions: {
+      allowedHeaders: ["user-agent", "x-request-id", "content-type", "cf-ray"],
+      allowedSearchParams: false,
+      allowedCookies: false,
+    },
     beforeSend: (event) => scrubErrorEvent(event),
   });
   sentry.setTag("requestId", c.get("requestId"));

@@ -74,7 +74,14 @@ export async function deliverPendingAlerts(deps: AlertDeliveryDeps, tenantId: st
       tx
         .update(alerts)
         .set({ deliveryAttempts: alert.deliveryAttempts + 1 })
-        .where(and(eq(alerts.tenantId, tenantId), eq(alerts.id, alert.id), eq(alerts.deliveryAttempts, alert.deliveryAttempts), eq(alerts.deliveryStatus, "pending")))
+        .where(
+          and(
+            eq(alerts.tenantId, tenantId),
+            eq(alerts.id, alert.id),
+            eq(alerts.deliveryAttempts, alert.deliveryAttempts),
+            eq(alerts.deliveryStatus, "pending"),
+          ),
+        )
         .returning({ id: alerts.id }),
     );
     if (claimed.length === 0) continue;
@@ -115,7 +122,12 @@ export async function deliverPendingAlerts(deps: AlertDeliveryDeps, tenantId: st
         if (response.status < 200 || response.status >= 300) throw new Error(`the webhook answered ${response.status}`);
       } else {
         if (!deps.mailer) throw new Error("no SMTP server is configured (ALERTS_SMTP_URL)");
-        await deps.mailer.sendMail({ from: deps.emailFrom, to: rule.delivery.to, subject: `[alert] ${rule.name}`, text: emailText(payload) });
+        await deps.mailer.sendMail({
+          from: deps.emailFrom,
+          to: rule.delivery.to,
+          subject: `[alert] ${rule.name}`,
+          text: emailText(payload),
+        });
       }
     } catch (failure) {
       error = String(describeError(failure).message ?? describeError(failure).error).slice(0, 500);
@@ -124,11 +136,22 @@ export async function deliverPendingAlerts(deps: AlertDeliveryDeps, tenantId: st
     await withTenant(deps.db, tenantId, (tx) =>
       tx
         .update(alerts)
-        .set(error ? { deliveryError: error, ...(exhausted ? { deliveryStatus: "failed" as const } : {}) } : { deliveryStatus: "delivered", deliveredAt: new Date(), deliveryError: null })
+        .set(
+          error
+            ? { deliveryError: error, ...(exhausted ? { deliveryStatus: "failed" as const } : {}) }
+            : { deliveryStatus: "delivered", deliveredAt: new Date(), deliveryError: null },
+        )
         .where(and(eq(alerts.tenantId, tenantId), eq(alerts.id, alert.id))),
     );
     deps.onDelivery?.(channel, error ? "failed" : "delivered");
-    if (error) deps.logger.log("warn", "alerts.delivery_failed", { tenantId, alertId: alert.id, channel, attempt: alert.deliveryAttempts + 1, reason: error });
+    if (error)
+      deps.logger.log("warn", "alerts.delivery_failed", {
+        tenantId,
+        alertId: alert.id,
+        channel,
+        attempt: alert.deliveryAttempts + 1,
+        reason: error,
+      });
     else {
       delivered++;
       deps.logger.log("info", "alerts.delivered", { tenantId, alertId: alert.id, channel });

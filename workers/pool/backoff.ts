@@ -59,9 +59,7 @@ export class DependencyGate {
   private round = 0;
   private probe: Promise<void> | undefined;
 
-  constructor(
-    private readonly options: { checks: DependencyChecks; backoff: BackoffPolicy; logger: Logger; signal: AbortSignal },
-  ) {}
+  constructor(private readonly options: { checks: DependencyChecks; backoff: BackoffPolicy; logger: Logger; signal: AbortSignal }) {}
 
   get open(): boolean {
     return !this.unhealthy;

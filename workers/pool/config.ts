@@ -65,7 +65,12 @@ export const poolEnvSchema = z.object({
   /** Exceptions to the SSRF policy for tenant HTTP tools: comma-separated `host` or `host:port` (tests: loopback servers). */
   TOOLS_ALLOWED_HOSTS: optionalString,
   /** Ports tenant HTTP tools may use besides none; default 80,443. */
-  TOOLS_ALLOWED_PORTS: optionalString.pipe(z.string().regex(/^\d+(,\d+)*$/).optional()),
+  TOOLS_ALLOWED_PORTS: optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d+(,\d+)*$/)
+      .optional(),
+  ),
   /** Port of the tool runner the edge calls for `POST /v1/tools/:id/test` and imports by URL; unset: not started. */
   POOL_TOOL_RUNNER_PORT: optionalString
     .transform((value) => (value === undefined ? undefined : Number(value)))

@@ -10,7 +10,13 @@ const message = (id: string, group: string, sequence?: number): Message => ({
 
 describe("inProviderOrder", () => {
   it("orders each conversation's messages by the provider's sequence, leaving other conversations alone", () => {
-    const batch = [message("a12", "chat-a", 12), message("b5", "chat-b", 5), message("a11", "chat-a", 11), message("a13", "chat-a", 13), message("b4", "chat-b", 4)];
+    const batch = [
+      message("a12", "chat-a", 12),
+      message("b5", "chat-b", 5),
+      message("a11", "chat-a", 11),
+      message("a13", "chat-a", 13),
+      message("b4", "chat-b", 4),
+    ];
     expect(inProviderOrder(batch).map((m) => m.MessageId)).toEqual(["a11", "a12", "a13", "b4", "b5"]);
   });
 

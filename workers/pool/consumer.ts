@@ -128,7 +128,9 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
   };
 
   const changeVisibility = (entry: Held, seconds: number) =>
-    sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle, VisibilityTimeout: seconds }));
+    sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle, VisibilityTimeout: seconds }),
+    );
 
   /** Back to the queue now; last first, so an emulator that re-queues at the front keeps the order. */
   const releaseAll = async (entries: Held[]) => {

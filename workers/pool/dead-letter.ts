@@ -83,7 +83,10 @@ export async function moveToDeadLetter(
       MessageBody: message.Body ?? "",
       MessageAttributes: attributes,
       ...(fifo
-        ? { MessageGroupId: message.Attributes?.MessageGroupId ?? "dead-letter", MessageDeduplicationId: message.MessageId ?? String(Date.now()) }
+        ? {
+            MessageGroupId: message.Attributes?.MessageGroupId ?? "dead-letter",
+            MessageDeduplicationId: message.MessageId ?? String(Date.now()),
+          }
         : {}),
     }),
   );
@@ -100,7 +103,13 @@ export interface DeadLetter {
   enqueuedAt: string | undefined;
   /** The last error, when the pool moved it (absent when SQS's redrive did). */
   failure:
-    | { code: string | undefined; message: string | undefined; at: string | undefined; receiveCount: number | undefined; sourceMessageId: string | undefined }
+    | {
+        code: string | undefined;
+        message: string | undefined;
+        at: string | undefined;
+        receiveCount: number | undefined;
+        sourceMessageId: string | undefined;
+      }
     | undefined;
 }
 
@@ -116,7 +125,11 @@ export interface DeadLetterBrowse {
  * of a group at a time, so a conversation with more than 10 dead letters shows its first 10.
  * Call `release()` (or replay) afterwards; otherwise they reappear after `holdSeconds`.
  */
-export async function browseDeadLetters(sqs: SQSClient, deadLetterUrl: string, options: { holdSeconds?: number; max?: number } = {}): Promise<DeadLetterBrowse> {
+export async function browseDeadLetters(
+  sqs: SQSClient,
+  deadLetterUrl: string,
+  options: { holdSeconds?: number; max?: number } = {},
+): Promise<DeadLetterBrowse> {
   const letters: DeadLetter[] = [];
   const seen = new Set<string>();
   const max = options.max ?? 1_000;

@@ -27,13 +27,20 @@ describe("error reporting", () => {
     const { logger, flush } = withErrorReporting(createLogger({ service: "pool" }), { dsn: sentry.dsn, environment: "test" });
     logger
       .child({ tenantId: "00000000-0000-4000-8000-000000000001", conversationId: "conv-1" })
-      .log("error", "consumer.message_failed", { requestId: "req-9", ...describeError(new Error("401 Incorrect API key provided: sk-proj-abcdef1234567890")) });
+      .log("error", "consumer.message_failed", {
+        requestId: "req-9",
+        ...describeError(new Error("401 Incorrect API key provided: sk-proj-abcdef1234567890")),
+      });
     logger.log("info", "not.reported");
     await flush();
     await waitFor(() => sentry.events().length > 0);
     const events = sentry.events();
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ level: "error", environment: "test", tags: { tenantId: "00000000-0000-4000-8000-000000000001", conversationId: "conv-1", requestId: "req-9" } });
+    expect(events[0]).toMatchObject({
+      level: "error",
+      environment: "test",
+      tags: { tenantId: "00000000-0000-4000-8000-000000000001", conversationId: "conv-1", requestId: "req-9" },
+    });
     expect(JSON.stringify(events)).not.toContain("sk-proj-abcdef1234567890");
     vi.restoreAllMocks();
   });

@@ -12,7 +12,10 @@ const TAGGED = ["requestId", "tenantId", "conversationId", "channelId", "sqsMess
  * (already redacted) fields as context, so no call site changes and nothing logged is lost.
  * Returns the logger unchanged without a DSN.
  */
-export function withErrorReporting(logger: Logger, options: { dsn?: string | undefined; environment?: string; release?: string }): { logger: Logger; flush(): Promise<void> } {
+export function withErrorReporting(
+  logger: Logger,
+  options: { dsn?: string | undefined; environment?: string; release?: string },
+): { logger: Logger; flush(): Promise<void> } {
   if (!options.dsn) return { logger, flush: async () => {} };
   Sentry.init({
     dsn: options.dsn,
@@ -20,7 +23,10 @@ export function withErrorReporting(logger: Logger, options: { dsn?: string | und
     ...(options.release ? { release: options.release } : {}),
     // No automatic instrumentation or PII: the pool reports what it logs as errors, scrubbed.
     defaultIntegrations: false,
-    integrations: [Sentry.onUncaughtExceptionIntegration({ exitEvenIfOtherHandlersAreRegistered: false }), Sentry.onUnhandledRejectionIntegration()],
+    integrations: [
+      Sentry.onUncaughtExceptionIntegration({ exitEvenIfOtherHandlersAreRegistered: false }),
+      Sentry.onUnhandledRejectionIntegration(),
+    ],
     tracesSampleRate: 0,
     beforeSend: (event) => scrubErrorEvent(event),
   });

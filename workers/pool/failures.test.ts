@@ -7,7 +7,9 @@ describe("failure classification", () => {
   it("treats lost connections, database restarts, 429 and 5xx as transient", () => {
     expect(isTransientFailure(Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5433"), { code: "ECONNREFUSED" }))).toBe(true);
     expect(isTransientFailure(new Error("Connection terminated unexpectedly"))).toBe(true);
-    expect(isTransientFailure(Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }))).toBe(true);
+    expect(isTransientFailure(Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }))).toBe(
+      true,
+    );
     expect(isTransientFailure(new TelegramApiError("sendMessage", 429, "Too Many Requests"))).toBe(true);
     expect(isTransientFailure(new TelegramApiError("sendMessage", 502, "Bad Gateway"))).toBe(true);
     expect(isTransientFailure(new Error("wrapped", { cause: Object.assign(new Error("x"), { code: "ECONNRESET" }) }))).toBe(true);
@@ -15,7 +17,9 @@ describe("failure classification", () => {
 
   it("sends everything else through the queue's retries", () => {
     expect(isTransientFailure(new TelegramApiError("sendMessage", 400, "Bad Request: chat not found"))).toBe(false);
-    expect(isTransientFailure(Object.assign(new Error("channel not found for this tenant"), { code: "UNPROCESSABLE_MESSAGE" }))).toBe(false);
+    expect(isTransientFailure(Object.assign(new Error("channel not found for this tenant"), { code: "UNPROCESSABLE_MESSAGE" }))).toBe(
+      false,
+    );
     expect(isTransientFailure(new SyntaxError("Unexpected token"))).toBe(false);
     expect(failureCode(Object.assign(new Error("x"), { code: "INVALID_QUEUE_MESSAGE" }))).toBe("INVALID_QUEUE_MESSAGE");
     expect(failureCode(new SyntaxError("x"))).toBe("SyntaxError");

@@ -28,7 +28,13 @@ const TRANSIENT_CODES = new Set([
 ]);
 
 // ChromaConnectionError: the chromadb client's "server unreachable" (it drops the network error's code).
-const TRANSIENT_NAMES = new Set(["APIConnectionError", "APIConnectionTimeoutError", "TimeoutError", "ConnectionError", "ChromaConnectionError"]);
+const TRANSIENT_NAMES = new Set([
+  "APIConnectionError",
+  "APIConnectionTimeoutError",
+  "TimeoutError",
+  "ConnectionError",
+  "ChromaConnectionError",
+]);
 
 const TRANSIENT_MESSAGE =
   /connection terminated|terminating connection|connection (?:refused|reset|closed)|client has encountered a connection error|timeout exceeded when trying to connect|fetch failed|socket hang up|not currently accepting connections|the database system is (?:starting up|shutting down)/i;

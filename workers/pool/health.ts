@@ -19,7 +19,12 @@ const CHECK_TIMEOUT_MS = 2_000;
  * (`GetQueueAttributes`) and, when configured, Chroma (its heartbeat). The consumer runs the same
  * checks before it receives again after a failure.
  */
-export function dependencyChecks(options: { db: Database; sqs: SQSClient; queueUrl: string; chromaUrl?: string | undefined }): DependencyChecks {
+export function dependencyChecks(options: {
+  db: Database;
+  sqs: SQSClient;
+  queueUrl: string;
+  chromaUrl?: string | undefined;
+}): DependencyChecks {
   const checks: DependencyChecks = {
     database: async () => {
       await options.db.execute(sql`select 1`);
@@ -46,7 +51,11 @@ export function dependencyChecks(options: { db: Database; sqs: SQSClient; queueU
  * queue, Chroma, and the consumer not draining) and answers 503 naming what failed, never with an
  * internal error message.
  */
-export async function startHealthServer(port: number, checks: DependencyChecks, options: { metrics?: Registry } = {}): Promise<HealthServer> {
+export async function startHealthServer(
+  port: number,
+  checks: DependencyChecks,
+  options: { metrics?: Registry } = {},
+): Promise<HealthServer> {
   const server: Server = createServer(async (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (path === "/metrics" && options.metrics) {

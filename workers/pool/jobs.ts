@@ -15,7 +15,12 @@ export interface PeriodicJobs {
  * Several pools may run it at once: rollups rebuild whole hours idempotently, and deliveries are
  * claimed before sending. A pass never overlaps the previous one.
  */
-export function startPeriodicJobs(options: { db: Database; logger: Logger; intervalMs: number; alerting: AlertDeliveryDeps }): PeriodicJobs {
+export function startPeriodicJobs(options: {
+  db: Database;
+  logger: Logger;
+  intervalMs: number;
+  alerting: AlertDeliveryDeps;
+}): PeriodicJobs {
   let lastPass = new Date(0);
   let running: Promise<void> | undefined;
   const pass = async () => {

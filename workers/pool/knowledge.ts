@@ -21,7 +21,9 @@ import { DEFAULT_MAX_RECEIVES } from "./turn";
  */
 export function embeddingCredentialsFrom(db: Database, keyring: Keyring, env: ResolvedModelEnvironment) {
   return async (tenantId: string): Promise<EmbeddingCredentials> => {
-    const [tenant] = await withTenant(db, tenantId, (tx) => tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId)));
+    const [tenant] = await withTenant(db, tenantId, (tx) =>
+      tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId)),
+    );
     const { credentials } = await openProviderKeys(keyring, tenantId, readTenantSettings(tenant?.settings));
     const openai = credentials.openai ?? env.OPENAI_API_KEY;
     const gemini = credentials.gemini ?? env.GEMINI_API_KEY;
@@ -92,7 +94,12 @@ export function createKnowledgeJobConsumer(options: {
         options.logger.log("info", "knowledge.job_done", { kind: parsed.kind, tenantId: parsed.tenantId, outcome });
         options.onJob?.("succeeded");
       } catch (error) {
-        options.logger.log("warn", "knowledge.job_failed", { kind: parsed.kind, tenantId: parsed.tenantId, receiveCount, ...describeError(error) });
+        options.logger.log("warn", "knowledge.job_failed", {
+          kind: parsed.kind,
+          tenantId: parsed.tenantId,
+          receiveCount,
+          ...describeError(error),
+        });
         options.onJob?.("failed");
         throw error;
       }

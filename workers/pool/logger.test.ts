@@ -27,11 +27,20 @@ describe("the pool's pino logger", () => {
     });
     expect(lines).toHaveLength(2);
     const [first, second] = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(first).toMatchObject({ level: "info", event: "turn.answered", service: "pool", tenantId: "t-1", conversationId: "c-1", requestId: "r-1", latencyMs: 12 });
+    expect(first).toMatchObject({
+      level: "info",
+      event: "turn.answered",
+      service: "pool",
+      tenantId: "t-1",
+      conversationId: "c-1",
+      requestId: "r-1",
+      latencyMs: 12,
+    });
     expect(typeof first!.time).toBe("string");
     expect(second).toMatchObject({ level: "error", event: "consumer.message_failed", token: "[redacted]" });
     const all = lines.join("\n");
-    for (const secret of ["sk-proj-abcdef1234567890", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "plain-secret-value"]) expect(all).not.toContain(secret);
+    for (const secret of ["sk-proj-abcdef1234567890", "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "plain-secret-value"])
+      expect(all).not.toContain(secret);
   });
 
   it("honours the configured level", () => {

@@ -116,7 +116,10 @@ async function main() {
       modelEnv: readModelEnvironment(process.env),
       logger,
       ...(knowledge
-        ? { knowledge: (request: Parameters<typeof retrieveKnowledge>[1]) => retrieveKnowledge(knowledge, request), memory: createConversationMemory(knowledge.store) }
+        ? {
+            knowledge: (request: Parameters<typeof retrieveKnowledge>[1]) => retrieveKnowledge(knowledge, request),
+            memory: createConversationMemory(knowledge.store),
+          }
         : {}),
       tools: toolRuntime,
     },
@@ -124,7 +127,14 @@ async function main() {
   const toolRunner =
     config.POOL_TOOL_RUNNER_PORT === undefined
       ? undefined
-      : await startToolRunner({ port: config.POOL_TOOL_RUNNER_PORT, db: database.db, keyring, signingKey: config.SECRETS_KEYRING, runtime: toolRuntime, logger });
+      : await startToolRunner({
+          port: config.POOL_TOOL_RUNNER_PORT,
+          db: database.db,
+          keyring,
+          signingKey: config.SECRETS_KEYRING,
+          runtime: toolRuntime,
+          logger,
+        });
 
   const health = await startHealthServer(
     config.POOL_PORT,

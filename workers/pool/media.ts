@@ -31,7 +31,10 @@ type MediaFetcher = (attachment: Attachment & { fileId: string }) => Promise<{ b
 export async function resolveMedia(deps: TurnDependencies, message: InboundChatMessage): Promise<InboundChatMessage> {
   if (!message.attachments?.some((attachment) => worthFetching(message.channelKind, attachment))) return message;
   const [channel] = await withTenant(deps.db, message.tenantId, (tx) =>
-    tx.select().from(channels).where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId))),
+    tx
+      .select()
+      .from(channels)
+      .where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId))),
   );
   if (!channel?.credentials) return message;
   const fetchMedia = message.channelKind === "whatsapp" ? await whatsappFetcher(deps, channel) : await telegramFetcher(deps, channel);
@@ -48,7 +51,10 @@ export async function resolveMedia(deps: TurnDependencies, message: InboundChatM
         const text = fetched.bytes ? await documentText(resolved, fetched.bytes) : undefined;
         return text ? { ...resolved, text } : resolved;
       } catch (error) {
-        deps.logger.log("warn", "turn.media_unavailable", { kind: attachment.kind, error: error instanceof Error ? error.name : "unknown" });
+        deps.logger.log("warn", "turn.media_unavailable", {
+          kind: attachment.kind,
+          error: error instanceof Error ? error.name : "unknown",
+        });
         return attachment;
       }
     }),
@@ -57,12 +63,17 @@ export async function resolveMedia(deps: TurnDependencies, message: InboundChatM
 }
 
 async function whatsappFetcher(deps: TurnDependencies, channel: Channel): Promise<MediaFetcher> {
-  const { accessToken } = await openCredentials<{ accessToken: string }>(deps.keyring, { tenantId: channel.tenantId, owner: `channel:${channel.id}` }, channel.credentials!);
+  const { accessToken } = await openCredentials<{ accessToken: string }>(
+    deps.keyring,
+    { tenantId: channel.tenantId, owner: `channel:${channel.id}` },
+    channel.credentials!,
+  );
   const api = new WhatsAppGraphApi({ apiBase: deps.whatsappApiBase ?? "https://graph.facebook.com/v21.0", accessToken });
   return async (attachment) => {
     const info = await api.getMedia(attachment.fileId);
     const mimeType = info.mime_type;
-    if (info.file_size !== undefined && info.file_size > MAX_DOWNLOAD_BYTES) return { fileSize: info.file_size, ...(mimeType ? { mimeType } : {}) };
+    if (info.file_size !== undefined && info.file_size > MAX_DOWNLOAD_BYTES)
+      return { fileSize: info.file_size, ...(mimeType ? { mimeType } : {}) };
     const bytes = await api.downloadMedia(info.url);
     if (info.sha256) {
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
@@ -74,12 +85,17 @@ async function whatsappFetcher(deps: TurnDependencies, channel: Channel): Promis
 }
 
 async function telegramFetcher(deps: TurnDependencies, channel: Channel): Promise<MediaFetcher> {
-  const { botToken } = await openCredentials<{ botToken: string }>(deps.keyring, { tenantId: channel.tenantId, owner: `channel:${channel.id}` }, channel.credentials!);
+  const { botToken } = await openCredentials<{ botToken: string }>(
+    deps.keyring,
+    { tenantId: channel.tenantId, owner: `channel:${channel.id}` },
+    channel.credentials!,
+  );
   const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
   return async (attachment) => {
     if (attachment.fileSize !== undefined && attachment.fileSize > MAX_DOWNLOAD_BYTES) return {};
     const file = await api.getFile(attachment.fileId);
-    if (!file.file_path || (file.file_size ?? 0) > MAX_DOWNLOAD_BYTES) return file.file_size !== undefined ? { fileSize: file.file_size } : {};
+    if (!file.file_path || (file.file_size ?? 0) > MAX_DOWNLOAD_BYTES)
+      return file.file_size !== undefined ? { fileSize: file.file_size } : {};
     const bytes = await api.downloadFile(file.file_path, MAX_DOWNLOAD_BYTES);
     return { bytes, fileSize: bytes.length };
   };
@@ -102,14 +118,25 @@ async function documentText(attachment: Attachment, bytes: Uint8Array): Promise<
   if (!kind) return undefined;
   try {
     const text = (await extractText(kind, bytes)).replace(/\n{3,}/g, "\n\n").trim();
-    return text.length > MAX_DOCUMENT_TEXT ? `${text.slice(0, MAX_DOCUMENT_TEXT)}\n[… the rest of the document (${text.length - MAX_DOCUMENT_TEXT} more characters) is not shown]` : text;
+    return text.length > MAX_DOCUMENT_TEXT
+      ? `${text.slice(0, MAX_DOCUMENT_TEXT)}\n[… the rest of the document (${text.length - MAX_DOCUMENT_TEXT} more characters) is not shown]`
+      : text;
   } catch (error) {
     if (error instanceof IngestError) return undefined;
     throw error;
   }
 }
 
-const EXTENSIONS: Record<string, DocumentKind> = { pdf: "pdf", docx: "docx", csv: "csv", html: "html", htm: "html", md: "markdown", markdown: "markdown", txt: "text" };
+const EXTENSIONS: Record<string, DocumentKind> = {
+  pdf: "pdf",
+  docx: "docx",
+  csv: "csv",
+  html: "html",
+  htm: "html",
+  md: "markdown",
+  markdown: "markdown",
+  txt: "text",
+};
 
 /** A readable document kind from the MIME type, or the file name's extension when the type says nothing. */
 function documentKind(attachment: Attachment): DocumentKind | undefined {

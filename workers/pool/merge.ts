@@ -35,7 +35,10 @@ export async function flushConversation(
   const started = Date.now();
   for (;;) {
     const state = await withTenant(deps.db, flush.tenantId, async (tx) => {
-      const [channel] = await tx.select().from(channels).where(and(eq(channels.tenantId, flush.tenantId), eq(channels.id, flush.channelId)));
+      const [channel] = await tx
+        .select()
+        .from(channels)
+        .where(and(eq(channels.tenantId, flush.tenantId), eq(channels.id, flush.channelId)));
       if (!channel) return undefined;
       const [row] = await tx
         .select({ quietMs: sql<string>`(extract(epoch from (now() - max(${messages.createdAt}))) * 1000)::text` })

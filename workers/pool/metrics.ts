@@ -41,19 +41,82 @@ export function createPoolMetrics(options: { defaultMetrics?: boolean } = {}): P
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: "pool_" });
   const registers = [registry];
 
-  const turns = new Counter({ name: "agent_turns_total", help: "Queue messages whose turn finished, by channel kind and outcome.", labelNames: ["channel", "outcome"], registers });
-  const turnSeconds = new Histogram({ name: "agent_turn_duration_seconds", help: "Turn latency, queue message picked up to turn finished.", labelNames: ["channel"], buckets: TURN_BUCKETS, registers });
-  const modelCalls = new Counter({ name: "agent_model_calls_total", help: "Model calls by provider, model and outcome (ok, rate_limited, timeout, empty, error).", labelNames: ["provider", "model", "outcome"], registers });
-  const modelSeconds = new Histogram({ name: "agent_model_call_duration_seconds", help: "Model call latency.", labelNames: ["provider", "model"], buckets: MODEL_BUCKETS, registers });
-  const tokens = new Counter({ name: "agent_model_tokens_total", help: "Tokens of answered turns by provider, model and direction.", labelNames: ["provider", "model", "direction"], registers });
-  const fallbacks = new Counter({ name: "agent_model_fallbacks_total", help: "Model calls that failed over to the next candidate.", labelNames: ["provider", "model"], registers });
-  const toolCalls = new Counter({ name: "agent_tool_calls_total", help: "Tool calls by tool (built-in name or custom) and outcome.", labelNames: ["tool", "outcome"], registers });
-  const toolSeconds = new Histogram({ name: "agent_tool_call_duration_seconds", help: "Tool call latency, when the engine measured it.", labelNames: ["tool"], buckets: TOOL_BUCKETS, registers });
-  const budget = new Counter({ name: "agent_budget_events_total", help: "Turns past a budget limit, by kind (budget.soft_limit, budget.hard_limit).", labelNames: ["kind"], registers });
+  const turns = new Counter({
+    name: "agent_turns_total",
+    help: "Queue messages whose turn finished, by channel kind and outcome.",
+    labelNames: ["channel", "outcome"],
+    registers,
+  });
+  const turnSeconds = new Histogram({
+    name: "agent_turn_duration_seconds",
+    help: "Turn latency, queue message picked up to turn finished.",
+    labelNames: ["channel"],
+    buckets: TURN_BUCKETS,
+    registers,
+  });
+  const modelCalls = new Counter({
+    name: "agent_model_calls_total",
+    help: "Model calls by provider, model and outcome (ok, rate_limited, timeout, empty, error).",
+    labelNames: ["provider", "model", "outcome"],
+    registers,
+  });
+  const modelSeconds = new Histogram({
+    name: "agent_model_call_duration_seconds",
+    help: "Model call latency.",
+    labelNames: ["provider", "model"],
+    buckets: MODEL_BUCKETS,
+    registers,
+  });
+  const tokens = new Counter({
+    name: "agent_model_tokens_total",
+    help: "Tokens of answered turns by provider, model and direction.",
+    labelNames: ["provider", "model", "direction"],
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: "agent_model_fallbacks_total",
+    help: "Model calls that failed over to the next candidate.",
+    labelNames: ["provider", "model"],
+    registers,
+  });
+  const toolCalls = new Counter({
+    name: "agent_tool_calls_total",
+    help: "Tool calls by tool (built-in name or custom) and outcome.",
+    labelNames: ["tool", "outcome"],
+    registers,
+  });
+  const toolSeconds = new Histogram({
+    name: "agent_tool_call_duration_seconds",
+    help: "Tool call latency, when the engine measured it.",
+    labelNames: ["tool"],
+    buckets: TOOL_BUCKETS,
+    registers,
+  });
+  const budget = new Counter({
+    name: "agent_budget_events_total",
+    help: "Turns past a budget limit, by kind (budget.soft_limit, budget.hard_limit).",
+    labelNames: ["kind"],
+    registers,
+  });
   const queueLag = new Gauge({ name: "agent_queue_lag_seconds", help: "Age of the oldest message in the last batch received.", registers });
-  const deadLetters = new Counter({ name: "agent_dead_lettered_total", help: "Messages moved to the dead-letter queue, by failure code.", labelNames: ["code"], registers });
-  const ingestion = new Counter({ name: "agent_ingestion_jobs_total", help: "Knowledge ingestion jobs by outcome.", labelNames: ["outcome"], registers });
-  const alertDeliveries = new Counter({ name: "agent_alert_deliveries_total", help: "Tenant alert notifications by channel and outcome.", labelNames: ["channel", "outcome"], registers });
+  const deadLetters = new Counter({
+    name: "agent_dead_lettered_total",
+    help: "Messages moved to the dead-letter queue, by failure code.",
+    labelNames: ["code"],
+    registers,
+  });
+  const ingestion = new Counter({
+    name: "agent_ingestion_jobs_total",
+    help: "Knowledge ingestion jobs by outcome.",
+    labelNames: ["outcome"],
+    registers,
+  });
+  const alertDeliveries = new Counter({
+    name: "agent_alert_deliveries_total",
+    help: "Tenant alert notifications by channel and outcome.",
+    labelNames: ["channel", "outcome"],
+    registers,
+  });
   // Zero series up front, so rate() and absent() see them before the first event.
   turns.inc({ channel: "telegram", outcome: "replied" }, 0);
   deadLetters.inc({ code: "UNKNOWN" }, 0);

@@ -13,7 +13,12 @@ import { TurnReleasedError } from "./turn-errors";
  * (sent, failed) is acknowledged and nothing is sent.
  */
 export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorMessage, delivery: Delivery): Promise<TurnOutcome> {
-  const logger = deps.logger.child({ tenantId: job.tenantId, channelId: job.channelId, messageId: job.messageId, ...(job.requestId ? { requestId: job.requestId } : {}) });
+  const logger = deps.logger.child({
+    tenantId: job.tenantId,
+    channelId: job.channelId,
+    messageId: job.messageId,
+    ...(job.requestId ? { requestId: job.requestId } : {}),
+  });
   const found = await withTenant(deps.db, job.tenantId, async (tx) => {
     const [row] = await tx
       .select({ message: messages, conversation: conversations, channel: channels })
@@ -34,5 +39,10 @@ export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorM
     return "already_replied";
   }
   if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
-  return sendReply(deps, { channel: found.channel, conversation: found.conversation }, found.message, logger.child({ conversationId: found.conversation.id }));
+  return sendReply(
+    deps,
+    { channel: found.channel, conversation: found.conversation },
+    found.message,
+    logger.child({ conversationId: found.conversation.id }),
+  );
 }

@@ -37,7 +37,8 @@ export async function startToolRunner(options: {
   logger: Logger;
 }): Promise<ToolRunner> {
   const server: Server = createServer(async (request, response) => {
-    const reply = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    const reply = (status: number, body: unknown) =>
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     try {
       const chunks: Buffer[] = [];
       let size = 0;
@@ -47,7 +48,10 @@ export async function startToolRunner(options: {
         chunks.push(chunk as Buffer);
       }
       const body = Buffer.concat(chunks).toString("utf8");
-      if (request.method !== "POST" || !(await verifyRunnerRequest(options.signingKey, body, request.headers[RUNNER_SIGNATURE_HEADER] as string | undefined))) {
+      if (
+        request.method !== "POST" ||
+        !(await verifyRunnerRequest(options.signingKey, body, request.headers[RUNNER_SIGNATURE_HEADER] as string | undefined))
+      ) {
         return reply(401, { error: "UNAUTHORIZED" });
       }
       const path = (request.url ?? "/").split("?")[0];
@@ -55,7 +59,17 @@ export async function startToolRunner(options: {
         const input = runnerTestRequest.safeParse(JSON.parse(body));
         if (!input.success) return reply(400, { error: "INVALID_BODY" });
         const { tenantId, toolId } = input.data;
-        const row = await withTenant(options.db, tenantId, async (tx) => (await tx.select().from(tools).where(and(eq(tools.tenantId, tenantId), eq(tools.id, toolId))))[0]);
+        const row = await withTenant(
+          options.db,
+          tenantId,
+          async (tx) =>
+            (
+              await tx
+                .select()
+                .from(tools)
+                .where(and(eq(tools.tenantId, tenantId), eq(tools.id, toolId)))
+            )[0],
+        );
         if (!row) return reply(404, { error: "NOT_FOUND" });
         const runnable = await openTool(options.keyring, row);
         const result = await runTool(runnable, input.data.arguments, options.runtime);
@@ -65,7 +79,8 @@ export async function startToolRunner(options: {
           outcome: result.outcome,
           latencyMs: result.latencyMs,
           request: result.request ?? null,
-          response: result.status !== undefined ? { status: result.status, bytes: result.responseBytes, body: result.responseBody ?? "" } : null,
+          response:
+            result.status !== undefined ? { status: result.status, bytes: result.responseBytes, body: result.responseBody ?? "" } : null,
           output: result.output,
         };
         return reply(200, answer);
@@ -74,7 +89,12 @@ export async function startToolRunner(options: {
         const input = runnerFetchRequest.safeParse(JSON.parse(body));
         if (!input.success) return reply(400, { error: "INVALID_BODY" });
         try {
-          const fetched = await options.runtime.fetch({ url: input.data.url, timeoutMs: 10_000, maxResponseBytes: 2 * 1024 * 1024, headers: { accept: "application/json, application/yaml, text/yaml, */*" } });
+          const fetched = await options.runtime.fetch({
+            url: input.data.url,
+            timeoutMs: 10_000,
+            maxResponseBytes: 2 * 1024 * 1024,
+            headers: { accept: "application/json, application/yaml, text/yaml, */*" },
+          });
           return reply(200, { status: fetched.status, body: fetched.text() });
         } catch (error) {
           if (error instanceof SafeFetchError) return reply(200, { error: error.code, message: error.message });

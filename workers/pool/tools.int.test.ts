@@ -61,11 +61,19 @@ const AUTHS: Record<string, AuthConfig> = {
   "apikey-query": { type: "api_key", in: "query", name: "api_key", value: TOOL_SERVICE_SECRETS.apiKey },
   bearer: { type: "bearer", token: TOOL_SERVICE_SECRETS.bearer },
   basic: { type: "basic", username: TOOL_SERVICE_SECRETS.basicUser, password: TOOL_SERVICE_SECRETS.basicPassword },
-  oauth: { type: "oauth2_client_credentials", tokenUrl: "", clientId: TOOL_SERVICE_SECRETS.clientId, clientSecret: TOOL_SERVICE_SECRETS.clientSecret },
+  oauth: {
+    type: "oauth2_client_credentials",
+    tokenUrl: "",
+    clientId: TOOL_SERVICE_SECRETS.clientId,
+    clientSecret: TOOL_SERVICE_SECRETS.clientSecret,
+  },
 };
 
 /** A tenant whose agent has one HTTP tool `lookup_order` with the given auth, written as the API would. */
-async function tenantWithTool(kind: keyof typeof AUTHS, extra: Partial<CreateToolInput> = {}): Promise<{ graph: TenantGraph; toolId: string }> {
+async function tenantWithTool(
+  kind: keyof typeof AUTHS,
+  extra: Partial<CreateToolInput> = {},
+): Promise<{ graph: TenantGraph; toolId: string }> {
   const graph = buildTenantGraph();
   const toolId = randomUUID();
   const auth = kind === "oauth" ? { ...AUTHS.oauth!, tokenUrl: `${service.url}/oauth/token` } : AUTHS[kind]!;
@@ -80,8 +88,15 @@ async function tenantWithTool(kind: keyof typeof AUTHS, extra: Partial<CreateToo
   });
   const { auth: _auth, enabled: _enabled, ...rest } = parsed;
   const definition = checkToolDefinition(rest, { allowedHosts: [service.hostPort] }, auth);
-  Object.assign(graph.rows.agents, { modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }], rules: [] }, toolIds: [toolId] });
-  graph.rows.channels.credentials = await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` }, { botToken: "555000222:tools-test-bot-token" });
+  Object.assign(graph.rows.agents, {
+    modelPolicy: { candidates: [{ provider: "openai", model: "gpt-4o-mini" }], rules: [] },
+    toolIds: [toolId],
+  });
+  graph.rows.channels.credentials = await sealCredentials(
+    keyring,
+    { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` },
+    { botToken: "555000222:tools-test-bot-token" },
+  );
   await insertTenantGraph(admin.db, graph);
   await admin.db.insert(tools).values({
     id: toolId,
@@ -96,7 +111,9 @@ async function tenantWithTool(kind: keyof typeof AUTHS, extra: Partial<CreateToo
 const inbound = inboundTextMessage;
 
 const usageOf = async (graph: TenantGraph) =>
-  (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id)).orderBy(usageRecords.createdAt)).filter((row) => row.provider === "openai");
+  (await admin.db.select().from(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id)).orderBy(usageRecords.createdAt)).filter(
+    (row) => row.provider === "openai",
+  );
 
 describe("tenant HTTP tools in a turn", () => {
   it.each(Object.keys(AUTHS))("the model calls the tool (%s auth) and the reply uses its result", async (kind) => {
@@ -113,7 +130,16 @@ describe("tenant HTTP tools in a turn", () => {
     expect(called[0]!.path).toMatch(new RegExp(`^/${kind}/orders/42`));
     const [usage] = await usageOf(graph);
     expect(usage!.toolCalls).toEqual([
-      expect.objectContaining({ name: "lookup_order", toolId, ok: true, outcome: "ok", status: 200, arguments: { orderId: 42 }, responseBytes: expect.any(Number), latencyMs: expect.any(Number) }),
+      expect.objectContaining({
+        name: "lookup_order",
+        toolId,
+        ok: true,
+        outcome: "ok",
+        status: 200,
+        arguments: { orderId: 42 },
+        responseBytes: expect.any(Number),
+        latencyMs: expect.any(Number),
+      }),
     ]);
     // The model saw the mapped result, never a credential.
     const toolMessage = openai.requests.at(-1)!.body.messages.find((m) => m.role === "tool");
@@ -159,10 +185,16 @@ describe("tenant HTTP tools in a turn", () => {
     await processInboundMessage(deps, inbound(graph, "appr", "cancel order 9"));
     expect(telegram.sent("appr").at(-1)!.text).toContain("needs confirmation");
     expect(service.requests.length).toBe(before);
-    const [pending] = await admin.db.select().from(toolApprovals).where(and(eq(toolApprovals.tenantId, graph.tenant.id), eq(toolApprovals.toolId, toolId)));
+    const [pending] = await admin.db
+      .select()
+      .from(toolApprovals)
+      .where(and(eq(toolApprovals.tenantId, graph.tenant.id), eq(toolApprovals.toolId, toolId)));
     expect(pending).toMatchObject({ status: "pending", arguments: { orderId: 9 } });
 
-    await admin.db.update(toolApprovals).set({ status: "approved", decidedBy: "api_key:operator" }).where(eq(toolApprovals.id, pending!.id));
+    await admin.db
+      .update(toolApprovals)
+      .set({ status: "approved", decidedBy: "api_key:operator" })
+      .where(eq(toolApprovals.id, pending!.id));
     openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 9 } });
     await processInboundMessage(deps, inbound(graph, "appr", "go ahead"));
     expect(telegram.sent("appr").at(-1)!.text).toContain('"status":"shipped"');
@@ -180,10 +212,16 @@ describe("tenant HTTP tools in a turn", () => {
     expect(openai.requests.at(-1)!.body.tools ?? []).toEqual([]);
     const other = await tenantWithTool("none");
     // Another tenant's tool id in an agent's configuration loads nothing (row-level security).
-    await admin.db.update(agents).set({ toolIds: [toolId] }).where(eq(agents.id, other.graph.rows.agents.id!));
+    await admin.db
+      .update(agents)
+      .set({ toolIds: [toolId] })
+      .where(eq(agents.id, other.graph.rows.agents.id!));
     await processInboundMessage(deps, inbound(other.graph, "foreign", "order 1?"));
     expect(openai.requests.at(-1)!.body.tools ?? []).toEqual([]);
-    await admin.db.update(agents).set({ toolIds: [other.toolId] }).where(eq(agents.id, other.graph.rows.agents.id!));
+    await admin.db
+      .update(agents)
+      .set({ toolIds: [other.toolId] })
+      .where(eq(agents.id, other.graph.rows.agents.id!));
     await processInboundMessage(deps, inbound(other.graph, "own", "order 1?"));
     expect(telegram.sent("own").at(-1)!.text).toContain("Tool lookup_order said:");
     const usage = (await usageOf(other.graph)).at(-1);

@@ -43,7 +43,13 @@ export async function openTool(keyring: Keyring, row: Tool): Promise<RunnableToo
  * The agent's enabled tools, read in the turn's tenant transaction and opened. A tool whose
  * credentials cannot be opened is left out (and logged), so one broken tool does not stop a turn.
  */
-export async function loadAgentTools(tx: Transaction, keyring: Keyring, tenantId: string, toolIds: readonly string[], logger: Logger): Promise<RunnableTool[]> {
+export async function loadAgentTools(
+  tx: Transaction,
+  keyring: Keyring,
+  tenantId: string,
+  toolIds: readonly string[],
+  logger: Logger,
+): Promise<RunnableTool[]> {
   if (toolIds.length === 0) return [];
   const rows = await tx
     .select()
@@ -90,8 +96,22 @@ export function buildLangChainTools(
         if (runnable.requiresApproval) {
           const gate = await approvalGate(deps.db, context as RunContext, runnable.id, input);
           if (gate.status !== "approved") {
-            const record: ToolCallRecord = { ...base, ok: false, outcome: "approval_required", arguments: maskSecrets(input), latencyMs: Math.round(performance.now() - started), responseBytes: 0 };
-            deps.logger.log("info", "tool.call", { tenantId: runnable.tenantId, conversationId: context.conversationId, tool: runnable.name, toolId: runnable.id, outcome: "approval_required", approvalId: gate.approvalId });
+            const record: ToolCallRecord = {
+              ...base,
+              ok: false,
+              outcome: "approval_required",
+              arguments: maskSecrets(input),
+              latencyMs: Math.round(performance.now() - started),
+              responseBytes: 0,
+            };
+            deps.logger.log("info", "tool.call", {
+              tenantId: runnable.tenantId,
+              conversationId: context.conversationId,
+              tool: runnable.name,
+              toolId: runnable.id,
+              outcome: "approval_required",
+              approvalId: gate.approvalId,
+            });
             return [
               `Not run: "${runnable.name}" needs confirmation first (request ${gate.approvalId}). Ask the user to confirm these details; it runs once they confirm in their next message or an operator approves it.`,
               { toolCall: record },
@@ -145,7 +165,12 @@ function logCall(logger: Logger, runnable: RunnableTool, conversationId: string 
  * asked for (their confirmation; the model makes the call again only if they agreed). Otherwise
  * a pending request is recorded (or the existing one reused) and the model is told to ask.
  */
-async function approvalGate(db: Database, context: RunContext, toolId: string, input: Record<string, unknown>): Promise<{ status: "approved" } | { status: "pending"; approvalId: string }> {
+async function approvalGate(
+  db: Database,
+  context: RunContext,
+  toolId: string,
+  input: Record<string, unknown>,
+): Promise<{ status: "approved" } | { status: "pending"; approvalId: string }> {
   const argumentsHash = await hashArguments(input);
   return withTenant(db, context.tenantId, async (tx) => {
     const scope = and(
@@ -185,7 +210,13 @@ async function approvalGate(db: Database, context: RunContext, toolId: string, i
     }
     const [created] = await tx
       .insert(toolApprovals)
-      .values({ tenantId: context.tenantId, toolId, conversationId: context.conversationId, arguments: maskSecrets(input) as Record<string, unknown>, argumentsHash })
+      .values({
+        tenantId: context.tenantId,
+        toolId,
+        conversationId: context.conversationId,
+        arguments: maskSecrets(input) as Record<string, unknown>,
+        argumentsHash,
+      })
       .returning({ id: toolApprovals.id });
     return { status: "pending" as const, approvalId: created!.id };
   });
@@ -199,7 +230,12 @@ async function hashArguments(input: Record<string, unknown>): Promise<string> {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, sortKeys(v)]));
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.entries(value)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, sortKeys(v)]),
+    );
   return value;
 }
 
@@ -213,6 +249,8 @@ export async function agentHttpTools(
 ): Promise<StructuredToolInterface[]> {
   if (agent.toolIds.length === 0) return [];
   const runtime = deps.tools ?? (platformRuntime ??= { fetch: createSafeFetch(), tokens: new OAuthTokenCache() });
-  const runnables = await withTenant(deps.db, agent.tenantId, (tx) => loadAgentTools(tx, deps.keyring, agent.tenantId, agent.toolIds, logger));
+  const runnables = await withTenant(deps.db, agent.tenantId, (tx) =>
+    loadAgentTools(tx, deps.keyring, agent.tenantId, agent.toolIds, logger),
+  );
   return buildLangChainTools(runnables, { ...runtime, db: deps.db, logger });
 }

@@ -34,7 +34,11 @@ beforeAll(async () => {
   database = await createTestDatabase();
   admin = createPoolDb(database.adminUrl, { max: 1 });
   app = createPoolDb(database.appUrl, { max: 4 });
-  [telegram, openai, gemini] = await Promise.all([startFakeTelegram(), startFakeOpenAI({ apiKey: "sk-turn" }), startFakeGemini({ apiKey: "gm-turn" })]);
+  [telegram, openai, gemini] = await Promise.all([
+    startFakeTelegram(),
+    startFakeOpenAI({ apiKey: "sk-turn" }),
+    startFakeGemini({ apiKey: "gm-turn" }),
+  ]);
   deps = {
     db: app.db,
     keyring,
@@ -58,11 +62,17 @@ afterAll(async () => {
 });
 
 /** A tenant with one agent and one Telegram channel whose token the fake accepts. */
-async function makeTenant(options: { settings?: Record<string, unknown>; agent?: Partial<typeof agents.$inferInsert> } = {}): Promise<TenantGraph> {
+async function makeTenant(
+  options: { settings?: Record<string, unknown>; agent?: Partial<typeof agents.$inferInsert> } = {},
+): Promise<TenantGraph> {
   const graph = buildTenantGraph();
   graph.tenant.settings = options.settings ?? {};
   Object.assign(graph.rows.agents, { modelPolicy: { candidates: [mini, flash], rules: [] }, ...options.agent });
-  graph.rows.channels.credentials = await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` }, { botToken: "555000111:turn-test-bot-token" });
+  graph.rows.channels.credentials = await sealCredentials(
+    keyring,
+    { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` },
+    { botToken: "555000111:turn-test-bot-token" },
+  );
   await insertTenantGraph(admin.db, graph);
   return graph;
 }
@@ -76,7 +86,12 @@ const usageOf = async (graph: TenantGraph) =>
   );
 
 const conversationOf = async (graph: TenantGraph, chatId: string) =>
-  (await admin.db.select().from(conversations).where(and(eq(conversations.tenantId, graph.tenant.id), eq(conversations.externalKey, chatId))))[0]!;
+  (
+    await admin.db
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.tenantId, graph.tenant.id), eq(conversations.externalKey, chatId)))
+  )[0]!;
 
 describe("processInboundMessage with the engine", () => {
   it("answers and records model, provider, tokens, cost, latency, agent version, selection and fallback path", async () => {
@@ -88,8 +103,16 @@ describe("processInboundMessage with the engine", () => {
     expect(usage).toMatchObject({ provider: "gemini", model: "gemini-2.0-flash", agentVersion: 7, outcome: "answered" });
     expect(usage!.inputTokens).toBeGreaterThan(0);
     expect(usage!.costNanoUsd).toBeGreaterThan(0);
-    expect(usage!.selection).toEqual({ reason: "policy_order", chain: ["openai:gpt-4o-mini", "gemini:gemini-2.0-flash"], skipped: [], budget: "normal" });
-    expect(usage!.fallbackPath.map((a) => [a.provider, a.outcome])).toEqual([["openai", "rate_limited"], ["gemini", "ok"]]);
+    expect(usage!.selection).toEqual({
+      reason: "policy_order",
+      chain: ["openai:gpt-4o-mini", "gemini:gemini-2.0-flash"],
+      skipped: [],
+      budget: "normal",
+    });
+    expect(usage!.fallbackPath.map((a) => [a.provider, a.outcome])).toEqual([
+      ["openai", "rate_limited"],
+      ["gemini", "ok"],
+    ]);
   });
 
   it("sends the message to retry when every candidate fails, and apologises on the last receive; nothing is sent twice", async () => {
@@ -102,7 +125,10 @@ describe("processInboundMessage with the engine", () => {
       await expect(processInboundMessage(deps, message, { receiveCount: 4, maxReceives: 5 })).rejects.toBeInstanceOf(AllModelsFailedError);
       expect(telegram.sent("200")).toEqual([]);
       expect(await usageOf(graph)).toEqual([]);
-      const stored = await admin.db.select().from(messages).where(and(eq(messages.tenantId, graph.tenant.id), eq(messages.direction, "inbound")));
+      const stored = await admin.db
+        .select()
+        .from(messages)
+        .where(and(eq(messages.tenantId, graph.tenant.id), eq(messages.direction, "inbound")));
       expect(stored.filter((m) => m.content === "are you there?")).toHaveLength(1);
 
       expect(await processInboundMessage(deps, message, { receiveCount: 5, maxReceives: 5 })).toBe("replied");
@@ -120,7 +146,17 @@ describe("processInboundMessage with the engine", () => {
 
   it("answers with the tenant's message past the hard limit, calls no model and raises one alert", async () => {
     const graph = await makeTenant({ settings: { budget: { monthlyLimitUsd: 1, hardLimitMessage: "We are closed for this month." } } });
-    await admin.db.insert(usageRecords).values({ tenantId: graph.tenant.id, model: "gpt-4o-mini", provider: "openai", inputTokens: 1, outputTokens: 1, latencyMs: 1, costNanoUsd: 1_000_000_000 });
+    await admin.db
+      .insert(usageRecords)
+      .values({
+        tenantId: graph.tenant.id,
+        model: "gpt-4o-mini",
+        provider: "openai",
+        inputTokens: 1,
+        outputTokens: 1,
+        latencyMs: 1,
+        costNanoUsd: 1_000_000_000,
+      });
     const before = openai.requests.length + gemini.requests.length;
     await processInboundMessage(deps, inbound(graph, "300", "one"));
     await processInboundMessage(deps, inbound(graph, "300", "two"));
@@ -134,12 +170,27 @@ describe("processInboundMessage with the engine", () => {
 
   it("switches to the cheapest candidate past the soft limit", async () => {
     const graph = await makeTenant({ settings: { budget: { monthlyLimitUsd: 1, softLimitRatio: 0.5 } } });
-    await admin.db.insert(usageRecords).values({ tenantId: graph.tenant.id, model: "gpt-4o-mini", provider: "openai", inputTokens: 1, outputTokens: 1, latencyMs: 1, costNanoUsd: 600_000_000 });
+    await admin.db
+      .insert(usageRecords)
+      .values({
+        tenantId: graph.tenant.id,
+        model: "gpt-4o-mini",
+        provider: "openai",
+        inputTokens: 1,
+        outputTokens: 1,
+        latencyMs: 1,
+        costNanoUsd: 600_000_000,
+      });
     await processInboundMessage(deps, inbound(graph, "400", "cheap please"));
     expect(telegram.sent("400").map((m) => m.text)).toEqual(["(gemini-2.0-flash) You asked: cheap please"]);
     const usage = (await usageOf(graph)).at(-1)!;
     expect(usage.selection).toMatchObject({ budget: "soft_limit", chain: ["gemini:gemini-2.0-flash", "openai:gpt-4o-mini"] });
-    expect((await admin.db.select().from(alerts).where(and(eq(alerts.tenantId, graph.tenant.id), eq(alerts.kind, "budget.soft_limit"))))).toHaveLength(1);
+    expect(
+      await admin.db
+        .select()
+        .from(alerts)
+        .where(and(eq(alerts.tenantId, graph.tenant.id), eq(alerts.kind, "budget.soft_limit"))),
+    ).toHaveLength(1);
   });
 
   it("keeps a summary with the conversation once the memory window overflows, and sends only newer turns", async () => {
@@ -167,7 +218,12 @@ describe("processInboundMessage with the engine", () => {
     await processInboundMessage(deps, inbound(graph, "600", "remember me"));
     expect(await processInboundMessage(deps, inbound(graph, "600", "/reset"))).toBe("replied");
     await processInboundMessage(deps, inbound(graph, "600", "fresh start"));
-    expect(openai.requests.at(-1)!.body.messages.slice(1).map((m) => m.content)).toEqual(["fresh start"]);
+    expect(
+      openai.requests
+        .at(-1)!
+        .body.messages.slice(1)
+        .map((m) => m.content),
+    ).toEqual(["fresh start"]);
 
     expect(await processInboundMessage(deps, inbound(graph, "600", "/human"))).toBe("replied");
     const requests = openai.requests.length;
@@ -183,7 +239,17 @@ describe("processInboundMessage with the engine", () => {
     const conversation = await conversationOf(graph, "600");
     expect(conversation.status).toBe("handed_off");
     await withTenant(app.db, graph.tenant.id, (tx) =>
-      releaseConversation({ ctx: { tenantId: graph.tenant.id, actor: { type: "user", id: graph.user.id }, role: { id: graph.user.id, name: "admin" }, permissions: new Set(ALL_PERMISSIONS), allowedOrigins: [], tx }, input: { conversationId: conversation.id } }),
+      releaseConversation({
+        ctx: {
+          tenantId: graph.tenant.id,
+          actor: { type: "user", id: graph.user.id },
+          role: { id: graph.user.id, name: "admin" },
+          permissions: new Set(ALL_PERMISSIONS),
+          allowedOrigins: [],
+          tx,
+        },
+        input: { conversationId: conversation.id },
+      }),
     );
     expect(await processInboundMessage(deps, inbound(graph, "600", "back again"))).toBe("replied");
     expect(telegram.sent("600").at(-1)!.text).toBe("(gpt-4o-mini) You asked: back again");
@@ -198,7 +264,11 @@ describe("processInboundMessage with the engine", () => {
       const tenantDeps = { ...deps, modelEnv: readModelEnvironment({ OPENAI_BASE_URL: tenantOpenAI.baseUrl }) };
       graph.tenant.settings = { providerKeys: { openai: sealed } };
       Object.assign(graph.rows.agents, { modelPolicy: { candidates: [mini], rules: [] } });
-      graph.rows.channels.credentials = await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` }, { botToken: "555000111:turn-test-bot-token" });
+      graph.rows.channels.credentials = await sealCredentials(
+        keyring,
+        { tenantId: graph.tenant.id, owner: `channel:${graph.rows.channels.id}` },
+        { botToken: "555000111:turn-test-bot-token" },
+      );
       await insertTenantGraph(admin.db, graph);
       await processInboundMessage(tenantDeps, inbound(graph, "700", "my key"));
       expect(tenantOpenAI.requests.map((r) => r.authorization)).toEqual(["Bearer sk-tenant-own"]);

@@ -84,7 +84,6 @@ export interface Delivery {
   enterSending?: () => boolean;
 }
 
-
 export const DEFAULT_MAX_RECEIVES = 5;
 
 export type TurnOutcome =
@@ -99,8 +98,6 @@ export type TurnOutcome =
   | "deferred"
   /** A delivery status recorded on the reply it reports on (no agent ran). */
   | "status_recorded";
-
-
 
 /**
  * One inbound message, end to end, safe to run again for the same message:
@@ -316,7 +313,10 @@ async function decideReply(
     history: context.history,
     summary: context.conversation.summary,
     text: context.inbound.content,
-    tools: [...builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }), ...(await agentHttpTools(deps, context.agent, logger))],
+    tools: [
+      ...builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }),
+      ...(await agentHttpTools(deps, context.agent, logger)),
+    ],
     runContext: { tenantId: context.agent.tenantId, conversationId: context.conversation.id },
     budget: state,
     providers,
@@ -330,8 +330,16 @@ async function decideReply(
     logger.log("warn", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: true });
     throw new AllModelsFailedError(path);
   }
-  if (!result.ok) logger.log("error", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: false });
-  else logger.log("info", "turn.answered", { answeredBy: path.at(-1), reason: result.selection.reason, path, latencyMs: result.latencyMs, costNanoUsd: result.costNanoUsd });
+  if (!result.ok)
+    logger.log("error", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: false });
+  else
+    logger.log("info", "turn.answered", {
+      answeredBy: path.at(-1),
+      reason: result.selection.reason,
+      path,
+      latencyMs: result.latencyMs,
+      costNanoUsd: result.costNanoUsd,
+    });
   if (result.ok && deps.memory) {
     // Keyed by the inbound message: a redelivered turn overwrites its own memory, never adds one.
     await deps.memory
@@ -372,7 +380,14 @@ async function decideReply(
 /** The chunks the prompt numbered 1..n, each marked when the reply cites it as `[n]`. */
 function chunkRecords(chunks: RetrievedChunk[], reply: string): RetrievedChunkRecord[] {
   const cited = new Set(citedExcerpts(reply, chunks.length));
-  return chunks.map(({ chunkId, sourceId, knowledgeBaseId, score }, i) => ({ chunkId, sourceId, knowledgeBaseId, score, n: i + 1, cited: cited.has(i + 1) }));
+  return chunks.map(({ chunkId, sourceId, knowledgeBaseId, score }, i) => ({
+    chunkId,
+    sourceId,
+    knowledgeBaseId,
+    score,
+    n: i + 1,
+    cited: cited.has(i + 1),
+  }));
 }
 
 /** The reply, its usage, the conversation's memory and any alert: one transaction, first delivery wins. */
@@ -393,7 +408,10 @@ async function recordReply(tx: Transaction, context: InboundContext, decided: De
     .returning();
   if (!created) {
     // Another delivery of the same message recorded its reply first; send that one.
-    const [existing] = await tx.select().from(messages).where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, context.inbound.id)));
+    const [existing] = await tx
+      .select()
+      .from(messages)
+      .where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, context.inbound.id)));
     return existing!;
   }
   if (covered.length > 0) {
@@ -426,10 +444,16 @@ async function recordReply(tx: Transaction, context: InboundContext, decided: De
   const scoped = and(eq(conversations.tenantId, tenantId), eq(conversations.id, context.conversation.id));
   const change = decided.conversation;
   if (change?.reset) {
-    await tx.update(conversations).set({ resetAt: sql`now()`, summary: null, summaryThrough: null }).where(scoped);
+    await tx
+      .update(conversations)
+      .set({ resetAt: sql`now()`, summary: null, summaryThrough: null })
+      .where(scoped);
   }
   if (change?.handoff) {
-    await tx.update(conversations).set({ status: "handed_off", handedOffAt: sql`now()` }).where(scoped);
+    await tx
+      .update(conversations)
+      .set({ status: "handed_off", handedOffAt: sql`now()` })
+      .where(scoped);
   }
   if (change?.summary) {
     // Timestamps are compared in the database (microseconds); a concurrent newer summary wins.
@@ -440,7 +464,10 @@ async function recordReply(tx: Transaction, context: InboundContext, decided: De
       .where(and(scoped, sql`(${conversations.summaryThrough} is null or ${conversations.summaryThrough} < ${through})`));
   }
   if (decided.alert) {
-    await tx.insert(alerts).values({ tenantId, ...decided.alert }).onConflictDoNothing();
+    await tx
+      .insert(alerts)
+      .values({ tenantId, ...decided.alert })
+      .onConflictDoNothing();
   }
   return created;
 }
@@ -450,10 +477,16 @@ type NotAddressed = "wrong_account" | "not_addressed";
 
 async function recordInbound(tx: Transaction, message: InboundChatMessage, now: Date): Promise<InboundContext | NotAddressed> {
   // Row-level security scopes every read: a channel of another tenant is simply not found.
-  const [channel] = await tx.select().from(channels).where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
+  const [channel] = await tx
+    .select()
+    .from(channels)
+    .where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
   if (!channel) throw new UnprocessableMessageError("channel not found for this tenant");
   if (channel.kind !== message.channelKind) throw new UnprocessableMessageError("channel kind does not match the message");
-  const [agent] = await tx.select().from(agents).where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
+  const [agent] = await tx
+    .select()
+    .from(agents)
+    .where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
   const channelSettings = readChannelSettings(channel.config);
   if (!addressedToChannel(message, channelSettings)) return "wrong_account";
@@ -504,7 +537,10 @@ async function recordInbound(tx: Transaction, message: InboundChatMessage, now: 
 
   const [reply] = inserted
     ? []
-    : await tx.select().from(messages).where(and(eq(messages.tenantId, message.tenantId), eq(messages.replyToMessageId, inbound.id)));
+    : await tx
+        .select()
+        .from(messages)
+        .where(and(eq(messages.tenantId, message.tenantId), eq(messages.replyToMessageId, inbound.id)));
 
   // Memory: what came after the summary and after any reset, before this message. Bounded at two
   // windows: if summarising keeps failing, the oldest unsummarised messages drop out first.
@@ -525,11 +561,21 @@ async function recordInbound(tx: Transaction, message: InboundChatMessage, now: 
     .limit(agent.memoryWindow * 2 + 2);
   const history = earlier
     .reverse()
-    .map((row): MemoryMessage => ({ id: row.id, role: row.direction === "inbound" ? "user" : "assistant", content: row.content, createdAt: row.createdAt }));
+    .map((row): MemoryMessage => ({
+      id: row.id,
+      role: row.direction === "inbound" ? "user" : "assistant",
+      content: row.content,
+      createdAt: row.createdAt,
+    }));
 
   const [spent] = await tx
     .select({ total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text` })
     .from(usageRecords)
-    .where(and(eq(usageRecords.tenantId, message.tenantId), sql`${usageRecords.createdAt} >= ${budgetMonth(now).start.toISOString()}::timestamptz`));
+    .where(
+      and(
+        eq(usageRecords.tenantId, message.tenantId),
+        sql`${usageRecords.createdAt} >= ${budgetMonth(now).start.toISOString()}::timestamptz`,
+      ),
+    );
   return { channel, agent, conversation: conv, inbound, reply, history, settings, spentNanoUsd: Number(spent?.total ?? 0) };
 }

@@ -140,15 +140,9 @@ export class TelegramBotApi {
       throw new TelegramApiError(method, 0, error instanceof Error ? error.name : "network error");
     }
     const body = (await response.json().catch(() => undefined)) as
-      | { ok: boolean; result?: T; description?: string; parameters?: { retry_after?: number } }
-      | undefined;
+      { ok: boolean; result?: T; description?: string; parameters?: { retry_after?: number } } | undefined;
     if (!response.ok || !body?.ok) {
-      throw new TelegramApiError(
-        method,
-        response.status,
-        body?.description ?? response.statusText,
-        body?.parameters?.retry_after,
-      );
+      throw new TelegramApiError(method, response.status, body?.description ?? response.statusText, body?.parameters?.retry_after);
     }
     return body.result as T;
   }

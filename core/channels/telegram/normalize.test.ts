@@ -75,13 +75,19 @@ describe("normalizeTelegramUpdate: complete", () => {
       { file_id: "large", file_unique_id: "l", width: 1280, height: 1280, file_size: 90000 },
     ];
     const result = normalizeTelegramUpdate(address, photo, now);
-    expect(result.handled && result.message).toMatchObject({ text: "look", attachments: [{ kind: "image", fileId: "large", fileSize: 90000 }] });
+    expect(result.handled && result.message).toMatchObject({
+      text: "look",
+      attachments: [{ kind: "image", fileId: "large", fileSize: 90000 }],
+    });
 
     const doc = textUpdate("x");
     delete doc.message!.text;
     doc.message!.document = { file_id: "doc1", file_name: "invoice.pdf", mime_type: "application/pdf", file_size: 2048 };
     const docResult = normalizeTelegramUpdate(address, doc, now);
-    expect(docResult.handled && docResult.message).toMatchObject({ text: "", attachments: [{ kind: "document", fileId: "doc1", fileName: "invoice.pdf" }] });
+    expect(docResult.handled && docResult.message).toMatchObject({
+      text: "",
+      attachments: [{ kind: "document", fileId: "doc1", fileName: "invoice.pdf" }],
+    });
   });
 
   it("marks group messages with their mentions and the replied-to author", () => {

@@ -2,9 +2,7 @@ import type { ChannelAddress } from "../address";
 import type { Attachment, InboundChatMessage } from "../../queue/inbound-message";
 import { updateKind, type TelegramMessage, type TelegramUpdate } from "./update";
 
-export type NormalizeResult =
-  | { handled: true; message: InboundChatMessage }
-  | { handled: false; reason: string };
+export type NormalizeResult = { handled: true; message: InboundChatMessage } | { handled: false; reason: string };
 
 /**
  * Turns a Telegram update into the queue contract, or says why it is not handled:
@@ -18,11 +16,7 @@ export type NormalizeResult =
  * The provider message id is the `update_id`, which Telegram keeps when it redelivers an update,
  * so a repeated update is stored and answered once.
  */
-export function normalizeTelegramUpdate(
-  address: ChannelAddress,
-  update: TelegramUpdate,
-  receivedAt: Date,
-): NormalizeResult {
+export function normalizeTelegramUpdate(address: ChannelAddress, update: TelegramUpdate, receivedAt: Date): NormalizeResult {
   const message = update.message;
   if (!message) return { handled: false, reason: `update:${updateKind(update)}` };
   if (message.from?.is_bot) return { handled: false, reason: "message:from_bot" };

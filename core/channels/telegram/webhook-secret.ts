@@ -12,11 +12,7 @@ export function telegramWebhookSecret(signingKey: string, address: ChannelAddres
   return deriveSecret(signingKey, PURPOSE, formatChannelAddress(address));
 }
 
-export async function verifyTelegramSecret(
-  signingKey: string,
-  address: ChannelAddress,
-  presented: string | undefined,
-): Promise<boolean> {
+export async function verifyTelegramSecret(signingKey: string, address: ChannelAddress, presented: string | undefined): Promise<boolean> {
   const expected = await telegramWebhookSecret(signingKey, address);
   return constantTimeEqual(expected, presented ?? "");
 }

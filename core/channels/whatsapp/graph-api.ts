@@ -51,7 +51,12 @@ export class WhatsAppGraphApi {
   readonly #options: Required<Omit<GraphApiOptions, "fetch">> & { fetch: typeof fetch };
 
   constructor(options: GraphApiOptions) {
-    this.#options = { timeoutMs: 15_000, ...options, apiBase: options.apiBase.replace(/\/+$/, ""), fetch: options.fetch ?? ((input, init) => fetch(input, init)) };
+    this.#options = {
+      timeoutMs: 15_000,
+      ...options,
+      apiBase: options.apiBase.replace(/\/+$/, ""),
+      fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    };
   }
 
   /** Sends any message object (text, interactive, template); answers the new message's `wamid`. */
@@ -71,7 +76,11 @@ export class WhatsAppGraphApi {
   }
 
   async markRead(phoneNumberId: string, messageId: string): Promise<void> {
-    await this.#call("mark_read", "POST", `/${encodeURIComponent(phoneNumberId)}/messages`, { messaging_product: "whatsapp", status: "read", message_id: messageId });
+    await this.#call("mark_read", "POST", `/${encodeURIComponent(phoneNumberId)}/messages`, {
+      messaging_product: "whatsapp",
+      status: "read",
+      message_id: messageId,
+    });
   }
 
   /** Where to download a media object (the URL is short-lived and needs the same token). */
@@ -102,13 +111,20 @@ export class WhatsAppGraphApi {
   }
 
   async #call<T>(operation: string, method: string, path: string, body?: object): Promise<T> {
-    const response = await this.#fetch(operation, `${this.#options.apiBase}${path}`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const response = await this.#fetch(operation, `${this.#options.apiBase}${path}`, {
+      method,
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     const parsed = (await response.json().catch(() => undefined)) as
-      | (T & { error?: { message?: string; code?: number; error_data?: { details?: string } } })
-      | undefined;
+      (T & { error?: { message?: string; code?: number; error_data?: { details?: string } } }) | undefined;
     if (!response.ok || parsed?.error) {
       const error = parsed?.error;
-      throw new GraphApiError(operation, response.status, error?.code, (error?.error_data?.details ?? error?.message ?? response.statusText).slice(0, 300));
+      throw new GraphApiError(
+        operation,
+        response.status,
+        error?.code,
+        (error?.error_data?.details ?? error?.message ?? response.statusText).slice(0, 300),
+      );
     }
     return parsed as T;
   }

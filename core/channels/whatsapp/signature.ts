@@ -13,7 +13,11 @@ export function whatsappVerifyToken(signingKey: string, address: ChannelAddress)
   return deriveSecret(signingKey, VERIFY_PURPOSE, formatChannelAddress(address));
 }
 
-export async function verifyWhatsAppVerifyToken(signingKey: string, address: ChannelAddress, presented: string | undefined): Promise<boolean> {
+export async function verifyWhatsAppVerifyToken(
+  signingKey: string,
+  address: ChannelAddress,
+  presented: string | undefined,
+): Promise<boolean> {
   return constantTimeEqual(await whatsappVerifyToken(signingKey, address), presented ?? "");
 }
 
@@ -28,7 +32,13 @@ const SIGNATURE = /^sha256=([0-9a-f]{64})$/;
 export async function verifyWhatsAppSignature(appSecret: string, rawBody: Uint8Array, header: string | undefined): Promise<boolean> {
   const match = SIGNATURE.exec((header ?? "").trim().toLowerCase());
   if (!match) return false;
-  const key = await crypto.subtle.importKey("raw", utf8.encode(appSecret) as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    utf8.encode(appSecret) as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, rawBody as Uint8Array<ArrayBuffer>));
   const expected = [...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("");
   return constantTimeEqual(expected, match[1]!);
@@ -37,7 +47,13 @@ export async function verifyWhatsAppSignature(appSecret: string, rawBody: Uint8A
 /** The header Meta would send for this body (tests and the fake). */
 export async function signWhatsAppBody(appSecret: string, rawBody: string | Uint8Array): Promise<string> {
   const bytes = typeof rawBody === "string" ? utf8.encode(rawBody) : rawBody;
-  const key = await crypto.subtle.importKey("raw", utf8.encode(appSecret) as Uint8Array<ArrayBuffer>, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey(
+    "raw",
+    utf8.encode(appSecret) as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes as Uint8Array<ArrayBuffer>));
   return `sha256=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
 }

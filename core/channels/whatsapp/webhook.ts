@@ -58,7 +58,9 @@ export const whatsappWebhook = z.looseObject({
           value: z.looseObject({
             messaging_product: z.string().optional(),
             metadata: z.looseObject({ phone_number_id: z.string(), display_phone_number: z.string().optional() }).optional(),
-            contacts: z.array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().optional() }).optional() })).optional(),
+            contacts: z
+              .array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().optional() }).optional() }))
+              .optional(),
             messages: z.array(whatsappMessage).optional(),
             statuses: z.array(whatsappStatus).optional(),
           }),
@@ -90,7 +92,13 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
     out.ignored.push(`object:${payload.object}`);
     return out;
   }
-  const base = { version: 1 as const, tenantId: address.tenantId, channelId: address.channelId, channelKind: "whatsapp" as const, receivedAt: receivedAt.toISOString() };
+  const base = {
+    version: 1 as const,
+    tenantId: address.tenantId,
+    channelId: address.channelId,
+    channelKind: "whatsapp" as const,
+    receivedAt: receivedAt.toISOString(),
+  };
   for (const entry of payload.entry) {
     for (const change of entry.changes) {
       if (change.field !== "messages") {
@@ -143,17 +151,25 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
   return out;
 }
 
-function contentOf(message: WhatsAppMessage): { text: string; attachments: Attachment[]; choice?: { id: string; title: string } } | undefined {
+function contentOf(
+  message: WhatsAppMessage,
+): { text: string; attachments: Attachment[]; choice?: { id: string; title: string } } | undefined {
   switch (message.type) {
     case "text":
       return message.text ? { text: message.text.body, attachments: [] } : undefined;
     case "interactive": {
       const reply = message.interactive?.button_reply ?? message.interactive?.list_reply;
-      return reply ? { text: reply.title, attachments: [], choice: { id: reply.id.slice(0, 256), title: reply.title.slice(0, 256) } } : undefined;
+      return reply
+        ? { text: reply.title, attachments: [], choice: { id: reply.id.slice(0, 256), title: reply.title.slice(0, 256) } }
+        : undefined;
     }
     case "button":
       return message.button
-        ? { text: message.button.text, attachments: [], choice: { id: (message.button.payload ?? message.button.text).slice(0, 256), title: message.button.text.slice(0, 256) } }
+        ? {
+            text: message.button.text,
+            attachments: [],
+            choice: { id: (message.button.payload ?? message.button.text).slice(0, 256), title: message.button.text.slice(0, 256) },
+          }
         : undefined;
     case "image":
     case "audio":

@@ -28,7 +28,8 @@ export interface AuthenticateOptions {
  */
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   const maxTokenLength = options.maxTokenLength ?? 8192;
-  if (!Number.isInteger(maxTokenLength) || maxTokenLength < 256) throw new Error("authenticate(): maxTokenLength must be an integer of at least 256");
+  if (!Number.isInteger(maxTokenLength) || maxTokenLength < 256)
+    throw new Error("authenticate(): maxTokenLength must be an integer of at least 256");
 
   return async function authenticate(c, next) {
     const header = c.req.header("authorization");

@@ -62,11 +62,17 @@ export const webchatRoutes = new Hono<AppEnv>()
     if (!origin) return errorResponse(c, 403, "FORBIDDEN", "Open the chat from a page of an allowed site.");
     // Cloudflare sets CF-Connecting-IP on every request (wrangler dev too); without it there is no address to limit.
     const visitor = c.req.header("cf-connecting-ip");
-    if (visitor && !(await webchatLimiter(c.env, c.get("logger")).allow(`sessions:${address.channelId}:${visitor}`, SESSIONS_PER_MINUTE_PER_ADDRESS))) {
+    if (
+      visitor &&
+      !(await webchatLimiter(c.env, c.get("logger")).allow(`sessions:${address.channelId}:${visitor}`, SESSIONS_PER_MINUTE_PER_ADDRESS))
+    ) {
       return withCors(errorResponse(c, 429, "RATE_LIMITED", "Too many chats opened; wait a moment."), origin, { "retry-after": "30" });
     }
     const [channel] = await withTenant(c.get("db")!, address.tenantId, (tx) =>
-      tx.select().from(channels).where(and(eq(channels.tenantId, address.tenantId), eq(channels.id, address.channelId), eq(channels.kind, "webchat"))),
+      tx
+        .select()
+        .from(channels)
+        .where(and(eq(channels.tenantId, address.tenantId), eq(channels.id, address.channelId), eq(channels.kind, "webchat"))),
     );
     if (!channel) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
     const settings = readChannelSettings(channel.config);
@@ -84,7 +90,15 @@ export const webchatRoutes = new Hono<AppEnv>()
     };
     const token = await signWebchatSession(c.get("services").config.WEBHOOK_SIGNING_KEY, session);
     return withCors(
-      c.json({ token, sessionId: session.sessionId, expiresAt: session.exp * 1000, ...(settings.welcomeMessage ? { welcomeMessage: settings.welcomeMessage } : {}) }, 201),
+      c.json(
+        {
+          token,
+          sessionId: session.sessionId,
+          expiresAt: session.exp * 1000,
+          ...(settings.welcomeMessage ? { welcomeMessage: settings.welcomeMessage } : {}),
+        },
+        201,
+      ),
       origin,
     );
   })
@@ -96,7 +110,9 @@ export const webchatRoutes = new Hono<AppEnv>()
       if (checked instanceof Response) return checked;
       const { address, session } = checked;
       if (!(await webchatLimiter(c.env, c.get("logger")).allow(`session:${session.sessionId}`, session.rate))) {
-        return withCors(errorResponse(c, 429, "RATE_LIMITED", "Too many messages; wait a moment."), session.origin, { "retry-after": "10" });
+        return withCors(errorResponse(c, 429, "RATE_LIMITED", "Too many messages; wait a moment."), session.origin, {
+          "retry-after": "10",
+        });
       }
       let body: unknown;
       try {

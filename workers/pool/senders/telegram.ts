@@ -33,10 +33,12 @@ export function telegramSender(deps: SenderDependencies): ChannelSender {
             break;
           } catch (error) {
             if (!(error instanceof TelegramApiError)) throw error;
-            if (error.status === 400 || error.status === 403) throw new PermanentSendError(`${error.status}: ${error.description}`.slice(0, 500));
+            if (error.status === 400 || error.status === 403)
+              throw new PermanentSendError(`${error.status}: ${error.description}`.slice(0, 500));
             if (error.status !== 429) throw error;
             const wait = error.retryAfterSeconds ?? 1;
-            if (attempt >= MAX_ATTEMPTS_PER_PART || wait > MAX_RETRY_AFTER_SECONDS) throw new RateLimitedError(`Telegram asked to retry after ${wait} s`);
+            if (attempt >= MAX_ATTEMPTS_PER_PART || wait > MAX_RETRY_AFTER_SECONDS)
+              throw new RateLimitedError(`Telegram asked to retry after ${wait} s`);
             deps.logger.log("warn", "send.rate_limited", { channel: "telegram", retryAfterSeconds: wait, attempt });
             await sleep(wait * 1000);
           }

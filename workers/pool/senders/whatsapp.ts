@@ -38,7 +38,10 @@ export function whatsappSender(deps: SenderDependencies): ChannelSender {
       if (reply.inboundProviderMessageId && reply.partsDelivered === 0) {
         // Blue ticks: best effort, a failure here must not cost the reply.
         await api.markRead(phoneNumberId, reply.inboundProviderMessageId).catch((error: unknown) => {
-          deps.logger.log("warn", "send.mark_read_failed", { channel: "whatsapp", error: error instanceof GraphApiError ? error.errorCode : "unknown" });
+          deps.logger.log("warn", "send.mark_read_failed", {
+            channel: "whatsapp",
+            error: error instanceof GraphApiError ? error.errorCode : "unknown",
+          });
         });
       }
 
@@ -61,7 +64,9 @@ export function whatsappSender(deps: SenderDependencies): ChannelSender {
                 interactive: {
                   type: "button",
                   body: { text: choices.body },
-                  action: { buttons: choices.options.map((title, index) => ({ type: "reply", reply: { id: `choice-${index + 1}`, title } })) },
+                  action: {
+                    buttons: choices.options.map((title, index) => ({ type: "reply", reply: { id: `choice-${index + 1}`, title } })),
+                  },
                 },
               },
             ]
@@ -76,7 +81,8 @@ export function whatsappSender(deps: SenderDependencies): ChannelSender {
           } catch (error) {
             if (!(error instanceof GraphApiError)) throw error;
             if (error.rateLimited) {
-              if (attempt >= MAX_ATTEMPTS_PER_PART) throw new RateLimitedError(`WhatsApp rate limit (${error.errorCode ?? error.status}) after ${attempt} attempts`);
+              if (attempt >= MAX_ATTEMPTS_PER_PART)
+                throw new RateLimitedError(`WhatsApp rate limit (${error.errorCode ?? error.status}) after ${attempt} attempts`);
               deps.logger.log("warn", "send.rate_limited", { channel: "whatsapp", errorCode: error.errorCode, attempt });
               await sleep(baseMs * 2 ** (attempt - 1));
               continue;

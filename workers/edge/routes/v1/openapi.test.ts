@@ -53,7 +53,9 @@ describe("/v1/openapi.json", () => {
         const permission = operation["x-permission"];
         expect(permission === null || isPermission(permission), `${method} ${path}`).toBe(true);
         expect(operation.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }]);
-        expect(Object.keys(operation.responses as object), `${method} ${path}`).toEqual(expect.arrayContaining(["401", "403", "404", "500"]));
+        expect(Object.keys(operation.responses as object), `${method} ${path}`).toEqual(
+          expect.arrayContaining(["401", "403", "404", "500"]),
+        );
       }
     }
   });

@@ -65,11 +65,13 @@ export function pageOf<T extends z.ZodType>(item: T, name: string) {
 }
 
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
-export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+export const jsonResponse = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 
 /** `{ <name>: uuid }` path parameters. */
 export function uuidParam<const N extends string>(name: N) {
   const id = z.uuid().openapi({ param: { name, in: "path" }, example: "00000000-0000-4000-8000-000000000000" });
   return z.object({ [name]: id } as { [K in N]: typeof id });
 }
-

@@ -43,7 +43,12 @@ describe("POST /webhooks/telegram/:channelId", () => {
     const response = await send(JSON.stringify(textUpdate("hello", { updateId: 10, chatId: 55 })), await secretHeader());
     expect(response.status).toBe(200);
     expect(enqueued).toHaveLength(1);
-    expect(enqueued[0]).toMatchObject({ tenantId: address.tenantId, channelId: address.channelId, conversationKey: "55", providerMessageId: "10" });
+    expect(enqueued[0]).toMatchObject({
+      tenantId: address.tenantId,
+      channelId: address.channelId,
+      conversationKey: "55",
+      providerMessageId: "10",
+    });
   });
 
   it("answers 401 and enqueues nothing for a missing or wrong secret", async () => {

@@ -49,7 +49,10 @@ function setup(options: { failQueue?: boolean; env?: Record<string, string> } = 
       new Request(`http://edge${path}`, {
         method: "POST",
         body: raw,
-        headers: { "content-type": "application/json", ...(signature === null ? {} : { "x-hub-signature-256": signature ?? (await signWhatsAppBody(appSecret, raw)) }) },
+        headers: {
+          "content-type": "application/json",
+          ...(signature === null ? {} : { "x-hub-signature-256": signature ?? (await signWhatsAppBody(appSecret, raw)) }),
+        },
       }),
       options.env ?? env,
     );
@@ -94,14 +97,30 @@ describe("POST /webhooks/whatsapp/:channelId", () => {
     const response = await post(raw, undefined);
     expect(response.status).toBe(200);
     expect(enqueued).toHaveLength(1);
-    expect(enqueued[0]).toMatchObject({ kind: "inbound.message", channelKind: "whatsapp", conversationKey: from, text: "hello", sender: { id: from, displayName: "Grace Hopper" } });
+    expect(enqueued[0]).toMatchObject({
+      kind: "inbound.message",
+      channelKind: "whatsapp",
+      conversationKey: from,
+      text: "hello",
+      sender: { id: from, displayName: "Grace Hopper" },
+    });
   });
 
   it("refuses missing, wrong, sha1=, non-hex and truncated signatures with 401, queueing nothing", async () => {
     const { post, enqueued } = setup();
     const good = await signWhatsAppBody(appSecret, raw);
     const hex = good.slice("sha256=".length);
-    for (const signature of [null, "", "sha256=", `sha256=${"0".repeat(64)}`, `sha1=${hex.slice(0, 40)}`, `sha256=${"z".repeat(64)}`, `sha256=${hex.slice(0, 63)}`, hex, await signWhatsAppBody("another-app-secret-xxxxxxxx", raw)]) {
+    for (const signature of [
+      null,
+      "",
+      "sha256=",
+      `sha256=${"0".repeat(64)}`,
+      `sha1=${hex.slice(0, 40)}`,
+      `sha256=${"z".repeat(64)}`,
+      `sha256=${hex.slice(0, 63)}`,
+      hex,
+      await signWhatsAppBody("another-app-secret-xxxxxxxx", raw),
+    ]) {
       const response = await post(raw, signature);
       expect(response.status, String(signature)).toBe(401);
     }
@@ -136,14 +155,29 @@ describe("POST /webhooks/whatsapp/:channelId", () => {
       { contacts: [contact(a)], messages: [textMessage(a, "one"), buttonReply(a, "yes", "Yes"), imageMessage(a, "media-1", "my receipt")] },
       {
         contacts: [contact(b, "Alan")],
-        messages: [documentMessage(b, "media-2", "invoice.pdf", "the invoice"), audioMessage(b, "media-3"), locationMessage(b), listReply(b, "row-2", "Tuesday"), { from: b, id: "wamid.r", timestamp: "1", type: "reaction", reaction: { emoji: "👍", message_id: "x" } }],
+        messages: [
+          documentMessage(b, "media-2", "invoice.pdf", "the invoice"),
+          audioMessage(b, "media-3"),
+          locationMessage(b),
+          listReply(b, "row-2", "Tuesday"),
+          { from: b, id: "wamid.r", timestamp: "1", type: "reaction", reaction: { emoji: "👍", message_id: "x" } },
+        ],
         statuses: [status("wamid.out1", b, "delivered")],
       },
     ]);
     const response = await post(JSON.stringify(batch), undefined);
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ queued: 8, ignored: 1 });
-    expect(enqueued.map((m) => (m.kind === "inbound.message" ? m.text : m.kind))).toEqual(["one", "Yes", "my receipt", "the invoice", "", "", "Tuesday", "delivery.status"]);
+    expect(enqueued.map((m) => (m.kind === "inbound.message" ? m.text : m.kind))).toEqual([
+      "one",
+      "Yes",
+      "my receipt",
+      "the invoice",
+      "",
+      "",
+      "Tuesday",
+      "delivery.status",
+    ]);
     expect(enqueued[1]).toMatchObject({ choice: { id: "yes", title: "Yes" } });
     expect(enqueued[2]).toMatchObject({ attachments: [{ kind: "image", fileId: "media-1", mimeType: "image/jpeg" }] });
     expect(enqueued[3]).toMatchObject({ attachments: [{ kind: "document", fileId: "media-2", fileName: "invoice.pdf" }] });
@@ -155,7 +189,15 @@ describe("POST /webhooks/whatsapp/:channelId", () => {
   it("turns a statuses-only payload into delivery statuses (no inbound message)", async () => {
     const { post, enqueued } = setup();
     const to = waId(4);
-    const payload = whatsappPayload([{ statuses: [status("wamid.x", to, "sent"), status("wamid.x", to, "read"), status("wamid.y", to, "failed", [{ code: 131026, title: "Message undeliverable" }])] }]);
+    const payload = whatsappPayload([
+      {
+        statuses: [
+          status("wamid.x", to, "sent"),
+          status("wamid.x", to, "read"),
+          status("wamid.y", to, "failed", [{ code: 131026, title: "Message undeliverable" }]),
+        ],
+      },
+    ]);
     expect((await post(JSON.stringify(payload), undefined)).status).toBe(200);
     expect(enqueued.every((m) => m.kind === "delivery.status")).toBe(true);
     expect(enqueued).toHaveLength(3);

@@ -15,4 +15,5 @@ export const route = adminRoute("agents:write", {
   responses: { 201: jsonResponse(agentSchema, "The new agent") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(toAgentDto(await runVerb(c, createAgent, c.req.valid("json"))), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(toAgentDto(await runVerb(c, createAgent, c.req.valid("json"))), 201);

@@ -14,4 +14,5 @@ export const route = adminRoute("agents:read", {
   responses: { 200: jsonResponse(agentSchema, "The agent") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(toAgentDto(await runVerb(c, getAgent, c.req.valid("param"))), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(toAgentDto(await runVerb(c, getAgent, c.req.valid("param"))), 200);

@@ -5,7 +5,10 @@ import { adminRoute, jsonBody, jsonResponse } from "../openapi";
 import { runVerb } from "../run";
 import { agentIdParam, agentSchema, toAgentDto } from "./schemas";
 
-const rollbackBody = z.object({ version: z.number().int().min(1) }).strict().openapi("RollbackAgent");
+const rollbackBody = z
+  .object({ version: z.number().int().min(1) })
+  .strict()
+  .openapi("RollbackAgent");
 
 export const route = adminRoute("agents:write", {
   method: "post",

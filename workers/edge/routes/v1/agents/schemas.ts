@@ -14,7 +14,9 @@ const config = {
   memoryWindow: z.number().int(),
   toolIds: z.array(z.uuid()),
   builtinTools: z.array(z.string()),
-  knowledgeBaseIds: z.array(z.uuid()).openapi({ description: "Knowledge bases the agent answers from (every ready source, including later ones)" }),
+  knowledgeBaseIds: z
+    .array(z.uuid())
+    .openapi({ description: "Knowledge bases the agent answers from (every ready source, including later ones)" }),
   knowledgeSourceIds: z.array(z.uuid()).openapi({ description: "Single knowledge sources attached on their own" }),
   channelIds: z.array(z.uuid()),
 };

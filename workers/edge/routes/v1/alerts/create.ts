@@ -15,4 +15,5 @@ export const route = adminRoute("analytics:write", {
   responses: { 201: jsonResponse(createdAlertRuleSchema, "The new rule (with `signingSecret` for webhooks, shown once)") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, createAlertRule(ruleServices(c)), c.req.valid("json")), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, createAlertRule(ruleServices(c)), c.req.valid("json")), 201);

@@ -1,4 +1,12 @@
-import { analyticsRange, budgetDto, modelUsageDto, summaryDto, timeseriesDto, timeseriesQuery, toolUsageDto } from "../../../../../core/analytics/schemas";
+import {
+  analyticsRange,
+  budgetDto,
+  modelUsageDto,
+  summaryDto,
+  timeseriesDto,
+  timeseriesQuery,
+  toolUsageDto,
+} from "../../../../../core/analytics/schemas";
 
 /** The core schemas, named for the OpenAPI document. */
 export const rangeQuery = analyticsRange;

@@ -10,9 +10,11 @@ export const route = adminRoute("analytics:read", {
   path: "/summary",
   tags: ["Analytics"],
   summary: "Totals over a time range",
-  description: "Messages, conversations, active end users, handoffs, response times (average and p95), turns, errors, tokens, cost, tools and knowledge hits, served from hourly rollups (refreshed about once a minute).",
+  description:
+    "Messages, conversations, active end users, handoffs, response times (average and p95), turns, errors, tokens, cost, tools and knowledge hits, served from hourly rollups (refreshed about once a minute).",
   request: { query: rangeQuery },
   responses: { 200: jsonResponse(summarySchema, "Totals over a time range") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, analyticsSummary, c.req.valid("query")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, analyticsSummary, c.req.valid("query")), 200);

@@ -15,4 +15,5 @@ export const route = adminRoute("analytics:read", {
   responses: { 200: jsonResponse(timeseriesSchema, "Activity over time") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, analyticsTimeseries, c.req.valid("query")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, analyticsTimeseries, c.req.valid("query")), 200);

@@ -22,4 +22,5 @@ export const route = adminRoute("channels:write", {
   },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, channelsFor(c).connect, c.req.valid("json")), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, channelsFor(c).connect, c.req.valid("json")), 201);

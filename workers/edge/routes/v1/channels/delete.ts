@@ -10,9 +10,11 @@ export const route = adminRoute("channels:delete", {
   path: "/{channelId}",
   tags: ["Channels"],
   summary: "Remove a channel",
-  description: "Telegram: the bot's webhook is deleted first (best effort: `webhookRemoved` says whether it was). The channel's conversations go with it.",
+  description:
+    "Telegram: the bot's webhook is deleted first (best effort: `webhookRemoved` says whether it was). The channel's conversations go with it.",
   request: { params: uuidParam("channelId") },
   responses: { 200: jsonResponse(z.object({ webhookRemoved: z.boolean().nullable() }).openapi("ChannelRemoved"), "Removed") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, channelsFor(c).remove, c.req.valid("param")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, channelsFor(c).remove, c.req.valid("param")), 200);

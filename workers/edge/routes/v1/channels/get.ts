@@ -14,4 +14,5 @@ export const route = adminRoute("channels:read", {
   responses: { 200: jsonResponse(channelSchema, "The channel") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, channelsFor(c).get, c.req.valid("param")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, channelsFor(c).get, c.req.valid("param")), 200);

@@ -16,4 +16,5 @@ export const route = adminRoute("channels:read", {
   responses: { 200: jsonResponse(pageOf(channelSchema, "ChannelPage"), "A page of channels") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, channelsFor(c).list, c.req.valid("query")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, channelsFor(c).list, c.req.valid("query")), 200);

@@ -10,9 +10,11 @@ export const route = adminRoute("channels:write", {
   path: "/{channelId}/test",
   tags: ["Channels"],
   summary: "Test a channel's connection",
-  description: "Telegram: the token and the registered webhook. WhatsApp: the phone number with the access token. Web chat: allowed origins.",
+  description:
+    "Telegram: the token and the registered webhook. WhatsApp: the phone number with the access token. Web chat: allowed origins.",
   request: { params: uuidParam("channelId") },
   responses: { 200: jsonResponse(channelTestSchema, "What was checked") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, channelsFor(c).test, c.req.valid("param")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, channelsFor(c).test, c.req.valid("param")), 200);

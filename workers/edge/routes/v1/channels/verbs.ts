@@ -7,7 +7,8 @@ import { ApiError } from "../../../errors";
 /** The channel verbs with this isolate's keys and URLs; 503 when the edge has no keyring to seal credentials with. */
 export function channelsFor(c: Context<AppEnv>) {
   const { config } = c.get("services");
-  if (!config.SECRETS_KEYRING) throw new ApiError(503, "CHANNELS_UNAVAILABLE", "Channels cannot be managed here: the edge has no SECRETS_KEYRING.");
+  if (!config.SECRETS_KEYRING)
+    throw new ApiError(503, "CHANNELS_UNAVAILABLE", "Channels cannot be managed here: the edge has no SECRETS_KEYRING.");
   return channelVerbs({
     keyring: parseKeyring(config.SECRETS_KEYRING),
     signingKey: config.WEBHOOK_SIGNING_KEY,

@@ -6,7 +6,10 @@ import { adminRoute, jsonResponse, pageOf } from "../openapi";
 import { runVerb } from "../run";
 
 const query = pageQuery.extend({
-  status: z.enum(["open", "handed_off", "closed"]).optional().openapi({ description: "`handed_off`: the conversations waiting for a person" }),
+  status: z
+    .enum(["open", "handed_off", "closed"])
+    .optional()
+    .openapi({ description: "`handed_off`: the conversations waiting for a person" }),
   channelId: z.uuid().optional(),
 });
 
@@ -17,7 +20,10 @@ export const route = adminRoute("agents:read", {
   summary: "List conversations, most recently active first",
   description: "An inbox: each conversation with its channel and a preview of its newest message. Filter by `status` and `channelId`.",
   request: { query },
-  responses: { 200: jsonResponse(pageOf(conversationSummaryDto.openapi("ConversationSummary"), "ConversationSummaryPage"), "A page of conversations") },
+  responses: {
+    200: jsonResponse(pageOf(conversationSummaryDto.openapi("ConversationSummary"), "ConversationSummaryPage"), "A page of conversations"),
+  },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, listConversations, c.req.valid("query")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, listConversations, c.req.valid("query")), 200);

@@ -10,9 +10,12 @@ export const route = adminRoute("agents:read", {
   path: "/{conversationId}/messages",
   tags: ["Conversations"],
   summary: "List a conversation's messages, with the citations of each reply",
-  description: "Newest first. A reply's `retrieved` are the knowledge chunks its turn put in the prompt, numbered as `[n]` there; its `citations` are those the reply cites.",
+  description:
+    "Newest first. A reply's `retrieved` are the knowledge chunks its turn put in the prompt, numbered as `[n]` there; its `citations` are those the reply cites.",
   request: { params: uuidParam("conversationId"), query: pageQuery },
-  responses: { 200: jsonResponse(pageOf(conversationMessageDto.openapi("ConversationMessage"), "ConversationMessagePage"), "A page of messages") },
+  responses: {
+    200: jsonResponse(pageOf(conversationMessageDto.openapi("ConversationMessage"), "ConversationMessagePage"), "A page of messages"),
+  },
 });
 
 export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>

@@ -1,10 +1,23 @@
 import type { RouteHandler } from "@hono/zod-openapi";
 import { pageQuery } from "../../../../../core/access/schemas";
-import { createKnowledgeBase, deleteKnowledgeBase, getKnowledgeBase, listKnowledgeBases, updateKnowledgeBase } from "../../../../../core/knowledge/admin";
+import {
+  createKnowledgeBase,
+  deleteKnowledgeBase,
+  getKnowledgeBase,
+  listKnowledgeBases,
+  updateKnowledgeBase,
+} from "../../../../../core/knowledge/admin";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse, pageOf } from "../openapi";
 import { runVerb } from "../run";
-import { baseParam, createKnowledgeBaseSchema, enqueueOr503, knowledgeBaseSchema, knowledgeJobs, updateKnowledgeBaseSchema } from "./schemas";
+import {
+  baseParam,
+  createKnowledgeBaseSchema,
+  enqueueOr503,
+  knowledgeBaseSchema,
+  knowledgeJobs,
+  updateKnowledgeBaseSchema,
+} from "./schemas";
 
 const tags = ["Knowledge"];
 
@@ -16,7 +29,8 @@ export const list = adminRoute("knowledge:read", {
   request: { query: pageQuery },
   responses: { 200: jsonResponse(pageOf(knowledgeBaseSchema, "KnowledgeBasePage"), "A page of knowledge bases") },
 });
-export const listHandler: RouteHandler<typeof list, AppEnv> = async (c) => c.json(await runVerb(c, listKnowledgeBases, c.req.valid("query")), 200);
+export const listHandler: RouteHandler<typeof list, AppEnv> = async (c) =>
+  c.json(await runVerb(c, listKnowledgeBases, c.req.valid("query")), 200);
 
 export const create = adminRoute("knowledge:write", {
   method: "post",
@@ -28,7 +42,8 @@ export const create = adminRoute("knowledge:write", {
   request: { body: jsonBody(createKnowledgeBaseSchema) },
   responses: { 201: jsonResponse(knowledgeBaseSchema, "The new knowledge base") },
 });
-export const createHandler: RouteHandler<typeof create, AppEnv> = async (c) => c.json(await runVerb(c, createKnowledgeBase, c.req.valid("json")), 201);
+export const createHandler: RouteHandler<typeof create, AppEnv> = async (c) =>
+  c.json(await runVerb(c, createKnowledgeBase, c.req.valid("json")), 201);
 
 export const get = adminRoute("knowledge:read", {
   method: "get",
@@ -38,7 +53,8 @@ export const get = adminRoute("knowledge:read", {
   request: { params: baseParam },
   responses: { 200: jsonResponse(knowledgeBaseSchema, "The knowledge base") },
 });
-export const getHandler: RouteHandler<typeof get, AppEnv> = async (c) => c.json(await runVerb(c, getKnowledgeBase, c.req.valid("param")), 200);
+export const getHandler: RouteHandler<typeof get, AppEnv> = async (c) =>
+  c.json(await runVerb(c, getKnowledgeBase, c.req.valid("param")), 200);
 
 export const update = adminRoute("knowledge:write", {
   method: "patch",
@@ -64,6 +80,11 @@ export const remove = adminRoute("knowledge:delete", {
 export const removeHandler: RouteHandler<typeof remove, AppEnv> = async (c) => {
   const jobs = knowledgeJobs(c);
   const deleted = await runVerb(c, deleteKnowledgeBase, c.req.valid("param"));
-  await enqueueOr503(c, jobs, { kind: "knowledge.delete_base", tenantId: c.get("principal")!.tenantId, knowledgeBaseId: deleted.id }, "its chunks are no longer retrieved but stay stored");
+  await enqueueOr503(
+    c,
+    jobs,
+    { kind: "knowledge.delete_base", tenantId: c.get("principal")!.tenantId, knowledgeBaseId: deleted.id },
+    "its chunks are no longer retrieved but stay stored",
+  );
   return c.body(null, 204);
 };

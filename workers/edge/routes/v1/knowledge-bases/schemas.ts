@@ -30,7 +30,12 @@ export function knowledgeJobs(c: Context<AppEnv>): KnowledgeJobQueue {
 }
 
 /** Hands a job to the pool after the change committed; a queue failure answers 503 with what to do next. */
-export async function enqueueOr503(c: Context<AppEnv>, jobs: KnowledgeJobQueue, job: Parameters<KnowledgeJobQueue["enqueue"]>[0], retry: string): Promise<void> {
+export async function enqueueOr503(
+  c: Context<AppEnv>,
+  jobs: KnowledgeJobQueue,
+  job: Parameters<KnowledgeJobQueue["enqueue"]>[0],
+  retry: string,
+): Promise<void> {
   try {
     await jobs.enqueue(job);
   } catch (error) {

@@ -39,7 +39,12 @@ export const create = adminRoute("knowledge:write", {
 export const createHandler: RouteHandler<typeof create, AppEnv> = async (c) => {
   const jobs = knowledgeJobs(c);
   const source = await runVerb(c, addKnowledgeSource, { ...c.req.valid("json"), ...c.req.valid("param") });
-  await enqueueOr503(c, jobs, { kind: "knowledge.ingest", tenantId: c.get("principal")!.tenantId, sourceId: source.id }, `re-sync source ${source.id} to retry`);
+  await enqueueOr503(
+    c,
+    jobs,
+    { kind: "knowledge.ingest", tenantId: c.get("principal")!.tenantId, sourceId: source.id },
+    `re-sync source ${source.id} to retry`,
+  );
   return c.json(source, 202);
 };
 
@@ -51,7 +56,8 @@ export const get = adminRoute("knowledge:read", {
   request: { params: sourceParam },
   responses: { 200: jsonResponse(knowledgeSourceSchema, "The source") },
 });
-export const getHandler: RouteHandler<typeof get, AppEnv> = async (c) => c.json(await runVerb(c, getKnowledgeSource, c.req.valid("param")), 200);
+export const getHandler: RouteHandler<typeof get, AppEnv> = async (c) =>
+  c.json(await runVerb(c, getKnowledgeSource, c.req.valid("param")), 200);
 
 export const resync = adminRoute("knowledge:write", {
   method: "post",
@@ -82,7 +88,12 @@ export const removeHandler: RouteHandler<typeof remove, AppEnv> = async (c) => {
   await enqueueOr503(
     c,
     jobs,
-    { kind: "knowledge.delete_source", tenantId: c.get("principal")!.tenantId, knowledgeBaseId: deleted.knowledgeBaseId, sourceId: deleted.id },
+    {
+      kind: "knowledge.delete_source",
+      tenantId: c.get("principal")!.tenantId,
+      knowledgeBaseId: deleted.knowledgeBaseId,
+      sourceId: deleted.id,
+    },
     "the source is no longer retrieved but its chunks stay stored",
   );
   return c.body(null, 204);

@@ -33,7 +33,8 @@ export const putRoute = adminRoute("settings:write", {
   path: "/provider-keys/{provider}",
   tags: ["Tenant"],
   summary: "Set the tenant's own key for a model provider",
-  description: "`{ apiKey }` for openai, gemini and groq; `{ accessKeyId, secretAccessKey, sessionToken? }` for bedrock. Stored encrypted; used before the platform's key.",
+  description:
+    "`{ apiKey }` for openai, gemini and groq; `{ accessKeyId, secretAccessKey, sessionToken? }` for bedrock. Stored encrypted; used before the platform's key.",
   request: { params: providerParam, body: jsonBody(providerKeyInput.openapi("ProviderKey")) },
   responses: { 200: jsonResponse(statusSchema, "Per provider, whether a key is set") },
 });

@@ -8,7 +8,10 @@ const params = z.object({
   toolId: z.uuid().openapi({ param: { name: "toolId", in: "path" } }),
   agentId: z.uuid().openapi({ param: { name: "agentId", in: "path" } }),
 });
-const agentAnswer = z.object({ id: z.uuid(), version: z.number(), toolIds: z.array(z.uuid()) }).passthrough().openapi("AgentWithTools");
+const agentAnswer = z
+  .object({ id: z.uuid(), version: z.number(), toolIds: z.array(z.uuid()) })
+  .passthrough()
+  .openapi("AgentWithTools");
 
 export const attachRoute = adminRoute("tools:write", {
   method: "put",

@@ -27,7 +27,8 @@ const decisionRoute = (decision: "approve" | "reject") =>
 export const approveRoute = decisionRoute("approve");
 export const rejectRoute = decisionRoute("reject");
 
-export const listHandler: RouteHandler<typeof listRoute, AppEnv> = async (c) => c.json(await runVerb(c, listApprovals, c.req.valid("query")), 200);
+export const listHandler: RouteHandler<typeof listRoute, AppEnv> = async (c) =>
+  c.json(await runVerb(c, listApprovals, c.req.valid("query")), 200);
 export const approveHandler: RouteHandler<typeof approveRoute, AppEnv> = async (c) =>
   c.json(await runVerb(c, decideApproval, { ...c.req.valid("param"), decision: "approve" }), 200);
 export const rejectHandler: RouteHandler<typeof rejectRoute, AppEnv> = async (c) =>

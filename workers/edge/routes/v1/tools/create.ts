@@ -16,4 +16,5 @@ export const route = adminRoute("tools:write", {
   responses: { 201: jsonResponse(toolSchema, "The new tool") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, createTool(toolServices(c)), c.req.valid("json")), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
+  c.json(await runVerb(c, createTool(toolServices(c)), c.req.valid("json")), 201);

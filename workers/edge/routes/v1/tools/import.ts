@@ -20,9 +20,16 @@ export const route = adminRoute("tools:write", {
 
 export const handler: RouteHandler<typeof route, AppEnv> = async (c) => {
   const fetchDocument = async (url: string) => {
-    const fetched = (await callToolRunner(c, "/documents/fetch", { url })) as { status?: number; body?: string; error?: string; message?: string };
+    const fetched = (await callToolRunner(c, "/documents/fetch", { url })) as {
+      status?: number;
+      body?: string;
+      error?: string;
+      message?: string;
+    };
     if (fetched.error || fetched.status !== 200 || typeof fetched.body !== "string") {
-      throw new ApiError(422, "INVALID_REQUEST", fetched.message ?? `The document could not be fetched (HTTP ${fetched.status ?? "?"}).`, { reason: fetched.error ?? "DOCUMENT_FETCH_FAILED" });
+      throw new ApiError(422, "INVALID_REQUEST", fetched.message ?? `The document could not be fetched (HTTP ${fetched.status ?? "?"}).`, {
+        reason: fetched.error ?? "DOCUMENT_FETCH_FAILED",
+      });
     }
     return fetched.body;
   };

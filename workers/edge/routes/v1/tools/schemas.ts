@@ -16,7 +16,10 @@ export const updateToolSchema = updateToolInput.openapi("UpdateTool");
 export const importToolsSchema = importToolsInput.openapi("ImportTools");
 export const approvalSchema = approvalDto.openapi("ToolApproval");
 export const toolTestSchema = toolTestResult.openapi("ToolTestResult");
-export const testToolSchema = z.object({ arguments: z.record(z.string(), z.unknown()).default({}) }).strict().openapi("TestTool");
+export const testToolSchema = z
+  .object({ arguments: z.record(z.string(), z.unknown()).default({}) })
+  .strict()
+  .openapi("TestTool");
 
 /** Sealing keyring (absent: writes with credentials answer 503) and the save-time URL policy. */
 export function toolServices(c: Context<AppEnv>): ToolServices {
@@ -33,7 +36,8 @@ export function toolServices(c: Context<AppEnv>): ToolServices {
  */
 export async function callToolRunner(c: Context<AppEnv>, path: "/tools/test" | "/documents/fetch", payload: unknown): Promise<unknown> {
   const config = c.get("services").config;
-  if (!config.TOOL_RUNNER_URL || !config.SECRETS_KEYRING) throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+  if (!config.TOOL_RUNNER_URL || !config.SECRETS_KEYRING)
+    throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
   const body = JSON.stringify(payload);
   let response: Response;
   try {

@@ -20,6 +20,10 @@ export const handler: RouteHandler<typeof route, AppEnv> = async (c) => {
   const { toolId } = c.req.valid("param");
   // The permission check and the tenant-scoped lookup (another tenant's id answers 404) happen here.
   await runVerb(c, getTool, { toolId });
-  const result = await callToolRunner(c, "/tools/test", { tenantId: c.get("principal")!.tenantId, toolId, arguments: c.req.valid("json").arguments });
+  const result = await callToolRunner(c, "/tools/test", {
+    tenantId: c.get("principal")!.tenantId,
+    toolId,
+    arguments: c.req.valid("json").arguments,
+  });
   return c.json(toolTestSchema.parse(result), 200);
 };
