@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { generateApiKey, hashApiKey, parseApiKey, redactedApiKey } from "./api-key-format";
 import { maskSecrets } from "./audit";
-import { InvalidRequestError } from "./errors";
 import { decodeCursor, encodeCursor } from "./pagination";
 import {
   ALL_PERMISSIONS,
@@ -11,6 +10,7 @@ import {
   requireCanGrant,
   requirePermission,
 } from "./permissions";
+import { InvalidRequestError } from "../errors";
 
 describe("permissions", () => {
   it("are module:action for eight modules and three actions", () => {

@@ -4,11 +4,11 @@ import { type ApiKey, apiKeys, roles } from "../../db/schema";
 import { generateApiKey, redactedApiKey } from "./api-key-format";
 import { recordAudit } from "./audit";
 import type { AccessContext } from "./context";
-import { NotFoundError } from "./errors";
 import { keyset, type Page, type PageInput } from "./pagination";
 import { effectivePermissions, requireCanGrant, requirePermission } from "./permissions";
 import { findRole } from "./roles";
 import { type ApiKeyDto, type createApiKeyInput, type createdApiKeyDto, iso } from "./schemas";
+import { NotFoundError } from "../errors";
 
 function toApiKeyDto(row: ApiKey, role: { id: string; name: string }): ApiKeyDto {
   return {

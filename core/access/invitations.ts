@@ -3,11 +3,11 @@ import type { z } from "zod";
 import { type Invitation, invitations, memberships, roles, users } from "../../db/schema";
 import { recordAudit } from "./audit";
 import type { AccessContext } from "./context";
-import { ConflictError, conflictOnDuplicate, NotFoundError } from "./errors";
 import { keyset, type Page, type PageInput } from "./pagination";
 import { effectivePermissions, requireCanGrant, requirePermission } from "./permissions";
 import { findRole } from "./roles";
 import { type createInvitationInput, type InvitationDto, iso } from "./schemas";
+import { ConflictError, NotFoundError, conflictOnDuplicate } from "../errors";
 
 const DEFAULT_EXPIRY_DAYS = 14;
 

@@ -1,7 +1,7 @@
 import { desc, type SQL, sql } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { fromBase64, toBase64Url, utf8 } from "../crypto/encoding";
-import { InvalidRequestError } from "./errors";
+import { InvalidRequestError } from "../errors";
 
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;

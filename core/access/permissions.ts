@@ -1,3 +1,4 @@
+import { DomainError } from "../errors";
 /**
  * Permissions are `<module>:<action>`. Built-in roles take their permissions from this file, not
  * from the database, so a module added later reaches every tenant's admins and editors at once;
@@ -45,10 +46,9 @@ export function effectivePermissions(role: { name: string; builtin: boolean; per
 }
 
 /** A caller tried something its role does not allow. */
-export class PermissionDeniedError extends Error {
-  readonly code = "FORBIDDEN";
+export class PermissionDeniedError extends DomainError {
   constructor(readonly permission: Permission) {
-    super(`This needs the ${permission} permission.`);
+    super("FORBIDDEN", 403, `This needs the ${permission} permission.`, { permission });
   }
 }
 

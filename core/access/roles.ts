@@ -3,11 +3,11 @@ import type { z } from "zod";
 import { apiKeys, invitations, memberships, type Role, roles } from "../../db/schema";
 import { recordAudit } from "./audit";
 import type { AccessContext } from "./context";
-import { ConflictError, conflictOnDuplicate, InvalidRequestError, NotFoundError } from "./errors";
 import { keyset, type Page, type PageInput } from "./pagination";
 import { effectivePermissions, isBuiltinRole, requireCanGrant, requirePermission } from "./permissions";
 import type { createRoleInput, RoleDto, updateRoleInput } from "./schemas";
 import { iso } from "./schemas";
+import { ConflictError, InvalidRequestError, NotFoundError, conflictOnDuplicate } from "../errors";
 
 export function toRoleDto(role: Role): RoleDto {
   return {

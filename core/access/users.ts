@@ -3,11 +3,11 @@ import type { z } from "zod";
 import { memberships, roles, users } from "../../db/schema";
 import { recordAudit } from "./audit";
 import type { AccessContext } from "./context";
-import { ConflictError, NotFoundError } from "./errors";
 import { keyset, type Page, type PageInput } from "./pagination";
 import { effectivePermissions, requireCanGrant, requirePermission } from "./permissions";
 import { findRole } from "./roles";
 import { iso, type updateUserInput, type UserDto } from "./schemas";
+import { ConflictError, NotFoundError } from "../errors";
 
 /**
  * "Users" of the admin API are the tenant's members: a global user (one Auth0 subject) joined to

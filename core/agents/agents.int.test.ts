@@ -8,7 +8,6 @@ import { withTenant } from "../../db/tenant";
 import {
   createAgent,
   deleteAgent,
-  DomainError,
   getAgent,
   handOffConversation,
   listAgents,
@@ -18,6 +17,7 @@ import {
   updateAgent,
   type DomainContext,
 } from "./index";
+import { DomainError } from "../errors";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import { listConversations } from "./inbox";
 

@@ -14,8 +14,9 @@ import {
 } from "../../db/schema";
 import { requirePermission } from "../access/permissions";
 import { recordAudit } from "../access/audit";
-import { actorLabel, DomainError, type DomainContext } from "./context";
+import { actorLabel, type DomainContext } from "./context";
 import { agentIdInput, createAgentInput, parseOrThrow, updateAgentChanges, type CreateAgentInput, type UpdateAgentChanges } from "./input";
+import { DomainError } from "../errors";
 
 /** An agent as the API shows it: its current configuration and version. */
 export interface AgentView extends AgentVersionConfig {

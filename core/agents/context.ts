@@ -6,16 +6,4 @@ import type { AccessContext } from "../access/context";
  */
 export type DomainContext = AccessContext;
 
-/** A domain failure with a stable code and the HTTP status it maps to; the message is safe to show. */
-export class DomainError extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: 400 | 404 | 409 | 422,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-}
-
 export const actorLabel = (actor: AccessContext["actor"]) => `${actor.type}:${actor.id}`;

@@ -3,7 +3,8 @@ import { z } from "zod";
 import { conversations, type ConversationStatus } from "../../db/schema";
 import { requirePermission } from "../access/permissions";
 import { recordAudit } from "../access/audit";
-import { DomainError, type DomainContext } from "./context";
+import { type DomainContext } from "./context";
+import { DomainError } from "../errors";
 
 export interface ConversationHandoffView {
   id: string;

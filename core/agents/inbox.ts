@@ -5,8 +5,9 @@ import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
 import { recordAudit } from "../access/audit";
-import { actorLabel, DomainError, type DomainContext } from "./context";
+import { actorLabel, type DomainContext } from "./context";
 import { parseOrThrow } from "./input";
+import { DomainError } from "../errors";
 
 export const conversationSummaryDto = z.object({
   id: z.uuid(),

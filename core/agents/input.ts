@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { BUILTIN_TOOL_NAMES } from "../engine/tools";
 import { modelPolicy } from "../tenants/settings";
-import { DomainError } from "./context";
+import { parseOrThrow as parseWithDetails } from "../errors";
 
 const fields = {
   name: z.string().trim().min(1).max(100),
@@ -51,22 +51,13 @@ export type UpdateAgentChanges = z.input<typeof updateAgentChanges>;
 export const agentIdInput = z.object({ agentId: z.uuid() });
 
 /**
- * Parses with a schema or throws a 422 `DomainError` carrying zod's issues (paths and messages
- * only): `INVALID_AGENT` unless the caller names its own code and message.
+ * The agents verbs' `parseOrThrow`: `INVALID_AGENT` (422) with every issue, unless the caller names
+ * its own code and message.
  */
 export function parseOrThrow<T extends z.ZodType>(
   schema: T,
   value: unknown,
   failure: { code: string; message: string } = { code: "INVALID_AGENT", message: "the agent is not valid" },
 ): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new DomainError(
-      failure.code,
-      422,
-      failure.message,
-      parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
-    );
-  }
-  return parsed.data;
+  return parseWithDetails(schema, value, { ...failure, limit: Infinity });
 }

@@ -2,7 +2,6 @@ import { and, eq } from "drizzle-orm";
 import { alertRules, type AlertRule } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
-import { InvalidRequestError, NotFoundError } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
@@ -10,6 +9,7 @@ import { encryptSecret, type Keyring } from "../crypto/secrets";
 import { bareHost, checkUrlLiteral, effectivePort, isAllowlisted, type OutboundPolicy } from "../http/url-policy";
 import type { AlertRuleDto, CreateAlertRuleInput, UpdateAlertRuleInput } from "./schemas";
 import { newSigningSecret } from "./signature";
+import { InvalidRequestError, NotFoundError } from "../errors";
 
 export function toAlertRuleDto(rule: AlertRule): AlertRuleDto {
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { InvalidRequestError } from "../access/errors";
 import { percentileFromHistogram, resolveRange } from "./queries";
 import { RESPONSE_BUCKETS_MS } from "./rollup";
+import { InvalidRequestError } from "../errors";
 
 describe("percentileFromHistogram", () => {
   const counts = (entries: Record<number, number>) => Array.from({ length: RESPONSE_BUCKETS_MS.length + 1 }, (_, i) => entries[i] ?? 0);

@@ -1,5 +1,4 @@
 import { and, desc, eq, gte, like, sql, type SQL } from "drizzle-orm";
-import { InvalidRequestError } from "../access/errors";
 import { requirePermission } from "../access/permissions";
 import type { AccessContext } from "../access/context";
 import { budgetMonth, budgetState } from "../engine/budget";
@@ -14,6 +13,7 @@ import {
   type TimeseriesDto,
   type TimeseriesInput,
 } from "./schemas";
+import { InvalidRequestError } from "../errors";
 
 const DAY_MS = 86_400_000;
 const NANO = 1e9;

@@ -3,11 +3,9 @@ import type { z } from "zod";
 import { agents, channels, type Channel } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
-import { NotFoundError } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
-import { DomainError } from "../agents/context";
 import { openCredentials, sealCredentials, type Keyring } from "../crypto/secrets";
 import { formatChannelAddress } from "./address";
 import { readChannelSettings, telegramSettings, webchatSettings, whatsappSettings } from "./config";
@@ -17,6 +15,7 @@ import { TELEGRAM_ALLOWED_UPDATES } from "./telegram/update";
 import { telegramWebhookSecret } from "./telegram/webhook-secret";
 import { GraphApiError, WhatsAppGraphApi } from "./whatsapp/graph-api";
 import { whatsappVerifyToken } from "./whatsapp/signature";
+import { DomainError, issueDetails, NotFoundError } from "../errors";
 
 /** What the channel verbs need besides the caller: keys and the providers' and our own base URLs. */
 export interface ChannelEnvironment {
@@ -174,7 +173,7 @@ export function channelVerbs(env: ChannelEnvironment) {
           "INVALID_SETTINGS",
           400,
           `The settings are not valid for a ${current.kind} channel.`,
-          parsed?.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
+          parsed && issueDetails(parsed.error.issues),
         );
       }
       config = { ...parsed.data, ...(current.kind === "telegram" ? stripUndefined(facts) : {}) };

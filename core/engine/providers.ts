@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { ModelCandidate } from "../tenants/settings";
 import type { ProviderCredentials } from "./credentials";
 import { OfflineChatModel } from "./offline-model";
+import { issueDetails } from "../errors";
 
 const optional = z
   .string()
@@ -44,7 +45,11 @@ export type ResolvedModelEnvironment = z.output<typeof modelEnvironmentSchema>;
 export function readModelEnvironment(env: Record<string, string | undefined>): ResolvedModelEnvironment {
   const parsed = modelEnvironmentSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`BAD_ENVIRONMENT: model settings are invalid: ${parsed.error.issues.map((issue) => issue.path.join(".")).join(", ")}`);
+    throw new Error(
+      `BAD_ENVIRONMENT: model settings are invalid: ${issueDetails(parsed.error.issues, Infinity)
+        .map((issue) => issue.path)
+        .join(", ")}`,
+    );
   }
   return parsed.data;
 }

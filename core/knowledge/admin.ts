@@ -3,11 +3,11 @@ import { z } from "zod";
 import { agents, knowledgeBases, knowledgeSources, type KnowledgeBase, type KnowledgeSource } from "../../db/schema";
 import type { AccessContext } from "../access/context";
 import { recordAudit } from "../access/audit";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
 import { DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS } from "./models";
+import { ConflictError, InvalidRequestError, NotFoundError } from "../errors";
 
 /**
  * Admin verbs for knowledge bases and their sources (module `knowledge`). Runtime-agnostic: the

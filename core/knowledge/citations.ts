@@ -2,10 +2,10 @@ import { and, eq, inArray } from "drizzle-orm";
 import { z } from "zod";
 import { conversations, knowledgeSources, messages, usageRecords, type RetrievedChunkRecord } from "../../db/schema";
 import type { AccessContext } from "../access/context";
-import { NotFoundError } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
+import { NotFoundError } from "../errors";
 
 export const citationDto = z.object({
   /** The excerpt number the prompt gave the chunk (`[n]` in the reply). */

@@ -3,10 +3,10 @@ import { z } from "zod";
 import { tenants, type Tenant } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
-import { NotFoundError } from "../access/errors";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
 import { readTenantSettings, tenantBudget, tenantSettings } from "./settings";
+import { NotFoundError } from "../errors";
 
 /** The tenant's master configuration as the admin API shows it. */
 export const tenantConfigDto = z.object({

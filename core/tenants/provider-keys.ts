@@ -3,11 +3,11 @@ import { z } from "zod";
 import { tenants } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
-import { InvalidRequestError, NotFoundError } from "../access/errors";
 import { requirePermission } from "../access/permissions";
 import type { Keyring } from "../crypto/secrets";
 import { sealProviderKey } from "../engine/credentials";
 import { readTenantSettings, tenantSettings } from "./settings";
+import { InvalidRequestError, NotFoundError } from "../errors";
 
 export const KEYED_PROVIDERS = ["openai", "gemini", "groq", "bedrock"] as const;
 export type KeyedProvider = (typeof KEYED_PROVIDERS)[number];

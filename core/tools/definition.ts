@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ParameterLocation, ToolAuthType, ToolMethod } from "../../db/schema/tools";
 import { checkUrlLiteral, UnsafeUrlError, type OutboundPolicy } from "../http/url-policy";
+import { DomainError, type IssueDetail } from "../errors";
 
 /**
  * What a tool is, as the API takes it. Runtime-agnostic: the edge validates with these when a
@@ -146,13 +147,12 @@ export interface ToolDefinition {
 }
 
 /** A definition that breaks a rule the schema cannot express; `issues` name the fields. */
-export class InvalidToolError extends Error {
-  readonly code = "INVALID_TOOL";
+export class InvalidToolError extends DomainError {
   constructor(
     message: string,
-    readonly issues: Array<{ path: string; message: string }>,
+    readonly issues: IssueDetail[],
   ) {
-    super(message);
+    super("INVALID_TOOL", 422, message, issues);
   }
 }
 

@@ -2,6 +2,7 @@ import type { SafeFetch, SafeResponse } from "../http/safe-fetch";
 import { SafeFetchError } from "../http/safe-fetch";
 import { maskSecrets } from "../access/audit";
 import { argumentsSchema, authSecrets, MASK, type AuthConfig, type ToolDefinition } from "./definition";
+import { issueDetails } from "../errors";
 
 /** A tool ready to run: its definition and its opened auth configuration (pool memory only). */
 export interface RunnableTool extends ToolDefinition {
@@ -112,7 +113,7 @@ export async function runTool(
 
   const parsed = argumentsSchema(tool.parameters).safeParse(rawArguments ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join(".") || "(arguments)"}: ${issue.message}`);
+    const problems = issueDetails(parsed.error.issues, 5).map((issue) => `${issue.path || "(arguments)"}: ${issue.message}`);
     return finish({
       ok: false,
       outcome: "invalid_arguments",

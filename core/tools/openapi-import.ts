@@ -1,6 +1,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { AuthConfig, CreateToolInput } from "./definition";
+import { DomainError } from "../errors";
 
 /**
  * Turns the operations of an OpenAPI 3 document (JSON or YAML) into tool definitions: each
@@ -41,8 +42,11 @@ export const importToolsInput = z
   .refine((input) => (input.document === undefined) !== (input.url === undefined), "give either document or url");
 export type ImportToolsInput = z.input<typeof importToolsInput>;
 
-export class OpenApiImportError extends Error {
-  readonly code = "INVALID_OPENAPI";
+/** A document that cannot be imported: 422 `INVALID_OPENAPI` with the reason. */
+export class OpenApiImportError extends DomainError {
+  constructor(message: string) {
+    super("INVALID_OPENAPI", 422, message);
+  }
 }
 
 type Json = Record<string, unknown>;

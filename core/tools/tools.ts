@@ -2,18 +2,16 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { agents, toolApprovals, tools, type Tool, type ToolApproval } from "../../db/schema";
 import { recordAudit } from "../access/audit";
-import { conflictOnDuplicate } from "../access/errors";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { getAgent, updateAgent } from "../agents/agents";
-import { actorLabel, DomainError, type DomainContext } from "../agents/context";
+import { actorLabel, type DomainContext } from "../agents/context";
 import { sealCredentials, type Keyring } from "../crypto/secrets";
 import type { OutboundPolicy } from "../http/url-policy";
 import type { SECRET_AUTH_FIELDS } from "./definition";
 import {
   checkToolDefinition,
   createToolInput,
-  InvalidToolError,
   MASK,
   publicAuth,
   updateToolInput,
@@ -23,6 +21,7 @@ import {
   type UpdateToolInput,
 } from "./definition";
 import { importToolsInput, OpenApiImportError, parseOpenApiDocument, toolsFromOpenApi, type ImportToolsInput } from "./openapi-import";
+import { conflictOnDuplicate, DomainError, parseOrThrow } from "../errors";
 
 /** A tool as the API shows it: secrets of its auth configuration replaced by the mask. */
 export const toolDto = z.object({
@@ -116,12 +115,7 @@ function checked(
   services: ToolServices,
   auth: AuthConfig | undefined,
 ): ToolDefinition {
-  try {
-    return checkToolDefinition(definition, services.policy, auth);
-  } catch (error) {
-    if (error instanceof InvalidToolError) throw new DomainError("INVALID_TOOL", 422, error.message, error.issues);
-    throw error;
-  }
+  return checkToolDefinition(definition, services.policy, auth);
 }
 
 async function sealAuth(services: ToolServices, tenantId: string, toolId: string, auth: AuthConfig) {
@@ -131,19 +125,13 @@ async function sealAuth(services: ToolServices, tenantId: string, toolId: string
   return { authType: auth.type, authPublic: publicAuth(auth), authConfig };
 }
 
+const INVALID_TOOL = { code: "INVALID_TOOL", message: "The tool definition is invalid." };
+
 /** Creates a tool; its credentials are sealed bound to the tenant and `tool:<id>`. */
 export function createTool(services: ToolServices) {
   return async ({ ctx, input }: { ctx: DomainContext; input: CreateToolInput }): Promise<ToolDto> => {
     requirePermission(ctx, "tools:write");
-    const parsed = createToolInput.safeParse(input);
-    if (!parsed.success)
-      throw new DomainError(
-        "INVALID_TOOL",
-        422,
-        "The tool definition is invalid.",
-        parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
-      );
-    const { auth, enabled, ...rest } = parsed.data;
+    const { auth, enabled, ...rest } = parseOrThrow(createToolInput, input, INVALID_TOOL);
     const definition = checked(rest, services, auth);
     const id = crypto.randomUUID();
     const sealed = await sealAuth(services, ctx.tenantId, id, auth);
@@ -164,16 +152,9 @@ export function updateTool(services: ToolServices) {
   return async ({ ctx, input }: { ctx: DomainContext; input: UpdateToolInput & { toolId: string } }): Promise<ToolDto> => {
     requirePermission(ctx, "tools:write");
     const { toolId, ...changes } = input;
-    const parsed = updateToolInput.safeParse(changes);
-    if (!parsed.success)
-      throw new DomainError(
-        "INVALID_TOOL",
-        422,
-        "The tool definition is invalid.",
-        parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
-      );
+    const valid = parseOrThrow(updateToolInput, changes, INVALID_TOOL);
     const current = await findTool(ctx, toolId, { forUpdate: true });
-    const { auth, ...fields } = parsed.data;
+    const { auth, ...fields } = valid;
     // Locations are re-derived for parameters that no longer have one (e.g. the URL changed).
     const definition = checked(
       {
@@ -273,29 +254,18 @@ export async function attachTool({ ctx, input }: { ctx: DomainContext; input: { 
 export function importTools(services: ToolServices & { fetchDocument?: (url: string) => Promise<string> }) {
   return async ({ ctx, input }: { ctx: DomainContext; input: ImportToolsInput }): Promise<{ data: ToolDto[] }> => {
     requirePermission(ctx, "tools:write");
-    const parsed = importToolsInput.safeParse(input);
-    if (!parsed.success)
-      throw new DomainError(
-        "INVALID_OPENAPI",
-        422,
-        "The import request is invalid.",
-        parsed.error.issues.slice(0, 10).map((i) => ({ path: i.path.join("."), message: i.message })),
-      );
-    const { document, url, ...options } = parsed.data;
-    let definitions: CreateToolInput[];
-    try {
-      let source: string | Record<string, unknown>;
-      if (document !== undefined) source = document;
-      else {
-        if (!services.fetchDocument)
-          throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
-        source = await services.fetchDocument(url!);
-      }
-      definitions = toolsFromOpenApi(parseOpenApiDocument(source), options);
-    } catch (error) {
-      if (error instanceof OpenApiImportError) throw new DomainError("INVALID_OPENAPI", 422, error.message);
-      throw error;
+    const { document, url, ...options } = parseOrThrow(importToolsInput, input, {
+      code: "INVALID_OPENAPI",
+      message: "The import request is invalid.",
+    });
+    let source: string | Record<string, unknown>;
+    if (document !== undefined) source = document;
+    else {
+      if (!services.fetchDocument)
+        throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
+      source = await services.fetchDocument(url!);
     }
+    const definitions: CreateToolInput[] = toolsFromOpenApi(parseOpenApiDocument(source), options);
     const create = createTool(services);
     const created: ToolDto[] = [];
     for (const definition of definitions) created.push(await create({ ctx, input: definition }));

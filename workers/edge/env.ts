@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { issueLines } from "../../core/errors";
 
 /**
  * The edge's bindings, validated once per isolate (see `loadConfig`). Secrets come from
@@ -91,9 +92,7 @@ export function loadConfig(env: Env) {
   let result = cache.get(env);
   if (!result) {
     const parsed = edgeEnvSchema.safeParse(env);
-    result = parsed.success
-      ? { ok: true, config: parsed.data }
-      : { ok: false, issues: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`) };
+    result = parsed.success ? { ok: true, config: parsed.data } : { ok: false, issues: issueLines(parsed.error.issues) };
     cache.set(env, result);
   }
   return result;

@@ -1,12 +1,10 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { TokenVerificationUnavailableError } from "../../core/access/auth0";
-import { ConflictError, InvalidRequestError, NotFoundError } from "../../core/access/errors";
-import { PermissionDeniedError } from "../../core/access/permissions";
-import { DomainError } from "../../core/agents/context";
 import { SecretsUnavailableError } from "../../core/tools/tools";
 import { InvalidTenantIdError } from "../../db/tenant";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { DomainError, GENERIC_CODES } from "../../core/errors";
 
 /** Stable error codes callers can branch on. */
 export type ErrorCode =
@@ -78,13 +76,11 @@ export function unauthorized(description?: string): ApiError {
  */
 export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
-  if (error instanceof PermissionDeniedError) return new ApiError(403, "FORBIDDEN", error.message, { permission: error.permission });
-  if (error instanceof NotFoundError || error instanceof InvalidTenantIdError) return new ApiError(404, "NOT_FOUND", error.message);
-  if (error instanceof ConflictError) return new ApiError(409, "CONFLICT", error.message);
-  if (error instanceof InvalidRequestError) return new ApiError(400, "INVALID_REQUEST", error.message);
+  if (error instanceof InvalidTenantIdError) return new ApiError(404, "NOT_FOUND", error.message);
   if (error instanceof DomainError) {
-    // The generic code by status keeps one vocabulary for clients; the precise reason rides along.
-    const code: ErrorCode = error.status === 404 ? "NOT_FOUND" : error.status === 409 ? "CONFLICT" : "INVALID_REQUEST";
+    // The generic code by status keeps one vocabulary for clients; a more precise code rides along as `reason`.
+    const code = GENERIC_CODES[error.status];
+    if (error.code === code) return new ApiError(error.status, code, error.message, error.details);
     const details = error.details === undefined ? { reason: error.code } : { reason: error.code, issues: error.details };
     return new ApiError(error.status, code, error.message, details);
   }

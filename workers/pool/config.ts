@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { issueLines } from "../../core/errors";
 
 const optionalString = z
   .string()
@@ -82,7 +83,9 @@ export type PoolConfig = z.infer<typeof poolEnvSchema>;
 export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
   const parsed = poolEnvSchema.safeParse(env);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
+    const issues = issueLines(parsed.error.issues)
+      .map((line) => `  ${line}`)
+      .join("\n");
     throw new Error(`BAD_ENVIRONMENT: the pool's environment is invalid:\n${issues}`);
   }
   return parsed.data;

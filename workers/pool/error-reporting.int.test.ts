@@ -25,12 +25,10 @@ describe("error reporting", () => {
     vi.spyOn(console, "log").mockImplementation(() => {});
     vi.spyOn(console, "error").mockImplementation(() => {});
     const { logger, flush } = withErrorReporting(createLogger({ service: "pool" }), { dsn: sentry.dsn, environment: "test" });
-    logger
-      .child({ tenantId: "00000000-0000-4000-8000-000000000001", conversationId: "conv-1" })
-      .log("error", "consumer.message_failed", {
-        requestId: "req-9",
-        ...describeError(new Error("401 Incorrect API key provided: sk-proj-abcdef1234567890")),
-      });
+    logger.child({ tenantId: "00000000-0000-4000-8000-000000000001", conversationId: "conv-1" }).log("error", "consumer.message_failed", {
+      requestId: "req-9",
+      ...describeError(new Error("401 Incorrect API key provided: sk-proj-abcdef1234567890")),
+    });
     logger.log("info", "not.reported");
     await flush();
     await waitFor(() => sentry.events().length > 0);

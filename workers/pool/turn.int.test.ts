@@ -146,17 +146,15 @@ describe("processInboundMessage with the engine", () => {
 
   it("answers with the tenant's message past the hard limit, calls no model and raises one alert", async () => {
     const graph = await makeTenant({ settings: { budget: { monthlyLimitUsd: 1, hardLimitMessage: "We are closed for this month." } } });
-    await admin.db
-      .insert(usageRecords)
-      .values({
-        tenantId: graph.tenant.id,
-        model: "gpt-4o-mini",
-        provider: "openai",
-        inputTokens: 1,
-        outputTokens: 1,
-        latencyMs: 1,
-        costNanoUsd: 1_000_000_000,
-      });
+    await admin.db.insert(usageRecords).values({
+      tenantId: graph.tenant.id,
+      model: "gpt-4o-mini",
+      provider: "openai",
+      inputTokens: 1,
+      outputTokens: 1,
+      latencyMs: 1,
+      costNanoUsd: 1_000_000_000,
+    });
     const before = openai.requests.length + gemini.requests.length;
     await processInboundMessage(deps, inbound(graph, "300", "one"));
     await processInboundMessage(deps, inbound(graph, "300", "two"));
@@ -170,17 +168,15 @@ describe("processInboundMessage with the engine", () => {
 
   it("switches to the cheapest candidate past the soft limit", async () => {
     const graph = await makeTenant({ settings: { budget: { monthlyLimitUsd: 1, softLimitRatio: 0.5 } } });
-    await admin.db
-      .insert(usageRecords)
-      .values({
-        tenantId: graph.tenant.id,
-        model: "gpt-4o-mini",
-        provider: "openai",
-        inputTokens: 1,
-        outputTokens: 1,
-        latencyMs: 1,
-        costNanoUsd: 600_000_000,
-      });
+    await admin.db.insert(usageRecords).values({
+      tenantId: graph.tenant.id,
+      model: "gpt-4o-mini",
+      provider: "openai",
+      inputTokens: 1,
+      outputTokens: 1,
+      latencyMs: 1,
+      costNanoUsd: 600_000_000,
+    });
     await processInboundMessage(deps, inbound(graph, "400", "cheap please"));
     expect(telegram.sent("400").map((m) => m.text)).toEqual(["(gemini-2.0-flash) You asked: cheap please"]);
     const usage = (await usageOf(graph)).at(-1)!;

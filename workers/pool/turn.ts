@@ -559,14 +559,12 @@ async function recordInbound(tx: Transaction, message: InboundChatMessage, now: 
     )
     .orderBy(desc(messages.createdAt))
     .limit(agent.memoryWindow * 2 + 2);
-  const history = earlier
-    .reverse()
-    .map((row): MemoryMessage => ({
-      id: row.id,
-      role: row.direction === "inbound" ? "user" : "assistant",
-      content: row.content,
-      createdAt: row.createdAt,
-    }));
+  const history = earlier.reverse().map((row): MemoryMessage => ({
+    id: row.id,
+    role: row.direction === "inbound" ? "user" : "assistant",
+    content: row.content,
+    createdAt: row.createdAt,
+  }));
 
   const [spent] = await tx
     .select({ total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text` })

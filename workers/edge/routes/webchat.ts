@@ -12,6 +12,7 @@ import { database } from "../middleware/database";
 import { errorResponse } from "../errors";
 import { webchatLimiter } from "../webchat-limits";
 import { WIDGET_SCRIPT } from "./webchat-widget";
+import { issueDetails } from "../../../core/errors";
 
 const SESSION_SECONDS = 24 * 60 * 60;
 /** A cursor is the last reply's `created_at` as PostgreSQL prints it (microseconds kept). */
@@ -122,7 +123,7 @@ export const webchatRoutes = new Hono<AppEnv>()
       }
       const parsed = sendBody.safeParse(body);
       if (!parsed.success) {
-        const details = parsed.error.issues.slice(0, 5).map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+        const details = issueDetails(parsed.error.issues, 5);
         return withCors(errorResponse(c, 400, "INVALID_BODY", "Send { text, clientMessageId }.", details), session.origin);
       }
       const now = new Date().toISOString();

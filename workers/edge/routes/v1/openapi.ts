@@ -5,6 +5,7 @@ import type { Permission } from "../../../../core/access/permissions";
 import type { AppEnv } from "../../context";
 import { errorResponse, type ErrorCode } from "../../errors";
 import { requirePermission } from "../../middleware/permission";
+import { issueDetails } from "../../../../core/errors";
 
 /** The one error shape, as the OpenAPI document describes it. */
 export const errorBody = z
@@ -35,7 +36,7 @@ const targetCodes: Record<string, ErrorCode> = { json: "INVALID_BODY", query: "I
 /** Validation failures in the one error shape, with the first issues as details. */
 export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c: Context<AppEnv>) => {
   if (result.success) return;
-  const details = result.error.issues.slice(0, 10).map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+  const details = issueDetails(result.error.issues);
   const code = targetCodes[result.target] ?? "INVALID_REQUEST";
   return errorResponse(c, 400, code, `The request's ${result.target === "json" ? "body" : result.target} is invalid.`, details);
 };

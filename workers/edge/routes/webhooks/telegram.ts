@@ -7,6 +7,7 @@ import { verifyTelegramSecret } from "../../../../core/channels/telegram/webhook
 import { describeError } from "../../../../core/observability/log";
 import type { AppEnv } from "../../context";
 import { ApiError, errorResponse } from "../../errors";
+import { issueDetails } from "../../../../core/errors";
 
 /** Telegram sends updates well under this; anything larger is not an update. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -44,7 +45,7 @@ export const telegramWebhook = new Hono<AppEnv>().post(
     }
     const parsed = telegramUpdate.safeParse(body);
     if (!parsed.success) {
-      const details = parsed.error.issues.slice(0, 10).map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+      const details = issueDetails(parsed.error.issues);
       throw new ApiError(400, "INVALID_BODY", "The body is not a Telegram update.", details);
     }
 

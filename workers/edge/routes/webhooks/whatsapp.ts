@@ -7,6 +7,7 @@ import { describeError } from "../../../../core/observability/log";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
 import { MAX_WEBHOOK_BODY_BYTES } from "./telegram";
+import { issueDetails } from "../../../../core/errors";
 
 /**
  * `/webhooks/whatsapp/:channelId` (the channel address `<tenant>.<channel>`), no database on the path:
@@ -56,7 +57,7 @@ export const whatsappWebhook$ = new Hono<AppEnv>()
       }
       const parsed = whatsappWebhook.safeParse(body);
       if (!parsed.success) {
-        const details = parsed.error.issues.slice(0, 10).map((issue) => ({ path: issue.path.join("."), message: issue.message }));
+        const details = issueDetails(parsed.error.issues);
         return errorResponse(c, 400, "INVALID_BODY", "The body is not a WhatsApp webhook payload.", details);
       }
 
