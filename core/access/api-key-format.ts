@@ -1,4 +1,5 @@
-import { toBase64Url, utf8 } from "../crypto/encoding";
+import { toBase64Url, toHex } from "../crypto/encoding";
+import { sha256Hex } from "../crypto/hmac";
 
 /**
  * API keys look like `ak_<public id>_<secret>`: the public id (12 random bytes, hex) names the key
@@ -25,7 +26,7 @@ export interface NewApiKeySecret {
 }
 
 export async function generateApiKey(): Promise<NewApiKeySecret> {
-  const publicId = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const publicId = toHex(crypto.getRandomValues(new Uint8Array(12)));
   const secret = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
   const key = `${PREFIX}_${publicId}_${secret}`;
   return { key, publicId, secretHash: await hashApiKey(key) };
@@ -43,8 +44,7 @@ export function looksLikeApiKey(candidate: string): boolean {
 
 /** Hex SHA-256 of the whole key. */
 export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", utf8.encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return sha256Hex(key);
 }
 
 /** What lists show instead of the key: enough to recognise it, nothing to use. */

@@ -1,5 +1,5 @@
-import { toBase64Url, utf8 } from "../crypto/encoding";
-import { constantTimeEqual } from "../crypto/hmac";
+import { toBase64Url } from "../crypto/encoding";
+import { constantTimeEqual, hmacSha256Hex } from "../crypto/hmac";
 
 /** The header carrying a webhook alert's signature. */
 export const SIGNATURE_HEADER = "x-agent-signature";
@@ -11,7 +11,7 @@ export const SIGNATURE_HEADER = "x-agent-signature";
  * few minutes (replays).
  */
 export async function signWebhook(secret: string, body: string, timestamp: number): Promise<string> {
-  return `t=${timestamp},v1=${await hmacHex(secret, `${timestamp}.${body}`)}`;
+  return `t=${timestamp},v1=${await hmacSha256Hex(secret, `${timestamp}.${body}`)}`;
 }
 
 /** Checks a `X-Agent-Signature` header: the receiver's side of {@link signWebhook}. */
@@ -26,16 +26,10 @@ export async function verifyWebhookSignature(
   if (!Number.isInteger(timestamp) || typeof parts.v1 !== "string") return false;
   const now = options.now ?? Math.floor(Date.now() / 1000);
   if (Math.abs(now - timestamp) > (options.toleranceSeconds ?? 300)) return false;
-  return constantTimeEqual(parts.v1, await hmacHex(secret, `${timestamp}.${body}`));
+  return constantTimeEqual(parts.v1, await hmacSha256Hex(secret, `${timestamp}.${body}`));
 }
 
 /** A new signing secret: `whsec_` and 32 random bytes, base64url. */
 export function newSigningSecret(): string {
   return `whsec_${toBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
-}
-
-async function hmacHex(secret: string, text: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", utf8.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(text)));
-  return [...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }

@@ -1,4 +1,4 @@
-import { fromBase64, toBase64Url, utf8 } from "./encoding";
+import { fromBase64, toBase64Url, toHex, utf8 } from "./encoding";
 
 /**
  * Derives a per-purpose secret from a signing key with HMAC-SHA256, so a webhook can be verified
@@ -10,6 +10,28 @@ export async function deriveSecret(signingKey: string, purpose: string, subject:
   const key = await hmacKey(signingKey);
   const mac = await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`));
   return toBase64Url(new Uint8Array(mac));
+}
+
+type Bytes = string | Uint8Array;
+const bytesOf = (value: Bytes) => (typeof value === "string" ? utf8.encode(value) : value) as Uint8Array<ArrayBuffer>;
+
+/**
+ * HMAC-SHA256 of `data` under `secret` (a string's UTF-8 bytes, or raw bytes): Meta's
+ * `X-Hub-Signature-256`, alert webhook signatures, anything signed with a shared secret.
+ */
+export async function hmacSha256(secret: Bytes, data: Bytes): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", bytesOf(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, bytesOf(data)));
+}
+
+/** {@link hmacSha256} as lower-case hex. */
+export async function hmacSha256Hex(secret: Bytes, data: Bytes): Promise<string> {
+  return toHex(await hmacSha256(secret, data));
+}
+
+/** SHA-256 of `data` as lower-case hex. */
+export async function sha256Hex(data: Bytes): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", bytesOf(data))));
 }
 
 // Imported keys by signing key: the webhook path derives a secret on every request, and an

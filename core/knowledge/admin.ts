@@ -8,6 +8,7 @@ import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
 import { DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS } from "./models";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors";
+import { toBase64 } from "../crypto/encoding";
 
 /**
  * Admin verbs for knowledge bases and their sources (module `knowledge`). Runtime-agnostic: the
@@ -386,12 +387,6 @@ export async function deleteKnowledgeSource({
   const dto = toSourceDto(current);
   await recordAudit(ctx, { action: "knowledge_source.delete", resourceType: "knowledge_source", resourceId: dto.id, before: dto });
   return dto;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }
 
 /**

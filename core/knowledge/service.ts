@@ -10,6 +10,7 @@ import { extractText, IngestError, kindOfContentType } from "./parsers";
 import type { RetrievedChunk } from "./prompt";
 import type { ChunkHit, KnowledgeStore } from "./store";
 import type { UrlFetcher } from "./url-fetch";
+import { fromBase64 } from "../crypto/encoding";
 
 export interface KnowledgeDependencies {
   db: Database;
@@ -71,7 +72,7 @@ async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourc
       if (!detected) throw new IngestError(`the URL returned ${fetched.contentType ?? "an unknown content type"}, which cannot be indexed`);
       kind = detected;
     } else {
-      bytes = Buffer.from(source.body ?? "", "base64");
+      bytes = fromBase64(source.body ?? "");
     }
     const hash = await contentHash(bytes, base);
     if (hash === source.contentHash && source.status === "ready") {

@@ -7,6 +7,7 @@ import type { Attachment, InboundChatMessage } from "../../core/queue/inbound-me
 import { channels, type Channel, type KnowledgeSourceKind } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import type { TurnDependencies } from "./turn";
+import { sha256Hex } from "../../core/crypto/hmac";
 
 /** Larger media are referenced, not downloaded (WhatsApp allows documents up to 100 MB; Telegram bots may fetch 20 MB). */
 const MAX_DOWNLOAD_BYTES = 16 * 1024 * 1024;
@@ -76,9 +77,7 @@ async function whatsappFetcher(deps: TurnDependencies, channel: Channel): Promis
       return { fileSize: info.file_size, ...(mimeType ? { mimeType } : {}) };
     const bytes = await api.downloadMedia(info.url);
     if (info.sha256) {
-      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-      const hex = [...digest].map((b) => b.toString(16).padStart(2, "0")).join("");
-      if (hex !== info.sha256.toLowerCase()) throw new Error("media checksum mismatch");
+      if ((await sha256Hex(bytes)) !== info.sha256.toLowerCase()) throw new Error("media checksum mismatch");
     }
     return { bytes, fileSize: bytes.length, ...(mimeType ? { mimeType } : {}) };
   };

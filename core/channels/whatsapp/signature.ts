@@ -1,6 +1,5 @@
 import { formatChannelAddress, type ChannelAddress } from "../address";
-import { constantTimeEqual, deriveSecret } from "../../crypto/hmac";
-import { utf8 } from "../../crypto/encoding";
+import { constantTimeEqual, deriveSecret, hmacSha256Hex } from "../../crypto/hmac";
 
 const VERIFY_PURPOSE = "whatsapp-webhook-verify-token";
 
@@ -32,28 +31,11 @@ const SIGNATURE = /^sha256=([0-9a-f]{64})$/;
 export async function verifyWhatsAppSignature(appSecret: string, rawBody: Uint8Array, header: string | undefined): Promise<boolean> {
   const match = SIGNATURE.exec((header ?? "").trim().toLowerCase());
   if (!match) return false;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    utf8.encode(appSecret) as Uint8Array<ArrayBuffer>,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, rawBody as Uint8Array<ArrayBuffer>));
-  const expected = [...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  const expected = await hmacSha256Hex(appSecret, rawBody);
   return constantTimeEqual(expected, match[1]!);
 }
 
 /** The header Meta would send for this body (tests and the fake). */
 export async function signWhatsAppBody(appSecret: string, rawBody: string | Uint8Array): Promise<string> {
-  const bytes = typeof rawBody === "string" ? utf8.encode(rawBody) : rawBody;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    utf8.encode(appSecret) as Uint8Array<ArrayBuffer>,
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, bytes as Uint8Array<ArrayBuffer>));
-  return `sha256=${[...mac].map((byte) => byte.toString(16).padStart(2, "0")).join("")}`;
+  return `sha256=${await hmacSha256Hex(appSecret, rawBody)}`;
 }
