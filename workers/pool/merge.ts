@@ -6,6 +6,7 @@ import { channels, conversations, messages } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { sleep as defaultSleep } from "./backoff";
 import type { TurnDependencies, TurnOutcome } from "./turn";
+import { inboundChatMessage } from "../../core/queue/builders";
 
 /** However chatty a person is, a flush answers after this long. */
 const MAX_FLUSH_WAIT_MS = 60_000;
@@ -82,19 +83,21 @@ export async function flushConversation(
   if (!last?.message.providerMessageId) return "already_replied";
   const row = last.message;
   return answer(
-    {
-      version: 1,
-      kind: "inbound.message",
-      tenantId: flush.tenantId,
-      channelId: flush.channelId,
-      channelKind: last.channelKind,
-      conversationKey: flush.conversationKey,
-      providerMessageId: row.providerMessageId!,
-      text: row.content,
-      sender: { id: typeof row.sender?.id === "string" && row.sender.id ? row.sender.id : flush.conversationKey },
-      sentAt: row.createdAt.toISOString(),
-      receivedAt: flush.receivedAt,
-    },
+    inboundChatMessage(
+      {
+        tenantId: flush.tenantId,
+        channelId: flush.channelId,
+        channelKind: last.channelKind,
+        conversationKey: flush.conversationKey,
+        providerMessageId: row.providerMessageId!,
+        receivedAt: flush.receivedAt,
+      },
+      {
+        text: row.content,
+        sender: { id: typeof row.sender?.id === "string" && row.sender.id ? row.sender.id : flush.conversationKey },
+        sentAt: row.createdAt.toISOString(),
+      },
+    ),
     unanswered.slice(0, -1).map((item) => item.message.id),
   );
 }

@@ -1,6 +1,7 @@
 import type { ChannelAddress } from "../address";
 import type { Attachment, InboundChatMessage } from "../../queue/inbound-message";
 import { updateKind, type TelegramMessage, type TelegramUpdate } from "./update";
+import { inboundChatMessage } from "../../queue/builders";
 
 export type NormalizeResult = { handled: true; message: InboundChatMessage } | { handled: false; reason: string };
 
@@ -28,35 +29,37 @@ export function normalizeTelegramUpdate(address: ChannelAddress, update: Telegra
   const displayName = from ? [from.first_name, from.last_name].filter(Boolean).join(" ") : message.chat.title;
   return {
     handled: true,
-    message: {
-      version: 1,
-      kind: "inbound.message",
-      tenantId: address.tenantId,
-      channelId: address.channelId,
-      channelKind: "telegram",
-      conversationKey: String(message.chat.id),
-      providerMessageId: String(update.update_id),
-      sequence: update.update_id,
-      text,
-      sender: {
-        id: String(from?.id ?? message.chat.id),
-        ...(displayName ? { displayName: displayName.slice(0, 256) } : {}),
-        ...(from?.username ? { username: from.username } : {}),
-        ...(from?.language_code ? { languageCode: from.language_code } : {}),
+    message: inboundChatMessage(
+      {
+        tenantId: address.tenantId,
+        channelId: address.channelId,
+        channelKind: "telegram",
+        conversationKey: String(message.chat.id),
+        providerMessageId: String(update.update_id),
+        sequence: update.update_id,
+        receivedAt,
       },
-      sentAt: new Date(message.date * 1000).toISOString(),
-      receivedAt: receivedAt.toISOString(),
-      ...(attachments.length ? { attachments } : {}),
-      ...(message.chat.type !== "private"
-        ? {
-            chat: {
-              type: message.chat.type,
-              mentions: mentionsOf(text, message.entities ?? message.caption_entities ?? []),
-              ...(message.reply_to_message?.from ? { replyToSenderId: String(message.reply_to_message.from.id) } : {}),
-            },
-          }
-        : {}),
-    },
+      {
+        text,
+        sender: {
+          id: String(from?.id ?? message.chat.id),
+          ...(displayName ? { displayName: displayName.slice(0, 256) } : {}),
+          ...(from?.username ? { username: from.username } : {}),
+          ...(from?.language_code ? { languageCode: from.language_code } : {}),
+        },
+        sentAt: new Date(message.date * 1000).toISOString(),
+        ...(attachments.length ? { attachments } : {}),
+        ...(message.chat.type !== "private"
+          ? {
+              chat: {
+                type: message.chat.type,
+                mentions: mentionsOf(text, message.entities ?? message.caption_entities ?? []),
+                ...(message.reply_to_message?.from ? { replyToSenderId: String(message.reply_to_message.from.id) } : {}),
+              },
+            }
+          : {}),
+      },
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ChannelAddress } from "../address";
 import type { Attachment, InboundMessage } from "../../queue/inbound-message";
+import { deliveryStatusMessage, inboundChatMessage } from "../../queue/builders";
 
 /**
  * The parts of a WhatsApp Cloud API webhook the product reads
@@ -92,13 +93,7 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
     out.ignored.push(`object:${payload.object}`);
     return out;
   }
-  const base = {
-    version: 1 as const,
-    tenantId: address.tenantId,
-    channelId: address.channelId,
-    channelKind: "whatsapp" as const,
-    receivedAt: receivedAt.toISOString(),
-  };
+  const base = { tenantId: address.tenantId, channelId: address.channelId, channelKind: "whatsapp" as const, receivedAt };
   for (const entry of payload.entry) {
     for (const change of entry.changes) {
       if (change.field !== "messages") {
@@ -115,18 +110,18 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
           continue;
         }
         const name = names.get(message.from);
-        out.messages.push({
-          ...base,
-          ...addressed,
-          kind: "inbound.message",
-          conversationKey: message.from,
-          providerMessageId: message.id,
-          text: content.text,
-          sender: { id: message.from, ...(name ? { displayName: name.slice(0, 256) } : {}) },
-          sentAt: new Date(Number(message.timestamp) * 1000).toISOString(),
-          ...(content.attachments.length ? { attachments: content.attachments } : {}),
-          ...(content.choice ? { choice: content.choice } : {}),
-        });
+        out.messages.push(
+          inboundChatMessage(
+            { ...base, ...addressed, conversationKey: message.from, providerMessageId: message.id },
+            {
+              text: content.text,
+              sender: { id: message.from, ...(name ? { displayName: name.slice(0, 256) } : {}) },
+              sentAt: new Date(Number(message.timestamp) * 1000).toISOString(),
+              ...(content.attachments.length ? { attachments: content.attachments } : {}),
+              ...(content.choice ? { choice: content.choice } : {}),
+            },
+          ),
+        );
       }
       for (const status of change.value.statuses ?? []) {
         if (!STATUSES.has(status.status)) {
@@ -134,17 +129,22 @@ export function normalizeWhatsAppWebhook(address: ChannelAddress, payload: Whats
           continue;
         }
         const error = status.errors?.[0];
-        out.messages.push({
-          ...base,
-          ...addressed,
-          kind: "delivery.status",
-          conversationKey: status.recipient_id,
-          providerMessageId: `status:${status.id}:${status.status}`.slice(0, 128),
-          outboundProviderMessageId: status.id,
-          status: status.status as "sent" | "delivered" | "read" | "failed",
-          ...(error ? { error: `${error.code ?? ""} ${error.title ?? error.message ?? ""}`.trim().slice(0, 500) } : {}),
-          at: new Date(Number(status.timestamp) * 1000).toISOString(),
-        });
+        out.messages.push(
+          deliveryStatusMessage(
+            {
+              ...base,
+              ...addressed,
+              conversationKey: status.recipient_id,
+              providerMessageId: `status:${status.id}:${status.status}`.slice(0, 128),
+            },
+            {
+              outboundProviderMessageId: status.id,
+              status: status.status as "sent" | "delivered" | "read" | "failed",
+              ...(error ? { error: `${error.code ?? ""} ${error.title ?? error.message ?? ""}`.trim().slice(0, 500) } : {}),
+              at: new Date(Number(status.timestamp) * 1000).toISOString(),
+            },
+          ),
+        );
       }
     }
   }

@@ -13,6 +13,7 @@ import { errorResponse } from "../errors";
 import { webchatLimiter } from "../webchat-limits";
 import { WIDGET_SCRIPT } from "./webchat-widget";
 import { issueDetails } from "../../../core/errors";
+import { inboundChatMessage } from "../../../core/queue/builders";
 
 const SESSION_SECONDS = 24 * 60 * 60;
 /** A cursor is the last reply's `created_at` as PostgreSQL prints it (microseconds kept). */
@@ -128,20 +129,20 @@ export const webchatRoutes = new Hono<AppEnv>()
       }
       const now = new Date().toISOString();
       try {
-        await c.get("services").inboundQueue.enqueue({
-          version: 1,
-          kind: "inbound.message",
-          tenantId: address.tenantId,
-          channelId: address.channelId,
-          channelKind: "webchat",
-          conversationKey: session.sessionId,
-          providerMessageId: `${session.sessionId}:${parsed.data.clientMessageId}`,
-          requestId: c.get("requestId"),
-          text: parsed.data.text,
-          sender: { id: session.sessionId, displayName: "Web visitor" },
-          sentAt: now,
-          receivedAt: now,
-        });
+        await c.get("services").inboundQueue.enqueue(
+          inboundChatMessage(
+            {
+              tenantId: address.tenantId,
+              channelId: address.channelId,
+              channelKind: "webchat",
+              conversationKey: session.sessionId,
+              providerMessageId: `${session.sessionId}:${parsed.data.clientMessageId}`,
+              requestId: c.get("requestId"),
+              receivedAt: now,
+            },
+            { text: parsed.data.text, sender: { id: session.sessionId, displayName: "Web visitor" }, sentAt: now },
+          ),
+        );
       } catch {
         return withCors(errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the message right now; retry."), session.origin);
       }

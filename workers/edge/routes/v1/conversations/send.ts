@@ -6,6 +6,7 @@ import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";
 import { adminRoute, jsonBody, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
+import { operatorMessage } from "../../../../../core/queue/builders";
 
 const body = z.object({ text: z.string().min(1).max(4000) }).openapi("OperatorMessageInput");
 
@@ -25,18 +26,20 @@ export const handler: RouteHandler<typeof route, AppEnv> = async (c) => {
   const recorded = await runVerb(c, recordOperatorMessage, { conversationId, text: c.req.valid("json").text });
   const principal = c.get("principal")!;
   try {
-    await c.get("services").inboundQueue.enqueue({
-      version: 1,
-      kind: "operator.message",
-      tenantId: principal.tenantId,
-      channelId: recorded.conversation.channelId,
-      channelKind: recorded.conversation.channelKind,
-      conversationKey: recorded.conversation.externalKey,
-      providerMessageId: `operator:${recorded.message.id}`,
-      messageId: recorded.message.id,
-      receivedAt: new Date().toISOString(),
-      requestId: c.get("requestId"),
-    });
+    await c.get("services").inboundQueue.enqueue(
+      operatorMessage(
+        {
+          tenantId: principal.tenantId,
+          channelId: recorded.conversation.channelId,
+          channelKind: recorded.conversation.channelKind,
+          conversationKey: recorded.conversation.externalKey,
+          providerMessageId: `operator:${recorded.message.id}`,
+          receivedAt: new Date(),
+          requestId: c.get("requestId"),
+        },
+        { messageId: recorded.message.id },
+      ),
+    );
   } catch (error) {
     c.get("logger").log("error", "conversation.operator_enqueue_failed", describeError(error));
     await runVerb(c, failOperatorMessage, { messageId: recorded.message.id, reason: "could not be queued for sending" });
