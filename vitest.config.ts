@@ -9,7 +9,7 @@ const DATABASE_URL = process.env.DATABASE_URL || "postgres://postgres@127.0.0.1:
  * - int: `*.int.test.ts`, real local parts: the PostgreSQL server in DATABASE_URL, by default the
  *   machine's at 127.0.0.1:5432; `test/setup/prerequisites.ts` first obtains what these tests need
  *   beyond npm packages (Chromium, promtool, a running PostgreSQL) or stops with the command to run.
- * - db-pglite: the database tests again on embedded PGlite, whatever DATABASE_URL says, except
+ * - db-pglite: the database tests (and the demo seed's) again on embedded PGlite, whatever DATABASE_URL says, except
  *   db/postgres.int.test.ts, which always needs a real PostgreSQL server (DATABASE_URL or 127.0.0.1:5432).
  */
 export default defineConfig({
@@ -37,7 +37,7 @@ export default defineConfig({
       {
         test: {
           name: "db-pglite",
-          include: ["db/**/*.int.test.ts"],
+          include: ["db/**/*.int.test.ts", "scripts/seed.int.test.ts"],
           exclude: ["node_modules/**", "db/postgres.int.test.ts"], // always a real PostgreSQL server
           env: { TEST_DATABASE: "pglite" },
           testTimeout: 60_000,

@@ -17,7 +17,7 @@ import type { AccessContext } from "../core/access/context";
 import { ALL_PERMISSIONS } from "../core/access/permissions";
 import { createPoolDb } from "../db/client";
 import { roles } from "../db/schema";
-import { DEMO_TENANT_ID } from "../db/seed";
+import { DEMO_TENANT_ID } from "./seed";
 import { withTenant } from "../db/tenant";
 import { PROJECT_ROOT, type StackState } from "./local-stack";
 

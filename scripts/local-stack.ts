@@ -8,7 +8,7 @@ import { formatChannelAddress } from "../core/channels/address";
 import { parseKeyring } from "../core/crypto/secrets";
 import { startPgliteServer, type PgliteServer } from "../db/local/pglite-server";
 import { migrateDatabase } from "../db/migrate";
-import { seedDemo } from "../db/seed";
+import { seedDemo } from "./seed";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/child";
 import { startChroma, type ChromaHandle } from "./stack/chroma";

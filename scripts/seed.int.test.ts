@@ -2,10 +2,10 @@ import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCredentials, type Keyring } from "../core/crypto/secrets";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
-import { createPoolDb } from "./client";
-import { agents, channels, roles, tenants } from "./schema";
+import { createPoolDb } from "../db/client";
+import { agents, channels, roles, tenants } from "../db/schema";
 import { DEMO_AGENT_ID, DEMO_TELEGRAM_CHANNEL_ID, DEMO_TENANT_ID, seedDemo } from "./seed";
-import { withTenant } from "./tenant";
+import { withTenant } from "../db/tenant";
 
 const keyring: Keyring = { currentKeyId: "k1", keys: { k1: crypto.getRandomValues(new Uint8Array(32)) } };
 const context = { tenantId: DEMO_TENANT_ID, owner: `channel:${DEMO_TELEGRAM_CHANNEL_ID}` };

@@ -3,8 +3,8 @@ import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { BUILTIN_ROLE_PERMISSIONS } from "../core/access/permissions";
 import { type Keyring, openCredentials, sealCredentials } from "../core/crypto/secrets";
-import * as schema from "./schema";
-import { agents, agentVersions, channels, roles, tenants } from "./schema";
+import * as schema from "../db/schema";
+import { agents, agentVersions, channels, roles, tenants } from "../db/schema";
 
 /** Fixed ids so scripts, docs and the chat CLI can address the demo without looking it up. */
 export const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d001";

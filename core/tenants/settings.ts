@@ -62,6 +62,17 @@ export const modelPolicy = z
   });
 export type ModelPolicy = z.infer<typeof modelPolicy>;
 
+/**
+ * A policy read back from the database (`agents.model_policy`, stored as plain JSON), narrowed to
+ * the type: it was validated when written; one that no longer parses (a provider since removed)
+ * is treated as absent, so the tenant's default policy applies.
+ */
+export function storedModelPolicy(record: unknown): ModelPolicy | null {
+  if (record === null || record === undefined) return null;
+  const parsed = modelPolicy.safeParse(record);
+  return parsed.success ? parsed.data : null;
+}
+
 /** `provider:model`, the identity of a candidate in logs, records and rules. */
 export function candidateKey(candidate: ModelCandidate): string {
   return `${candidate.provider}:${candidate.model}`;

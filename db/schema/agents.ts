@@ -1,6 +1,15 @@
 import { index, integer, jsonb, pgTable, real, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
-import type { ModelPolicy } from "../../core/tenants/settings";
 import { createdAt, id, tenantId, timestamps } from "./columns";
+
+/**
+ * A model policy as stored. `core/tenants/settings.ts` validates it (zod `modelPolicy`) before it is
+ * written and narrows it when read; the database layer only needs its JSON shape, and `db/` never
+ * imports `core/`.
+ */
+export interface ModelPolicyRecord {
+  candidates: Array<{ provider: string; model: string }>;
+  rules: Array<{ name?: string; when: Record<string, unknown>; use: Array<{ provider: string; model: string }> }>;
+}
 
 /**
  * An agent's current configuration. Every change writes a new row in `agent_versions` (the full
@@ -17,7 +26,7 @@ export const agents = pgTable(
     systemPrompt: text("system_prompt").notNull(),
     /** @deprecated superseded by `model_policy`; kept so older rows and readers keep working. */
     model: text("model").notNull().default("gpt-4o-mini"),
-    modelPolicy: jsonb("model_policy").$type<ModelPolicy | null>(),
+    modelPolicy: jsonb("model_policy").$type<ModelPolicyRecord | null>(),
     temperature: real("temperature").notNull().default(0.3),
     maxOutputTokens: integer("max_output_tokens").notNull().default(512),
     memoryWindow: integer("memory_window").notNull().default(12),
@@ -43,7 +52,7 @@ export const agents = pgTable(
 export interface AgentVersionConfig {
   name: string;
   systemPrompt: string;
-  modelPolicy: ModelPolicy | null;
+  modelPolicy: ModelPolicyRecord | null;
   temperature: number;
   maxOutputTokens: number;
   memoryWindow: number;

@@ -192,16 +192,14 @@ async function seedHistory() {
       })
       .returning();
     if (usage)
-      await db
-        .insert(usageRecords)
-        .values({
-          ...usage,
-          tenantId: t,
-          conversationId,
-          messageId: reply!.id,
-          agentId: channelId === channelB ? agentB : a.agentId,
-          createdAt: at(created),
-        });
+      await db.insert(usageRecords).values({
+        ...usage,
+        tenantId: t,
+        conversationId,
+        messageId: reply!.id,
+        agentId: channelId === channelB ? agentB : a.agentId,
+        createdAt: at(created),
+      });
   }
   // This month: $2 of a $10 budget (one hour into the month, UTC).
   await db.insert(usageRecords).values({

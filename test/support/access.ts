@@ -95,16 +95,14 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
       condition: { kind: "no_traffic", windowMinutes: 60 },
       delivery: { channel: "email", to: [`ops-${tag}@example.test`] },
     });
-    await tx
-      .insert(tools)
-      .values({
-        id: toolId,
-        tenantId,
-        name: `tool_${tag}`,
-        description: "Looks things up.",
-        method: "GET",
-        urlTemplate: "https://api.example.com/lookup",
-      });
+    await tx.insert(tools).values({
+      id: toolId,
+      tenantId,
+      name: `tool_${tag}`,
+      description: "Looks things up.",
+      method: "GET",
+      urlTemplate: "https://api.example.com/lookup",
+    });
     await tx.insert(toolApprovals).values({ id: approvalId, tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` });
     await tx
       .insert(knowledgeSources)

@@ -17,7 +17,7 @@ import { citedExcerpts, retrievalQuery } from "../../core/knowledge/turn-context
 import { describeError, type Logger } from "../../core/observability/log";
 import type { TurnMetrics } from "../../core/observability/metrics";
 import type { InboundChatMessage, InboundMessage } from "../../core/queue/inbound-message";
-import { readTenantSettings, type TenantSettings } from "../../core/tenants/settings";
+import { readTenantSettings, storedModelPolicy, type TenantSettings } from "../../core/tenants/settings";
 import type { Database, Transaction } from "../../db/client";
 import {
   agents,
@@ -40,6 +40,7 @@ import { resolveMedia } from "./media";
 import { sendOperatorMessage } from "./operator";
 import { sendReply, settleUnconfirmed } from "./reply";
 import { AllModelsFailedError, TurnReleasedError, UnprocessableMessageError } from "./turn-errors";
+import { conversationFlushMessage } from "../../core/queue/builders";
 
 export { AllModelsFailedError, TurnReleasedError, UnprocessableMessageError };
 
@@ -182,16 +183,16 @@ async function answerMessage(
     if (mergeWindowMs && deps.enqueue && options.covered === undefined) {
       // Rapid messages: a flush in the conversation's flush group answers everything unanswered
       // once the window since the last message has passed (workers/pool/merge.ts).
-      await deps.enqueue({
-        version: 1,
-        kind: "conversation.flush",
-        tenantId: message.tenantId,
-        channelId: message.channelId,
-        channelKind: message.channelKind,
-        conversationKey: message.conversationKey,
-        providerMessageId: `flush:${context.inbound.id}`,
-        receivedAt: now.toISOString(),
-      });
+      await deps.enqueue(
+        conversationFlushMessage({
+          tenantId: message.tenantId,
+          channelId: message.channelId,
+          channelKind: message.channelKind,
+          conversationKey: message.conversationKey,
+          providerMessageId: `flush:${context.inbound.id}`,
+          receivedAt: now,
+        }),
+      );
       logger.log("debug", "turn.deferred", { mergeWindowMs });
       return "deferred";
     }
@@ -307,7 +308,7 @@ async function decideReply(
       temperature: context.agent.temperature,
       maxOutputTokens: context.agent.maxOutputTokens,
       memoryWindow: context.agent.memoryWindow,
-      modelPolicy: context.agent.modelPolicy ?? context.settings.defaultModelPolicy,
+      modelPolicy: storedModelPolicy(context.agent.modelPolicy) ?? context.settings.defaultModelPolicy,
     },
     channel: context.channel.kind,
     history: context.history,
