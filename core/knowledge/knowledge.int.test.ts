@@ -91,6 +91,7 @@ beforeAll(async () => {
     db: app.db,
     keyring,
     telegramApiBase: telegram.url,
+    whatsappApiBase: "http://127.0.0.1:9/v21.0", // no WhatsApp channel here: loopback, never called
     modelEnv,
     logger,
     knowledge: (request) => retrieveKnowledge(deps, request),

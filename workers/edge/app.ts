@@ -7,7 +7,7 @@ import { requestId } from "hono/request-id";
 import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
 import { createSqsClient, createSqsInboundQueue } from "../../core/queue/sqs";
-import type { AppEnv, EdgeServices } from "./context";
+import type { AppEnv, ConfigServices, EdgeServices } from "./context";
 import { loadConfig, type EdgeConfig } from "./env";
 import { errorResponse, toApiError } from "./errors";
 import { EdgeCounters, reportError, requestCounters } from "./observability";
@@ -17,8 +17,20 @@ import { telegramWebhook } from "./routes/webhooks/telegram";
 import { whatsappWebhook$ } from "./routes/webhooks/whatsapp";
 import { webchatRoutes } from "./routes/webchat";
 import { createAuth0Verifier } from "../../core/access/auth0";
+import { parseKeyring } from "../../core/crypto/secrets";
+import { parseHostList } from "../../core/http/url-policy";
 
-export type ServicesFactory = (config: EdgeConfig) => EdgeServices;
+/** The I/O services (queues, logger, Auth0); tests pass their own. */
+export type ServicesFactory = (config: EdgeConfig) => Omit<EdgeServices, keyof ConfigServices>;
+
+/** Parsed once per isolate: routes read these, never the raw strings. */
+export function configServices(config: EdgeConfig): ConfigServices {
+  return {
+    ...(config.SECRETS_KEYRING ? { keyring: parseKeyring(config.SECRETS_KEYRING) } : {}),
+    toolUrlPolicy: { allowedHosts: parseHostList(config.TOOLS_ALLOWED_HOSTS) },
+    alertWebhookPolicy: { allowedHosts: parseHostList(config.ALERTS_WEBHOOK_ALLOWED_HOSTS) },
+  };
+}
 
 /** Production services: SQS through the AWS SDK (fetch handler under workerd). */
 export const defaultServices: ServicesFactory = (config) => {
@@ -68,7 +80,13 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
     }
     let services = servicesByConfig.get(loaded.config);
     if (!services) {
-      services = makeServices(loaded.config);
+      try {
+        services = { ...configServices(loaded.config), ...makeServices(loaded.config) };
+      } catch (error) {
+        // A keyring that does not parse, say: the environment is broken, not the request.
+        console.error(JSON.stringify({ level: "error", event: "edge.bad_environment", ...describeError(error) }));
+        return errorResponse(c, 500, "BAD_ENVIRONMENT", "The service is misconfigured.");
+      }
       servicesByConfig.set(loaded.config, services);
     }
     c.set("services", services);

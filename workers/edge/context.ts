@@ -5,9 +5,24 @@ import type { Logger } from "../../core/observability/log";
 import type { EdgeConfig, Env } from "./env";
 import type { AuthVariables } from "./middleware/authenticate";
 import type { DatabaseVariables } from "./middleware/database";
+import type { Keyring } from "../../core/crypto/secrets";
+import type { OutboundPolicy } from "../../core/http/url-policy";
+
+/**
+ * What follows from the configuration alone, derived once per isolate (`newApp`) whichever
+ * factory supplies the I/O services: the keyring that seals secrets (absent: such writes answer
+ * 503) and the save-time URL policies.
+ */
+export interface ConfigServices {
+  keyring?: Keyring;
+  /** Hosts tools may target besides public ones (TOOLS_ALLOWED_HOSTS). */
+  toolUrlPolicy: OutboundPolicy;
+  /** Hosts alert webhooks may target besides public HTTPS ones (ALERTS_WEBHOOK_ALLOWED_HOSTS). */
+  alertWebhookPolicy: OutboundPolicy;
+}
 
 /** Per-request services, built once per isolate and put on the context. */
-export interface EdgeServices {
+export interface EdgeServices extends ConfigServices {
   config: EdgeConfig;
   inboundQueue: InboundQueue;
   /** Knowledge ingestion jobs; absent when KNOWLEDGE_JOBS_QUEUE_URL is not configured. */

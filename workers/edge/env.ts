@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { issueLines } from "../../core/errors";
+import { endpointEnv } from "../../core/endpoints";
 
 /**
  * The edge's bindings, validated once per isolate (see `loadConfig`). Secrets come from
@@ -23,9 +24,8 @@ export const edgeEnvSchema = z
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
     PUBLIC_BASE_URL: optional(z.url()),
-    TELEGRAM_API_BASE: z.url().default("https://api.telegram.org"),
-    /** WhatsApp Cloud API (Graph API) base with its version. */
-    WHATSAPP_API_BASE: z.url().default("https://graph.facebook.com/v21.0"),
+    /** TELEGRAM_API_BASE, WHATSAPP_API_BASE: see core/endpoints.ts. */
+    ...endpointEnv,
     /**
      * The platform's Meta app secret: every WhatsApp webhook is signed with it (X-Hub-Signature-256).
      * One app for all tenants (numbers are onboarded into the platform's app), so the edge checks

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { issueLines } from "../../core/errors";
+import { endpointEnv } from "../../core/endpoints";
 
 const optionalString = z
   .string()
@@ -16,9 +17,8 @@ export const poolEnvSchema = z.object({
   INBOUND_QUEUE_URL: z.url(),
   /** "id:base64key[,id:base64key...]"; the first key encrypts, all decrypt. */
   SECRETS_KEYRING: z.string().min(1),
-  TELEGRAM_API_BASE: z.url().default("https://api.telegram.org"),
-  /** WhatsApp Cloud API (Graph API) base with its version; a loopback fake in tests. */
-  WHATSAPP_API_BASE: z.url().default("https://graph.facebook.com/v21.0"),
+  /** TELEGRAM_API_BASE, WHATSAPP_API_BASE: see core/endpoints.ts. */
+  ...endpointEnv,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   /** Port for /healthz and /readyz; 0 picks a free one. */

@@ -107,13 +107,13 @@ async function main() {
     metrics,
     deps: {
       db: database.db,
-      keyring: parseKeyring(config.SECRETS_KEYRING),
+      keyring,
       metrics: metrics.turn,
       telegramApiBase: config.TELEGRAM_API_BASE,
       whatsappApiBase: config.WHATSAPP_API_BASE,
       // Flushes of merged rapid messages go back onto the same queue.
       enqueue: (message) => inboundQueue.enqueue(message),
-      modelEnv: readModelEnvironment(process.env),
+      modelEnv,
       logger,
       ...(knowledge
         ? {

@@ -69,7 +69,7 @@ async function whatsappFetcher(deps: TurnDependencies, channel: Channel): Promis
     { tenantId: channel.tenantId, owner: `channel:${channel.id}` },
     channel.credentials!,
   );
-  const api = new WhatsAppGraphApi({ apiBase: deps.whatsappApiBase ?? "https://graph.facebook.com/v21.0", accessToken });
+  const api = new WhatsAppGraphApi({ apiBase: deps.whatsappApiBase, accessToken });
   return async (attachment) => {
     const info = await api.getMedia(attachment.fileId);
     const mimeType = info.mime_type;

@@ -31,7 +31,7 @@ export async function sendReply(
   const sender = senderFor(channel.kind, {
     keyring: deps.keyring,
     telegramApiBase: deps.telegramApiBase,
-    whatsappApiBase: deps.whatsappApiBase ?? "https://graph.facebook.com/v21.0",
+    whatsappApiBase: deps.whatsappApiBase,
     logger,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
     ...(deps.rateLimitBaseMs !== undefined ? { rateLimitBaseMs: deps.rateLimitBaseMs } : {}),

@@ -40,6 +40,7 @@ beforeAll(async () => {
     db: app.db,
     keyring,
     telegramApiBase: telegram.url,
+    whatsappApiBase: "http://127.0.0.1:9/v21.0", // no WhatsApp channel here: loopback, never called
     modelEnv: readModelEnvironment({ OPENAI_API_KEY: "sk-tools", OPENAI_BASE_URL: openai.baseUrl, MODEL_TIMEOUT_MS: "5000" }),
     logger: createLogger({ test: "tools" }, "info"),
     // The loopback service is reachable only because this test names it.

@@ -43,6 +43,7 @@ beforeAll(async () => {
     db: app.db,
     keyring,
     telegramApiBase: telegram.url,
+    whatsappApiBase: "http://127.0.0.1:9/v21.0", // no WhatsApp channel here: loopback, never called
     modelEnv: readModelEnvironment({
       OPENAI_API_KEY: "sk-turn",
       OPENAI_BASE_URL: openai.baseUrl,

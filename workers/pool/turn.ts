@@ -48,8 +48,8 @@ export interface TurnDependencies {
   db: Database;
   keyring: Keyring;
   telegramApiBase: string;
-  /** WhatsApp Cloud API base with its version, e.g. https://graph.facebook.com/v21.0. */
-  whatsappApiBase?: string;
+  /** WhatsApp Cloud API base with its version (core/endpoints.ts). */
+  whatsappApiBase: string;
   /** Puts a message on the inbound queue (flushes of merged rapid messages); without it messages are never merged. */
   enqueue?: (message: InboundMessage) => Promise<void>;
   /** Waits: channel rate-limit back-off and the merge window; tests may shorten it. */

@@ -1,8 +1,6 @@
 import type { Context } from "hono";
 import type { AlertRuleServices } from "../../../../../core/alerts/rules";
 import { alertRuleDto, createAlertRuleInput, createdAlertRuleDto, updateAlertRuleInput } from "../../../../../core/alerts/schemas";
-import { parseKeyring } from "../../../../../core/crypto/secrets";
-import { parseHostList } from "../../../../../core/http/url-policy";
 import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";
 
@@ -14,13 +12,13 @@ export const updateAlertRuleSchema = updateAlertRuleInput.openapi("UpdateAlertRu
 
 /** Sealing for webhook secrets (503 without a keyring) and the webhook URL policy. */
 export function ruleServices(c: Context<AppEnv>): AlertRuleServices {
-  const config = c.get("services").config;
+  const { keyring, alertWebhookPolicy } = c.get("services");
   return {
     keyring: () => {
-      if (!config.SECRETS_KEYRING) throw new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
-      return parseKeyring(config.SECRETS_KEYRING);
+      if (!keyring) throw new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
+      return keyring;
     },
-    webhookPolicy: { allowedHosts: parseHostList(config.ALERTS_WEBHOOK_ALLOWED_HOSTS) },
+    webhookPolicy: alertWebhookPolicy,
   };
 }
 

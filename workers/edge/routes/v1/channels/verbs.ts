@@ -1,16 +1,14 @@
 import type { Context } from "hono";
 import { channelVerbs } from "../../../../../core/channels/manage";
-import { parseKeyring } from "../../../../../core/crypto/secrets";
 import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";
 
 /** The channel verbs with this isolate's keys and URLs; 503 when the edge has no keyring to seal credentials with. */
 export function channelsFor(c: Context<AppEnv>) {
-  const { config } = c.get("services");
-  if (!config.SECRETS_KEYRING)
-    throw new ApiError(503, "CHANNELS_UNAVAILABLE", "Channels cannot be managed here: the edge has no SECRETS_KEYRING.");
+  const { config, keyring } = c.get("services");
+  if (!keyring) throw new ApiError(503, "CHANNELS_UNAVAILABLE", "Channels cannot be managed here: the edge has no SECRETS_KEYRING.");
   return channelVerbs({
-    keyring: parseKeyring(config.SECRETS_KEYRING),
+    keyring,
     signingKey: config.WEBHOOK_SIGNING_KEY,
     telegramApiBase: config.TELEGRAM_API_BASE,
     whatsappApiBase: config.WHATSAPP_API_BASE,

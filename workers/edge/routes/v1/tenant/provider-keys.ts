@@ -1,6 +1,6 @@
 import { z, type RouteHandler } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { parseKeyring, type Keyring } from "../../../../../core/crypto/secrets";
+import type { Keyring } from "../../../../../core/crypto/secrets";
 import {
   getProviderKeys,
   KEYED_PROVIDERS,
@@ -50,9 +50,9 @@ export const deleteRoute = adminRoute("settings:write", {
 
 /** The keyring that seals secrets; without one the edge cannot store secrets at all. */
 function keyringOf(c: Context<AppEnv>): Keyring {
-  const spec = c.get("services").config.SECRETS_KEYRING;
-  if (!spec) throw new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
-  return parseKeyring(spec);
+  const { keyring } = c.get("services");
+  if (!keyring) throw new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
+  return keyring;
 }
 
 export const getHandler: RouteHandler<typeof getRoute, AppEnv> = async (c) => c.json(await runVerb(c, getProviderKeys, undefined), 200);

@@ -1,7 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { parseKeyring } from "../../../../../core/crypto/secrets";
-import { parseHostList } from "../../../../../core/http/url-policy";
 import { createToolInput, updateToolInput } from "../../../../../core/tools/definition";
 import { importToolsInput } from "../../../../../core/tools/openapi-import";
 import { signRunnerRequest, toolTestResult } from "../../../../../core/tools/runner-protocol";
@@ -23,11 +21,8 @@ export const testToolSchema = z
 
 /** Sealing keyring (absent: writes with credentials answer 503) and the save-time URL policy. */
 export function toolServices(c: Context<AppEnv>): ToolServices {
-  const config = c.get("services").config;
-  return {
-    keyring: config.SECRETS_KEYRING ? parseKeyring(config.SECRETS_KEYRING) : undefined,
-    policy: { allowedHosts: parseHostList(config.TOOLS_ALLOWED_HOSTS) },
-  };
+  const { keyring, toolUrlPolicy } = c.get("services");
+  return { keyring, policy: toolUrlPolicy };
 }
 
 /**
