@@ -1,5 +1,4 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
-import type { z } from "zod";
 import { agents, channels, type Channel } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
@@ -8,7 +7,9 @@ import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
 import { openCredentials, sealCredentials, type Keyring } from "../crypto/secrets";
 import { formatChannelAddress } from "./address";
-import { readChannelSettings, telegramSettings, webchatSettings, whatsappSettings } from "./config";
+import { channelSecretContext } from "./credentials";
+import { readChannelSettings } from "./config";
+import { channelAdapter } from "./registry";
 import type { ChannelDto, ChannelTestResult, ConnectChannelInput, UpdateChannelInput } from "./schemas";
 import { TelegramApiError, TelegramBotApi } from "./telegram/bot-api";
 import { TELEGRAM_ALLOWED_UPDATES } from "./telegram/update";
@@ -40,7 +41,7 @@ type Ctx = AccessContext;
  */
 export function channelVerbs(env: ChannelEnvironment) {
   const base = env.publicBaseUrl.replace(/\/+$/, "");
-  const secretContext = (channel: Pick<Channel, "tenantId" | "id">) => ({ tenantId: channel.tenantId, owner: `channel:${channel.id}` });
+  const secretContext = channelSecretContext;
   const telegram = (token: string) =>
     new TelegramBotApi({ apiBase: env.telegramApiBase, token, ...(env.fetch ? { fetch: env.fetch } : {}) });
   const graph = (accessToken: string) =>
@@ -166,8 +167,7 @@ export function channelVerbs(env: ChannelEnvironment) {
     const facts = { botId: current.config.botId, botUsername: current.config.botUsername };
     let config = current.config;
     if (input.settings) {
-      const schema = { telegram: telegramSettings, whatsapp: whatsappSettings, webchat: webchatSettings }[current.kind as "telegram"];
-      const parsed = (schema as z.ZodType<Record<string, unknown>> | undefined)?.safeParse(input.settings);
+      const parsed = channelAdapter(current.kind)?.settings.safeParse(input.settings);
       if (!parsed?.success) {
         throw new DomainError(
           "INVALID_SETTINGS",

@@ -24,7 +24,7 @@ import { createTestDatabase, type TestDatabase } from "../../test/support/databa
 import { makeDocx, makePdf } from "../../test/support/documents";
 import { embeddingCredentialsFrom } from "../../workers/pool/knowledge";
 import { isTransientFailure } from "../../workers/pool/failures";
-import { processInboundMessage, type TurnDependencies } from "../../workers/pool/turn";
+import { processInboundMessage, type TurnDependencies } from "../../workers/pool/handlers";
 import { addKnowledgeSource, createKnowledgeBase, deleteKnowledgeSource, resyncKnowledgeSource } from "./admin";
 import { listConversationMessages } from "./citations";
 import { createConversationMemory } from "./memory";

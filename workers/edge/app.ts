@@ -13,8 +13,8 @@ import { errorResponse, toApiError } from "./errors";
 import { EdgeCounters, reportError, requestCounters } from "./observability";
 import { healthRoutes } from "./routes/health";
 import { v1Api } from "./routes/v1";
-import { telegramWebhook } from "./routes/webhooks/telegram";
-import { whatsappWebhook$ } from "./routes/webhooks/whatsapp";
+import { webhookIntake } from "./routes/webhooks/intake";
+import { webhookKinds } from "../../core/channels/registry";
 import { webchatRoutes } from "./routes/webchat";
 import { createAuth0Verifier } from "../../core/access/auth0";
 import { parseKeyring } from "../../core/crypto/secrets";
@@ -102,8 +102,8 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
   );
 
   app.route("/", healthRoutes);
-  app.route("/webhooks/telegram", telegramWebhook);
-  app.route("/webhooks/whatsapp", whatsappWebhook$);
+  // One intake, mounted per registered kind so each route keeps its own name in metrics and logs.
+  for (const kind of webhookKinds()) app.route(`/webhooks/${kind}`, webhookIntake(kind));
   app.route("/webchat", webchatRoutes);
   app.route("/", v1Api);
 

@@ -13,9 +13,11 @@ import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram"
 import { startFakeWhatsApp, type FakeWhatsApp } from "../../test/fakes/whatsapp";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
 import { makeDocx, makePdf } from "../../test/support/documents";
-import { telegramSender } from "./senders/telegram";
-import { whatsappSender } from "./senders/whatsapp";
-import { processInboundMessage, type TurnDependencies } from "./turn";
+import { telegramSender } from "../../core/channels/telegram/sender";
+import { whatsappSender } from "../../core/channels/whatsapp/sender";
+import { openChannelCredentials } from "../../core/channels/credentials";
+import { sleep } from "./backoff";
+import { processInboundMessage, type TurnDependencies } from "./handlers";
 
 const keyring = parseKeyring(`k1:${Buffer.alloc(32, 7).toString("base64")}`);
 const BOT_TOKEN = "777000111:channels-test-bot-token";
@@ -104,6 +106,12 @@ const inboundOf = async (graph: TenantGraph) =>
 const channelRow = async (graph: TenantGraph): Promise<Channel> =>
   (await admin.db.select().from(channels).where(eq(channels.id, graph.rows.channels.id!)))[0]!;
 
+/** The channel row and its opened credentials, as the turn hands them to a sender. */
+const withCredentials = async (graph: TenantGraph) => {
+  const channel = await channelRow(graph);
+  return { channel, credentials: await openChannelCredentials(keyring, channel) };
+};
+
 describe("Telegram, complete", () => {
   it("splits a 10,000-character reply at 4,096 characters and sends it as plain text", async () => {
     const graph = await makeChannel("telegram");
@@ -111,8 +119,8 @@ describe("Telegram, complete", () => {
     const text = Array.from({ length: 1000 }, (_, i) => `line ${i} <b>*not markup*</b>`)
       .join("\n")
       .slice(0, 10_000);
-    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase }).send(
-      { replyId: randomUUID(), channel: await channelRow(graph), conversationKey: "5001", text, partsDelivered: 0 },
+    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase, sleep }).send(
+      { replyId: randomUUID(), ...(await withCredentials(graph)), conversationKey: "5001", text, partsDelivered: 0 },
       { onPart: async (id) => void parts.push(id) },
     );
     const sent = telegram.sent(5001);
@@ -126,8 +134,8 @@ describe("Telegram, complete", () => {
 
   it("resumes a split reply after the parts already delivered", async () => {
     const graph = await makeChannel("telegram");
-    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase }).send(
-      { replyId: randomUUID(), channel: await channelRow(graph), conversationKey: "5002", text: "a".repeat(9000), partsDelivered: 2 },
+    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase, sleep }).send(
+      { replyId: randomUUID(), ...(await withCredentials(graph)), conversationKey: "5002", text: "a".repeat(9000), partsDelivered: 2 },
       { onPart: async () => {} },
     );
     expect(telegram.sent(5002).map((m) => m.text.length)).toEqual([808]);
@@ -424,10 +432,10 @@ describe("WhatsApp Cloud API", () => {
   it("offers choices as buttons", async () => {
     const graph = await makeChannel("whatsapp");
     await processInboundMessage(deps, wa(graph, "16505550008", "hello"));
-    await whatsappSender({ ...deps, whatsappApiBase: whatsapp.apiBase }).send(
+    await whatsappSender({ ...deps, whatsappApiBase: whatsapp.apiBase, sleep }).send(
       {
         replyId: randomUUID(),
-        channel: await channelRow(graph),
+        ...(await withCredentials(graph)),
         conversationKey: "16505550008",
         text: "Shall I book it?\n1. Yes\n2. No",
         partsDelivered: 0,

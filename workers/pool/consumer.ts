@@ -11,7 +11,7 @@ import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-me
 import { DependencyGate, sleep, type BackoffPolicy, type DependencyChecks } from "./backoff";
 import { moveToDeadLetter, type DeadLetterTarget } from "./dead-letter";
 import { failureCode, isTransientFailure } from "./failures";
-import { processInboundMessage, type TurnDependencies } from "./turn";
+import { processInboundMessage, type TurnDependencies } from "./handlers";
 
 export interface ConsumerOptions {
   sqs: SQSClient;

@@ -13,7 +13,7 @@ import type { Database } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { backoffDelay, sleep } from "./backoff";
-import { DEFAULT_MAX_RECEIVES } from "./turn";
+import { DEFAULT_MAX_RECEIVES } from "./turn/types";
 
 /**
  * Keys for hosted embedding models: the tenant's own (sealed in its settings), else the platform's

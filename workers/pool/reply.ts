@@ -1,12 +1,13 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { describeError, type Logger } from "../../core/observability/log";
 import { messages, type Channel, type Conversation, type Message, type MessageStatus } from "../../db/schema";
+import type { Database } from "../../db/client";
 import { withTenant } from "../../db/tenant";
 import { backoffDelay, sleep } from "./backoff";
 import { isTransientFailure } from "./failures";
-import { lastInboundAt } from "./merge";
-import { PermanentSendError, senderFor } from "./senders";
-import type { TurnDependencies } from "./turn";
+import { PermanentSendError } from "../../core/channels/adapter";
+import { senderFor } from "../../core/channels/registry";
+import type { TurnDependencies } from "./turn/types";
 
 /**
  * Hands the reply to its channel's sender (workers/pool/senders): claimed `pending` → `sending`
@@ -19,7 +20,13 @@ import type { TurnDependencies } from "./turn";
 export async function sendReply(
   deps: TurnDependencies,
   /** `inbound`: the message this answers (WhatsApp marks it read); none for an operator's message. */
-  context: { channel: Channel; conversation: Conversation; inbound?: Pick<Message, "providerMessageId"> },
+  context: {
+    channel: Channel;
+    conversation: Conversation;
+    inbound?: Pick<Message, "providerMessageId">;
+    /** The channel's credentials, opened at most once per turn (TurnChannel). */
+    credentials(): Promise<Record<string, string> | undefined>;
+  },
   reply: Message,
   logger: Logger,
 ): Promise<"replied" | "already_replied" | "send_failed"> {
@@ -29,11 +36,10 @@ export async function sendReply(
   if (!claimed) return "already_replied";
   const delivered = reply.providerMessageId ? reply.providerMessageId.split(",") : [];
   const sender = senderFor(channel.kind, {
-    keyring: deps.keyring,
     telegramApiBase: deps.telegramApiBase,
     whatsappApiBase: deps.whatsappApiBase,
     logger,
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    sleep: deps.sleep ?? sleep,
     ...(deps.rateLimitBaseMs !== undefined ? { rateLimitBaseMs: deps.rateLimitBaseMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
   });
@@ -42,6 +48,7 @@ export async function sendReply(
       {
         replyId: reply.id,
         channel,
+        credentials: await context.credentials(),
         conversationKey: context.conversation.externalKey,
         text: reply.content,
         partsDelivered: delivered.length,
@@ -119,3 +126,14 @@ async function setReplyStatus(
 }
 
 const STATUS_WRITE_DEADLINE_MS = 60_000;
+
+/** When the person last wrote in this conversation (WhatsApp's 24-hour window starts there). */
+async function lastInboundAt(db: Database, tenantId: string, conversationId: string): Promise<Date | undefined> {
+  const [row] = await withTenant(db, tenantId, (tx) =>
+    tx
+      .select({ at: sql<string | null>`max(${messages.createdAt})::text` })
+      .from(messages)
+      .where(and(eq(messages.tenantId, tenantId), eq(messages.conversationId, conversationId), eq(messages.direction, "inbound"))),
+  );
+  return row?.at ? new Date(row.at) : undefined;
+}

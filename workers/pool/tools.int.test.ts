@@ -15,7 +15,7 @@ import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
 import { startFakeToolService, TOOL_SERVICE_SECRETS, type FakeToolService } from "../../test/fakes/tool-service";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
-import { processInboundMessage, type TurnDependencies } from "./turn";
+import { processInboundMessage, type TurnDependencies } from "./handlers";
 
 /** Real turns (processInboundMessage) where the OpenAI fake calls a tenant HTTP tool on a loopback service. */
 const keyring = parseKeyring(`k1:${Buffer.alloc(32, 7).toString("base64")}`);

@@ -16,7 +16,8 @@ import { startFakeGemini, type FakeGemini } from "../../test/fakes/gemini";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
-import { AllModelsFailedError, processInboundMessage, type TurnDependencies } from "./turn";
+import { processInboundMessage, type TurnDependencies } from "./handlers";
+import { AllModelsFailedError } from "./turn-errors";
 
 const keyring = parseKeyring(`k1:${Buffer.alloc(32, 3).toString("base64")}`);
 const mini = { provider: "openai", model: "gpt-4o-mini" } as const;

@@ -1,18 +1,19 @@
 import { and, eq } from "drizzle-orm";
-import type { OperatorMessage } from "../../core/queue/inbound-message";
-import { channels, conversations, messages } from "../../db/schema";
-import { withTenant } from "../../db/tenant";
-import { sendReply, settleUnconfirmed } from "./reply";
-import type { Delivery, TurnDependencies, TurnOutcome } from "./turn";
-import { TurnReleasedError } from "./turn-errors";
+import { openChannelCredentials } from "../../../core/channels/credentials";
+import type { OperatorMessage } from "../../../core/queue/inbound-message";
+import { channels, conversations, messages } from "../../../db/schema";
+import { withTenant } from "../../../db/tenant";
+import { sendReply, settleUnconfirmed } from "../reply";
+import { TurnReleasedError } from "../turn-errors";
+import type { MessageHandler } from "./types";
 
 /**
- * Sends a message a person wrote in the console (recorded `pending` by the admin API) through the
+ * `operator.message`: sends a message a person wrote in the console (recorded `pending` by the admin API) through the
  * conversation's channel, with the same claim-then-send steps as an agent's reply, so a
  * redelivery never sends it twice. No agent runs. A message that is gone or no longer pending
  * (sent, failed) is acknowledged and nothing is sent.
  */
-export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorMessage, delivery: Delivery): Promise<TurnOutcome> {
+export const handleOperatorMessage: MessageHandler<OperatorMessage> = async (deps, job, delivery) => {
   const logger = deps.logger.child({
     tenantId: job.tenantId,
     channelId: job.channelId,
@@ -41,8 +42,8 @@ export async function sendOperatorMessage(deps: TurnDependencies, job: OperatorM
   if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
   return sendReply(
     deps,
-    { channel: found.channel, conversation: found.conversation },
+    { channel: found.channel, conversation: found.conversation, credentials: () => openChannelCredentials(deps.keyring, found.channel) },
     found.message,
     logger.child({ conversationId: found.conversation.id }),
   );
-}
+};

@@ -1,8 +1,6 @@
-import { TelegramApiError, TelegramBotApi, TELEGRAM_TEXT_LIMIT } from "../../../core/channels/telegram/bot-api";
-import { splitText } from "../../../core/channels/split";
-import { openCredentials } from "../../../core/crypto/secrets";
-import { sleep as defaultSleep } from "../backoff";
-import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "./types";
+import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "../adapter";
+import { splitText } from "../split";
+import { TelegramApiError, TelegramBotApi, TELEGRAM_TEXT_LIMIT } from "./bot-api";
 
 /** Longest `retry_after` waited in place; a longer one goes back to the queue. */
 const MAX_RETRY_AFTER_SECONDS = 60;
@@ -14,15 +12,11 @@ const MAX_ATTEMPTS_PER_PART = 4;
  * 400 (chat not found, bad request) and 403 (blocked, kicked) never succeed: permanent.
  */
 export function telegramSender(deps: SenderDependencies): ChannelSender {
-  const sleep = deps.sleep ?? defaultSleep;
+  const { sleep } = deps;
   return {
     async send(reply, progress) {
-      if (!reply.channel.credentials) throw new PermanentSendError("the channel has no credentials");
-      const { botToken } = await openCredentials<{ botToken: string }>(
-        deps.keyring,
-        { tenantId: reply.channel.tenantId, owner: `channel:${reply.channel.id}` },
-        reply.channel.credentials,
-      );
+      const botToken = reply.credentials?.botToken;
+      if (!botToken) throw new PermanentSendError("the channel has no credentials");
       const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
       const parts = splitText(reply.text, TELEGRAM_TEXT_LIMIT);
       for (const part of parts.slice(reply.partsDelivered)) {

@@ -1,20 +1,20 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { DeliveryStatusMessage } from "../../core/queue/inbound-message";
-import { channels, messages } from "../../db/schema";
-import { withTenant } from "../../db/tenant";
-import type { TurnDependencies, TurnOutcome } from "./turn";
+import type { DeliveryStatusMessage } from "../../../core/queue/inbound-message";
+import { channels, messages } from "../../../db/schema";
+import { withTenant } from "../../../db/tenant";
+import type { MessageHandler } from "./types";
 
 const RANK = sql`case ${messages.deliveryStatus} when 'sent' then 1 when 'delivered' then 2 when 'read' then 3 when 'failed' then 4 else 0 end`;
 const RANK_OF: Record<DeliveryStatusMessage["status"], number> = { sent: 1, delivered: 2, read: 3, failed: 4 };
 
 /**
- * A channel's report on a reply we sent (WhatsApp `statuses`): written on the reply whose provider
+ * `delivery.status`: a channel's report on a reply we sent (WhatsApp `statuses`): written on the reply whose provider
  * ids include the reported one, never moving backwards (statuses can arrive out of order: `read`
  * is not undone by a late `delivered`; `failed` wins). No agent runs. A status for a message the
  * platform did not send (e.g. from WhatsApp Manager) matches nothing and is only logged, as does
  * one addressed to another phone number than the channel's (`accountId`).
  */
-export async function recordDeliveryStatus(deps: TurnDependencies, status: DeliveryStatusMessage): Promise<TurnOutcome> {
+export const handleDeliveryStatus: MessageHandler<DeliveryStatusMessage> = async (deps, status) => {
   const updated = await withTenant(deps.db, status.tenantId, (tx) =>
     tx
       .update(messages)
@@ -42,4 +42,4 @@ export async function recordDeliveryStatus(deps: TurnDependencies, status: Deliv
     status: status.status,
   });
   return "status_recorded";
-}
+};

@@ -1,10 +1,8 @@
-import { extractChoices } from "../../../core/channels/choices";
-import { readChannelSettings } from "../../../core/channels/config";
-import { splitText } from "../../../core/channels/split";
-import { GraphApiError, WhatsAppGraphApi, WHATSAPP_TEXT_LIMIT } from "../../../core/channels/whatsapp/graph-api";
-import { openCredentials } from "../../../core/crypto/secrets";
-import { sleep as defaultSleep } from "../backoff";
-import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "./types";
+import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "../adapter";
+import { extractChoices } from "../choices";
+import { readChannelSettings } from "../config";
+import { splitText } from "../split";
+import { GraphApiError, WhatsAppGraphApi, WHATSAPP_TEXT_LIMIT } from "./graph-api";
 
 /** WhatsApp's customer-service window: free-form messages only this long after the person last wrote. */
 export const CUSTOMER_SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -20,19 +18,15 @@ const MAX_ATTEMPTS_PER_PART = 4;
  *   other 4xx errors will never succeed and fail the send with Meta's reason, once.
  */
 export function whatsappSender(deps: SenderDependencies): ChannelSender {
-  const sleep = deps.sleep ?? defaultSleep;
+  const { sleep } = deps;
   const baseMs = deps.rateLimitBaseMs ?? 1000;
   return {
     async send(reply, progress) {
-      if (!reply.channel.credentials) throw new PermanentSendError("the channel has no credentials");
+      const accessToken = reply.credentials?.accessToken;
+      if (!accessToken) throw new PermanentSendError("the channel has no credentials");
       const settings = readChannelSettings(reply.channel.config);
       if (!settings.phoneNumberId) throw new PermanentSendError("the channel has no phone number id");
       const phoneNumberId = settings.phoneNumberId;
-      const { accessToken } = await openCredentials<{ accessToken: string }>(
-        deps.keyring,
-        { tenantId: reply.channel.tenantId, owner: `channel:${reply.channel.id}` },
-        reply.channel.credentials,
-      );
       const api = new WhatsAppGraphApi({ apiBase: deps.whatsappApiBase, accessToken });
 
       if (reply.inboundProviderMessageId && reply.partsDelivered === 0) {

@@ -1,0 +1,158 @@
+import type { z } from "zod";
+import type { Logger } from "../observability/log";
+import type { Attachment, InboundMessage } from "../queue/inbound-message";
+import type { Channel, ChannelKind } from "../../db/schema";
+import type { ChannelAddress } from "./address";
+
+/**
+ * The one interface every channel kind implements (Telegram, WhatsApp, web chat; email, SMS and
+ * voice next). The edge's webhook intake, the pool's reply sender and media resolution know only
+ * this interface; `core/channels/registry.ts` maps a kind to its adapter. Adding a channel is a
+ * folder `core/channels/<kind>/` exporting one `ChannelAdapter` plus one line in the registry
+ * (see docs/architecture.md, "How to add a channel").
+ */
+export interface ChannelAdapter {
+  kind: ChannelKind;
+  capabilities: ChannelCapabilities;
+  /** The channel's own settings (`PATCH /v1/channels/:id` `settings`), validated before they are stored. */
+  settings: z.ZodType<Record<string, unknown>>;
+  /** Inbound over HTTP webhooks, checked and normalised at the edge with no database; absent for channels with their own routes (web chat). */
+  webhook?: ChannelWebhook;
+  /** Sends one reply within the channel's limits (splitting, buttons, templates, rate limits). */
+  sender(deps: SenderDependencies): ChannelSender;
+  /** Media that arrive as references and are resolved through the channel's API before the turn. */
+  media?: ChannelMedia;
+}
+
+/** What a channel can carry: the engine, the reply sender and the console read these. */
+export interface ChannelCapabilities {
+  /** The longest text one message may carry; a longer reply is split in parts at word boundaries. */
+  textLimit: number;
+  /** Reply buttons one message may carry (0: none; choices then stay in the text). */
+  buttons: number;
+  /** Inbound media (photos, documents, voice) are delivered as references the pool can fetch. */
+  media: boolean;
+  /** Pre-approved templates for messages outside a service window. */
+  templates: boolean;
+  /** A reply can be shown while it is being written. */
+  streaming: boolean;
+  /** The provider reports sent, delivered, read and failed for our messages. */
+  deliveryStatuses: boolean;
+}
+
+// ---- Inbound: the edge's webhook intake ------------------------------------------------------
+
+/** What the edge knows when a webhook arrives (no database on this path). */
+export interface WebhookRequest {
+  address: ChannelAddress;
+  headers: Headers;
+  query: URLSearchParams;
+  secrets: WebhookSecrets;
+}
+
+/** Secrets the edge holds for checking webhooks: per-channel ones are derived from the signing key. */
+export interface WebhookSecrets {
+  /** WEBHOOK_SIGNING_KEY: per-channel secrets are HMACs of it and the channel address. */
+  signingKey: string;
+  /** The platform's Meta app secret (WhatsApp's `X-Hub-Signature-256`); unset: WhatsApp webhooks answer 503. */
+  whatsappAppSecret?: string | undefined;
+}
+
+export type Verification = { ok: true } | { ok: false; status: 401 | 403 | 503; reason: string; message: string };
+
+/** A payload turned into queue messages, in the provider's order, and the reasons for what was left out. */
+export interface NormalizedPayload {
+  messages: InboundMessage[];
+  ignored: string[];
+}
+
+export interface ChannelWebhook {
+  /** Checked before the body is read (a secret header), so a stranger cannot make us read 1 MiB. */
+  verifyRequest?(request: WebhookRequest): Promise<Verification>;
+  /** Checked against the body's bytes as received (a signature over the raw body). */
+  verifyBody?(request: WebhookRequest, rawBody: Uint8Array): Promise<Verification>;
+  /** The provider's payload schema; a body that fails it answers 400 `INVALID_BODY`, naming the fields. */
+  payload: z.ZodType;
+  /** How the 400 names the payload: "a Telegram update". */
+  payloadName: string;
+  normalize(address: ChannelAddress, payload: never, receivedAt: Date): NormalizedPayload;
+  /** The 200 body the provider gets back (providers differ; none retries on a 200). */
+  acknowledge(result: NormalizedPayload): Record<string, unknown>;
+  /** A `GET` on the webhook URL (Meta's `hub.challenge` handshake); absent: 404. */
+  handshake?(request: WebhookRequest): Promise<{ status: 200 | 403; text: string }>;
+}
+
+// ---- Outbound: the pool's reply sender ------------------------------------------------------
+
+/** One reply, ready to hand to its channel. */
+export interface OutboundReply {
+  replyId: string;
+  channel: Channel;
+  /** The channel's credentials, opened once per turn by the caller; undefined when it has none. */
+  credentials: Record<string, string> | undefined;
+  /** The chat id, WhatsApp number or web chat session. */
+  conversationKey: string;
+  text: string;
+  /** Parts an earlier attempt delivered already (a split reply interrupted midway): skipped. */
+  partsDelivered: number;
+  /** The provider's id of the message answered (WhatsApp marks it read). */
+  inboundProviderMessageId?: string;
+  /** When the person last wrote (WhatsApp's 24-hour customer-service window). */
+  lastInboundAt?: Date;
+}
+
+export interface SendProgress {
+  /** Called after each part is accepted, so a retry never sends it again. */
+  onPart(providerMessageId: string): Promise<void>;
+}
+
+export interface ChannelSender {
+  send(reply: OutboundReply, progress: SendProgress): Promise<void>;
+}
+
+export interface SenderDependencies extends ChannelEndpoints {
+  logger: Logger;
+  /** Waits (rate-limit back-off); tests shorten it. */
+  sleep: (ms: number) => Promise<void>;
+  /** First back-off for WhatsApp rate limits; doubles per attempt. Default 1000 ms. */
+  rateLimitBaseMs?: number;
+  now?: () => Date;
+}
+
+/** The reply can never be delivered as it is: recorded as `failed` with this reason, not retried. */
+export class PermanentSendError extends Error {
+  readonly code = "SEND_FAILED_PERMANENTLY";
+}
+
+/**
+ * Still rate limited after the in-place retries: the turn gives the reply back (`pending`) and the
+ * consumer retries later. `status` 429 makes it a transient failure for the consumer's gate.
+ */
+export class RateLimitedError extends Error {
+  readonly code = "CHANNEL_RATE_LIMITED";
+  readonly status = 429;
+}
+
+// ---- Media ------------------------------------------------------------------------------------
+
+/** One attachment's facts and, when worth it, its bytes. */
+export type MediaFetcher = (
+  attachment: Attachment & { fileId: string },
+) => Promise<{ bytes?: Uint8Array; fileSize?: number; mimeType?: string }>;
+
+export interface ChannelMedia {
+  /**
+   * Which attachments are looked up, decided before the channel's credentials are opened:
+   * `every` (the update carries only an id: WhatsApp), or only `documents` the agent can read
+   * (Telegram: photos and voice already carry their size).
+   */
+  lookUp: "every" | "documents";
+  /** A fetcher with the channel's opened credentials; files above `maxBytes` are described, not downloaded. */
+  fetcher(credentials: Record<string, string>, endpoints: ChannelEndpoints, maxBytes: number): MediaFetcher;
+}
+
+/** The providers' API base URLs (core/endpoints.ts). */
+export interface ChannelEndpoints {
+  telegramApiBase: string;
+  whatsappApiBase: string;
+}

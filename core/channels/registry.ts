@@ -1,0 +1,35 @@
+import type { ChannelKind } from "../../db/schema";
+import { PermanentSendError, type ChannelAdapter } from "./adapter";
+import { telegramAdapter } from "./telegram/adapter";
+import { webchatAdapter } from "./webchat/adapter";
+import { whatsappAdapter } from "./whatsapp/adapter";
+
+/**
+ * The one place channel kinds are registered: the edge's webhook intake, the pool's sender and
+ * media resolution, and the channel settings all look the adapter up here. A new channel adds its
+ * folder under `core/channels/<kind>/` and one line below.
+ */
+const adapters: Partial<Record<ChannelKind, ChannelAdapter>> = {
+  telegram: telegramAdapter,
+  whatsapp: whatsappAdapter,
+  webchat: webchatAdapter,
+};
+
+/** The adapter of a kind, or undefined for a kind without one yet. */
+export function channelAdapter(kind: string): ChannelAdapter | undefined {
+  return Object.hasOwn(adapters, kind) ? adapters[kind as ChannelKind] : undefined;
+}
+
+/** Kinds with an adapter that receives provider webhooks (`/webhooks/<kind>/...`). */
+export function webhookKinds(): ChannelKind[] {
+  return (Object.keys(adapters) as ChannelKind[]).filter((kind) => adapters[kind]?.webhook);
+}
+
+/** The sender of a kind; a kind with no adapter fails its replies permanently, with the reason. */
+export function senderFor(kind: ChannelKind, deps: Parameters<ChannelAdapter["sender"]>[0]) {
+  const adapter = channelAdapter(kind);
+  if (adapter) return adapter.sender(deps);
+  return {
+    send: () => Promise.reject(new PermanentSendError(`sending on ${kind} channels is not supported yet`)),
+  };
+}

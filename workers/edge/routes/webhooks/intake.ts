@@ -1,0 +1,108 @@
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ChannelAdapter, ChannelWebhook, WebhookRequest } from "../../../../core/channels/adapter";
+import { parseChannelAddress } from "../../../../core/channels/address";
+import { channelAdapter } from "../../../../core/channels/registry";
+import { issueDetails } from "../../../../core/errors";
+import { describeError } from "../../../../core/observability/log";
+import type { AppEnv } from "../../context";
+import { errorResponse } from "../../errors";
+
+/** Providers send webhooks well under this; anything larger is not one of theirs. */
+export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+type Found = { kind: string; adapter: ChannelAdapter; webhook: ChannelWebhook; request: WebhookRequest };
+
+/**
+ * `/webhooks/<kind>/:channelId`, the one webhook intake of every channel kind (the address is
+ * `<tenant uuid>.<channel uuid>`), with no database on the path: the kind's adapter
+ * (core/channels/registry.ts) verifies, validates and normalises; this intake adds what is the same
+ * for all: the 404 for an unknown kind or a malformed address, the 1 MiB cap (413), the JSON
+ * parse of the bytes as received (400 `INVALID_JSON`), the payload check (400 `INVALID_BODY` with
+ * the fields), and the enqueue of every message in the provider's order. A 503 when the queue is
+ * down makes the provider retry; the deduplication ids keep what was queued already from being
+ * queued twice, so nothing is lost and nothing doubled.
+ */
+export function webhookIntake(kind: string) {
+  return new Hono<AppEnv>()
+    .get("/:channelId", async (c) => {
+      const found = lookUp(c, kind);
+      if (found instanceof Response) return found;
+      if (!found.webhook.handshake) return errorResponse(c, 404, "NOT_FOUND", "No such route.");
+      const answer = await found.webhook.handshake(found.request);
+      if (answer.status !== 200) c.get("logger").log("warn", "webhook.rejected", { channel: found.kind, reason: "bad_verify_token" });
+      return c.text(answer.text, answer.status);
+    })
+    .post(
+      "/:channelId",
+      async (c, next) => {
+        const found = lookUp(c, kind);
+        if (found instanceof Response) return found;
+        const verified = (await found.webhook.verifyRequest?.(found.request)) ?? { ok: true };
+        if (!verified.ok) return rejected(c, found, verified);
+        await next();
+      },
+      bodyLimit({
+        maxSize: MAX_WEBHOOK_BODY_BYTES,
+        onError: (c) => errorResponse(c, 413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB."),
+      }),
+      async (c) => {
+        const found = lookUp(c, kind) as Found;
+        const { address } = found.request;
+        const logger = c.get("logger").child({ tenantId: address.tenantId, channelId: address.channelId });
+        const raw = new Uint8Array(await c.req.arrayBuffer());
+        const verified = (await found.webhook.verifyBody?.(found.request, raw)) ?? { ok: true };
+        if (!verified.ok) return rejected(c, found, verified);
+
+        let body: unknown;
+        try {
+          body = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw));
+        } catch {
+          return errorResponse(c, 400, "INVALID_JSON", "The body is not valid JSON.");
+        }
+        const parsed = found.webhook.payload.safeParse(body);
+        if (!parsed.success) {
+          return errorResponse(c, 400, "INVALID_BODY", `The body is not ${found.webhook.payloadName}.`, issueDetails(parsed.error.issues));
+        }
+
+        const result = found.webhook.normalize(address, parsed.data as never, new Date());
+        // Counted through the structured log (Workers Logs / Analytics), and acknowledged so the provider does not retry.
+        if (result.ignored.length) logger.log("info", "webhook.ignored", { channel: found.kind, reasons: result.ignored.slice(0, 20) });
+        try {
+          // In order: a conversation's messages keep the order the provider listed them in.
+          for (const message of result.messages)
+            await c.get("services").inboundQueue.enqueue({ ...message, requestId: c.get("requestId") });
+        } catch (error) {
+          logger.log("error", "webhook.enqueue_failed", { channel: found.kind, ...describeError(error) });
+          return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");
+        }
+        logger.log("debug", "webhook.enqueued", { channel: found.kind, count: result.messages.length });
+        return c.json(found.webhook.acknowledge(result));
+      },
+    );
+}
+
+function lookUp(c: Context<AppEnv>, kind: string): Found | Response {
+  const adapter = channelAdapter(kind);
+  if (!adapter?.webhook) return errorResponse(c, 404, "NOT_FOUND", "No such route.");
+  const address = parseChannelAddress(c.req.param("channelId") ?? "");
+  if (!address) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
+  const { config } = c.get("services");
+  return {
+    kind,
+    adapter,
+    webhook: adapter.webhook,
+    request: {
+      address,
+      headers: c.req.raw.headers,
+      query: new URL(c.req.url).searchParams,
+      secrets: { signingKey: config.WEBHOOK_SIGNING_KEY, whatsappAppSecret: config.WHATSAPP_APP_SECRET },
+    },
+  };
+}
+
+function rejected(c: Context<AppEnv>, found: Found, verified: { status: 401 | 403 | 503; reason: string; message: string }) {
+  if (verified.status === 503) return errorResponse(c, 503, "CHANNELS_UNAVAILABLE", verified.message);
+  c.get("logger").log("warn", "webhook.rejected", { channel: found.kind, reason: verified.reason });
+  return errorResponse(c, verified.status === 403 ? 403 : 401, verified.status === 403 ? "FORBIDDEN" : "UNAUTHORIZED", verified.message);
+}

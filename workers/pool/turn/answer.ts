@@ -1,0 +1,129 @@
+import { readChannelSettings } from "../../../core/channels/config";
+import type { Logger } from "../../../core/observability/log";
+import { conversationFlushMessage } from "../../../core/queue/builders";
+import type { InboundChatMessage } from "../../../core/queue/inbound-message";
+import { withTenant } from "../../../db/tenant";
+import { needsMedia, resolveMedia } from "../media";
+import { sendReply, settleUnconfirmed } from "../reply";
+import { TurnReleasedError, UnprocessableMessageError } from "../turn-errors";
+import { readTurnChannel, recordInbound, type InboundContext } from "./context";
+import { decideReply } from "./decide";
+import { recordReply } from "./record";
+import type { Delivery, TurnDependencies, TurnOutcome } from "./types";
+
+/**
+ * A person's message, end to end, safe to run again for the same message:
+ * 1. read the channel once (and, for media worth fetching, resolve them through the channel's API
+ *    with its credentials opened once), then store the inbound message (unique per channel and
+ *    provider id) and read the context: agent version, conversation memory, tenant settings,
+ *    month's spend;
+ * 2-3. {@link replyInContext}.
+ */
+export async function answerMessage(deps: TurnDependencies, message: InboundChatMessage, delivery: Delivery): Promise<TurnOutcome> {
+  let logger = deps.logger.child({
+    tenantId: message.tenantId,
+    channelId: message.channelId,
+    providerMessageId: message.providerMessageId,
+    ...(message.requestId ? { requestId: message.requestId } : {}),
+  });
+  const now = deps.now?.() ?? new Date();
+  const context = needsMedia(message)
+    ? await (async () => {
+        // The channel's API is called between two transactions, never inside one.
+        const on = await withTenant(deps.db, message.tenantId, (tx) => readTurnChannel(tx, deps.keyring, message));
+        const resolved = await resolveMedia(deps, on, message);
+        return withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, on, resolved, now));
+      })()
+    : await withTenant(deps.db, message.tenantId, async (tx) =>
+        recordInbound(tx, await readTurnChannel(tx, deps.keyring, message), message, now),
+      );
+  if (context === "wrong_account") {
+    // Not the channel's phone number: never answered from it. Logged loudly (a subscription to fix).
+    logger.log("warn", "turn.wrong_account", { accountId: message.accountId });
+    return "ignored";
+  }
+  if (context === "not_addressed") {
+    logger.log("debug", "turn.not_addressed");
+    return "ignored";
+  }
+  logger = logger.child({ conversationId: context.conversation.id });
+  return replyInContext(deps, context, delivery, { now, logger });
+}
+
+export interface ReplyOptions {
+  now: Date;
+  logger: Logger;
+  /**
+   * Earlier unanswered messages this reply answers too (a merged burst, answered by its flush):
+   * they get `covered` reply rows in the reply's transaction, so none is ever answered again.
+   * Absent for a message's own turn, which defers to a flush when the channel merges messages.
+   */
+  covered?: string[];
+}
+
+/**
+ * 2. unless a reply is already recorded, decide it (no transaction open during model calls) and
+ *    record it as `pending` (an outbox row, unique per inbound message) with its usage record and
+ *    the conversation's new summary, in one transaction;
+ * 3. send it and mark it `sent`.
+ * A redelivery after step 3 sends nothing; after step 2 it sends the recorded reply without asking
+ * the model again. A conversation handed off to a human gets no reply.
+ */
+export async function replyInContext(
+  deps: TurnDependencies,
+  context: InboundContext,
+  delivery: Delivery,
+  options: ReplyOptions,
+): Promise<TurnOutcome> {
+  const { logger, now } = options;
+  const tenantId = context.channel.tenantId;
+  let reply = context.reply;
+  if (reply?.status === "sending") {
+    // An earlier delivery handed this reply to the channel and stopped before recording the
+    // answer. Sending again could show it twice; Telegram has no idempotency key to ask.
+    await settleUnconfirmed(deps, tenantId, reply.id);
+    logger.log("warn", "turn.delivery_unconfirmed", { replyId: reply.id });
+    return "already_replied";
+  }
+  if (reply?.status === "sent" || reply?.status === "failed" || reply?.status === "covered") return "already_replied";
+  if (context.channel.status === "paused") {
+    logger.log("info", "turn.channel_paused");
+    return "channel_paused";
+  }
+
+  if (!reply) {
+    if (context.conversation.status === "handed_off") {
+      logger.log("info", "turn.handed_off", { conversationId: context.conversation.id });
+      return "handed_off";
+    }
+    const { mergeWindowMs } = readChannelSettings(context.channel.config);
+    if (mergeWindowMs && deps.enqueue && options.covered === undefined) {
+      // Rapid messages: a flush in the conversation's flush group answers everything unanswered
+      // once the window since the last message has passed (handlers/conversation-flush.ts).
+      await deps.enqueue(
+        conversationFlushMessage({
+          tenantId,
+          channelId: context.channel.id,
+          channelKind: context.channel.kind,
+          conversationKey: context.conversation.externalKey,
+          providerMessageId: `flush:${context.inbound.id}`,
+          receivedAt: now,
+        }),
+      );
+      logger.log("debug", "turn.deferred", { mergeWindowMs });
+      return "deferred";
+    }
+    const decided = await decideReply(deps, context, delivery, now, logger);
+    reply = await withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? []));
+  }
+  if (reply.status !== "pending") return "already_replied";
+
+  if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
+  // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
+  // permanent failure of this reply.
+  const { channel } = context;
+  if ((channel.kind === "telegram" || channel.kind === "whatsapp") && !channel.credentials) {
+    throw new UnprocessableMessageError("the channel has no credentials");
+  }
+  return sendReply(deps, context, reply, logger);
+}

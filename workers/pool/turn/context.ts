@@ -1,0 +1,190 @@
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { addressedToBot, addressedToChannel, inboundContent } from "../../../core/channels/content";
+import { readChannelSettings } from "../../../core/channels/config";
+import { openChannelCredentials } from "../../../core/channels/credentials";
+import type { Keyring } from "../../../core/crypto/secrets";
+import { budgetMonth } from "../../../core/engine/budget";
+import type { MemoryMessage } from "../../../core/engine/memory";
+import type { InboundChatMessage } from "../../../core/queue/inbound-message";
+import { readTenantSettings, type TenantSettings } from "../../../core/tenants/settings";
+import type { Transaction } from "../../../db/client";
+import {
+  agents,
+  channels,
+  conversations,
+  messages,
+  tenants,
+  usageRecords,
+  type Channel,
+  type Conversation,
+  type Message,
+} from "../../../db/schema";
+import { UnprocessableMessageError } from "../turn-errors";
+
+type Agent = typeof agents.$inferSelect;
+
+/**
+ * The channel a turn runs on, read once per turn: its row, its agent, and its credentials opened
+ * at most once (on first use, by media resolution or the sender).
+ */
+export interface TurnChannel {
+  channel: Channel;
+  agent: Agent;
+  credentials(): Promise<Record<string, string> | undefined>;
+}
+
+/** Everything a turn decides its reply from, read in one tenant-scoped transaction. */
+export interface InboundContext extends TurnChannel {
+  conversation: Conversation;
+  inbound: Message;
+  reply: Message | undefined;
+  history: MemoryMessage[];
+  settings: TenantSettings;
+  spentNanoUsd: number;
+}
+
+/** Reads the channel and its agent (row-level security scopes it: another tenant's channel is not found). */
+export async function readTurnChannel(
+  tx: Transaction,
+  keyring: Keyring,
+  message: Pick<InboundChatMessage, "tenantId" | "channelId" | "channelKind">,
+): Promise<TurnChannel> {
+  const [channel] = await tx
+    .select()
+    .from(channels)
+    .where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
+  if (!channel) throw new UnprocessableMessageError("channel not found for this tenant");
+  if (channel.kind !== message.channelKind) throw new UnprocessableMessageError("channel kind does not match the message");
+  const [agent] = await tx
+    .select()
+    .from(agents)
+    .where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
+  if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
+  let opened: Promise<Record<string, string> | undefined> | undefined;
+  return { channel, agent, credentials: () => (opened ??= openChannelCredentials(keyring, channel)) };
+}
+
+/** Why a message is not the bot's business: it is acknowledged, not stored, not answered. */
+export type NotAddressed = "wrong_account" | "not_addressed";
+
+/** Stores a new inbound message (once per channel and provider id) and reads the turn's context. */
+export async function recordInbound(
+  tx: Transaction,
+  on: TurnChannel,
+  message: InboundChatMessage,
+  now: Date,
+): Promise<InboundContext | NotAddressed> {
+  const { channel, agent } = on;
+  const channelSettings = readChannelSettings(channel.config);
+  if (!addressedToChannel(message, channelSettings)) return "wrong_account";
+  // Group chats: only messages that mention or reply to the bot are the bot's business.
+  if (!addressedToBot(message, channelSettings)) return "not_addressed";
+
+  const [conversation] = await tx
+    .insert(conversations)
+    .values({ tenantId: message.tenantId, channelId: channel.id, agentId: agent.id, externalKey: message.conversationKey })
+    .onConflictDoUpdate({
+      target: [conversations.channelId, conversations.externalKey],
+      set: { lastMessageAt: sql`now()` },
+    })
+    .returning();
+
+  const [inserted] = await tx
+    .insert(messages)
+    .values({
+      tenantId: message.tenantId,
+      conversationId: conversation!.id,
+      channelId: channel.id,
+      direction: "inbound",
+      providerMessageId: message.providerMessageId,
+      status: "received",
+      content: inboundContent(message, channelSettings),
+      sender: { id: message.sender.id, name: message.sender.displayName, username: message.sender.username },
+    })
+    .onConflictDoNothing()
+    .returning();
+  const inbound =
+    inserted ??
+    (
+      await tx
+        .select()
+        .from(messages)
+        .where(
+          and(
+            eq(messages.tenantId, message.tenantId),
+            eq(messages.channelId, channel.id),
+            eq(messages.direction, "inbound"),
+            eq(messages.providerMessageId, message.providerMessageId),
+          ),
+        )
+    )[0];
+  if (!inbound) throw new Error("inbound message neither inserted nor found");
+  return readContext(tx, on, conversation!, inbound, { firstDelivery: Boolean(inserted), now });
+}
+
+/**
+ * The context of an inbound message already stored (the latest of a merged burst), read without
+ * storing anything: the flush answers it with the same steps as a new message's turn.
+ */
+export async function storedContext(
+  tx: Transaction,
+  on: TurnChannel,
+  conversation: Conversation,
+  inbound: Message,
+  now: Date,
+): Promise<InboundContext> {
+  return readContext(tx, on, conversation, inbound, { firstDelivery: false, now });
+}
+
+async function readContext(
+  tx: Transaction,
+  on: TurnChannel,
+  conversation: Conversation,
+  inbound: Message,
+  options: { firstDelivery: boolean; now: Date },
+): Promise<InboundContext> {
+  const tenantId = on.channel.tenantId;
+  const [tenant] = await tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+  const settings = readTenantSettings(tenant?.settings);
+
+  const [reply] = options.firstDelivery
+    ? []
+    : await tx
+        .select()
+        .from(messages)
+        .where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, inbound.id)));
+
+  // Memory: what came after the summary and after any reset, before this message. Bounded at two
+  // windows: if summarising keeps failing, the oldest unsummarised messages drop out first.
+  const earlier = await tx
+    .select({ id: messages.id, direction: messages.direction, content: messages.content, createdAt: messages.createdAt })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.tenantId, tenantId),
+        eq(messages.conversationId, inbound.conversationId),
+        sql`${messages.createdAt} < (select m.created_at from messages m where m.id = ${inbound.id})`,
+        sql`${messages.createdAt} > coalesce((select greatest(c.reset_at, c.summary_through) from conversations c where c.id = ${conversation.id}), '-infinity'::timestamptz)`,
+        inArray(messages.status, ["received", "sent"]),
+      ),
+    )
+    .orderBy(desc(messages.createdAt))
+    .limit(on.agent.memoryWindow * 2 + 2);
+  const history = earlier.reverse().map((row): MemoryMessage => ({
+    id: row.id,
+    role: row.direction === "inbound" ? "user" : "assistant",
+    content: row.content,
+    createdAt: row.createdAt,
+  }));
+
+  const [spent] = await tx
+    .select({ total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text` })
+    .from(usageRecords)
+    .where(
+      and(
+        eq(usageRecords.tenantId, tenantId),
+        sql`${usageRecords.createdAt} >= ${budgetMonth(options.now).start.toISOString()}::timestamptz`,
+      ),
+    );
+  return { ...on, conversation, inbound, reply, history, settings, spentNanoUsd: Number(spent?.total ?? 0) };
+}

@@ -1,0 +1,71 @@
+import type { Keyring } from "../../../core/crypto/secrets";
+import type { ProviderCredentials } from "../../../core/engine/credentials";
+import type { ProviderRegistry, ResolvedModelEnvironment } from "../../../core/engine/providers";
+import type { ConversationMemory } from "../../../core/knowledge/memory";
+import type { RetrievedChunk } from "../../../core/knowledge/prompt";
+import type { KnowledgeRequest } from "../../../core/knowledge/service";
+import type { Logger } from "../../../core/observability/log";
+import type { TurnMetrics } from "../../../core/observability/metrics";
+import type { InboundMessage } from "../../../core/queue/inbound-message";
+import type { Database } from "../../../db/client";
+import type { ToolRuntime } from "../tools";
+
+/**
+ * The services a turn needs, built once when the pool starts (workers/pool/main.ts) and passed to
+ * every handler; tests build their own with loopback fakes.
+ */
+export interface TurnDependencies {
+  db: Database;
+  keyring: Keyring;
+  telegramApiBase: string;
+  /** WhatsApp Cloud API base with its version (core/endpoints.ts). */
+  whatsappApiBase: string;
+  /** Puts a message on the inbound queue (flushes of merged rapid messages); without it messages are never merged. */
+  enqueue?: (message: InboundMessage) => Promise<void>;
+  /** Waits: channel rate-limit back-off and the merge window; tests may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+  /** First back-off for WhatsApp rate limits (doubles per attempt); default 1000 ms. */
+  rateLimitBaseMs?: number;
+  modelEnv: ResolvedModelEnvironment;
+  logger: Logger;
+  /** The process's metrics (workers/pool/metrics.ts); none by default. */
+  metrics?: TurnMetrics;
+  /** Builds the turn's provider registry from the tenant's opened keys; tests and benchmarks swap it. */
+  providers?: (credentials: ProviderCredentials) => ProviderRegistry;
+  now?: () => Date;
+  /** Retrieves the agent's knowledge for a message (core/knowledge/service.ts); absent without Chroma. */
+  knowledge?: (request: KnowledgeRequest) => Promise<RetrievedChunk[]>;
+  /** Long-term memory of each end user's past turns (core/knowledge/memory.ts); absent without Chroma. */
+  memory?: ConversationMemory;
+  /** Runs tenant HTTP tools (SSRF-safe client, OAuth2 token cache); default: the platform policy, no exceptions. */
+  tools?: ToolRuntime;
+}
+
+/** Where this message is in its life on the queue. */
+export interface Delivery {
+  /** SQS `ApproximateReceiveCount`: 1 on the first delivery. */
+  receiveCount: number;
+  /** The redrive policy's maximum; on this receive a failing turn apologises instead of retrying. Default 5. */
+  maxReceives?: number;
+  /**
+   * Asked right before the reply is handed to the channel (the point of no return). Answering
+   * false (the pool is shutting down past its deadline) stops the turn with `TurnReleasedError`
+   * and nothing is sent; answering true promises the caller waits for the turn to finish.
+   */
+  enterSending?: () => boolean;
+}
+
+export const DEFAULT_MAX_RECEIVES = 5;
+
+export type TurnOutcome =
+  | "replied"
+  | "already_replied"
+  | "channel_paused"
+  | "send_failed"
+  | "handed_off"
+  /** A group message not addressed to the bot: not stored, not answered. */
+  | "ignored"
+  /** Stored; answered together with the messages after it once the merge window passes. */
+  | "deferred"
+  /** A delivery status recorded on the reply it reports on (no agent ran). */
+  | "status_recorded";
