@@ -93,7 +93,8 @@ describe("retrieval helpers", () => {
       score,
       embedding,
     });
-    const picked = maximalMarginalRelevance([hit("a", 0.9, [1, 0]), hit("a2", 0.89, [1, 0]), hit("b", 0.7, [0, 1])], 2);
+    // The query leans towards "a": relevance comes from the query vector, as in LangChain.
+    const picked = maximalMarginalRelevance([1, 0.3], [hit("a", 0.9, [1, 0]), hit("a2", 0.89, [1, 0]), hit("b", 0.7, [0, 1])], 2);
     expect(picked.map((h) => h.id)).toEqual(["a", "b"]);
   });
 

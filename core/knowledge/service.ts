@@ -1,3 +1,4 @@
+import { maximalMarginalRelevance as langchainMmr } from "@langchain/core/utils/math";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { and, eq, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
@@ -240,7 +241,7 @@ export async function retrieveKnowledge(
       },
     );
     const passing = candidates.filter((hit) => hit.score >= base.scoreThreshold);
-    const chosen = base.mmr ? maximalMarginalRelevance(passing, base.topK) : passing.slice(0, base.topK);
+    const chosen = base.mmr ? maximalMarginalRelevance(vector, passing, base.topK) : passing.slice(0, base.topK);
     for (const hit of chosen) {
       found.push({
         chunkId: hit.id,
@@ -256,24 +257,16 @@ export async function retrieveKnowledge(
   return found.sort((a, b) => b.score - a.score).slice(0, limit);
 }
 
-/** Greedy MMR (λ = 0.5) over unit vectors: each pick trades relevance against similarity to earlier picks. */
-export function maximalMarginalRelevance(hits: ChunkHit[], k: number, lambda = 0.5): ChunkHit[] {
-  const picked: ChunkHit[] = [];
-  const left = [...hits];
-  while (picked.length < k && left.length) {
-    let best = 0;
-    let bestValue = -Infinity;
-    left.forEach((hit, i) => {
-      const redundancy = Math.max(0, ...picked.map((p) => (hit.embedding && p.embedding ? dot(hit.embedding, p.embedding) : 0)));
-      const value = lambda * hit.score - (1 - lambda) * redundancy;
-      if (value > bestValue) [best, bestValue] = [i, value];
-    });
-    picked.push(left.splice(best, 1)[0]!);
-  }
-  return picked;
+/**
+ * MMR (λ = 0.5) with LangChain's implementation: each pick trades relevance to the query against
+ * similarity to earlier picks. Hits without embeddings (none asked for) keep their order.
+ */
+export function maximalMarginalRelevance(query: number[], hits: ChunkHit[], k: number, lambda = 0.5): ChunkHit[] {
+  const embeddings = hits.map((hit) => hit.embedding);
+  if (hits.length === 0 || embeddings.some((embedding) => !embedding)) return hits.slice(0, k);
+  return langchainMmr(query, embeddings as number[][], lambda, k).map((index) => hits[index]!);
 }
 
-const dot = (a: number[], b: number[]) => a.reduce((sum, value, i) => sum + value * (b[i] ?? 0), 0);
 const round = (value: number) => Math.round(value * 1e4) / 1e4;
 
 export { knowledgePrompt, type RetrievedChunk } from "./prompt";
