@@ -105,13 +105,31 @@ export function checkUrlLiteral(input: string | URL, policy: OutboundPolicy = {}
   if (allowlisted) return url;
   // The WHATWG parser already turns 0x7f000001, 2130706433 and 127.1 into 127.0.0.1; ipaddr.js
   // classifies whatever form remains.
-  const literal = ipLiteral(host);
-  if (literal !== undefined) {
-    if (!isPublicAddress(literal)) throw new UnsafeUrlError("address_not_allowed", "The URL points to a private or reserved address.");
-    return url;
-  }
-  if (host === "localhost" || host.endsWith(".localhost") || !host.includes(".")) {
-    throw new UnsafeUrlError("host_not_allowed", "The URL must name a public host.");
-  }
+  const refused = refusedHost(host);
+  if (refused === "address_not_allowed") throw new UnsafeUrlError(refused, "The URL points to a private or reserved address.");
+  if (refused === "host_not_allowed") throw new UnsafeUrlError(refused, "The URL must name a public host.");
   return url;
+}
+
+/**
+ * Why a host is refused before any DNS lookup, or undefined when only resolution can tell: an IP
+ * literal that is not public (any form: the WHATWG parser turns 2130706433 and 0x7f000001 into
+ * 127.0.0.1 first), `localhost` and its subdomains, a name without a dot, or a name under the
+ * never-public `.local` (mDNS) and `.internal` suffixes.
+ */
+export function refusedHost(hostname: string): "address_not_allowed" | "host_not_allowed" | undefined {
+  let host = hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
+  try {
+    host = new URL(`http://${host.includes(":") ? `[${host}]` : host}/`).hostname.replace(/^\[|\]$/g, "");
+  } catch {
+    return "host_not_allowed";
+  }
+  const literal = ipLiteral(host);
+  if (literal !== undefined) return isPublicAddress(literal) ? undefined : "address_not_allowed";
+  if (host === "localhost" || host.endsWith(".localhost") || !host.includes(".")) return "host_not_allowed";
+  if (host.endsWith(".local") || host.endsWith(".internal")) return "host_not_allowed";
+  return undefined;
 }

@@ -9,6 +9,7 @@ import { iso } from "../access/schemas";
 import { DEFAULT_EMBEDDING_MODEL, EMBEDDING_MODELS } from "./models";
 import { ConflictError, InvalidRequestError, NotFoundError } from "../errors";
 import { toBase64 } from "../crypto/encoding";
+import { refusedHost } from "../http/url-policy";
 
 /**
  * Admin verbs for knowledge bases and their sources (module `knowledge`). Runtime-agnostic: the
@@ -325,7 +326,9 @@ export async function addKnowledgeSource({
   } else if (input.contentBase64 !== undefined) {
     body = input.contentBase64;
     sizeBytes = Math.floor((body.length * 3) / 4) - (body.endsWith("==") ? 2 : body.endsWith("=") ? 1 : 0);
-  } else if (input.url !== undefined && isLocalHost(new URL(input.url).hostname)) {
+  } else if (input.url !== undefined && refusedHost(new URL(input.url).hostname)) {
+    // A first, literal-only check (the edge cannot resolve names) with the SSRF module's rules; the
+    // pool's fetcher checks every resolved address again (core/knowledge/url-fetch.ts).
     throw new InvalidRequestError("The URL points to a private or local address, which is not allowed.");
   }
   const [row] = await ctx.tx
@@ -387,35 +390,4 @@ export async function deleteKnowledgeSource({
   const dto = toSourceDto(current);
   await recordAudit(ctx, { action: "knowledge_source.delete", resourceType: "knowledge_source", resourceId: dto.id, before: dto });
   return dto;
-}
-
-/**
- * A first, literal-only check at the API (the edge cannot resolve names): localhost names and
- * loopback, private, link-local and unspecified IP literals. The pool's fetcher checks every
- * resolved address again (core/knowledge/url-fetch.ts).
- */
-export function isLocalHost(hostname: string): boolean {
-  const host = hostname
-    .toLowerCase()
-    .replace(/^\[|\]$/g, "")
-    .replace(/\.$/, "");
-  if (host === "localhost" || host.endsWith(".localhost") || host.endsWith(".local") || host.endsWith(".internal")) return true;
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host);
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127) ||
-      a >= 224
-    );
-  }
-  if (host.includes(":"))
-    return host === "::" || host === "::1" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith("::ffff:");
-  // Decimal or hex integer forms of an IPv4 address (http://2130706433/).
-  return /^(0x[0-9a-f]+|\d+)$/.test(host);
 }
