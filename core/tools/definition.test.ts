@@ -105,4 +105,26 @@ describe("response mapping and tokens", () => {
     now = 31_000;
     expect(await cache.get("k", auth, fetch, 1000)).toBe("t2");
   });
+
+  it("resolves local references and refuses external ones, unresolved ones and cycles", () => {
+    const doc = (parameter: unknown, schemas: Record<string, unknown> = {}) =>
+      parseOpenApiDocument({
+        openapi: "3.0.3",
+        info: { title: "t", version: "1" },
+        servers: [{ url: "https://api.example.com" }],
+        paths: { "/items": { get: { operationId: "listItems", parameters: [parameter], responses: {} } } },
+        components: {
+          parameters: { Q: { name: "q", in: "query", schema: { $ref: "#/components/schemas/S" } } },
+          schemas: { S: { type: "string" }, ...schemas },
+        },
+      });
+    const [tool] = toolsFromOpenApi(doc({ $ref: "#/components/parameters/Q" }), {});
+    expect(tool!.parameters).toMatchObject({ properties: { q: { type: "string" } } });
+    expect(() => toolsFromOpenApi(doc({ $ref: "https://evil.example/p.json" }), {})).toThrow(/Only local references/);
+    expect(() => toolsFromOpenApi(doc({ $ref: "#/components/parameters/Missing" }), {})).toThrow(/Unresolved reference/);
+    const cyclic = { type: "object", properties: { self: { $ref: "#/components/schemas/Loop" } } };
+    expect(() =>
+      toolsFromOpenApi(doc({ name: "q", in: "query", schema: { $ref: "#/components/schemas/Loop" } }, { Loop: cyclic }), {}),
+    ).toThrow(/nest too deeply/);
+  });
 });

@@ -1,4 +1,5 @@
 import { parse as parseYaml } from "yaml";
+import { dereference } from "@scalar/openapi-parser";
 import { z } from "zod";
 import type { AuthConfig, CreateToolInput } from "./definition";
 import { DomainError } from "../errors";
@@ -74,28 +75,14 @@ export function parseOpenApiDocument(document: string | Json): Json {
 }
 
 export function toolsFromOpenApi(doc: Json, options: Omit<z.output<typeof importToolsInput>, "document" | "url">): CreateToolInput[] {
-  const resolve = (value: unknown, depth = 0): unknown => {
-    if (depth > 20) throw new OpenApiImportError("References nest too deeply.");
-    if (Array.isArray(value)) return value.map((item) => resolve(item, depth + 1));
-    if (!value || typeof value !== "object") return value;
-    const ref = (value as Json).$ref;
-    if (typeof ref === "string") {
-      if (!ref.startsWith("#/")) throw new OpenApiImportError(`Only local references are supported (${ref}).`);
-      let target: unknown = doc;
-      for (const part of ref.slice(2).split("/")) target = (target as Json | undefined)?.[part.replace(/~1/g, "/").replace(/~0/g, "~")];
-      if (target === undefined) throw new OpenApiImportError(`Unresolved reference ${ref}.`);
-      return resolve(target, depth + 1);
-    }
-    return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, resolve(inner, depth + 1)]));
-  };
-
+  const paths = dereferencedPaths(doc);
   const servers = doc.servers as Array<{ url?: string }> | undefined;
   const base = (options.baseUrl ?? servers?.[0]?.url ?? "").replace(/\/$/, "");
   if (!/^https?:\/\//.test(base)) throw new OpenApiImportError("The document has no absolute server URL; give baseUrl.");
   const wanted = options.operations ? new Set(options.operations) : undefined;
   const tools: CreateToolInput[] = [];
-  for (const [path, item] of Object.entries(doc.paths as Json)) {
-    const pathItem = resolve(item) as Json;
+  for (const [path, item] of Object.entries(paths)) {
+    const pathItem = item as Json;
     for (const method of METHODS) {
       const operation = pathItem[method] as Json | undefined;
       if (!operation) continue;
@@ -180,4 +167,31 @@ function authFor(doc: Json, operation: Json, credentials: z.output<typeof import
   throw new OpenApiImportError(
     `The security scheme ${schemeName} (${String(scheme.type)}) is not supported; use an API key, bearer, basic or OAuth2 client credentials.`,
   );
+}
+
+/**
+ * The document's paths with every `$ref` replaced by its target (@scalar/openapi-parser's
+ * synchronous `dereference`, which reads nothing outside the document: an external reference is
+ * never fetched). What it leaves unresolved, and a reference cycle (a tool's parameters must be a
+ * finite JSON schema), is refused with the reason.
+ */
+function dereferencedPaths(doc: Json): Json {
+  const result = dereference(doc);
+  const external = result.errors?.find((error) => error.code === "EXTERNAL_REFERENCE_NOT_FOUND");
+  if (external) throw new OpenApiImportError(`Only local references are supported (${external.message.replace(/^.*: /, "")}).`);
+  const paths = (result.schema as Json | undefined)?.paths as Json | undefined;
+  if (!paths) throw new OpenApiImportError("The document has no paths.");
+  const check = (value: unknown, ancestors: Set<object>, depth: number): void => {
+    if (!value || typeof value !== "object") return;
+    if (depth > 20 || ancestors.has(value)) throw new OpenApiImportError("References nest too deeply.");
+    const ref = (value as Json).$ref;
+    if (typeof ref === "string") {
+      throw new OpenApiImportError(ref.startsWith("#/") ? `Unresolved reference ${ref}.` : `Only local references are supported (${ref}).`);
+    }
+    ancestors.add(value);
+    for (const inner of Object.values(value)) check(inner, ancestors, depth + 1);
+    ancestors.delete(value);
+  };
+  check(paths, new Set(), -1);
+  return paths;
 }
