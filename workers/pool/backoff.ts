@@ -1,3 +1,4 @@
+import { DelegateBackoff, handleWhen, retry, type IRetryBackoffContext, type RetryPolicy } from "cockatiel";
 import type { Logger } from "../../core/observability/log";
 
 export interface BackoffPolicy {
@@ -13,6 +14,18 @@ export interface BackoffPolicy {
 export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () => number = Math.random): number {
   const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
   return Math.round(cap / 10 + random() * cap * 0.9);
+}
+
+/**
+ * A retry policy (cockatiel) that retries while `retryable(error)` holds, waiting
+ * {@link backoffDelay} between attempts.
+ *
+ * @example await retryWhile(isTransientFailure, { baseMs: 200, maxMs: 5_000 }).execute(() => write());
+ */
+export function retryWhile(retryable: (error: unknown) => boolean, policy: BackoffPolicy): RetryPolicy {
+  return retry(handleWhen(retryable), {
+    backoff: new DelegateBackoff((context: IRetryBackoffContext<unknown>) => backoffDelay(context.attempt - 1, policy)),
+  });
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts (shutdown). */
@@ -47,7 +60,10 @@ export async function failingChecks(checks: DependencyChecks): Promise<string[]>
 }
 
 /**
- * The pool's circuit breaker in front of receiving and retrying. After a transient failure (a
+ * The pool's circuit breaker in front of receiving and retrying. Hand-written rather than
+ * cockatiel's CircuitBreakerPolicy: that one half-opens by letting one real call through, and here
+ * a real call is a turn that may send a message; this gate instead reopens only after the
+ * readiness checks (database, queue, Chroma) pass. After a transient failure (a
  * dependency down, a provider answering 5xx) it closes the way to new work: whoever calls
  * `pass()` waits a backoff delay that grows with each unsuccessful round, then the readiness
  * checks (database, queue, Chroma) must pass before it opens again. The first successful turn

@@ -5,6 +5,7 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import pLimit, { type LimitFunction } from "p-limit";
 import { Consumer } from "sqs-consumer";
 import { describeError, type Logger } from "../../core/observability/log";
 import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-message";
@@ -142,36 +143,34 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
     for (let attempt = 1; ; attempt++) {
       await gate.pass();
       if (stopping.signal.aborted || entry.settled) return "released";
-      if (!(await slots.acquire())) return "released";
-      if (stopping.signal.aborted || entry.settled) {
-        slots.release();
-        return "released";
-      }
-      entry.state = "running";
-      let failure: { error: unknown } | undefined;
       const startedAt = performance.now();
       let channel = "other";
-      try {
-        const message = parseBody(entry.message);
-        channel = message.channelKind;
-        const outcome = await processInboundMessage(options.deps, message, {
-          receiveCount: entry.receiveCount,
-          maxReceives: options.deadLetter?.maxReceiveCount,
-          // Synchronous check-and-set: shutdown either sees `sending` (and waits) or the turn
-          // sees the deadline passed (and sends nothing).
-          enterSending: () => {
-            if (pastDeadline || entry.settled) return false;
-            entry.state = "sending";
-            return true;
-          },
-        });
-        logger.log("info", "consumer.processed", { ...fields, outcome, tenantId: message.tenantId });
-        options.deps.metrics?.turnFinished({ channel, outcome, seconds: (performance.now() - startedAt) / 1000 });
-      } catch (error) {
-        failure = { error };
-      } finally {
-        slots.release();
-      }
+      const ran = await slots.run(async (): Promise<{ error: unknown } | "ok" | "released"> => {
+        if (stopping.signal.aborted || entry.settled) return "released";
+        entry.state = "running";
+        try {
+          const message = parseBody(entry.message);
+          channel = message.channelKind;
+          const outcome = await processInboundMessage(options.deps, message, {
+            receiveCount: entry.receiveCount,
+            maxReceives: options.deadLetter?.maxReceiveCount,
+            // Synchronous check-and-set: shutdown either sees `sending` (and waits) or the turn
+            // sees the deadline passed (and sends nothing).
+            enterSending: () => {
+              if (pastDeadline || entry.settled) return false;
+              entry.state = "sending";
+              return true;
+            },
+          });
+          logger.log("info", "consumer.processed", { ...fields, outcome, tenantId: message.tenantId });
+          options.deps.metrics?.turnFinished({ channel, outcome, seconds: (performance.now() - startedAt) / 1000 });
+          return "ok";
+        } catch (error) {
+          return { error };
+        }
+      });
+      if (ran === "released") return "released";
+      const failure = ran === "ok" ? undefined : ran;
       if (!failure) {
         gate.recordSuccess();
         await settle(entry, "delete");
@@ -384,31 +383,34 @@ function parseBody(message: Message): InboundMessage {
   return parsed.data;
 }
 
-/** A counting semaphore: at most `size` turns at once; waiters give up when the pool stops. */
+/**
+ * The turn slots: at most `size` turns at once across batches (p-limit). A caller still waiting
+ * when the pool stops gives up at once ("released"); a turn that has started runs to its end.
+ */
 class Slots {
-  private used = 0;
-  private waiters: Array<(ok: boolean) => void> = [];
+  private readonly limit: LimitFunction;
 
   constructor(
-    private readonly size: number,
-    signal: AbortSignal,
+    size: number,
+    private readonly signal: AbortSignal,
   ) {
-    signal.addEventListener("abort", () => {
-      for (const wake of this.waiters.splice(0)) wake(false);
+    this.limit = pLimit(size);
+  }
+
+  run<T>(work: () => Promise<T>): Promise<T | "released"> {
+    if (this.signal.aborted) return Promise.resolve("released");
+    let started = false;
+    const queued = this.limit(async (): Promise<T | "released"> => {
+      if (this.signal.aborted) return "released";
+      started = true;
+      return work();
     });
-  }
-
-  acquire(): Promise<boolean> {
-    if (this.used < this.size) {
-      this.used++;
-      return Promise.resolve(true);
-    }
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
-
-  release(): void {
-    const next = this.waiters.shift();
-    if (next) next(true);
-    else this.used--;
+    let onAbort = () => {};
+    const released = new Promise<"released">((resolve) => {
+      onAbort = () => !started && resolve("released");
+      this.signal.addEventListener("abort", onAbort, { once: true });
+    });
+    // The listener goes with the call: a long-running pool must not collect one per message.
+    return Promise.race([queued, released]).finally(() => this.signal.removeEventListener("abort", onAbort));
   }
 }

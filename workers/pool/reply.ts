@@ -3,7 +3,7 @@ import { describeError, type Logger } from "../../core/observability/log";
 import { messages, type Channel, type Conversation, type Message, type MessageStatus } from "../../db/schema";
 import type { Database } from "../../db/client";
 import { withTenant } from "../../db/tenant";
-import { backoffDelay, sleep } from "./backoff";
+import { retryWhile, sleep } from "./backoff";
 import { isTransientFailure } from "./failures";
 import { PermanentSendError } from "../../core/channels/adapter";
 import { senderFor } from "../../core/channels/registry";
@@ -107,8 +107,12 @@ async function setReplyStatus(
   changes: Partial<Pick<Message, "status" | "providerMessageId" | "sentAt" | "error">>,
 ): Promise<boolean> {
   const deadline = Date.now() + STATUS_WRITE_DEADLINE_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
+  const policy = retryWhile((error) => isTransientFailure(error) && Date.now() < deadline, { baseMs: 200, maxMs: 5_000 });
+  const listener = policy.onRetry((event) => {
+    if ("error" in event) deps.logger.log("warn", "turn.status_write_retry", { attempt: event.attempt - 1, ...describeError(event.error) });
+  });
+  try {
+    return await policy.execute(async () => {
       const updated = await withTenant(deps.db, tenantId, (tx) =>
         tx
           .update(messages)
@@ -117,11 +121,9 @@ async function setReplyStatus(
           .returning({ id: messages.id }),
       );
       return updated.length === 1;
-    } catch (error) {
-      if (!isTransientFailure(error) || Date.now() >= deadline) throw error;
-      deps.logger.log("warn", "turn.status_write_retry", { attempt, ...describeError(error) });
-      await sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5_000 }));
-    }
+    });
+  } finally {
+    listener.dispose();
   }
 }
 
