@@ -1,15 +1,14 @@
 import { formatChannelAddress, type ChannelAddress } from "../address";
-import { fromBase64, toBase64Url, utf8 } from "../../crypto/encoding";
-import { constantTimeEqual, deriveSecret } from "../../crypto/hmac";
+import { jwtVerify, SignJWT } from "jose";
+import { fromBase64 } from "../../crypto/encoding";
+import { deriveSecret } from "../../crypto/hmac";
 
 /**
- * A web chat visitor's session token: the channel address, a random session id (the
- * conversation's key), the page origin that opened it, the channel's rate limit and an expiry,
- * signed with HMAC-SHA256 under a key derived from the signing key. Sending and reading need no
- * database to know who is asking and from where; only opening a session reads the channel
- * (its allowed origins).
- *
- * Format: `wc1.<payload base64url JSON>.<mac base64url>`.
+ * A web chat visitor's session token: a JWT (jose, HS256 only) carrying the channel address (as the
+ * audience and in the claims), a random session id (the conversation's key), the page origin that
+ * opened it, the channel's rate limit and an expiry, signed with a key derived from the signing
+ * key. Sending and reading need no database to know who is asking and from where; only opening a
+ * session reads the channel (its allowed origins).
  */
 export interface WebchatSession {
   tenantId: string;
@@ -23,14 +22,22 @@ export interface WebchatSession {
 }
 
 const PURPOSE = "webchat-session";
+const ISSUER = "agent-platform/webchat";
 
-async function mac(signingKey: string, payload: string): Promise<string> {
-  return deriveSecret(signingKey, PURPOSE, payload);
+async function sessionKey(signingKey: string): Promise<Uint8Array> {
+  return fromBase64(await deriveSecret(signingKey, PURPOSE, "jwt-hs256"));
 }
 
 export async function signWebchatSession(signingKey: string, session: WebchatSession): Promise<string> {
-  const payload = toBase64Url(utf8.encode(JSON.stringify(session)));
-  return `wc1.${payload}.${await mac(signingKey, payload)}`;
+  const { exp, ...claims } = session;
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer(ISSUER)
+    .setAudience(formatChannelAddress(session))
+    .setSubject(session.sessionId)
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(await sessionKey(signingKey));
 }
 
 /** The session, or undefined when the token is malformed, forged, expired or for another channel. */
@@ -41,18 +48,23 @@ export async function verifyWebchatSession(
   nowSeconds = Math.floor(Date.now() / 1000),
 ): Promise<WebchatSession | undefined> {
   if (!token || token.length > 2048) return undefined;
-  const [version, payload, signature] = token.split(".");
-  if (version !== "wc1" || !payload || !signature) return undefined;
-  if (!constantTimeEqual(await mac(signingKey, payload), signature)) return undefined;
-  let session: WebchatSession;
   try {
-    session = JSON.parse(new TextDecoder().decode(fromBase64(payload))) as WebchatSession;
+    const { payload } = await jwtVerify(token, await sessionKey(signingKey), {
+      algorithms: ["HS256"],
+      issuer: ISSUER,
+      audience: formatChannelAddress(address),
+      currentDate: new Date(nowSeconds * 1000),
+      clockTolerance: 0,
+      requiredClaims: ["exp", "sub"],
+    });
+    const { tenantId, channelId, sessionId, origin, rate, exp } = payload as Partial<WebchatSession>;
+    if (typeof tenantId !== "string" || typeof channelId !== "string" || typeof sessionId !== "string") return undefined;
+    if (typeof origin !== "string" || typeof rate !== "number" || typeof exp !== "number") return undefined;
+    if (formatChannelAddress({ tenantId, channelId }) !== formatChannelAddress(address) || payload.sub !== sessionId) return undefined;
+    return { tenantId, channelId, sessionId, origin, rate, exp };
   } catch {
     return undefined;
   }
-  if (typeof session.exp !== "number" || session.exp <= nowSeconds) return undefined;
-  if (formatChannelAddress(session) !== formatChannelAddress(address)) return undefined;
-  return session;
 }
 
 /** A sliding minute of events: the counting shared by the per-isolate and the global limiter. */
