@@ -4,6 +4,11 @@
  * half of a part; a word longer than that is cut where it must be. No part is empty, no surrogate
  * pair is cut in two, and joining the parts gives back the text up to the whitespace at the cuts.
  *
+ * Hand-written on purpose (30 lines, tested in split.test.ts): @langchain/textsplitters'
+ * RecursiveCharacterTextSplitter, used for knowledge chunks, is asynchronous, merges pieces back
+ * with its separator (so the parts no longer join to the original text), and its last-resort
+ * character split cuts UTF-16 code units, which can break an emoji's surrogate pair in two.
+ *
  * @example splitText("a".repeat(10_000), 4096).map((p) => p.length) // [4096, 4096, 1808]
  */
 export function splitText(text: string, limit: number): string[] {
