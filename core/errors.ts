@@ -20,10 +20,11 @@ export class DomainError extends Error {
   }
 }
 
-export type DomainStatus = 400 | 403 | 404 | 409 | 422;
+/** 503: something the verb needs is not configured or not reachable here; its code is the client's code. */
+export type DomainStatus = 400 | 403 | 404 | 409 | 422 | 503;
 
 /** The client-facing code for a status; a DomainError whose code differs carries it as `reason`. */
-export const GENERIC_CODES: Record<DomainStatus, "INVALID_REQUEST" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT"> = {
+export const GENERIC_CODES: Record<Exclude<DomainStatus, 503>, "INVALID_REQUEST" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT"> = {
   400: "INVALID_REQUEST",
   403: "FORBIDDEN",
   404: "NOT_FOUND",
@@ -51,6 +52,16 @@ export class InvalidRequestError extends DomainError {
     super("INVALID_REQUEST", 400, message);
   }
 }
+
+/** A dependency of the verb is missing here (no keyring, no tool runner): 503 with its own code; the client may retry later. */
+export class UnavailableError extends DomainError {
+  constructor(code: "SECRETS_UNAVAILABLE" | "CHANNELS_UNAVAILABLE" | "TOOL_RUNNER_UNAVAILABLE", message: string) {
+    super(code, 503, message);
+  }
+}
+
+/** Secrets cannot be sealed or opened here: the process has no keyring. */
+export const secretsUnavailable = () => new UnavailableError("SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
 
 /** A field issue as callers see it: `{ path: "settings.allowedOrigins.0", message }`. */
 export interface IssueDetail {

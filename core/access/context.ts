@@ -1,6 +1,8 @@
 import type { Transaction } from "../../db/client";
 import type { AuditActorType } from "../../db/schema";
 import type { Permission } from "./permissions";
+import type { Keyring } from "../crypto/secrets";
+import type { OutboundPolicy } from "../http/url-policy";
 
 /**
  * Who is calling, always inside exactly one tenant: a signed-in user, an API key, or `system`
@@ -31,6 +33,35 @@ export interface Principal {
 export interface AccessContext extends Principal {
   tx: Transaction;
   requestId?: string;
+  /** What some verbs need besides the caller and the transaction; absent parts make those verbs answer 503. */
+  services?: DomainServices;
+}
+
+/**
+ * Built once per process (per isolate at the edge) and carried on `ctx`, so every verb keeps the
+ * one shape `({ ctx, input })`: the keyring that seals secrets, the outbound URL policies, the
+ * channel providers' endpoints and our public base URL, and the document fetcher of tool imports.
+ */
+export interface DomainServices {
+  keyring?: Keyring;
+  /** Hosts tools may target besides public ones. */
+  toolUrlPolicy?: OutboundPolicy;
+  /** Hosts alert webhooks may target besides public HTTPS ones. */
+  alertWebhookPolicy?: OutboundPolicy;
+  /** Fetches an OpenAPI document by URL (through the pool's SSRF-safe runner). */
+  fetchDocument?: (url: string) => Promise<string>;
+  /** Managing channels: deriving webhook secrets, calling the providers, building webhook URLs. */
+  channels?: ChannelProviders;
+}
+
+export interface ChannelProviders {
+  /** WEBHOOK_SIGNING_KEY: derives Telegram's secret token and WhatsApp's verify token per channel. */
+  signingKey: string;
+  telegramApiBase: string;
+  whatsappApiBase: string;
+  /** Our public base URL, e.g. https://api.example.com: webhooks and the widget are under it. */
+  publicBaseUrl: string;
+  fetch?: typeof fetch;
 }
 
 /** The shape every verb has, so callers (HTTP, scripts, tools) invoke them the same way. */

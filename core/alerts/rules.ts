@@ -9,7 +9,7 @@ import { encryptSecret, type Keyring } from "../crypto/secrets";
 import { bareHost, checkUrlLiteral, effectivePort, isAllowlisted, type OutboundPolicy } from "../http/url-policy";
 import type { AlertRuleDto, CreateAlertRuleInput, UpdateAlertRuleInput } from "./schemas";
 import { newSigningSecret } from "./signature";
-import { InvalidRequestError, NotFoundError } from "../errors";
+import { InvalidRequestError, NotFoundError, secretsUnavailable } from "../errors";
 
 export function toAlertRuleDto(rule: AlertRule): AlertRuleDto {
   return {
@@ -71,91 +71,89 @@ export async function getAlertRule({ ctx, input }: { ctx: AccessContext; input: 
   return toAlertRuleDto(await findRule(ctx, input.alertRuleId));
 }
 
-export interface AlertRuleServices {
-  /** Seals webhook signing secrets; a webhook rule cannot be made without it. */
-  keyring: () => Keyring;
-  webhookPolicy?: OutboundPolicy;
+/** Webhook signing secrets are sealed with `ctx.services.keyring`: a webhook rule cannot be made without it (503). */
+function keyringOf(ctx: AccessContext): Keyring {
+  if (!ctx.services?.keyring) throw secretsUnavailable();
+  return ctx.services.keyring;
 }
 
 /** Creates a rule; a webhook rule gets a signing secret, returned this once and stored sealed. */
-export const createAlertRule =
-  (services: AlertRuleServices) =>
-  async ({ ctx, input }: { ctx: AccessContext; input: CreateAlertRuleInput }): Promise<AlertRuleDto & { signingSecret?: string }> => {
-    requirePermission(ctx, "analytics:write");
-    const id = crypto.randomUUID();
-    let signingSecret: string | undefined;
-    let secretSealed: string | null = null;
-    if (input.delivery.channel === "webhook") {
-      checkWebhookUrl(input.delivery.url, services.webhookPolicy);
-      signingSecret = newSigningSecret();
-      secretSealed = await encryptSecret(services.keyring(), { tenantId: ctx.tenantId, owner: signingSecretOwner(id) }, signingSecret);
-    }
-    const [rule] = await ctx.tx
-      .insert(alertRules)
-      .values({
-        id,
-        tenantId: ctx.tenantId,
-        name: input.name,
-        condition: input.condition,
-        delivery: input.delivery,
-        enabled: input.enabled,
-        secretSealed,
-      })
-      .returning();
-    const dto = toAlertRuleDto(rule!);
-    await recordAudit(ctx, { action: "alert_rule.create", resourceType: "alert_rule", resourceId: id, after: dto });
-    return signingSecret ? { ...dto, signingSecret } : dto;
-  };
+export const createAlertRule = async ({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: CreateAlertRuleInput;
+}): Promise<AlertRuleDto & { signingSecret?: string }> => {
+  requirePermission(ctx, "analytics:write");
+  const id = crypto.randomUUID();
+  let signingSecret: string | undefined;
+  let secretSealed: string | null = null;
+  if (input.delivery.channel === "webhook") {
+    checkWebhookUrl(input.delivery.url, ctx.services?.alertWebhookPolicy);
+    signingSecret = newSigningSecret();
+    secretSealed = await encryptSecret(keyringOf(ctx), { tenantId: ctx.tenantId, owner: signingSecretOwner(id) }, signingSecret);
+  }
+  const [rule] = await ctx.tx
+    .insert(alertRules)
+    .values({
+      id,
+      tenantId: ctx.tenantId,
+      name: input.name,
+      condition: input.condition,
+      delivery: input.delivery,
+      enabled: input.enabled,
+      secretSealed,
+    })
+    .returning();
+  const dto = toAlertRuleDto(rule!);
+  await recordAudit(ctx, { action: "alert_rule.create", resourceType: "alert_rule", resourceId: id, after: dto });
+  return signingSecret ? { ...dto, signingSecret } : dto;
+};
 
 /** Changes a rule; switching to a webhook (or to another webhook URL) issues a new signing secret. */
-export const updateAlertRule =
-  (services: AlertRuleServices) =>
-  async ({
-    ctx,
-    input,
-  }: {
-    ctx: AccessContext;
-    input: UpdateAlertRuleInput & { alertRuleId: string };
-  }): Promise<AlertRuleDto & { signingSecret?: string }> => {
-    requirePermission(ctx, "analytics:write");
-    const current = await findRule(ctx, input.alertRuleId);
-    let signingSecret: string | undefined;
-    let secretSealed = current.secretSealed;
-    if (input.delivery?.channel === "webhook") {
-      checkWebhookUrl(input.delivery.url, services.webhookPolicy);
-      if (current.delivery.channel !== "webhook" || current.delivery.url !== input.delivery.url || !current.secretSealed) {
-        signingSecret = newSigningSecret();
-        secretSealed = await encryptSecret(
-          services.keyring(),
-          { tenantId: ctx.tenantId, owner: signingSecretOwner(current.id) },
-          signingSecret,
-        );
-      }
-    } else if (input.delivery?.channel === "email") {
-      secretSealed = null;
+export const updateAlertRule = async ({
+  ctx,
+  input,
+}: {
+  ctx: AccessContext;
+  input: UpdateAlertRuleInput & { alertRuleId: string };
+}): Promise<AlertRuleDto & { signingSecret?: string }> => {
+  requirePermission(ctx, "analytics:write");
+  const current = await findRule(ctx, input.alertRuleId);
+  let signingSecret: string | undefined;
+  let secretSealed = current.secretSealed;
+  if (input.delivery?.channel === "webhook") {
+    checkWebhookUrl(input.delivery.url, ctx.services?.alertWebhookPolicy);
+    if (current.delivery.channel !== "webhook" || current.delivery.url !== input.delivery.url || !current.secretSealed) {
+      signingSecret = newSigningSecret();
+      secretSealed = await encryptSecret(keyringOf(ctx), { tenantId: ctx.tenantId, owner: signingSecretOwner(current.id) }, signingSecret);
     }
-    const [updated] = await ctx.tx
-      .update(alertRules)
-      .set({
-        ...(input.name !== undefined ? { name: input.name } : {}),
-        ...(input.condition ? { condition: input.condition, state: "ok" as const } : {}),
-        ...(input.delivery ? { delivery: input.delivery } : {}),
-        ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
-        secretSealed,
-        updatedAt: new Date(),
-      })
-      .where(and(eq(alertRules.tenantId, ctx.tenantId), eq(alertRules.id, current.id)))
-      .returning();
-    const after = toAlertRuleDto(updated!);
-    await recordAudit(ctx, {
-      action: "alert_rule.update",
-      resourceType: "alert_rule",
-      resourceId: current.id,
-      before: toAlertRuleDto(current),
-      after,
-    });
-    return signingSecret ? { ...after, signingSecret } : after;
-  };
+  } else if (input.delivery?.channel === "email") {
+    secretSealed = null;
+  }
+  const [updated] = await ctx.tx
+    .update(alertRules)
+    .set({
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.condition ? { condition: input.condition, state: "ok" as const } : {}),
+      ...(input.delivery ? { delivery: input.delivery } : {}),
+      ...(input.enabled !== undefined ? { enabled: input.enabled } : {}),
+      secretSealed,
+      updatedAt: new Date(),
+    })
+    .where(and(eq(alertRules.tenantId, ctx.tenantId), eq(alertRules.id, current.id)))
+    .returning();
+  const after = toAlertRuleDto(updated!);
+  await recordAudit(ctx, {
+    action: "alert_rule.update",
+    resourceType: "alert_rule",
+    resourceId: current.id,
+    before: toAlertRuleDto(current),
+    after,
+  });
+  return signingSecret ? { ...after, signingSecret } : after;
+};
 
 export async function deleteAlertRule({ ctx, input }: { ctx: AccessContext; input: { alertRuleId: string } }): Promise<void> {
   requirePermission(ctx, "analytics:delete");

@@ -13,6 +13,8 @@ import type { ChannelAddress } from "./address";
  */
 export interface ChannelAdapter {
   kind: ChannelKind;
+  /** How people name the provider in messages: "Telegram", "WhatsApp", "Web chat". */
+  displayName: string;
   capabilities: ChannelCapabilities;
   /** The channel's own settings (`PATCH /v1/channels/:id` `settings`), validated before they are stored. */
   settings: z.ZodType<Record<string, unknown>>;
@@ -22,6 +24,57 @@ export interface ChannelAdapter {
   sender(deps: SenderDependencies): ChannelSender;
   /** Media that arrive as references and are resolved through the channel's API before the turn. */
   media?: ChannelMedia;
+  /** Connecting, checking and removing the channel (`/v1/channels`). */
+  connection: ChannelConnection;
+}
+
+// ---- Management: connect, test, remove (core/channels/manage.ts) -----------------------------
+
+/** One channel as its connection hooks see it. */
+export interface ChannelLink {
+  tenantId: string;
+  channelId: string;
+  /** `<tenant>.<channel>`. */
+  address: string;
+  /** Our public base URL, without a trailing slash. */
+  publicBaseUrl: string;
+  /** Where this channel's provider webhooks arrive (`<base>/webhooks/<kind>/<address>`). */
+  webhookUrl: string;
+  /** WEBHOOK_SIGNING_KEY: per-channel secrets derive from it. */
+  signingKey: string;
+  endpoints: ChannelEndpoints;
+  fetch?: typeof fetch;
+}
+
+export interface ChannelCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ChannelConnection {
+  /** This kind's own fields of `POST /v1/channels` (beside kind, name and agentId): credentials and settings. */
+  connectFields: z.ZodRawShape;
+  /** The request fields holding secrets: sealed as the channel's credentials, replaced by `PATCH` when sent, never returned. */
+  credentialFields: readonly string[];
+  /**
+   * Checks the credentials with the provider (and registers the webhook where the provider is told
+   * one), inside the verb's transaction so a refusal leaves nothing behind; answers the facts stored
+   * beside the settings (a bot's id and username). Throws (any error) to refuse.
+   */
+  connect(link: ChannelLink, credentials: Record<string, string>, settings: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Facts `connect` stores that a settings change keeps. */
+  keptFacts?: readonly string[];
+  /** A settings change is checked with the provider again, with the stored credentials (WhatsApp's phone number id). */
+  recheckSettings?: boolean;
+  /** `POST /v1/channels/:id/test`: what works and what does not, in the provider's own words. */
+  check(link: ChannelLink, credentials: Record<string, string> | undefined, settings: Record<string, unknown>): Promise<ChannelCheck[]>;
+  /** Best effort on removal (Telegram's `deleteWebhook`): whether it worked; absent: nothing to undo. */
+  disconnect?(link: ChannelLink, credentials: Record<string, string>): Promise<boolean>;
+  /** What the channel's DTO shows besides the common fields (WhatsApp's verify token, web chat's embed tag). */
+  publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string }>;
+  /** The provider's words for an error of its client (never a URL: Telegram's holds the token). */
+  describeError(error: unknown): string | undefined;
 }
 
 /** What a channel can carry: the engine, the reply sender and the console read these. */

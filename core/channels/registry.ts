@@ -20,6 +20,11 @@ export function channelAdapter(kind: string): ChannelAdapter | undefined {
   return Object.hasOwn(adapters, kind) ? adapters[kind as ChannelKind] : undefined;
 }
 
+/** Every registered adapter, in registration order. */
+export function channelAdapters(): ChannelAdapter[] {
+  return Object.values(adapters);
+}
+
 /** Kinds with an adapter that receives provider webhooks (`/webhooks/<kind>/...`). */
 export function webhookKinds(): ChannelKind[] {
   return (Object.keys(adapters) as ChannelKind[]).filter((kind) => adapters[kind]?.webhook);

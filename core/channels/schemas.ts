@@ -1,32 +1,39 @@
 import { z } from "zod";
-import { telegramSettings, webchatSettings, whatsappSettings } from "./config";
+import type { ChannelKind } from "../../db/schema";
+import { channelAdapters } from "./registry";
 
-/** The shapes of the channel verbs; the edge registers these same schemas in the OpenAPI document. */
+/**
+ * The shapes of the channel verbs; the edge registers these same schemas in the OpenAPI document.
+ * The kind-specific parts (credentials, settings) come from each adapter's `connection`.
+ */
 const name = z.string().trim().min(1).max(100);
-export const telegramBotToken = z.string().regex(/^\d{3,20}:[A-Za-z0-9_-]{10,100}$/, "a bot token from @BotFather, like 123456:ABC-DEF...");
-export const whatsappAccessToken = z
-  .string()
-  .min(20)
-  .max(1024)
-  .regex(/^[A-Za-z0-9_.|-]+$/, "a WhatsApp Cloud API access token");
+const adapters = channelAdapters();
 
-export const connectChannelInput = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("telegram"), name, agentId: z.uuid(), botToken: telegramBotToken, settings: telegramSettings.optional() }),
-  z.object({ kind: z.literal("whatsapp"), name, agentId: z.uuid(), accessToken: whatsappAccessToken, settings: whatsappSettings }),
-  z.object({ kind: z.literal("webchat"), name, agentId: z.uuid(), settings: webchatSettings }),
-]);
-export type ConnectChannelInput = z.infer<typeof connectChannelInput>;
+/** `POST /v1/channels`: kind, name, agent, and the kind's own fields (its adapter's `connectFields`). */
+export const connectChannelInput = z.discriminatedUnion(
+  "kind",
+  adapters.map((adapter) =>
+    z.object({ kind: z.literal(adapter.kind), name, agentId: z.uuid(), ...adapter.connection.connectFields }),
+  ) as unknown as [z.ZodObject<{ kind: z.ZodLiteral<ChannelKind>; name: typeof name; agentId: z.ZodUUID }>],
+);
+export type ConnectChannelInput = z.infer<typeof connectChannelInput> & { settings?: Record<string, unknown> } & Record<string, unknown>;
+
+/** Every kind's secret fields (`botToken`, `accessToken`), optional on `PATCH`. */
+const credentialFields = Object.fromEntries(
+  adapters.flatMap((adapter) =>
+    adapter.connection.credentialFields.map((field) => [field, (adapter.connection.connectFields[field] as z.ZodType<string>).optional()]),
+  ),
+) as Record<string, z.ZodOptional<z.ZodType<string>>>;
 
 export const updateChannelInput = z.object({
   name: name.optional(),
   agentId: z.uuid().optional(),
   /** Replaces the settings; checked against the channel kind's settings. */
   settings: z.record(z.string(), z.unknown()).optional(),
-  /** New credentials: `botToken` for Telegram (the webhook is set again), `accessToken` for WhatsApp. */
-  botToken: telegramBotToken.optional(),
-  accessToken: whatsappAccessToken.optional(),
+  /** New credentials (`botToken` for Telegram: the webhook is set again; `accessToken` for WhatsApp). */
+  ...credentialFields,
 });
-export type UpdateChannelInput = z.infer<typeof updateChannelInput>;
+export type UpdateChannelInput = z.infer<typeof updateChannelInput> & Record<string, unknown>;
 
 export const channelDto = z.object({
   id: z.uuid(),

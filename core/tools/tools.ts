@@ -21,7 +21,7 @@ import {
   type UpdateToolInput,
 } from "./definition";
 import { importToolsInput, OpenApiImportError, parseOpenApiDocument, toolsFromOpenApi, type ImportToolsInput } from "./openapi-import";
-import { conflictOnDuplicate, DomainError, parseOrThrow } from "../errors";
+import { conflictOnDuplicate, DomainError, parseOrThrow, secretsUnavailable } from "../errors";
 
 /** A tool as the API shows it: secrets of its auth configuration replaced by the mask. */
 export const toolDto = z.object({
@@ -48,8 +48,9 @@ export interface ToolServices {
   policy: OutboundPolicy;
 }
 
-export class SecretsUnavailableError extends Error {
-  readonly code = "SECRETS_UNAVAILABLE";
+/** The tool verbs' services, from `ctx.services` (the edge's keyring and TOOLS_ALLOWED_HOSTS). */
+function toolServicesOf(ctx: DomainContext): ToolServices {
+  return { keyring: ctx.services?.keyring, policy: ctx.services?.toolUrlPolicy ?? {} };
 }
 
 const notFound = () => new DomainError("TOOL_NOT_FOUND", 404, "tool not found");
@@ -120,7 +121,7 @@ function checked(
 
 async function sealAuth(services: ToolServices, tenantId: string, toolId: string, auth: AuthConfig) {
   if (auth.type === "none") return { authType: "none" as const, authPublic: {}, authConfig: null };
-  if (!services.keyring) throw new SecretsUnavailableError("Secrets cannot be stored right now.");
+  if (!services.keyring) throw secretsUnavailable();
   const authConfig = await sealCredentials(services.keyring, { tenantId, owner: `tool:${toolId}` }, auth);
   return { authType: auth.type, authPublic: publicAuth(auth), authConfig };
 }
@@ -128,63 +129,61 @@ async function sealAuth(services: ToolServices, tenantId: string, toolId: string
 const INVALID_TOOL = { code: "INVALID_TOOL", message: "The tool definition is invalid." };
 
 /** Creates a tool; its credentials are sealed bound to the tenant and `tool:<id>`. */
-export function createTool(services: ToolServices) {
-  return async ({ ctx, input }: { ctx: DomainContext; input: CreateToolInput }): Promise<ToolDto> => {
-    requirePermission(ctx, "tools:write");
-    const { auth, enabled, ...rest } = parseOrThrow(createToolInput, input, INVALID_TOOL);
-    const definition = checked(rest, services, auth);
-    const id = crypto.randomUUID();
-    const sealed = await sealAuth(services, ctx.tenantId, id, auth);
-    const [row] = await conflictOnDuplicate(
-      ctx.tx
-        .insert(tools)
-        .values({ id, tenantId: ctx.tenantId, ...definition, enabled, ...sealed })
-        .returning(),
-      `A tool named "${definition.name}" exists.`,
-    );
-    const dto = toToolDto(row!);
-    await recordAudit(ctx, { action: "tool.create", resourceType: "tool", resourceId: id, after: dto });
-    return dto;
-  };
+export async function createTool({ ctx, input }: { ctx: DomainContext; input: CreateToolInput }): Promise<ToolDto> {
+  const services = toolServicesOf(ctx);
+  requirePermission(ctx, "tools:write");
+  const { auth, enabled, ...rest } = parseOrThrow(createToolInput, input, INVALID_TOOL);
+  const definition = checked(rest, services, auth);
+  const id = crypto.randomUUID();
+  const sealed = await sealAuth(services, ctx.tenantId, id, auth);
+  const [row] = await conflictOnDuplicate(
+    ctx.tx
+      .insert(tools)
+      .values({ id, tenantId: ctx.tenantId, ...definition, enabled, ...sealed })
+      .returning(),
+    `A tool named "${definition.name}" exists.`,
+  );
+  const dto = toToolDto(row!);
+  await recordAudit(ctx, { action: "tool.create", resourceType: "tool", resourceId: id, after: dto });
+  return dto;
 }
 
-export function updateTool(services: ToolServices) {
-  return async ({ ctx, input }: { ctx: DomainContext; input: UpdateToolInput & { toolId: string } }): Promise<ToolDto> => {
-    requirePermission(ctx, "tools:write");
-    const { toolId, ...changes } = input;
-    const valid = parseOrThrow(updateToolInput, changes, INVALID_TOOL);
-    const current = await findTool(ctx, toolId, { forUpdate: true });
-    const { auth, ...fields } = valid;
-    // Locations are re-derived for parameters that no longer have one (e.g. the URL changed).
-    const definition = checked(
-      {
-        name: fields.name ?? current.name,
-        description: fields.description ?? current.description,
-        method: fields.method ?? current.method,
-        urlTemplate: fields.urlTemplate ?? current.urlTemplate,
-        parameters: (fields.parameters ?? current.parameters) as ToolDefinition["parameters"],
-        parameterLocations:
-          fields.parameterLocations ?? (fields.parameters || fields.urlTemplate || fields.method ? {} : current.parameterLocations),
-        responseMapping: fields.responseMapping ?? current.responseMapping,
-        timeoutMs: fields.timeoutMs ?? current.timeoutMs,
-        requiresApproval: fields.requiresApproval ?? current.requiresApproval,
-      },
-      services,
-      auth,
-    );
-    const sealed = auth ? await sealAuth(services, ctx.tenantId, current.id, auth) : {};
-    const [row] = await conflictOnDuplicate(
-      ctx.tx
-        .update(tools)
-        .set({ ...definition, ...sealed, updatedAt: sql`now()` })
-        .where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, current.id)))
-        .returning(),
-      `A tool named "${definition.name}" exists.`,
-    );
-    const dto = toToolDto(row!);
-    await recordAudit(ctx, { action: "tool.update", resourceType: "tool", resourceId: current.id, before: toToolDto(current), after: dto });
-    return dto;
-  };
+export async function updateTool({ ctx, input }: { ctx: DomainContext; input: UpdateToolInput & { toolId: string } }): Promise<ToolDto> {
+  const services = toolServicesOf(ctx);
+  requirePermission(ctx, "tools:write");
+  const { toolId, ...changes } = input;
+  const valid = parseOrThrow(updateToolInput, changes, INVALID_TOOL);
+  const current = await findTool(ctx, toolId, { forUpdate: true });
+  const { auth, ...fields } = valid;
+  // Locations are re-derived for parameters that no longer have one (e.g. the URL changed).
+  const definition = checked(
+    {
+      name: fields.name ?? current.name,
+      description: fields.description ?? current.description,
+      method: fields.method ?? current.method,
+      urlTemplate: fields.urlTemplate ?? current.urlTemplate,
+      parameters: (fields.parameters ?? current.parameters) as ToolDefinition["parameters"],
+      parameterLocations:
+        fields.parameterLocations ?? (fields.parameters || fields.urlTemplate || fields.method ? {} : current.parameterLocations),
+      responseMapping: fields.responseMapping ?? current.responseMapping,
+      timeoutMs: fields.timeoutMs ?? current.timeoutMs,
+      requiresApproval: fields.requiresApproval ?? current.requiresApproval,
+    },
+    services,
+    auth,
+  );
+  const sealed = auth ? await sealAuth(services, ctx.tenantId, current.id, auth) : {};
+  const [row] = await conflictOnDuplicate(
+    ctx.tx
+      .update(tools)
+      .set({ ...definition, ...sealed, updatedAt: sql`now()` })
+      .where(and(eq(tools.tenantId, ctx.tenantId), eq(tools.id, current.id)))
+      .returning(),
+    `A tool named "${definition.name}" exists.`,
+  );
+  const dto = toToolDto(row!);
+  await recordAudit(ctx, { action: "tool.update", resourceType: "tool", resourceId: current.id, before: toToolDto(current), after: dto });
+  return dto;
 }
 
 export async function setToolEnabled({
@@ -251,26 +250,24 @@ export async function attachTool({ ctx, input }: { ctx: DomainContext; input: { 
  * Creates one tool per chosen operation of an OpenAPI 3 document, in one transaction (all or
  * none). A document given by URL is fetched with `fetchDocument` (the pool's SSRF-safe client).
  */
-export function importTools(services: ToolServices & { fetchDocument?: (url: string) => Promise<string> }) {
-  return async ({ ctx, input }: { ctx: DomainContext; input: ImportToolsInput }): Promise<{ data: ToolDto[] }> => {
-    requirePermission(ctx, "tools:write");
-    const { document, url, ...options } = parseOrThrow(importToolsInput, input, {
-      code: "INVALID_OPENAPI",
-      message: "The import request is invalid.",
-    });
-    let source: string | Record<string, unknown>;
-    if (document !== undefined) source = document;
-    else {
-      if (!services.fetchDocument)
-        throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
-      source = await services.fetchDocument(url!);
-    }
-    const definitions: CreateToolInput[] = toolsFromOpenApi(parseOpenApiDocument(source), options);
-    const create = createTool(services);
-    const created: ToolDto[] = [];
-    for (const definition of definitions) created.push(await create({ ctx, input: definition }));
-    return { data: created };
-  };
+export async function importTools({ ctx, input }: { ctx: DomainContext; input: ImportToolsInput }): Promise<{ data: ToolDto[] }> {
+  const services = { ...toolServicesOf(ctx), fetchDocument: ctx.services?.fetchDocument };
+  requirePermission(ctx, "tools:write");
+  const { document, url, ...options } = parseOrThrow(importToolsInput, input, {
+    code: "INVALID_OPENAPI",
+    message: "The import request is invalid.",
+  });
+  let source: string | Record<string, unknown>;
+  if (document !== undefined) source = document;
+  else {
+    if (!services.fetchDocument)
+      throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
+    source = await services.fetchDocument(url!);
+  }
+  const definitions: CreateToolInput[] = toolsFromOpenApi(parseOpenApiDocument(source), options);
+  const created: ToolDto[] = [];
+  for (const definition of definitions) created.push(await createTool({ ctx, input: definition }));
+  return { data: created };
 }
 
 export const approvalDto = z.object({

@@ -1,7 +1,6 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { TokenVerificationUnavailableError } from "../../core/access/auth0";
-import { SecretsUnavailableError } from "../../core/tools/tools";
 import { InvalidTenantIdError } from "../../db/tenant";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DomainError, GENERIC_CODES } from "../../core/errors";
@@ -78,13 +77,13 @@ export function toApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof InvalidTenantIdError) return new ApiError(404, "NOT_FOUND", error.message);
   if (error instanceof DomainError) {
+    if (error.status === 503) return new ApiError(503, error.code as ErrorCode, error.message);
     // The generic code by status keeps one vocabulary for clients; a more precise code rides along as `reason`.
     const code = GENERIC_CODES[error.status];
     if (error.code === code) return new ApiError(error.status, code, error.message, error.details);
     const details = error.details === undefined ? { reason: error.code } : { reason: error.code, issues: error.details };
     return new ApiError(error.status, code, error.message, details);
   }
-  if (error instanceof SecretsUnavailableError) return new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
   if (error instanceof TokenVerificationUnavailableError) {
     return new ApiError(503, "AUTH_UNAVAILABLE", "Sign-in cannot be checked right now; retry shortly.");
   }

@@ -1,6 +1,7 @@
 import type { ChannelAdapter } from "../adapter";
 import { telegramSettings } from "../config";
 import { TELEGRAM_TEXT_LIMIT } from "./bot-api";
+import { telegramConnection } from "./connection";
 import { telegramMedia } from "./media";
 import { normalizeTelegramUpdate } from "./normalize";
 import { telegramSender } from "./sender";
@@ -14,6 +15,7 @@ import { verifyTelegramSecret } from "./webhook-secret";
  */
 export const telegramAdapter: ChannelAdapter = {
   kind: "telegram",
+  displayName: "Telegram",
   capabilities: { textLimit: TELEGRAM_TEXT_LIMIT, buttons: 0, media: true, templates: false, streaming: false, deliveryStatuses: false },
   settings: telegramSettings,
   webhook: {
@@ -31,6 +33,7 @@ export const telegramAdapter: ChannelAdapter = {
     // Telegram reads only the status; the reason helps whoever looks at the bot's webhook info.
     acknowledge: ({ messages, ignored }) => (messages.length ? { ok: true } : { ok: true, ignored: ignored[0] }),
   },
+  connection: telegramConnection,
   sender: telegramSender,
   media: telegramMedia,
 };

@@ -1,5 +1,5 @@
 import type { ChannelAdapter } from "../adapter";
-import { webchatSettings } from "../config";
+import { readChannelSettings, webchatSettings } from "../config";
 
 /**
  * Web chat: the widget talks to the edge's own routes (`/webchat/*`: session, send, poll), so there
@@ -8,8 +8,28 @@ import { webchatSettings } from "../config";
  */
 export const webchatAdapter: ChannelAdapter = {
   kind: "webchat",
+  displayName: "Web chat",
   capabilities: { textLimit: 32_768, buttons: 0, media: false, templates: false, streaming: false, deliveryStatuses: false },
   settings: webchatSettings,
+  connection: {
+    connectFields: { settings: webchatSettings },
+    credentialFields: [],
+    connect: async () => ({}),
+    async check(_link, _credentials, settings) {
+      const origins = readChannelSettings(settings).allowedOrigins ?? [];
+      return [
+        {
+          name: "allowed origins",
+          ok: origins.length > 0,
+          detail: origins.length ? origins.join(", ") : "no allowed origins: the widget cannot start sessions",
+        },
+      ];
+    },
+    publicFields: async (link) => ({
+      embedSnippet: `<script src="${link.publicBaseUrl}/webchat/widget.js" data-channel="${link.address}" async></script>`,
+    }),
+    describeError: () => undefined,
+  },
   sender: () => ({
     async send(reply, progress) {
       if (reply.partsDelivered === 0) await progress.onPart(reply.replyId);

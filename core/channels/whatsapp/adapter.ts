@@ -1,6 +1,7 @@
 import type { ChannelAdapter } from "../adapter";
 import { whatsappSettings } from "../config";
 import { WHATSAPP_TEXT_LIMIT } from "./graph-api";
+import { whatsappConnection } from "./connection";
 import { whatsappMedia } from "./media";
 import { whatsappSender } from "./sender";
 import { verifyWhatsAppSignature, verifyWhatsAppVerifyToken } from "./signature";
@@ -14,6 +15,7 @@ import { normalizeWhatsAppWebhook, whatsappWebhook, type WhatsAppWebhook } from 
  */
 export const whatsappAdapter: ChannelAdapter = {
   kind: "whatsapp",
+  displayName: "WhatsApp",
   capabilities: { textLimit: WHATSAPP_TEXT_LIMIT, buttons: 3, media: true, templates: true, streaming: false, deliveryStatuses: true },
   settings: whatsappSettings,
   webhook: {
@@ -37,6 +39,7 @@ export const whatsappAdapter: ChannelAdapter = {
       return { status: 200, text: challenge };
     },
   },
+  connection: whatsappConnection,
   sender: whatsappSender,
   media: whatsappMedia,
 };

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AccessContext } from "../../../../core/access/context";
+import type { AccessContext, DomainServices } from "../../../../core/access/context";
 import { withTenant } from "../../../../db/tenant";
 import type { AppEnv } from "../../context";
 
@@ -8,9 +8,32 @@ import type { AppEnv } from "../../context";
  * (forced row-level security as `agent_app`): the verb's change and its audit record commit
  * together. Handlers only validate, call this, and shape the answer.
  */
-export function runVerb<I, O>(c: Context<AppEnv>, verb: (args: { ctx: AccessContext; input: I }) => Promise<O>, input: I): Promise<O> {
+export function runVerb<I, O>(
+  c: Context<AppEnv>,
+  verb: (args: { ctx: AccessContext; input: I }) => Promise<O>,
+  input: I,
+  /** Services this call adds (an import's document fetcher). */
+  extra: Partial<DomainServices> = {},
+): Promise<O> {
   const principal = c.get("principal");
   const db = c.get("db");
   if (!principal || !db) throw new Error("runVerb: authenticate() and database() must run first");
-  return withTenant(db, principal.tenantId, (tx) => verb({ ctx: { ...principal, tx, requestId: c.get("requestId") }, input }));
+  const services = { ...domainServices(c), ...extra };
+  return withTenant(db, principal.tenantId, (tx) => verb({ ctx: { ...principal, tx, requestId: c.get("requestId"), services }, input }));
+}
+
+/** The isolate's services (derived once, app.ts) as the verbs see them; our base URL defaults to the request's origin. */
+function domainServices(c: Context<AppEnv>): DomainServices {
+  const { config, keyring, toolUrlPolicy, alertWebhookPolicy } = c.get("services");
+  return {
+    ...(keyring ? { keyring } : {}),
+    toolUrlPolicy,
+    alertWebhookPolicy,
+    channels: {
+      signingKey: config.WEBHOOK_SIGNING_KEY,
+      telegramApiBase: config.TELEGRAM_API_BASE,
+      whatsappApiBase: config.WHATSAPP_API_BASE,
+      publicBaseUrl: config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin,
+    },
+  };
 }

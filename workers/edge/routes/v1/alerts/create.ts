@@ -3,7 +3,7 @@ import { createAlertRule } from "../../../../../core/alerts/rules";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse } from "../openapi";
 import { runVerb } from "../run";
-import { createAlertRuleSchema, createdAlertRuleSchema, ruleServices, WEBHOOK_DOC } from "./schemas";
+import { createAlertRuleSchema, createdAlertRuleSchema, WEBHOOK_DOC } from "./schemas";
 
 export const route = adminRoute("analytics:write", {
   method: "post",
@@ -15,5 +15,4 @@ export const route = adminRoute("analytics:write", {
   responses: { 201: jsonResponse(createdAlertRuleSchema, "The new rule (with `signingSecret` for webhooks, shown once)") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, createAlertRule(ruleServices(c)), c.req.valid("json")), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, createAlertRule, c.req.valid("json")), 201);

@@ -1,26 +1,10 @@
-import type { Context } from "hono";
-import type { AlertRuleServices } from "../../../../../core/alerts/rules";
 import { alertRuleDto, createAlertRuleInput, createdAlertRuleDto, updateAlertRuleInput } from "../../../../../core/alerts/schemas";
-import type { AppEnv } from "../../../context";
-import { ApiError } from "../../../errors";
 
 /** The core schemas, named for the OpenAPI document. */
 export const alertRuleSchema = alertRuleDto.openapi("AlertRule");
 export const createdAlertRuleSchema = createdAlertRuleDto.openapi("CreatedAlertRule");
 export const createAlertRuleSchema = createAlertRuleInput.openapi("CreateAlertRule");
 export const updateAlertRuleSchema = updateAlertRuleInput.openapi("UpdateAlertRule");
-
-/** Sealing for webhook secrets (503 without a keyring) and the webhook URL policy. */
-export function ruleServices(c: Context<AppEnv>): AlertRuleServices {
-  const { keyring, alertWebhookPolicy } = c.get("services");
-  return {
-    keyring: () => {
-      if (!keyring) throw new ApiError(503, "SECRETS_UNAVAILABLE", "Secrets cannot be stored right now.");
-      return keyring;
-    },
-    webhookPolicy: alertWebhookPolicy,
-  };
-}
 
 export const WEBHOOK_DOC = `Webhook deliveries are \`POST\`s of JSON \`{ id, type: "alert.fired", tenantId, createdAt, rule: { id, name, kind }, value, threshold, windowMinutes }\`
 with \`X-Agent-Event\`, \`X-Agent-Delivery\` (the alert id: deduplicate on it) and \`X-Agent-Signature: t=<unix seconds>,v1=<hex>\`, where the hex is

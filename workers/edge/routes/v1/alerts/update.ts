@@ -3,7 +3,7 @@ import { updateAlertRule } from "../../../../../core/alerts/rules";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
-import { createdAlertRuleSchema, ruleServices, updateAlertRuleSchema } from "./schemas";
+import { createdAlertRuleSchema, updateAlertRuleSchema } from "./schemas";
 
 export const route = adminRoute("analytics:write", {
   method: "patch",
@@ -16,4 +16,4 @@ export const route = adminRoute("analytics:write", {
 });
 
 export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, updateAlertRule(ruleServices(c)), { ...c.req.valid("json"), ...c.req.valid("param") }), 200);
+  c.json(await runVerb(c, updateAlertRule, { ...c.req.valid("json"), ...c.req.valid("param") }), 200);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../../context";
 import { adminRoute, errorBody, jsonBody, jsonResponse } from "../openapi";
 import { runVerb } from "../run";
 import { channelSchema, connectChannelSchema } from "./schemas";
-import { channelsFor } from "./verbs";
+import { connectChannel } from "../../../../../core/channels/manage";
 
 export const route = adminRoute("channels:write", {
   method: "post",
@@ -22,5 +22,4 @@ export const route = adminRoute("channels:write", {
   },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, channelsFor(c).connect, c.req.valid("json")), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, connectChannel, c.req.valid("json")), 201);

@@ -3,7 +3,7 @@ import { z } from "@hono/zod-openapi";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
-import { channelsFor } from "./verbs";
+import { removeChannel } from "../../../../../core/channels/manage";
 
 export const route = adminRoute("channels:delete", {
   method: "delete",
@@ -16,5 +16,4 @@ export const route = adminRoute("channels:delete", {
   responses: { 200: jsonResponse(z.object({ webhookRemoved: z.boolean().nullable() }).openapi("ChannelRemoved"), "Removed") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, channelsFor(c).remove, c.req.valid("param")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, removeChannel, c.req.valid("param")), 200);

@@ -4,7 +4,7 @@ import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, pageOf } from "../openapi";
 import { runVerb } from "../run";
 import { channelSchema } from "./schemas";
-import { channelsFor } from "./verbs";
+import { listChannels } from "../../../../../core/channels/manage";
 
 export const route = adminRoute("channels:read", {
   method: "get",
@@ -16,5 +16,4 @@ export const route = adminRoute("channels:read", {
   responses: { 200: jsonResponse(pageOf(channelSchema, "ChannelPage"), "A page of channels") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, channelsFor(c).list, c.req.valid("query")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, listChannels, c.req.valid("query")), 200);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
 import { channelSchema } from "./schemas";
-import { channelsFor } from "./verbs";
+import { resumeChannel } from "../../../../../core/channels/manage";
 
 export const route = adminRoute("channels:write", {
   method: "post",
@@ -14,5 +14,4 @@ export const route = adminRoute("channels:write", {
   responses: { 200: jsonResponse(channelSchema, "The channel") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, channelsFor(c).resume, c.req.valid("param")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, resumeChannel, c.req.valid("param")), 200);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
 import { channelTestSchema } from "./schemas";
-import { channelsFor } from "./verbs";
+import { testChannel } from "../../../../../core/channels/manage";
 
 export const route = adminRoute("channels:write", {
   method: "post",
@@ -16,5 +16,4 @@ export const route = adminRoute("channels:write", {
   responses: { 200: jsonResponse(channelTestSchema, "What was checked") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, channelsFor(c).test, c.req.valid("param")), 200);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, testChannel, c.req.valid("param")), 200);

@@ -3,7 +3,7 @@ import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
 import { channelSchema, updateChannelSchema } from "./schemas";
-import { channelsFor } from "./verbs";
+import { updateChannel } from "../../../../../core/channels/manage";
 
 export const route = adminRoute("channels:write", {
   method: "patch",
@@ -16,4 +16,4 @@ export const route = adminRoute("channels:write", {
 });
 
 export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, channelsFor(c).update, { ...c.req.valid("json"), ...c.req.valid("param") }), 200);
+  c.json(await runVerb(c, updateChannel, { ...c.req.valid("json"), ...c.req.valid("param") }), 200);

@@ -3,7 +3,7 @@ import { createTool } from "../../../../../core/tools/tools";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse } from "../openapi";
 import { runVerb } from "../run";
-import { createToolSchema, toolSchema, toolServices } from "./schemas";
+import { createToolSchema, toolSchema } from "./schemas";
 
 export const route = adminRoute("tools:write", {
   method: "post",
@@ -16,5 +16,4 @@ export const route = adminRoute("tools:write", {
   responses: { 201: jsonResponse(toolSchema, "The new tool") },
 });
 
-export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, createTool(toolServices(c)), c.req.valid("json")), 201);
+export const handler: RouteHandler<typeof route, AppEnv> = async (c) => c.json(await runVerb(c, createTool, c.req.valid("json")), 201);

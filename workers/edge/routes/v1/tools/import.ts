@@ -5,7 +5,7 @@ import { ApiError } from "../../../errors";
 import { adminRoute, jsonBody, jsonResponse } from "../openapi";
 import { runVerb } from "../run";
 import { z } from "@hono/zod-openapi";
-import { callToolRunner, importToolsSchema, toolSchema, toolServices } from "./schemas";
+import { callToolRunner, importToolsSchema, toolSchema } from "./schemas";
 
 export const route = adminRoute("tools:write", {
   method: "post",
@@ -33,5 +33,5 @@ export const handler: RouteHandler<typeof route, AppEnv> = async (c) => {
     }
     return fetched.body;
   };
-  return c.json(await runVerb(c, importTools({ ...toolServices(c), fetchDocument }), c.req.valid("json")), 201);
+  return c.json(await runVerb(c, importTools, c.req.valid("json"), { fetchDocument }), 201);
 };

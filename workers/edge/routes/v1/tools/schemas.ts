@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { createToolInput, updateToolInput } from "../../../../../core/tools/definition";
 import { importToolsInput } from "../../../../../core/tools/openapi-import";
 import { signRunnerRequest, toolTestResult } from "../../../../../core/tools/runner-protocol";
-import { approvalDto, toolDto, type ToolServices } from "../../../../../core/tools/tools";
+import { approvalDto, toolDto } from "../../../../../core/tools/tools";
 import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";
 
@@ -18,12 +18,6 @@ export const testToolSchema = z
   .object({ arguments: z.record(z.string(), z.unknown()).default({}) })
   .strict()
   .openapi("TestTool");
-
-/** Sealing keyring (absent: writes with credentials answer 503) and the save-time URL policy. */
-export function toolServices(c: Context<AppEnv>): ToolServices {
-  const { keyring, toolUrlPolicy } = c.get("services");
-  return { keyring, policy: toolUrlPolicy };
-}
 
 /**
  * Calls the pool's tool runner (signed). The edge cannot resolve DNS or pin an address, so tests

@@ -3,7 +3,7 @@ import { updateTool } from "../../../../../core/tools/tools";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
-import { toolSchema, toolServices, updateToolSchema } from "./schemas";
+import { toolSchema, updateToolSchema } from "./schemas";
 
 export const route = adminRoute("tools:write", {
   method: "patch",
@@ -16,4 +16,4 @@ export const route = adminRoute("tools:write", {
 });
 
 export const handler: RouteHandler<typeof route, AppEnv> = async (c) =>
-  c.json(await runVerb(c, updateTool(toolServices(c)), { ...c.req.valid("json"), ...c.req.valid("param") }), 200);
+  c.json(await runVerb(c, updateTool, { ...c.req.valid("json"), ...c.req.valid("param") }), 200);
