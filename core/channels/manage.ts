@@ -14,7 +14,8 @@ import { channelAdapter, channelAdapters } from "./registry";
 import type { ChannelDto, ChannelTestResult, ConnectChannelInput, UpdateChannelInput } from "./schemas";
 
 /**
- * The channel verbs (`/v1/channels`), each `({ ctx, input })`, the same for every kind: what differs
+ * The channel verbs (`/v1/channels`; one cohesive file: the verbs and the helpers only they use),
+ * each `({ ctx, input })`, the same for every kind: what differs
  * per provider is the kind's adapter's `connection` (core/channels/<kind>/connection.ts).
  * Credentials are sealed with `channel:<id>` as associated data and never returned. The provider
  * calls (checking a token, registering a webhook) run inside the verb's transaction, so a refused

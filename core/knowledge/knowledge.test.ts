@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { makeDocx, makePdf } from "../../test/support/documents";
-import { createSourceInput } from "./admin";
+import { createSourceInput } from "./sources-admin";
 import { refusedHost } from "../http/url-policy";
 
 const isLocalHost = (host: string) => refusedHost(host) !== undefined;

@@ -1,11 +1,11 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { agents, toolApprovals, tools, type Tool, type ToolApproval } from "../../db/schema";
+import { agents, tools, type Tool } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { getAgent, updateAgent } from "../agents/agents";
-import { actorLabel, type DomainContext } from "../agents/context";
+import type { DomainContext } from "../agents/context";
 import { sealCredentials, type Keyring } from "../crypto/secrets";
 import type { OutboundPolicy } from "../http/url-policy";
 import type { SECRET_AUTH_FIELDS } from "./definition";
@@ -268,83 +268,4 @@ export async function importTools({ ctx, input }: { ctx: DomainContext; input: I
   const created: ToolDto[] = [];
   for (const definition of definitions) created.push(await createTool({ ctx, input: definition }));
   return { data: created };
-}
-
-export const approvalDto = z.object({
-  id: z.uuid(),
-  toolId: z.uuid(),
-  conversationId: z.uuid().nullable(),
-  arguments: z.record(z.string(), z.unknown()),
-  status: z.enum(["pending", "approved", "rejected", "used"]),
-  decidedBy: z.string().nullable(),
-  decidedAt: z.string().nullable(),
-  createdAt: z.string(),
-});
-export type ApprovalDto = z.infer<typeof approvalDto>;
-
-function toApprovalDto(row: ToolApproval): ApprovalDto {
-  return {
-    id: row.id,
-    toolId: row.toolId,
-    conversationId: row.conversationId,
-    arguments: row.arguments,
-    status: row.status,
-    decidedBy: row.decidedBy,
-    decidedAt: row.decidedAt ? iso(row.decidedAt) : null,
-    createdAt: iso(row.createdAt),
-  };
-}
-
-/** Tool calls waiting for (or given) approval, newest first; `status` filters. */
-export async function listApprovals({
-  ctx,
-  input,
-}: {
-  ctx: DomainContext;
-  input: PageInput & { status?: ToolApproval["status"] };
-}): Promise<Page<ApprovalDto>> {
-  requirePermission(ctx, "tools:read");
-  const page = keyset(toolApprovals, input);
-  const rows = await ctx.tx
-    .select({ approval: toolApprovals, id: toolApprovals.id, cursorAt: page.cursorColumn })
-    .from(toolApprovals)
-    .where(and(eq(toolApprovals.tenantId, ctx.tenantId), input.status ? eq(toolApprovals.status, input.status) : undefined, page.after))
-    .orderBy(...page.orderBy)
-    .limit(page.fetch);
-  return page.page(rows, (row) => toApprovalDto(row.approval));
-}
-
-/**
- * An operator approves or rejects a pending call. An approved call runs the next time the model
- * makes it in that conversation (same tool, same arguments), once.
- */
-export async function decideApproval({
-  ctx,
-  input,
-}: {
-  ctx: DomainContext;
-  input: { approvalId: string; decision: "approve" | "reject" };
-}): Promise<ApprovalDto> {
-  requirePermission(ctx, "tools:write");
-  const [current] = await ctx.tx
-    .select()
-    .from(toolApprovals)
-    .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, input.approvalId)))
-    .for("update");
-  if (!current) throw new DomainError("APPROVAL_NOT_FOUND", 404, "approval not found");
-  if (current.status !== "pending") throw new DomainError("APPROVAL_DECIDED", 409, `the call is already ${current.status}`);
-  const [row] = await ctx.tx
-    .update(toolApprovals)
-    .set({ status: input.decision === "approve" ? "approved" : "rejected", decidedBy: actorLabel(ctx.actor), decidedAt: sql`now()` })
-    .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, current.id)))
-    .returning();
-  const dto = toApprovalDto(row!);
-  await recordAudit(ctx, {
-    action: `tool_approval.${input.decision}`,
-    resourceType: "tool_approval",
-    resourceId: current.id,
-    before: toApprovalDto(current),
-    after: dto,
-  });
-  return dto;
 }

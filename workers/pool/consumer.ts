@@ -5,7 +5,6 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import pLimit, { type LimitFunction } from "p-limit";
 import { Consumer } from "sqs-consumer";
 import { describeError, type Logger } from "../../core/observability/log";
 import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-message";
@@ -13,6 +12,7 @@ import { DependencyGate, sleep, type BackoffPolicy, type DependencyChecks } from
 import { moveToDeadLetter, type DeadLetterTarget } from "./dead-letter";
 import { failureCode, isTransientFailure } from "./failures";
 import { processInboundMessage, type TurnDependencies } from "./handlers";
+import { Slots } from "./slots";
 
 export interface ConsumerOptions {
   sqs: SQSClient;
@@ -64,7 +64,9 @@ type Outcome = "done" | "failed" | "dead-lettered" | "released";
 const SENDING_GRACE_MS = 15_000;
 
 /**
- * The inbound consumer. `sqs-consumer` runs the long-polling loop; this module decides what
+ * The inbound consumer (one cohesive thing: the lifecycle of a held message, from receive to
+ * delete, retry or dead letter, with its heartbeat, lanes and shutdown; kept in one file so the
+ * state machine reads in one place). `sqs-consumer` runs the long-polling loop; this module decides what
  * happens to each message:
  * - Conversations run in parallel, up to `concurrency` turns in the process across batches; the
  *   messages of one conversation (FIFO message group) run one after another in receive order, and
@@ -381,36 +383,4 @@ function parseBody(message: Message): InboundMessage {
   const parsed = inboundMessage.safeParse(body);
   if (!parsed.success) throw Object.assign(new Error("queue message does not match the contract"), { code: "INVALID_QUEUE_MESSAGE" });
   return parsed.data;
-}
-
-/**
- * The turn slots: at most `size` turns at once across batches (p-limit). A caller still waiting
- * when the pool stops gives up at once ("released"); a turn that has started runs to its end.
- */
-class Slots {
-  private readonly limit: LimitFunction;
-
-  constructor(
-    size: number,
-    private readonly signal: AbortSignal,
-  ) {
-    this.limit = pLimit(size);
-  }
-
-  run<T>(work: () => Promise<T>): Promise<T | "released"> {
-    if (this.signal.aborted) return Promise.resolve("released");
-    let started = false;
-    const queued = this.limit(async (): Promise<T | "released"> => {
-      if (this.signal.aborted) return "released";
-      started = true;
-      return work();
-    });
-    let onAbort = () => {};
-    const released = new Promise<"released">((resolve) => {
-      onAbort = () => !started && resolve("released");
-      this.signal.addEventListener("abort", onAbort, { once: true });
-    });
-    // The listener goes with the call: a long-running pool must not collect one per message.
-    return Promise.race([queued, released]).finally(() => this.signal.removeEventListener("abort", onAbort));
-  }
 }

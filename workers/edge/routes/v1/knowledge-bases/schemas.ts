@@ -1,11 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import {
-  createKnowledgeBaseInput,
-  createSourceInput,
-  knowledgeBaseDto,
-  knowledgeSourceDto,
-  updateKnowledgeBaseInput,
-} from "../../../../../core/knowledge/admin";
+import { createKnowledgeBaseInput, knowledgeBaseDto, updateKnowledgeBaseInput } from "../../../../../core/knowledge/admin";
+import { createSourceInput, knowledgeSourceDto } from "../../../../../core/knowledge/sources-admin";
 import type { Context } from "hono";
 import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";

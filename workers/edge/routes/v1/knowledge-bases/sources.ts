@@ -6,7 +6,7 @@ import {
   getKnowledgeSource,
   listKnowledgeSources,
   resyncKnowledgeSource,
-} from "../../../../../core/knowledge/admin";
+} from "../../../../../core/knowledge/sources-admin";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonBody, jsonResponse, pageOf } from "../openapi";
 import { runVerb } from "../run";

@@ -1,6 +1,6 @@
 import { z, type RouteHandler } from "@hono/zod-openapi";
 import { pageQuery } from "../../../../../core/access/schemas";
-import { decideApproval, listApprovals } from "../../../../../core/tools/tools";
+import { decideApproval, listApprovals } from "../../../../../core/tools/approvals";
 import type { AppEnv } from "../../../context";
 import { adminRoute, jsonResponse, pageOf, uuidParam } from "../openapi";
 import { runVerb } from "../run";

@@ -3,7 +3,8 @@ import type { Context } from "hono";
 import { createToolInput, updateToolInput } from "../../../../../core/tools/definition";
 import { importToolsInput } from "../../../../../core/tools/openapi-import";
 import { signRunnerRequest, toolTestResult } from "../../../../../core/tools/runner-protocol";
-import { approvalDto, toolDto } from "../../../../../core/tools/tools";
+import { approvalDto } from "../../../../../core/tools/approvals";
+import { toolDto } from "../../../../../core/tools/tools";
 import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";
 
