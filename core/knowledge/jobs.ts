@@ -1,5 +1,6 @@
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
+import { sqsSafeJson } from "../queue/sqs";
 
 /**
  * Messages on the knowledge jobs queue (`knowledge-jobs.fifo`, its own dead-letter queue), which the
@@ -43,7 +44,7 @@ export function createSqsKnowledgeJobQueue(client: SQSClient, queueUrl: string):
       await client.send(
         new SendMessageCommand({
           QueueUrl: queueUrl,
-          MessageBody: JSON.stringify(job),
+          MessageBody: sqsSafeJson(job),
           MessageGroupId: `${job.tenantId}:${group}`,
           MessageDeduplicationId: `${job.kind}:${group}:${job.requestedAt}`,
         }),

@@ -39,7 +39,7 @@ export function createSqsInboundQueue(client: SQSClient, queueUrl: string): Inbo
     async enqueue(message) {
       const command = new SendMessageCommand({
         QueueUrl: queueUrl,
-        MessageBody: JSON.stringify(message),
+        MessageBody: sqsSafeJson(message),
         MessageGroupId: messageGroupId(message),
         MessageDeduplicationId: deduplicationId(message),
       });
@@ -56,4 +56,17 @@ export function createSqsInboundQueue(client: SQSClient, queueUrl: string): Inbo
       await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
     },
   };
+}
+
+/**
+ * JSON for an SQS message body. SQS accepts only #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD |
+ * #x10000-#x10FFFF, and the local emulator nothing outside the Basic Multilingual Plane, so every
+ * UTF-16 surrogate (an emoji's pair, or a lone one) and U+FFFE/U+FFFF is written as a `\uXXXX`
+ * escape, which JSON.parse turns back into the same string. (JSON.stringify already escapes the
+ * control characters below U+0020.)
+ *
+ * @example sqsSafeJson({ text: "hi 👋" }) // '{"text":"hi \\ud83d\\udc4b"}'
+ */
+export function sqsSafeJson(value: unknown): string {
+  return JSON.stringify(value).replace(/[\ud800-\udfff\ufffe\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -1,0 +1,66 @@
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sqsClientFor, startSqs, type SqsHandle } from "../../scripts/stack/sqs";
+import { inboundChatMessage } from "./builders";
+import { inboundMessage } from "./inbound-message";
+import { createSqsInboundQueue, sqsSafeJson } from "./sqs";
+
+describe("queue bodies through the real SQS emulator", () => {
+  let sqs: SqsHandle;
+  let client: SQSClient;
+
+  beforeAll(async () => {
+    sqs = await startSqs({ queuePrefix: "safe-" });
+    client = sqsClientFor(sqs);
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await sqs?.stop();
+  });
+
+  const receiveAll = async () =>
+    (await client.send(new ReceiveMessageCommand({ QueueUrl: sqs.inboundQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 })))
+      .Messages ?? [];
+
+  // Emoji (outside the BMP), a lone surrogate, the two non-characters SQS refuses, a NUL-adjacent control and RTL text.
+  const text = "Order 👋🏽 ready? \ud800 lone \ufffe\uffff tab\tend \u0001 مرحبا";
+
+  it("the emulator refuses the raw JSON of a message with an emoji (why bodies are escaped)", async () => {
+    await expect(
+      client.send(
+        new SendMessageCommand({
+          QueueUrl: sqs.inboundQueueUrl,
+          MessageBody: JSON.stringify({ text: "👋" }),
+          MessageGroupId: "g",
+          MessageDeduplicationId: "raw",
+        }),
+      ),
+    ).rejects.toThrow();
+  });
+
+  it("queues a message with emoji and characters SQS refuses, and it decodes back unchanged", async () => {
+    const message = inboundChatMessage(
+      {
+        tenantId: "11111111-1111-4111-8111-111111111111",
+        channelId: "22222222-2222-4222-8222-222222222222",
+        channelKind: "telegram",
+        conversationKey: "42",
+        providerMessageId: "emoji-1",
+        receivedAt: new Date(0),
+      },
+      { text, sender: { id: "42", displayName: "Zoë 🦊" }, sentAt: new Date(0).toISOString() },
+    );
+    await createSqsInboundQueue(client, sqs.inboundQueueUrl).enqueue(message);
+    const [received] = await receiveAll();
+    expect(received?.Body).not.toMatch(/[\ud800-\udfff\ufffe\uffff]/);
+    const decoded = inboundMessage.parse(JSON.parse(received!.Body!));
+    expect(decoded).toEqual(message);
+    expect(decoded.kind === "inbound.message" && decoded.text).toBe(text);
+  });
+
+  it("escapes only what needs it", () => {
+    expect(sqsSafeJson({ text: "plain é ü 中文" })).toBe(JSON.stringify({ text: "plain é ü 中文" }));
+    expect(sqsSafeJson({ text: "👋" })).toBe('{"text":"\\ud83d\\udc4b"}');
+    expect(JSON.parse(sqsSafeJson({ text: "\uffff\ud800" }))).toEqual({ text: "\uffff\ud800" });
+  });
+});
