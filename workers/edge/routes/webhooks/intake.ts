@@ -40,6 +40,7 @@ export function webhookIntake(kind: string) {
         if (found instanceof Response) return found;
         const verified = (await found.webhook.verifyRequest?.(found.request)) ?? { ok: true };
         if (!verified.ok) return rejected(c, found, verified);
+        looked.set(c.req.raw, found);
         await next();
       },
       bodyLimit({
@@ -47,7 +48,7 @@ export function webhookIntake(kind: string) {
         onError: (c) => errorResponse(c, 413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB."),
       }),
       async (c) => {
-        const found = lookUp(c, kind) as Found;
+        const found = looked.get(c.req.raw) ?? (lookUp(c, kind) as Found);
         const { address } = found.request;
         const logger = c.get("logger").child({ tenantId: address.tenantId, channelId: address.channelId });
         const raw = new Uint8Array(await c.req.arrayBuffer());
@@ -81,6 +82,9 @@ export function webhookIntake(kind: string) {
       },
     );
 }
+
+/** What the first step of a POST looked up, for the last step (one parse of the address per request). */
+const looked = new WeakMap<Request, Found>();
 
 function lookUp(c: Context<AppEnv>, kind: string): Found | Response {
   const adapter = channelAdapter(kind);
