@@ -32,7 +32,10 @@ export const whatsappTemplate = z.object({
   language: z.string().min(2).max(15),
 });
 
-export const telegramSettings = commonSettings;
+export const telegramSettings = commonSettings.extend({
+  /** Telegram's link previews for URLs in replies; off unless set (a preview makes Telegram fetch the URL). */
+  linkPreviews: z.boolean().optional(),
+});
 export const whatsappSettings = commonSettings.extend({
   /** The Cloud API phone number id messages are sent from. */
   phoneNumberId: z.string().regex(/^\d{5,32}$/, "the numeric phone number id from the Meta app"),
@@ -56,6 +59,7 @@ export interface ChannelFacts {
 }
 
 export type ChannelSettings = z.infer<typeof commonSettings> &
+  Partial<z.infer<typeof telegramSettings>> &
   Partial<z.infer<typeof whatsappSettings>> &
   Partial<z.infer<typeof webchatSettings>> &
   ChannelFacts;
@@ -78,6 +82,7 @@ export function readChannelSettings(config: Record<string, unknown> | null | und
   assign("template", pick(whatsappTemplate, "template"));
   assign("allowedOrigins", pick(z.array(z.string()), "allowedOrigins"));
   assign("messagesPerMinute", pick(z.number().int(), "messagesPerMinute"));
+  assign("linkPreviews", pick(z.boolean(), "linkPreviews"));
   assign("botId", pick(z.number().int(), "botId"));
   assign("botUsername", pick(z.string(), "botUsername"));
   return result;

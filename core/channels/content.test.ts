@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { InboundChatMessage } from "../queue/inbound-message";
 import { extractChoices } from "./choices";
-import { addressedToBot, inboundContent, isStartCommand } from "./content";
+import { addressedToBot, inboundContent, isStartCommand, withoutImages } from "./content";
 import { SessionRateLimiter, signWebchatSession, verifyWebchatSession } from "./webchat/session";
 
 const base: InboundChatMessage = {
@@ -74,6 +74,17 @@ describe("commands and choices", () => {
     expect(extractChoices("Pick:\n- a very long option indeed\n- b")).toBeUndefined();
     expect(extractChoices("- a\n- b")).toBeUndefined();
     expect(extractChoices("Just text.")).toBeUndefined();
+  });
+});
+
+describe("image markup", () => {
+  it("drops Markdown images and <img> tags, keeping the alt text and ordinary links", () => {
+    expect(withoutImages('Here: ![chart](https://evil.example/x.png "t") and [docs](https://docs.example)')).toBe(
+      "Here: chart and [docs](https://docs.example)",
+    );
+    expect(withoutImages('<IMG SRC="http://10.0.0.1/p.gif" onerror=x>Done')).toBe("Done");
+    expect(withoutImages("![](http://169.254.169.254/)")).toBe("");
+    expect(withoutImages("no images, a ! and [brackets] (parens)")).toBe("no images, a ! and [brackets] (parens)");
   });
 });
 

@@ -74,3 +74,15 @@ export function describeAttachment(attachment: Attachment): string {
 export function isStartCommand(text: string): boolean {
   return /^\/start(?:@[A-Za-z0-9_]+)?(?:\s+\S*)?\s*$/i.test(text.trim());
 }
+
+/**
+ * Markdown images (`![alt](url)`) and HTML `<img>` tags out of a reply: plain text shows them as
+ * raw URLs a client may still fetch or preview; what the alt text says stays. Applied to replies
+ * before Telegram and to tool results before the model reads them.
+ */
+export function withoutImages(text: string): string {
+  return text
+    .replace(/!\[([^\]\n]{0,500})\]\([^)\s]{0,2048}(?:\s+"[^"\n]{0,500}")?\)/g, (_match, alt: string) => alt.trim())
+    .replace(/<img\b[^>]{0,4096}>/gi, "")
+    .trim();
+}

@@ -3,6 +3,7 @@ import { SafeFetchError } from "../http/safe-fetch";
 import { maskSecrets } from "../access/audit";
 import { argumentsSchema, authSecrets, MASK, type AuthConfig, type ToolDefinition } from "./definition";
 import { issueDetails } from "../errors";
+import { withoutImages } from "../channels/content";
 
 /** A tool ready to run: its definition and its opened auth configuration (pool memory only). */
 export interface RunnableTool extends ToolDefinition {
@@ -175,7 +176,8 @@ export async function runTool(
     outcome: ok ? "ok" : "http_error",
     status: response.status,
     responseBytes: response.body.byteLength,
-    output: truncate(mapped, tool.responseMapping.maxBytes),
+    // Image markup in a tool result would reach the model and then a channel as a URL to fetch.
+    output: truncate(withoutImages(mapped), tool.responseMapping.maxBytes),
     request: scrubRequest(shown, scrub),
     responseBody: truncate(text, 64 * 1024),
   });

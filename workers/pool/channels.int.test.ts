@@ -141,6 +141,20 @@ describe("Telegram, complete", () => {
     expect(telegram.sent(5002).map((m) => m.text.length)).toEqual([808]);
   });
 
+  it("sends with link previews off and without image markup, so no URL in a reply is fetched for a preview", async () => {
+    const graph = await makeChannel("telegram");
+    const text =
+      'See ![the map](http://169.254.169.254/latest/meta-data/ "map") or <img src="https://tracker.example/p.gif"> at https://example.com';
+    await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase, sleep }).send(
+      { replyId: randomUUID(), ...(await withCredentials(graph)), conversationKey: "5010", text, partsDelivered: 0 },
+      { onPart: async () => {} },
+    );
+    const call = telegram.calls.filter((c) => c.method === "sendMessage" && c.params.chat_id === "5010").at(-1)!;
+    expect(call.params.link_preview_options).toEqual({ is_disabled: true });
+    expect(call.params.text).toBe("See the map or  at https://example.com");
+    expect(call.params.text).not.toMatch(/169\.254|tracker\.example|<img/);
+  });
+
   it("waits the retry_after of a 429 and sends once", async () => {
     const graph = await makeChannel("telegram");
     const slept: number[] = [];
@@ -325,6 +339,18 @@ describe("WhatsApp Cloud API", () => {
     expect(whatsapp.sent("16505550009")).toEqual([]);
     expect(await processInboundMessage(deps, wa(graph, "16505550009", "for this number", { accountId: PHONE_NUMBER_ID }))).toBe("replied");
     expect(whatsapp.sent("16505550009")).toHaveLength(1);
+  });
+
+  it("fetches no media for a message addressed to another phone number", async () => {
+    const graph = await makeChannel("whatsapp");
+    whatsapp.addMedia("1037543291549999", Buffer.alloc(100, 1), "image/jpeg");
+    const elsewhere = wa(graph, "16505550010", "look", {
+      accountId: "109999999999999",
+      attachments: [{ kind: "image", fileId: "1037543291549999" }],
+    });
+    expect(await processInboundMessage(deps, elsewhere)).toBe("ignored");
+    expect(whatsapp.downloads()).not.toContain("1037543291549999");
+    expect(await inboundOf(graph)).toEqual([]);
   });
 
   it("fetches media through the Graph API and hands type, size and reference to the agent", async () => {

@@ -50,10 +50,12 @@ export class TelegramBotApi {
   /**
    * Plain text (no `parse_mode`): a model's Markdown or HTML is shown as written, never parsed, so
    * nothing it writes can break the message or inject formatting. Split longer texts first
-   * (`splitText`); the API refuses more than {@link TELEGRAM_TEXT_LIMIT} characters.
+   * (`splitText`); the API refuses more than {@link TELEGRAM_TEXT_LIMIT} characters. Link previews
+   * are off unless the channel allows them: a preview makes Telegram's servers fetch whatever URL a reply names (a model, or text a
+   * person got it to repeat, could point them anywhere) and shows that page's content as ours.
    */
-  sendMessage(chatId: string | number, text: string): Promise<SentMessage> {
-    return this.call<SentMessage>("sendMessage", { chat_id: chatId, text });
+  sendMessage(chatId: string | number, text: string, options: { linkPreviews?: boolean } = {}): Promise<SentMessage> {
+    return this.call<SentMessage>("sendMessage", { chat_id: chatId, text, link_preview_options: { is_disabled: !options.linkPreviews } });
   }
 
   /** Points Telegram at our webhook; `secret_token` comes back in `X-Telegram-Bot-Api-Secret-Token`. */

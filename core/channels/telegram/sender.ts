@@ -1,6 +1,8 @@
 import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "../adapter";
 import { splitText } from "../split";
 import { TelegramApiError, TelegramBotApi, TELEGRAM_TEXT_LIMIT } from "./bot-api";
+import { withoutImages } from "../content";
+import { readChannelSettings } from "../config";
 
 /** Longest `retry_after` waited in place; a longer one goes back to the queue. */
 const MAX_RETRY_AFTER_SECONDS = 60;
@@ -18,11 +20,13 @@ export function telegramSender(deps: SenderDependencies): ChannelSender {
       const botToken = reply.credentials?.botToken;
       if (!botToken) throw new PermanentSendError("the channel has no credentials");
       const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
-      const parts = splitText(reply.text, TELEGRAM_TEXT_LIMIT);
+      // A reply that was nothing but an image still says something rather than nothing.
+      const linkPreviews = readChannelSettings(reply.channel.config).linkPreviews === true;
+      const parts = splitText(withoutImages(reply.text) || "[image]", TELEGRAM_TEXT_LIMIT);
       for (const part of parts.slice(reply.partsDelivered)) {
         for (let attempt = 1; ; attempt++) {
           try {
-            const sent = await api.sendMessage(reply.conversationKey, part);
+            const sent = await api.sendMessage(reply.conversationKey, part, { linkPreviews });
             await progress.onPart(String(sent.message_id));
             break;
           } catch (error) {

@@ -6,7 +6,7 @@ import { withTenant } from "../../../db/tenant";
 import { needsMedia, resolveMedia } from "../media";
 import { sendReply, settleUnconfirmed } from "../reply";
 import { TurnReleasedError, UnprocessableMessageError } from "../turn-errors";
-import { readTurnChannel, recordInbound, type InboundContext } from "./context";
+import { notAddressed, readTurnChannel, recordInbound, type InboundContext } from "./context";
 import { decideReply } from "./decide";
 import { recordReply } from "./record";
 import type { Delivery, TurnDependencies, TurnOutcome } from "./types";
@@ -31,6 +31,9 @@ export async function answerMessage(deps: TurnDependencies, message: InboundChat
     ? await (async () => {
         // The channel's API is called between two transactions, never inside one.
         const on = await withTenant(deps.db, message.tenantId, (tx) => readTurnChannel(tx, deps.keyring, message));
+        // Nothing is fetched for a message that will not be answered (another account's, a group message not for the bot).
+        const refused = notAddressed(on, message);
+        if (refused) return refused;
         const resolved = await resolveMedia(deps, on, message);
         return withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, on, resolved, now));
       })()

@@ -67,6 +67,19 @@ export async function readTurnChannel(
 /** Why a message is not the bot's business: it is acknowledged, not stored, not answered. */
 export type NotAddressed = "wrong_account" | "not_addressed";
 
+/**
+ * Whether the message is this channel's to answer: addressed to its account (WhatsApp's phone
+ * number id) and, in group chats, to the bot. Checked before anything else is done for it (no media
+ * lookup, nothing stored).
+ */
+export function notAddressed(on: TurnChannel, message: InboundChatMessage): NotAddressed | undefined {
+  const channelSettings = readChannelSettings(on.channel.config);
+  if (!addressedToChannel(message, channelSettings)) return "wrong_account";
+  // Group chats: only messages that mention or reply to the bot are the bot's business.
+  if (!addressedToBot(message, channelSettings)) return "not_addressed";
+  return undefined;
+}
+
 /** Stores a new inbound message (once per channel and provider id) and reads the turn's context. */
 export async function recordInbound(
   tx: Transaction,
@@ -75,10 +88,9 @@ export async function recordInbound(
   now: Date,
 ): Promise<InboundContext | NotAddressed> {
   const { channel, agent } = on;
+  const refused = notAddressed(on, message);
+  if (refused) return refused;
   const channelSettings = readChannelSettings(channel.config);
-  if (!addressedToChannel(message, channelSettings)) return "wrong_account";
-  // Group chats: only messages that mention or reply to the bot are the bot's business.
-  if (!addressedToBot(message, channelSettings)) return "not_addressed";
 
   const [conversation] = await tx
     .insert(conversations)
