@@ -16,8 +16,12 @@ const media = z.looseObject({
   filename: z.string().optional(),
 });
 
+/** A WhatsApp id (`from`, `wa_id`): the international number's digits, no `+`, nothing else. */
+const waIdSchema = z.string().regex(/^\d{6,20}$/, "a WhatsApp id: the phone number's digits");
+
 export const whatsappMessage = z.looseObject({
-  from: z.string().min(1).max(64),
+  /** The sender's WhatsApp id: the phone number's digits. It becomes the conversation key and the reply's `to`. */
+  from: waIdSchema,
   id: z.string().min(1).max(256),
   timestamp: z.string().regex(/^\d+$/),
   type: z.string(),
@@ -60,7 +64,7 @@ export const whatsappWebhook = z.looseObject({
             messaging_product: z.string().optional(),
             metadata: z.looseObject({ phone_number_id: z.string(), display_phone_number: z.string().optional() }).optional(),
             contacts: z
-              .array(z.looseObject({ wa_id: z.string(), profile: z.looseObject({ name: z.string().optional() }).optional() }))
+              .array(z.looseObject({ wa_id: waIdSchema, profile: z.looseObject({ name: z.string().optional() }).optional() }))
               .optional(),
             messages: z.array(whatsappMessage).optional(),
             statuses: z.array(whatsappStatus).optional(),

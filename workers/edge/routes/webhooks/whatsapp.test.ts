@@ -106,6 +106,21 @@ describe("POST /webhooks/whatsapp/:channelId", () => {
     });
   });
 
+  it("refuses a sender or contact id that is not a number's digits with 400, queueing nothing", async () => {
+    const { post, enqueued } = setup();
+    for (const bad of ["+16505550001", "1650555:0001", "../../etc/passwd", "", "1650555000112345678901", "١٦٥٠٥٥٥٠٠٠١"]) {
+      const asSender = await post(JSON.stringify(whatsappPayload([{ messages: [textMessage(bad, "hello")] }])), undefined);
+      expect(asSender.status, bad).toBe(400);
+      expect(await asSender.json()).toMatchObject({ error: { code: "INVALID_BODY" } });
+      const asContact = await post(
+        JSON.stringify(whatsappPayload([{ contacts: [contact(bad)], messages: [textMessage(from, "hi")] }])),
+        undefined,
+      );
+      expect(asContact.status, bad).toBe(400);
+    }
+    expect(enqueued).toHaveLength(0);
+  });
+
   it("refuses missing, wrong, sha1=, non-hex and truncated signatures with 401, queueing nothing", async () => {
     const { post, enqueued } = setup();
     const good = await signWhatsAppBody(appSecret, raw);
