@@ -64,6 +64,20 @@ describe("checkUrlLiteral (save time, no DNS)", () => {
     expect(isPublicAddress("::ffff:8.8.8.8")).toBe(true);
     expect(isPublicAddress("::ffff:169.254.169.254")).toBe(false);
     expect(isPublicAddress("not an ip")).toBe(false);
+    // IPv4-compatible (::/96) whatever it embeds, and ISATAP ids embedding a private address.
+    for (const address of [
+      "::a9fe:a9fe",
+      "::7f00:1",
+      "::127.0.0.1",
+      "::8.8.8.8",
+      "::",
+      "2001:db8:1::5efe:a00:1",
+      "2607:f8b0::200:5efe:c0a8:101",
+    ]) {
+      expect(isPublicAddress(address), address).toBe(false);
+    }
+    expect(() => checkUrlLiteral("http://[::127.0.0.1]/")).toThrow(UnsafeUrlError);
+    expect(() => checkUrlLiteral("http://[::a9fe:a9fe]/latest/meta-data/")).toThrow(UnsafeUrlError);
   });
 });
 

@@ -57,17 +57,30 @@ export function isAllowlisted(policy: OutboundPolicy, host: string, port: number
  * IPv4-mapped) is a public unicast address. Everything ipaddr.js classifies otherwise is refused:
  * private, loopback, link-local (169.254.0.0/16 with the metadata address, fe80::/10),
  * carrier-grade NAT, multicast, broadcast, unspecified, reserved, unique-local (fc00::/7), and the
- * IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4, Teredo).
+ * IPv6 forms that embed an IPv4 address (mapped and ISATAP by the embedded address; IPv4-compatible
+ * ::/96, NAT64, 6to4 and Teredo whole).
  */
 export function isPublicAddress(address: string): boolean {
+  // ipaddr.js reads `::a.b.c.d` (IPv4-compatible) as if it were `::ffff:a.b.c.d` (mapped).
+  if (/^::\d{1,3}(\.\d{1,3}){3}$/.test(address)) return false;
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
     parsed = ipaddr.parse(address);
   } catch {
     return false;
   }
-  if (parsed.kind() === "ipv6" && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    return isPublicAddress((parsed as ipaddr.IPv6).toIPv4Address().toString());
+  if (parsed.kind() === "ipv6") {
+    const v6 = parsed as ipaddr.IPv6;
+    if (v6.isIPv4MappedAddress()) return isPublicAddress(v6.toIPv4Address().toString());
+    const parts = v6.parts;
+    // IPv4-compatible (::/96, deprecated by RFC 4291, e.g. ::a9fe:a9fe = 169.254.169.254): refused
+    // whole, as some stacks still route it to the IPv4 address.
+    if (parts.slice(0, 6).every((part) => part === 0)) return false;
+    // ISATAP interface ids (…:0:5efe:a.b.c.d, …:200:5efe:a.b.c.d) carry an IPv4 address too.
+    if ((parts[4] === 0 || parts[4] === 0x200) && parts[5] === 0x5efe) {
+      const embedded = `${parts[6]! >> 8}.${parts[6]! & 0xff}.${parts[7]! >> 8}.${parts[7]! & 0xff}`;
+      if (!isPublicAddress(embedded)) return false;
+    }
   }
   return parsed.range() === "unicast";
 }
