@@ -7,7 +7,7 @@ import { requirePermission } from "../access/permissions";
 import { getAgent, updateAgent } from "../agents/agents";
 import type { DomainContext } from "../agents/context";
 import { sealCredentials, type Keyring } from "../crypto/secrets";
-import type { OutboundPolicy } from "../http/url-policy";
+import { checkUrlLiteral, UnsafeUrlError, type OutboundPolicy } from "../http/url-policy";
 import type { SECRET_AUTH_FIELDS } from "./definition";
 import {
   checkToolDefinition,
@@ -260,6 +260,13 @@ export async function importTools({ ctx, input }: { ctx: DomainContext; input: I
   let source: string | Record<string, unknown>;
   if (document !== undefined) source = document;
   else {
+    // The same save-time policy as a tool's own URL (TOOLS_ALLOWED_HOSTS); the runner checks every resolved address again.
+    try {
+      checkUrlLiteral(url!, services.policy);
+    } catch (error) {
+      if (error instanceof UnsafeUrlError) throw new OpenApiImportError(`The document URL is not allowed: ${error.message}`);
+      throw error;
+    }
     if (!services.fetchDocument)
       throw new OpenApiImportError("Importing from a URL is not available right now; upload the document instead.");
     source = await services.fetchDocument(url!);

@@ -194,6 +194,23 @@ describe("tools admin API", () => {
     if (kind === "basic") expect(request.headers.authorization).toBe("Basic ********");
   });
 
+  it("answers 409 SECRET_UNREADABLE, not a 503, when a tool's sealed credentials no longer decrypt", async () => {
+    const created = await call("/v1/tools", {
+      method: "POST",
+      body: orderTool("bearer", { type: "bearer", token: "tok-unreadable-1" }, "unreadable"),
+    });
+    expect(created.status).toBe(201);
+    // Sealed under a key id that is not in the keyring (a rotation that dropped it).
+    await admin.db
+      .update(tools)
+      .set({ authConfig: "v1.gone.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA" })
+      .where(eq(tools.id, created.json.id as string));
+    const tested = await call(`/v1/tools/${created.json.id as string}/test`, { method: "POST", body: { arguments: { orderId: 1 } } });
+    expect(tested.status).toBe(409);
+    expect(tested.json).toMatchObject({ error: { code: "SECRET_UNREADABLE" } });
+    expect(JSON.stringify(tested.json)).not.toContain("tok-unreadable-1");
+  });
+
   it("refuses a wrong argument type before any request, and a redirect into the internal network at run time", async () => {
     const created = await call("/v1/tools", { method: "POST", body: orderTool("none", { type: "none" }, "typed_args") });
     const before = service.requests.length;
@@ -259,6 +276,13 @@ describe("tools admin API", () => {
     // there); a URL into the internal network is refused.
     const refused = await call("/v1/tools/import", { method: "POST", body: { url: "http://169.254.169.254/openapi.json" } });
     expect(refused.status).toBe(422);
+    // Refused at the API with the tools' own URL policy, before the runner is asked.
+    for (const url of ["http://169.254.169.254/openapi.json", "http://[::a9fe:a9fe]/openapi.json", "http://metadata.internal/x"]) {
+      const early = await call("/v1/tools/import", { method: "POST", body: { url } });
+      expect(early.status, url).toBe(422);
+      expect(early.json, url).toMatchObject({ error: { details: { reason: "INVALID_OPENAPI" } } });
+      expect(JSON.stringify(early.json), url).toMatch(/The document URL is not allowed/);
+    }
   });
 
   it("attaches a tool to an agent and detaches it (each a new agent version); a tool in use cannot be deleted", async () => {

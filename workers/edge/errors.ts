@@ -19,6 +19,8 @@ export type ErrorCode =
   | "INVALID_REQUEST"
   | "AUTH_UNAVAILABLE"
   | "SECRETS_UNAVAILABLE"
+  /** A stored secret no longer decrypts (its key left the keyring, or it was damaged): the admin enters it again. */
+  | "SECRET_UNREADABLE"
   | "TOOL_RUNNER_UNAVAILABLE"
   | "PAYLOAD_TOO_LARGE"
   | "QUEUE_UNAVAILABLE"

@@ -16,6 +16,7 @@ import type { Database } from "../../db/client";
 import { tools } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { openTool, recordOf, type ToolRuntime } from "./tools";
+import { SecretDecryptionError } from "../../core/crypto/secrets";
 
 export interface ToolRunner {
   port: number;
@@ -71,7 +72,14 @@ export async function startToolRunner(options: {
             )[0],
         );
         if (!row) return reply(404, { error: "NOT_FOUND" });
-        const runnable = await openTool(options.keyring, row);
+        let runnable: Awaited<ReturnType<typeof openTool>>;
+        try {
+          runnable = await openTool(options.keyring, row);
+        } catch (error) {
+          // Sealed under a key no longer in the keyring, or damaged: only new credentials fix it.
+          if (error instanceof SecretDecryptionError) return reply(409, { error: "SECRET_UNREADABLE" });
+          throw error;
+        }
         const result = await runTool(runnable, input.data.arguments, options.runtime);
         options.logger.log(result.ok ? "info" : "warn", "tool.test", { tenantId, ...recordOf(runnable, result) });
         const answer: ToolTestResult = {

@@ -41,6 +41,13 @@ export async function callToolRunner(c: Context<AppEnv>, path: "/tools/test" | "
     throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
   }
   if (response.status === 404) throw new ApiError(404, "NOT_FOUND", "No such tool.");
+  if (response.status === 409 && ((await response.json().catch(() => ({}))) as { error?: string }).error === "SECRET_UNREADABLE") {
+    throw new ApiError(
+      409,
+      "SECRET_UNREADABLE",
+      "The tool's stored credentials cannot be read any more; enter them again (PATCH the tool's auth).",
+    );
+  }
   if (!response.ok) throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
   return response.json();
 }
