@@ -86,6 +86,28 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
     expect(await queueDepth()).toBe(0);
   });
 
+  it("queues and answers messages with emoji, flags, ZWJ sequences, U+FFFE/U+FFFF and lone surrogates, text intact", async () => {
+    const pool = await stack.startPool();
+    try {
+      const texts = ["Hi 👋🏽 there", "Flags 🇩🇪🇯🇵 ok?", "Family 👨‍👩‍👧‍👦 and 🏳️‍🌈", "odd \ufffe\uffff chars", "half \ud83d alone"];
+      for (const [i, text] of texts.entries()) {
+        const response = await post(textUpdate(text, { chatId: 1100 + i }));
+        expect(response.status, text).toBe(200);
+      }
+      for (const [i, text] of texts.entries()) {
+        const [reply] = await stack.telegram!.waitForSent(1100 + i, 1);
+        // The offline model repeats what it was given: the text crossed queue, pool and database
+        // unchanged (a lone surrogate becomes U+FFFD, as UTF-8 storage must make it).
+        const expected = text.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd");
+        expect(reply!.text, text).toContain(expected);
+      }
+      const stored = await admin.db.select({ content: messages.content }).from(messages).where(eq(messages.direction, "inbound"));
+      for (const text of texts.slice(0, 4)) expect(stored.map((row) => row.content)).toContain(text);
+    } finally {
+      await pool.stop();
+    }
+  });
+
   it("answers a message end to end and records it", async () => {
     const pool = await stack.startPool({ LOG_LEVEL: "info" });
     try {
