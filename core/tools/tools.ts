@@ -155,6 +155,21 @@ export async function updateTool({ ctx, input }: { ctx: DomainContext; input: Up
   const valid = parseOrThrow(updateToolInput, changes, INVALID_TOOL);
   const current = await findTool(ctx, toolId, { forUpdate: true });
   const { auth, ...fields } = valid;
+  // Stored credentials were given for one server: pointing the tool at another origin (scheme, host
+  // or port) must not carry them there unseen. The new origin needs them entered again, here.
+  if (
+    fields.urlTemplate !== undefined &&
+    current.authType !== "none" &&
+    !auth &&
+    originOf(fields.urlTemplate) !== originOf(current.urlTemplate)
+  ) {
+    throw new DomainError(
+      "CREDENTIALS_REQUIRED",
+      422,
+      "The tool now points at another server: enter its credentials again (auth) in the same request, or set auth to none.",
+      [{ path: "auth", message: "required when the URL's scheme, host or port changes" }],
+    );
+  }
   // Locations are re-derived for parameters that no longer have one (e.g. the URL changed).
   const definition = checked(
     {
@@ -275,4 +290,13 @@ export async function importTools({ ctx, input }: { ctx: DomainContext; input: I
   const created: ToolDto[] = [];
   for (const definition of definitions) created.push(await createTool({ ctx, input: definition }));
   return { data: created };
+}
+
+/** `scheme://host:port` of a URL template (placeholders only ever sit in the path). */
+function originOf(urlTemplate: string): string {
+  try {
+    return new URL(urlTemplate.replace(/\{[^}]*\}/g, "p")).origin;
+  } catch {
+    return urlTemplate;
+  }
 }

@@ -194,6 +194,35 @@ describe("tools admin API", () => {
     if (kind === "basic") expect(request.headers.authorization).toBe("Basic ********");
   });
 
+  it("does not carry stored credentials to another server: a new origin needs them entered again", async () => {
+    const created = await call("/v1/tools", {
+      method: "POST",
+      body: orderTool("bearer", { type: "bearer", token: "tok-origin-1" }, "repointed"),
+    });
+    const id = created.json.id as string;
+    const before = (await admin.db.select().from(tools).where(eq(tools.id, id)))[0]!;
+    for (const urlTemplate of [
+      "https://collector.example.com/orders/{orderId}",
+      `${service.url.replace("http:", "https:")}/bearer/orders/{orderId}`,
+    ]) {
+      const moved = await call(`/v1/tools/${id}`, { method: "PATCH", body: { urlTemplate } });
+      expect(moved.status, urlTemplate).toBe(422);
+      expect(moved.json).toMatchObject({ error: { details: { reason: "CREDENTIALS_REQUIRED" } } });
+    }
+    const after = (await admin.db.select().from(tools).where(eq(tools.id, id)))[0]!;
+    expect(after.urlTemplate).toBe(before.urlTemplate);
+    expect(after.authConfig).toBe(before.authConfig);
+    // Same origin, another path: the credentials stay. A new origin with new credentials: accepted.
+    expect(
+      (await call(`/v1/tools/${id}`, { method: "PATCH", body: { urlTemplate: `${service.url}/bearer/v2/orders/{orderId}` } })).status,
+    ).toBe(200);
+    const withNew = await call(`/v1/tools/${id}`, {
+      method: "PATCH",
+      body: { urlTemplate: "https://collector.example.com/orders/{orderId}", auth: { type: "bearer", token: "tok-origin-2" } },
+    });
+    expect(withNew.status).toBe(200);
+  });
+
   it("answers 409 SECRET_UNREADABLE, not a 503, when a tool's sealed credentials no longer decrypt", async () => {
     const created = await call("/v1/tools", {
       method: "POST",
