@@ -44,6 +44,33 @@ describe("createAuth0Verifier", () => {
     expect(auth0.jwksFetches() - before).toBeLessThanOrEqual(1);
   });
 
+  it("makes one JWKS request for 100 concurrent unknown-kid tokens arriving as the cool-down ends (single flight)", async () => {
+    let now = 1_000_000;
+    const verify = createAuth0Verifier({
+      issuer: auth0.issuer,
+      audience: auth0.audience,
+      jwksUrl: auth0.jwksUrl,
+      jwksCooldownSeconds: 30,
+      clock: () => now,
+    });
+    await verify(await auth0.mint({ claims }));
+    const stranger = await auth0.strangerKey();
+    const forged = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => auth0.mint({ claims, key: stranger, header: { kid: `storm-${i}` } })),
+    );
+    for (let round = 1; round <= 3; round++) {
+      now += 31_000; // the cool-down has just ended
+      const before = auth0.jwksFetches();
+      const results = await Promise.allSettled(forged.map((token) => verify(token)));
+      expect(results.every((r) => r.status === "rejected" && r.reason instanceof InvalidTokenError)).toBe(true);
+      expect(auth0.jwksFetches() - before, `round ${round}`).toBe(1);
+    }
+    // A real key rotated in meanwhile is still found by the next refetch.
+    await auth0.rotate();
+    now += 31_000;
+    await expect(verify(await auth0.mint({ claims }))).resolves.toMatchObject({ subject: "auth0|ada" });
+  });
+
   it("picks up a rotated-in key once the cool-down has passed", async () => {
     const verify = createAuth0Verifier({ issuer: auth0.issuer, audience: auth0.audience, jwksUrl: auth0.jwksUrl, jwksCooldownSeconds: 0 });
     await verify(await auth0.mint({ claims }));

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
+import { createLocalJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTPayload } from "jose";
 
 export interface Auth0VerifierOptions {
   /** `https://<tenant>.auth0.com/` exactly as Auth0 writes `iss` (with the trailing slash). */
@@ -21,6 +21,8 @@ export interface Auth0VerifierOptions {
   jwksCooldownSeconds?: number;
   /** How long a fetched JWKS is trusted before it is refreshed anyway. Default 10 min. */
   jwksMaxAgeSeconds?: number;
+  /** Milliseconds since the epoch; tests move it to cross the cool-down. */
+  clock?: () => number;
 }
 
 /** What a verified Auth0 access token says about its bearer. */
@@ -60,10 +62,11 @@ export function createAuth0Verifier(options: Auth0VerifierOptions): Auth0Verifie
   const jwksUrl = new URL(options.jwksUrl ?? new URL(".well-known/jwks.json", issuer.endsWith("/") ? issuer : `${issuer}/`).toString());
   const orgClaim = options.orgClaim ?? "org_id";
   const emailClaim = options.emailClaim ?? "email";
-  const keys = createRemoteJWKSet(jwksUrl, {
-    cooldownDuration: (options.jwksCooldownSeconds ?? 30) * 1000,
-    cacheMaxAge: (options.jwksMaxAgeSeconds ?? 600) * 1000,
-    timeoutDuration: 5_000,
+  const keys = singleFlightKeySet(jwksUrl, {
+    cooldownMs: (options.jwksCooldownSeconds ?? 30) * 1000,
+    maxAgeMs: (options.jwksMaxAgeSeconds ?? 600) * 1000,
+    timeoutMs: 5_000,
+    clock: options.clock ?? Date.now,
   });
 
   return async function verifyAuth0Token(token) {
@@ -95,6 +98,68 @@ export function createAuth0Verifier(options: Auth0VerifierOptions): Auth0Verifie
       emailVerified: payload[`${emailClaim}_verified`] === true,
       ...(typeof name === "string" ? { name } : {}),
     };
+  };
+}
+
+/**
+ * The remote key set, fetched by one request at a time per isolate (single flight): every caller
+ * that needs the set while a fetch is under way waits for that fetch, and an unknown `kid` refetches
+ * only once the cool-down since the last fetch has passed. Hand-written around jose's
+ * `createLocalJWKSet` because jose's remote set does not share an in-flight fetch under workerd: a
+ * burst of tokens with made-up key ids arriving as the cool-down ends made one request each.
+ * A failed fetch counts for the cool-down too, so a broken JWKS endpoint is not hammered either.
+ */
+function singleFlightKeySet(url: URL, options: { cooldownMs: number; maxAgeMs: number; timeoutMs: number; clock: () => number }) {
+  let local: ReturnType<typeof createLocalJWKSet> | undefined;
+  let loadedAt = 0;
+  let attemptedAt = Number.NEGATIVE_INFINITY;
+  let inflight: Promise<void> | undefined;
+
+  const refresh = (): Promise<void> =>
+    (inflight ??= (async () => {
+      attemptedAt = options.clock();
+      try {
+        const response = await fetch(url, { headers: { accept: "application/json" }, signal: AbortSignal.timeout(options.timeoutMs) });
+        if (!response.ok) throw new errors.JOSEError(`the JWKS URL answered HTTP ${response.status}`);
+        local = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+        loadedAt = options.clock();
+      } catch (error) {
+        // Every failure to get a usable set is "unavailable" (a bare JOSEError), never "bad token".
+        throw error instanceof errors.JOSEError && error.constructor !== errors.JOSEError
+          ? new errors.JOSEError("the JWKS is not a valid key set")
+          : error;
+      }
+    })().finally(() => (inflight = undefined)));
+
+  const coolingDown = () => options.clock() - attemptedAt < options.cooldownMs;
+
+  return async (
+    header: Parameters<ReturnType<typeof createLocalJWKSet>>[0],
+    token: Parameters<ReturnType<typeof createLocalJWKSet>>[1],
+  ) => {
+    if (inflight) await inflight.catch(() => undefined);
+    if (!local || options.clock() - loadedAt > options.maxAgeMs) {
+      if (!coolingDown()) {
+        // A stale set still verifies while the endpoint is down; only a missing one is fatal.
+        await refresh().catch((error: unknown) => {
+          if (!local) throw error;
+        });
+      } else if (!local) throw new errors.JOSEError("the signing keys could not be fetched recently; retrying after the cool-down");
+    }
+    try {
+      return await local!(header, token);
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error;
+      // A fetch under way may bring the key: wait for it rather than start another.
+      if (inflight) {
+        await inflight.catch(() => undefined);
+        return local!(header, token);
+      }
+      if (coolingDown()) throw error;
+      // A key rotated in since the last fetch: one refetch, shared by everyone asking now.
+      await refresh();
+      return local!(header, token);
+    }
   };
 }
 
