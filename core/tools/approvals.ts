@@ -58,9 +58,14 @@ export async function listApprovals({
   return page.page(rows, (row) => toApprovalDto(row.approval));
 }
 
+/** How long a pending call can be decided; afterwards the model has to ask again. */
+export const APPROVAL_TTL_HOURS = 24;
+
 /**
  * An operator approves or rejects a pending call. An approved call runs the next time the model
- * makes it in that conversation (same tool, same arguments), once.
+ * makes it in that conversation (same tool, same arguments), once. A rejected call stays rejected
+ * (the model is told so) unless an operator approves it later; a used one, or a pending one past
+ * {@link APPROVAL_TTL_HOURS} hours, cannot be decided any more.
  */
 export async function decideApproval({
   ctx,
@@ -76,7 +81,11 @@ export async function decideApproval({
     .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, input.approvalId)))
     .for("update");
   if (!current) throw new DomainError("APPROVAL_NOT_FOUND", 404, "approval not found");
-  if (current.status !== "pending") throw new DomainError("APPROVAL_DECIDED", 409, `the call is already ${current.status}`);
+  const reapproval = current.status === "rejected" && input.decision === "approve";
+  if (current.status !== "pending" && !reapproval) throw new DomainError("APPROVAL_DECIDED", 409, `the call is already ${current.status}`);
+  if (current.status === "pending" && current.createdAt.getTime() < Date.now() - APPROVAL_TTL_HOURS * 3_600_000) {
+    throw new DomainError("APPROVAL_EXPIRED", 409, "the request has expired; the agent will ask again if the call is still wanted");
+  }
   const [row] = await ctx.tx
     .update(toolApprovals)
     .set({ status: input.decision === "approve" ? "approved" : "rejected", decidedBy: actorLabel(ctx.actor), decidedAt: sql`now()` })

@@ -1,10 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPoolDb, type DbHandle } from "../../db/client";
-import { auditLog, tools } from "../../db/schema";
+import { auditLog, toolApprovals, tools } from "../../db/schema";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { startFakeToolService, TOOL_SERVICE_SECRETS, type FakeToolService } from "../fakes/tool-service";
 import { createAccessTenant, type AccessTenant } from "../support/access";
@@ -328,6 +329,44 @@ describe("tools admin API", () => {
     expect(detached.json.version).toBe((attached.json.version as number) + 1);
     expect((await call(`/v1/tools/${id}`, { method: "DELETE" })).status).toBe(204);
     expect((await call("/v1/tools/approvals?status=pending")).status).toBe(200);
+  });
+
+  it("decides approvals: viewer 403, another tenant's id 404, decided again 409, expired 409; a rejected call stays rejected until an operator approves it", async () => {
+    const other = await createAccessTenant(admin.db);
+    const pending = async (createdAt?: Date) =>
+      (
+        await admin.db
+          .insert(toolApprovals)
+          .values({
+            tenantId: a.tenantId,
+            toolId: a.toolId,
+            conversationId: a.conversationId,
+            argumentsHash: randomUUID(),
+            ...(createdAt ? { createdAt } : {}),
+          })
+          .returning()
+      )[0]!;
+    const decide = (id: string, decision: "approve" | "reject", token?: string) =>
+      call(`/v1/tools/approvals/${id}/${decision}`, { method: "POST", ...(token ? { token } : {}) });
+
+    const request = await pending();
+    expect((await decide(request.id, "approve", a.apiKeys.viewer.key)).status).toBe(403);
+    expect((await decide(request.id, "approve", other.apiKeys.admin.key)).status).toBe(404);
+    expect((await decide(other.approvalId, "approve")).status).toBe(404);
+    const rejected = await decide(request.id, "reject");
+    expect(rejected.status).toBe(200);
+    expect(rejected.json).toMatchObject({ status: "rejected" });
+    expect((await decide(request.id, "reject")).json).toMatchObject({ error: { details: { reason: "APPROVAL_DECIDED" } } });
+    const approved = await decide(request.id, "approve");
+    expect(approved.json).toMatchObject({ status: "approved" });
+    expect((await decide(request.id, "approve")).status).toBe(409);
+
+    const stale = await pending(new Date(Date.now() - 25 * 3_600_000));
+    const expired = await decide(stale.id, "approve");
+    expect(expired.status).toBe(409);
+    expect(expired.json).toMatchObject({ error: { details: { reason: "APPROVAL_EXPIRED" } } });
+    const [untouched] = await admin.db.select().from(toolApprovals).where(eq(toolApprovals.id, stale.id));
+    expect(untouched!.status).toBe("pending");
   });
 
   it("never shows a secret in any API response or log line", async () => {

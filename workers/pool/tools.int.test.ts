@@ -204,6 +204,40 @@ describe("tenant HTTP tools in a turn", () => {
     expect(used!.status).toBe("used");
   });
 
+  it("takes only the call's own code as consent: another message is not a yes, a no rejects, and the rejection sticks", async () => {
+    const { graph, toolId } = await tenantWithTool("none", { requiresApproval: true });
+    const before = service.requests.length;
+    const callTool = async (chat: string, text: string) => {
+      openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 12 } });
+      await processInboundMessage(deps, inbound(graph, chat, text));
+      return telegram.sent(chat).at(-1)!.text;
+    };
+    const asked = await callTool("consent", "refund order 12");
+    const code = /CONFIRM ([A-Z2-9]{6})/.exec(asked)?.[1];
+    expect(code, asked).toBeTruthy();
+    // Not consent: a yes without the code, the code of another request, something else.
+    for (const text of ["yes please", "ok", "CONFIRM ABCDEF", `sure ${code} maybe`]) {
+      expect(await callTool("consent", text)).toContain("needs confirmation");
+    }
+    expect(service.requests.length).toBe(before);
+    // The code runs it, once.
+    expect(await callTool("consent", `confirm ${code}`)).toContain('"status":"shipped"');
+    expect(service.requests.length).toBe(before + 1);
+
+    // Another conversation: "no, do NOT refund" rejects, and the code does not revive it.
+    const second = await callTool("refusal", "refund order 12");
+    const secondCode = /CONFIRM ([A-Z2-9]{6})/.exec(second)![1]!;
+    expect(secondCode).not.toBe(code);
+    expect(await callTool("refusal", "no, do NOT refund")).toContain("declined");
+    expect(await callTool("refusal", `CONFIRM ${secondCode}`)).toContain("declined");
+    expect(service.requests.length).toBe(before + 1);
+    const rows = await admin.db
+      .select()
+      .from(toolApprovals)
+      .where(and(eq(toolApprovals.tenantId, graph.tenant.id), eq(toolApprovals.toolId, toolId)));
+    expect(rows.map((row) => row.status).sort()).toEqual(["rejected", "used"]);
+  });
+
   it("loads only enabled tools of the agent's own tenant", async () => {
     const { graph, toolId } = await tenantWithTool("none");
     await admin.db.update(tools).set({ enabled: false }).where(eq(tools.id, toolId));

@@ -1,5 +1,5 @@
 import type { StructuredToolInterface } from "@langchain/core/tools";
-import { and, desc, eq, gt, inArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, ne, or, sql } from "drizzle-orm";
 import { tool } from "langchain";
 import { maskSecrets } from "../../core/access/audit";
 import { openCredentials, type Keyring } from "../../core/crypto/secrets";
@@ -11,6 +11,7 @@ import type { Database, Transaction } from "../../db/client";
 import { messages, toolApprovals, tools, type Tool } from "../../db/schema";
 import type { ToolCallRecord } from "../../db/schema/usage";
 import { withTenant } from "../../db/tenant";
+import { APPROVAL_TTL_HOURS } from "../../core/tools/approvals";
 
 /** What running tenant tools needs in the pool: the SSRF-safe client, the token cache, the keyring. */
 export interface ToolRuntime {
@@ -99,7 +100,7 @@ export function buildLangChainTools(
             const record: ToolCallRecord = {
               ...base,
               ok: false,
-              outcome: "approval_required",
+              outcome: gate.status === "rejected" ? "approval_rejected" : "approval_required",
               arguments: maskSecrets(input),
               latencyMs: Math.round(performance.now() - started),
               responseBytes: 0,
@@ -109,11 +110,13 @@ export function buildLangChainTools(
               conversationId: context.conversationId,
               tool: runnable.name,
               toolId: runnable.id,
-              outcome: "approval_required",
+              outcome: gate.status === "rejected" ? "approval_rejected" : "approval_required",
               approvalId: gate.approvalId,
             });
             return [
-              `Not run: "${runnable.name}" needs confirmation first (request ${gate.approvalId}). Ask the user to confirm these details; it runs once they confirm in their next message or an operator approves it.`,
+              gate.status === "rejected"
+                ? `Not run: "${runnable.name}" with these details was declined in this conversation (request ${gate.approvalId}). Do not try it again; tell the user it was not done.`
+                : `Not run: "${runnable.name}" needs confirmation first (request ${gate.approvalId}). Show the user exactly what will be done (${describeCall(input)}) and ask them to reply "CONFIRM ${gate.code}" to go ahead or "NO" to cancel; nothing else counts as a yes. An operator can also approve it.`,
               { toolCall: record },
             ];
           }
@@ -160,17 +163,20 @@ function logCall(logger: Logger, runnable: RunnableTool, conversationId: string 
 }
 
 /**
- * Whether a call to an approval-requiring tool may run now. The same call (tool, conversation,
- * arguments) runs once when an operator approved it, or when the user wrote again after it was
- * asked for (their confirmation; the model makes the call again only if they agreed). Otherwise
- * a pending request is recorded (or the existing one reused) and the model is told to ask.
+ * Whether a call to an approval-requiring tool may run now. Consent is explicit and bound to the one
+ * call (tool, conversation, exact arguments): it runs once when an operator approved it through the
+ * API, or when the person replied with the call's confirmation code (`CONFIRM <code>`, or the code
+ * alone) after it was asked for. A reply that starts with a no ("no", "cancel", "stop") rejects it, and
+ * a rejected call stays rejected in that conversation unless an operator approves it. Any other
+ * message is not consent: the request stays pending. Pending requests expire after
+ * {@link APPROVAL_TTL_HOURS} hours; a later identical call asks again.
  */
 async function approvalGate(
   db: Database,
   context: RunContext,
   toolId: string,
   input: Record<string, unknown>,
-): Promise<{ status: "approved" } | { status: "pending"; approvalId: string }> {
+): Promise<{ status: "approved" } | { status: "pending" | "rejected"; approvalId: string; code: string }> {
   const argumentsHash = await hashArguments(input);
   return withTenant(db, context.tenantId, async (tx) => {
     const scope = and(
@@ -178,35 +184,48 @@ async function approvalGate(
       eq(toolApprovals.toolId, toolId),
       eq(toolApprovals.conversationId, context.conversationId),
       eq(toolApprovals.argumentsHash, argumentsHash),
-      inArray(toolApprovals.status, ["pending", "approved"]),
+      inArray(toolApprovals.status, ["pending", "approved", "rejected"]),
+      // An expired request is as if it had never been made; a rejection does not expire.
+      or(ne(toolApprovals.status, "pending"), sql`${toolApprovals.createdAt} > now() - make_interval(hours => ${APPROVAL_TTL_HOURS})`),
     );
     const [existing] = await tx.select().from(toolApprovals).where(scope).orderBy(desc(toolApprovals.createdAt)).limit(1).for("update");
     if (existing) {
-      let decidedBy = existing.status === "approved" ? existing.decidedBy : null;
-      if (!decidedBy) {
-        const [userSpoke] = await tx
-          .select({ id: messages.id })
-          .from(messages)
-          .where(
-            and(
-              eq(messages.tenantId, context.tenantId),
-              eq(messages.conversationId, context.conversationId),
-              eq(messages.direction, "inbound"),
-              // Compared in the database: microseconds there, milliseconds in a JS Date.
-              gt(messages.createdAt, sql`(select a.created_at from tool_approvals a where a.id = ${existing.id})`),
-            ),
-          )
-          .limit(1);
-        if (userSpoke) decidedBy = "user";
-      }
-      if (decidedBy) {
-        await tx
+      const code = await confirmationCode(existing.id);
+      const decide = async (status: "used" | "rejected", decidedBy: string) =>
+        tx
           .update(toolApprovals)
-          .set({ status: "used", decidedBy, decidedAt: existing.decidedAt ?? sql`now()` })
+          .set({ status, decidedBy, decidedAt: existing.decidedAt ?? sql`now()` })
           .where(and(eq(toolApprovals.tenantId, context.tenantId), eq(toolApprovals.id, existing.id)));
+      if (existing.status === "rejected") return { status: "rejected" as const, approvalId: existing.id, code };
+      if (existing.status === "approved") {
+        await decide("used", existing.decidedBy ?? "operator");
         return { status: "approved" as const };
       }
-      return { status: "pending" as const, approvalId: existing.id };
+      const replies = await tx
+        .select({ content: messages.content })
+        .from(messages)
+        .where(
+          and(
+            eq(messages.tenantId, context.tenantId),
+            eq(messages.conversationId, context.conversationId),
+            eq(messages.direction, "inbound"),
+            // Compared in the database: microseconds there, milliseconds in a JS Date.
+            gt(messages.createdAt, sql`(select a.created_at from tool_approvals a where a.id = ${existing.id})`),
+          ),
+        )
+        .orderBy(asc(messages.createdAt));
+      for (const { content } of replies) {
+        const answer = readConfirmation(content, code);
+        if (answer === "confirm") {
+          await decide("used", "user");
+          return { status: "approved" as const };
+        }
+        if (answer === "reject") {
+          await decide("rejected", "user");
+          return { status: "rejected" as const, approvalId: existing.id, code };
+        }
+      }
+      return { status: "pending" as const, approvalId: existing.id, code };
     }
     const [created] = await tx
       .insert(toolApprovals)
@@ -218,8 +237,36 @@ async function approvalGate(
         argumentsHash,
       })
       .returning({ id: toolApprovals.id });
-    return { status: "pending" as const, approvalId: created!.id };
+    return { status: "pending" as const, approvalId: created!.id, code: await confirmationCode(created!.id) };
   });
+}
+
+const CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+
+/** Six characters bound to one approval request (derived from its id: nothing to store, nothing to guess from the call). */
+export async function confirmationCode(approvalId: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`tool-approval:${approvalId}`)));
+  return Array.from(digest.slice(0, 6), (byte) => CODE_ALPHABET[byte % CODE_ALPHABET.length]).join("");
+}
+
+/**
+ * What a person's message says about a pending call: `confirm` only with its exact code
+ * ("CONFIRM K7QX2M" or "K7QX2M"), `reject` for any message that starts with a no ("no", "no, do
+ * NOT refund", "cancel", "stop", "don't"), anything else nothing.
+ */
+export function readConfirmation(text: string, code: string): "confirm" | "reject" | undefined {
+  const words = text
+    .normalize("NFKC")
+    .toUpperCase()
+    .replace(/[^A-Z0-9' ]+/g, " ")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
+  const said = words.join(" ");
+  if (said === code || said === `CONFIRM ${code}` || said === `YES ${code}` || said === `APPROVE ${code}`) return "confirm";
+  // A reply that starts with a no is a no, whatever follows ("no, do NOT refund"): fail closed.
+  if (["NO", "NOPE", "CANCEL", "STOP", "DON'T", "DONT", "REJECT", "NEVER"].includes(words[0] ?? "")) return "reject";
+  return undefined;
 }
 
 async function hashArguments(input: Record<string, unknown>): Promise<string> {
@@ -253,4 +300,9 @@ export async function agentHttpTools(
     loadAgentTools(tx, deps.keyring, agent.tenantId, agent.toolIds, logger),
   );
   return buildLangChainTools(runnables, { ...runtime, db: deps.db, logger });
+}
+
+/** The call's arguments, secrets masked, for the confirmation the person is shown. */
+function describeCall(input: Record<string, unknown>): string {
+  return JSON.stringify(maskSecrets(input)).slice(0, 500);
 }
