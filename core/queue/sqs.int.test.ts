@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
+import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqsClientFor, startSqs, type SqsHandle } from "../../scripts/stack/sqs";
 import { inboundChatMessage } from "./builders";
@@ -56,6 +56,38 @@ describe("queue bodies through the real SQS emulator", () => {
     const decoded = inboundMessage.parse(JSON.parse(received!.Body!));
     expect(decoded).toEqual(message);
     expect(decoded.kind === "inbound.message" && decoded.text).toBe(text);
+  });
+
+  it("queues a webhook's batch of 25 across conversations in order, in batch calls", async () => {
+    const queue = createSqsInboundQueue(client, sqs.inboundQueueUrl);
+    const batch = Array.from({ length: 25 }, (_, i) =>
+      inboundChatMessage(
+        {
+          tenantId: "11111111-1111-4111-8111-111111111111",
+          channelId: "22222222-2222-4222-8222-222222222222",
+          channelKind: "whatsapp",
+          conversationKey: `1650555000${i % 3}`,
+          providerMessageId: `batch-${i}`,
+          receivedAt: new Date(0),
+        },
+        { text: `message ${i} 🙂`, sender: { id: `1650555000${i % 3}` }, sentAt: new Date(0).toISOString() },
+      ),
+    );
+    await queue.enqueueAll!(batch);
+    const received: string[] = [];
+    for (let round = 0; round < 10 && received.length < 25; round++) {
+      const messages = await receiveAll();
+      for (const m of messages) {
+        received.push((JSON.parse(m.Body!) as { providerMessageId: string }).providerMessageId);
+        await client.send(new DeleteMessageCommand({ QueueUrl: sqs.inboundQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+      }
+    }
+    expect([...received].sort()).toEqual(batch.map((m) => m.providerMessageId).sort());
+    // Each conversation's messages arrive in the order they were listed.
+    for (const group of [0, 1, 2]) {
+      const order = received.map((id) => Number(id.split("-")[1])).filter((i) => i % 3 === group);
+      expect(order).toEqual([...order].sort((x, y) => x - y));
+    }
   });
 
   it("escapes only what needs it", () => {

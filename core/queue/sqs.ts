@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SQSClient, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { GetQueueAttributesCommand, SQSClient, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { deduplicationId, messageGroupId, type InboundMessage } from "./inbound-message";
 
 export interface SqsConfig {
@@ -12,6 +12,11 @@ export interface SqsConfig {
 /** What the edge needs from the queue; tests and other runtimes can supply their own. */
 export interface InboundQueue {
   enqueue(message: InboundMessage): Promise<void>;
+  /**
+   * Several messages in their order (one webhook's batch), in `SendMessageBatch` calls of up to 10;
+   * see {@link enqueueInOrder}. Absent on test doubles, which get them one by one.
+   */
+  enqueueAll?(messages: InboundMessage[]): Promise<void>;
   /** Resolves when the queue answers; for readiness checks. */
   checkReady(): Promise<void>;
 }
@@ -35,6 +40,17 @@ export function createSqsClient(config: SqsConfig): SQSClient {
  * the webhook costs a 503 and a provider-side redelivery.
  */
 export function createSqsInboundQueue(client: SQSClient, queueUrl: string): InboundQueue {
+  /** One retry of a send that failed without a client error (see above); safe thanks to the deduplication ids. */
+  const sendTwice = async <T>(send: () => Promise<T>): Promise<T> => {
+    try {
+      return await send();
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== undefined && status < 500) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return send();
+    }
+  };
   return {
     async enqueue(message) {
       const command = new SendMessageCommand({
@@ -43,19 +59,69 @@ export function createSqsInboundQueue(client: SQSClient, queueUrl: string): Inbo
         MessageGroupId: messageGroupId(message),
         MessageDeduplicationId: deduplicationId(message),
       });
-      try {
-        await client.send(command);
-      } catch (error) {
-        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-        if (status !== undefined && status < 500) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        await client.send(command);
+      await sendTwice(() => client.send(command));
+    },
+    /**
+     * Up to 10 messages a call, at most one per message group in any one call, so that a partial
+     * failure never lets a later message of a conversation overtake an earlier one: the entries
+     * the queue refused for a reason of its own are sent again (up to {@link MAX_BATCH_ATTEMPTS}
+     * times), before anything after them in their group. An entry refused as the sender's fault
+     * fails the whole call, naming it.
+     */
+    async enqueueAll(messages) {
+      const pending = messages.map((message, index) => ({ message, id: String(index), group: messageGroupId(message), attempts: 0 }));
+      while (pending.length) {
+        // The first waiting message of each of (up to) ten groups.
+        const groups = new Set<string>();
+        const batch: typeof pending = [];
+        for (const entry of pending) {
+          if (groups.has(entry.group)) continue;
+          groups.add(entry.group);
+          batch.push(entry);
+          if (batch.length === 10) break;
+        }
+        const result = await sendTwice(() =>
+          client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: batch.map((entry) => ({
+                Id: entry.id,
+                MessageBody: sqsSafeJson(entry.message),
+                MessageGroupId: entry.group,
+                MessageDeduplicationId: deduplicationId(entry.message),
+              })),
+            }),
+          ),
+        );
+        const failed = new Map((result.Failed ?? []).map((failure) => [failure.Id, failure]));
+        for (const entry of batch) {
+          const failure = failed.get(entry.id);
+          if (!failure) {
+            pending.splice(pending.indexOf(entry), 1);
+            continue;
+          }
+          entry.attempts++;
+          if (failure.SenderFault || entry.attempts >= MAX_BATCH_ATTEMPTS) {
+            throw Object.assign(new Error(`the queue refused message ${entry.id} of the batch: ${failure.Code ?? "unknown"}`), {
+              $metadata: { httpStatusCode: failure.SenderFault ? 400 : 503 },
+            });
+          }
+        }
       }
     },
     async checkReady() {
       await client.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["QueueArn"] }));
     },
   };
+}
+
+/** How often one entry of a batch is sent before the whole call fails (the provider then retries it). */
+export const MAX_BATCH_ATTEMPTS = 3;
+
+/** Several messages in order: one batch call where the queue can, else one message at a time. */
+export async function enqueueInOrder(queue: InboundQueue, messages: InboundMessage[]): Promise<void> {
+  if (messages.length > 1 && queue.enqueueAll) return queue.enqueueAll(messages);
+  for (const message of messages) await queue.enqueue(message);
 }
 
 /**

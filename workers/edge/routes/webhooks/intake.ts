@@ -5,11 +5,19 @@ import { parseChannelAddress } from "../../../../core/channels/address";
 import { channelAdapter } from "../../../../core/channels/registry";
 import { issueDetails } from "../../../../core/errors";
 import { describeError } from "../../../../core/observability/log";
+import { enqueueInOrder } from "../../../../core/queue/sqs";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
 
 /** Providers send webhooks well under this; anything larger is not one of theirs. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Queue messages one webhook may produce (WhatsApp batches messages and statuses; Meta sends far
+ * fewer in one payload): 100 `SendMessageBatch` calls at most, within a Worker's and the provider's
+ * time. A larger payload answers 413 before anything is queued.
+ */
+export const MAX_MESSAGES_PER_WEBHOOK = 1000;
 
 type Found = { kind: string; adapter: ChannelAdapter; webhook: ChannelWebhook; request: WebhookRequest };
 
@@ -69,10 +77,17 @@ export function webhookIntake(kind: string) {
         const result = found.webhook.normalize(address, parsed.data as never, new Date());
         // Counted through the structured log (Workers Logs / Analytics), and acknowledged so the provider does not retry.
         if (result.ignored.length) logger.log("info", "webhook.ignored", { channel: found.kind, reasons: result.ignored.slice(0, 20) });
+        if (result.messages.length > MAX_MESSAGES_PER_WEBHOOK) {
+          logger.log("warn", "webhook.too_many_messages", { channel: found.kind, count: result.messages.length });
+          return errorResponse(c, 413, "PAYLOAD_TOO_LARGE", `More than ${MAX_MESSAGES_PER_WEBHOOK} messages in one payload.`);
+        }
         try {
-          // In order: a conversation's messages keep the order the provider listed them in.
-          for (const message of result.messages)
-            await c.get("services").inboundQueue.enqueue({ ...message, requestId: c.get("requestId") });
+          // In order: a conversation's messages keep the order the provider listed them in (batches of 10).
+          const requestId = c.get("requestId");
+          await enqueueInOrder(
+            c.get("services").inboundQueue,
+            result.messages.map((message) => ({ ...message, requestId })),
+          );
         } catch (error) {
           logger.log("error", "webhook.enqueue_failed", { channel: found.kind, ...describeError(error) });
           return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");

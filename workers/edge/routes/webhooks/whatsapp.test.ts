@@ -106,6 +106,18 @@ describe("POST /webhooks/whatsapp/:channelId", () => {
     });
   });
 
+  it("refuses more than 1,000 messages in one payload with 413 before queueing any", async () => {
+    const { post, enqueued } = setup();
+    const many = Array.from({ length: 1001 }, (_, i) => textMessage(waId(i % 50), `m${i}`));
+    const response = await post(JSON.stringify(whatsappPayload([{ messages: many }])), undefined);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
+    expect(enqueued).toHaveLength(0);
+    const fine = await post(JSON.stringify(whatsappPayload([{ messages: many.slice(0, 1000) }])), undefined);
+    expect(fine.status).toBe(200);
+    expect(enqueued).toHaveLength(1000);
+  });
+
   it("refuses a sender or contact id that is not a number's digits with 400, queueing nothing", async () => {
     const { post, enqueued } = setup();
     for (const bad of ["+16505550001", "1650555:0001", "../../etc/passwd", "", "1650555000112345678901", "١٦٥٠٥٥٥٠٠٠١"]) {
