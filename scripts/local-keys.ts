@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
+import { deriveSecret } from "../core/crypto/hmac";
 
 const localKeys = z.object({
   WEBHOOK_SIGNING_KEY: z.string().min(32),
@@ -40,4 +41,12 @@ export async function loadOrCreateKeys(file: string, env: NodeJS.ProcessEnv = pr
     WEBHOOK_SIGNING_KEY: env.WEBHOOK_SIGNING_KEY || keys.WEBHOOK_SIGNING_KEY,
     SECRETS_KEYRING: env.SECRETS_KEYRING || keys.SECRETS_KEYRING,
   };
+}
+
+/**
+ * The local stack's stand-in for the platform's Meta app secret: derived from the signing key, so
+ * the edge and `npm run chat -- --channel whatsapp` agree on it with nothing more stored.
+ */
+export function localWhatsAppAppSecret(keys: Pick<LocalKeys, "WEBHOOK_SIGNING_KEY">): Promise<string> {
+  return deriveSecret(keys.WEBHOOK_SIGNING_KEY, "local-whatsapp-app-secret", "demo");
 }

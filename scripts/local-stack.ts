@@ -10,6 +10,7 @@ import { startPgliteServer, type PgliteServer } from "../db/local/pglite-server"
 import { migrateDatabase } from "../db/migrate";
 import { seedDemo } from "./seed";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
+import { startFakeWhatsApp, type FakeWhatsApp } from "../test/fakes/whatsapp";
 import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/child";
 import { startChroma, type ChromaHandle } from "./stack/chroma";
 import { beginOutage, endOutage } from "./stack/database-outage";
@@ -17,7 +18,7 @@ import { startEdge, type EdgeHandle } from "./stack/edge";
 import { preferredPort } from "./stack/ports";
 import { sqsEnvironment, startSqs, type SqsHandle } from "./stack/sqs";
 import { startWsProxy, type WsProxyHandle } from "./stack/ws-proxy";
-import { generateKeys, loadOrCreateKeys, type LocalKeys } from "./local-keys";
+import { generateKeys, loadOrCreateKeys, localWhatsAppAppSecret, type LocalKeys } from "./local-keys";
 import { startTelegramPoller } from "./telegram-poller";
 import { telegramWebhookSecret } from "../core/channels/telegram/webhook-secret";
 import { createLogger } from "../core/observability/log";
@@ -25,6 +26,9 @@ import { createLogger } from "../core/observability/log";
 export const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The demo channel's token when no real bot is configured: shaped like a real one, accepted only by the fake. */
 export const LOCAL_DEMO_BOT_TOKEN = "100000001:local-demo-bot-token";
+/** The demo WhatsApp channel's access token and phone number id, accepted only by the fake Graph API. */
+export const LOCAL_DEMO_WHATSAPP_TOKEN = "local-demo-whatsapp-access-token";
+export const LOCAL_DEMO_PHONE_NUMBER_ID = "100000000000001";
 
 export interface LocalStackOptions {
   /** Keeps PGlite, Chroma and the keys across restarts; absent = a temporary directory removed on stop. */
@@ -35,6 +39,11 @@ export interface LocalStackOptions {
   database?: { adminUrl: string; appUrl: string; kind?: "postgres" | "pglite" };
   /** Seed the demo tenant, agent and Telegram channel. Default true. */
   seed?: boolean;
+  /**
+   * WhatsApp end to end on loopback: the fake Graph API, a local app secret for the edge's
+   * signature check, and a demo WhatsApp channel (`npm start`; `npm run chat -- --channel whatsapp`).
+   */
+  demoWhatsApp?: boolean;
   /**
    * A real bot: the demo channel uses this token, the pool talks to the Telegram API, and the
    * stack long-polls `getUpdates` into the edge's webhook (no public URL needed).
@@ -52,7 +61,7 @@ export interface LocalStackOptions {
   edgeVars?: Record<string, string>;
   output?: ServiceOutput;
   /** Ports to use when free (`npm start` keeps URLs stable); absent ones are picked at random. */
-  ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "edge" | "pool" | "prometheus", number>>;
+  ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "whatsapp" | "edge" | "pool" | "prometheus", number>>;
   /** Called as each service becomes healthy. */
   onService?: (name: string, url: string) => void;
 }
@@ -72,7 +81,9 @@ export interface LocalStack {
   chroma?: ChromaHandle;
   telegram?: FakeTelegram;
   telegramApiBase: string;
-  demo?: { tenantId: string; agentId: string; channelId: string; address: string };
+  demo?: { tenantId: string; agentId: string; channelId: string; address: string; whatsappAddress?: string };
+  /** The fake WhatsApp Graph API (with `demoWhatsApp`). */
+  whatsapp?: FakeWhatsApp;
   pool?: PoolProcess;
   prometheus?: PrometheusHandle;
   /** Starts another pool process (tests restart pools; a bigger machine runs several). */
@@ -112,7 +123,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const demo =
       options.seed === false
         ? undefined
-        : await seedDemo(database.adminUrl, { keyring: parseKeyring(keys.SECRETS_KEYRING), telegramBotToken });
+        : await seedDemo(database.adminUrl, {
+            keyring: parseKeyring(keys.SECRETS_KEYRING),
+            telegramBotToken,
+            ...(options.demoWhatsApp
+              ? { whatsapp: { accessToken: LOCAL_DEMO_WHATSAPP_TOKEN, phoneNumberId: LOCAL_DEMO_PHONE_NUMBER_ID } }
+              : {}),
+          });
 
     const wsProxy = await startWsProxy({ port: await preferredPort(ports.wsProxy) });
     stops.push(() => wsProxy.stop());
@@ -142,6 +159,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       announce("telegram-fake", telegram.url);
     }
 
+    let whatsapp: FakeWhatsApp | undefined;
+    if (options.demoWhatsApp) {
+      whatsapp = await startFakeWhatsApp({ accessToken: LOCAL_DEMO_WHATSAPP_TOKEN, port: await preferredPort(ports.whatsapp) });
+      stops.push(() => whatsapp!.close());
+      announce("whatsapp-fake", whatsapp.apiBase);
+    }
+    const whatsappVars: Record<string, string> = whatsapp
+      ? { WHATSAPP_API_BASE: whatsapp.apiBase, WHATSAPP_APP_SECRET: await localWhatsAppAppSecret(keys) }
+      : {};
+
     // The first pool serves the edge's tool runner (POST /v1/tools/:id/test); the edge needs its URL first.
     const toolRunnerPort = await preferredPort(undefined);
     const edge = await startEdge({
@@ -151,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         SECRETS_KEYRING: keys.SECRETS_KEYRING,
         // The channel API registers Telegram webhooks through the same API the pool sends with.
         TELEGRAM_API_BASE: telegramApiBase,
+        ...whatsappVars,
         ...sqsEnvironment(sqs),
         DATABASE_URL: database.appUrl,
         NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
@@ -173,6 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...sqsEnvironment(sqs),
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,
+      ...(whatsapp ? { WHATSAPP_API_BASE: whatsapp.apiBase } : {}),
       ...(chroma ? { CHROMA_URL: chroma.url } : {}),
       ...options.poolEnv,
     };
@@ -239,10 +268,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       edge,
       ...(chroma ? { chroma } : {}),
       ...(telegram ? { telegram } : {}),
+      ...(whatsapp ? { whatsapp } : {}),
       telegramApiBase,
       dataDir,
       ...(demo
-        ? { demo: { tenantId: demo.tenantId, agentId: demo.agentId, channelId: demo.channelId, address: formatChannelAddress(demo) } }
+        ? {
+            demo: {
+              tenantId: demo.tenantId,
+              agentId: demo.agentId,
+              channelId: demo.channelId,
+              address: formatChannelAddress(demo),
+              ...(demo.whatsappChannelId
+                ? { whatsappAddress: formatChannelAddress({ tenantId: demo.tenantId, channelId: demo.whatsappChannelId }) }
+                : {}),
+            },
+          }
         : {}),
       ...(pool ? { pool } : {}),
       ...(prometheus ? { prometheus } : {}),
@@ -336,6 +376,9 @@ export interface StackState {
   edgeUrl: string;
   telegramApiBase: string;
   demoChannelAddress?: string;
+  /** With the WhatsApp demo: its channel address and the fake Graph API's base URL. */
+  demoWhatsAppAddress?: string;
+  whatsappApiBase?: string;
   /** The process that runs the stack: the state is stale when it is gone. */
   pid: number;
   /** Endpoints only: the emulator takes any credentials, and real ones never go here. */
@@ -353,6 +396,9 @@ export async function writeStackState(dataDir: string, stack: LocalStack, extra:
     edgeUrl: stack.edge.url,
     telegramApiBase: stack.telegramApiBase,
     ...(stack.demo ? { demoChannelAddress: stack.demo.address } : {}),
+    ...(stack.demo?.whatsappAddress && stack.whatsapp
+      ? { demoWhatsAppAddress: stack.demo.whatsappAddress, whatsappApiBase: stack.whatsapp.apiBase }
+      : {}),
     pid: process.pid,
     sqs: {
       endpoint: stack.sqs.endpoint,

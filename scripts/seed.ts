@@ -10,6 +10,7 @@ import { agents, agentVersions, channels, roles, tenants } from "../db/schema";
 export const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d001";
 export const DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000a001";
 export const DEMO_TELEGRAM_CHANNEL_ID = "00000000-0000-4000-8000-00000000c001";
+export const DEMO_WHATSAPP_CHANNEL_ID = "00000000-0000-4000-8000-00000000c002";
 
 /**
  * A placeholder Auth0 Organization id for the demo tenant: point it at a real organisation
@@ -28,12 +29,16 @@ const DEMO_SYSTEM_PROMPT =
 export interface SeedDemoOptions {
   keyring: Keyring;
   telegramBotToken: string;
+  /** Also a demo WhatsApp channel on this Cloud API number (the local stack's fake Graph API). */
+  whatsapp?: { accessToken: string; phoneNumberId: string };
 }
 
 export interface SeedDemoResult {
   tenantId: string;
   agentId: string;
   channelId: string;
+  /** The demo WhatsApp channel, when one was asked for. */
+  whatsappChannelId?: string;
   /** True when the channel's sealed credentials were written (new channel or new token). */
   credentialsSealed: boolean;
 }
@@ -136,7 +141,32 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
           .where(eq(channels.id, DEMO_TELEGRAM_CHANNEL_ID));
         credentialsSealed = true;
       }
-      return { tenantId: DEMO_TENANT_ID, agentId: DEMO_AGENT_ID, channelId: DEMO_TELEGRAM_CHANNEL_ID, credentialsSealed };
+      if (opts.whatsapp) {
+        // Inserted once; like the Telegram channel, edits made through the API survive a restart.
+        await tx
+          .insert(channels)
+          .values({
+            id: DEMO_WHATSAPP_CHANNEL_ID,
+            tenantId: DEMO_TENANT_ID,
+            agentId: DEMO_AGENT_ID,
+            kind: "whatsapp",
+            name: "Demo WhatsApp number",
+            config: { phoneNumberId: opts.whatsapp.phoneNumberId },
+            credentials: await sealCredentials(
+              opts.keyring,
+              { tenantId: DEMO_TENANT_ID, owner: `channel:${DEMO_WHATSAPP_CHANNEL_ID}` },
+              { accessToken: opts.whatsapp.accessToken },
+            ),
+          })
+          .onConflictDoNothing();
+      }
+      return {
+        tenantId: DEMO_TENANT_ID,
+        agentId: DEMO_AGENT_ID,
+        channelId: DEMO_TELEGRAM_CHANNEL_ID,
+        ...(opts.whatsapp ? { whatsappChannelId: DEMO_WHATSAPP_CHANNEL_ID } : {}),
+        credentialsSealed,
+      };
     });
   } finally {
     await client.end();

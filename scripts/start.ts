@@ -5,6 +5,8 @@
  *   TELEGRAM_BOT_TOKEN  talk to the real Telegram: long-poll getUpdates into the webhook path
  *   TELEGRAM_API_BASE   another Telegram Bot API base URL
  *   OPENAI_API_KEY      the demo agent answers with gpt-4o-mini (OPENAI_BASE_URL to override)
+ *   AUTH0_ISSUER, AUTH0_AUDIENCE (and AUTH0_JWKS_URL, AUTH0_ORG_CLAIM, AUTH0_EMAIL_CLAIM,
+ *   AUTH0_JWKS_COOLDOWN_SECONDS, AUTH0_CLOCK_TOLERANCE_SECONDS)  Auth0 sign-in for the admin API
  */
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { mkdir } from "node:fs/promises";
@@ -26,9 +28,30 @@ async function main() {
     ...(env.TELEGRAM_BOT_TOKEN ? { telegramBotToken: env.TELEGRAM_BOT_TOKEN } : {}),
     ...(env.TELEGRAM_API_BASE ? { telegramApiBase: env.TELEGRAM_API_BASE } : {}),
     poolEnv: pick(env, ["OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL"]),
+    edgeVars: pick(env, [
+      "AUTH0_ISSUER",
+      "AUTH0_AUDIENCE",
+      "AUTH0_JWKS_URL",
+      "AUTH0_ORG_CLAIM",
+      "AUTH0_EMAIL_CLAIM",
+      "AUTH0_JWKS_COOLDOWN_SECONDS",
+      "AUTH0_CLOCK_TOLERANCE_SECONDS",
+    ]),
+    // WhatsApp end to end on loopback: the fake Graph API and a local app secret.
+    demoWhatsApp: true,
     output: { file: join(dataDir, "logs", "services.log") },
     // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
-    ports: { database: 5433, wsProxy: 5434, sqs: 9324, chroma: 8000, telegram: 8081, edge: 8787, pool: 9464, prometheus: 9090 },
+    ports: {
+      database: 5433,
+      wsProxy: 5434,
+      sqs: 9324,
+      chroma: 8000,
+      telegram: 8081,
+      whatsapp: 8082,
+      edge: 8787,
+      pool: 9464,
+      prometheus: 9090,
+    },
     onService: line,
     // `npm start -- --with-monitoring`: Prometheus on :9090 scraping the pool and the edge.
     withMonitoring: process.argv.includes("--with-monitoring"),
@@ -38,9 +61,14 @@ async function main() {
 
   console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
+  if (stack.demo?.whatsappAddress)
+    console.log(`  Demo WhatsApp webhook: ${stack.edge.url}/webhooks/whatsapp/${stack.demo.whatsappAddress}`);
   console.log(`  Admin API: ${stack.edge.url}/v1/docs (an API key for the demo tenant: npm run apikey -- create --role admin)`);
   console.log(`  Service logs: ${join(dataDir, "logs", "services.log")}`);
   console.log(env.TELEGRAM_BOT_TOKEN ? "  Message your bot on Telegram." : "  Talk to the demo agent: npm run chat");
+  console.log("  … or as a WhatsApp user: npm run chat -- --channel whatsapp");
+  if (env.AUTH0_ISSUER)
+    console.log(`  Auth0 sign-in: tokens from ${env.AUTH0_ISSUER} for ${env.AUTH0_AUDIENCE ?? "(AUTH0_AUDIENCE missing)"}`);
   console.log("  Ctrl-C stops everything.\n");
 
   let stopping = false;

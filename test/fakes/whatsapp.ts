@@ -63,7 +63,7 @@ const ERRORS: Record<number, { status: number; message: string; details: string 
  * error_data: { details }, fbtrace_id } }`), including rate limits (130429, 131056) and permanent
  * failures on demand.
  */
-export async function startFakeWhatsApp(options: { accessToken: string; version?: string }): Promise<FakeWhatsApp> {
+export async function startFakeWhatsApp(options: { accessToken: string; version?: string; port?: number }): Promise<FakeWhatsApp> {
   const version = options.version ?? "v21.0";
   const sentMessages: SentWhatsAppMessage[] = [];
   const readIds: string[] = [];
@@ -89,6 +89,12 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
         },
       });
     };
+    if (url.pathname === "/_fake/sent" && request.method === "GET") {
+      // For the chat CLI (no token): what was sent to one number, from `offset` of the whole log on.
+      const to = url.searchParams.get("to");
+      const offset = Number(url.searchParams.get("offset") ?? 0) || 0;
+      return json(200, { result: sentMessages.slice(offset).filter((m) => !to || m.to === to), next: sentMessages.length });
+    }
     if (request.headers.authorization !== `Bearer ${options.accessToken}`) return fail(190);
 
     const download = /^\/_media\/([^/]+)$/.exec(url.pathname);
@@ -154,7 +160,7 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
     return fail(100);
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   base = `http://127.0.0.1:${port}`;
   const sent = (to?: string) => sentMessages.filter((message) => to === undefined || message.to === to);
