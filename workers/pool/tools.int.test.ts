@@ -10,7 +10,7 @@ import { checkToolDefinition, createToolInput, type AuthConfig, type CreateToolI
 import { OAuthTokenCache } from "../../core/tools/execute";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { agents, toolApprovals, tools, usageRecords } from "../../db/schema";
+import { agents, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
 import { startFakeToolService, TOOL_SERVICE_SECRETS, type FakeToolService } from "../../test/fakes/tool-service";
@@ -236,6 +236,21 @@ describe("tenant HTTP tools in a turn", () => {
       .from(toolApprovals)
       .where(and(eq(toolApprovals.tenantId, graph.tenant.id), eq(toolApprovals.toolId, toolId)));
     expect(rows.map((row) => row.status).sort()).toEqual(["rejected", "used"]);
+  });
+
+  it("strips image markup from a tool result and from the reply before any channel sees it", async () => {
+    const { graph } = await tenantWithTool("none");
+    openai.queueReply(
+      'Here is your receipt ![receipt](http://169.254.169.254/latest/meta-data/iam) <img src="https://t.example/p.gif"> done',
+    );
+    await processInboundMessage(deps, inbound(graph, "images", "show me the receipt"));
+    const sent = telegram.sent("images").at(-1)!.text;
+    expect(sent).toBe("Here is your receipt receipt  done");
+    const [reply] = await admin.db
+      .select()
+      .from(messages)
+      .where(and(eq(messages.tenantId, graph.tenant.id), eq(messages.direction, "outbound")));
+    expect(reply!.content).not.toMatch(/169\.254|t\.example|<img/);
   });
 
   it("loads only enabled tools of the agent's own tenant", async () => {
