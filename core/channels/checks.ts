@@ -12,6 +12,11 @@ export async function probe(
   try {
     return { name, ok: true, detail: await work() };
   } catch (error) {
-    return { name, ok: false, detail: describe(error) ?? (error instanceof Error ? error.message.slice(0, 300) : "unknown error") };
+    return { name, ok: false, detail: providerWords(describe, error) };
   }
+}
+
+/** The provider's own words for an error (its client's description, else the message), at most 300 characters. */
+export function providerWords(describe: (error: unknown) => string | undefined, error: unknown): string {
+  return describe(error) ?? (error instanceof Error ? error.message.slice(0, 300) : "unknown error");
 }

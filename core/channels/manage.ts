@@ -5,11 +5,12 @@ import type { AccessContext } from "../access/context";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
-import { openCredentials, sealCredentials, type Keyring } from "../crypto/secrets";
+import { sealCredentials, type Keyring } from "../crypto/secrets";
 import { DomainError, issueDetails, NotFoundError, UnavailableError } from "../errors";
 import type { ChannelAdapter, ChannelLink } from "./adapter";
 import { formatChannelAddress } from "./address";
-import { channelSecretContext } from "./credentials";
+import { providerWords } from "./checks";
+import { channelSecretContext, openChannelCredentials } from "./credentials";
 import { channelAdapter, channelAdapters } from "./registry";
 import type { ChannelDto, ChannelTestResult, ConnectChannelInput, UpdateChannelInput } from "./schemas";
 
@@ -282,9 +283,8 @@ function pickCredentials(adapter: ChannelAdapter, input: Record<string, unknown>
 }
 
 /** The stored credentials, or undefined when there are none or they cannot be opened. */
-async function openStored(keyring: Keyring, channel: Channel): Promise<Record<string, string> | undefined> {
-  if (!channel.credentials) return undefined;
-  return openCredentials<Record<string, string>>(keyring, channelSecretContext(channel), channel.credentials).catch(() => undefined);
+function openStored(keyring: Keyring, channel: Channel): Promise<Record<string, string> | undefined> {
+  return openChannelCredentials(keyring, channel).catch(() => undefined);
 }
 
 /** A provider refusing the credentials or settings is the client's problem: 422 with the provider's words. */
@@ -293,7 +293,7 @@ async function refusedUnlessAccepted<T>(adapter: ChannelAdapter, work: () => Pro
     return await work();
   } catch (error) {
     throw new DomainError("CHANNEL_PROVIDER_REFUSED", 422, `${adapter.displayName} refused the channel's credentials or settings.`, {
-      provider: adapter.connection.describeError(error) ?? (error instanceof Error ? error.message.slice(0, 300) : "unknown error"),
+      provider: providerWords(adapter.connection.describeError, error),
     });
   }
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChannelConnection } from "../adapter";
+import type { ChannelConnection, ChannelLink } from "../adapter";
 import { probe } from "../checks";
 import { telegramSettings } from "../config";
 import { TelegramApiError, TelegramBotApi } from "./bot-api";
@@ -21,11 +21,7 @@ export const telegramConnection: ChannelConnection = {
   credentialFields: ["botToken"],
   keptFacts: ["botId", "botUsername"],
   async connect(link, credentials) {
-    const api = new TelegramBotApi({
-      apiBase: link.endpoints.telegramApiBase,
-      token: credentials.botToken ?? "",
-      ...(link.fetch ? { fetch: link.fetch } : {}),
-    });
+    const api = bot(link, credentials.botToken ?? "");
     const me = await api.getMe();
     await api.setWebhook({
       url: link.webhookUrl,
@@ -36,11 +32,7 @@ export const telegramConnection: ChannelConnection = {
   },
   async check(link, credentials) {
     if (!credentials?.botToken) return [{ name: "credentials", ok: false, detail: "no readable bot token is stored" }];
-    const api = new TelegramBotApi({
-      apiBase: link.endpoints.telegramApiBase,
-      token: credentials.botToken,
-      ...(link.fetch ? { fetch: link.fetch } : {}),
-    });
+    const api = bot(link, credentials.botToken);
     return [
       await probe("token", async () => `bot @${(await api.getMe()).username ?? "?"}`, describeError),
       await probe(
@@ -56,11 +48,7 @@ export const telegramConnection: ChannelConnection = {
     ];
   },
   async disconnect(link, credentials) {
-    const api = new TelegramBotApi({
-      apiBase: link.endpoints.telegramApiBase,
-      token: credentials.botToken ?? "",
-      ...(link.fetch ? { fetch: link.fetch } : {}),
-    });
+    const api = bot(link, credentials.botToken ?? "");
     return api.deleteWebhook().then(
       () => true,
       () => false,
@@ -68,3 +56,7 @@ export const telegramConnection: ChannelConnection = {
   },
   describeError,
 };
+
+function bot(link: ChannelLink, token: string): TelegramBotApi {
+  return new TelegramBotApi({ apiBase: link.endpoints.telegramApiBase, token, ...(link.fetch ? { fetch: link.fetch } : {}) });
+}

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ChannelConnection } from "../adapter";
+import type { ChannelConnection, ChannelLink } from "../adapter";
 import { probe } from "../checks";
 import { readChannelSettings, whatsappSettings } from "../config";
 import { GraphApiError, WhatsAppGraphApi } from "./graph-api";
@@ -52,6 +52,6 @@ export const whatsappConnection: ChannelConnection = {
   describeError,
 };
 
-function graph(link: Parameters<ChannelConnection["connect"]>[0], accessToken: string): WhatsAppGraphApi {
+function graph(link: ChannelLink, accessToken: string): WhatsAppGraphApi {
   return new WhatsAppGraphApi({ apiBase: link.endpoints.whatsappApiBase, accessToken, ...(link.fetch ? { fetch: link.fetch } : {}) });
 }
