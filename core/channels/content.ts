@@ -86,3 +86,8 @@ export function withoutImages(text: string): string {
     .replace(/<img\b[^>]{0,4096}>/gi, "")
     .trim();
 }
+
+/** A reply without image markup; one that was nothing but an image still says something. */
+export function replyWithoutImages(text: string): string {
+  return withoutImages(text) || (text.trim() ? "[image]" : text);
+}

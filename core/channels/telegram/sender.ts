@@ -1,7 +1,7 @@
 import { PermanentSendError, RateLimitedError, type ChannelSender, type SenderDependencies } from "../adapter";
 import { splitText } from "../split";
 import { TelegramApiError, TelegramBotApi, TELEGRAM_TEXT_LIMIT } from "./bot-api";
-import { withoutImages } from "../content";
+import { replyWithoutImages } from "../content";
 import { readChannelSettings } from "../config";
 
 /** Longest `retry_after` waited in place; a longer one goes back to the queue. */
@@ -20,9 +20,8 @@ export function telegramSender(deps: SenderDependencies): ChannelSender {
       const botToken = reply.credentials?.botToken;
       if (!botToken) throw new PermanentSendError("the channel has no credentials");
       const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
-      // A reply that was nothing but an image still says something rather than nothing.
       const linkPreviews = readChannelSettings(reply.channel.config).linkPreviews === true;
-      const parts = splitText(withoutImages(reply.text) || "[image]", TELEGRAM_TEXT_LIMIT);
+      const parts = splitText(replyWithoutImages(reply.text), TELEGRAM_TEXT_LIMIT);
       for (const part of parts.slice(reply.partsDelivered)) {
         for (let attempt = 1; ; attempt++) {
           try {

@@ -1,5 +1,5 @@
 import { DEFAULT_WELCOME_MESSAGE, readChannelSettings } from "../../../core/channels/config";
-import { isStartCommand, withoutImages } from "../../../core/channels/content";
+import { isStartCommand, replyWithoutImages } from "../../../core/channels/content";
 import { budgetMonth, budgetState } from "../../../core/engine/budget";
 import { ALL_MODELS_FAILED_REPLY, COMMAND_REPLIES, parseCommand } from "../../../core/engine/commands";
 import { openProviderKeys } from "../../../core/engine/credentials";
@@ -158,7 +158,7 @@ export async function decideReply(
 
   return {
     // Image markup never reaches a channel (or the web chat widget) as a URL to fetch or preview.
-    content: result.ok ? shownReply(result.text) : ALL_MODELS_FAILED_REPLY,
+    content: result.ok ? replyWithoutImages(result.text) : ALL_MODELS_FAILED_REPLY,
     usage: {
       model: result.answeredBy?.model ?? "none",
       provider: result.answeredBy?.provider ?? "none",
@@ -190,10 +190,4 @@ function chunkRecords(chunks: RetrievedChunk[], reply: string): RetrievedChunkRe
     n: i + 1,
     cited: cited.has(i + 1),
   }));
-}
-
-/** The reply without image markup; one that was nothing but an image still says something. */
-function shownReply(text: string): string {
-  const shown = withoutImages(text);
-  return shown || (text.trim() ? "[image]" : text);
 }
