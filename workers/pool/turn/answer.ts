@@ -1,4 +1,5 @@
 import { readChannelSettings } from "../../../core/channels/config";
+import { channelAdapter } from "../../../core/channels/registry";
 import type { Logger } from "../../../core/observability/log";
 import { conversationFlushMessage } from "../../../core/queue/builders";
 import type { InboundChatMessage } from "../../../core/queue/inbound-message";
@@ -125,7 +126,7 @@ export async function replyInContext(
   // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
   // permanent failure of this reply.
   const { channel } = context;
-  if ((channel.kind === "telegram" || channel.kind === "whatsapp") && !channel.credentials) {
+  if (channelAdapter(channel.kind)?.connection.credentialFields.length && !channel.credentials) {
     throw new UnprocessableMessageError("the channel has no credentials");
   }
   return sendReply(deps, context, reply, logger);
