@@ -2,6 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { BUILTIN_ROLE_PERMISSIONS } from "../core/access/permissions";
+import { channelSecretContext } from "../core/channels/credentials";
 import { type Keyring, openCredentials, sealCredentials } from "../core/crypto/secrets";
 import * as schema from "../db/schema";
 import { agents, agentVersions, channels, roles, tenants } from "../db/schema";
@@ -116,7 +117,7 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
         })
         .onConflictDoNothing();
 
-      const context = { tenantId: DEMO_TENANT_ID, owner: `channel:${DEMO_TELEGRAM_CHANNEL_ID}` };
+      const context = channelSecretContext({ tenantId: DEMO_TENANT_ID, id: DEMO_TELEGRAM_CHANNEL_ID });
       const sealed = () => sealCredentials(opts.keyring, context, { botToken: opts.telegramBotToken });
       const [existing] = await tx
         .select({ credentials: channels.credentials })
@@ -154,7 +155,7 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
             config: { phoneNumberId: opts.whatsapp.phoneNumberId },
             credentials: await sealCredentials(
               opts.keyring,
-              { tenantId: DEMO_TENANT_ID, owner: `channel:${DEMO_WHATSAPP_CHANNEL_ID}` },
+              channelSecretContext({ tenantId: DEMO_TENANT_ID, id: DEMO_WHATSAPP_CHANNEL_ID }),
               { accessToken: opts.whatsapp.accessToken },
             ),
           })

@@ -4,10 +4,9 @@ import { toolApprovals, type ToolApproval } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
+import { iso } from "../access/schemas";
 import { actorLabel, type DomainContext } from "../agents/context";
 import { DomainError } from "../errors";
-
-const iso = (date: Date) => date.toISOString();
 
 /**
  * Risky tool calls waiting for a person: the approvals queue an operator lists and decides
@@ -34,8 +33,8 @@ function toApprovalDto(row: ToolApproval): ApprovalDto {
     arguments: row.arguments,
     status: row.status,
     decidedBy: row.decidedBy,
-    decidedAt: row.decidedAt ? iso(row.decidedAt) : null,
-    createdAt: iso(row.createdAt),
+    decidedAt: iso(row.decidedAt),
+    createdAt: iso(row.createdAt)!,
   };
 }
 
