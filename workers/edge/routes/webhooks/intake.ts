@@ -1,6 +1,6 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ChannelAdapter, ChannelWebhook, WebhookRequest } from "../../../../core/channels/adapter";
+import type { ChannelWebhook, WebhookRequest } from "../../../../core/channels/adapter";
 import { parseChannelAddress } from "../../../../core/channels/address";
 import { channelAdapter } from "../../../../core/channels/registry";
 import { issueDetails } from "../../../../core/errors";
@@ -19,7 +19,10 @@ export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_MESSAGES_PER_WEBHOOK = 1000;
 
-type Found = { kind: string; adapter: ChannelAdapter; webhook: ChannelWebhook; request: WebhookRequest };
+type Found = { kind: string; webhook: ChannelWebhook; request: WebhookRequest };
+
+/** The intake's context: what the POST's first step looked up is handed to its last. */
+type IntakeEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { webhook: Found } };
 
 /**
  * `/webhooks/<kind>/:channelId`, the one webhook intake of every channel kind (the address is
@@ -32,7 +35,7 @@ type Found = { kind: string; adapter: ChannelAdapter; webhook: ChannelWebhook; r
  * queued twice, so nothing is lost and nothing doubled.
  */
 export function webhookIntake(kind: string) {
-  return new Hono<AppEnv>()
+  return new Hono<IntakeEnv>()
     .get("/:channelId", async (c) => {
       const found = lookUp(c, kind);
       if (found instanceof Response) return found;
@@ -48,7 +51,7 @@ export function webhookIntake(kind: string) {
         if (found instanceof Response) return found;
         const verified = (await found.webhook.verifyRequest?.(found.request)) ?? { ok: true };
         if (!verified.ok) return rejected(c, found, verified);
-        looked.set(c.req.raw, found);
+        c.set("webhook", found);
         await next();
       },
       bodyLimit({
@@ -56,7 +59,7 @@ export function webhookIntake(kind: string) {
         onError: (c) => errorResponse(c, 413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB."),
       }),
       async (c) => {
-        const found = looked.get(c.req.raw) ?? (lookUp(c, kind) as Found);
+        const found = c.get("webhook");
         const { address } = found.request;
         const logger = c.get("logger").child({ tenantId: address.tenantId, channelId: address.channelId });
         const raw = new Uint8Array(await c.req.arrayBuffer());
@@ -98,10 +101,7 @@ export function webhookIntake(kind: string) {
     );
 }
 
-/** What the first step of a POST looked up, for the last step (one parse of the address per request). */
-const looked = new WeakMap<Request, Found>();
-
-function lookUp(c: Context<AppEnv>, kind: string): Found | Response {
+function lookUp(c: Context<IntakeEnv>, kind: string): Found | Response {
   const adapter = channelAdapter(kind);
   if (!adapter?.webhook) return errorResponse(c, 404, "NOT_FOUND", "No such route.");
   const address = parseChannelAddress(c.req.param("channelId") ?? "");
@@ -109,7 +109,6 @@ function lookUp(c: Context<AppEnv>, kind: string): Found | Response {
   const { config } = c.get("services");
   return {
     kind,
-    adapter,
     webhook: adapter.webhook,
     request: {
       address,
@@ -120,7 +119,7 @@ function lookUp(c: Context<AppEnv>, kind: string): Found | Response {
   };
 }
 
-function rejected(c: Context<AppEnv>, found: Found, verified: { status: 401 | 403 | 503; reason: string; message: string }) {
+function rejected(c: Context<IntakeEnv>, found: Found, verified: { status: 401 | 403 | 503; reason: string; message: string }) {
   if (verified.status === 503) return errorResponse(c, 503, "CHANNELS_UNAVAILABLE", verified.message);
   c.get("logger").log("warn", "webhook.rejected", { channel: found.kind, reason: verified.reason });
   return errorResponse(c, verified.status === 403 ? 403 : 401, verified.status === 403 ? "FORBIDDEN" : "UNAUTHORIZED", verified.message);
