@@ -12,10 +12,25 @@ export const ENDPOINT_DEFAULTS = {
   TELEGRAM_API_BASE: "https://api.telegram.org",
   /** WhatsApp Cloud API (Meta's Graph API), with its version. */
   WHATSAPP_API_BASE: "https://graph.facebook.com/v21.0",
+  /** HubSpot's REST API and token endpoint (`/oauth/v1/token`). */
+  HUBSPOT_API_BASE: "https://api.hubapi.com",
+  /** Where HubSpot users authorize an app (`/oauth/authorize`). */
+  HUBSPOT_AUTH_BASE: "https://app.hubspot.com",
+  /** Salesforce's login host: authorize, token and revoke under `/services/oauth2/`; sandboxes use test.salesforce.com. */
+  SALESFORCE_LOGIN_URL: "https://login.salesforce.com",
+  /** Stripe's REST API. */
+  STRIPE_API_BASE: "https://api.stripe.com",
+  /** Stripe Connect's OAuth host (`/oauth/authorize`, `/oauth/token`, `/oauth/deauthorize`). */
+  STRIPE_CONNECT_BASE: "https://connect.stripe.com",
 } as const;
 
 /** The environment fields for the endpoints, to spread into an environment schema. */
 export const endpointEnv = {
   TELEGRAM_API_BASE: z.url().default(ENDPOINT_DEFAULTS.TELEGRAM_API_BASE),
   WHATSAPP_API_BASE: z.url().default(ENDPOINT_DEFAULTS.WHATSAPP_API_BASE),
+  HUBSPOT_API_BASE: z.url().default(ENDPOINT_DEFAULTS.HUBSPOT_API_BASE),
+  HUBSPOT_AUTH_BASE: z.url().default(ENDPOINT_DEFAULTS.HUBSPOT_AUTH_BASE),
+  SALESFORCE_LOGIN_URL: z.url().default(ENDPOINT_DEFAULTS.SALESFORCE_LOGIN_URL),
+  STRIPE_API_BASE: z.url().default(ENDPOINT_DEFAULTS.STRIPE_API_BASE),
+  STRIPE_CONNECT_BASE: z.url().default(ENDPOINT_DEFAULTS.STRIPE_CONNECT_BASE),
 };

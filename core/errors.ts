@@ -55,7 +55,10 @@ export class InvalidRequestError extends DomainError {
 
 /** A dependency of the verb is missing here (no keyring, no tool runner): 503 with its own code; the client may retry later. */
 export class UnavailableError extends DomainError {
-  constructor(code: "SECRETS_UNAVAILABLE" | "CHANNELS_UNAVAILABLE" | "TOOL_RUNNER_UNAVAILABLE", message: string) {
+  constructor(
+    code: "SECRETS_UNAVAILABLE" | "CHANNELS_UNAVAILABLE" | "TOOL_RUNNER_UNAVAILABLE" | "INTEGRATION_NOT_CONFIGURED",
+    message: string,
+  ) {
     super(code, 503, message);
   }
 }

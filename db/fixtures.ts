@@ -29,6 +29,9 @@ export interface TenantGraph {
     api_keys: s.NewApiKey;
     invitations: s.NewInvitation;
     audit_log: s.NewAuditRecord;
+    integration_connections: typeof s.integrationConnections.$inferInsert;
+    oauth_states: typeof s.oauthStates.$inferInsert;
+    integration_events: typeof s.integrationEvents.$inferInsert;
   };
 }
 
@@ -56,6 +59,9 @@ export const tenantOwnedTables = {
   api_keys: s.apiKeys,
   invitations: s.invitations,
   audit_log: s.auditLog,
+  integration_connections: s.integrationConnections,
+  oauth_states: s.oauthStates,
+  integration_events: s.integrationEvents,
 } as const;
 
 /**
@@ -126,6 +132,7 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
           memoryWindow: 12,
           toolIds: [],
           builtinTools: [],
+          integrationTools: [],
           knowledgeBaseIds: [],
           knowledgeSourceIds: [],
           channelIds: [channelId],
@@ -152,6 +159,10 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       api_keys: { tenantId, name: "key", publicId: `pk${tag.replace(/-/g, "")}`, secretHash: `hash-${tag}`, roleId },
       invitations: { tenantId, email: `invitee-${tag}@example.test`, roleId, expiresAt: new Date(Date.now() + 86_400_000) },
       audit_log: { tenantId, actorType: "system", actorId: "fixture", action: "fixture.create", resourceType: "fixture" },
+      // Not a catalogue provider: a graph may be added twice to one tenant (one connection per provider and tenant).
+      integration_connections: { tenantId, provider: `fixture-${tag}`, authMethod: "token", credentials: "v1.fixture.AAAA.AAAA" },
+      oauth_states: { tenantId, provider: "hubspot", actorId: "system:fixture", expiresAt: new Date(Date.now() + 600_000) },
+      integration_events: { tenantId, provider: "stripe", externalId: `evt_${tag}`, kind: "fixture" },
     },
   };
 }

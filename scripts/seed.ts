@@ -110,6 +110,7 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
             memoryWindow: 12,
             toolIds: [],
             builtinTools: [],
+            integrationTools: [],
             knowledgeBaseIds: [],
             knowledgeSourceIds: [],
             channelIds: [DEMO_TELEGRAM_CHANNEL_ID],

@@ -31,7 +31,7 @@ export interface AuditEntry {
  * Appends one audit record inside the verb's transaction: if the change rolls back, so does its
  * record, and a change cannot commit without one.
  */
-export async function recordAudit(ctx: AccessContext, entry: AuditEntry): Promise<void> {
+export async function recordAudit(ctx: Pick<AccessContext, "tenantId" | "actor" | "tx" | "requestId">, entry: AuditEntry): Promise<void> {
   await ctx.tx.insert(auditLog).values({
     tenantId: ctx.tenantId,
     actorType: ctx.actor.type,

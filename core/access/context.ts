@@ -3,6 +3,7 @@ import type { AuditActorType } from "../../db/schema";
 import type { Permission } from "./permissions";
 import type { Keyring } from "../crypto/secrets";
 import type { OutboundPolicy } from "../http/url-policy";
+import type { IntegrationConfig } from "../integrations/config";
 
 /**
  * Who is calling, always inside exactly one tenant: a signed-in user, an API key, or `system`
@@ -52,6 +53,17 @@ export interface DomainServices {
   fetchDocument?: (url: string) => Promise<string>;
   /** Managing channels: deriving webhook secrets, calling the providers, building webhook URLs. */
   channels?: ChannelProviders;
+  /** Connecting integrations: the providers' OAuth apps and base URLs, the state's signing key, our callback's base URL. */
+  integrations?: IntegrationServices;
+}
+
+export interface IntegrationServices {
+  config: IntegrationConfig;
+  /** WEBHOOK_SIGNING_KEY: the OAuth `state` is signed with a key derived from it. */
+  signingKey: string;
+  /** Our public base URL: the OAuth redirect URI is `<base>/v1/integrations/<provider>/callback`. */
+  publicBaseUrl: string;
+  fetch?: typeof fetch;
 }
 
 export interface ChannelProviders {

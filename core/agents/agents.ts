@@ -181,7 +181,13 @@ export async function rollbackAgent({
   if (!target) throw new DomainError("AGENT_VERSION_NOT_FOUND", 404, `agent version ${version} not found`);
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
   const before = configOf(current, served);
-  const restored: AgentVersionConfig = { ...target.config, knowledgeBaseIds: target.config.knowledgeBaseIds ?? [], channelIds: served };
+  // Versions saved before bases or integrations existed lack those fields: none.
+  const restored: AgentVersionConfig = {
+    ...target.config,
+    knowledgeBaseIds: target.config.knowledgeBaseIds ?? [],
+    integrationTools: target.config.integrationTools ?? [],
+    channelIds: served,
+  };
   // References may have been deleted since that version: keep the ones that still exist.
   restored.toolIds = await existingIds(ctx, tools, restored.toolIds);
   restored.knowledgeBaseIds = await existingIds(ctx, knowledgeBases, restored.knowledgeBaseIds);

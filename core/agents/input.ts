@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BUILTIN_TOOL_NAMES } from "../engine/tools";
+import { INTEGRATION_TOOL_NAMES } from "../integrations/registry";
 import { modelPolicy } from "../tenants/settings";
 import { parseOrThrow as parseWithDetails } from "../errors";
 
@@ -14,6 +15,8 @@ const fields = {
   memoryWindow: z.number().int().min(2).max(100),
   toolIds: z.array(z.uuid()).max(50),
   builtinTools: z.array(z.enum(BUILTIN_TOOL_NAMES)).max(10),
+  /** Tools of the tenant's integrations, `<provider>.<tool>` (`hubspot.find_contact`); each needs its provider connected to work. */
+  integrationTools: z.array(z.enum(INTEGRATION_TOOL_NAMES as [string, ...string[]])).max(50),
   /** Knowledge bases: all their ready sources, present and future. */
   knowledgeBaseIds: z.array(z.uuid()).max(20),
   /** Single sources, for an agent that should see only part of a base. */
@@ -32,6 +35,7 @@ export const createAgentInput = z
     memoryWindow: fields.memoryWindow.default(12),
     toolIds: fields.toolIds.default([]),
     builtinTools: fields.builtinTools.default([]),
+    integrationTools: fields.integrationTools.default([]),
     knowledgeBaseIds: fields.knowledgeBaseIds.default([]),
     knowledgeSourceIds: fields.knowledgeSourceIds.default([]),
     channelIds: fields.channelIds.default([]),

@@ -171,6 +171,7 @@ export function configOf(agent: Agent, channelIds: string[]): AgentVersionConfig
     memoryWindow: agent.memoryWindow,
     toolIds: agent.toolIds,
     builtinTools: agent.builtinTools,
+    integrationTools: agent.integrationTools,
     knowledgeBaseIds: agent.knowledgeBaseIds,
     knowledgeSourceIds: agent.knowledgeSourceIds,
     channelIds,

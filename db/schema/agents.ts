@@ -34,6 +34,8 @@ export const agents = pgTable(
     toolIds: jsonb("tool_ids").$type<string[]>().notNull().default([]),
     /** Built-in tools by name (core/engine/tools.ts). */
     builtinTools: jsonb("builtin_tools").$type<string[]>().notNull().default([]),
+    /** Tools of connected integrations by name (`hubspot.find_contact`, core/integrations). */
+    integrationTools: jsonb("integration_tools").$type<string[]>().notNull().default([]),
     /**
      * Knowledge bases the agent answers from: every ready source of the base, including sources
      * added after the base was attached.
@@ -58,6 +60,7 @@ export interface AgentVersionConfig {
   memoryWindow: number;
   toolIds: string[];
   builtinTools: string[];
+  integrationTools: string[];
   /** Absent in versions saved before bases could be attached: read as none. */
   knowledgeBaseIds: string[];
   knowledgeSourceIds: string[];

@@ -15,6 +15,7 @@ export * from "./analytics";
 export * from "./api-keys";
 export * from "./invitations";
 export * from "./audit";
+export * from "./integrations";
 
 /** Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration). */
 export const tenantOwnedTableNames = [
@@ -40,4 +41,7 @@ export const tenantOwnedTableNames = [
   "api_keys",
   "invitations",
   "audit_log",
+  "integration_connections",
+  "oauth_states",
+  "integration_events",
 ] as const;

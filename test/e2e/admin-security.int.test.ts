@@ -176,9 +176,14 @@ describe("security matrix over every /v1 route", () => {
   beforeAll(async () => {
     const response = await h.call("/v1/openapi.json");
     expect(response.status).toBe(200);
-    const document = (await response.json()) as { paths: Record<string, Record<string, { "x-permission": string | null }>> };
+    const document = (await response.json()) as {
+      paths: Record<string, Record<string, { "x-permission": string | null; security?: unknown[] }>>;
+    };
+    // Public operations (`security: []`, the OAuth callback) have their own tests (test/e2e/integrations-api.int.test.ts).
     operations = Object.entries(document.paths).flatMap(([path, methods]) =>
-      Object.entries(methods).map(([method, operation]) => ({ method: method.toUpperCase(), path, permission: operation["x-permission"] })),
+      Object.entries(methods)
+        .filter(([, operation]) => operation.security?.length !== 0)
+        .map(([method, operation]) => ({ method: method.toUpperCase(), path, permission: operation["x-permission"] })),
     );
     expect(operations.length).toBeGreaterThanOrEqual(18);
   });
@@ -197,6 +202,7 @@ describe("security matrix over every /v1 route", () => {
     alertRuleId: tenant.alertRuleId,
     toolId: tenant.toolId,
     approvalId: tenant.approvalId,
+    connectionId: tenant.connectionId,
     // Not an id: provider keys always belong to the caller's own tenant.
     provider: "openai",
   });
@@ -207,6 +213,8 @@ describe("security matrix over every /v1 route", () => {
     "PATCH /v1/knowledge-bases/{knowledgeBaseId}": { topK: 3 },
     "POST /v1/knowledge-bases/{knowledgeBaseId}/sources": { name: "x.txt", kind: "text", text: "x" },
     "POST /v1/conversations/{conversationId}/messages": { text: "hello from a person" },
+    "POST /v1/integrations/{provider}/connect": { method: "oauth" },
+    "PUT /v1/integrations/{provider}/agents/{agentId}": { tools: [] },
   };
   const fill = (path: string, ids: Record<string, string>) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {

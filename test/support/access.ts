@@ -14,6 +14,7 @@ import {
   roles,
   tenants,
   toolApprovals,
+  integrationConnections,
   tools,
   users,
 } from "../../db/schema";
@@ -38,6 +39,8 @@ export interface AccessTenant {
   /** A tool with no credentials, and one pending approval request for it in the conversation. */
   toolId: string;
   approvalId: string;
+  /** A HubSpot connection (its credentials a placeholder: the matrix never reaches the provider). */
+  connectionId: string;
 }
 
 const BUILTINS: BuiltinRole[] = ["admin", "editor", "viewer"];
@@ -63,7 +66,7 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     randomUUID(),
   ];
   const alertRuleId = randomUUID();
-  const [toolId, approvalId] = [randomUUID(), randomUUID()];
+  const [toolId, approvalId, connectionId] = [randomUUID(), randomUUID(), randomUUID()];
   await adminDb.transaction(async (tx) => {
     await tx.insert(tenants).values({
       id: tenantId,
@@ -105,6 +108,9 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     });
     await tx.insert(toolApprovals).values({ id: approvalId, tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` });
     await tx
+      .insert(integrationConnections)
+      .values({ id: connectionId, tenantId, provider: "hubspot", authMethod: "token", credentials: "v1.placeholder.AAAA.AAAA" });
+    await tx
       .insert(knowledgeSources)
       .values({ id: sourceId, tenantId, knowledgeBaseId, name: "notes.txt", kind: "text", body: Buffer.from("hello").toString("base64") });
   });
@@ -122,5 +128,6 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     alertRuleId,
     toolId,
     approvalId,
+    connectionId,
   };
 }

@@ -3,6 +3,7 @@
 // else means no import order can produce a schema without it.
 import "@hono/zod-openapi";
 import { Hono } from "hono";
+import { integrationConfig } from "../../core/integrations/config";
 import { requestId } from "hono/request-id";
 import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
@@ -29,6 +30,7 @@ export function configServices(config: EdgeConfig): ConfigServices {
     ...(config.SECRETS_KEYRING ? { keyring: parseKeyring(config.SECRETS_KEYRING) } : {}),
     toolUrlPolicy: { allowedHosts: parseHostList(config.TOOLS_ALLOWED_HOSTS) },
     alertWebhookPolicy: { allowedHosts: parseHostList(config.ALERTS_WEBHOOK_ALLOWED_HOSTS) },
+    integrations: integrationConfig(config),
   };
 }
 

@@ -7,6 +7,7 @@ import type { AuthVariables } from "./middleware/authenticate";
 import type { DatabaseVariables } from "./middleware/database";
 import type { Keyring } from "../../core/crypto/secrets";
 import type { OutboundPolicy } from "../../core/http/url-policy";
+import type { IntegrationConfig } from "../../core/integrations/config";
 
 /**
  * What follows from the configuration alone, derived once per isolate (`newApp`) whichever
@@ -19,6 +20,8 @@ export interface ConfigServices {
   toolUrlPolicy: OutboundPolicy;
   /** Hosts alert webhooks may target besides public HTTPS ones (ALERTS_WEBHOOK_ALLOWED_HOSTS). */
   alertWebhookPolicy: OutboundPolicy;
+  /** The integrations' OAuth apps and provider base URLs. */
+  integrations: IntegrationConfig;
 }
 
 /** Per-request services, built once per isolate and put on the context. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { issueLines } from "../../core/errors";
 import { endpointEnv } from "../../core/endpoints";
+import { integrationAppEnv } from "../../core/integrations/config";
 
 /**
  * The edge's bindings, validated once per isolate (see `loadConfig`). Secrets come from
@@ -24,8 +25,10 @@ export const edgeEnvSchema = z
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
     /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
     PUBLIC_BASE_URL: optional(z.url()),
-    /** TELEGRAM_API_BASE, WHATSAPP_API_BASE: see core/endpoints.ts. */
+    /** TELEGRAM_API_BASE, WHATSAPP_API_BASE, the integrations' HUBSPOT_*, SALESFORCE_LOGIN_URL, STRIPE_*: see core/endpoints.ts. */
     ...endpointEnv,
+    /** The platform's OAuth apps (HUBSPOT_CLIENT_ID/SECRET, SALESFORCE_CLIENT_ID/SECRET, STRIPE_CLIENT_ID, STRIPE_SECRET_KEY); unset: that provider connects by token only. */
+    ...integrationAppEnv,
     /**
      * The platform's Meta app secret: every WhatsApp webhook is signed with it (X-Hub-Signature-256).
      * One app for all tenants (numbers are onboarded into the platform's app), so the edge checks

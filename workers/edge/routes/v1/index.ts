@@ -19,6 +19,8 @@ import { rolesApi } from "./roles";
 import { tenantApi } from "./tenant";
 import { usersApi } from "./users";
 import { toolsApi } from "./tools";
+import { integrationsApi } from "./integrations";
+import * as integrationCallback from "./integrations/callback";
 
 const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
 
@@ -45,6 +47,11 @@ v1Api.doc31("/openapi.json", {
 });
 v1Api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Agent platform admin API" }));
 
+// The OAuth callback is public (the provider's redirect carries no bearer token; its signed,
+// single-use state names the tenant), so it is mounted before authentication.
+v1Api.use(integrationCallback.route.getRoutingPath(), database());
+v1Api.openapi(integrationCallback.route, integrationCallback.handler);
+
 v1Api.use("*", database(), tenantCors(), authenticate());
 
 // Agents, tools, channels and knowledge mount theirs here the same way.
@@ -62,4 +69,5 @@ v1Api
   .route("/conversations", conversationsApi)
   .route("/analytics", analyticsApi)
   .route("/alerts", alertsApi)
-  .route("/tools", toolsApi);
+  .route("/tools", toolsApi)
+  .route("/integrations", integrationsApi);

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { AccessContext, DomainServices } from "../../../../core/access/context";
+import type { AccessContext, DomainServices, IntegrationServices } from "../../../../core/access/context";
 import { withTenant } from "../../../../db/tenant";
 import type { AppEnv } from "../../context";
 
@@ -35,5 +35,16 @@ function domainServices(c: Context<AppEnv>): DomainServices {
       whatsappApiBase: config.WHATSAPP_API_BASE,
       publicBaseUrl: config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin,
     },
+    integrations: integrationServices(c),
+  };
+}
+
+/** The integrations' OAuth apps, base URLs, state key and our callback's base URL, from the isolate's configuration. */
+export function integrationServices(c: Context<AppEnv>): IntegrationServices {
+  const { config, integrations } = c.get("services");
+  return {
+    config: integrations,
+    signingKey: config.WEBHOOK_SIGNING_KEY,
+    publicBaseUrl: config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin,
   };
 }

@@ -14,6 +14,7 @@ const config = {
   memoryWindow: z.number().int(),
   toolIds: z.array(z.uuid()),
   builtinTools: z.array(z.string()),
+  integrationTools: z.array(z.string()).openapi({ description: "Tools of connected integrations, `<provider>.<tool>`" }),
   knowledgeBaseIds: z
     .array(z.uuid())
     .openapi({ description: "Knowledge bases the agent answers from (every ready source, including later ones)" }),

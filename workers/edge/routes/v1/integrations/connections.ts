@@ -1,0 +1,44 @@
+import { z, type RouteHandler } from "@hono/zod-openapi";
+import { deleteConnection, getConnection, testConnection } from "../../../../../core/integrations/connections";
+import type { AppEnv } from "../../../context";
+import { adminRoute, jsonResponse, uuidParam } from "../openapi";
+import { runVerb } from "../run";
+import { connectionSchema, connectionTestSchema } from "./schemas";
+
+export const getRoute = adminRoute("integrations:read", {
+  method: "get",
+  path: "/connections/{connectionId}",
+  tags: ["Integrations"],
+  summary: "Get a connection",
+  request: { params: uuidParam("connectionId") },
+  responses: { 200: jsonResponse(connectionSchema, "The connection; its tokens are never returned") },
+});
+
+export const testRoute = adminRoute("integrations:write", {
+  method: "post",
+  path: "/connections/{connectionId}/test",
+  tags: ["Integrations"],
+  summary: "Test a connection",
+  description:
+    "One cheap authenticated call to the provider (the account's identity), refreshing the token first when it is about to expire.",
+  request: { params: uuidParam("connectionId") },
+  responses: { 200: jsonResponse(connectionTestSchema, "What the provider answered") },
+});
+
+export const deleteRoute = adminRoute("integrations:delete", {
+  method: "delete",
+  path: "/connections/{connectionId}",
+  tags: ["Integrations"],
+  summary: "Disconnect an integration",
+  description:
+    "Revokes the grant at the provider (best effort: `revoked` says whether the provider confirmed it), then deletes the connection and its tokens.",
+  request: { params: uuidParam("connectionId") },
+  responses: { 200: jsonResponse(z.object({ revoked: z.boolean() }).openapi("IntegrationDisconnected"), "Disconnected") },
+});
+
+export const getHandler: RouteHandler<typeof getRoute, AppEnv> = async (c) =>
+  c.json(await runVerb(c, getConnection, c.req.valid("param")), 200);
+export const testHandler: RouteHandler<typeof testRoute, AppEnv> = async (c) =>
+  c.json(await runVerb(c, testConnection, c.req.valid("param")), 200);
+export const deleteHandler: RouteHandler<typeof deleteRoute, AppEnv> = async (c) =>
+  c.json(await runVerb(c, deleteConnection, c.req.valid("param")), 200);

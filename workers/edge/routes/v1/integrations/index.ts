@@ -1,0 +1,16 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { AppEnv } from "../../../context";
+import { validationHook } from "../openapi";
+import * as agents from "./agents";
+import * as connect from "./connect";
+import * as connections from "./connections";
+import * as list from "./list";
+
+/** `/v1/integrations`: the catalogue, connecting, connections and agents' integration tools (module `integrations`). The public OAuth callback is `callback.ts`, mounted before authentication. */
+export const integrationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+  .openapi(list.route, list.handler)
+  .openapi(connect.route, connect.handler)
+  .openapi(connections.getRoute, connections.getHandler)
+  .openapi(connections.testRoute, connections.testHandler)
+  .openapi(connections.deleteRoute, connections.deleteHandler)
+  .openapi(agents.route, agents.handler);
