@@ -26,6 +26,19 @@ export interface ChannelAdapter {
   media?: ChannelMedia;
   /** Connecting, checking and removing the channel (`/v1/channels`). */
   connection: ChannelConnection;
+  /**
+   * What the sender's id on this channel says about the person (a WhatsApp id is their phone
+   * number; an email channel's is their address): integration tools look people up by it. Absent:
+   * the channel's ids identify nobody outside it (Telegram, web chat).
+   */
+  endUserIdentity?(sender: { id: string; name?: string | undefined }): EndUserIdentity;
+}
+
+/** A person as other systems (a CRM, a payment provider) know them. */
+export interface EndUserIdentity {
+  email?: string;
+  phone?: string;
+  name?: string;
 }
 
 // ---- Management: connect, test, remove (core/channels/manage.ts) -----------------------------

@@ -133,6 +133,12 @@ export const tenantSettings = z.object({
     .max(20)
     .transform((origins) => [...new Set(origins)])
     .default([]),
+  /**
+   * Roles (by name) whose members may approve an integration call that moves money back (a Stripe
+   * refund): such calls run only after one of them approves in the approvals queue, never on the
+   * end user's confirmation alone.
+   */
+  refundApproverRoles: z.array(z.string().trim().min(1).max(64)).max(20).default(["admin"]),
 });
 
 function isLocale(tag: string): boolean {

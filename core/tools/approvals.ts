@@ -1,6 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { toolApprovals, type ToolApproval } from "../../db/schema";
+import { tenants, toolApprovals, type ToolApproval } from "../../db/schema";
+import { integrationTool } from "../integrations/registry";
+import { readTenantSettings } from "../tenants/settings";
 import { recordAudit } from "../access/audit";
 import { keyset, type Page, type PageInput } from "../access/pagination";
 import { requirePermission } from "../access/permissions";
@@ -15,7 +17,8 @@ import { DomainError } from "../errors";
 
 export const approvalDto = z.object({
   id: z.uuid(),
-  toolId: z.uuid(),
+  toolId: z.uuid().nullable().describe("The tenant HTTP tool called; null for an integration tool"),
+  integrationTool: z.string().nullable().describe("The integration tool called, `<provider>.<tool>`; null for an HTTP tool"),
   conversationId: z.uuid().nullable(),
   arguments: z.record(z.string(), z.unknown()),
   status: z.enum(["pending", "approved", "rejected", "used"]),
@@ -29,6 +32,7 @@ function toApprovalDto(row: ToolApproval): ApprovalDto {
   return {
     id: row.id,
     toolId: row.toolId,
+    integrationTool: row.integrationTool,
     conversationId: row.conversationId,
     arguments: row.arguments,
     status: row.status,
@@ -80,6 +84,20 @@ export async function decideApproval({
     .where(and(eq(toolApprovals.tenantId, ctx.tenantId), eq(toolApprovals.id, input.approvalId)))
     .for("update");
   if (!current) throw new DomainError("APPROVAL_NOT_FOUND", 404, "approval not found");
+  if (input.decision === "approve" && current.integrationTool && integrationTool(current.integrationTool)?.tool.approval === "operator") {
+    // Money moving back (a refund): only the roles the tenant names may approve it.
+    const [tenant] = await ctx.tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, ctx.tenantId));
+    const allowed = readTenantSettings(tenant?.settings).refundApproverRoles;
+    if (!allowed.includes(ctx.role.name))
+      throw new DomainError(
+        "APPROVER_ROLE_REQUIRED",
+        403,
+        `Approving ${current.integrationTool} needs one of these roles: ${allowed.join(", ")}.`,
+        {
+          roles: allowed,
+        },
+      );
+  }
   const reapproval = current.status === "rejected" && input.decision === "approve";
   if (current.status !== "pending" && !reapproval) throw new DomainError("APPROVAL_DECIDED", 409, `the call is already ${current.status}`);
   if (current.status === "pending" && current.createdAt.getTime() < Date.now() - APPROVAL_TTL_HOURS * 3_600_000) {

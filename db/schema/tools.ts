@@ -1,4 +1,5 @@
-import { boolean, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { boolean, check, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { agents } from "./agents";
 import { createdAt, id, tenantId, timestamps } from "./columns";
 import { conversations } from "./conversations";
@@ -74,9 +75,10 @@ export const toolApprovals = pgTable(
   {
     id: id(),
     tenantId: tenantId(),
-    toolId: uuid("tool_id")
-      .notNull()
-      .references(() => tools.id, { onDelete: "cascade" }),
+    /** A tenant HTTP tool's call; null for an integration tool's (`integration_tool`). Exactly one of the two is set. */
+    toolId: uuid("tool_id").references(() => tools.id, { onDelete: "cascade" }),
+    /** An integration tool's call, `<provider>.<tool>` (core/integrations). */
+    integrationTool: text("integration_tool"),
     conversationId: uuid("conversation_id").references(() => conversations.id, { onDelete: "cascade" }),
     /** The model's arguments, secret-looking fields masked; `arguments_hash` identifies the exact call. */
     arguments: jsonb("arguments").$type<Record<string, unknown>>().notNull().default({}),
@@ -89,6 +91,8 @@ export const toolApprovals = pgTable(
   (t) => [
     index("tool_approvals_tenant_idx").on(t.tenantId, t.createdAt),
     index("tool_approvals_call_idx").on(t.toolId, t.conversationId, t.argumentsHash),
+    index("tool_approvals_integration_call_idx").on(t.integrationTool, t.conversationId, t.argumentsHash),
+    check("tool_approvals_one_subject", sql`num_nonnulls(${t.toolId}, ${t.integrationTool}) = 1`),
   ],
 );
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { issueLines } from "../../core/errors";
 import { endpointEnv } from "../../core/endpoints";
+import { integrationAppEnv } from "../../core/integrations/config";
 
 const optionalString = z
   .string()
@@ -17,8 +18,10 @@ export const poolEnvSchema = z.object({
   INBOUND_QUEUE_URL: z.url(),
   /** "id:base64key[,id:base64key...]"; the first key encrypts, all decrypt. */
   SECRETS_KEYRING: z.string().min(1),
-  /** TELEGRAM_API_BASE, WHATSAPP_API_BASE: see core/endpoints.ts. */
+  /** TELEGRAM_API_BASE, WHATSAPP_API_BASE, the integrations' provider URLs: see core/endpoints.ts. */
   ...endpointEnv,
+  /** The integrations' OAuth apps (refreshing tokens needs the client secret): see core/integrations/config.ts. */
+  ...integrationAppEnv,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   /** Port for /healthz and /readyz; 0 picks a free one. */

@@ -1,3 +1,4 @@
+import { integrationConfig } from "../../core/integrations/config";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createTransport } from "nodemailer";
@@ -122,6 +123,7 @@ async function main() {
           }
         : {}),
       tools: toolRuntime,
+      integrations: integrationConfig(config),
     },
   });
   const toolRunner =

@@ -67,6 +67,25 @@ export async function loadAgentTools(
   return opened;
 }
 
+/** What a confirmation is for: a tenant HTTP tool, or an integration tool (`operatorOnly`: the person's yes is not enough). */
+export type ApprovalSubject = { toolId: string } | { integrationTool: string; operatorOnly?: boolean };
+
+export type ApprovalGate = { status: "approved" } | { status: "pending" | "rejected"; approvalId: string; code: string };
+
+/** What the model is told when a call waits for consent or was declined: one wording for every kind of tool. */
+export function confirmationPrompt(
+  toolName: string,
+  gate: Exclude<ApprovalGate, { status: "approved" }>,
+  input: Record<string, unknown>,
+  subject: ApprovalSubject,
+): string {
+  if (gate.status === "rejected")
+    return `Not run: "${toolName}" with these details was declined in this conversation (request ${gate.approvalId}). Do not try it again; tell the user it was not done.`;
+  if ("integrationTool" in subject && subject.operatorOnly)
+    return `Not run yet: "${toolName}" needs a staff member's approval (request ${gate.approvalId}). Tell the user exactly what was requested (${describeCall(input)}) and that a person will review it; do not ask them to confirm.`;
+  return `Not run: "${toolName}" needs confirmation first (request ${gate.approvalId}). Show the user exactly what will be done (${describeCall(input)}) and ask them to reply "CONFIRM ${gate.code}" to go ahead or "NO" to cancel; nothing else counts as a yes. An operator can also approve it.`;
+}
+
 /** The turn's tenant and conversation, from the runnable config (never from the model's arguments). */
 interface RunContext {
   tenantId: string;
@@ -95,7 +114,8 @@ export function buildLangChainTools(
           return ["This tool is not available here.", { toolCall: { ...base, ok: false, outcome: "no_context" } }];
         }
         if (runnable.requiresApproval) {
-          const gate = await approvalGate(deps.db, context as RunContext, runnable.id, input);
+          const subject: ApprovalSubject = { toolId: runnable.id };
+          const gate = await approvalGate(deps.db, context as RunContext, subject, input);
           if (gate.status !== "approved") {
             const record: ToolCallRecord = {
               ...base,
@@ -113,12 +133,7 @@ export function buildLangChainTools(
               outcome: gate.status === "rejected" ? "approval_rejected" : "approval_required",
               approvalId: gate.approvalId,
             });
-            return [
-              gate.status === "rejected"
-                ? `Not run: "${runnable.name}" with these details was declined in this conversation (request ${gate.approvalId}). Do not try it again; tell the user it was not done.`
-                : `Not run: "${runnable.name}" needs confirmation first (request ${gate.approvalId}). Show the user exactly what will be done (${describeCall(input)}) and ask them to reply "CONFIRM ${gate.code}" to go ahead or "NO" to cancel; nothing else counts as a yes. An operator can also approve it.`,
-              { toolCall: record },
-            ];
+            return [confirmationPrompt(runnable.name, gate, input, subject), { toolCall: record }];
           }
         }
         const result = await runTool(runnable, input, deps);
@@ -171,17 +186,18 @@ function logCall(logger: Logger, runnable: RunnableTool, conversationId: string 
  * message is not consent: the request stays pending. Pending requests expire after
  * {@link APPROVAL_TTL_HOURS} hours; a later identical call asks again.
  */
-async function approvalGate(
+export async function approvalGate(
   db: Database,
   context: RunContext,
-  toolId: string,
+  subject: ApprovalSubject,
   input: Record<string, unknown>,
-): Promise<{ status: "approved" } | { status: "pending" | "rejected"; approvalId: string; code: string }> {
+): Promise<ApprovalGate> {
   const argumentsHash = await hashArguments(input);
+  const operatorOnly = "integrationTool" in subject && subject.operatorOnly === true;
   return withTenant(db, context.tenantId, async (tx) => {
     const scope = and(
       eq(toolApprovals.tenantId, context.tenantId),
-      eq(toolApprovals.toolId, toolId),
+      "toolId" in subject ? eq(toolApprovals.toolId, subject.toolId) : eq(toolApprovals.integrationTool, subject.integrationTool),
       eq(toolApprovals.conversationId, context.conversationId),
       eq(toolApprovals.argumentsHash, argumentsHash),
       inArray(toolApprovals.status, ["pending", "approved", "rejected"]),
@@ -216,7 +232,8 @@ async function approvalGate(
         .orderBy(asc(messages.createdAt));
       for (const { content } of replies) {
         const answer = readConfirmation(content, code);
-        if (answer === "confirm") {
+        // A call only an operator may approve: the person's "yes" is not consent enough (their "no" still counts).
+        if (answer === "confirm" && !operatorOnly) {
           await decide("used", "user");
           return { status: "approved" as const };
         }
@@ -231,7 +248,7 @@ async function approvalGate(
       .insert(toolApprovals)
       .values({
         tenantId: context.tenantId,
-        toolId,
+        ...("toolId" in subject ? { toolId: subject.toolId } : { integrationTool: subject.integrationTool }),
         conversationId: context.conversationId,
         arguments: maskSecrets(input) as Record<string, unknown>,
         argumentsHash,

@@ -42,4 +42,6 @@ export const whatsappAdapter: ChannelAdapter = {
   connection: whatsappConnection,
   sender: whatsappSender,
   media: whatsappMedia,
+  // `wa_id` is the number in international form without the plus (checked at the edge: 6-20 digits).
+  endUserIdentity: (sender) => ({ phone: `+${sender.id}`, ...(sender.name ? { name: sender.name } : {}) }),
 };

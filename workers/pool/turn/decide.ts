@@ -13,6 +13,10 @@ import { describeError, type Logger } from "../../../core/observability/log";
 import { storedModelPolicy } from "../../../core/tenants/settings";
 import type { NewUsageRecord, RetrievedChunkRecord } from "../../../db/schema";
 import { agentHttpTools } from "../tools";
+import { integrationTools } from "../integrations";
+import { integrationConfig } from "../../../core/integrations/config";
+import { channelAdapter } from "../../../core/channels/registry";
+import type { EndUserIdentity } from "../../../core/channels/adapter";
 import { AllModelsFailedError } from "../turn-errors";
 import type { InboundContext } from "./context";
 import { DEFAULT_MAX_RECEIVES, type Delivery, type TurnDependencies } from "./types";
@@ -117,6 +121,17 @@ export async function decideReply(
     tools: [
       ...builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }),
       ...(await agentHttpTools(deps, context.agent, logger)),
+      ...integrationTools(
+        {
+          db: deps.db,
+          keyring: deps.keyring,
+          config: deps.integrations ?? integrationConfig({}),
+          logger,
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        },
+        context.agent,
+        endUserOf(context),
+      ),
     ],
     runContext: { tenantId: context.agent.tenantId, conversationId: context.conversation.id },
     budget: state,
@@ -177,6 +192,13 @@ export async function decideReply(
       : {}),
     ...(state === "soft_limit" ? { alert: budgetAlert("budget.soft_limit") } : {}),
   };
+}
+
+/** The person as the channel identifies them (a WhatsApp number), for integration tools' lookups. */
+function endUserOf(context: InboundContext): EndUserIdentity {
+  const sender = context.inbound.sender;
+  if (!sender?.id) return {};
+  return channelAdapter(context.channel.kind)?.endUserIdentity?.({ id: sender.id, name: sender.name }) ?? {};
 }
 
 /** The chunks the prompt numbered 1..n, each marked when the reply cites it as `[n]`. */

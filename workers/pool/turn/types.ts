@@ -9,6 +9,7 @@ import type { TurnMetrics } from "../../../core/observability/metrics";
 import type { InboundMessage } from "../../../core/queue/inbound-message";
 import type { Database } from "../../../db/client";
 import type { ToolRuntime } from "../tools";
+import type { IntegrationConfig } from "../../../core/integrations/config";
 
 /**
  * The services a turn needs, built once when the pool starts (workers/pool/main.ts) and passed to
@@ -39,6 +40,10 @@ export interface TurnDependencies {
   memory?: ConversationMemory;
   /** Runs tenant HTTP tools (SSRF-safe client, OAuth2 token cache); default: the platform policy, no exceptions. */
   tools?: ToolRuntime;
+  /** The integrations' OAuth apps and provider base URLs (core/integrations/config.ts); default: production endpoints, no OAuth apps. */
+  integrations?: IntegrationConfig;
+  /** `fetch` for provider calls outside an SDK (token refresh); tests may wrap it. */
+  fetch?: typeof fetch;
 }
 
 /** Where this message is in its life on the queue. */
