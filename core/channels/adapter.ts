@@ -3,6 +3,7 @@ import type { Logger } from "../observability/log";
 import type { Attachment, InboundMessage } from "../queue/inbound-message";
 import type { Channel, ChannelKind } from "../../db/schema";
 import type { ChannelAddress } from "./address";
+import type { Keyring } from "../crypto/secrets";
 
 /**
  * The one interface every channel kind implements (Telegram, WhatsApp, web chat; email, SMS and
@@ -122,9 +123,12 @@ export interface WebhookSecrets {
   signingKey: string;
   /** The platform's Meta app secret (WhatsApp's `X-Hub-Signature-256`); unset: WhatsApp webhooks answer 503. */
   whatsappAppSecret?: string | undefined;
+  /** The platform keyring: opens provider-made webhook secrets sealed into their URLs (Stripe's). */
+  keyring?: Keyring | undefined;
 }
 
-export type Verification = { ok: true } | { ok: false; status: 401 | 403 | 503; reason: string; message: string };
+/** A refusal: 400 for a bad signature where the provider expects it (Stripe), 401/403 for a missing or wrong secret. */
+export type Verification = { ok: true } | { ok: false; status: 400 | 401 | 403 | 503; reason: string; message: string };
 
 /** A payload turned into queue messages, in the provider's order, and the reasons for what was left out. */
 export interface NormalizedPayload {

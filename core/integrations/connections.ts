@@ -9,10 +9,19 @@ import { iso } from "../access/schemas";
 import { getAgent, updateAgent, type AgentView } from "../agents/agents";
 import { decryptSecret, encryptSecret, sealCredentials, openCredentials, type Keyring } from "../crypto/secrets";
 import { DomainError, issueDetails, NotFoundError, secretsUnavailable, UnavailableError } from "../errors";
-import { connectionAccessIn, connectionOwner, NotConnectedError } from "./access";
+import { accessOf, connectionAccessIn, connectionOwner, NotConnectedError } from "./access";
+import { formatChannelAddress } from "../channels/address";
 import { authorizationUrl, exchangeCode, pkcePair, signState, STATE_TTL_SECONDS, verifyState } from "./oauth";
 import { INTEGRATIONS, integrationProvider, isProviderId } from "./registry";
-import { ProviderError, PROVIDER_IDS, type AccountFacts, type IntegrationProvider, type ProviderId, type StoredCredentials } from "./types";
+import {
+  ProviderError,
+  PROVIDER_IDS,
+  webhookSecretOwner,
+  type AccountFacts,
+  type IntegrationProvider,
+  type ProviderId,
+  type StoredCredentials,
+} from "./types";
 
 /**
  * The integration verbs (`/v1/integrations`), each `({ ctx, input })`: the catalogue with this
@@ -186,7 +195,7 @@ export async function connectWithToken({
     provider.token.exchange(parsed.data as Record<string, string>, services.config, http),
   );
   const account = await refusedUnlessAccepted(provider, () => provider.probe({ ...credentials, config: services.config }, http));
-  const row = await saveConnection(ctx.tx, keyring, {
+  const saved = await saveConnection(ctx.tx, keyring, {
     tenantId: ctx.tenantId,
     actor: ctx.actor,
     provider,
@@ -196,6 +205,7 @@ export async function connectWithToken({
     scopes: [],
     expiresInSeconds,
   });
+  const row = await attachWebhook(ctx.tx, keyring, services, saved, credentials);
   const dto = toConnectionDto(row);
   await recordAudit(ctx, { action: "integration.connect", resourceType: "integration_connection", resourceId: row.id, after: dto });
   return dto;
@@ -260,6 +270,8 @@ export async function deleteConnection({ ctx, input }: { ctx: Ctx; input: { conn
       { tenantId: ctx.tenantId, owner: connectionOwner(row.id) },
       row.credentials,
     );
+    if (provider.webhook && row.account.webhookEndpointId)
+      await provider.webhook.unregister(accessOf(credentials, services.config), row.account, httpOf(services)).catch(() => undefined);
     revoked = await provider.revoke(credentials, httpOf(services));
   } catch {
     // Unreadable credentials or an unreachable provider: the connection still goes; the answer says it was not revoked.
@@ -411,7 +423,7 @@ export async function completeOAuth(
   }
   const actor = actorFromKey(actorId);
   const connection = await deps.inTenant(tenantId, async (tx) => {
-    const row = await saveConnection(tx, keyring, {
+    const saved = await saveConnection(tx, keyring, {
       tenantId,
       actor,
       provider,
@@ -421,6 +433,7 @@ export async function completeOAuth(
       scopes,
       expiresInSeconds,
     });
+    const row = await attachWebhook(tx, keyring, deps.services, saved, credentials);
     const dto = toConnectionDto(row);
     await recordAudit(
       { tenantId, actor, tx, ...(deps.requestId ? { requestId: deps.requestId } : {}) },
@@ -447,9 +460,9 @@ async function saveConnection(
     scopes: string[];
     expiresInSeconds: number | undefined;
   },
-): Promise<IntegrationConnection> {
+): Promise<{ row: IntegrationConnection; previousAccount?: Record<string, unknown> }> {
   const [existing] = await tx
-    .select({ id: integrationConnections.id, tokenVersion: integrationConnections.tokenVersion })
+    .select({ id: integrationConnections.id, tokenVersion: integrationConnections.tokenVersion, account: integrationConnections.account })
     .from(integrationConnections)
     .where(and(eq(integrationConnections.tenantId, input.tenantId), eq(integrationConnections.provider, input.provider.id)))
     .for("update");
@@ -470,13 +483,57 @@ async function saveConnection(
       .set({ ...values, tokenVersion: existing.tokenVersion + 1, lastRefreshedAt: null, updatedAt: sql`now()` })
       .where(and(eq(integrationConnections.tenantId, input.tenantId), eq(integrationConnections.id, id)))
       .returning();
-    return row!;
+    return { row: row!, previousAccount: existing.account };
   }
   const [row] = await tx
     .insert(integrationConnections)
     .values({ id, tenantId: input.tenantId, provider: input.provider.id, ...values })
     .returning();
-  return row!;
+  return { row: row! };
+}
+
+/**
+ * Registers the provider's webhook for a connection (Stripe's payment events) and keeps its facts
+ * on the connection; a reconnect removes the endpoint registered before. A provider that refuses
+ * (a restricted key without Webhook Endpoints write) leaves the connection working without events,
+ * and the facts say why.
+ */
+async function attachWebhook(
+  tx: Transaction,
+  keyring: Keyring,
+  services: IntegrationServices,
+  saved: { row: IntegrationConnection; previousAccount?: Record<string, unknown> },
+  credentials: StoredCredentials,
+): Promise<IntegrationConnection> {
+  const { row, previousAccount } = saved;
+  const webhook = integrationProvider(row.provider as ProviderId).webhook;
+  if (!webhook) return row;
+  const access = accessOf(credentials, services.config);
+  const http = httpOf(services);
+  if (previousAccount?.webhookEndpointId) await webhook.unregister(access, previousAccount, http).catch(() => undefined);
+  const address = formatChannelAddress({ tenantId: row.tenantId, channelId: row.id });
+  let facts: Record<string, unknown>;
+  try {
+    facts = {
+      webhook: "registered",
+      ...(await webhook.register(
+        access,
+        {
+          url: `${services.publicBaseUrl.replace(/\/+$/, "")}/webhooks/${row.provider}/${address}`,
+          seal: (secret) => encryptSecret(keyring, { tenantId: row.tenantId, owner: webhookSecretOwner(row.provider, row.id) }, secret),
+        },
+        http,
+      )),
+    };
+  } catch (error) {
+    facts = { webhook: `not registered: ${error instanceof Error ? error.message.slice(0, 200) : "unknown error"}` };
+  }
+  const [updated] = await tx
+    .update(integrationConnections)
+    .set({ account: { ...row.account, ...facts }, updatedAt: sql`now()` })
+    .where(and(eq(integrationConnections.tenantId, row.tenantId), eq(integrationConnections.id, row.id)))
+    .returning();
+  return updated!;
 }
 
 async function findConnection(ctx: Ctx, connectionId: string, options: { forUpdate?: boolean } = {}): Promise<IntegrationConnection> {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { EndUserIdentity } from "../channels/adapter";
+import type { ChannelWebhook, EndUserIdentity } from "../channels/adapter";
 import type { IntegrationConfig } from "./config";
 
 /**
@@ -30,6 +30,29 @@ export interface IntegrationProvider<Client = unknown> {
   /** The SDK's error in the provider's words (status, refused credentials, rate limit); undefined when it is not the provider's. */
   sdkError(error: unknown): ProviderError | undefined;
   tools: ReadonlyArray<IntegrationTool<Client>>;
+  /** The provider's events for a connection (Stripe payments), through the edge's one webhook intake. */
+  webhook?: IntegrationWebhook;
+}
+
+/**
+ * A provider's webhook: the intake's hooks (verify, payload, normalise into `integration.event`
+ * queue messages; the address is `<tenant>.<connection>`) and the registration made on connecting
+ * and removed on disconnecting.
+ */
+export interface IntegrationWebhook {
+  intake: ChannelWebhook;
+  events: readonly string[];
+  /**
+   * Registers our endpoint for the connection at the provider: `target.url` is its address, and
+   * `seal` seals a provider-made signing secret for the edge. Answers public facts to keep
+   * (the endpoint's id).
+   */
+  register(
+    access: ProviderAccess,
+    target: { url: string; seal(secret: string): Promise<string> },
+    http: ProviderHttp,
+  ): Promise<Record<string, unknown>>;
+  unregister(access: ProviderAccess, facts: Record<string, unknown>, http: ProviderHttp): Promise<void>;
 }
 
 export const PROVIDER_IDS = ["hubspot", "salesforce", "stripe"] as const;
@@ -137,6 +160,9 @@ export interface ToolAnswer {
   /** Ids of what was read or written (`contact 51`), recorded with the call. */
   refs?: string[];
 }
+
+/** The secret-context owner of a provider-made webhook secret sealed for the edge (Stripe's `whsec_…`). */
+export const webhookSecretOwner = (provider: string, connectionId: string) => `${provider}-webhook:${connectionId}`;
 
 /**
  * A provider's error in words the model (and the tenant) can act on: `status` from the provider,

@@ -2,7 +2,8 @@ import type {
   ConversationFlushMessage,
   DeliveryStatusMessage,
   InboundChatMessage,
-  InboundMessage,
+  ChannelQueueMessage,
+  IntegrationEventMessage,
   OperatorMessage,
 } from "./inbound-message";
 
@@ -14,7 +15,7 @@ type EnvelopeKey = "version" | "kind" | "tenantId" | "channelId" | "channelKind"
 
 /** The fields every message carries: which channel, which conversation, which provider event. */
 export interface QueueEnvelope extends Pick<
-  InboundMessage,
+  ChannelQueueMessage,
   "tenantId" | "channelId" | "channelKind" | "conversationKey" | "providerMessageId"
 > {
   receivedAt: Date | string;
@@ -55,4 +56,12 @@ export function conversationFlushMessage(fields: QueueEnvelope): ConversationFlu
 /** Send a message an operator wrote in the console. */
 export function operatorMessage(fields: QueueEnvelope, body: Body<OperatorMessage>): OperatorMessage {
   return { ...envelope(fields), kind: "operator.message", ...body };
+}
+
+/** A connected provider reports something (a payment); not tied to a channel. */
+export function integrationEventMessage(
+  fields: Omit<IntegrationEventMessage, "version" | "kind" | "receivedAt" | "requestId"> & { receivedAt: Date },
+): IntegrationEventMessage {
+  const { receivedAt, ...rest } = fields;
+  return { version: 1, kind: "integration.event", ...rest, receivedAt: receivedAt.toISOString() };
 }

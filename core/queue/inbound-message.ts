@@ -10,7 +10,9 @@ import { z } from "zod";
  * - `conversation.flush`: answer what a conversation has left unanswered (the pool, for merged
  *   rapid messages; see workers/pool/merge.ts);
  * - `operator.message`: send a message a person wrote in the console to the conversation (the
- *   admin API, for handed-off conversations): no agent runs.
+ *   admin API, for handed-off conversations): no agent runs;
+ * - `integration.event`: a connected provider reports something (a Stripe payment for a link an
+ *   agent sent): the pool tells the conversation it belongs to. Not tied to a channel.
  * A pool that does not know a kind dead-letters it (nothing is dropped): deploy pools first.
  */
 const channelKind = z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]);
@@ -117,8 +119,39 @@ export const operatorMessageV1 = z.object({
   messageId: z.uuid(),
 });
 
+export const integrationEventV1 = z.object({
+  version: z.literal(1),
+  kind: z.literal("integration.event"),
+  tenantId: z.uuid(),
+  /** The connection whose webhook address received it (the address is checked like a channel's). */
+  connectionId: z.uuid(),
+  provider: z.string().min(1).max(40),
+  /** The provider's event id (Stripe `evt_…`): the queue's deduplication id; the pool handles each once. */
+  eventId: z.string().min(1).max(128),
+  eventType: z.string().min(1).max(128),
+  receivedAt: z.iso.datetime(),
+  requestId: z.string().max(128).optional(),
+  /** A payment the event reports, as the provider names it; the pool finds its conversation within the tenant. */
+  payment: z
+    .object({
+      paymentIntentId: z.string().max(128).optional(),
+      paymentLinkId: z.string().max(128).optional(),
+      /** From the payment's metadata, which the agent's tool set; trusted only inside the address's tenant. */
+      conversationId: z.uuid().optional(),
+      amount: z.number().int().nonnegative(),
+      currency: z.string().min(3).max(3),
+    })
+    .optional(),
+});
+
 /** Everything the pool consumes from the inbound queue. */
-export const inboundMessage = z.discriminatedUnion("kind", [inboundMessageV1, deliveryStatusV1, conversationFlushV1, operatorMessageV1]);
+export const inboundMessage = z.discriminatedUnion("kind", [
+  inboundMessageV1,
+  deliveryStatusV1,
+  conversationFlushV1,
+  operatorMessageV1,
+  integrationEventV1,
+]);
 
 export type InboundMessage = z.infer<typeof inboundMessage>;
 /** A person's message: the kind that runs the agent. */
@@ -126,15 +159,21 @@ export type InboundChatMessage = z.infer<typeof inboundMessageV1>;
 export type DeliveryStatusMessage = z.infer<typeof deliveryStatusV1>;
 export type ConversationFlushMessage = z.infer<typeof conversationFlushV1>;
 export type OperatorMessage = z.infer<typeof operatorMessageV1>;
+export type IntegrationEventMessage = z.infer<typeof integrationEventV1>;
+/** The kinds that belong to a channel's conversation (all but integration events). */
+export type ChannelQueueMessage = Exclude<InboundMessage, IntegrationEventMessage>;
 
 /** SQS FIFO limits: 128 characters of alphanumerics and punctuation for group and dedup ids. */
-export function messageGroupId(message: Pick<InboundMessage, "channelId" | "conversationKey" | "kind">): string {
+export function messageGroupId(message: InboundMessage): string {
+  // A connection's events in order, apart from every conversation.
+  if (message.kind === "integration.event") return `integration:${message.connectionId}`;
   // Flushes wait for a conversation to go quiet; in the conversation's own group they would hold
   // back the very messages they wait for, so they queue in a group of their own (still in order).
   const prefix = message.kind === "conversation.flush" ? "flush:" : "";
   return `${prefix}${message.channelId}:${message.conversationKey}`.slice(0, 128);
 }
 
-export function deduplicationId(message: Pick<InboundMessage, "channelId" | "providerMessageId">): string {
+export function deduplicationId(message: InboundMessage): string {
+  if (message.kind === "integration.event") return `${message.connectionId}:${message.eventId}`.slice(0, 128);
   return `${message.channelId}:${message.providerMessageId}`.slice(0, 128);
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FailureScript, FakeOAuthServer, readBody, sendJson } from "./oauth-provider";
@@ -16,8 +16,21 @@ export interface FakeStripe {
   paymentLinks: Array<Record<string, unknown>>;
   refunds: Array<Record<string, unknown>>;
   deauthorized: string[];
+  /** Webhook endpoints registered on the account (ours: one per connection). */
+  webhookEndpoints: Array<{ id: string; url: string; secret: string; enabledEvents: string[]; account?: string }>;
   requests: string[];
   failures: FailureScript;
+  /**
+   * Delivers an event to a registered endpoint as Stripe does: `Stripe-Signature: t=…,v1=…` over
+   * `<t>.<body>` with the endpoint's secret. `secret` and `timestamp` override, to forge or age it.
+   */
+  deliver(
+    endpoint: { url: string; secret: string },
+    event: Record<string, unknown>,
+    options?: { secret?: string; timestamp?: number; body?: string },
+  ): Promise<Response>;
+  /** The two events Stripe sends when a payment link is paid: `checkout.session.completed`, then `payment_intent.succeeded`. */
+  paymentEvents(linkId: string, amount: number, currency?: string): [Record<string, unknown>, Record<string, unknown>];
   close(): Promise<void>;
 }
 
@@ -42,6 +55,7 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
   const paymentLinks: Array<Record<string, unknown>> = [];
   const refunds: Array<Record<string, unknown>> = [];
   const deauthorized: string[] = [];
+  const webhookEndpoints: FakeStripe["webhookEndpoints"] = [];
   const requests: string[] = [];
   const failures = new FailureScript();
   const id = (prefix: string) => `${prefix}_${randomBytes(8).toString("hex")}`;
@@ -113,6 +127,43 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
       paymentLinks.push(link);
       return sendJson(response, 200, link);
     }
+    if (path === "/v1/webhook_endpoints" && request.method === "POST") {
+      const endpoint = {
+        id: id("we"),
+        url: form.get("url") ?? "",
+        secret: `whsec_${randomBytes(24).toString("base64url")}`,
+        enabledEvents: form.getAll("enabled_events[]"),
+        ...(typeof account === "string" ? { account } : {}),
+      };
+      if (!endpoint.url.startsWith("http")) return sendJson(response, 400, stripeError("invalid_request_error", "Invalid URL: url"));
+      webhookEndpoints.push(endpoint);
+      return sendJson(response, 200, {
+        id: endpoint.id,
+        object: "webhook_endpoint",
+        url: endpoint.url,
+        enabled_events: endpoint.enabledEvents,
+        secret: endpoint.secret,
+        status: "enabled",
+      });
+    }
+    const endpointPath = /^\/v1\/webhook_endpoints\/(we_[a-f0-9]+)$/.exec(path);
+    if (endpointPath) {
+      const index = webhookEndpoints.findIndex((e) => e.id === endpointPath[1]);
+      if (index < 0)
+        return sendJson(
+          response,
+          404,
+          stripeError("invalid_request_error", `No such webhook endpoint: '${endpointPath[1]}'`, "resource_missing"),
+        );
+      if (request.method === "DELETE") {
+        webhookEndpoints.splice(index, 1);
+        return sendJson(response, 200, { id: endpointPath[1], object: "webhook_endpoint", deleted: true });
+      }
+      if (request.method === "POST") {
+        if (form.get("url")) webhookEndpoints[index]!.url = form.get("url")!;
+        return sendJson(response, 200, { id: endpointPath[1], object: "webhook_endpoint", url: webhookEndpoints[index]!.url });
+      }
+    }
     if (path === "/v1/refunds" && request.method === "POST") {
       const refund = {
         id: id("re"),
@@ -140,8 +191,66 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
     paymentLinks,
     refunds,
     deauthorized,
+    webhookEndpoints,
     requests,
     failures,
+    async deliver(endpoint, event, options = {}) {
+      const body = options.body ?? JSON.stringify(event);
+      const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
+      const signature = createHmac("sha256", options.secret ?? endpoint.secret)
+        .update(`${timestamp}.${body}`)
+        .digest("hex");
+      return fetch(endpoint.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json; charset=utf-8",
+          "stripe-signature": `t=${timestamp},v1=${signature}`,
+          "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+        },
+        body,
+      });
+    },
+    paymentEvents(linkId, amount, currency = "eur") {
+      const link = paymentLinks.find((l) => l.id === linkId);
+      const metadata = (link?.metadata ?? {}) as Record<string, string>;
+      const paymentIntent = id("pi");
+      const created = Math.floor(Date.now() / 1000);
+      const event = (type: string, object: Record<string, unknown>) => ({
+        id: id("evt"),
+        object: "event",
+        api_version: "2025-01-27.acacia",
+        created,
+        type,
+        livemode: false,
+        account: connectedAccount,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        data: { object },
+      });
+      return [
+        event("checkout.session.completed", {
+          id: id("cs_test"),
+          object: "checkout.session",
+          amount_total: amount,
+          currency,
+          mode: "payment",
+          payment_intent: paymentIntent,
+          payment_link: linkId,
+          payment_status: "paid",
+          status: "complete",
+          metadata,
+        }),
+        event("payment_intent.succeeded", {
+          id: paymentIntent,
+          object: "payment_intent",
+          amount,
+          amount_received: amount,
+          currency,
+          status: "succeeded",
+          metadata,
+        }),
+      ];
+    },
     close() {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));

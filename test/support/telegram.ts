@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { InboundMessage } from "../../core/queue/inbound-message";
+import type { InboundChatMessage } from "../../core/queue/inbound-message";
 import type { TenantGraph } from "../../db/fixtures";
 import type { TelegramUpdate } from "../../core/channels/telegram/update";
 
@@ -21,7 +21,7 @@ export function textUpdate(text: string, options: { chatId?: number; updateId?: 
 }
 
 /** The queue message the edge makes of a Telegram text in `chatId`, for tests that drive the pool's turn directly. */
-export function inboundTextMessage(graph: TenantGraph, chatId: string, text: string): InboundMessage {
+export function inboundTextMessage(graph: TenantGraph, chatId: string, text: string): InboundChatMessage {
   return {
     version: 1,
     kind: "inbound.message",

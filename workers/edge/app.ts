@@ -14,8 +14,7 @@ import { errorResponse, toApiError } from "./errors";
 import { EdgeCounters, reportError, requestCounters } from "./observability";
 import { healthRoutes } from "./routes/health";
 import { v1Api } from "./routes/v1";
-import { webhookIntake } from "./routes/webhooks/intake";
-import { webhookKinds } from "../../core/channels/registry";
+import { webhookIntake, webhookSources } from "./routes/webhooks/intake";
 import { webchatRoutes } from "./routes/webchat";
 import { createAuth0Verifier } from "../../core/access/auth0";
 import { parseKeyring } from "../../core/crypto/secrets";
@@ -105,7 +104,7 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
 
   app.route("/", healthRoutes);
   // One intake, mounted per registered kind so each route keeps its own name in metrics and logs.
-  for (const kind of webhookKinds()) app.route(`/webhooks/${kind}`, webhookIntake(kind));
+  for (const { kind, find } of webhookSources()) app.route(`/webhooks/${kind}`, webhookIntake(kind, find));
   app.route("/webchat", webchatRoutes);
   app.route("/", v1Api);
 

@@ -13,6 +13,8 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "INVALID_JSON"
+  /** A webhook's signature is wrong or too old (Stripe expects a 400 for these). */
+  | "INVALID_SIGNATURE"
   | "INVALID_BODY"
   | "INVALID_QUERY"
   | "INVALID_PARAMS"

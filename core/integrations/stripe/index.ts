@@ -1,9 +1,10 @@
 import type Stripe from "stripe";
 import { z } from "zod";
-import { base, type IntegrationConfig } from "../config";
+import { base } from "../config";
 import { errorFromResponse, providerJson } from "../http";
-import type { IntegrationProvider, ProviderAccess } from "../types";
+import type { IntegrationProvider } from "../types";
 import { stripeTools } from "./tools";
+import { stripeHeaders, stripeWebhook } from "./webhook";
 
 /**
  * Stripe: Stripe Connect OAuth (the tenant's account is connected to the platform; calls use the
@@ -85,11 +86,5 @@ export const stripe: IntegrationProvider<Stripe> = {
     return errorFromResponse("Stripe", failure.statusCode, failure.headers?.["retry-after"], { error: { message: failure.message } });
   },
   tools: stripeTools,
+  webhook: stripeWebhook,
 };
-
-/** Connect: the platform key acting for the connected account; a restricted key: itself. */
-function stripeHeaders(access: ProviderAccess): Record<string, string> {
-  const platformKey = (access.config as IntegrationConfig).STRIPE_SECRET_KEY;
-  if (access.accountId && platformKey) return { authorization: `Bearer ${platformKey}`, "stripe-account": access.accountId };
-  return { authorization: `Bearer ${access.accessToken}` };
-}

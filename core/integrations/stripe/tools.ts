@@ -60,8 +60,10 @@ const createPaymentLink: IntegrationTool<Stripe> = {
     const input = args as { priceId: string; quantity: number };
     const link = await stripe.paymentLinks.create({
       line_items: [{ price: input.priceId, quantity: input.quantity }],
-      // How a later checkout.session.completed finds its conversation (also recorded below).
+      // How a later checkout.session.completed or payment_intent.succeeded finds its conversation
+      // (also recorded below; the webhook trusts it only inside the connection's tenant).
       metadata: { tenant_id: context.tenantId, conversation_id: context.conversationId },
+      payment_intent_data: { metadata: { tenant_id: context.tenantId, conversation_id: context.conversationId } },
     });
     await context.remember?.(link.id, "payment_link", { url: link.url, priceId: input.priceId, quantity: input.quantity });
     return { text: `Payment link ready: ${link.url}`, refs: [`payment_link ${link.id}`] };

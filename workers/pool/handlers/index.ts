@@ -4,6 +4,7 @@ import { handleConversationFlush } from "./conversation-flush";
 import { handleDeliveryStatus } from "./delivery-status";
 import { handleInboundMessage } from "./inbound-message";
 import { handleOperatorMessage } from "./operator-message";
+import { handleIntegrationEvent } from "./integration-event";
 import type { MessageHandler } from "./types";
 
 /**
@@ -17,6 +18,7 @@ const handlers: { [K in InboundMessage["kind"]]: MessageHandler<Extract<InboundM
   "delivery.status": handleDeliveryStatus,
   "conversation.flush": handleConversationFlush,
   "operator.message": handleOperatorMessage,
+  "integration.event": handleIntegrationEvent,
 };
 
 /** Dispatches one decoded queue message to its handler; safe to run again for the same message. */

@@ -2,7 +2,9 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ChannelWebhook, WebhookRequest } from "../../../../core/channels/adapter";
 import { parseChannelAddress } from "../../../../core/channels/address";
-import { channelAdapter } from "../../../../core/channels/registry";
+import { channelAdapter, webhookKinds } from "../../../../core/channels/registry";
+import { integrationProvider } from "../../../../core/integrations/registry";
+import { PROVIDER_IDS } from "../../../../core/integrations/types";
 import { issueDetails } from "../../../../core/errors";
 import { describeError } from "../../../../core/observability/log";
 import { enqueueInOrder } from "../../../../core/queue/sqs";
@@ -25,19 +27,20 @@ type Found = { kind: string; webhook: ChannelWebhook; request: WebhookRequest };
 type IntakeEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { webhook: Found } };
 
 /**
- * `/webhooks/<kind>/:channelId`, the one webhook intake of every channel kind (the address is
- * `<tenant uuid>.<channel uuid>`), with no database on the path: the kind's adapter
- * (core/channels/registry.ts) verifies, validates and normalises; this intake adds what is the same
+ * `/webhooks/<kind>/:channelId`, the one webhook intake of every channel kind and of every
+ * integration with events (Stripe: the address is then `<tenant uuid>.<connection uuid>`; see
+ * {@link webhookSources}), with no database on the path: the source's hooks verify, validate and
+ * normalise; this intake adds what is the same
  * for all: the 404 for an unknown kind or a malformed address, the 1 MiB cap (413), the JSON
  * parse of the bytes as received (400 `INVALID_JSON`), the payload check (400 `INVALID_BODY` with
  * the fields), and the enqueue of every message in the provider's order. A 503 when the queue is
  * down makes the provider retry; the deduplication ids keep what was queued already from being
  * queued twice, so nothing is lost and nothing doubled.
  */
-export function webhookIntake(kind: string) {
+export function webhookIntake(kind: string, find: (kind: string) => ChannelWebhook | undefined = (k) => channelAdapter(k)?.webhook) {
   return new Hono<IntakeEnv>()
     .get("/:channelId", async (c) => {
-      const found = lookUp(c, kind);
+      const found = lookUp(c, kind, find);
       if (found instanceof Response) return found;
       if (!found.webhook.handshake) return errorResponse(c, 404, "NOT_FOUND", "No such route.");
       const answer = await found.webhook.handshake(found.request);
@@ -47,7 +50,7 @@ export function webhookIntake(kind: string) {
     .post(
       "/:channelId",
       async (c, next) => {
-        const found = lookUp(c, kind);
+        const found = lookUp(c, kind, find);
         if (found instanceof Response) return found;
         const verified = (await found.webhook.verifyRequest?.(found.request)) ?? { ok: true };
         if (!verified.ok) return rejected(c, found, verified);
@@ -101,26 +104,38 @@ export function webhookIntake(kind: string) {
     );
 }
 
-function lookUp(c: Context<IntakeEnv>, kind: string): Found | Response {
-  const adapter = channelAdapter(kind);
-  if (!adapter?.webhook) return errorResponse(c, 404, "NOT_FOUND", "No such route.");
+/** Every source of webhooks: the channel kinds with one, then the integrations with events (Stripe). */
+export function webhookSources(): Array<{ kind: string; find: (kind: string) => ChannelWebhook | undefined }> {
+  return [
+    ...webhookKinds().map((kind) => ({ kind, find: (k: string) => channelAdapter(k)?.webhook })),
+    ...PROVIDER_IDS.filter((id) => integrationProvider(id).webhook).map((id) => ({
+      kind: id,
+      find: () => integrationProvider(id).webhook?.intake,
+    })),
+  ];
+}
+
+function lookUp(c: Context<IntakeEnv>, kind: string, find: (kind: string) => ChannelWebhook | undefined): Found | Response {
+  const webhook = find(kind);
+  if (!webhook) return errorResponse(c, 404, "NOT_FOUND", "No such route.");
   const address = parseChannelAddress(c.req.param("channelId") ?? "");
   if (!address) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
-  const { config } = c.get("services");
+  const { config, keyring } = c.get("services");
   return {
     kind,
-    webhook: adapter.webhook,
+    webhook,
     request: {
       address,
       headers: c.req.raw.headers,
       query: new URL(c.req.url).searchParams,
-      secrets: { signingKey: config.WEBHOOK_SIGNING_KEY, whatsappAppSecret: config.WHATSAPP_APP_SECRET },
+      secrets: { signingKey: config.WEBHOOK_SIGNING_KEY, whatsappAppSecret: config.WHATSAPP_APP_SECRET, keyring },
     },
   };
 }
 
-function rejected(c: Context<IntakeEnv>, found: Found, verified: { status: 401 | 403 | 503; reason: string; message: string }) {
+function rejected(c: Context<IntakeEnv>, found: Found, verified: { status: 400 | 401 | 403 | 503; reason: string; message: string }) {
   if (verified.status === 503) return errorResponse(c, 503, "CHANNELS_UNAVAILABLE", verified.message);
   c.get("logger").log("warn", "webhook.rejected", { channel: found.kind, reason: verified.reason });
+  if (verified.status === 400) return errorResponse(c, 400, "INVALID_SIGNATURE", verified.message);
   return errorResponse(c, verified.status === 403 ? 403 : 401, verified.status === 403 ? "FORBIDDEN" : "UNAUTHORIZED", verified.message);
 }

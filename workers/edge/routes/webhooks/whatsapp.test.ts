@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { formatChannelAddress } from "../../../../core/channels/address";
 import { signWhatsAppBody, whatsappVerifyToken } from "../../../../core/channels/whatsapp/signature";
 import { createLogger } from "../../../../core/observability/log";
-import type { InboundMessage } from "../../../../core/queue/inbound-message";
+import type { ChannelQueueMessage } from "../../../../core/queue/inbound-message";
 import {
   audioMessage,
   buttonReply,
@@ -32,14 +32,14 @@ const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "
 const path = `/webhooks/whatsapp/${formatChannelAddress(address)}`;
 
 function setup(options: { failQueue?: boolean; env?: Record<string, string> } = {}) {
-  const enqueued: InboundMessage[] = [];
+  const enqueued: ChannelQueueMessage[] = [];
   const app = newApp((config) => ({
     config,
     logger: createLogger({}, "error"),
     inboundQueue: {
       async enqueue(message) {
         if (options.failQueue) throw new Error("queue down");
-        enqueued.push(message);
+        if (message.kind !== "integration.event") enqueued.push(message);
       },
       async checkReady() {},
     },
