@@ -11,6 +11,9 @@ import { migrateDatabase } from "../db/migrate";
 import { seedDemo } from "./seed";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../test/fakes/whatsapp";
+import { startFakeHubSpot, type FakeHubSpot } from "../test/fakes/hubspot";
+import { startFakeSalesforce, type FakeSalesforce } from "../test/fakes/salesforce";
+import { startFakeStripe, type FakeStripe } from "../test/fakes/stripe";
 import { spawnService, type ServiceOutput, type ServiceProcess } from "./stack/child";
 import { startChroma, type ChromaHandle } from "./stack/chroma";
 import { beginOutage, endOutage } from "./stack/database-outage";
@@ -45,6 +48,12 @@ export interface LocalStackOptions {
    */
   demoWhatsApp?: boolean;
   /**
+   * The integrations on loopback: fakes of HubSpot, Salesforce and Stripe (OAuth and REST) with
+   * local OAuth apps, so connecting each one and watching an agent use it works with no accounts
+   * (`npm start`).
+   */
+  demoIntegrations?: boolean;
+  /**
    * A real bot: the demo channel uses this token, the pool talks to the Telegram API, and the
    * stack long-polls `getUpdates` into the edge's webhook (no public URL needed).
    */
@@ -61,7 +70,23 @@ export interface LocalStackOptions {
   edgeVars?: Record<string, string>;
   output?: ServiceOutput;
   /** Ports to use when free (`npm start` keeps URLs stable); absent ones are picked at random. */
-  ports?: Partial<Record<"database" | "wsProxy" | "sqs" | "chroma" | "telegram" | "whatsapp" | "edge" | "pool" | "prometheus", number>>;
+  ports?: Partial<
+    Record<
+      | "database"
+      | "wsProxy"
+      | "sqs"
+      | "chroma"
+      | "telegram"
+      | "whatsapp"
+      | "hubspot"
+      | "salesforce"
+      | "stripe"
+      | "edge"
+      | "pool"
+      | "prometheus",
+      number
+    >
+  >;
   /** Called as each service becomes healthy. */
   onService?: (name: string, url: string) => void;
 }
@@ -84,6 +109,8 @@ export interface LocalStack {
   demo?: { tenantId: string; agentId: string; channelId: string; address: string; whatsappAddress?: string };
   /** The fake WhatsApp Graph API (with `demoWhatsApp`). */
   whatsapp?: FakeWhatsApp;
+  /** The integration fakes and their local OAuth apps (with `demoIntegrations`). */
+  integrations?: DemoIntegrations;
   pool?: PoolProcess;
   prometheus?: PrometheusHandle;
   /** Starts another pool process (tests restart pools; a bigger machine runs several). */
@@ -169,6 +196,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? { WHATSAPP_API_BASE: whatsapp.apiBase, WHATSAPP_APP_SECRET: await localWhatsAppAppSecret(keys) }
       : {};
 
+    const integrations = options.demoIntegrations ? await startDemoIntegrations(ports, stops, announce) : undefined;
+
     // The first pool serves the edge's tool runner (POST /v1/tools/:id/test); the edge needs its URL first.
     const toolRunnerPort = await preferredPort(undefined);
     const edge = await startEdge({
@@ -179,6 +208,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The channel API registers Telegram webhooks through the same API the pool sends with.
         TELEGRAM_API_BASE: telegramApiBase,
         ...whatsappVars,
+        ...integrations?.env,
         ...sqsEnvironment(sqs),
         DATABASE_URL: database.appUrl,
         NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
@@ -202,6 +232,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,
       ...(whatsapp ? { WHATSAPP_API_BASE: whatsapp.apiBase } : {}),
+      ...integrations?.env,
       ...(chroma ? { CHROMA_URL: chroma.url } : {}),
       ...options.poolEnv,
     };
@@ -269,6 +300,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(chroma ? { chroma } : {}),
       ...(telegram ? { telegram } : {}),
       ...(whatsapp ? { whatsapp } : {}),
+      ...(integrations ? { integrations } : {}),
       telegramApiBase,
       dataDir,
       ...(demo
@@ -295,6 +327,76 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await stopAll();
     throw error;
   }
+}
+
+/** The local OAuth apps of the integration fakes: not secrets (loopback only), fixed so restarts keep connections working. */
+export const LOCAL_INTEGRATION_APPS = {
+  HUBSPOT_CLIENT_ID: "local-hubspot-app",
+  HUBSPOT_CLIENT_SECRET: "local-hubspot-app-secret",
+  SALESFORCE_CLIENT_ID: "local-salesforce-connected-app",
+  SALESFORCE_CLIENT_SECRET: "local-salesforce-connected-app-secret",
+  STRIPE_CLIENT_ID: "ca_localconnectapp",
+  STRIPE_SECRET_KEY: "sk_test_local_platform_key",
+} as const;
+
+export interface DemoIntegrations {
+  hubspot: FakeHubSpot;
+  salesforce: FakeSalesforce;
+  stripe: FakeStripe;
+  /** The edge's and the pool's variables: every provider base URL and the local OAuth apps. */
+  env: Record<string, string>;
+}
+
+async function startDemoIntegrations(
+  ports: NonNullable<LocalStackOptions["ports"]>,
+  stops: Array<() => Promise<unknown>>,
+  announce: (name: string, url: string) => void,
+): Promise<DemoIntegrations> {
+  const apps = LOCAL_INTEGRATION_APPS;
+  const hubspot = await startFakeHubSpot({
+    clientId: apps.HUBSPOT_CLIENT_ID,
+    clientSecret: apps.HUBSPOT_CLIENT_SECRET,
+    port: await preferredPort(ports.hubspot),
+  });
+  stops.push(() => hubspot.close());
+  announce("hubspot-fake", hubspot.url);
+  const salesforce = await startFakeSalesforce({
+    clientId: apps.SALESFORCE_CLIENT_ID,
+    clientSecret: apps.SALESFORCE_CLIENT_SECRET,
+    port: await preferredPort(ports.salesforce),
+  });
+  stops.push(() => salesforce.close());
+  announce("salesforce-fake", salesforce.url);
+  const stripe = await startFakeStripe({
+    clientId: apps.STRIPE_CLIENT_ID,
+    platformKey: apps.STRIPE_SECRET_KEY,
+    port: await preferredPort(ports.stripe),
+  });
+  stops.push(() => stripe.close());
+  announce("stripe-fake", stripe.url);
+  // Something for the demo agent to find.
+  hubspot.addContact({
+    email: "ada@example.com",
+    firstname: "Ada",
+    lastname: "Lovelace",
+    phone: "+442071234567",
+    company: "Analytical Engines",
+  });
+  salesforce.addRecord("Contact", { FirstName: "Grace", LastName: "Hopper", Email: "grace@example.com", Phone: "+12025550143" });
+  stripe.customers.push({ id: "cus_LOCALDEMO01", object: "customer", email: "ada@example.com", name: "Ada Lovelace" });
+  return {
+    hubspot,
+    salesforce,
+    stripe,
+    env: {
+      ...apps,
+      HUBSPOT_API_BASE: hubspot.url,
+      HUBSPOT_AUTH_BASE: hubspot.url,
+      SALESFORCE_LOGIN_URL: salesforce.url,
+      STRIPE_API_BASE: stripe.url,
+      STRIPE_CONNECT_BASE: stripe.url,
+    },
+  };
 }
 
 async function startDatabase(
@@ -388,6 +490,8 @@ export interface StackState {
   model?: "offline" | "openai";
   /** The owner URL for `npm run apikey`; only when it holds no password (embedded PGlite). */
   adminDatabaseUrl?: string;
+  /** With the integrations demo: the fakes' base URLs (`npm run integrations`). */
+  integrations?: { hubspot: string; salesforce: string; stripe: string };
 }
 
 /** What `npm run chat` needs to find the running stack; no secrets (the keys stay in keys.json). */
@@ -407,6 +511,15 @@ export async function writeStackState(dataDir: string, stack: LocalStack, extra:
       deadLetterQueueUrl: stack.sqs.deadLetterQueueUrl,
     },
     ...(stack.pool ? { poolHealthUrl: stack.pool.healthUrl } : {}),
+    ...(stack.integrations
+      ? {
+          integrations: {
+            hubspot: stack.integrations.hubspot.url,
+            salesforce: stack.integrations.salesforce.url,
+            stripe: stack.integrations.stripe.url,
+          },
+        }
+      : {}),
     ...(new URL(stack.database.adminUrl).password ? {} : { adminDatabaseUrl: stack.database.adminUrl }),
     ...extra,
   };

@@ -16,7 +16,7 @@ import { PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from 
 
 const env = process.env;
 const dataDir = join(PROJECT_ROOT, ".data");
-const line = (name: string, url: string) => console.log(`  ✔ ${name.padEnd(14)} ${url}`);
+const line = (name: string, url: string) => console.log(`  ✔ ${name.padEnd(16)} ${url}`);
 
 async function main() {
   console.log("Starting the local stack (127.0.0.1 only)…");
@@ -39,6 +39,8 @@ async function main() {
     ]),
     // WhatsApp end to end on loopback: the fake Graph API and a local app secret.
     demoWhatsApp: true,
+    // HubSpot, Salesforce and Stripe fakes with local OAuth apps: connect them and watch an agent use them.
+    demoIntegrations: true,
     output: { file: join(dataDir, "logs", "services.log") },
     // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
     ports: {
@@ -48,6 +50,9 @@ async function main() {
       chroma: 8000,
       telegram: 8081,
       whatsapp: 8082,
+      hubspot: 8083,
+      salesforce: 8084,
+      stripe: 8085,
       edge: 8787,
       pool: 9464,
       prometheus: 9090,
@@ -67,6 +72,7 @@ async function main() {
   console.log(`  Service logs: ${join(dataDir, "logs", "services.log")}`);
   console.log(env.TELEGRAM_BOT_TOKEN ? "  Message your bot on Telegram." : "  Talk to the demo agent: npm run chat");
   console.log("  … or as a WhatsApp user: npm run chat -- --channel whatsapp");
+  console.log("  Integrations (HubSpot, Salesforce, Stripe fakes): npm run integrations -- connect hubspot");
   if (env.AUTH0_ISSUER)
     console.log(`  Auth0 sign-in: tokens from ${env.AUTH0_ISSUER} for ${env.AUTH0_AUDIENCE ?? "(AUTH0_AUDIENCE missing)"}`);
   console.log("  Ctrl-C stops everything.\n");

@@ -183,4 +183,25 @@ describe("runEngineTurn", () => {
     expect(result.answeredBy).toEqual({ provider: "offline", model: "offline-echo-1" });
     expect(result.selection.skipped).toEqual(["bedrock:meta.llama3-8b-instruct-v1:0: not configured"]);
   });
+
+  it("lets the offline model call a tool the person names (/tool), and only then", async () => {
+    const calls: unknown[] = [];
+    const lookup = tool(
+      async (args: { email: string }) => {
+        calls.push(args);
+        return `contact 7: ${args.email}`;
+      },
+      { name: "find_contact", description: "Finds a contact.", schema: z.object({ email: z.string() }) },
+    );
+    const offline = [{ provider: "bedrock" as const, model: "meta.llama3-8b-instruct-v1:0" }];
+    const named = await runEngineTurn(input(offline, { tools: [lookup], text: '/tool find_contact {"email":"ada@example.com"}' }));
+    expect(calls).toEqual([{ email: "ada@example.com" }]);
+    expect(named.text).toBe(`${OFFLINE_LABEL} The tool answered: contact 7: ada@example.com`);
+    expect(named.toolCalls).toEqual([expect.objectContaining({ name: "find_contact" })]);
+    const unknown = await runEngineTurn(input(offline, { tools: [lookup], text: "/tool drop_tables {}" }));
+    expect(unknown.text).toContain('There is no tool "drop_tables" here. Tools this agent has: find_contact.');
+    const plain = await runEngineTurn(input(offline, { tools: [lookup], text: "find ada@example.com please" }));
+    expect(plain.text).toContain("You said:");
+    expect(calls).toHaveLength(1);
+  });
 });

@@ -1,3 +1,4 @@
+import { OFFLINE_TOOL_REQUEST } from "./offline-model";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
@@ -120,7 +121,8 @@ export async function runEngineTurn(input: EngineTurnInput): Promise<EngineTurnR
       ...plan.keep.map((turn) => (turn.role === "user" ? new HumanMessage(turn.content) : new AIMessage(turn.content))),
       new HumanMessage(input.text),
     ],
-    tools: offlineOnly ? [] : tools,
+    // The offline model calls a tool only when the person names it (`/tool <name> {…}`, for trying tools locally).
+    tools: offlineOnly && !OFFLINE_TOOL_REQUEST.test(input.text.trim()) ? [] : tools,
     ...(input.runContext ? { runContext: input.runContext } : {}),
     timeoutMs: input.timeoutMs,
     purpose: "reply",

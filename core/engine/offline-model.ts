@@ -1,9 +1,12 @@
 import { BaseChatModel, type BaseChatModelParams } from "@langchain/core/language_models/chat_models";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import type { ToolCall } from "@langchain/core/messages/tool";
 import type { ChatResult } from "@langchain/core/outputs";
 
 export const OFFLINE_MODEL_NAME = "offline-echo-1";
 export const OFFLINE_LABEL = "[offline model]";
+/** `/tool <name> {json arguments}`: the offline model calls that tool (there is no model to decide to). */
+export const OFFLINE_TOOL_REQUEST = /^\/tool\s+([A-Za-z0-9_-]+)\s*([\s\S]*)$/;
 
 /**
  * A built-in chat model that needs no account or network, so the whole stack runs on a laptop
@@ -20,17 +23,45 @@ export class OfflineChatModel extends BaseChatModel {
     return "offline";
   }
 
+  /** The names of the tools bound for this turn (callable with `/tool`). */
+  private toolNames: string[] = [];
+
   /**
-   * Agents bind tools to every model; the offline model cannot call any, so it accepts them and
-   * answers in text (model selection never gives it a turn that needs tools).
+   * Agents bind tools to every model. The offline model cannot decide to call one, but it calls a
+   * bound tool when the person asks for it explicitly (`/tool <name> {json arguments}`), so tools
+   * and integrations can be tried locally with no model account; it then reports what the tool
+   * answered.
    */
-  override bindTools(): this {
-    return this;
+  override bindTools(tools: Array<{ name?: unknown } | Record<string, unknown>>): this {
+    const bound = new OfflineChatModel() as this;
+    bound.toolNames = tools.map((t) => (typeof t.name === "string" ? t.name : "")).filter(Boolean);
+    return bound;
   }
 
   async _generate(messages: BaseMessage[]): Promise<ChatResult> {
+    const latest = messages.at(-1);
+    if (latest?.getType() === "tool") return result(`${OFFLINE_LABEL} The tool answered: ${truncate(textOf(latest), 2000)}`, messages);
     const last = [...messages].reverse().find((message) => message.getType() === "human");
     const said = last ? textOf(last).trim() : "";
+    const asked = OFFLINE_TOOL_REQUEST.exec(said);
+    if (asked && latest === last) {
+      const [, name, rawArgs] = asked as unknown as [string, string, string];
+      if (!this.toolNames.includes(name))
+        return result(
+          `${OFFLINE_LABEL} There is no tool "${name}" here. Tools this agent has: ${this.toolNames.join(", ") || "none"}.`,
+          messages,
+        );
+      let args: Record<string, unknown>;
+      try {
+        args = rawArgs.trim() ? (JSON.parse(rawArgs) as Record<string, unknown>) : {};
+      } catch {
+        return result(
+          `${OFFLINE_LABEL} The arguments after the tool's name must be a JSON object, e.g. {"email":"ada@example.com"}.`,
+          messages,
+        );
+      }
+      return result("", messages, [{ id: `offline_${Date.now().toString(36)}`, name, args, type: "tool_call" }]);
+    }
     const earlier = messages.filter((message) => message.getType() === "human").length - 1;
     const system = messages.find((message) => message.getType() === "system");
     const persona = system ? firstSentence(textOf(system)) : undefined;
@@ -43,28 +74,28 @@ export class OfflineChatModel extends BaseChatModel {
     ];
     if (persona) lines.push(`(Agent instructions begin: "${truncate(persona, 120)}")`);
     lines.push("Set OPENAI_API_KEY to get answers from gpt-4o-mini.");
-    const text = lines.join(" ");
-
-    const inputTokens = messages.reduce((sum, message) => sum + estimateTokens(textOf(message)), 0);
-    const outputTokens = estimateTokens(text);
-    return {
-      generations: [
-        {
-          text,
-          message: new AIMessage({
-            content: text,
-            usage_metadata: {
-              input_tokens: inputTokens,
-              output_tokens: outputTokens,
-              total_tokens: inputTokens + outputTokens,
-            },
-            response_metadata: { model_name: OFFLINE_MODEL_NAME },
-          }),
-        },
-      ],
-      llmOutput: { tokenUsage: { promptTokens: inputTokens, completionTokens: outputTokens } },
-    };
+    return result(lines.join(" "), messages);
   }
+}
+
+/** One generation with usage estimated from the text (the offline model has no tokenizer). */
+function result(text: string, messages: BaseMessage[], toolCalls: ToolCall[] = []): ChatResult {
+  const inputTokens = messages.reduce((sum, message) => sum + estimateTokens(textOf(message)), 0);
+  const outputTokens = estimateTokens(text) + (toolCalls.length ? estimateTokens(JSON.stringify(toolCalls)) : 0);
+  return {
+    generations: [
+      {
+        text,
+        message: new AIMessage({
+          content: text,
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+          usage_metadata: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
+          response_metadata: { model_name: OFFLINE_MODEL_NAME },
+        }),
+      },
+    ],
+    llmOutput: { tokenUsage: { promptTokens: inputTokens, completionTokens: outputTokens } },
+  };
 }
 
 function textOf(message: BaseMessage): string {

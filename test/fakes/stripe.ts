@@ -82,6 +82,20 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
       return sendJson(response, 200, { stripe_user_id: form.get("stripe_user_id") });
     }
 
+    if (path === "/_fake/pay" && request.method === "POST") {
+      // For `npm run integrations -- pay <link>`: as if someone paid the link; Stripe's two events go to every endpoint registered.
+      // The link by id, by its URL, or `latest`.
+      const asked = url.searchParams.get("link") ?? "";
+      const linkId = String(
+        (asked === "latest" ? paymentLinks.at(-1) : paymentLinks.find((l) => l.id === asked || l.url === asked))?.id ?? asked,
+      );
+      if (!paymentLinks.some((l) => l.id === linkId))
+        return sendJson(response, 404, stripeError("invalid_request_error", `No such payment link: '${linkId}'`));
+      const events = fake.paymentEvents(linkId, Number(url.searchParams.get("amount") ?? 4900));
+      const statuses: number[] = [];
+      for (const endpoint of webhookEndpoints) for (const event of events) statuses.push((await fake.deliver(endpoint, event)).status);
+      return sendJson(response, 200, { delivered: statuses });
+    }
     requests.push(`${request.method} ${path}`);
     const authorization = request.headers.authorization ?? "";
     const account = request.headers["stripe-account"];
@@ -181,7 +195,7 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
+  const fake: FakeStripe = {
     url,
     oauth,
     connectedAccount,
@@ -256,4 +270,5 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+  return fake;
 }
