@@ -40,6 +40,7 @@ export const connectionDto = z
     status: z.enum(["active", "needs_reauth"]),
     account: z.record(z.string(), z.unknown()).describe("The provider account reached: its id and name (never a secret)"),
     scopes: z.array(z.string()),
+    settings: z.record(z.string(), z.unknown()).describe("The provider's settings, e.g. `logConversations`"),
     accessExpiresAt: z.string().nullable(),
     lastRefreshedAt: z.string().nullable(),
     lastError: z.string().nullable(),
@@ -81,6 +82,7 @@ export function toConnectionDto(row: IntegrationConnection): ConnectionDto {
     status: row.status,
     account: row.account,
     scopes: row.scopes,
+    settings: { ...defaultSettings(row.provider), ...row.settings },
     accessExpiresAt: iso(row.accessExpiresAt),
     lastRefreshedAt: iso(row.lastRefreshedAt),
     lastError: row.lastError,
@@ -214,6 +216,43 @@ export async function connectWithToken({
 export async function getConnection({ ctx, input }: { ctx: Ctx; input: { connectionId: string } }): Promise<ConnectionDto> {
   requirePermission(ctx, "integrations:read");
   return toConnectionDto(await findConnection(ctx, input.connectionId));
+}
+
+/** Changes a connection's settings (`logConversations` for the CRMs), validated by the provider's schema. */
+export async function updateConnection({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { connectionId: string; settings: Record<string, unknown> };
+}): Promise<ConnectionDto> {
+  requirePermission(ctx, "integrations:write");
+  const row = await findConnection(ctx, input.connectionId, { forUpdate: true });
+  const provider = integrationProvider(row.provider as ProviderId);
+  const parsed = provider.settings.safeParse({ ...row.settings, ...input.settings });
+  if (!parsed.success)
+    throw new DomainError("INVALID_SETTINGS", 422, `These are not ${provider.name} settings.`, issueDetails(parsed.error.issues));
+  const [updated] = await ctx.tx
+    .update(integrationConnections)
+    .set({ settings: parsed.data, updatedAt: sql`now()` })
+    .where(and(eq(integrationConnections.tenantId, ctx.tenantId), eq(integrationConnections.id, row.id)))
+    .returning();
+  const dto = toConnectionDto(updated!);
+  await recordAudit(ctx, {
+    action: "integration.update",
+    resourceType: "integration_connection",
+    resourceId: row.id,
+    before: toConnectionDto(row),
+    after: dto,
+  });
+  return dto;
+}
+
+/** A provider's settings with every default filled in (what a connection has before anyone changes them). */
+function defaultSettings(provider: string): Record<string, unknown> {
+  if (!isProviderId(provider)) return {};
+  const parsed = integrationProvider(provider).settings.safeParse({});
+  return parsed.success ? parsed.data : {};
 }
 
 /** `POST .../connections/{id}/test`: one cheap authenticated call (refreshing first when the token is about to expire). */

@@ -30,6 +30,12 @@ export interface IntegrationProvider<Client = unknown> {
   /** The SDK's error in the provider's words (status, refused credentials, rate limit); undefined when it is not the provider's. */
   sdkError(error: unknown): ProviderError | undefined;
   tools: ReadonlyArray<IntegrationTool<Client>>;
+  /**
+   * Writes a conversation's transcript to the CRM (a HubSpot note, a Salesforce task on the person),
+   * when the connection's `logConversations` setting is on and the conversation is handed to a
+   * person. Answers what was written, or why nothing was (nobody to attach it to).
+   */
+  logTranscript?(client: Client, transcript: Transcript): Promise<ToolAnswer & { written: boolean }>;
   /** The provider's events for a connection (Stripe payments), through the edge's one webhook intake. */
   webhook?: IntegrationWebhook;
 }
@@ -152,6 +158,17 @@ export interface IntegrationToolContext {
   endUser: EndUserIdentity;
   /** Records a payment link (or similar) so a later provider event reaches this conversation. */
   remember?(externalId: string, kind: string, details: Record<string, unknown>): Promise<void>;
+}
+
+/** A conversation as a CRM records it. */
+export interface Transcript {
+  conversationId: string;
+  /** "Telegram", "WhatsApp"… */
+  channel: string;
+  endUser: EndUserIdentity;
+  /** One line per message, oldest first: `2026-12-05 18:22 Customer: …`. */
+  lines: string[];
+  subject: string;
 }
 
 /** What a tool answers: text for the model, and facts for the turn record. */

@@ -3,6 +3,7 @@ import type {
   DeliveryStatusMessage,
   InboundChatMessage,
   ChannelQueueMessage,
+  ConversationLogMessage,
   IntegrationEventMessage,
   OperatorMessage,
 } from "./inbound-message";
@@ -64,4 +65,12 @@ export function integrationEventMessage(
 ): IntegrationEventMessage {
   const { receivedAt, ...rest } = fields;
   return { version: 1, kind: "integration.event", ...rest, receivedAt: receivedAt.toISOString() };
+}
+
+/** A conversation was handed to a person: its transcript goes to the CRMs that log conversations. */
+export function conversationLogMessage(
+  fields: Omit<ConversationLogMessage, "version" | "kind" | "receivedAt" | "reason"> & { receivedAt: Date },
+): ConversationLogMessage {
+  const { receivedAt, ...rest } = fields;
+  return { version: 1, kind: "conversation.log", reason: "handoff", ...rest, receivedAt: receivedAt.toISOString() };
 }

@@ -12,7 +12,9 @@ import { z } from "zod";
  * - `operator.message`: send a message a person wrote in the console to the conversation (the
  *   admin API, for handed-off conversations): no agent runs;
  * - `integration.event`: a connected provider reports something (a Stripe payment for a link an
- *   agent sent): the pool tells the conversation it belongs to. Not tied to a channel.
+ *   agent sent): the pool tells the conversation it belongs to. Not tied to a channel;
+ * - `conversation.log`: a conversation was handed to a person: the pool writes its transcript to the
+ *   tenant's CRMs whose connection says so (`logConversations`). No agent runs.
  * A pool that does not know a kind dead-letters it (nothing is dropped): deploy pools first.
  */
 const channelKind = z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]);
@@ -144,6 +146,19 @@ export const integrationEventV1 = z.object({
     .optional(),
 });
 
+export const conversationLogV1 = z.object({
+  version: z.literal(1),
+  kind: z.literal("conversation.log"),
+  tenantId: z.uuid(),
+  conversationId: z.uuid(),
+  /** Why: a handoff (from the chat's /human or the admin API). */
+  reason: z.enum(["handoff"]),
+  /** Which handoff (its time): one transcript per handoff, whatever the redeliveries. */
+  occurrence: z.string().min(1).max(64),
+  receivedAt: z.iso.datetime(),
+  requestId: z.string().max(128).optional(),
+});
+
 /** Everything the pool consumes from the inbound queue. */
 export const inboundMessage = z.discriminatedUnion("kind", [
   inboundMessageV1,
@@ -151,6 +166,7 @@ export const inboundMessage = z.discriminatedUnion("kind", [
   conversationFlushV1,
   operatorMessageV1,
   integrationEventV1,
+  conversationLogV1,
 ]);
 
 export type InboundMessage = z.infer<typeof inboundMessage>;
@@ -160,13 +176,15 @@ export type DeliveryStatusMessage = z.infer<typeof deliveryStatusV1>;
 export type ConversationFlushMessage = z.infer<typeof conversationFlushV1>;
 export type OperatorMessage = z.infer<typeof operatorMessageV1>;
 export type IntegrationEventMessage = z.infer<typeof integrationEventV1>;
-/** The kinds that belong to a channel's conversation (all but integration events). */
-export type ChannelQueueMessage = Exclude<InboundMessage, IntegrationEventMessage>;
+export type ConversationLogMessage = z.infer<typeof conversationLogV1>;
+/** The kinds that carry a channel's envelope (all but integration events and conversation logs). */
+export type ChannelQueueMessage = Exclude<InboundMessage, IntegrationEventMessage | ConversationLogMessage>;
 
 /** SQS FIFO limits: 128 characters of alphanumerics and punctuation for group and dedup ids. */
 export function messageGroupId(message: InboundMessage): string {
   // A connection's events in order, apart from every conversation.
   if (message.kind === "integration.event") return `integration:${message.connectionId}`;
+  if (message.kind === "conversation.log") return `log:${message.conversationId}`;
   // Flushes wait for a conversation to go quiet; in the conversation's own group they would hold
   // back the very messages they wait for, so they queue in a group of their own (still in order).
   const prefix = message.kind === "conversation.flush" ? "flush:" : "";
@@ -175,5 +193,6 @@ export function messageGroupId(message: InboundMessage): string {
 
 export function deduplicationId(message: InboundMessage): string {
   if (message.kind === "integration.event") return `${message.connectionId}:${message.eventId}`.slice(0, 128);
+  if (message.kind === "conversation.log") return `log:${message.conversationId}:${message.occurrence}`.slice(0, 128);
   return `${message.channelId}:${message.providerMessageId}`.slice(0, 128);
 }

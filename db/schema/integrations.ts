@@ -23,6 +23,8 @@ export const integrationConnections = pgTable(
     status: text("status").$type<IntegrationStatus>().notNull().default("active"),
     account: jsonb("account").$type<Record<string, unknown>>().notNull().default({}),
     scopes: jsonb("scopes").$type<string[]>().notNull().default([]),
+    /** The provider's non-secret settings (`logConversations`), validated by its schema before they are stored. */
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
     credentials: text("credentials").notNull(),
     tokenVersion: integer("token_version").notNull().default(1),
     /** When the access token stops working; null for tokens that do not expire. */

@@ -47,13 +47,14 @@ type Json = Record<string, unknown> & {
 };
 
 async function call(path: string, init: { method?: string; token?: string; body?: unknown } = {}): Promise<{ status: number; json: Json }> {
+  const body = init.body ?? (init.method === "PATCH" ? { settings: {} } : undefined);
   const response = await fetch(`${stack.edge.url}${path}`, {
     method: init.method ?? "GET",
     headers: {
       authorization: `Bearer ${init.token ?? a.apiKeys.editor.key}`,
-      ...(init.body !== undefined ? { "content-type": "application/json" } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
     },
-    ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await response.text();
   bodies.push(text);
@@ -378,11 +379,30 @@ describe("connections", () => {
     });
   });
 
+  it("changes a connection's settings within the provider's schema, audited", async () => {
+    const row = (await connections(a.tenantId)).find((r) => r.provider === "hubspot")!;
+    expect((await call(`/v1/integrations/connections/${row.id}`)).json.settings).toEqual({ logConversations: false });
+    const on = await call(`/v1/integrations/connections/${row.id}`, { method: "PATCH", body: { settings: { logConversations: true } } });
+    expect(on.status).toBe(200);
+    expect(on.json.settings).toEqual({ logConversations: true });
+    for (const settings of [{ logConversations: "yes" }, { sendEverythingTo: "https://evil.example" }]) {
+      const refused = await call(`/v1/integrations/connections/${row.id}`, { method: "PATCH", body: { settings } });
+      expect(refused.status, JSON.stringify(settings)).toBe(422);
+      expect(refused.json.error?.details?.reason).toBe("INVALID_SETTINGS");
+    }
+    const [audit] = await admin.db
+      .select()
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, a.tenantId), eq(auditLog.action, "integration.update")));
+    expect(audit!.after).toMatchObject({ settings: { logConversations: true } });
+  });
+
   it("answers 404 for another tenant's connection id, to every verb", async () => {
     const mine = (await connections(a.tenantId))[0]!;
     for (const [method, path] of [
       ["GET", `/v1/integrations/connections/${mine.id}`],
       ["POST", `/v1/integrations/connections/${mine.id}/test`],
+      ["PATCH", `/v1/integrations/connections/${mine.id}`],
       ["DELETE", `/v1/integrations/connections/${mine.id}`],
     ] as const) {
       const { status } = await call(path, { method, token: b.apiKeys.admin.key });

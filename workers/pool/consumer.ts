@@ -152,7 +152,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
         entry.state = "running";
         try {
           const message = parseBody(entry.message);
-          channel = message.kind === "integration.event" ? "integration" : message.channelKind;
+          channel = "channelKind" in message ? message.channelKind : "integration";
           const outcome = await processInboundMessage(options.deps, message, {
             receiveCount: entry.receiveCount,
             maxReceives: options.deadLetter?.maxReceiveCount,

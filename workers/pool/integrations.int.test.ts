@@ -9,7 +9,9 @@ import type { ProviderId, StoredCredentials } from "../../core/integrations/type
 import { createLogger } from "../../core/observability/log";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { alerts, integrationConnections, integrationEvents, toolApprovals, usageRecords } from "../../db/schema";
+import { alerts, channels, integrationConnections, integrationEvents, messages, toolApprovals, usageRecords } from "../../db/schema";
+import { conversationLogMessage } from "../../core/queue/builders";
+import type { InboundMessage } from "../../core/queue/inbound-message";
 import { startFakeHubSpot, type FakeHubSpot } from "../../test/fakes/hubspot";
 import type { FakeOAuthServer } from "../../test/fakes/oauth-provider";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
@@ -160,6 +162,25 @@ const integrationApprovals = (graph: TenantGraph) =>
     .select()
     .from(toolApprovals)
     .where(and(eq(toolApprovals.tenantId, graph.tenant.id), isNotNull(toolApprovals.integrationTool)));
+/** A second provider's OAuth connection for an existing tenant (the way tenantWith makes its first). */
+async function tenantConnection(graph: TenantGraph, provider: "salesforce"): Promise<string> {
+  const body = await grant(salesforce.oauth, APPS.SALESFORCE_CLIENT_SECRET, APPS.SALESFORCE_CLIENT_ID);
+  const connectionId = crypto.randomUUID();
+  const credentials: StoredCredentials = {
+    accessToken: String(body.access_token),
+    refreshToken: String(body.refresh_token),
+    instanceUrl: salesforce.url,
+  };
+  await admin.db.insert(integrationConnections).values({
+    id: connectionId,
+    tenantId: graph.tenant.id,
+    provider,
+    authMethod: "oauth",
+    credentials: await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: connectionOwner(connectionId) }, credentials),
+    accessExpiresAt: new Date(Date.now() + 30 * 60_000),
+  });
+  return connectionId;
+}
 const connectionOf = async (id: string) =>
   (await admin.db.select().from(integrationConnections).where(eq(integrationConnections.id, id)))[0]!;
 
@@ -382,6 +403,79 @@ describe("Stripe tools", () => {
     await admin.db.update(toolApprovals).set({ status: "approved", decidedBy: "user:operator" }).where(eq(toolApprovals.id, approval!.id));
     expect(await turn(graph, "st-refund", "so?", call)).toContain("Refund re_");
     expect(stripe.refunds.filter((r) => r.payment_intent === "pi_ABCDEF123")).toHaveLength(1);
+  });
+});
+
+describe("conversation transcripts in the CRM", () => {
+  it("writes the transcript once per handoff to each CRM that logs conversations, found by the WhatsApp number", async () => {
+    const { graph } = await tenantWith("hubspot", []);
+    graph.rows.channels.kind = "whatsapp";
+    await admin.db.update(channels).set({ kind: "whatsapp" }).where(eq(channels.id, graph.rows.channels.id!));
+    const sfConnection = await tenantConnection(graph, "salesforce");
+    await admin.db
+      .update(integrationConnections)
+      .set({ settings: { logConversations: true } })
+      .where(eq(integrationConnections.tenantId, graph.tenant.id));
+    const contact = hubspot.addContact({ phone: "+31612345678", firstname: "Wim" });
+    const lead = salesforce.addRecord("Lead", { LastName: "Kok", Company: "Wim BV", Phone: "+31612345678" });
+    const conversationId = graph.rows.conversations.id!;
+    await admin.db.insert(messages).values([
+      {
+        tenantId: graph.tenant.id,
+        conversationId,
+        channelId: graph.rows.channels.id!,
+        direction: "inbound",
+        status: "received",
+        content: "My order is late",
+        sender: { id: "31612345678", name: "Wim Kok" },
+      },
+      {
+        tenantId: graph.tenant.id,
+        conversationId,
+        channelId: graph.rows.channels.id!,
+        direction: "outbound",
+        status: "sent",
+        content: "Sorry to hear that.",
+      },
+    ]);
+    const job = conversationLogMessage({ tenantId: graph.tenant.id, conversationId, occurrence: "handoff-1", receivedAt: new Date() });
+    const notes = hubspot.objects.get("notes")!.length;
+    const tasks = salesforce.records.get("Task")!.length;
+    expect(await processInboundMessage(deps, job)).toBe("status_recorded");
+    const note = hubspot.objects.get("notes")!.at(-1)!;
+    expect(hubspot.objects.get("notes")!.length).toBe(notes + 1);
+    expect(note.associations[0]!.to.id).toBe(contact.id);
+    expect(note.properties.hs_note_body).toContain("Customer: My order is late");
+    expect(note.properties.hs_note_body).toContain("Agent: Sorry to hear that.");
+    const task = salesforce.records.get("Task")!.at(-1)!;
+    expect(salesforce.records.get("Task")!.length).toBe(tasks + 1);
+    expect(task).toMatchObject({ WhoId: lead.Id, Status: "Completed", Subject: "WhatsApp conversation handed to a person" });
+    // Delivered again: nothing written twice.
+    expect(await processInboundMessage(deps, job)).toBe("status_recorded");
+    expect(hubspot.objects.get("notes")!.length).toBe(notes + 1);
+    expect(salesforce.records.get("Task")!.length).toBe(tasks + 1);
+    expect(sfConnection).toBeDefined();
+  });
+
+  it("queues the transcript when the person asks for a human, and writes nothing for a channel that identifies nobody", async () => {
+    const { graph } = await tenantWith("hubspot", []);
+    await admin.db
+      .update(integrationConnections)
+      .set({ settings: { logConversations: true } })
+      .where(eq(integrationConnections.tenantId, graph.tenant.id));
+    const queued: InboundMessage[] = [];
+    const withQueue: TurnDependencies = { ...deps, enqueue: async (message) => void queued.push(message) };
+    expect(await processInboundMessage(withQueue, inbound(graph, "human-1", "/human"))).toBe("replied");
+    const log = queued.find((m) => m.kind === "conversation.log");
+    expect(log).toMatchObject({ tenantId: graph.tenant.id, reason: "handoff" });
+    const notes = hubspot.objects.get("notes")!.length;
+    expect(await processInboundMessage(deps, log!)).toBe("status_recorded");
+    expect(hubspot.objects.get("notes")!.length).toBe(notes);
+    const [recorded] = await admin.db
+      .select()
+      .from(integrationEvents)
+      .where(and(eq(integrationEvents.tenantId, graph.tenant.id), eq(integrationEvents.kind, "transcript")));
+    expect(recorded!.details).toMatchObject({ written: false, text: "The channel gives no email or phone to find the person by." });
   });
 });
 

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { base } from "../config";
 import { errorFromResponse, providerJson } from "../http";
 import { ProviderError, type IntegrationProvider } from "../types";
-import { hubspotTools } from "./tools";
+import { hubspotTools, logHubSpotTranscript } from "./tools";
 
 /**
  * HubSpot: OAuth through a public app (HubSpot's authorization code flow; access tokens last 30
@@ -39,7 +39,7 @@ export const hubspot: IntegrationProvider<Client> = {
     }),
     exchange: async (fields) => ({ credentials: { accessToken: fields.accessToken! } }),
   },
-  settings: z.object({}).strict(),
+  settings: z.object({ logConversations: z.boolean().default(false) }).strict(),
   async probe(access, http) {
     const details = await providerJson<{ portalId?: number; uiDomain?: string; accountType?: string }>(
       "HubSpot",
@@ -71,6 +71,7 @@ export const hubspot: IntegrationProvider<Client> = {
     return undefined;
   },
   tools: hubspotTools,
+  logTranscript: logHubSpotTranscript,
 };
 
 function parseBody(body: unknown): unknown {

@@ -1,6 +1,6 @@
 import type { Client } from "@hubspot/api-client";
 import { z } from "zod";
-import type { IntegrationTool, IntegrationToolContext } from "../types";
+import type { IntegrationTool, IntegrationToolContext, Transcript } from "../types";
 
 /** HubSpot's own association type ids (HUBSPOT_DEFINED) from a new record to a contact. */
 const TO_CONTACT = { ticket: 16, note: 202, deal: 3 } as const;
@@ -159,3 +159,40 @@ const createDeal: IntegrationTool<Client> = {
 };
 
 export const hubspotTools: ReadonlyArray<IntegrationTool<Client>> = [findContact, saveContact, createTicket, addNote, createDeal];
+
+/**
+ * The transcript as a note on the person's contact: found by email, else phone; created from the
+ * channel identity when there is none yet. Nothing is written for a person the channel does not
+ * identify (Telegram, web chat).
+ */
+export async function logHubSpotTranscript(client: Client, transcript: Transcript) {
+  const { email, phone, name } = transcript.endUser;
+  if (!email && !phone) return { written: false, text: "The channel gives no email or phone to find the person by." };
+  const context: IntegrationToolContext = { tenantId: "", conversationId: transcript.conversationId, endUser: transcript.endUser };
+  let contactId = (await findContacts(client, {}, context)).results[0]?.id;
+  if (!contactId) {
+    const [firstname, ...rest] = (name ?? "").split(" ").filter(Boolean);
+    const created = await client.crm.contacts.basicApi.create({
+      properties: Object.fromEntries(
+        Object.entries({ email, phone, firstname, lastname: rest.join(" ") || undefined }).filter((e): e is [string, string] =>
+          Boolean(e[1]),
+        ),
+      ),
+      associations: [],
+    });
+    contactId = created.id;
+  }
+  const body = [
+    `<p><strong>${escapeHtml(transcript.subject)}</strong></p>`,
+    ...transcript.lines.map((line) => `<p>${escapeHtml(line)}</p>`),
+  ].join("");
+  const note = await client.crm.objects.notes.basicApi.create({
+    properties: { hs_note_body: body, hs_timestamp: new Date().toISOString() },
+    associations: association(contactId, TO_CONTACT.note),
+  });
+  return { written: true, text: `Logged the conversation as note ${note.id} on contact ${contactId}.`, refs: [`note ${note.id}`] };
+}
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

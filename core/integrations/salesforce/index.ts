@@ -4,7 +4,7 @@ import { z } from "zod";
 import { base, type IntegrationConfig } from "../config";
 import { providerJson } from "../http";
 import { ProviderError, type IntegrationProvider, type StoredCredentials, type TokenResponse } from "../types";
-import { salesforceTools } from "./tools";
+import { logSalesforceTranscript, salesforceTools } from "./tools";
 
 /** The REST API version the tools use (jsforce's `version`). */
 export const SALESFORCE_API_VERSION = "59.0";
@@ -53,7 +53,7 @@ export const salesforce: IntegrationProvider<Connection> = {
       return { ...(await jwtBearerGrant(jwtBearer, config, http.fetch)), expiresInSeconds: 7200 };
     },
   },
-  settings: z.object({}).strict(),
+  settings: z.object({ logConversations: z.boolean().default(false) }).strict(),
   async probe(access, http) {
     if (!access.instanceUrl) throw new ProviderError("The Salesforce connection has no instance URL.");
     const info = await providerJson<{ organization_id?: string; preferred_username?: string; name?: string }>(
@@ -95,6 +95,7 @@ export const salesforce: IntegrationProvider<Connection> = {
     return new ProviderError(`Salesforce refused the request (${failure.errorCode}): ${words}`, 400);
   },
   tools: salesforceTools,
+  logTranscript: logSalesforceTranscript,
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { Connection } from "jsforce";
 import { z } from "zod";
-import { ProviderError, type IntegrationTool, type IntegrationToolContext } from "../types";
+import { ProviderError, type IntegrationTool, type IntegrationToolContext, type Transcript } from "../types";
 
 const email = z.email().max(254);
 const phone = z
@@ -140,3 +140,23 @@ const logTask: IntegrationTool<Connection> = {
 };
 
 export const salesforceTools: ReadonlyArray<IntegrationTool<Connection>> = [findPerson, createLead, createCase, logTask];
+
+/** The transcript as a completed task on the person (a contact, else a lead) found by email, else phone. */
+export async function logSalesforceTranscript(conn: Connection, transcript: Transcript) {
+  const context: IntegrationToolContext = { tenantId: "", conversationId: transcript.conversationId, endUser: transcript.endUser };
+  const key = searchKey({}, context);
+  if (!key) return { written: false, text: "The channel gives no email or phone to find the person by." };
+  const [person] = await findPeople(conn, key);
+  if (!person) return { written: false, text: `No contact or lead has ${Object.values(key)[0]}.` };
+  const id = created(
+    "task",
+    await conn.sobject("Task").create({
+      WhoId: person.Id,
+      Subject: transcript.subject.slice(0, 255),
+      Status: "Completed",
+      ActivityDate: new Date().toISOString().slice(0, 10),
+      Description: transcript.lines.join("\n").slice(0, 32_000),
+    }),
+  );
+  return { written: true, text: `Logged the conversation as task ${id} on ${person.kind} ${person.Id}.`, refs: [`task ${id}`] };
+}

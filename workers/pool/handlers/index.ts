@@ -5,6 +5,7 @@ import { handleDeliveryStatus } from "./delivery-status";
 import { handleInboundMessage } from "./inbound-message";
 import { handleOperatorMessage } from "./operator-message";
 import { handleIntegrationEvent } from "./integration-event";
+import { handleConversationLog } from "./conversation-log";
 import type { MessageHandler } from "./types";
 
 /**
@@ -19,6 +20,7 @@ const handlers: { [K in InboundMessage["kind"]]: MessageHandler<Extract<InboundM
   "conversation.flush": handleConversationFlush,
   "operator.message": handleOperatorMessage,
   "integration.event": handleIntegrationEvent,
+  "conversation.log": handleConversationLog,
 };
 
 /** Dispatches one decoded queue message to its handler; safe to run again for the same message. */

@@ -1,7 +1,7 @@
 import { readChannelSettings } from "../../../core/channels/config";
 import { channelAdapter } from "../../../core/channels/registry";
 import type { Logger } from "../../../core/observability/log";
-import { conversationFlushMessage } from "../../../core/queue/builders";
+import { conversationFlushMessage, conversationLogMessage } from "../../../core/queue/builders";
 import type { InboundChatMessage } from "../../../core/queue/inbound-message";
 import { withTenant } from "../../../db/tenant";
 import { needsMedia, resolveMedia } from "../media";
@@ -118,6 +118,12 @@ export async function replyInContext(
       return "deferred";
     }
     const decided = await decideReply(deps, context, delivery, now, logger);
+    if (decided.conversation?.handoff && deps.enqueue) {
+      // Before the reply is recorded: a retry decides again and queues it again (same deduplication id).
+      await deps.enqueue(
+        conversationLogMessage({ tenantId, conversationId: context.conversation.id, occurrence: context.inbound.id, receivedAt: now }),
+      );
+    }
     reply = await withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? []));
   }
   if (reply.status !== "pending") return "already_replied";

@@ -39,7 +39,7 @@ function setup(options: { failQueue?: boolean; env?: Record<string, string> } = 
     inboundQueue: {
       async enqueue(message) {
         if (options.failQueue) throw new Error("queue down");
-        if (message.kind !== "integration.event") enqueued.push(message);
+        if ("channelKind" in message) enqueued.push(message);
       },
       async checkReady() {},
     },

@@ -1,3 +1,5 @@
+import { conversationLogMessage } from "../../../../../core/queue/builders";
+import { describeError } from "../../../../../core/observability/log";
 import { OpenAPIHono, z, type RouteHandler } from "@hono/zod-openapi";
 import { handOffConversation, releaseConversation } from "../../../../../core/agents";
 import type { AppEnv } from "../../../context";
@@ -35,8 +37,24 @@ const release = adminRoute("agents:write", {
   responses: { 200: jsonResponse(handoffSchema, "The conversation, open again") },
 });
 
-const handOffHandler: RouteHandler<typeof handOff, AppEnv> = async (c) =>
-  c.json(toDto(await runVerb(c, handOffConversation, c.req.valid("param"))), 200);
+const handOffHandler: RouteHandler<typeof handOff, AppEnv> = async (c) => {
+  const handed = await runVerb(c, handOffConversation, c.req.valid("param"));
+  // The transcript goes to the CRMs that log conversations (workers/pool/handlers/conversation-log.ts).
+  // Best effort: the handoff itself has happened; a queue outage only costs the CRM note, and says so.
+  await c
+    .get("services")
+    .inboundQueue.enqueue(
+      conversationLogMessage({
+        tenantId: c.get("principal")!.tenantId,
+        conversationId: handed.id,
+        occurrence: (handed.handedOffAt ?? new Date()).toISOString(),
+        receivedAt: new Date(),
+        requestId: c.get("requestId"),
+      }),
+    )
+    .catch((error: unknown) => c.get("logger").log("error", "conversation.log_enqueue_failed", describeError(error)));
+  return c.json(toDto(handed), 200);
+};
 const releaseHandler: RouteHandler<typeof release, AppEnv> = async (c) =>
   c.json(toDto(await runVerb(c, releaseConversation, c.req.valid("param"))), 200);
 

@@ -1,7 +1,7 @@
 import { z, type RouteHandler } from "@hono/zod-openapi";
-import { deleteConnection, getConnection, testConnection } from "../../../../../core/integrations/connections";
+import { deleteConnection, getConnection, testConnection, updateConnection } from "../../../../../core/integrations/connections";
 import type { AppEnv } from "../../../context";
-import { adminRoute, jsonResponse, uuidParam } from "../openapi";
+import { adminRoute, errorBody, jsonBody, jsonResponse, uuidParam } from "../openapi";
 import { runVerb } from "../run";
 import { connectionSchema, connectionTestSchema } from "./schemas";
 
@@ -12,6 +12,28 @@ export const getRoute = adminRoute("integrations:read", {
   summary: "Get a connection",
   request: { params: uuidParam("connectionId") },
   responses: { 200: jsonResponse(connectionSchema, "The connection; its tokens are never returned") },
+});
+
+export const updateRoute = adminRoute("integrations:write", {
+  method: "patch",
+  path: "/connections/{connectionId}",
+  tags: ["Integrations"],
+  summary: "Change a connection's settings",
+  description:
+    "HubSpot and Salesforce: `logConversations` writes a conversation's transcript to the CRM (a note on the contact, a task on the contact or lead) when it is handed to a person.",
+  request: {
+    params: uuidParam("connectionId"),
+    body: jsonBody(
+      z
+        .object({ settings: z.record(z.string(), z.unknown()) })
+        .strict()
+        .openapi("UpdateIntegrationConnection"),
+    ),
+  },
+  responses: {
+    200: jsonResponse(connectionSchema, "The connection"),
+    422: jsonResponse(errorBody, "Not this provider's settings (`INVALID_SETTINGS`)"),
+  },
 });
 
 export const testRoute = adminRoute("integrations:write", {
@@ -38,6 +60,8 @@ export const deleteRoute = adminRoute("integrations:delete", {
 
 export const getHandler: RouteHandler<typeof getRoute, AppEnv> = async (c) =>
   c.json(await runVerb(c, getConnection, c.req.valid("param")), 200);
+export const updateHandler: RouteHandler<typeof updateRoute, AppEnv> = async (c) =>
+  c.json(await runVerb(c, updateConnection, { ...c.req.valid("param"), settings: c.req.valid("json").settings }), 200);
 export const testHandler: RouteHandler<typeof testRoute, AppEnv> = async (c) =>
   c.json(await runVerb(c, testConnection, c.req.valid("param")), 200);
 export const deleteHandler: RouteHandler<typeof deleteRoute, AppEnv> = async (c) =>

@@ -11,6 +11,7 @@ export const integrationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validation
   .openapi(list.route, list.handler)
   .openapi(connect.route, connect.handler)
   .openapi(connections.getRoute, connections.getHandler)
+  .openapi(connections.updateRoute, connections.updateHandler)
   .openapi(connections.testRoute, connections.testHandler)
   .openapi(connections.deleteRoute, connections.deleteHandler)
   .openapi(agents.route, agents.handler);
