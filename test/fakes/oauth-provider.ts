@@ -67,6 +67,13 @@ export class FakeOAuthServer {
     return { redirect: back.toString() };
   }
 
+  /** Answers `GET authorize` over HTTP: the 302 back to the client, or the provider's plain-text error page. */
+  answerAuthorize(url: URL, response: ServerResponse): void {
+    const result = this.authorize(url);
+    if ("redirect" in result) response.writeHead(302, { location: result.redirect }).end();
+    else response.writeHead(result.status, { "content-type": "text/plain" }).end(`${result.error}: ${result.description}`);
+  }
+
   /** A code as if the user approved, without the browser round trip (tests drive the callback themselves). */
   approve(options: { redirectUri: string; codeChallenge?: string; scope?: string }): string {
     const url = new URL("http://fake/authorize");

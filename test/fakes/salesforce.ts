@@ -71,11 +71,7 @@ export async function startFakeSalesforce(options: { clientId: string; clientSec
     const requestUrl = new URL(request.url ?? "/", "http://127.0.0.1");
     const path = requestUrl.pathname;
     const body = await readBody(request);
-    if (path === "/services/oauth2/authorize" && request.method === "GET") {
-      const result = oauth.authorize(requestUrl);
-      if ("redirect" in result) return response.writeHead(302, { location: result.redirect }).end();
-      return response.writeHead(result.status, { "content-type": "text/plain" }).end(`${result.error}: ${result.description}`);
-    }
+    if (path === "/services/oauth2/authorize" && request.method === "GET") return oauth.answerAuthorize(requestUrl, response);
     if (path === "/services/oauth2/token" && request.method === "POST") {
       const form = new URLSearchParams(body);
       if (form.get("grant_type") === "urn:ietf:params:oauth:grant-type:jwt-bearer") {

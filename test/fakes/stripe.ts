@@ -65,11 +65,7 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     const path = url.pathname;
     const body = await readBody(request);
-    if (path === "/oauth/authorize" && request.method === "GET") {
-      const result = oauth.authorize(url);
-      if ("redirect" in result) return response.writeHead(302, { location: result.redirect }).end();
-      return response.writeHead(result.status, { "content-type": "text/plain" }).end(`${result.error}: ${result.description}`);
-    }
+    if (path === "/oauth/authorize" && request.method === "GET") return oauth.answerAuthorize(url, response);
     if (path === "/oauth/token" && request.method === "POST") {
       const answer = await oauth.token(new URLSearchParams(body), request.headers.authorization);
       return sendJson(response, answer.status, answer.body);
