@@ -93,7 +93,7 @@ async function main() {
     }
     if (command === "disconnect") {
       if (!entry.connection) throw new Error(`${entry.name} is not connected`);
-      const { revoked } = await api<{ revoked: boolean }>(`/v1/integrations/connections/${entry.connection.id}`, { method: "DELETE" });
+      const { revoked } = await api<{ revoked: boolean }>(`/v1/integration-connections/${entry.connection.id}`, { method: "DELETE" });
       console.log(
         `${entry.name} disconnected${revoked ? " (revoked at the provider)" : " (the provider did not confirm the revocation)"}.`,
       );

@@ -215,7 +215,7 @@ describe("security matrix over every /v1 route", () => {
     "POST /v1/conversations/{conversationId}/messages": { text: "hello from a person" },
     "POST /v1/integrations/{provider}/connect": { method: "oauth" },
     "PUT /v1/integrations/{provider}/agents/{agentId}": { tools: [] },
-    "PATCH /v1/integrations/connections/{connectionId}": { settings: {} },
+    "PATCH /v1/integration-connections/{connectionId}": { settings: {} },
   };
   const fill = (path: string, ids: Record<string, string>) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {

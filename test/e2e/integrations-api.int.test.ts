@@ -144,7 +144,7 @@ describe("the catalogue", () => {
       paths: Record<string, Record<string, { "x-permission"?: string }>>;
     };
     expect(doc.paths["/v1/integrations/{provider}/connect"]?.post?.["x-permission"]).toBe("integrations:write");
-    expect(doc.paths["/v1/integrations/connections/{connectionId}"]?.delete?.["x-permission"]).toBe("integrations:delete");
+    expect(doc.paths["/v1/integration-connections/{connectionId}"]?.delete?.["x-permission"]).toBe("integrations:delete");
     expect(doc.paths["/v1/integrations/{provider}/callback"]?.get).toBeDefined();
   });
 });
@@ -343,7 +343,7 @@ describe("connections", () => {
       .set({ accessExpiresAt: new Date(Date.now() + 60_000) })
       .where(eq(integrationConnections.id, row.id));
     const refreshes = hubspot.oauth.counts.refresh;
-    const { status, json } = await call(`/v1/integrations/connections/${row.id}/test`, { method: "POST" });
+    const { status, json } = await call(`/v1/integration-connections/${row.id}/test`, { method: "POST" });
     expect(status).toBe(200);
     expect(json).toMatchObject({ ok: true, account: { id: String(hubspot.portalId) } });
     expect(hubspot.oauth.counts.refresh).toBe(refreshes + 1);
@@ -359,7 +359,7 @@ describe("connections", () => {
       .set({ accessExpiresAt: new Date(Date.now() - 1000) })
       .where(eq(integrationConnections.id, row.id));
     salesforce.oauth.revokeAll();
-    const { json } = await call(`/v1/integrations/connections/${row.id}/test`, { method: "POST" });
+    const { json } = await call(`/v1/integration-connections/${row.id}/test`, { method: "POST" });
     expect(json).toMatchObject({ ok: false, connection: { status: "needs_reauth" } });
     expect(String(json.detail)).toContain("Salesforce is not connected");
     const raised = await admin.db
@@ -381,12 +381,12 @@ describe("connections", () => {
 
   it("changes a connection's settings within the provider's schema, audited", async () => {
     const row = (await connections(a.tenantId)).find((r) => r.provider === "hubspot")!;
-    expect((await call(`/v1/integrations/connections/${row.id}`)).json.settings).toEqual({ logConversations: false });
-    const on = await call(`/v1/integrations/connections/${row.id}`, { method: "PATCH", body: { settings: { logConversations: true } } });
+    expect((await call(`/v1/integration-connections/${row.id}`)).json.settings).toEqual({ logConversations: false });
+    const on = await call(`/v1/integration-connections/${row.id}`, { method: "PATCH", body: { settings: { logConversations: true } } });
     expect(on.status).toBe(200);
     expect(on.json.settings).toEqual({ logConversations: true });
     for (const settings of [{ logConversations: "yes" }, { sendEverythingTo: "https://evil.example" }]) {
-      const refused = await call(`/v1/integrations/connections/${row.id}`, { method: "PATCH", body: { settings } });
+      const refused = await call(`/v1/integration-connections/${row.id}`, { method: "PATCH", body: { settings } });
       expect(refused.status, JSON.stringify(settings)).toBe(422);
       expect(refused.json.error?.details?.reason).toBe("INVALID_SETTINGS");
     }
@@ -400,21 +400,21 @@ describe("connections", () => {
   it("answers 404 for another tenant's connection id, to every verb", async () => {
     const mine = (await connections(a.tenantId))[0]!;
     for (const [method, path] of [
-      ["GET", `/v1/integrations/connections/${mine.id}`],
-      ["POST", `/v1/integrations/connections/${mine.id}/test`],
-      ["PATCH", `/v1/integrations/connections/${mine.id}`],
-      ["DELETE", `/v1/integrations/connections/${mine.id}`],
+      ["GET", `/v1/integration-connections/${mine.id}`],
+      ["POST", `/v1/integration-connections/${mine.id}/test`],
+      ["PATCH", `/v1/integration-connections/${mine.id}`],
+      ["DELETE", `/v1/integration-connections/${mine.id}`],
     ] as const) {
       const { status } = await call(path, { method, token: b.apiKeys.admin.key });
       expect(status, `${method} ${path}`).toBe(404);
     }
-    expect((await call(`/v1/integrations/connections/${mine.id}`)).status).toBe(200);
+    expect((await call(`/v1/integration-connections/${mine.id}`)).status).toBe(200);
   });
 
   it("disconnects: revokes at the provider, then deletes; a viewer may not", async () => {
     const row = (await connections(a.tenantId)).find((r) => r.provider === "stripe")!;
-    expect((await call(`/v1/integrations/connections/${row.id}`, { method: "DELETE", token: a.apiKeys.viewer.key })).status).toBe(403);
-    const { status, json } = await call(`/v1/integrations/connections/${row.id}`, { method: "DELETE", token: a.apiKeys.admin.key });
+    expect((await call(`/v1/integration-connections/${row.id}`, { method: "DELETE", token: a.apiKeys.viewer.key })).status).toBe(403);
+    const { status, json } = await call(`/v1/integration-connections/${row.id}`, { method: "DELETE", token: a.apiKeys.admin.key });
     expect(status).toBe(200);
     expect(json).toEqual({ revoked: true });
     expect(stripe.deauthorized).toContain(stripe.connectedAccount);
@@ -422,7 +422,7 @@ describe("connections", () => {
 
     const hs = (await connections(a.tenantId)).find((r) => r.provider === "hubspot")!;
     const revokes = hubspot.oauth.counts.revoke;
-    expect((await call(`/v1/integrations/connections/${hs.id}`, { method: "DELETE", token: a.apiKeys.admin.key })).json).toEqual({
+    expect((await call(`/v1/integration-connections/${hs.id}`, { method: "DELETE", token: a.apiKeys.admin.key })).json).toEqual({
       revoked: true,
     });
     expect(hubspot.oauth.counts.revoke).toBe(revokes + 1);

@@ -210,7 +210,7 @@ describe("integrations in real turns", () => {
       .from(integrationConnections)
       .where(and(eq(integrationConnections.tenantId, tenantId), eq(integrationConnections.provider, "stripe")));
     const endpoints = stripe.webhookEndpoints.length;
-    const removed = await api(`/v1/integrations/connections/${row!.id}`, { method: "DELETE" });
+    const removed = await api(`/v1/integration-connections/${row!.id}`, { method: "DELETE" });
     expect(removed.status).toBe(200);
     expect(stripe.webhookEndpoints.length).toBe(endpoints - 1);
   });

@@ -5,6 +5,7 @@ import { authenticate } from "../../middleware/authenticate";
 import { tenantCors } from "../../middleware/cors";
 import { database } from "../../middleware/database";
 import { validationHook } from "./openapi";
+import { publicBaseUrl } from "./run";
 import { agentsApi } from "./agents";
 import { alertsApi } from "./alerts";
 import { analyticsApi } from "./analytics";
@@ -19,7 +20,7 @@ import { rolesApi } from "./roles";
 import { tenantApi } from "./tenant";
 import { usersApi } from "./users";
 import { toolsApi } from "./tools";
-import { integrationsApi } from "./integrations";
+import { integrationConnectionsApi, integrationsApi } from "./integrations";
 import * as integrationCallback from "./integrations/callback";
 
 const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
@@ -41,10 +42,17 @@ v1Api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   description: "An Auth0 access token (JWT, RS256) or an API key `ak_<id>_<secret>`.",
 });
 
-v1Api.doc31("/openapi.json", {
+// `servers` names this deployment, so generators and Bubble.io's API Connector call the right host.
+v1Api.doc31("/openapi.json", (c) => ({
   openapi: "3.1.0",
-  info: { title: "Agent platform admin API", version: "1.0.0", description: DESCRIPTION },
-});
+  info: {
+    title: "Agent platform admin API",
+    version: "1.0.0",
+    description: DESCRIPTION,
+    license: { name: "Proprietary", identifier: "LicenseRef-Proprietary" },
+  },
+  servers: [{ url: publicBaseUrl(c), description: "This deployment" }],
+}));
 v1Api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Agent platform admin API" }));
 
 // The OAuth callback is public (the provider's redirect carries no bearer token; its signed,
@@ -70,4 +78,5 @@ v1Api
   .route("/analytics", analyticsApi)
   .route("/alerts", alertsApi)
   .route("/tools", toolsApi)
-  .route("/integrations", integrationsApi);
+  .route("/integrations", integrationsApi)
+  .route("/integration-connections", integrationConnectionsApi);

@@ -1,4 +1,10 @@
 import { Validator } from "@seriousme/openapi-schema-validator";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { isPermission } from "../../../../core/access/permissions";
 import { newApp } from "../../app";
@@ -66,6 +72,40 @@ describe("/v1/openapi.json", () => {
         );
       }
     }
+  });
+
+  it("passes Redocly's recommended lint with 0 errors and 0 warnings (fit for generators and Bubble.io)", async () => {
+    const { document } = await fetchDocument();
+    const dir = await mkdtemp(join(tmpdir(), "openapi-lint-"));
+    try {
+      const file = join(dir, "openapi.json");
+      await writeFile(file, JSON.stringify(document));
+      const cli = createRequire(import.meta.url).resolve("@redocly/cli/bin/cli.js");
+      // Exit code 1 on problems: read the JSON report either way.
+      const { stdout } = await promisify(execFile)(process.execPath, [cli, "lint", file, "--format=json"], {
+        env: { ...process.env, REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" },
+      }).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? "" }));
+      const report = JSON.parse(stdout) as {
+        totals: { errors: number; warnings: number };
+        problems: { ruleId: string; message: string }[];
+      };
+      expect(report.problems.map((p) => `${p.ruleId}: ${p.message}`)).toEqual([]);
+      expect(report.totals).toMatchObject({ errors: 0, warnings: 0 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
+  it("names every operation with a unique operationId and this deployment in servers", async () => {
+    const { document } = await fetchDocument();
+    const ids = Object.values(document.paths).flatMap((operations) =>
+      Object.entries(operations)
+        .filter(([m]) => METHODS.includes(m as (typeof METHODS)[number]))
+        .map(([, operation]) => operation.operationId as string),
+    );
+    expect(ids.every((id) => typeof id === "string" && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((document as unknown as { servers: unknown }).servers).toEqual([{ url: "http://edge", description: "This deployment" }]);
   });
 
   it("serves a reference page at /v1/docs without credentials", async () => {

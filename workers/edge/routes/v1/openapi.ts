@@ -44,13 +44,17 @@ export const validationHook: Hook<unknown, AppEnv, string, unknown> = (result, c
 /**
  * An admin route: the permission it needs is checked before validation (see
  * middleware/permission.ts) and published as `x-permission`, and the standard error answers and
- * bearer security are added to its OpenAPI entry. `permission: null` is for routes any
+ * bearer security are added to its OpenAPI entry. Its `operationId` is required: generated clients
+ * (the console's, Bubble.io's API Connector) name their calls after it. `permission: null` is for routes any
  * authenticated caller may use (e.g. `GET /v1/me`).
  *
  * @example
- * export const route = adminRoute("users:read", { method: "get", path: "/", responses: { 200: ... } });
+ * export const route = adminRoute("users:read", { method: "get", path: "/", operationId: "listUsers", responses: { 200: ... } });
  */
-export function adminRoute<const R extends Omit<RouteConfig, "middleware" | "security">>(permission: Permission | null, route: R): R {
+export function adminRoute<const R extends Omit<RouteConfig, "middleware" | "security"> & { operationId: string }>(
+  permission: Permission | null,
+  route: R,
+): R {
   return createRoute({
     ...route,
     ...(permission ? { middleware: [requirePermission(permission)] } : {}),

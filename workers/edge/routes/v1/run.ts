@@ -33,10 +33,15 @@ function domainServices(c: Context<AppEnv>): DomainServices {
       signingKey: config.WEBHOOK_SIGNING_KEY,
       telegramApiBase: config.TELEGRAM_API_BASE,
       whatsappApiBase: config.WHATSAPP_API_BASE,
-      publicBaseUrl: config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin,
+      publicBaseUrl: publicBaseUrl(c),
     },
     integrations: integrationServices(c),
   };
+}
+
+/** Our public base URL: PUBLIC_BASE_URL, else the request's origin. */
+export function publicBaseUrl(c: Context<AppEnv>): string {
+  return c.get("services").config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin;
 }
 
 /** The integrations' OAuth apps, base URLs, state key and our callback's base URL, from the isolate's configuration. */
@@ -45,6 +50,6 @@ export function integrationServices(c: Context<AppEnv>): IntegrationServices {
   return {
     config: integrations,
     signingKey: config.WEBHOOK_SIGNING_KEY,
-    publicBaseUrl: config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin,
+    publicBaseUrl: publicBaseUrl(c),
   };
 }

@@ -9,6 +9,7 @@ export const route = adminRoute("agents:write", {
   method: "post",
   path: "/",
   tags: ["Agents"],
+  operationId: "createAgent",
   summary: "Create an agent (version 1)",
   description: "Only `name` and `systemPrompt` are required. `channelIds` moves those channels to this agent.",
   request: { body: jsonBody(createAgentSchema) },

@@ -9,6 +9,7 @@ export const route = adminRoute("agents:delete", {
   method: "delete",
   path: "/{agentId}",
   tags: ["Agents"],
+  operationId: "deleteAgent",
   summary: "Delete an agent",
   description: "Refused with 409 while a channel still routes to the agent. History (versions, conversations, usage) is kept.",
   request: { params: agentIdParam },

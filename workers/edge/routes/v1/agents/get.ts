@@ -9,6 +9,7 @@ export const route = adminRoute("agents:read", {
   method: "get",
   path: "/{agentId}",
   tags: ["Agents"],
+  operationId: "getAgent",
   summary: "Get an agent's current configuration",
   request: { params: agentIdParam },
   responses: { 200: jsonResponse(agentSchema, "The agent") },

@@ -10,6 +10,7 @@ export const route = adminRoute("agents:read", {
   method: "get",
   path: "/",
   tags: ["Agents"],
+  operationId: "listAgents",
   summary: "List agents",
   request: { query: pageQuery },
   responses: { 200: jsonResponse(pageOf(agentSchema, "AgentPage"), "A page of agents") },

@@ -14,6 +14,7 @@ export const route = adminRoute("agents:write", {
   method: "post",
   path: "/{agentId}/rollback",
   tags: ["Agents"],
+  operationId: "rollbackAgent",
   summary: "Restore an earlier version's configuration as a new version",
   description: "History is never rewritten; channel routing stays as it is now.",
   request: { params: agentIdParam, body: jsonBody(rollbackBody) },

@@ -18,6 +18,7 @@ export const route = adminRoute("agents:write", {
   method: "patch",
   path: "/{agentId}",
   tags: ["Agents"],
+  operationId: "updateAgent",
   summary: "Change an agent (a new version)",
   request: { params: agentIdParam, query: versionQuery, body: jsonBody(updateAgentSchema) },
   responses: { 200: jsonResponse(agentSchema, "The agent at its new version") },

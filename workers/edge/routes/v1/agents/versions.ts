@@ -9,6 +9,7 @@ export const route = adminRoute("agents:read", {
   method: "get",
   path: "/{agentId}/versions",
   tags: ["Agents"],
+  operationId: "listAgentVersions",
   summary: "List an agent's versions, newest first",
   request: { params: agentIdParam },
   responses: { 200: jsonResponse(z.object({ data: z.array(agentVersionSchema) }).openapi("AgentVersionList"), "Every version") },

@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:write", {
   method: "post",
   path: "/",
   tags: ["Alerts"],
+  operationId: "createAlertRule",
   summary: "Create an alert rule",
   description: `Conditions: \`cost_over\` (spend in the window above \`thresholdUsd\`), \`error_rate\` (failed turns and sends over turns above \`threshold\`, once \`minTurns\` ran), \`no_traffic\` (no inbound message in the window). Rules are evaluated about once a minute; a rule notifies when it starts firing. Delivery by email or webhook; a webhook rule's \`signingSecret\` is returned this once.\n\n${WEBHOOK_DOC}`,
   request: { body: jsonBody(createAlertRuleSchema) },

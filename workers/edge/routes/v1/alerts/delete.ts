@@ -8,6 +8,7 @@ export const route = adminRoute("analytics:delete", {
   method: "delete",
   path: "/{alertRuleId}",
   tags: ["Alerts"],
+  operationId: "deleteAlertRule",
   summary: "Delete an alert rule",
   description: "Alerts it raised stay in the history.",
   request: { params: uuidParam("alertRuleId") },

@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/{alertRuleId}",
   tags: ["Alerts"],
+  operationId: "getAlertRule",
   summary: "Get an alert rule",
   request: { params: uuidParam("alertRuleId") },
   responses: { 200: jsonResponse(alertRuleSchema, "The alert rule") },

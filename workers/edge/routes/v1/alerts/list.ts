@@ -10,6 +10,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/",
   tags: ["Alerts"],
+  operationId: "listAlertRules",
   summary: "List alert rules",
   description: "The tenant's alert rules, newest first, with their state (`ok` or `firing`).",
   request: { query: pageQuery },

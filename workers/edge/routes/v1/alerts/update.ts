@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:write", {
   method: "patch",
   path: "/{alertRuleId}",
   tags: ["Alerts"],
+  operationId: "updateAlertRule",
   summary: "Change an alert rule",
   description: "A new webhook URL issues a new `signingSecret`, returned this once. A new condition resets the rule to `ok`.",
   request: { params: uuidParam("alertRuleId"), body: jsonBody(updateAlertRuleSchema) },

@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/budget",
   tags: ["Analytics"],
+  operationId: "getAnalyticsBudget",
   summary: "Budget consumption this month",
   description: "This month's spend (UTC) against the tenant's monthly budget, per day, with the budget alerts raised.",
   responses: { 200: jsonResponse(budgetSchema, "Budget consumption this month") },

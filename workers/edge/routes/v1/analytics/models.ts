@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/models",
   tags: ["Analytics"],
+  operationId: "getAnalyticsModels",
   summary: "Tokens and cost by model",
   description: "Per provider and model: turns, failures, fallbacks, tokens, cost and average model latency.",
   request: { query: rangeQuery },

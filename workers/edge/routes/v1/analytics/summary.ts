@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/summary",
   tags: ["Analytics"],
+  operationId: "getAnalyticsSummary",
   summary: "Totals over a time range",
   description:
     "Messages, conversations, active end users, handoffs, response times (average and p95), turns, errors, tokens, cost, tools and knowledge hits, served from hourly rollups (refreshed about once a minute).",

@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/timeseries",
   tags: ["Analytics"],
+  operationId: "getAnalyticsTimeseries",
   summary: "Activity over time",
   description: "Per hour or day (UTC), zero-filled, optionally one series per channel or agent.",
   request: { query: seriesQuery },

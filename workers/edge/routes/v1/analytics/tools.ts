@@ -9,6 +9,7 @@ export const route = adminRoute("analytics:read", {
   method: "get",
   path: "/tools",
   tags: ["Analytics"],
+  operationId: "getAnalyticsTools",
   summary: "Tool usage and failures",
   description: "Calls and failures per tool.",
   request: { query: rangeQuery },

@@ -9,6 +9,7 @@ export const route = adminRoute("users:write", {
   method: "post",
   path: "/",
   tags: ["API keys"],
+  operationId: "createApiKey",
   summary: "Create an API key",
   description: "For server-to-server calls (a Bubble.io backend workflow, scripts). `key` is in this answer only.",
   request: { body: jsonBody(createApiKeySchema) },

@@ -9,6 +9,7 @@ export const route = adminRoute("users:delete", {
   method: "delete",
   path: "/{apiKeyId}",
   tags: ["API keys"],
+  operationId: "deleteApiKey",
   summary: "Revoke an API key",
   description: "Immediate and final; the key stays listed as revoked.",
   request: { params: uuidParam("apiKeyId") },

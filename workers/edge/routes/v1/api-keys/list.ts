@@ -10,6 +10,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/",
   tags: ["API keys"],
+  operationId: "listApiKeys",
   summary: "List API keys",
   description: "Revoked keys included. The keys themselves are never shown again.",
   request: { query: pageQuery },

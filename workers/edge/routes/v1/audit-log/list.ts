@@ -9,6 +9,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/",
   tags: ["Audit log"],
+  operationId: "listAuditLog",
   summary: "List changes, newest first",
   description: "Who changed what, with before and after states (secrets masked). Filter by `resourceType`, `resourceId` or `action`.",
   request: { query: auditQuery },

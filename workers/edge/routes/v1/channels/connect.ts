@@ -9,6 +9,7 @@ export const route = adminRoute("channels:write", {
   method: "post",
   path: "/",
   tags: ["Channels"],
+  operationId: "createChannel",
   summary: "Connect a channel",
   description:
     "Telegram: the bot token is checked (`getMe`) and the bot's webhook is set to this channel with its secret token. " +

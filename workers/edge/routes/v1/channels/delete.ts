@@ -9,6 +9,7 @@ export const route = adminRoute("channels:delete", {
   method: "delete",
   path: "/{channelId}",
   tags: ["Channels"],
+  operationId: "deleteChannel",
   summary: "Remove a channel",
   description:
     "Telegram: the bot's webhook is deleted first (best effort: `webhookRemoved` says whether it was). The channel's conversations go with it.",

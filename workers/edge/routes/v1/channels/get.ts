@@ -9,6 +9,7 @@ export const route = adminRoute("channels:read", {
   method: "get",
   path: "/{channelId}",
   tags: ["Channels"],
+  operationId: "getChannel",
   summary: "Get a channel",
   request: { params: uuidParam("channelId") },
   responses: { 200: jsonResponse(channelSchema, "The channel") },

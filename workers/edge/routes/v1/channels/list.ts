@@ -10,6 +10,7 @@ export const route = adminRoute("channels:read", {
   method: "get",
   path: "/",
   tags: ["Channels"],
+  operationId: "listChannels",
   summary: "List channels",
   description: "Newest first. Credentials are never returned; `hasCredentials` says whether some are stored.",
   request: { query: pageQuery },

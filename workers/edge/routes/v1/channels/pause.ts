@@ -9,6 +9,7 @@ export const route = adminRoute("channels:write", {
   method: "post",
   path: "/{channelId}/pause",
   tags: ["Channels"],
+  operationId: "pauseChannel",
   summary: "Pause a channel: messages are still received and stored, but not answered",
   request: { params: uuidParam("channelId") },
   responses: { 200: jsonResponse(channelSchema, "The channel") },

@@ -9,6 +9,7 @@ export const route = adminRoute("channels:write", {
   method: "post",
   path: "/{channelId}/resume",
   tags: ["Channels"],
+  operationId: "resumeChannel",
   summary: "Resume a paused channel",
   request: { params: uuidParam("channelId") },
   responses: { 200: jsonResponse(channelSchema, "The channel") },

@@ -9,6 +9,7 @@ export const route = adminRoute("channels:write", {
   method: "post",
   path: "/{channelId}/test",
   tags: ["Channels"],
+  operationId: "testChannel",
   summary: "Test a channel's connection",
   description:
     "Telegram: the token and the registered webhook. WhatsApp: the phone number with the access token. Web chat: allowed origins.",

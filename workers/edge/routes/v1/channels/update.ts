@@ -9,6 +9,7 @@ export const route = adminRoute("channels:write", {
   method: "patch",
   path: "/{channelId}",
   tags: ["Channels"],
+  operationId: "updateChannel",
   summary: "Rename a channel, move it to another agent, change its settings or replace its credentials",
   description: "A new Telegram bot token is checked and the webhook registered again.",
   request: { params: uuidParam("channelId"), body: jsonBody(updateChannelSchema) },

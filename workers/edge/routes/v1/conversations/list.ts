@@ -17,6 +17,7 @@ export const route = adminRoute("agents:read", {
   method: "get",
   path: "/",
   tags: ["Conversations"],
+  operationId: "listConversations",
   summary: "List conversations, most recently active first",
   description: "An inbox: each conversation with its channel and a preview of its newest message. Filter by `status` and `channelId`.",
   request: { query },

@@ -9,6 +9,7 @@ export const route = adminRoute("agents:read", {
   method: "get",
   path: "/{conversationId}/messages",
   tags: ["Conversations"],
+  operationId: "listConversationMessages",
   summary: "List a conversation's messages, with the citations of each reply",
   description:
     "Newest first. A reply's `retrieved` are the knowledge chunks its turn put in the prompt, numbered as `[n]` there; its `citations` are those the reply cites.",

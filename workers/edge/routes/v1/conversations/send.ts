@@ -14,6 +14,7 @@ export const route = adminRoute("agents:write", {
   method: "post",
   path: "/{conversationId}/messages",
   tags: ["Conversations"],
+  operationId: "sendConversationMessage",
   summary: "Send a message to the conversation as a person",
   description:
     "For handed-off conversations: the text goes to the customer through the channel, like a reply (WhatsApp's 24-hour window applies). Answers 202 with the message `pending`; its status turns `sent` or `failed` in the message list. 409 `CHANNEL_PAUSED` on a paused channel.",

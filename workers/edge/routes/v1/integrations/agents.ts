@@ -18,6 +18,7 @@ export const route = adminRoute("integrations:write", {
   method: "put",
   path: "/{provider}/agents/{agentId}",
   tags: ["Integrations"],
+  operationId: "setAgentIntegrationTools",
   summary: "Choose which of an integration's tools an agent uses",
   description:
     'Replaces the agent\'s tools of this provider (a new agent version; also needs `agents:write`). A tool answers the model "not connected" until the provider is connected.',

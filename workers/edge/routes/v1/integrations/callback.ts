@@ -15,6 +15,7 @@ export const route = createRoute({
   method: "get",
   path: "/integrations/{provider}/callback",
   tags: ["Integrations"],
+  operationId: "integrationOAuthCallback",
   summary: "OAuth callback (public)",
   description:
     "Where the provider sends the browser back. No bearer token: the signed, single-use `state` names the tenant and the user who started connecting. " +

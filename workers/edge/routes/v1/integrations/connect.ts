@@ -9,6 +9,7 @@ export const route = adminRoute("integrations:write", {
   method: "post",
   path: "/{provider}/connect",
   tags: ["Integrations"],
+  operationId: "connectIntegration",
   summary: "Connect an integration",
   description:
     "`method: oauth` answers the provider's authorization URL (OAuth 2 authorization code, with PKCE where the provider supports it, and a signed " +

@@ -7,8 +7,9 @@ import { connectionSchema, connectionTestSchema } from "./schemas";
 
 export const getRoute = adminRoute("integrations:read", {
   method: "get",
-  path: "/connections/{connectionId}",
+  path: "/{connectionId}",
   tags: ["Integrations"],
+  operationId: "getIntegrationConnection",
   summary: "Get a connection",
   request: { params: uuidParam("connectionId") },
   responses: { 200: jsonResponse(connectionSchema, "The connection; its tokens are never returned") },
@@ -16,8 +17,9 @@ export const getRoute = adminRoute("integrations:read", {
 
 export const updateRoute = adminRoute("integrations:write", {
   method: "patch",
-  path: "/connections/{connectionId}",
+  path: "/{connectionId}",
   tags: ["Integrations"],
+  operationId: "updateIntegrationConnection",
   summary: "Change a connection's settings",
   description:
     "HubSpot and Salesforce: `logConversations` writes a conversation's transcript to the CRM (a note on the contact, a task on the contact or lead) when it is handed to a person.",
@@ -38,8 +40,9 @@ export const updateRoute = adminRoute("integrations:write", {
 
 export const testRoute = adminRoute("integrations:write", {
   method: "post",
-  path: "/connections/{connectionId}/test",
+  path: "/{connectionId}/test",
   tags: ["Integrations"],
+  operationId: "testIntegrationConnection",
   summary: "Test a connection",
   description:
     "One cheap authenticated call to the provider (the account's identity), refreshing the token first when it is about to expire.",
@@ -49,8 +52,9 @@ export const testRoute = adminRoute("integrations:write", {
 
 export const deleteRoute = adminRoute("integrations:delete", {
   method: "delete",
-  path: "/connections/{connectionId}",
+  path: "/{connectionId}",
   tags: ["Integrations"],
+  operationId: "deleteIntegrationConnection",
   summary: "Disconnect an integration",
   description:
     "Revokes the grant at the provider (best effort: `revoked` says whether the provider confirmed it), then deletes the connection and its tokens.",

@@ -9,6 +9,7 @@ export const route = adminRoute("integrations:read", {
   method: "get",
   path: "/",
   tags: ["Integrations"],
+  operationId: "listIntegrations",
   summary: "The integrations catalogue with this tenant's connections",
   description:
     "Each provider: what it does, the scopes OAuth asks for, the non-OAuth way to connect, the tools agents get, and this tenant's connection (or null).",

@@ -9,6 +9,7 @@ export const route = adminRoute("users:write", {
   method: "post",
   path: "/",
   tags: ["Invitations"],
+  operationId: "createInvitation",
   summary: "Invite someone by email",
   description:
     "They join with the role on their first sign-in through the tenant's Auth0 Organization, once Auth0 has verified that email.",

@@ -8,6 +8,7 @@ export const route = adminRoute("users:delete", {
   method: "delete",
   path: "/{invitationId}",
   tags: ["Invitations"],
+  operationId: "deleteInvitation",
   summary: "Withdraw an invitation",
   request: { params: uuidParam("invitationId") },
   responses: { 204: { description: "Withdrawn" } },

@@ -10,6 +10,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/",
   tags: ["Invitations"],
+  operationId: "listInvitations",
   summary: "List invitations",
   request: { query: pageQuery },
   responses: { 200: jsonResponse(pageOf(invitationSchema, "InvitationPage"), "A page of invitations") },

@@ -7,6 +7,7 @@ export const route = adminRoute(null, {
   method: "get",
   path: "/",
   tags: ["Me"],
+  operationId: "getMe",
   summary: "Who is calling",
   description: "The caller's tenant, identity, role and permissions: a front end shows or hides controls from this.",
   responses: { 200: jsonResponse(meDto.openapi("Me"), "The caller") },

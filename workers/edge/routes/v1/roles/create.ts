@@ -9,6 +9,7 @@ export const route = adminRoute("users:write", {
   method: "post",
   path: "/",
   tags: ["Roles"],
+  operationId: "createRole",
   summary: "Create a custom role",
   description: "Permissions are `<module>:<action>`. You can only grant permissions you hold yourself.",
   request: { body: jsonBody(createRoleSchema) },

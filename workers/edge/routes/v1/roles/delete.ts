@@ -8,6 +8,7 @@ export const route = adminRoute("users:delete", {
   method: "delete",
   path: "/{roleId}",
   tags: ["Roles"],
+  operationId: "deleteRole",
   summary: "Delete a custom role",
   description: "Refused with 409 while users, invitations or API keys still have the role.",
   request: { params: uuidParam("roleId") },

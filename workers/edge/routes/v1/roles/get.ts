@@ -9,6 +9,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/{roleId}",
   tags: ["Roles"],
+  operationId: "getRole",
   summary: "Get a role",
   request: { params: uuidParam("roleId") },
   responses: { 200: jsonResponse(roleSchema, "The role") },

@@ -10,6 +10,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/",
   tags: ["Roles"],
+  operationId: "listRoles",
   summary: "List roles",
   description: "Built-in (admin, editor, viewer) and custom roles, newest first.",
   request: { query: pageQuery },

@@ -9,6 +9,7 @@ export const route = adminRoute("users:write", {
   method: "patch",
   path: "/{roleId}",
   tags: ["Roles"],
+  operationId: "updateRole",
   summary: "Rename a custom role or change its permissions",
   request: { params: uuidParam("roleId"), body: jsonBody(updateRoleSchema) },
   responses: { 200: jsonResponse(roleSchema, "The updated role") },

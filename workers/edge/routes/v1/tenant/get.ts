@@ -10,6 +10,7 @@ export const route = adminRoute("settings:read", {
   method: "get",
   path: "/",
   tags: ["Tenant"],
+  operationId: "getTenant",
   summary: "The tenant's master configuration",
   responses: { 200: jsonResponse(tenantConfigSchema, "The configuration") },
 });

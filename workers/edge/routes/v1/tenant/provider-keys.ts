@@ -23,6 +23,7 @@ export const getRoute = adminRoute("settings:read", {
   method: "get",
   path: "/provider-keys",
   tags: ["Tenant"],
+  operationId: "listProviderKeys",
   summary: "Which model providers use the tenant's own key",
   description: "Keys are never returned, only whether one is configured.",
   responses: { 200: jsonResponse(statusSchema, "Per provider, whether a key is set") },
@@ -32,6 +33,7 @@ export const putRoute = adminRoute("settings:write", {
   method: "put",
   path: "/provider-keys/{provider}",
   tags: ["Tenant"],
+  operationId: "setProviderKey",
   summary: "Set the tenant's own key for a model provider",
   description:
     "`{ apiKey }` for openai, gemini and groq; `{ accessKeyId, secretAccessKey, sessionToken? }` for bedrock. Stored encrypted; used before the platform's key.",
@@ -43,6 +45,7 @@ export const deleteRoute = adminRoute("settings:write", {
   method: "delete",
   path: "/provider-keys/{provider}",
   tags: ["Tenant"],
+  operationId: "deleteProviderKey",
   summary: "Remove the tenant's own key for a model provider (the platform's is used again)",
   request: { params: providerParam },
   responses: { 200: jsonResponse(statusSchema, "Per provider, whether a key is set") },

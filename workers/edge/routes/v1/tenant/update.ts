@@ -9,6 +9,7 @@ export const route = adminRoute("settings:write", {
   method: "patch",
   path: "/",
   tags: ["Tenant"],
+  operationId: "updateTenant",
   summary: "Change the master configuration",
   description:
     "Name, locale, timezone, default model policy, budget and the origins allowed by CORS (e.g. `https://yourapp.bubbleapps.io`). Fields left out keep their value.",

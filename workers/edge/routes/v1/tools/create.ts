@@ -9,6 +9,7 @@ export const route = adminRoute("tools:write", {
   method: "post",
   path: "/",
   tags: ["Tools"],
+  operationId: "createTool",
   summary: "Create an HTTP tool",
   description:
     "The URL must be public http(s) on port 80 or 443 (private, loopback, link-local and reserved addresses are refused, in every numeric form); placeholders `{name}` only in the path. Secrets in `auth` are encrypted at rest and never returned. 422 `INVALID_TOOL` names what is wrong.",

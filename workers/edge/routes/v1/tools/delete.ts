@@ -8,6 +8,7 @@ export const route = adminRoute("tools:delete", {
   method: "delete",
   path: "/{toolId}",
   tags: ["Tools"],
+  operationId: "deleteTool",
   summary: "Delete a tool",
   description: "Refused with 409 (`TOOL_IN_USE`) while an agent uses it; detach it first.",
   request: { params: uuidParam("toolId") },

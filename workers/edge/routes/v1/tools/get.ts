@@ -9,6 +9,7 @@ export const route = adminRoute("tools:read", {
   method: "get",
   path: "/{toolId}",
   tags: ["Tools"],
+  operationId: "getTool",
   summary: "Get a tool",
   request: { params: uuidParam("toolId") },
   responses: { 200: jsonResponse(toolSchema, "The tool") },

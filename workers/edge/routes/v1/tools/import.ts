@@ -11,6 +11,7 @@ export const route = adminRoute("tools:write", {
   method: "post",
   path: "/import",
   tags: ["Tools"],
+  operationId: "importTools",
   summary: "Create tools from an OpenAPI 3 document",
   description:
     "Give the document (JSON or YAML text, or JSON) or a URL (fetched by the worker pool through the SSRF-safe client). Each chosen operation becomes a tool: path, query and header parameters and the JSON body's properties become its parameters; the document's security scheme (API key, bearer, basic, OAuth2 client credentials) its auth, with the secrets given in `credentials`. All or none.",

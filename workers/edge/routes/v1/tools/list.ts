@@ -10,6 +10,7 @@ export const route = adminRoute("tools:read", {
   method: "get",
   path: "/",
   tags: ["Tools"],
+  operationId: "listTools",
   summary: "List tools",
   description: "The tenant's HTTP tools, newest first. Secrets in `auth` show as `********`.",
   request: { query: pageQuery },

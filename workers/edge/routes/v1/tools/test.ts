@@ -9,6 +9,7 @@ export const route = adminRoute("tools:write", {
   method: "post",
   path: "/{toolId}/test",
   tags: ["Tools"],
+  operationId: "testTool",
   summary: "Run a tool with these arguments and show the request and the response",
   description:
     "Runs in the worker pool (where DNS is resolved and every address checked before connecting), exactly as a turn would: arguments validated first, then the SSRF-safe client. The request is shown with secrets masked. A disabled tool can be tested.",

@@ -9,6 +9,7 @@ export const route = adminRoute("tools:write", {
   method: "patch",
   path: "/{toolId}",
   tags: ["Tools"],
+  operationId: "updateTool",
   summary: "Change a tool",
   description: "`auth`, when given, replaces the whole auth configuration, secrets included.",
   request: { params: uuidParam("toolId"), body: jsonBody(updateToolSchema) },

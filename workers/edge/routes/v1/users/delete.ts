@@ -8,6 +8,7 @@ export const route = adminRoute("users:delete", {
   method: "delete",
   path: "/{userId}",
   tags: ["Users"],
+  operationId: "deleteUser",
   summary: "Remove a user from the tenant",
   description: "Their Auth0 tokens stop working here at once (401). The last admin cannot be removed.",
   request: { params: uuidParam("userId") },

@@ -9,6 +9,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/{userId}",
   tags: ["Users"],
+  operationId: "getUser",
   summary: "Get a user",
   request: { params: uuidParam("userId") },
   responses: { 200: jsonResponse(userSchema, "The user") },

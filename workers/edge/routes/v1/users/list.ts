@@ -10,6 +10,7 @@ export const route = adminRoute("users:read", {
   method: "get",
   path: "/",
   tags: ["Users"],
+  operationId: "listUsers",
   summary: "List the tenant's users",
   request: { query: pageQuery },
   responses: { 200: jsonResponse(pageOf(userSchema, "UserPage"), "A page of users") },

@@ -9,6 +9,7 @@ export const route = adminRoute("users:write", {
   method: "patch",
   path: "/{userId}",
   tags: ["Users"],
+  operationId: "updateUser",
   summary: "Change a user's role",
   description: "You can only give (or take away) a role whose permissions you hold. The last admin cannot be demoted.",
   request: { params: uuidParam("userId"), body: jsonBody(updateUserSchema) },
