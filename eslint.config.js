@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", ".data/", ".wrangler/", "dist/", "db/migrations/"] },
+  { ignores: ["node_modules/", ".data/", ".wrangler/", "**/dist/", "db/migrations/", "test-results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

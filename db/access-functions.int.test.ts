@@ -35,7 +35,14 @@ describe("auth lookup functions", () => {
        where n.nspname = 'public' and p.proname like 'auth\\_%'
        group by p.oid, p.proname order by 1`,
     );
-    expect(rows.map((r) => r.proname)).toEqual(["auth_api_key", "auth_member", "auth_origin_allowed"]);
+    expect(rows.map((r) => r.proname)).toEqual([
+      "auth_api_key",
+      "auth_member",
+      "auth_origin_allowed",
+      "auth_redeem_sign_in_link",
+      "auth_sign_up",
+      "auth_user",
+    ]);
     for (const row of rows) {
       expect(row.secdef, row.proname).toBe(true);
       expect(

@@ -32,6 +32,7 @@ export interface TenantGraph {
     integration_connections: typeof s.integrationConnections.$inferInsert;
     oauth_states: typeof s.oauthStates.$inferInsert;
     integration_events: typeof s.integrationEvents.$inferInsert;
+    sign_in_links: typeof s.signInLinks.$inferInsert;
   };
 }
 
@@ -62,6 +63,7 @@ export const tenantOwnedTables = {
   integration_connections: s.integrationConnections,
   oauth_states: s.oauthStates,
   integration_events: s.integrationEvents,
+  sign_in_links: s.signInLinks,
 } as const;
 
 /**
@@ -163,6 +165,7 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       integration_connections: { tenantId, provider: `fixture-${tag}`, authMethod: "token", credentials: "v1.fixture.AAAA.AAAA" },
       oauth_states: { tenantId, provider: "hubspot", actorId: "system:fixture", expiresAt: new Date(Date.now() + 600_000) },
       integration_events: { tenantId, provider: "stripe", externalId: `evt_${tag}`, kind: "fixture" },
+      sign_in_links: { tenantId, userId, tokenHash: `hash-${tag}`, expiresAt: new Date(Date.now() + 600_000) },
     },
   };
 }

@@ -25,6 +25,10 @@ import { generateKeys, loadOrCreateKeys, localWhatsAppAppSecret, type LocalKeys 
 import { startTelegramPoller } from "./telegram-poller";
 import { telegramWebhookSecret } from "../core/channels/telegram/webhook-secret";
 import { createLogger } from "../core/observability/log";
+import { createSignInLink, signInUrl } from "../core/access/sign-in";
+import { ensureConsoleBuilt } from "./build-console";
+import { createPoolDb } from "../db/client";
+import { withTenant } from "../db/tenant";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The demo channel's token when no real bot is configured: shaped like a real one, accepted only by the fake. */
@@ -106,7 +110,7 @@ export interface LocalStack {
   chroma?: ChromaHandle;
   telegram?: FakeTelegram;
   telegramApiBase: string;
-  demo?: { tenantId: string; agentId: string; channelId: string; address: string; whatsappAddress?: string };
+  demo?: { tenantId: string; agentId: string; channelId: string; address: string; whatsappAddress?: string; adminUserId: string };
   /** The fake WhatsApp Graph API (with `demoWhatsApp`). */
   whatsapp?: FakeWhatsApp;
   /** The integration fakes and their local OAuth apps (with `demoIntegrations`). */
@@ -198,6 +202,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const integrations = options.demoIntegrations ? await startDemoIntegrations(ports, stops, announce) : undefined;
 
+    // The edge serves the console's build as static assets: its directory must exist first.
+    await ensureConsoleBuilt();
     // The first pool serves the edge's tool runner (POST /v1/tools/:id/test); the edge needs its URL first.
     const toolRunnerPort = await preferredPort(undefined);
     const edge = await startEdge({
@@ -215,6 +221,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         TOOL_RUNNER_URL: `http://127.0.0.1:${toolRunnerPort}`,
         // Local only: the edge's request counters at /metrics (production: Analytics Engine and logs).
         EDGE_METRICS: "on",
+        // Console sign-in without Auth0: one-time links and the sign-up form (off when Auth0 is configured).
+        ...(options.edgeVars?.AUTH0_ISSUER ? {} : { LOCAL_SIGN_IN: "on" }),
         ...options.edgeVars,
       },
       persistDir: join(dataDir, "wrangler"),
@@ -309,6 +317,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               tenantId: demo.tenantId,
               agentId: demo.agentId,
               channelId: demo.channelId,
+              adminUserId: demo.adminUserId,
               address: formatChannelAddress(demo),
               ...(demo.whatsappChannelId
                 ? { whatsappAddress: formatChannelAddress({ tenantId: demo.tenantId, channelId: demo.whatsappChannelId }) }
@@ -495,6 +504,20 @@ export interface StackState {
 }
 
 /** What `npm run chat` needs to find the running stack; no secrets (the keys stay in keys.json). */
+/**
+ * A one-time console sign-in link for a member (the demo admin by default), where the edge runs
+ * with LOCAL_SIGN_IN=on: `npm start` prints one, `npm run console -- link` makes another.
+ */
+export async function consoleSignInUrl(adminUrl: string, edgeUrl: string, member: { tenantId: string; userId: string }): Promise<string> {
+  const handle = createPoolDb(adminUrl, { max: 1, applicationName: "agent-platform-sign-in" });
+  try {
+    const link = await withTenant(handle.db, member.tenantId, (tx) => createSignInLink(tx, member));
+    return signInUrl(edgeUrl, link.token);
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function writeStackState(dataDir: string, stack: LocalStack, extra: { model?: "offline" | "openai" } = {}): Promise<void> {
   const state: StackState = {
     edgeUrl: stack.edge.url,

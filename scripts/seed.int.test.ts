@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openCredentials, type Keyring } from "../core/crypto/secrets";
 import { createTestDatabase, type TestDatabase } from "../test/support/database";
 import { createPoolDb } from "../db/client";
-import { agents, channels, roles, tenants } from "../db/schema";
-import { DEMO_AGENT_ID, DEMO_TELEGRAM_CHANNEL_ID, DEMO_TENANT_ID, seedDemo } from "./seed";
+import { agents, channels, memberships, roles, tenants } from "../db/schema";
+import { DEMO_ADMIN_USER_ID, DEMO_AGENT_ID, DEMO_TELEGRAM_CHANNEL_ID, DEMO_TENANT_ID, seedDemo } from "./seed";
 import { withTenant } from "../db/tenant";
 
 const keyring: Keyring = { currentKeyId: "k1", keys: { k1: crypto.getRandomValues(new Uint8Array(32)) } };
@@ -38,13 +38,19 @@ describe("seedDemo", () => {
       tenantId: DEMO_TENANT_ID,
       agentId: DEMO_AGENT_ID,
       channelId: DEMO_TELEGRAM_CHANNEL_ID,
+      adminUserId: DEMO_ADMIN_USER_ID,
       credentialsSealed: true,
     });
     const seen = await withTenant(admin.db, DEMO_TENANT_ID, async (tx) => ({
       roles: (await tx.select().from(roles)).map((r) => [r.name, r.builtin]).sort(),
       agent: (await tx.select().from(agents).where(eq(agents.id, DEMO_AGENT_ID)))[0],
       channel: (await tx.select().from(channels).where(eq(channels.id, DEMO_TELEGRAM_CHANNEL_ID)))[0],
+      admins: await tx
+        .select({ userId: memberships.userId, role: roles.name })
+        .from(memberships)
+        .innerJoin(roles, eq(roles.id, memberships.roleId)),
     }));
+    expect(seen.admins).toEqual([{ userId: DEMO_ADMIN_USER_ID, role: "admin" }]);
     expect(seen.roles).toEqual([
       ["admin", true],
       ["editor", true],

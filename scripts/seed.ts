@@ -5,13 +5,16 @@ import { BUILTIN_ROLE_PERMISSIONS } from "../core/access/permissions";
 import { channelSecretContext } from "../core/channels/credentials";
 import { type Keyring, openCredentials, sealCredentials } from "../core/crypto/secrets";
 import * as schema from "../db/schema";
-import { agents, agentVersions, channels, roles, tenants } from "../db/schema";
+import { agents, agentVersions, channels, memberships, roles, tenants, users } from "../db/schema";
 
 /** Fixed ids so scripts, docs and the chat CLI can address the demo without looking it up. */
 export const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d001";
 export const DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000a001";
 export const DEMO_TELEGRAM_CHANNEL_ID = "00000000-0000-4000-8000-00000000c001";
 export const DEMO_WHATSAPP_CHANNEL_ID = "00000000-0000-4000-8000-00000000c002";
+/** The demo tenant's admin: `npm start` prints a one-time console sign-in link for them. */
+export const DEMO_ADMIN_USER_ID = "00000000-0000-4000-8000-00000000e001";
+export const DEMO_ADMIN_EMAIL = "admin@demo.local";
 
 /**
  * A placeholder Auth0 Organization id for the demo tenant: point it at a real organisation
@@ -40,6 +43,8 @@ export interface SeedDemoResult {
   channelId: string;
   /** The demo WhatsApp channel, when one was asked for. */
   whatsappChannelId?: string;
+  /** The demo tenant's admin user (console sign-in). */
+  adminUserId: string;
   /** True when the channel's sealed credentials were written (new channel or new token). */
   credentialsSealed: boolean;
 }
@@ -49,7 +54,7 @@ interface TelegramCredentials {
 }
 
 /**
- * Creates the demo tenant (built-in roles, one agent, one Telegram channel) so a fresh local
+ * Creates the demo tenant (built-in roles, its admin user, one agent, one Telegram channel) so a fresh local
  * stack answers messages at once. Idempotent: a second run changes nothing, and a different bot
  * token only re-seals the channel's credentials. Existing rows are never overwritten otherwise,
  * so edits made through the API survive a restart.
@@ -84,6 +89,18 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
           })),
         )
         .onConflictDoNothing({ target: [roles.tenantId, roles.name] });
+      await tx
+        .insert(users)
+        .values({ id: DEMO_ADMIN_USER_ID, authSubject: "local|demo-admin", email: DEMO_ADMIN_EMAIL, name: "Demo admin" })
+        .onConflictDoNothing();
+      const [adminRole] = await tx
+        .select({ id: roles.id })
+        .from(roles)
+        .where(and(eq(roles.tenantId, DEMO_TENANT_ID), eq(roles.name, "admin")));
+      await tx
+        .insert(memberships)
+        .values({ tenantId: DEMO_TENANT_ID, userId: DEMO_ADMIN_USER_ID, roleId: adminRole!.id })
+        .onConflictDoNothing();
       await tx
         .insert(agents)
         .values({
@@ -167,6 +184,7 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
         agentId: DEMO_AGENT_ID,
         channelId: DEMO_TELEGRAM_CHANNEL_ID,
         ...(opts.whatsapp ? { whatsappChannelId: DEMO_WHATSAPP_CHANNEL_ID } : {}),
+        adminUserId: DEMO_ADMIN_USER_ID,
         credentialsSealed,
       };
     });

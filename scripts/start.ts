@@ -12,7 +12,8 @@ import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { sqsClientFor } from "./stack/sqs";
-import { PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
+import { buildConsole } from "./build-console";
+import { consoleSignInUrl, PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
 
 const env = process.env;
 const dataDir = join(PROJECT_ROOT, ".data");
@@ -22,6 +23,9 @@ async function main() {
   console.log("Starting the local stack (127.0.0.1 only)…");
   const started = Date.now();
   await mkdir(join(dataDir, "logs"), { recursive: true });
+  // The console is rebuilt on every start (a couple of seconds), so what is served is what is checked out.
+  const built = await buildConsole();
+  line("console build", `${(built.js / 1024).toFixed(0)} KB of JavaScript gzipped on first load`);
   const stack = await startLocalStack({
     dataDir,
     ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
@@ -68,6 +72,18 @@ async function main() {
   if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
   if (stack.demo?.whatsappAddress)
     console.log(`  Demo WhatsApp webhook: ${stack.edge.url}/webhooks/whatsapp/${stack.demo.whatsappAddress}`);
+  if (!env.AUTH0_ISSUER && stack.demo) {
+    const link = await consoleSignInUrl(stack.database.adminUrl, stack.edge.url, {
+      tenantId: stack.demo.tenantId,
+      userId: stack.demo.adminUserId,
+    });
+    console.log(`  Console: ${link}`);
+    console.log(
+      `    (one-time sign-in as the demo admin, valid 15 min; another: npm run console -- link; a new tenant: ${stack.edge.url}/console/#/sign-up)`,
+    );
+  } else {
+    console.log(`  Console: ${stack.edge.url}/console/ (Auth0 Universal Login)`);
+  }
   console.log(`  Admin API: ${stack.edge.url}/v1/docs (an API key for the demo tenant: npm run apikey -- create --role admin)`);
   console.log(`  Service logs: ${join(dataDir, "logs", "services.log")}`);
   console.log(env.TELEGRAM_BOT_TOKEN ? "  Message your bot on Telegram." : "  Talk to the demo agent: npm run chat");

@@ -21,7 +21,7 @@ type RoleRow = {
  * in a transaction as agent_app so that, on PGlite (one superuser session), the grant is still
  * what allows them, and so their statements never interleave with another connection's.
  */
-async function callAsApp<T extends Record<string, unknown>>(db: Database, query: ReturnType<typeof sql>): Promise<T | undefined> {
+export async function callAsApp<T extends Record<string, unknown>>(db: Database, query: ReturnType<typeof sql>): Promise<T | undefined> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`set local role agent_app`);
     const result = await tx.execute<T>(query);
@@ -60,6 +60,12 @@ export async function principalFromAuth0(db: Database, token: VerifiedAuth0Token
   );
   if (!row) return undefined;
   return { ...toPrincipal(row, { type: "user", id: row.user_id, userId: row.user_id }), joined: row.joined };
+}
+
+/** A console session's tenant and user → their role; undefined once the user is no longer a member. */
+export async function principalFromSession(db: Database, session: { tenantId: string; userId: string }): Promise<Principal | undefined> {
+  const row = await callAsApp<RoleRow & { user_id: string }>(db, sql`select * from auth_user(${session.tenantId}, ${session.userId})`);
+  return row ? toPrincipal(row, { type: "user", id: row.user_id, userId: row.user_id }) : undefined;
 }
 
 /** Whether any tenant allows `origin` (CORS preflights carry no credentials). */

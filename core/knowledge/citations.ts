@@ -29,14 +29,27 @@ export const conversationMessageDto = z.object({
   citations: z.array(citationDto),
   /** Every excerpt its turn put in the prompt, cited or not (what the model was shown). */
   retrieved: z.array(citationDto.extend({ cited: z.boolean() })),
+  /** For an agent's reply: the model that answered, what the turn cost and took, and the tools it called; null otherwise. */
+  turn: z
+    .object({
+      provider: z.string(),
+      model: z.string(),
+      inputTokens: z.number().int(),
+      outputTokens: z.number().int(),
+      costUsd: z.number(),
+      latencyMs: z.number().int(),
+      toolCalls: z.array(z.object({ name: z.string(), ok: z.boolean(), outcome: z.string().nullable() })),
+    })
+    .nullable(),
 });
 export type ConversationMessageDto = z.infer<typeof conversationMessageDto>;
 
 /**
  * A conversation's messages, newest first. Each reply carries the knowledge chunks its turn put in
  * the prompt (stored on its usage record) as `retrieved`, numbered as the prompt numbered them, and
- * those the reply cites as `[n]` as `citations`. Records from before citations were tracked count
- * every retrieved chunk as cited.
+ * those the reply cites as `[n]` as `citations`, and its `turn`: model, tokens, cost, latency and
+ * tool calls (the console's playground and inbox show them). Records from before citations were
+ * tracked count every retrieved chunk as cited.
  */
 export async function listConversationMessages({
   ctx,
@@ -53,13 +66,13 @@ export async function listConversationMessages({
   if (!conversation) throw new NotFoundError("conversation");
   const page = keyset(messages, input);
   const rows = await ctx.tx
-    .select({ message: messages, id: messages.id, cursorAt: page.cursorColumn, chunks: usageRecords.retrievedChunks })
+    .select({ message: messages, id: messages.id, cursorAt: page.cursorColumn, usage: usageRecords })
     .from(messages)
     .leftJoin(usageRecords, and(eq(usageRecords.tenantId, ctx.tenantId), eq(usageRecords.messageId, messages.id)))
     .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.conversationId, conversation.id), page.after))
     .orderBy(...page.orderBy)
     .limit(page.fetch);
-  const sourceIds = [...new Set(rows.flatMap((row) => (row.chunks ?? []).map((chunk) => chunk.sourceId)))];
+  const sourceIds = [...new Set(rows.flatMap((row) => (row.usage?.retrievedChunks ?? []).map((chunk) => chunk.sourceId)))];
   const names = new Map(
     sourceIds.length
       ? (
@@ -77,7 +90,19 @@ export async function listConversationMessages({
     content: row.message.content,
     replyToMessageId: row.message.replyToMessageId,
     createdAt: iso(row.message.createdAt)!,
-    ...citationsOf(row.chunks ?? [], names),
+    ...citationsOf(row.usage?.retrievedChunks ?? [], names),
+    turn: row.usage
+      ? {
+          provider: row.usage.provider,
+          model: row.usage.model,
+          inputTokens: row.usage.inputTokens,
+          outputTokens: row.usage.outputTokens,
+          costUsd: row.usage.costNanoUsd / 1e9,
+          latencyMs: row.usage.latencyMs,
+          // Names and outcomes only: arguments stay in the usage record (masked) and out of lists.
+          toolCalls: row.usage.toolCalls.map((call) => ({ name: call.name, ok: call.ok, outcome: call.outcome ?? null })),
+        }
+      : null,
   }));
 }
 

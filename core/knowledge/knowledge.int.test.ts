@@ -424,7 +424,18 @@ describe("retrieval in a turn", () => {
       expect.objectContaining({ n: 1, chunkId: `${source.id}:0`, sourceId: source.id, sourceName: "shipping.md", cited: false }),
     ]);
     expect(reply?.citations).toEqual([]);
+    // The reply's turn: who answered and what it cost, from the same usage record.
+    expect(reply?.turn).toEqual({
+      provider: "openai",
+      model: usage!.model,
+      inputTokens: usage!.inputTokens,
+      outputTokens: usage!.outputTokens,
+      costUsd: usage!.costNanoUsd / 1e9,
+      latencyMs: usage!.latencyMs,
+      toolCalls: [],
+    });
     expect(page.data.find((m) => m.direction === "inbound")?.retrieved).toEqual([]);
+    expect(page.data.find((m) => m.direction === "inbound")?.turn).toBeNull();
   });
 
   it("answers from an attached knowledge base, including sources added after it was attached", async () => {

@@ -16,6 +16,7 @@ export * from "./api-keys";
 export * from "./invitations";
 export * from "./audit";
 export * from "./integrations";
+export * from "./sign-in-links";
 
 /** Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration). */
 export const tenantOwnedTableNames = [
@@ -44,4 +45,5 @@ export const tenantOwnedTableNames = [
   "integration_connections",
   "oauth_states",
   "integration_events",
+  "sign_in_links",
 ] as const;

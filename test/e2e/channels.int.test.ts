@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { and, eq } from "drizzle-orm";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secret";
 import { signWhatsAppBody } from "../../core/channels/whatsapp/signature";
@@ -13,6 +13,7 @@ import { channels, messages, usageRecords } from "../../db/schema";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../fakes/whatsapp";
 import { createAccessTenant, type AccessTenant } from "../support/access";
+import { launchBrowser } from "../support/browser";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { textUpdate } from "../support/telegram";
 import { contact, status, textMessage, whatsappPayload } from "../support/whatsapp";
@@ -386,18 +387,7 @@ describe("web chat widget in headless Chromium", () => {
     expect(created.status).toBe(201);
     address = (created.body as { address: string }).address;
     expect((created.body as { embedSnippet: string }).embedSnippet).toContain(`data-channel="${address}"`);
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {

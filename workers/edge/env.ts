@@ -60,6 +60,11 @@ export const edgeEnvSchema = z
     AUTH0_ORG_CLAIM: z.string().min(1).default("org_id"),
     /** The claim holding the user's email (added by an Auth0 Action); `<claim>_verified` beside it. */
     AUTH0_EMAIL_CLAIM: z.string().min(1).default("email"),
+    /**
+     * "on": console sign-in without Auth0 (the local stack): one-time sign-in links redeemed at
+     * `POST /v1/session`, and the sign-up form at `POST /v1/signup`. Never together with AUTH0_ISSUER.
+     */
+    LOCAL_SIGN_IN: optional(z.enum(["on", "off"])),
     /** Sentry through toucan-js: unhandled errors are reported only when set. */
     SENTRY_DSN: optional(z.url()),
     SENTRY_ENVIRONMENT: z.string().min(1).default("production"),
@@ -77,6 +82,10 @@ export const edgeEnvSchema = z
   .refine((env) => !env.AUTH0_ISSUER || env.AUTH0_AUDIENCE, {
     path: ["AUTH0_AUDIENCE"],
     message: "AUTH0_AUDIENCE is required when AUTH0_ISSUER is set",
+  })
+  .refine((env) => !(env.AUTH0_ISSUER && env.LOCAL_SIGN_IN === "on"), {
+    path: ["LOCAL_SIGN_IN"],
+    message: "LOCAL_SIGN_IN=on is for deployments without Auth0; unset it where AUTH0_ISSUER is set",
   });
 
 /** Wrangler passes unset vars as absent but `--var NAME:` as ""; both mean "not configured". */

@@ -2,7 +2,8 @@ import type { MiddlewareHandler } from "hono";
 import { looksLikeApiKey } from "../../../core/access/api-key-format";
 import { InvalidTokenError } from "../../../core/access/auth0";
 import type { Principal } from "../../../core/access/context";
-import { principalFromApiKey, principalFromAuth0 } from "../../../core/access/principal";
+import { principalFromApiKey, principalFromAuth0, principalFromSession } from "../../../core/access/principal";
+import { verifySession } from "../../../core/access/sign-in";
 import type { AppEnv } from "../context";
 import { unauthorized } from "../errors";
 
@@ -18,9 +19,11 @@ export interface AuthenticateOptions {
 }
 
 /**
- * Who is calling: `Authorization: Bearer <API key | Auth0 access token>`. API keys (`ak_…`) are
- * matched by hash; anything else must be an Auth0 access token whose organisation maps to a tenant
- * the user belongs to. Every failure is a 401 with a `WWW-Authenticate` challenge.
+ * Who is calling: `Authorization: Bearer <API key | Auth0 access token | console session>`. API
+ * keys (`ak_…`) are matched by hash; anything else must be an Auth0 access token whose organisation
+ * maps to a tenant the user belongs to, or, where Auth0 is not configured and LOCAL_SIGN_IN=on, a
+ * console session token (core/access/sign-in.ts). Every failure is a 401 with a `WWW-Authenticate`
+ * challenge.
  *
  * A token that verifies but whose user was removed from the tenant also gets a 401, not a 403:
  * the token no longer names anyone this tenant knows, and a 401 tells the client to sign in again
@@ -46,6 +49,22 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
       if (!principal) {
         logger.log("info", "auth.rejected", { method: "api_key", reason: "unknown_or_revoked" });
         throw unauthorized("The API key is unknown or revoked.");
+      }
+    } else if (c.get("services").config.LOCAL_SIGN_IN === "on") {
+      let session;
+      try {
+        session = await verifySession(c.get("services").config.WEBHOOK_SIGNING_KEY, token);
+      } catch (error) {
+        if (error instanceof InvalidTokenError) {
+          logger.log("info", "auth.rejected", { method: "session", reason: error.message });
+          throw unauthorized(error.message);
+        }
+        throw error;
+      }
+      principal = await principalFromSession(db, session);
+      if (!principal) {
+        logger.log("info", "auth.rejected", { method: "session", reason: "not_a_member" });
+        throw unauthorized("This account has no access to the tenant any more.");
       }
     } else {
       const verify = c.get("services").auth0;

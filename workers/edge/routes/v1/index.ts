@@ -22,6 +22,7 @@ import { usersApi } from "./users";
 import { toolsApi } from "./tools";
 import { integrationConnectionsApi, integrationsApi } from "./integrations";
 import * as integrationCallback from "./integrations/callback";
+import { localSignInOnly, sessionApi } from "./session";
 
 const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
 
@@ -59,6 +60,11 @@ v1Api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Agent platform a
 // single-use state names the tenant), so it is mounted before authentication.
 v1Api.use(integrationCallback.route.getRoutingPath(), database());
 v1Api.openapi(integrationCallback.route, integrationCallback.handler);
+
+// Sign-in without Auth0 (LOCAL_SIGN_IN=on): redeeming a link and signing up carry no bearer token yet.
+v1Api.use("/session", localSignInOnly, database());
+v1Api.use("/signup", localSignInOnly, database());
+v1Api.route("/", sessionApi);
 
 v1Api.use("*", database(), tenantCors(), authenticate());
 

@@ -26,8 +26,8 @@ async function fetchDocument() {
   return { app, document: (await response.json()) as { openapi: string; paths: Record<string, Record<string, Record<string, unknown>>> } };
 }
 
-/** Routes under /v1 that take no bearer token: the OAuth callback (its signed state names the tenant). */
-const PUBLIC_OPERATIONS = ["GET /v1/integrations/{provider}/callback"];
+/** Routes under /v1 that take no bearer token: the OAuth callback (its signed state names the tenant), and sign-in without Auth0. */
+const PUBLIC_OPERATIONS = ["GET /v1/integrations/{provider}/callback", "POST /v1/session", "POST /v1/signup"];
 
 describe("/v1/openapi.json", () => {
   it("is a valid OpenAPI 3.1 document", async () => {

@@ -1,0 +1,51 @@
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPoolDb } from "../../db/client";
+import { withTenant } from "../../db/tenant";
+import { createTestDatabase, type TestDatabase } from "../../test/support/database";
+import { principalFromSession } from "./principal";
+import { createSignInLink, redeemSignInLink, signUp } from "./sign-in";
+
+/** Sign-up and sign-in links against the database functions of migration 0019, as the app role. */
+let database: TestDatabase;
+let admin: pg.Client;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  admin = new pg.Client({ connectionString: database.adminUrl });
+  await admin.connect();
+});
+
+afterAll(async () => {
+  await admin?.end();
+  await database?.close();
+});
+
+describe("sign-up and sign-in links", () => {
+  it("sign up a tenant with its roles and admin, redeem a sign-in link once, and name members only", async () => {
+    const handle = createPoolDb(database.appUrl, { max: 2 });
+    try {
+      const created = await signUp(handle.db, { tenantName: "Función Test", email: "Owner@Func.example", subject: "local|func-owner" });
+      expect(created.slug).toBe("funcion-test");
+      const { rows: roleRows } = await admin.query<{ name: string }>("select name from roles where tenant_id = $1 order by 1", [
+        created.tenantId,
+      ]);
+      expect(roleRows.map((r) => r.name)).toEqual(["admin", "editor", "viewer"]);
+      expect((await principalFromSession(handle.db, created))?.role.name).toBe("admin");
+      expect(
+        await principalFromSession(handle.db, { tenantId: created.tenantId, userId: "00000000-0000-4000-8000-000000000000" }),
+      ).toBeUndefined();
+
+      const link = await withTenant(handle.db, created.tenantId, (tx) => createSignInLink(tx, created));
+      const { rows: stored } = await admin.query<{ token_hash: string }>("select token_hash from sign_in_links where tenant_id = $1", [
+        created.tenantId,
+      ]);
+      expect(stored[0]!.token_hash).not.toContain(link.token.slice(3)); // only the hash is stored
+      const both = await Promise.all([redeemSignInLink(handle.db, link.token), redeemSignInLink(handle.db, link.token)]);
+      expect(both.filter(Boolean)).toEqual([{ tenantId: created.tenantId, userId: created.userId }]);
+      expect(await redeemSignInLink(handle.db, link.token)).toBeUndefined();
+    } finally {
+      await handle.close();
+    }
+  });
+});
