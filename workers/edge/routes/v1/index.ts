@@ -27,7 +27,8 @@ import { localSignInOnly, sessionApi } from "./session";
 const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
 
 Authenticate with \`Authorization: Bearer <token>\`, where the token is an Auth0 access token
-(the tenant comes from its organisation) or an API key (\`ak_…\`). Each route names the permission it
+(the tenant comes from its organisation), an API key (\`ak_…\`), or, on deployments without Auth0, a
+console session from \`POST /v1/session\`. Each route names the permission it
 needs in \`x-permission\`. Errors are \`{ "error": { "code", "message", "requestId", "details"? } }\`.
 Lists are newest first and paginate with \`?limit=\` and the \`nextCursor\` of the previous page.`;
 
@@ -40,7 +41,8 @@ export const v1Api = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }).ba
 v1Api.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
   type: "http",
   scheme: "bearer",
-  description: "An Auth0 access token (JWT, RS256) or an API key `ak_<id>_<secret>`.",
+  description:
+    "An Auth0 access token (JWT, RS256), an API key `ak_<id>_<secret>`, or, where Auth0 is not configured, a console session from `POST /v1/session`.",
 });
 
 // `servers` names this deployment, so generators and Bubble.io's API Connector call the right host.
