@@ -247,9 +247,12 @@ describe("analytics API", () => {
       conversationsStarted: 3,
       activeEndUsers: 3,
       handoffs: 1,
-      // Inbound received → reply sent: 1200, 400, 3000 and 100 ms; the 4th of 4 is in the ≤ 3000 ms bucket.
+      // Inbound received → reply sent: 1200, 400, 3000 and 100 ms. The 2nd of 4 (the median) is in the
+      // ≤ 500 ms bucket; the 4th of 4 (95th and 99th percentiles) in the ≤ 3000 ms one.
       avgResponseMs: 1175,
+      p50ResponseMs: 500,
       p95ResponseMs: 3000,
+      p99ResponseMs: 3000,
       turns: 4,
       inputTokens: 600,
       outputTokens: 170,
@@ -276,7 +279,9 @@ describe("analytics API", () => {
       failedTurns: 1,
       activeEndUsers: 1,
       avgResponseMs: null,
+      p50ResponseMs: null,
       p95ResponseMs: null,
+      p99ResponseMs: null,
     });
     const byAgent = await get(`/v1/analytics/summary?${JAN}&agentId=${a.agentId}`);
     expect(byAgent.body).toMatchObject({ messagesIn: 4, messagesOut: 4, turns: 3, activeEndUsers: 2, handoffs: 1 });
@@ -294,9 +299,11 @@ describe("analytics API", () => {
       conversationsStarted: 1,
       activeEndUsers: 1,
       handoffs: 0,
-      // 1200 and 400 ms: the 2nd of 2 is in the ≤ 2000 ms bucket.
+      // 1200 and 400 ms: the 1st of 2 (median) is in the ≤ 500 ms bucket, the 2nd in the ≤ 2000 ms one.
       avgResponseMs: 800,
+      p50ResponseMs: 500,
       p95ResponseMs: 2000,
+      p99ResponseMs: 2000,
       turns: 2,
       inputTokens: 300,
       outputTokens: 70,
@@ -309,11 +316,13 @@ describe("analytics API", () => {
       activeEndUsers: 1,
       handoffs: 1,
       avgResponseMs: 1550,
+      p50ResponseMs: 250,
       p95ResponseMs: 3000,
+      p99ResponseMs: 3000,
       turns: 1,
       costUsd: 0.000105,
     });
-    expect(points[2]).toMatchObject({ messagesIn: 0, turns: 0, avgResponseMs: null, p95ResponseMs: null, costUsd: 0 });
+    expect(points[2]).toMatchObject({ messagesIn: 0, turns: 0, avgResponseMs: null, p50ResponseMs: null, p99ResponseMs: null, costUsd: 0 });
   });
 
   it("timeseries by day, one series per channel", async () => {

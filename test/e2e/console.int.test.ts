@@ -286,7 +286,9 @@ describe("the console", () => {
         { timeout: 30_000, interval: 1_000 },
       )
       .not.toBe("0");
-    expect(await page.locator(".chart canvas").count()).toBeGreaterThanOrEqual(3);
+    // The charts come with the time series, which may answer after the summary.
+    await page.locator(".chart canvas").nth(2).waitFor();
+    expect(await page.locator(".chart canvas").count()).toBe(3);
     await checkPanel("analytics");
   });
 

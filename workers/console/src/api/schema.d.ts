@@ -1874,8 +1874,12 @@ export interface components {
             handoffs: number;
             /** @description Inbound received → reply sent */
             avgResponseMs: number | null;
+            /** @description Upper bound of the histogram bucket holding the median */
+            p50ResponseMs: number | null;
             /** @description Upper bound of the histogram bucket holding the 95th percentile */
             p95ResponseMs: number | null;
+            /** @description Upper bound of the histogram bucket holding the 99th percentile */
+            p99ResponseMs: number | null;
             turns: number;
             inputTokens: number;
             outputTokens: number;
@@ -1910,8 +1914,12 @@ export interface components {
                 handoffs: number;
                 /** @description Inbound received → reply sent */
                 avgResponseMs: number | null;
+                /** @description Upper bound of the histogram bucket holding the median */
+                p50ResponseMs: number | null;
                 /** @description Upper bound of the histogram bucket holding the 95th percentile */
                 p95ResponseMs: number | null;
+                /** @description Upper bound of the histogram bucket holding the 99th percentile */
+                p99ResponseMs: number | null;
                 turns: number;
                 inputTokens: number;
                 outputTokens: number;

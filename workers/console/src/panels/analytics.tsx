@@ -47,8 +47,9 @@ export function AnalyticsPanel() {
         { label: t("analytics.handoffs"), values: points.map((p) => p.handoffs), color: "#bf8700" },
       ],
       latency: [
-        { label: t("analytics.avgLatency"), values: points.map((p) => p.avgResponseMs), color: "#8250df" },
-        { label: t("analytics.p95Latency"), values: points.map((p) => p.p95ResponseMs), color: "#cf222e" },
+        { label: t("analytics.p50Latency"), values: points.map((p) => p.p50ResponseMs), color: "#1f6feb" },
+        { label: t("analytics.p95Latency"), values: points.map((p) => p.p95ResponseMs), color: "#8250df" },
+        { label: t("analytics.p99Latency"), values: points.map((p) => p.p99ResponseMs), color: "#cf222e" },
       ],
       cost: [{ label: t("analytics.cost"), values: points.map((p) => p.costUsd), color: "#0a7d6c" }],
     };
@@ -83,8 +84,8 @@ export function AnalyticsPanel() {
                   : "—"
               }
             />
-            <Stat label={t("analytics.avgLatency")} value={s.avgResponseMs === null ? "—" : `${formatNumber(s.avgResponseMs)} ms`} />
-            <Stat label={t("analytics.p95Latency")} value={s.p95ResponseMs === null ? "—" : `${formatNumber(s.p95ResponseMs)} ms`} />
+            <Stat label={t("analytics.p50Latency")} value={s.p50ResponseMs === null ? "—" : `≤ ${formatNumber(s.p50ResponseMs)} ms`} />
+            <Stat label={t("analytics.p99Latency")} value={s.p99ResponseMs === null ? "—" : `≤ ${formatNumber(s.p99ResponseMs)} ms`} />
             <Stat label={t("analytics.cost")} value={usd(s.costUsd)} />
           </dl>
         )}
