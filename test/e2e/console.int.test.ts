@@ -328,7 +328,7 @@ describe("the console", () => {
 
     const viewerContext = await browser.newContext({ locale: "en-GB" });
     const viewerPage = await viewerContext.newPage();
-    await viewerPage.goto(link);
+    await viewerPage.goto(link, { waitUntil: "commit" });
     await viewerPage.getByRole("heading", { level: 1, name: "Agents" }).waitFor();
     expect(viewerPage.url()).not.toContain("sl_"); // the one-time token left the address bar
     expect(await viewerPage.getByTestId("role").textContent()).toContain("viewer");

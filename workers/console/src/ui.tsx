@@ -86,6 +86,25 @@ export function Field({
   );
 }
 
+/**
+ * A form whose submit runs `onSubmit` without reloading the page. The browser's own validation is
+ * off (`noValidate`): the API is the one judge of input, and its issues show next to the fields.
+ */
+export function Form({ onSubmit, className, children }: { onSubmit(): void; className?: string; children: ReactNode }) {
+  return (
+    <form
+      className={className}
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+    </form>
+  );
+}
+
 export function Loading() {
   const { t } = useI18n();
   return (

@@ -5,7 +5,7 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
 import { AGENT_TEMPLATES } from "../templates";
-import { Badge, Empty, ErrorNotice, Field, Loaded, Page, TableHead } from "../ui";
+import { Badge, Empty, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 import { Playground } from "./playground";
 
 type Agent = Schemas["Agent"];
@@ -79,14 +79,7 @@ export function NewAgent({ onDone }: { onDone?: (agent: Agent) => void }) {
     },
   });
   return (
-    <form
-      className="card"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate();
-      }}
-    >
+    <Form className="card" onSubmit={() => create.mutate()}>
       <h2>{t("agents.new")}</h2>
       <Field label={t("agents.template")}>
         <select value={template} onChange={(e) => setTemplate(e.target.value)}>
@@ -108,7 +101,7 @@ export function NewAgent({ onDone }: { onDone?: (agent: Agent) => void }) {
       <button type="submit" disabled={create.isPending}>
         {t("common.create")}
       </button>
-    </form>
+    </Form>
   );
 }
 
@@ -190,14 +183,7 @@ function AgentForm({ agent }: { agent: Agent }) {
   );
 
   return (
-    <form
-      className="card"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        save.mutate();
-      }}
-    >
+    <Form className="card" onSubmit={() => save.mutate()}>
       <fieldset disabled={!editable}>
         <legend>
           {t("agents.configuration")} <Badge>v{agent.version}</Badge>
@@ -285,7 +271,7 @@ function AgentForm({ agent }: { agent: Agent }) {
           <p className="muted">{t("common.readOnly")}</p>
         )}
       </fieldset>
-    </form>
+    </Form>
   );
 }
 

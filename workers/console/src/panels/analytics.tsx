@@ -4,7 +4,7 @@ import { api, unwrap } from "../api/client";
 import { useMe } from "../auth";
 import { TimeChart } from "../chart";
 import { useI18n } from "../i18n";
-import { Badge, ErrorNotice, Field, Loaded, Page, TableHead } from "../ui";
+import { Badge, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 
 const RANGES = {
   "24h": { hours: 24, granularity: "hour" },
@@ -201,14 +201,7 @@ function AlertRules() {
         )}
       </Loaded>
       {can("analytics:write") ? (
-        <form
-          className="row"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.mutate();
-          }}
-        >
+        <Form className="row" onSubmit={() => create.mutate()}>
           <Field label={t("common.name")} path="name" error={create.error}>
             <input value={name} onChange={(e) => setName(e.target.value)} />
           </Field>
@@ -222,7 +215,7 @@ function AlertRules() {
             {t("alerts.create")}
           </button>
           <ErrorNotice error={create.error ?? remove.error} />
-        </form>
+        </Form>
       ) : null}
     </section>
   );

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, ErrorNotice, Field, Loaded, Page, TableHead } from "../ui";
+import { Badge, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 import { RoleOptions } from "./users";
 
 /** API keys: the secret is shown once, when created; lists show only its prefix. */
@@ -28,14 +28,7 @@ export function ApiKeysPanel() {
   return (
     <Page title={t("apiKeys.title")}>
       {can("users:write") ? (
-        <form
-          className="card row"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.mutate();
-          }}
-        >
+        <Form className="card row" onSubmit={() => create.mutate()}>
           <Field label={t("common.name")} path="name" error={create.error}>
             <input value={name} onChange={(e) => setName(e.target.value)} />
           </Field>
@@ -49,7 +42,7 @@ export function ApiKeysPanel() {
             {t("apiKeys.create")}
           </button>
           <ErrorNotice error={create.error} />
-        </form>
+        </Form>
       ) : null}
       {create.data ? (
         <div className="card notice" role="status">

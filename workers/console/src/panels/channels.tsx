@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, Empty, ErrorNotice, Field, Loaded, Page } from "../ui";
+import { Badge, Empty, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 import { useAgents } from "./agents";
 
 type Channel = Schemas["Channel"];
@@ -136,14 +136,7 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
     },
   });
   return (
-    <form
-      className="card"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        connect.mutate();
-      }}
-    >
+    <Form className="card" onSubmit={() => connect.mutate()}>
       <h2>{t("channels.connect")}</h2>
       <Field label={t("channels.kind")}>
         <select value={kind} onChange={(e) => setKind(e.target.value as Kind)}>
@@ -195,6 +188,6 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
       <button type="submit" disabled={connect.isPending}>
         {t("channels.connect")}
       </button>
-    </form>
+    </Form>
   );
 }

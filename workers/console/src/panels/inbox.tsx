@@ -4,7 +4,7 @@ import { Link } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, Empty, ErrorNotice, Field, Loaded, Page } from "../ui";
+import { Badge, Empty, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 
 type Status = Schemas["ConversationSummary"]["status"];
 const LIVE_MS = 3_000;
@@ -132,13 +132,7 @@ function Conversation({ conversationId, summary }: { conversationId: string; sum
         ))}
       </ol>
       {can("agents:write") && handedOff ? (
-        <form
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            send.mutate();
-          }}
-        >
+        <Form onSubmit={() => send.mutate()}>
           <Field label={t("inbox.reply")} path="text" error={send.error}>
             <textarea rows={3} value={text} onChange={(e) => setText(e.target.value)} />
           </Field>
@@ -146,7 +140,7 @@ function Conversation({ conversationId, summary }: { conversationId: string; sum
           <button type="submit" disabled={send.isPending}>
             {t("inbox.send")}
           </button>
-        </form>
+        </Form>
       ) : can("agents:write") ? (
         <p className="muted">{t("inbox.takeOverToReply")}</p>
       ) : null}

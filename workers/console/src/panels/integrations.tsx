@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, ErrorNotice, Field, Loaded, Page } from "../ui";
+import { Badge, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 
 type Integration = Schemas["Integration"];
 
@@ -151,13 +151,7 @@ function IntegrationCard({ entry }: { entry: Integration }) {
         </p>
       ) : null}
       {tokenForm ? (
-        <form
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            token.mutate();
-          }}
-        >
+        <Form onSubmit={() => token.mutate()}>
           {entry.token.fields.map((field) => (
             <Field key={field} label={field} path={`credentials.${field}`} error={token.error}>
               <input
@@ -171,7 +165,7 @@ function IntegrationCard({ entry }: { entry: Integration }) {
           <button type="submit" disabled={token.isPending}>
             {t("integrations.connect")}
           </button>
-        </form>
+        </Form>
       ) : null}
       <ErrorNotice error={oauth.error ?? token.error ?? test.error ?? disconnect.error} />
     </article>

@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, Empty, ErrorNotice, Field, Loaded, Page, TableHead } from "../ui";
+import { Badge, Empty, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 
 type SourceKind = Schemas["CreateKnowledgeSource"]["kind"];
 const KIND_BY_EXTENSION: Record<string, SourceKind> = {
@@ -37,14 +37,7 @@ export function KnowledgePanel() {
   return (
     <Page title={t("knowledge.title")}>
       {can("knowledge:write") ? (
-        <form
-          className="card row"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            create.mutate();
-          }}
-        >
+        <Form className="card row" onSubmit={() => create.mutate()}>
           <Field label={t("knowledge.newBase")} path="name" error={create.error}>
             <input value={name} onChange={(e) => setName(e.target.value)} />
           </Field>
@@ -52,7 +45,7 @@ export function KnowledgePanel() {
             {t("common.create")}
           </button>
           <ErrorNotice error={create.error} />
-        </form>
+        </Form>
       ) : null}
       <Loaded query={bases}>
         {(page) =>
@@ -126,21 +119,14 @@ function Base({ base }: { base: Schemas["KnowledgeBase"] }) {
               }}
             />
           </Field>
-          <form
-            className="row"
-            noValidate
-            onSubmit={(e) => {
-              e.preventDefault();
-              add.mutate({ url });
-            }}
-          >
+          <Form className="row" onSubmit={() => add.mutate({ url })}>
             <Field label={t("knowledge.url")} path="url" error={add.error}>
               <input value={url} onChange={(e) => setUrl(e.target.value)} />
             </Field>
             <button type="submit" disabled={add.isPending}>
               {t("knowledge.addUrl")}
             </button>
-          </form>
+          </Form>
         </div>
       ) : null}
       <ErrorNotice error={add.error ?? remove.error} />

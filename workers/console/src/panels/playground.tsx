@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, ApiProblem, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, ErrorNotice, Field } from "../ui";
+import { Badge, ErrorNotice, Field, Form } from "../ui";
 
 /**
  * Chats with the agent through its web chat channel on this origin: the real path (edge, queue,
@@ -147,10 +147,8 @@ export function Playground({ agent }: { agent: Schemas["Agent"] }) {
           {t("playground.waiting")}
         </p>
       ) : null}
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
+      <Form
+        onSubmit={() => {
           if (text.trim()) send.mutate();
         }}
       >
@@ -160,7 +158,7 @@ export function Playground({ agent }: { agent: Schemas["Agent"] }) {
         <button type="submit" disabled={send.isPending || !text.trim()}>
           {t("inbox.send")}
         </button>
-      </form>
+      </Form>
       <ErrorNotice error={send.error ?? transcript.error} />
     </section>
   );

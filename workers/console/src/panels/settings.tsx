@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, ErrorNotice, Field, Loaded, Page } from "../ui";
+import { Badge, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 
 type Provider = keyof Schemas["ProviderKeyStatus"];
 
@@ -57,14 +57,7 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
   const set = (key: keyof typeof draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
     setDraft({ ...draft, [key]: e.target.value });
   return (
-    <form
-      className="card"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        save.mutate();
-      }}
-    >
+    <Form className="card" onSubmit={() => save.mutate()}>
       <fieldset disabled={!can("settings:write")}>
         <legend>{t("settings.tenant")}</legend>
         <Field label={t("common.name")} path="name" error={save.error}>
@@ -100,7 +93,7 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
         ) : null}
         {can("settings:write") ? <button type="submit">{t("common.save")}</button> : null}
       </fieldset>
-    </form>
+    </Form>
   );
 }
 
@@ -151,14 +144,7 @@ function ProviderKeys() {
       </Loaded>
       <ErrorNotice error={remove.error} />
       {can("settings:write") ? (
-        <form
-          className="row"
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            save.mutate();
-          }}
-        >
+        <Form className="row" onSubmit={() => save.mutate()}>
           <Field label={t("settings.provider")}>
             <select value={provider} onChange={(e) => setProvider(e.target.value as Provider)}>
               <option value="openai">openai</option>
@@ -173,7 +159,7 @@ function ProviderKeys() {
             {t("settings.keySave")}
           </button>
           <ErrorNotice error={save.error} />
-        </form>
+        </Form>
       ) : null}
     </section>
   );

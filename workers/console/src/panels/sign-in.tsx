@@ -4,7 +4,7 @@ import { Link, useLocation } from "wouter";
 import { api, unwrap } from "../api/client";
 import { useSession } from "../auth";
 import { useI18n } from "../i18n";
-import { ErrorNotice, Field } from "../ui";
+import { ErrorNotice, Field, Form } from "../ui";
 
 /**
  * A sign-in link is `/console/#/sign-in?token=sl_…`. The token is taken out of the address when the
@@ -72,13 +72,7 @@ export function SignUp() {
     <main id="main" className="centered">
       <h1>{t("signUp.title")}</h1>
       <p>{t("signUp.lead")}</p>
-      <form
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          signUp.mutate();
-        }}
-      >
+      <Form onSubmit={() => signUp.mutate()}>
         <Field label={t("signUp.tenantName")} path="tenantName" error={signUp.error}>
           <input value={form.tenantName} onChange={set("tenantName")} required autoComplete="organization" />
         </Field>
@@ -92,7 +86,7 @@ export function SignUp() {
         <button type="submit" disabled={signUp.isPending}>
           {t("signUp.submit")}
         </button>
-      </form>
+      </Form>
       <p>
         <Link href="/sign-in">{t("signIn.title")}</Link>
       </p>

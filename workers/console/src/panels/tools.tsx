@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, parseJsonField, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, Empty, ErrorNotice, Field, Loaded, Page } from "../ui";
+import { Badge, Empty, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 
 type Tool = Schemas["Tool"];
 
@@ -80,20 +80,14 @@ function ToolRow({ tool }: { tool: Tool }) {
       </p>
       <details>
         <summary>{t("tools.testRun")}</summary>
-        <form
-          noValidate
-          onSubmit={(e) => {
-            e.preventDefault();
-            test.mutate();
-          }}
-        >
+        <Form onSubmit={() => test.mutate()}>
           <Field label={t("tools.arguments")} path="arguments" error={test.error}>
             <textarea rows={3} value={args} onChange={(e) => setArgs(e.target.value)} />
           </Field>
           <button type="submit" disabled={test.isPending || !can("tools:write")}>
             {t("tools.run")}
           </button>
-        </form>
+        </Form>
         <ErrorNotice error={test.error} />
         {test.data ? (
           <div className="result" role="status">
@@ -157,14 +151,7 @@ function NewTool({ onDone }: { onDone(): void }) {
     },
   });
   return (
-    <form
-      className="card"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate();
-      }}
-    >
+    <Form className="card" onSubmit={() => create.mutate()}>
       <h2>{t("tools.new")}</h2>
       <Field label={t("common.name")} path="name" error={create.error} hint={t("tools.nameHint")}>
         <input value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} />
@@ -199,7 +186,7 @@ function NewTool({ onDone }: { onDone(): void }) {
       <button type="submit" disabled={create.isPending}>
         {t("common.create")}
       </button>
-    </form>
+    </Form>
   );
 }
 
@@ -216,14 +203,7 @@ function ImportTools({ onDone }: { onDone(): void }) {
     },
   });
   return (
-    <form
-      className="card"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        run.mutate();
-      }}
-    >
+    <Form className="card" onSubmit={() => run.mutate()}>
       <h2>{t("tools.import")}</h2>
       <Field label={t("tools.importUrl")} path="url" error={run.error}>
         <input value={url} onChange={(e) => setUrl(e.target.value)} />
@@ -235,7 +215,7 @@ function ImportTools({ onDone }: { onDone(): void }) {
       <button type="submit" disabled={run.isPending}>
         {t("tools.import")}
       </button>
-    </form>
+    </Form>
   );
 }
 

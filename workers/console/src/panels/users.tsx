@@ -3,7 +3,7 @@ import { useState } from "react";
 import { api, unwrap } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
-import { Badge, ErrorNotice, Field, Loaded, Page, TableHead } from "../ui";
+import { Badge, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 
 /** The tenant's roles as `<option>`s (for role pickers). */
 export function RoleOptions() {
@@ -160,14 +160,7 @@ function Invite() {
     },
   });
   return (
-    <form
-      className="row"
-      noValidate
-      onSubmit={(e) => {
-        e.preventDefault();
-        invite.mutate();
-      }}
-    >
+    <Form className="row" onSubmit={() => invite.mutate()}>
       <Field label={t("users.email")} path="email" error={invite.error}>
         <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} />
       </Field>
@@ -181,6 +174,6 @@ function Invite() {
         {t("users.invite")}
       </button>
       <ErrorNotice error={invite.error} />
-    </form>
+    </Form>
   );
 }
