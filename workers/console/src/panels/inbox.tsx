@@ -75,13 +75,25 @@ function Conversation({ conversationId, summary }: { conversationId: string; sum
     refetchInterval: LIVE_MS,
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["conversations"] });
+  // The answer carries the new status: shown at once in every cached list, then lists are fetched again.
+  const applyStatus = (changed: Schemas["ConversationHandoff"]) => {
+    queryClient.setQueriesData<Schemas["ConversationSummaryPage"]>({ queryKey: ["conversations"], exact: false }, (page) =>
+      page && Array.isArray(page.data)
+        ? {
+            ...page,
+            data: page.data.map((c) => (c.id === changed.id ? { ...c, status: changed.status, handedOffAt: changed.handedOffAt } : c)),
+          }
+        : page,
+    );
+    void refresh();
+  };
   const handoff = useMutation({
     mutationFn: () => unwrap(api.POST("/v1/conversations/{conversationId}/handoff", { params: { path: { conversationId } } })),
-    onSuccess: refresh,
+    onSuccess: applyStatus,
   });
   const release = useMutation({
     mutationFn: () => unwrap(api.POST("/v1/conversations/{conversationId}/release", { params: { path: { conversationId } } })),
-    onSuccess: refresh,
+    onSuccess: applyStatus,
   });
   const [text, setText] = useState("");
   const send = useMutation({
