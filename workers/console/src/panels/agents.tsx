@@ -200,22 +200,14 @@ function AgentForm({ agent }: { agent: Agent }) {
               type="number"
               step="0.1"
               value={draft.temperature}
-              onChange={(e) => setDraft({ ...draft, temperature: e.target.value as unknown as number })}
+              onChange={(e) => setDraft({ ...draft, temperature: e.target.value })}
             />
           </Field>
           <Field label={t("agents.maxOutputTokens")} path="maxOutputTokens" error={save.error}>
-            <input
-              type="number"
-              value={draft.maxOutputTokens}
-              onChange={(e) => setDraft({ ...draft, maxOutputTokens: e.target.value as unknown as number })}
-            />
+            <input type="number" value={draft.maxOutputTokens} onChange={(e) => setDraft({ ...draft, maxOutputTokens: e.target.value })} />
           </Field>
           <Field label={t("agents.memoryWindow")} path="memoryWindow" error={save.error}>
-            <input
-              type="number"
-              value={draft.memoryWindow}
-              onChange={(e) => setDraft({ ...draft, memoryWindow: e.target.value as unknown as number })}
-            />
+            <input type="number" value={draft.memoryWindow} onChange={(e) => setDraft({ ...draft, memoryWindow: e.target.value })} />
           </Field>
         </div>
         <div className="row">
@@ -275,14 +267,15 @@ function AgentForm({ agent }: { agent: Agent }) {
   );
 }
 
+/** The form's state: numbers as typed (strings), turned into numbers when saved. */
 function draftOf(agent: Agent) {
   const policy = agent.modelPolicy as Schemas["CreateAgent"]["modelPolicy"] | undefined;
   return {
     name: agent.name,
     systemPrompt: agent.systemPrompt,
-    temperature: agent.temperature,
-    maxOutputTokens: agent.maxOutputTokens,
-    memoryWindow: agent.memoryWindow,
+    temperature: String(agent.temperature),
+    maxOutputTokens: String(agent.maxOutputTokens),
+    memoryWindow: String(agent.memoryWindow),
     toolIds: agent.toolIds,
     integrationTools: agent.integrationTools,
     knowledgeBaseIds: agent.knowledgeBaseIds,
