@@ -56,7 +56,7 @@ export class InvalidRequestError extends DomainError {
 /** A dependency of the verb is missing here (no keyring, no tool runner): 503 with its own code; the client may retry later. */
 export class UnavailableError extends DomainError {
   constructor(
-    code: "SECRETS_UNAVAILABLE" | "CHANNELS_UNAVAILABLE" | "TOOL_RUNNER_UNAVAILABLE" | "INTEGRATION_NOT_CONFIGURED",
+    code: "SECRETS_UNAVAILABLE" | "CHANNELS_UNAVAILABLE" | "TOOL_RUNNER_UNAVAILABLE" | "INTEGRATION_NOT_CONFIGURED" | "AUTH0_UNAVAILABLE",
     message: string,
   ) {
     super(code, 503, message);

@@ -36,6 +36,7 @@ describe("auth lookup functions", () => {
        group by p.oid, p.proname order by 1`,
     );
     expect(rows.map((r) => r.proname)).toEqual([
+      "auth_accept_invitation",
       "auth_api_key",
       "auth_member",
       "auth_origin_allowed",

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { build } from "vite";
+import { CONSOLE_HEADERS, consoleCsp } from "../workers/edge/console-csp";
 
 export const CONSOLE_ROOT = fileURLToPath(new URL("../workers/console/", import.meta.url));
 export const CONSOLE_DIST = join(CONSOLE_ROOT, "dist", "console");
@@ -42,11 +43,13 @@ export async function firstLoadBytes(dist = CONSOLE_DIST): Promise<{ js: number;
 /**
  * Response headers for the console's assets (Workers static assets read `_headers` at the root of
  * the assets directory): a strict CSP (same-origin scripts, styles and API calls only; no framing).
+ * The page itself goes through the edge, which adds Auth0's origin where Auth0 signs in.
  */
 const HEADERS = `/console/*
-  Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'
-  X-Content-Type-Options: nosniff
-  Referrer-Policy: no-referrer
+  Content-Security-Policy: ${consoleCsp()}
+${Object.entries(CONSOLE_HEADERS)
+  .map(([name, value]) => `  ${name}: ${value}`)
+  .join("\n")}
 `;
 
 export async function buildConsole(): Promise<{ js: number; css: number }> {

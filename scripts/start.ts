@@ -7,6 +7,9 @@
  *   OPENAI_API_KEY      the demo agent answers with gpt-4o-mini (OPENAI_BASE_URL to override)
  *   AUTH0_ISSUER, AUTH0_AUDIENCE (and AUTH0_JWKS_URL, AUTH0_ORG_CLAIM, AUTH0_EMAIL_CLAIM,
  *   AUTH0_JWKS_COOLDOWN_SECONDS, AUTH0_CLOCK_TOLERANCE_SECONDS)  Auth0 sign-in for the admin API
+ *   AUTH0_CONSOLE_CLIENT_ID  the console signs in through Universal Login
+ *   AUTH0_MANAGEMENT_CLIENT_ID, AUTH0_MANAGEMENT_CLIENT_SECRET (AUTH0_CONNECTION_ID)  self-service
+ *     sign-up and emailed invitations through the Management API
  */
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { mkdir } from "node:fs/promises";
@@ -40,6 +43,11 @@ async function main() {
       "AUTH0_EMAIL_CLAIM",
       "AUTH0_JWKS_COOLDOWN_SECONDS",
       "AUTH0_CLOCK_TOLERANCE_SECONDS",
+      "AUTH0_CONSOLE_CLIENT_ID",
+      "AUTH0_MANAGEMENT_CLIENT_ID",
+      "AUTH0_MANAGEMENT_CLIENT_SECRET",
+      "AUTH0_MANAGEMENT_BASE_URL",
+      "AUTH0_CONNECTION_ID",
     ]),
     // WhatsApp end to end on loopback: the fake Graph API and a local app secret.
     demoWhatsApp: true,

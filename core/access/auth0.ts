@@ -44,7 +44,14 @@ export class TokenVerificationUnavailableError extends Error {
   readonly code = "AUTH_UNAVAILABLE";
 }
 
-export type Auth0Verifier = (token: string) => Promise<VerifiedAuth0Token>;
+/** A verified token of a user who has not joined an organisation yet (self-service sign-up). */
+export type VerifiedAuth0User = Omit<VerifiedAuth0Token, "orgId"> & { orgId?: string };
+
+/** Verifies a token; with `{ organization: "optional" }` a token without the organisation claim passes too. */
+export interface Auth0Verifier {
+  (token: string): Promise<VerifiedAuth0Token>;
+  (token: string, options: { organization: "optional" }): Promise<VerifiedAuth0User>;
+}
 
 /**
  * Verifies Auth0 access tokens: RS256 only (so `alg: none` and HS256-signed-with-the-public-key
@@ -69,7 +76,7 @@ export function createAuth0Verifier(options: Auth0VerifierOptions): Auth0Verifie
     clock: options.clock ?? Date.now,
   });
 
-  return async function verifyAuth0Token(token) {
+  async function verifyAuth0Token(token: string, verifyOptions?: { organization: "optional" }): Promise<VerifiedAuth0User> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, keys, {
@@ -87,18 +94,20 @@ export function createAuth0Verifier(options: Auth0VerifierOptions): Auth0Verifie
       throw new InvalidTokenError(describeJoseError(error), { cause: error });
     }
     const orgId = payload[orgClaim];
-    if (typeof orgId !== "string" || !orgId)
+    const hasOrg = typeof orgId === "string" && orgId !== "";
+    if (!hasOrg && verifyOptions?.organization !== "optional")
       throw new InvalidTokenError(`The token has no ${orgClaim} claim (sign in through an Auth0 Organization).`);
     const email = payload[emailClaim];
     const name = payload.name;
     return {
       subject: payload.sub!,
-      orgId,
+      ...(hasOrg ? { orgId } : {}),
       ...(typeof email === "string" ? { email } : {}),
       emailVerified: payload[`${emailClaim}_verified`] === true,
       ...(typeof name === "string" ? { name } : {}),
     };
-  };
+  }
+  return verifyAuth0Token as Auth0Verifier;
 }
 
 /**

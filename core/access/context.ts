@@ -4,6 +4,7 @@ import type { Permission } from "./permissions";
 import type { Keyring } from "../crypto/secrets";
 import type { OutboundPolicy } from "../http/url-policy";
 import type { IntegrationConfig } from "../integrations/config";
+import type { Auth0Management } from "./auth0-management";
 
 /**
  * Who is calling, always inside exactly one tenant: a signed-in user, an API key, or `system`
@@ -55,6 +56,11 @@ export interface DomainServices {
   channels?: ChannelProviders;
   /** Connecting integrations: the providers' OAuth apps and base URLs, the state's signing key, our callback's base URL. */
   integrations?: IntegrationServices;
+  /**
+   * How invitees join: through an Auth0 organisation invitation that Auth0 emails, or (without
+   * Auth0, LOCAL_SIGN_IN) through a one-time acceptance link under our public base URL.
+   */
+  invitations?: { via: "auth0"; auth0: Auth0Management } | { via: "link"; publicBaseUrl: string };
 }
 
 export interface IntegrationServices {

@@ -52,6 +52,13 @@ export const invitationDto = z.object({
   createdAt: z.string(),
   expiresAt: z.string(),
   acceptedAt: z.string().nullable(),
+  /** Auth0 emailed the invitee an organisation invitation. */
+  emailed: z.boolean(),
+  /**
+   * Without Auth0: the one-time link that accepts the invitation, in the answer to its creation
+   * only (it is stored as a hash); hand it to the invitee.
+   */
+  acceptUrl: z.string().optional(),
 });
 export type InvitationDto = z.infer<typeof invitationDto>;
 export const createInvitationInput = z.object({

@@ -100,7 +100,8 @@ export async function verifySession(signingKey: string, token: string): Promise<
 export const signUpInput = z
   .object({
     tenantName: z.string().trim().min(2).max(80),
-    email: z.email().max(254),
+    /** Required without Auth0; with Auth0 the email is the Auth0 user's. */
+    email: z.email().max(254).optional(),
     name: z.string().trim().min(1).max(120).optional(),
   })
   .strict();
@@ -125,7 +126,7 @@ export function slugOf(name: string): string {
  */
 export async function signUp(
   db: Database,
-  input: SignUpInput & { subject: string; auth0OrgId?: string },
+  input: SignUpInput & { email: string; subject: string; auth0OrgId?: string },
 ): Promise<{ tenantId: string; userId: string; slug: string }> {
   const base = slugOf(input.tenantName);
   for (let attempt = 0; attempt < 4; attempt++) {

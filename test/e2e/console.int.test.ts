@@ -1,12 +1,12 @@
 import AxeBuilder from "@axe-core/playwright";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSignInLink } from "../../core/access/sign-in";
 import { createPoolDb, type DbHandle } from "../../db/client";
-import { memberships, roles, users } from "../../db/schema";
+import { memberships } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { consoleSignInUrl, PROJECT_ROOT, startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { launchBrowser } from "../support/browser";
@@ -28,7 +28,6 @@ let admin: DbHandle<pg.Pool>;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
-let tenantId: string;
 let agentId: string;
 
 beforeAll(async () => {
@@ -180,7 +179,6 @@ describe("the console", () => {
     await page.getByLabel("Your name").fill("Ana");
     await page.getByRole("button", { name: "Create workspace" }).click();
     await page.getByRole("heading", { level: 1, name: "Get started" }).waitFor();
-    tenantId = await page.evaluate<string>('JSON.parse(sessionStorage.getItem("console.session")).tenantId');
     await checkPanel("welcome");
 
     await page.getByRole("button", { name: "Use this template" }).first().click();
@@ -315,22 +313,28 @@ describe("the console", () => {
     await page.getByLabel("Role", { exact: true }).selectOption({ label: "viewer" });
     await page.getByRole("button", { name: "Invite" }).click();
     await page.locator("tr", { hasText: "viewer@nandu.example" }).getByText("Pending").waitFor();
+    const link = await page.getByTestId("accept-url").textContent();
+    expect(link).toMatch(/\/console\/#\/accept\?token=inv_/);
     await checkPanel("users");
 
-    // Accepting an invitation is Auth0's part; here the viewer's membership is made directly.
-    const [viewerRole] = await admin.db
-      .select({ id: roles.id })
-      .from(roles)
-      .where(and(eq(roles.tenantId, tenantId), eq(roles.name, "viewer")));
-    const [viewer] = await admin.db.insert(users).values({ authSubject: "local|e2e-viewer", email: "viewer@nandu.example" }).returning();
-    await admin.db.insert(memberships).values({ tenantId, userId: viewer!.id, roleId: viewerRole!.id });
-    const link = await consoleSignInUrl(database.adminUrl, stack.edge.url, { tenantId, userId: viewer!.id });
-
+    // The viewer opens the invitation link in their own browser and joins with their name.
     const viewerContext = await browser.newContext({ locale: "en-GB" });
     const viewerPage = await viewerContext.newPage();
-    await viewerPage.goto(link, { waitUntil: "commit" });
+    await viewerPage.goto(link!, { waitUntil: "commit" });
+    await viewerPage.getByRole("heading", { level: 1, name: "Join your team" }).waitFor();
+    expect(viewerPage.url()).not.toContain("inv_"); // the one-time token left the address bar
+    await viewerPage.getByLabel("Your name").fill("Vera Viewer");
+    await viewerPage.getByRole("button", { name: "Join" }).click();
     await viewerPage.getByRole("heading", { level: 1, name: "Agents" }).waitFor();
-    expect(viewerPage.url()).not.toContain("sl_"); // the one-time token left the address bar
+    // The link worked once: opened again, it is refused.
+    const again = await fetch(`${stack.edge.url}/v1/invitation-acceptances`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ token: decodeURIComponent(link!.split("token=")[1]!), name: "Mallory" }),
+    });
+    expect(again.status).toBe(401);
+    await page.reload();
+    await page.locator("tr", { hasText: "viewer@nandu.example" }).getByText("Accepted").waitFor();
     expect(await viewerPage.getByTestId("role").textContent()).toContain("viewer");
     expect(await viewerPage.getByRole("button", { name: "New agent" }).count()).toBe(0);
     expect(await viewerPage.getByRole("link", { name: "Users and roles" }).count()).toBe(0);

@@ -18,7 +18,9 @@ export interface AdminApiHarness {
  * The edge under workerd (one start per test file) against a fresh database, with Auth0 pointed at a
  * loopback JWKS server. No Chroma and no pool: the admin API needs neither.
  */
-export async function startAdminApiHarness(edgeVars: Record<string, string> = {}): Promise<AdminApiHarness> {
+export async function startAdminApiHarness(
+  edgeVars: Record<string, string> | ((auth0: FakeAuth0) => Record<string, string>) = {},
+): Promise<AdminApiHarness> {
   const database = await createTestDatabase();
   const auth0 = await startFakeAuth0();
   let stack: LocalStack | undefined;
@@ -33,7 +35,7 @@ export async function startAdminApiHarness(edgeVars: Record<string, string> = {}
         AUTH0_AUDIENCE: auth0.audience,
         AUTH0_JWKS_URL: auth0.jwksUrl,
         LOG_LEVEL: "warn",
-        ...edgeVars,
+        ...(typeof edgeVars === "function" ? edgeVars(auth0) : edgeVars),
       },
     });
   } catch (error) {

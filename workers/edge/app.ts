@@ -16,7 +16,9 @@ import { healthRoutes } from "./routes/health";
 import { v1Api } from "./routes/v1";
 import { webhookIntake, webhookSources } from "./routes/webhooks/intake";
 import { webchatRoutes } from "./routes/webchat";
+import { consoleRoutes } from "./routes/console";
 import { createAuth0Verifier } from "../../core/access/auth0";
+import { createAuth0Management } from "../../core/access/auth0-management";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { parseHostList } from "../../core/http/url-policy";
 
@@ -57,6 +59,18 @@ export const defaultServices: ServicesFactory = (config) => {
             emailClaim: config.AUTH0_EMAIL_CLAIM,
             jwksCooldownSeconds: config.AUTH0_JWKS_COOLDOWN_SECONDS,
             clockToleranceSeconds: config.AUTH0_CLOCK_TOLERANCE_SECONDS,
+          }),
+        }
+      : {}),
+    ...(config.AUTH0_ISSUER && config.AUTH0_MANAGEMENT_CLIENT_ID && config.AUTH0_MANAGEMENT_CLIENT_SECRET && config.AUTH0_CONSOLE_CLIENT_ID
+      ? {
+          auth0Management: createAuth0Management({
+            domain: new URL(config.AUTH0_ISSUER).host,
+            clientId: config.AUTH0_MANAGEMENT_CLIENT_ID,
+            clientSecret: config.AUTH0_MANAGEMENT_CLIENT_SECRET,
+            consoleClientId: config.AUTH0_CONSOLE_CLIENT_ID,
+            ...(config.AUTH0_CONNECTION_ID ? { connectionId: config.AUTH0_CONNECTION_ID } : {}),
+            ...(config.AUTH0_MANAGEMENT_BASE_URL ? { baseUrl: config.AUTH0_MANAGEMENT_BASE_URL } : {}),
           }),
         }
       : {}),
@@ -106,6 +120,7 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
   // One intake, mounted per registered kind so each route keeps its own name in metrics and logs.
   for (const { kind, find } of webhookSources()) app.route(`/webhooks/${kind}`, webhookIntake(kind, find));
   app.route("/webchat", webchatRoutes);
+  app.route("/", consoleRoutes);
   app.route("/", v1Api);
 
   app.notFound((c) => errorResponse(c, 404, "NOT_FOUND", "No such route."));

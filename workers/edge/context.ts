@@ -1,4 +1,5 @@
 import type { Auth0Verifier } from "../../core/access/auth0";
+import type { Auth0Management } from "../../core/access/auth0-management";
 import type { KnowledgeJobQueue } from "../../core/knowledge/jobs";
 import type { InboundQueue } from "../../core/queue/sqs";
 import type { Logger } from "../../core/observability/log";
@@ -33,6 +34,8 @@ export interface EdgeServices extends ConfigServices {
   logger: Logger;
   /** Auth0 access-token verification; absent when AUTH0_ISSUER is not configured. */
   auth0?: Auth0Verifier;
+  /** Auth0's Management API; absent unless AUTH0_MANAGEMENT_CLIENT_ID is configured. */
+  auth0Management?: Auth0Management;
 }
 
 export interface AppEnv {

@@ -60,6 +60,19 @@ export const edgeEnvSchema = z
     AUTH0_ORG_CLAIM: z.string().min(1).default("org_id"),
     /** The claim holding the user's email (added by an Auth0 Action); `<claim>_verified` beside it. */
     AUTH0_EMAIL_CLAIM: z.string().min(1).default("email"),
+    /** The console's Auth0 application (single-page, PKCE): the console signs in through Universal Login with it. */
+    AUTH0_CONSOLE_CLIENT_ID: optional(z.string().min(1)),
+    /**
+     * A machine-to-machine application for the Management API (organisations, members,
+     * invitations, verification emails). Set both to allow self-service sign-up and to send
+     * invitations through Auth0; unset, `POST /v1/signup` answers 404 and invitations are only recorded.
+     */
+    AUTH0_MANAGEMENT_CLIENT_ID: optional(z.string().min(1)),
+    AUTH0_MANAGEMENT_CLIENT_SECRET: optional(z.string().min(1)),
+    /** Where the Management API and its token endpoint are reached instead of `https://<issuer host>` (a loopback fake in tests). */
+    AUTH0_MANAGEMENT_BASE_URL: optional(z.url()),
+    /** The connection (`con_…`) each new organisation enables, and invitations sign in with. */
+    AUTH0_CONNECTION_ID: optional(z.string().min(1)),
     /**
      * "on": console sign-in without Auth0 (the local stack): one-time sign-in links redeemed at
      * `POST /v1/session`, and the sign-up form at `POST /v1/signup`. Never together with AUTH0_ISSUER.
@@ -83,6 +96,13 @@ export const edgeEnvSchema = z
     path: ["AUTH0_AUDIENCE"],
     message: "AUTH0_AUDIENCE is required when AUTH0_ISSUER is set",
   })
+  .refine(
+    (env) => !env.AUTH0_MANAGEMENT_CLIENT_ID || (env.AUTH0_ISSUER && env.AUTH0_MANAGEMENT_CLIENT_SECRET && env.AUTH0_CONSOLE_CLIENT_ID),
+    {
+      path: ["AUTH0_MANAGEMENT_CLIENT_ID"],
+      message: "AUTH0_MANAGEMENT_CLIENT_ID needs AUTH0_ISSUER, AUTH0_MANAGEMENT_CLIENT_SECRET and AUTH0_CONSOLE_CLIENT_ID",
+    },
+  )
   .refine((env) => !(env.AUTH0_ISSUER && env.LOCAL_SIGN_IN === "on"), {
     path: ["LOCAL_SIGN_IN"],
     message: "LOCAL_SIGN_IN=on is for deployments without Auth0; unset it where AUTH0_ISSUER is set",

@@ -20,6 +20,8 @@ export type ErrorCode =
   | "INVALID_PARAMS"
   | "INVALID_REQUEST"
   | "AUTH_UNAVAILABLE"
+  /** Auth0's Management API (sign-up, invitations) is not configured or not answering. */
+  | "AUTH0_UNAVAILABLE"
   | "SECRETS_UNAVAILABLE"
   /** A stored secret no longer decrypts (its key left the keyring, or it was damaged): the admin enters it again. */
   | "SECRET_UNREADABLE"

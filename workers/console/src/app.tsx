@@ -14,7 +14,7 @@ import { IntegrationsPanel } from "./panels/integrations";
 import { KnowledgePanel } from "./panels/knowledge";
 import { OnboardingPanel } from "./panels/onboarding";
 import { SettingsPanel } from "./panels/settings";
-import { SignIn, SignUp } from "./panels/sign-in";
+import { AcceptInvitation, SignIn, SignUp } from "./panels/sign-in";
 import { ToolsPanel } from "./panels/tools";
 import { UsersPanel } from "./panels/users";
 import { ErrorNotice, Loading } from "./ui";
@@ -40,6 +40,7 @@ export function App() {
       <Switch>
         <Route path="/sign-in" component={SignIn} />
         <Route path="/sign-up" component={SignUp} />
+        <Route path="/accept" component={AcceptInvitation} />
         <Route>
           <SignedIn />
         </Route>

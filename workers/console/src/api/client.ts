@@ -49,7 +49,9 @@ const auth: Middleware = {
     return request;
   },
   onResponse({ response }) {
-    if (response.status === 401 && !response.url.endsWith("/v1/session")) onUnauthorized?.();
+    // A refused link or sign-up is that page's error, not the end of a session.
+    if (response.status === 401 && !/\/v1\/(session|signup|invitation-acceptances)$/.test(new URL(response.url).pathname))
+      onUnauthorized?.();
     return response;
   },
 };

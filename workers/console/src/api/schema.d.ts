@@ -41,6 +41,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invitation-acceptances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept an invitation with its one-time link and get a console session (deployments without Auth0)
+         * @description The token from the acceptance link (`/console/#/accept?token=inv_…`) that `POST /v1/invitations` answered. It works once, until the invitation expires; the invitee becomes a member with the invitation's email and role. With Auth0, invitees accept through Auth0's email instead, and this answers 404.
+         */
+        post: operations["acceptInvitation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/signup": {
         parameters: {
             query?: never;
@@ -51,10 +71,30 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create a tenant and its admin, and get a sign-in link (deployments without Auth0)
-         * @description Self-service sign-up where Auth0 is not configured (`LOCAL_SIGN_IN=on`): a tenant with the built-in roles, the user as its admin, and a one-time sign-in link. Elsewhere 404.
+         * Create a tenant with the caller as its admin
+         * @description Self-service sign-up. **With Auth0:** send the Auth0 access token of a signed-in user who has no organisation yet as `Authorization: Bearer`; the user's email must be verified (Auth0 is asked afresh, and sends a new verification email when it is not: `FORBIDDEN`, reason `EMAIL_NOT_VERIFIED`). The platform creates the Auth0 Organization, makes the user its member and the tenant's admin; sign in again with `organization` set to `organizationId`. **Without Auth0** (`LOCAL_SIGN_IN=on`): `email` is required and the answer carries a one-time sign-in link. Elsewhere 404.
          */
         post: operations["signUp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sign-in-config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the console signs in on this deployment
+         * @description `auth0`: Universal Login with the console's application (PKCE), then the access token as bearer; `signUp` says whether self-service sign-up is open. `local`: one-time sign-in links and the sign-up form. `api_key`: neither; API keys only.
+         */
+        get: operations["getSignInConfig"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1190,21 +1230,42 @@ export interface components {
         RedeemSignInLink: {
             token: string;
         };
+        AcceptInvitation: {
+            token: string;
+            name: string;
+        };
         SignedUp: {
             /** Format: uuid */
             tenantId: string;
             /** Format: uuid */
             userId: string;
             slug: string;
-            /** Format: uri */
-            signInUrl: string;
-            signInToken: string;
+            /** @description The new Auth0 Organization (with Auth0) */
+            organizationId?: string;
+            /**
+             * Format: uri
+             * @description A one-time sign-in link (without Auth0)
+             */
+            signInUrl?: string;
+            signInToken?: string;
         };
         SignUp: {
             tenantName: string;
             /** Format: email */
-            email: string;
+            email?: string;
             name?: string;
+        };
+        SignInConfig: {
+            /** @enum {string} */
+            method: "auth0" | "local" | "api_key";
+            signUp: boolean;
+            /** @description With `method: auth0`: what `@auth0/auth0-spa-js` needs */
+            auth0?: {
+                domain: string;
+                clientId: string;
+                audience: string;
+                organizationClaim: string;
+            };
         };
         Me: {
             /** Format: uuid */
@@ -1365,6 +1426,8 @@ export interface components {
             createdAt: string;
             expiresAt: string;
             acceptedAt: string | null;
+            emailed: boolean;
+            acceptUrl?: string;
         };
         CreateInvitation: {
             /** Format: email */
@@ -2635,6 +2698,57 @@ export interface operations {
             };
         };
     };
+    acceptInvitation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcceptInvitation"];
+            };
+        };
+        responses: {
+            /** @description A session for the new member */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleSession"];
+                };
+            };
+            /** @description Invalid body (`INVALID_BODY`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The link is unknown, used or expired (`UNAUTHORIZED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Local sign-in is not enabled here (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     signUp: {
         parameters: {
             query?: never;
@@ -2648,7 +2762,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The tenant, its admin and a one-time sign-in link */
+            /** @description The tenant and its admin */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2666,7 +2780,25 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Local sign-up is not enabled here (`NOT_FOUND`) */
+            /** @description With Auth0: no valid access token (`UNAUTHORIZED`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description With Auth0: the email is not verified yet (`FORBIDDEN`, reason `EMAIL_NOT_VERIFIED`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Sign-up is not enabled here (`NOT_FOUND`) */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2677,6 +2809,44 @@ export interface operations {
             };
             /** @description No free slug for that name (`CONFLICT`, reason `SLUG_TAKEN`) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Auth0 is not answering (`AUTH0_UNAVAILABLE`) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getSignInConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in method */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInConfig"];
+                };
+            };
+            /** @description A malformed request */
+            "4XX": {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -174,6 +174,19 @@ function Invite() {
         {t("users.invite")}
       </button>
       <ErrorNotice error={invite.error} />
+      {invite.data ? (
+        <p className="notice" role="status">
+          {invite.data.acceptUrl ? (
+            <>
+              {t("users.acceptLink", { email: invite.data.email })} <code data-testid="accept-url">{invite.data.acceptUrl}</code>
+            </>
+          ) : invite.data.emailed ? (
+            t("users.emailed", { email: invite.data.email })
+          ) : (
+            t("users.recorded", { email: invite.data.email })
+          )}
+        </p>
+      ) : null}
     </Form>
   );
 }

@@ -22,7 +22,7 @@ import { usersApi } from "./users";
 import { toolsApi } from "./tools";
 import { integrationConnectionsApi, integrationsApi } from "./integrations";
 import * as integrationCallback from "./integrations/callback";
-import { localSignInOnly, sessionApi } from "./session";
+import { localSignInOnly, sessionApi, signUpEnabled } from "./session";
 
 const DESCRIPTION = `The admin API of the agent platform, one tenant per caller.
 
@@ -63,9 +63,11 @@ v1Api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Agent platform a
 v1Api.use(integrationCallback.route.getRoutingPath(), database());
 v1Api.openapi(integrationCallback.route, integrationCallback.handler);
 
-// Sign-in without Auth0 (LOCAL_SIGN_IN=on): redeeming a link and signing up carry no bearer token yet.
+// Sign-in: the console's sign-in configuration, redeeming a link (LOCAL_SIGN_IN=on) and signing up
+// (locally, or with a not-yet-member's Auth0 token) come before the authentication of members.
 v1Api.use("/session", localSignInOnly, database());
-v1Api.use("/signup", localSignInOnly, database());
+v1Api.use("/invitation-acceptances", localSignInOnly, database());
+v1Api.use("/signup", signUpEnabled, database());
 v1Api.route("/", sessionApi);
 
 v1Api.use("*", database(), tenantCors(), authenticate());

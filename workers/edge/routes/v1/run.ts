@@ -24,7 +24,7 @@ export function runVerb<I, O>(
 
 /** The isolate's services (derived once, app.ts) as the verbs see them; our base URL defaults to the request's origin. */
 function domainServices(c: Context<AppEnv>): DomainServices {
-  const { config, keyring, toolUrlPolicy, alertWebhookPolicy } = c.get("services");
+  const { config, keyring, toolUrlPolicy, alertWebhookPolicy, auth0Management } = c.get("services");
   return {
     ...(keyring ? { keyring } : {}),
     toolUrlPolicy,
@@ -36,6 +36,11 @@ function domainServices(c: Context<AppEnv>): DomainServices {
       publicBaseUrl: publicBaseUrl(c),
     },
     integrations: integrationServices(c),
+    ...(auth0Management
+      ? { invitations: { via: "auth0" as const, auth0: auth0Management } }
+      : config.LOCAL_SIGN_IN === "on"
+        ? { invitations: { via: "link" as const, publicBaseUrl: publicBaseUrl(c) } }
+        : {}),
   };
 }
 
