@@ -1,5 +1,5 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
-import { agents, channels, type Channel } from "../../db/schema";
+import { and, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { agents, channels, messages, type Channel } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
 import { keyset, type Page, type PageInput } from "../access/pagination";
@@ -35,12 +35,17 @@ export async function listChannels({ ctx, input }: { ctx: Ctx; input: PageInput 
     .orderBy(...page.orderBy)
     .limit(page.fetch);
   const { data, nextCursor } = page.page(rows, (row) => row.channel);
-  return { data: await Promise.all(data.map((channel) => toDto(env, channel))), nextCursor };
+  const errors = await lastErrorsOf(
+    ctx,
+    data.map((channel) => channel.id),
+  );
+  return { data: await Promise.all(data.map((channel) => toDto(env, channel, errors.get(channel.id)))), nextCursor };
 }
 
 export async function getChannel({ ctx, input }: { ctx: Ctx; input: { channelId: string } }): Promise<ChannelDto> {
   requirePermission(ctx, "channels:read");
-  return toDto(environmentOf(ctx), await findChannel(ctx, input.channelId));
+  const channel = await findChannel(ctx, input.channelId);
+  return toDto(environmentOf(ctx), channel, (await lastErrorsOf(ctx, [channel.id])).get(channel.id));
 }
 
 export async function connectChannel({ ctx, input }: { ctx: Ctx; input: ConnectChannelInput }): Promise<ChannelDto> {
@@ -135,7 +140,7 @@ export async function updateChannel({ ctx, input }: { ctx: Ctx; input: UpdateCha
     before,
     after: { ...after, credentialsReplaced: replaced },
   });
-  return after;
+  return { ...after, lastError: (await lastErrorsOf(ctx, [current.id])).get(current.id) ?? null };
 }
 
 export async function testChannel({ ctx, input }: { ctx: Ctx; input: { channelId: string } }): Promise<ChannelTestResult> {
@@ -197,7 +202,7 @@ async function setStatus(ctx: Ctx, channelId: string, status: "active" | "paused
     before: await toDto(env, current),
     after,
   });
-  return after;
+  return { ...after, lastError: (await lastErrorsOf(ctx, [current.id])).get(current.id) ?? null };
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -236,7 +241,39 @@ function linkOf(env: ChannelEnvironment, channel: Pick<Channel, "tenantId" | "id
   };
 }
 
-async function toDto(env: ChannelEnvironment, channel: Channel): Promise<ChannelDto> {
+/**
+ * Each channel's newest failure to deliver a reply: a send that failed, or a delivery the provider
+ * later reported failed. One query for a page of channels.
+ */
+async function lastErrorsOf(ctx: Ctx, channelIds: string[]): Promise<Map<string, NonNullable<ChannelDto["lastError"]>>> {
+  if (channelIds.length === 0) return new Map();
+  const rows = await ctx.tx
+    .selectDistinctOn([messages.channelId], {
+      channelId: messages.channelId,
+      error: messages.error,
+      at: messages.createdAt,
+      conversationId: messages.conversationId,
+    })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.tenantId, ctx.tenantId),
+        inArray(messages.channelId, channelIds),
+        eq(messages.direction, "outbound"),
+        or(eq(messages.status, "failed"), eq(messages.deliveryStatus, "failed")),
+      ),
+    )
+    .orderBy(messages.channelId, desc(messages.createdAt));
+  return new Map(
+    rows.map((row) => [
+      row.channelId,
+      { message: row.error ?? "The provider reported the delivery failed.", at: iso(row.at)!, conversationId: row.conversationId },
+    ]),
+  );
+}
+
+/** The answer for a channel; `lastError` is looked up by the read verbs ({@link lastErrorsOf}), null in audit records. */
+async function toDto(env: ChannelEnvironment, channel: Channel, lastError?: ChannelDto["lastError"]): Promise<ChannelDto> {
   const adapter = channelAdapter(channel.kind);
   const link = linkOf(env, channel, channel.kind);
   const extra = (await adapter?.connection.publicFields?.(link)) ?? {};
@@ -252,6 +289,7 @@ async function toDto(env: ChannelEnvironment, channel: Channel): Promise<Channel
     webhookUrl: adapter?.webhook ? link.webhookUrl : null,
     verifyToken: extra.verifyToken ?? null,
     embedSnippet: extra.embedSnippet ?? null,
+    lastError: lastError ?? null,
     createdAt: iso(channel.createdAt)!,
     updatedAt: iso(channel.updatedAt)!,
   };

@@ -4,7 +4,8 @@ import { constantTimeEqual, deriveSecret } from "../crypto/hmac";
 /**
  * The edge asks the pool to run a tool (`POST /v1/tools/:id/test`) or fetch an OpenAPI document
  * (import by URL), because only the pool can resolve DNS and pin the checked address (workerd has
- * no DNS API). Requests are signed: HMAC-SHA256 over the timestamp and body, keyed from the
+ * no DNS API); and to run a knowledge base's retrieval test, because the vector store and the
+ * embedding models are the pool's. Requests are signed: HMAC-SHA256 over the timestamp and body, keyed from the
  * keyring both sides already hold, and refused outside a one-minute window.
  */
 export const RUNNER_SIGNATURE_HEADER = "x-tool-runner-signature";
@@ -13,6 +14,21 @@ const WINDOW_MS = 60_000;
 
 export const runnerTestRequest = z.object({ tenantId: z.uuid(), toolId: z.uuid(), arguments: z.record(z.string(), z.unknown()) });
 export const runnerFetchRequest = z.object({ url: z.url().max(2048) });
+/** The retrieval test of a knowledge base (`POST /v1/knowledge-bases/:id/query`): what a turn would retrieve. */
+export const runnerKnowledgeQuery = z.object({ tenantId: z.uuid(), knowledgeBaseId: z.uuid(), query: z.string().trim().min(1).max(2000) });
+export const knowledgeQueryResult = z.object({
+  latencyMs: z.number(),
+  chunks: z.array(
+    z.object({
+      chunkId: z.string(),
+      sourceId: z.uuid(),
+      sourceName: z.string(),
+      score: z.number(),
+      text: z.string(),
+    }),
+  ),
+});
+export type KnowledgeQueryResult = z.infer<typeof knowledgeQueryResult>;
 
 export async function signRunnerRequest(signingKey: string, body: string, now = Date.now()): Promise<string> {
   return `${now}.${await deriveSecret(signingKey, PURPOSE, `${now}.${body}`)}`;

@@ -357,6 +357,20 @@ describe("WhatsApp through the edge", () => {
       "the read status",
     );
     expect(await usage()).toBe(before);
+
+    // A failed delivery becomes the channel's last error, shown by the channel API (and the console).
+    expect((await api(`/v1/channels/${channel.id}`)).body).toMatchObject({ lastError: null });
+    const [, second] = whatsapp.sent(from);
+    await post(whatsappPayload([{ statuses: [status(second!.id, from, "failed", [{ code: 131026, title: "Message undeliverable" }])] }]));
+    await waitFor(
+      async () =>
+        (await admin.db.select().from(messages).where(eq(messages.providerMessageId, second!.id)))[0]?.deliveryStatus === "failed",
+      "the failed status",
+    );
+    const { body } = await api(`/v1/channels/${channel.id}`);
+    expect(body.lastError).toMatchObject({ message: "delivery failed: 131026 Message undeliverable", conversationId: expect.any(String) });
+    const listed = (await api("/v1/channels")).body.data as Array<{ id: string; lastError: unknown }>;
+    expect(listed.find((c) => c.id === channel.id)?.lastError).toEqual(body.lastError);
   });
 });
 

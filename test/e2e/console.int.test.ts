@@ -236,11 +236,58 @@ describe("the console", () => {
     await page.getByRole("button", { name: "Create" }).click();
     await page.getByRole("heading", { name: "order_status" }).waitFor();
     await checkPanel("tools");
+    // Edited in place: the form opens with the tool's fields, and a bad timeout is the API's field error.
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByRole("heading", { name: "Edit order_status" }).waitFor();
+    await page.getByLabel("What it does (the model reads this)").fill("Looks up an order and its delivery date by its number.");
+    await page.getByLabel("Timeout (ms)").fill("0");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByLabel("Timeout (ms)").and(page.locator('[aria-invalid="true"]')).waitFor();
+    await page.getByLabel("Timeout (ms)").fill("5000");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Looks up an order and its delivery date by its number.").waitFor();
 
     await open(`/agents/${agentId}`, "Customer support");
     await page.getByRole("checkbox", { name: "order_status" }).check();
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.getByText("Saved as version 4.").waitFor();
+  });
+
+  it("edits the model policy: candidates in fallback order and a rule, with the API's error next to the rule", async () => {
+    await open(`/agents/${agentId}`, "Customer support");
+    await page.getByLabel("This agent has its own model policy").check();
+    const candidates = page.locator("ol.candidates > li");
+    await candidates.nth(0).getByLabel("Model provider").selectOption("offline");
+    await candidates.nth(0).getByLabel("Model", { exact: true }).fill("offline-echo-1");
+    await page.getByRole("button", { name: "Add a model" }).click();
+    await candidates.nth(1).getByLabel("Model provider").selectOption("openai");
+    await candidates.nth(1).getByLabel("Model", { exact: true }).fill("gpt-4o-mini");
+    await page.getByRole("button", { name: "Add a rule" }).click();
+    const rule = page.getByRole("group", { name: "Rule 1" });
+    await rule.getByLabel("Name", { exact: true }).fill("Long web chats");
+    await rule.getByRole("checkbox", { name: "webchat" }).check();
+    await rule.getByLabel("From messages").fill("20");
+    // A rule that names no model is refused by the API, and the error shows on the rule's model list.
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await rule.locator('[data-field="modelPolicy.rules.0.use"]').waitFor();
+    await rule.getByRole("checkbox", { name: "openai:gpt-4o-mini" }).check();
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    await page.getByText("Saved as version 5.").waitFor();
+    await checkPanel("model-policy");
+    const saved = await fetch(`${stack.edge.url}/v1/agents/${agentId}`, {
+      headers: {
+        authorization: `Bearer ${await page.evaluate<string>('JSON.parse(sessionStorage.getItem("console.session")).accessToken')}`,
+      },
+    });
+    expect(((await saved.json()) as { modelPolicy: unknown }).modelPolicy).toEqual({
+      candidates: [
+        { provider: "offline", model: "offline-echo-1" },
+        { provider: "openai", model: "gpt-4o-mini" },
+      ],
+      rules: [
+        { name: "Long web chats", when: { channels: ["webchat"], minMessages: 20 }, use: [{ provider: "openai", model: "gpt-4o-mini" }] },
+      ],
+    });
   });
 
   it("uploads a document and shows its ingestion until it is ready", async () => {
@@ -256,6 +303,13 @@ describe("the console", () => {
     const row = page.locator("tr", { hasText: "shipping.md" });
     await row.locator('[data-status="ready"], .badge', { hasText: "Ready" }).waitFor({ timeout: 60_000 });
     expect(Number(await row.locator("td").nth(2).textContent())).toBeGreaterThan(0);
+    // The retrieval test box: the chunk a turn would get, with its source.
+    const base = page.getByRole("region", { name: "Help centre" });
+    await base.getByLabel("Try a question").fill("When do orders to Madeira ship?");
+    await base.getByRole("button", { name: "Retrieve" }).click();
+    const hits = base.getByRole("list", { name: "Retrieved chunks, best first" });
+    await hits.getByText("Orders to Madeira ship every Tuesday.").waitFor();
+    expect(await hits.locator("li").first().textContent()).toContain("shipping.md");
     await checkPanel("knowledge");
   });
 
@@ -304,6 +358,11 @@ describe("the console", () => {
     await page.getByText("tenant.sign_up").waitFor();
     await checkPanel("audit");
     await open("/settings", "Settings");
+    // The tenant's default model policy is edited with the agents' editor, and saves.
+    const fallback = page.locator("ol.candidates > li").first();
+    expect(await fallback.getByLabel("Model", { exact: true }).inputValue()).not.toBe("");
+    await page.getByRole("button", { name: "Save", exact: true }).first().click();
+    await page.getByText("Saved.").waitFor();
     await checkPanel("settings");
   });
 

@@ -103,6 +103,22 @@ describe("/v1/knowledge-bases", () => {
     const listed = await call(`/v1/knowledge-bases/${baseId}/sources`);
     expect((listed.body.data as Array<{ id: string; status: string }>).find((s) => s.id === sourceId)?.status).toBe("ready");
 
+    // The retrieval test: what a turn would retrieve, from the pool, nothing recorded.
+    const tried = await call(`/v1/knowledge-bases/${baseId}/query`, { method: "POST", body: { query: "When do you open?" } });
+    expect(tried.status).toBe(200);
+    const chunks = tried.body.chunks as Array<{ sourceId: string; sourceName: string; score: number; text: string }>;
+    expect(chunks[0]).toMatchObject({ sourceId, sourceName: "faq.md", text: expect.stringContaining("We open at nine") });
+    expect(chunks[0]!.score).toBeGreaterThan(0);
+    expect(tried.body.latencyMs).toEqual(expect.any(Number));
+    expect((await call(`/v1/knowledge-bases/${baseId}/query`, { method: "POST", body: { query: "  " } })).status).toBe(400);
+    const other = await createAccessTenant(admin.db);
+    const theirs = await call(`/v1/knowledge-bases/${baseId}/query`, {
+      method: "POST",
+      body: { query: "open?" },
+      token: other.apiKeys.admin.key,
+    });
+    expect(theirs.status).toBe(404);
+
     const resync = await call(`/v1/knowledge-bases/${baseId}/sources/${sourceId}/resync`, { method: "POST", body: {} });
     expect(resync.status).toBe(202);
 

@@ -136,6 +136,7 @@ async function main() {
           signingKey: config.SECRETS_KEYRING,
           runtime: toolRuntime,
           logger,
+          ...(knowledge ? { knowledge: (request: Parameters<typeof retrieveKnowledge>[1]) => retrieveKnowledge(knowledge, request) } : {}),
         });
 
   const health = await startHealthServer(

@@ -8,6 +8,8 @@ import { runTool } from "../../core/tools/execute";
 import {
   RUNNER_SIGNATURE_HEADER,
   runnerFetchRequest,
+  runnerKnowledgeQuery,
+  type KnowledgeQueryResult,
   runnerTestRequest,
   verifyRunnerRequest,
   type ToolTestResult,
@@ -17,6 +19,7 @@ import { tools } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { openTool, recordOf, type ToolRuntime } from "./tools";
 import { SecretDecryptionError } from "../../core/crypto/secrets";
+import type { KnowledgeRequest, RetrievedChunk } from "../../core/knowledge/service";
 
 export interface ToolRunner {
   port: number;
@@ -26,7 +29,8 @@ export interface ToolRunner {
 /**
  * The pool's tool runner for the edge (core/tools/runner-protocol.ts): `POST /tools/test` runs a
  * tenant's tool through the SSRF-safe client and answers what was sent (masked) and received;
- * `POST /documents/fetch` fetches an OpenAPI document the same way. Signed requests only.
+ * `POST /documents/fetch` fetches an OpenAPI document the same way; `POST /knowledge/query` runs a
+ * knowledge base's retrieval as a turn would. Signed requests only.
  */
 export async function startToolRunner(options: {
   port: number;
@@ -36,6 +40,8 @@ export async function startToolRunner(options: {
   signingKey: string;
   runtime: ToolRuntime;
   logger: Logger;
+  /** Retrieval as a turn does it; absent when the pool has no knowledge store (then 503). */
+  knowledge?: (request: KnowledgeRequest) => Promise<RetrievedChunk[]>;
 }): Promise<ToolRunner> {
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
@@ -108,6 +114,23 @@ export async function startToolRunner(options: {
           if (error instanceof SafeFetchError) return reply(200, { error: error.code, message: error.message });
           throw error;
         }
+      }
+      if (path === "/knowledge/query") {
+        const input = runnerKnowledgeQuery.safeParse(JSON.parse(body));
+        if (!input.success) return reply(400, { error: "INVALID_BODY" });
+        if (!options.knowledge) return reply(503, { error: "KNOWLEDGE_UNAVAILABLE" });
+        const started = performance.now();
+        const chunks = await options.knowledge({
+          tenantId: input.data.tenantId,
+          knowledgeBaseIds: [input.data.knowledgeBaseId],
+          sourceIds: [],
+          query: input.data.query,
+        });
+        const answer: KnowledgeQueryResult = {
+          latencyMs: Math.round(performance.now() - started),
+          chunks: chunks.map(({ chunkId, sourceId, sourceName, score, text }) => ({ chunkId, sourceId, sourceName, score, text })),
+        };
+        return reply(200, answer);
       }
       return reply(404, { error: "NOT_FOUND" });
     } catch (error) {

@@ -602,6 +602,26 @@ export interface paths {
         patch: operations["updateKnowledgeBase"];
         trace?: never;
     };
+    "/v1/knowledge-bases/{knowledgeBaseId}/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Try retrieval: the chunks a turn would get for this question
+         * @description Runs in the worker pool exactly as a turn retrieves from this base (its embedding model, top-k, score threshold and MMR, ready sources only), and answers the chunks with their source and score, best first. Nothing is recorded.
+         */
+        post: operations["queryKnowledgeBase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/knowledge-bases/{knowledgeBaseId}/sources": {
         parameters: {
             query?: never;
@@ -1540,6 +1560,12 @@ export interface components {
             webhookUrl: string | null;
             verifyToken: string | null;
             embedSnippet: string | null;
+            lastError: {
+                message: string;
+                at: string;
+                /** Format: uuid */
+                conversationId: string;
+            } | null;
             createdAt: string;
             updatedAt: string;
         };
@@ -1799,6 +1825,20 @@ export interface components {
             topK?: number;
             scoreThreshold?: number;
             mmr?: boolean;
+        };
+        KnowledgeQueryResult: {
+            latencyMs: number;
+            chunks: {
+                chunkId: string;
+                /** Format: uuid */
+                sourceId: string;
+                sourceName: string;
+                score: number;
+                text: string;
+            }[];
+        };
+        KnowledgeQuery: {
+            query: string;
         };
         KnowledgeSourcePage: {
             data: components["schemas"]["KnowledgeSource"][];
@@ -6048,6 +6088,86 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KnowledgeBase"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    queryKnowledgeBase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                knowledgeBaseId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KnowledgeQuery"];
+            };
+        };
+        responses: {
+            /** @description The retrieved chunks, best first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeQueryResult"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */

@@ -7,10 +7,10 @@ import { useI18n } from "../i18n";
 import { AGENT_TEMPLATES } from "../templates";
 import { Badge, Empty, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 import { Playground } from "./playground";
+import { ModelPolicyEditor, policyDraftOf, policyOf } from "./model-policy";
 
 type Agent = Schemas["Agent"];
 type AgentConfig = Schemas["AgentVersion"]["config"];
-const PROVIDERS = ["offline", "openai", "gemini", "groq", "ollama", "bedrock"] as const;
 
 export function useAgents() {
   return useQuery({ queryKey: ["agents"], queryFn: () => unwrap(api.GET("/v1/agents", { params: { query: { limit: 100 } } })) });
@@ -163,9 +163,7 @@ function AgentForm({ agent }: { agent: Agent }) {
             toolIds: draft.toolIds,
             integrationTools: draft.integrationTools as Schemas["CreateAgent"]["integrationTools"],
             knowledgeBaseIds: draft.knowledgeBaseIds,
-            modelPolicy: draft.provider
-              ? { candidates: [{ provider: draft.provider as (typeof PROVIDERS)[number], model: draft.model }], rules: [] }
-              : null,
+            modelPolicy: policyOf(draft.policy),
           },
         }),
       ),
@@ -210,21 +208,7 @@ function AgentForm({ agent }: { agent: Agent }) {
             <input type="number" value={draft.memoryWindow} onChange={(e) => setDraft({ ...draft, memoryWindow: e.target.value })} />
           </Field>
         </div>
-        <div className="row">
-          <Field label={t("agents.provider")} path="modelPolicy" error={save.error} hint={t("agents.providerHint")}>
-            <select value={draft.provider} onChange={(e) => setDraft({ ...draft, provider: e.target.value })}>
-              <option value="">{t("agents.tenantDefault")}</option>
-              {PROVIDERS.map((p) => (
-                <option key={p} value={p}>
-                  {p}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field label={t("agents.model")} path="modelPolicy.candidates" error={save.error}>
-            <input value={draft.model} disabled={!draft.provider} onChange={(e) => setDraft({ ...draft, model: e.target.value })} />
-          </Field>
-        </div>
+        <ModelPolicyEditor draft={draft.policy} onChange={(policy) => setDraft({ ...draft, policy })} error={save.error} />
         <Checklist
           legend={t("agents.tools")}
           items={(tools.data?.data ?? []).map((tool) => ({
@@ -279,8 +263,7 @@ function draftOf(agent: Agent) {
     toolIds: agent.toolIds,
     integrationTools: agent.integrationTools,
     knowledgeBaseIds: agent.knowledgeBaseIds,
-    provider: policy?.candidates[0]?.provider ?? "",
-    model: policy?.candidates[0]?.model ?? "",
+    policy: policyDraftOf(policy),
   };
 }
 

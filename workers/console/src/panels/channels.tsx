@@ -1,5 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
+import { Link } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
@@ -38,7 +39,7 @@ export function ChannelsPanel() {
 }
 
 function ChannelCard({ channel }: { channel: Channel }) {
-  const { t } = useI18n();
+  const { t, formatDate } = useI18n();
   const { can } = useMe();
   const queryClient = useQueryClient();
   const refresh = () => queryClient.invalidateQueries({ queryKey: ["channels"] });
@@ -72,6 +73,12 @@ function ChannelCard({ channel }: { channel: Channel }) {
       {channel.verifyToken ? (
         <p>
           {t("channels.verifyToken")}: <code>{channel.verifyToken}</code>
+        </p>
+      ) : null}
+      {channel.lastError ? (
+        <p className="error" data-testid="last-error">
+          {t("channels.lastError", { when: formatDate(channel.lastError.at) })} {channel.lastError.message}{" "}
+          <Link href={`/inbox/${channel.lastError.conversationId}`}>{t("channels.openConversation")}</Link>
         </p>
       ) : null}
       {channel.embedSnippet ? (

@@ -157,6 +157,45 @@ function Base({ base }: { base: Schemas["KnowledgeBase"] }) {
           </table>
         )}
       </Loaded>
+      <RetrievalTest baseId={base.id} />
     </section>
+  );
+}
+
+/** Ask the base a question and see the chunks a turn would get, with their source and score. */
+function RetrievalTest({ baseId }: { baseId: string }) {
+  const { t, formatNumber } = useI18n();
+  const [query, setQuery] = useState("");
+  const run = useMutation({
+    mutationFn: () =>
+      unwrap(api.POST("/v1/knowledge-bases/{knowledgeBaseId}/query", { params: { path: { knowledgeBaseId: baseId } }, body: { query } })),
+  });
+  return (
+    <div className="retrieval-test">
+      <Form className="row" onSubmit={() => run.mutate()}>
+        <Field label={t("knowledge.tryQuestion")} path="query" error={run.error}>
+          <input value={query} onChange={(e) => setQuery(e.target.value)} />
+        </Field>
+        <button type="submit" disabled={run.isPending}>
+          {t("knowledge.try")}
+        </button>
+      </Form>
+      <ErrorNotice error={run.error} />
+      {run.data ? (
+        run.data.chunks.length === 0 ? (
+          <Empty>{t("knowledge.noMatch")}</Empty>
+        ) : (
+          <ol className="hits" aria-label={t("knowledge.results")}>
+            {run.data.chunks.map((chunk) => (
+              <li key={chunk.chunkId}>
+                <strong>{chunk.sourceName}</strong>{" "}
+                <span className="muted">{t("knowledge.score", { score: formatNumber(chunk.score, { maximumFractionDigits: 3 }) })}</span>
+                <blockquote>{chunk.text}</blockquote>
+              </li>
+            ))}
+          </ol>
+        )
+      ) : null}
+    </div>
   );
 }

@@ -4,16 +4,17 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
 import { useI18n } from "../i18n";
 import { Badge, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
+import { ModelPolicyEditor, policyDraftOf, policyOf } from "./model-policy";
 
 type Provider = keyof Schemas["ProviderKeyStatus"];
 
-/** Master configuration: tenant settings, budget, CORS origins and the tenant's own model provider keys (never shown back). */
+/** Master configuration: tenant settings, the default model policy, budget, CORS origins and the tenant's own model provider keys (never shown back). */
 export function SettingsPanel() {
   const { t } = useI18n();
   const tenant = useQuery({ queryKey: ["tenant"], queryFn: () => unwrap(api.GET("/v1/tenant")) });
   return (
     <Page title={t("settings.title")}>
-      <Loaded query={tenant}>{(data) => <TenantForm key={data.updatedAt} tenant={data} />}</Loaded>
+      <Loaded query={tenant}>{(data) => <TenantForm tenant={data} />}</Loaded>
       <ProviderKeys />
     </Page>
   );
@@ -31,6 +32,7 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
     softLimitRatio: String(tenant.budget.softLimitRatio),
     hardLimitMessage: tenant.budget.hardLimitMessage,
     allowedOrigins: tenant.allowedOrigins.join("\n"),
+    policy: policyDraftOf(tenant.defaultModelPolicy),
   });
   const save = useMutation({
     mutationFn: () =>
@@ -49,12 +51,13 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
               .split(/\s+/)
               .map((o) => o.trim())
               .filter(Boolean),
+            defaultModelPolicy: policyOf(draft.policy) ?? undefined,
           },
         }),
       ),
     onSuccess: (saved) => queryClient.setQueryData(["tenant"], saved),
   });
-  const set = (key: keyof typeof draft) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
+  const set = (key: Exclude<keyof typeof draft, "policy">) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
     setDraft({ ...draft, [key]: e.target.value });
   return (
     <Form className="card" onSubmit={() => save.mutate()}>
@@ -85,6 +88,13 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
         <Field label={t("settings.allowedOrigins")} path="allowedOrigins" error={save.error} hint={t("settings.allowedOriginsHint")}>
           <textarea rows={3} value={draft.allowedOrigins} onChange={set("allowedOrigins")} />
         </Field>
+        <ModelPolicyEditor
+          draft={draft.policy}
+          onChange={(policy) => setDraft({ ...draft, policy })}
+          error={save.error}
+          path="defaultModelPolicy"
+          inheritable={false}
+        />
         <ErrorNotice error={save.error} />
         {save.isSuccess ? (
           <p className="ok" role="status">

@@ -27,7 +27,7 @@ export function ToolsPanel() {
         ) : null
       }
     >
-      {mode === "create" ? <NewTool onDone={() => setMode("")} /> : null}
+      {mode === "create" ? <ToolForm onDone={() => setMode("")} /> : null}
       {mode === "import" ? <ImportTools onDone={() => setMode("")} /> : null}
       <Loaded query={tools}>
         {(page) =>
@@ -44,6 +44,7 @@ function ToolRow({ tool }: { tool: Tool }) {
   const { can } = useMe();
   const queryClient = useQueryClient();
   const [args, setArgs] = useState("{}");
+  const [editing, setEditing] = useState(false);
   const toggle = useMutation({
     mutationFn: () =>
       tool.enabled
@@ -61,6 +62,7 @@ function ToolRow({ tool }: { tool: Tool }) {
       return unwrap(api.POST("/v1/tools/{toolId}/test", { params: { path: { toolId: tool.id } }, body: { arguments: parsed } }));
     },
   });
+  if (editing) return <ToolForm tool={tool} onDone={() => setEditing(false)} />;
   return (
     <article className="card tool">
       <header className="page-header">
@@ -103,6 +105,11 @@ function ToolRow({ tool }: { tool: Tool }) {
       </details>
       <div className="actions">
         {can("tools:write") ? (
+          <button className="secondary" onClick={() => setEditing(true)}>
+            {t("common.edit")}
+          </button>
+        ) : null}
+        {can("tools:write") ? (
           <button className="secondary" onClick={() => toggle.mutate()} disabled={toggle.isPending}>
             {tool.enabled ? t("tools.disable") : t("tools.enable")}
           </button>
@@ -118,32 +125,33 @@ function ToolRow({ tool }: { tool: Tool }) {
   );
 }
 
-function NewTool({ onDone }: { onDone(): void }) {
+/** Creates a tool, or edits one (a PATCH of the fields shown; its credentials are kept). */
+function ToolForm({ tool, onDone }: { tool?: Tool; onDone(): void }) {
   const { t } = useI18n();
   const queryClient = useQueryClient();
   const [draft, setDraft] = useState({
-    name: "",
-    description: "",
-    method: "GET" as Schemas["CreateTool"]["method"],
-    urlTemplate: "https://",
-    parameters: '{\n  "type": "object",\n  "properties": {}\n}',
-    requiresApproval: false,
+    name: tool?.name ?? "",
+    description: tool?.description ?? "",
+    method: (tool?.method ?? "GET") as Schemas["CreateTool"]["method"],
+    urlTemplate: tool?.urlTemplate ?? "https://",
+    parameters: tool ? JSON.stringify(tool.parameters, null, 2) : '{\n  "type": "object",\n  "properties": {}\n}',
+    timeoutMs: String(tool?.timeoutMs ?? 10_000),
+    requiresApproval: tool?.requiresApproval ?? false,
   });
-  const create = useMutation({
+  const save = useMutation({
     mutationFn: async () => {
-      const parameters = parseJsonField<Schemas["CreateTool"]["parameters"]>(draft.parameters, "parameters");
-      return unwrap(
-        api.POST("/v1/tools", {
-          body: {
-            name: draft.name,
-            description: draft.description,
-            method: draft.method,
-            urlTemplate: draft.urlTemplate,
-            parameters,
-            requiresApproval: draft.requiresApproval,
-          },
-        }),
-      );
+      const body = {
+        name: draft.name,
+        description: draft.description,
+        method: draft.method,
+        urlTemplate: draft.urlTemplate,
+        parameters: parseJsonField<Schemas["CreateTool"]["parameters"]>(draft.parameters, "parameters"),
+        timeoutMs: Number(draft.timeoutMs),
+        requiresApproval: draft.requiresApproval,
+      };
+      return tool
+        ? unwrap(api.PATCH("/v1/tools/{toolId}", { params: { path: { toolId: tool.id } }, body }))
+        : unwrap(api.POST("/v1/tools", { body }));
     },
     onSuccess: () => {
       void queryClient.invalidateQueries({ queryKey: ["tools"] });
@@ -151,27 +159,30 @@ function NewTool({ onDone }: { onDone(): void }) {
     },
   });
   return (
-    <Form className="card" onSubmit={() => create.mutate()}>
-      <h2>{t("tools.new")}</h2>
-      <Field label={t("common.name")} path="name" error={create.error} hint={t("tools.nameHint")}>
+    <Form className="card" onSubmit={() => save.mutate()}>
+      <h2>{tool ? t("tools.editTitle", { name: tool.name }) : t("tools.new")}</h2>
+      <Field label={t("common.name")} path="name" error={save.error} hint={t("tools.nameHint")}>
         <input value={draft.name} onChange={(e) => setDraft({ ...draft, name: e.target.value })} />
       </Field>
-      <Field label={t("tools.description")} path="description" error={create.error}>
+      <Field label={t("tools.description")} path="description" error={save.error}>
         <input value={draft.description} onChange={(e) => setDraft({ ...draft, description: e.target.value })} />
       </Field>
       <div className="row">
-        <Field label={t("tools.method")} path="method" error={create.error}>
+        <Field label={t("tools.method")} path="method" error={save.error}>
           <select value={draft.method} onChange={(e) => setDraft({ ...draft, method: e.target.value as typeof draft.method })}>
             {["GET", "POST", "PUT", "PATCH", "DELETE"].map((m) => (
               <option key={m}>{m}</option>
             ))}
           </select>
         </Field>
-        <Field label={t("tools.url")} path="urlTemplate" error={create.error}>
+        <Field label={t("tools.url")} path="urlTemplate" error={save.error}>
           <input value={draft.urlTemplate} onChange={(e) => setDraft({ ...draft, urlTemplate: e.target.value })} />
         </Field>
+        <Field label={t("tools.timeout")} path="timeoutMs" error={save.error}>
+          <input type="number" value={draft.timeoutMs} onChange={(e) => setDraft({ ...draft, timeoutMs: e.target.value })} />
+        </Field>
       </div>
-      <Field label={t("tools.parameters")} path="parameters" error={create.error}>
+      <Field label={t("tools.parameters")} path="parameters" error={save.error}>
         <textarea rows={5} value={draft.parameters} onChange={(e) => setDraft({ ...draft, parameters: e.target.value })} />
       </Field>
       <label className="check">
@@ -182,10 +193,17 @@ function NewTool({ onDone }: { onDone(): void }) {
         />{" "}
         {t("tools.requiresApproval")}
       </label>
-      <ErrorNotice error={create.error} />
-      <button type="submit" disabled={create.isPending}>
-        {t("common.create")}
-      </button>
+      <ErrorNotice error={save.error} />
+      <div className="actions">
+        <button type="submit" disabled={save.isPending}>
+          {tool ? t("common.save") : t("common.create")}
+        </button>
+        {tool ? (
+          <button type="button" className="secondary" onClick={onDone}>
+            {t("common.cancel")}
+          </button>
+        ) : null}
+      </div>
     </Form>
   );
 }

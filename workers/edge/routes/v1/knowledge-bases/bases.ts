@@ -7,7 +7,10 @@ import {
   listKnowledgeBases,
   updateKnowledgeBase,
 } from "../../../../../core/knowledge/admin";
+import { z } from "@hono/zod-openapi";
+import { knowledgeQueryResult } from "../../../../../core/tools/runner-protocol";
 import type { AppEnv } from "../../../context";
+import { callToolRunner } from "../tools/schemas";
 import { adminRoute, jsonBody, jsonResponse, pageOf } from "../openapi";
 import { runVerb } from "../run";
 import {
@@ -92,4 +95,37 @@ export const removeHandler: RouteHandler<typeof remove, AppEnv> = async (c) => {
     "its chunks are no longer retrieved but stay stored",
   );
   return c.body(null, 204);
+};
+
+export const query = adminRoute("knowledge:read", {
+  method: "post",
+  path: "/{knowledgeBaseId}/query",
+  tags,
+  operationId: "queryKnowledgeBase",
+  summary: "Try retrieval: the chunks a turn would get for this question",
+  description:
+    "Runs in the worker pool exactly as a turn retrieves from this base (its embedding model, top-k, score threshold and MMR, " +
+    "ready sources only), and answers the chunks with their source and score, best first. Nothing is recorded.",
+  request: {
+    params: baseParam,
+    body: jsonBody(
+      z
+        .object({ query: z.string().trim().min(1).max(2000) })
+        .strict()
+        .openapi("KnowledgeQuery"),
+    ),
+  },
+  responses: { 200: jsonResponse(knowledgeQueryResult.openapi("KnowledgeQueryResult"), "The retrieved chunks, best first") },
+});
+export const queryHandler: RouteHandler<typeof query, AppEnv> = async (c) => {
+  const { knowledgeBaseId } = c.req.valid("param");
+  // The permission check and the tenant-scoped lookup (another tenant's id answers 404) happen here.
+  await runVerb(c, getKnowledgeBase, { knowledgeBaseId });
+  const result = await callToolRunner(
+    c,
+    "/knowledge/query",
+    { tenantId: c.get("principal")!.tenantId, knowledgeBaseId, query: c.req.valid("json").query },
+    "Retrieval cannot be tried right now.",
+  );
+  return c.json(knowledgeQueryResult.parse(result), 200);
 };

@@ -11,6 +11,7 @@ export const knowledgeBasesApi = new OpenAPIHono<AppEnv>({ defaultHook: validati
   .openapi(bases.get, bases.getHandler)
   .openapi(bases.update, bases.updateHandler)
   .openapi(bases.remove, bases.removeHandler)
+  .openapi(bases.query, bases.queryHandler)
   .openapi(sources.list, sources.listHandler)
   .openapi(sources.create, sources.createHandler)
   .openapi(sources.get, sources.getHandler)

@@ -21,13 +21,19 @@ export const testToolSchema = z
   .openapi("TestTool");
 
 /**
- * Calls the pool's tool runner (signed). The edge cannot resolve DNS or pin an address, so tests
- * and imports by URL execute in the pool, behind the full SSRF checks.
+ * Calls the pool's runner (signed). The edge cannot resolve DNS or pin an address, so tool tests and
+ * imports by URL execute in the pool, behind the full SSRF checks; retrieval tests run there too,
+ * beside the vector store. `what` names the capability in the 503 when the runner is not there.
  */
-export async function callToolRunner(c: Context<AppEnv>, path: "/tools/test" | "/documents/fetch", payload: unknown): Promise<unknown> {
+export async function callToolRunner(
+  c: Context<AppEnv>,
+  path: "/tools/test" | "/documents/fetch" | "/knowledge/query",
+  payload: unknown,
+  what = "Tools cannot be run right now.",
+): Promise<unknown> {
   const config = c.get("services").config;
-  if (!config.TOOL_RUNNER_URL || !config.SECRETS_KEYRING)
-    throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+  const unavailable = () => new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", what);
+  if (!config.TOOL_RUNNER_URL || !config.SECRETS_KEYRING) throw unavailable();
   const body = JSON.stringify(payload);
   let response: Response;
   try {
@@ -38,7 +44,7 @@ export async function callToolRunner(c: Context<AppEnv>, path: "/tools/test" | "
       signal: AbortSignal.timeout(45_000),
     });
   } catch {
-    throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+    throw unavailable();
   }
   if (response.status === 404) throw new ApiError(404, "NOT_FOUND", "No such tool.");
   if (response.status === 409 && ((await response.json().catch(() => ({}))) as { error?: string }).error === "SECRET_UNREADABLE") {
@@ -48,6 +54,6 @@ export async function callToolRunner(c: Context<AppEnv>, path: "/tools/test" | "
       "The tool's stored credentials cannot be read any more; enter them again (PATCH the tool's auth).",
     );
   }
-  if (!response.ok) throw new ApiError(503, "TOOL_RUNNER_UNAVAILABLE", "Tools cannot be run right now.");
+  if (!response.ok) throw unavailable();
   return response.json();
 }
