@@ -176,7 +176,10 @@ export async function insertTenantGraph(adminDb: Database, graph: TenantGraph, o
     if (opts.withTenant !== false) await tx.insert(s.tenants).values(graph.tenant).onConflictDoNothing();
     await tx.insert(s.users).values(graph.user);
     for (const [name, table] of Object.entries(tenantOwnedTables)) {
-      await tx.insert(table).values(graph.rows[name as keyof TenantGraph["rows"]] as never);
+      let row: unknown = graph.rows[name as keyof TenantGraph["rows"]];
+      // An agent as a test sets it up is what answers: its draft is its published version unless the test says otherwise.
+      if (name === "agents") row = { publishedVersion: graph.rows.agents.currentVersion ?? 1, ...graph.rows.agents };
+      await tx.insert(table).values(row as never);
     }
   });
 }

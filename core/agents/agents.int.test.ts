@@ -6,6 +6,8 @@ import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/
 import { auditLog, channels, conversations, knowledgeBases } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import {
+  diffAgentVersions,
+  publishAgent,
   createAgent,
   deleteAgent,
   getAgent,
@@ -145,6 +147,49 @@ describe("agent verbs", () => {
     expect(await as(a, (ctx) => getAgent({ ctx, input: { agentId: agent.id } }))).toMatchObject({ version: 4, systemPrompt: "v1 prompt" });
     const missing = await rejection(as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: agent.id, version: 99 } })));
     expect(missing.code).toBe("AGENT_VERSION_NOT_FOUND");
+  });
+
+  it("keeps edits as a draft until published; publishing and rollback are recorded; diffs name the changed fields", async () => {
+    const agent = await as(a, (ctx) => createAgent({ ctx, input: { name: "Sales", systemPrompt: "live prompt" } }));
+    expect(agent).toMatchObject({ version: 1, publishedVersion: 1 });
+    const draft = await as(a, (ctx) =>
+      updateAgent({ ctx, input: { agentId: agent.id, changes: { systemPrompt: "draft prompt", temperature: 0.8 } } }),
+    );
+    expect(draft).toMatchObject({ version: 2, publishedVersion: 1, systemPrompt: "draft prompt" });
+
+    const diff = await as(a, (ctx) => diffAgentVersions({ ctx, input: { agentId: agent.id, from: "published", to: "draft" } }));
+    expect(diff).toEqual({
+      from: 1,
+      to: 2,
+      changes: [
+        { field: "systemPrompt", before: "live prompt", after: "draft prompt" },
+        { field: "temperature", before: 0.3, after: 0.8 },
+      ],
+    });
+
+    // Publishing what was reviewed: a draft changed since is refused.
+    const stale = await rejection(as(a, (ctx) => publishAgent({ ctx, input: { agentId: agent.id, expectedVersion: 1 } })));
+    expect(stale).toMatchObject({ code: "AGENT_VERSION_CONFLICT", status: 409 });
+    const published = await as(a, (ctx) => publishAgent({ ctx, input: { agentId: agent.id, expectedVersion: 2 } }));
+    expect(published).toMatchObject({ version: 2, publishedVersion: 2 });
+    const versions = await as(a, (ctx) => listAgentVersions({ ctx, input: { agentId: agent.id } }));
+    expect(versions[0]).toMatchObject({ version: 2, publishedBy: `user:${a.user.id}`, publishedAt: expect.any(Date) });
+    // Publishing the published version again changes and records nothing.
+    await as(a, (ctx) => publishAgent({ ctx, input: { agentId: agent.id } }));
+
+    // Rollback restores version 1's configuration as version 3 and publishes it at once.
+    const rolled = await as(a, (ctx) => rollbackAgent({ ctx, input: { agentId: agent.id, version: 1 } }));
+    expect(rolled).toMatchObject({ version: 3, publishedVersion: 3, systemPrompt: "live prompt" });
+    // Publishing an earlier version by number works too, and an unknown one is refused.
+    expect(await as(a, (ctx) => publishAgent({ ctx, input: { agentId: agent.id, version: 2 } }))).toMatchObject({ publishedVersion: 2 });
+    const missing = await rejection(as(a, (ctx) => publishAgent({ ctx, input: { agentId: agent.id, version: 9 } })));
+    expect(missing.code).toBe("AGENT_VERSION_NOT_FOUND");
+
+    const audits = await admin.db
+      .select({ action: auditLog.action, after: auditLog.after })
+      .from(auditLog)
+      .where(and(eq(auditLog.tenantId, a.tenant.id), eq(auditLog.resourceId, agent.id), eq(auditLog.action, "agent.publish")));
+    expect(audits.map((row) => row.after)).toEqual([{ publishedVersion: 2 }, { publishedVersion: 3 }, { publishedVersion: 2 }]);
   });
 
   it("lists the tenant's agents page by page, never another tenant's", async () => {

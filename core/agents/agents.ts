@@ -7,6 +7,7 @@ import { agentIdInput, createAgentInput, parseOrThrow, updateAgentChanges, type 
 import { DomainError } from "../errors";
 import {
   saveVersion,
+  publishVersion,
   fetchAgentOrThrow,
   channelsByAgent,
   assignChannels,
@@ -78,18 +79,20 @@ export async function createAgent({ ctx, input }: { ctx: DomainContext; input: C
   await checkReferences(ctx, config);
   const [agent] = await ctx.tx
     .insert(agents)
-    .values({ tenantId: ctx.tenantId, ...agentColumns(config), currentVersion: 1 })
+    .values({ tenantId: ctx.tenantId, ...agentColumns(config), currentVersion: 1, publishedVersion: 1 })
     .returning();
   await assignChannels(ctx, agent!.id, config.channelIds);
-  await recordVersion(ctx, agent!, config, "create");
+  // A new agent answers at once: its first version is published.
+  await recordVersion(ctx, agent!, config, "create", { publish: true });
   await audit(ctx, "agent.create", agent!.id, null, config);
   return toView(agent!, config.channelIds);
 }
 
 /**
- * Changes an agent: a new version with the merged configuration. `expectedVersion`, when given,
- * must be the current version (optimistic concurrency: two editors never overwrite each other
- * silently). A channel can be added here; removing one the agent serves is refused, because a
+ * Changes an agent's draft: a new version with the merged configuration, which channels answer
+ * with only once it is published (`publish: true` here, or {@link publishAgent}). `expectedVersion`,
+ * when given, must be the current version (optimistic concurrency: two editors never overwrite each
+ * other silently). A channel can be added here; removing one the agent serves is refused, because a
  * channel always needs an agent: assign it to another agent instead.
  */
 export async function updateAgent({
@@ -97,7 +100,7 @@ export async function updateAgent({
   input,
 }: {
   ctx: DomainContext;
-  input: { agentId: string; changes: UpdateAgentChanges; expectedVersion?: number };
+  input: { agentId: string; changes: UpdateAgentChanges; expectedVersion?: number; publish?: boolean };
 }): Promise<AgentView> {
   requirePermission(ctx, "agents:write");
   const { agentId } = parseOrThrow(agentIdInput, { agentId: input.agentId });
@@ -123,7 +126,92 @@ export async function updateAgent({
     }
   }
   await checkReferences(ctx, next);
-  return saveVersion(ctx, current, before, next, "update");
+  return saveVersion(ctx, current, before, next, "update", { publish: input.publish === true });
+}
+
+/**
+ * Publishes a version (default: the draft): channels answer with it from the next turn. Publishing
+ * the version already published changes nothing. `expectedVersion` guards against publishing a
+ * draft someone changed since it was reviewed.
+ */
+export async function publishAgent({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { agentId: string; version?: number; expectedVersion?: number };
+}): Promise<AgentView> {
+  requirePermission(ctx, "agents:write");
+  const { agentId } = parseOrThrow(agentIdInput, { agentId: input.agentId });
+  const current = await fetchAgentOrThrow(ctx, agentId, { forUpdate: true });
+  if (input.expectedVersion !== undefined && input.expectedVersion !== current.currentVersion) {
+    throw new DomainError("AGENT_VERSION_CONFLICT", 409, `the draft is at version ${current.currentVersion}, not ${input.expectedVersion}`);
+  }
+  const version = input.version ?? current.currentVersion;
+  await findVersion(ctx, agentId, version);
+  const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
+  if (version === current.publishedVersion) return toView(current, served);
+  return toView(await publishVersion(ctx, current, version), served);
+}
+
+/** The fields a diff compares, in the order the editor shows them. */
+const DIFF_FIELDS = [
+  "name",
+  "systemPrompt",
+  "modelPolicy",
+  "temperature",
+  "maxOutputTokens",
+  "memoryWindow",
+  "toolIds",
+  "builtinTools",
+  "integrationTools",
+  "knowledgeBaseIds",
+  "knowledgeSourceIds",
+] as const satisfies ReadonlyArray<keyof AgentVersionConfig>;
+// A configuration field added later must be added above too: this fails to compile until it is.
+const DIFF_FIELDS_COMPLETE: [Exclude<keyof AgentVersionConfig, (typeof DIFF_FIELDS)[number] | "channelIds">] extends [never]
+  ? true
+  : never = true;
+void DIFF_FIELDS_COMPLETE;
+
+/** A change between two versions: the field, and its value in each. */
+export interface AgentFieldChange {
+  field: (typeof DIFF_FIELDS)[number];
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * What differs between two versions' configurations (`draft` and `published` name those versions).
+ * Channel routing is not part of a version's behaviour and is left out.
+ */
+export async function diffAgentVersions({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { agentId: string; from: number | "draft" | "published"; to: number | "draft" | "published" };
+}): Promise<{ from: number; to: number; changes: AgentFieldChange[] }> {
+  requirePermission(ctx, "agents:read");
+  const { agentId } = parseOrThrow(agentIdInput, { agentId: input.agentId });
+  const agent = await fetchAgentOrThrow(ctx, agentId);
+  const resolve = (v: number | "draft" | "published") =>
+    v === "draft" ? agent.currentVersion : v === "published" ? agent.publishedVersion : v;
+  const [from, to] = [resolve(input.from), resolve(input.to)];
+  const [a, b] = [await findVersion(ctx, agentId, from), await findVersion(ctx, agentId, to)];
+  const changes = DIFF_FIELDS.map((field) => ({ field, before: a.config[field] ?? null, after: b.config[field] ?? null })).filter(
+    (change) => JSON.stringify(change.before) !== JSON.stringify(change.after),
+  );
+  return { from, to, changes };
+}
+
+async function findVersion(ctx: DomainContext, agentId: string, version: number) {
+  const [row] = await ctx.tx
+    .select()
+    .from(agentVersions)
+    .where(and(eq(agentVersions.tenantId, ctx.tenantId), eq(agentVersions.agentId, agentId), eq(agentVersions.version, version)));
+  if (!row) throw new DomainError("AGENT_VERSION_NOT_FOUND", 404, `agent version ${version} not found`);
+  return row;
 }
 
 /**
@@ -161,8 +249,9 @@ export async function listAgentVersions({ ctx, input }: { ctx: DomainContext; in
 }
 
 /**
- * Restores an earlier version's configuration as a new version (history is never rewritten).
- * Channel routing is not rolled back: channels stay where they are now.
+ * Restores an earlier version's configuration as a new version (history is never rewritten) and
+ * publishes it: live customers get the earlier behaviour at once. Channel routing is not rolled
+ * back: channels stay where they are now.
  */
 export async function rollbackAgent({
   ctx,
@@ -174,11 +263,7 @@ export async function rollbackAgent({
   requirePermission(ctx, "agents:write");
   const { agentId, version } = parseOrThrow(agentIdInput.extend({ version: z.number().int().min(1) }), input);
   const current = await fetchAgentOrThrow(ctx, agentId, { forUpdate: true });
-  const [target] = await ctx.tx
-    .select()
-    .from(agentVersions)
-    .where(and(eq(agentVersions.tenantId, ctx.tenantId), eq(agentVersions.agentId, agentId), eq(agentVersions.version, version)));
-  if (!target) throw new DomainError("AGENT_VERSION_NOT_FOUND", 404, `agent version ${version} not found`);
+  const target = await findVersion(ctx, agentId, version);
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
   const before = configOf(current, served);
   // Versions saved before bases or integrations existed lack those fields: none.
@@ -192,5 +277,5 @@ export async function rollbackAgent({
   restored.toolIds = await existingIds(ctx, tools, restored.toolIds);
   restored.knowledgeBaseIds = await existingIds(ctx, knowledgeBases, restored.knowledgeBaseIds);
   restored.knowledgeSourceIds = await existingIds(ctx, knowledgeSources, restored.knowledgeSourceIds);
-  return saveVersion(ctx, current, before, restored, "rollback", version);
+  return saveVersion(ctx, current, before, restored, "rollback", { restoredFrom: version, publish: true });
 }

@@ -25,7 +25,10 @@ import { DomainError } from "../errors";
 /** An agent as the API shows it: its current configuration and version. */
 export interface AgentView extends AgentVersionConfig {
   id: string;
+  /** The draft: the newest version, whose configuration this is. */
   version: number;
+  /** The version channels answer with. */
+  publishedVersion: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -36,6 +39,8 @@ export interface AgentVersionView {
   restoredFrom: number | null;
   createdBy: string;
   createdAt: Date;
+  publishedAt: Date | null;
+  publishedBy: string | null;
   config: AgentVersionConfig;
 }
 
@@ -47,19 +52,50 @@ export async function saveVersion(
   before: AgentVersionConfig,
   next: AgentVersionConfig,
   change: AgentVersionChange,
-  restoredFrom?: number,
+  options: { restoredFrom?: number; publish?: boolean } = {},
 ): Promise<AgentView> {
   const version = current.currentVersion + 1;
   const [updated] = await ctx.tx
     .update(agents)
-    .set({ ...agentColumns(next), currentVersion: version, updatedAt: sql`now()` })
+    .set({
+      ...agentColumns(next),
+      currentVersion: version,
+      ...(options.publish ? { publishedVersion: version } : {}),
+      updatedAt: sql`now()`,
+    })
     .where(and(eq(agents.tenantId, ctx.tenantId), eq(agents.id, current.id), eq(agents.currentVersion, current.currentVersion)))
     .returning();
   if (!updated) throw new DomainError("AGENT_VERSION_CONFLICT", 409, "the agent changed meanwhile; reload and try again");
   await assignChannels(ctx, current.id, next.channelIds);
-  await recordVersion(ctx, updated, next, change, restoredFrom);
+  await recordVersion(ctx, updated, next, change, options);
   await audit(ctx, `agent.${change}`, current.id, before, next);
+  if (options.publish) await auditPublish(ctx, current.id, current.publishedVersion, version);
   return toView(updated, next.channelIds);
+}
+
+/** Makes `version` (which must exist) the one channels answer with, recorded on the version row and audited. */
+export async function publishVersion(ctx: DomainContext, current: Agent, version: number): Promise<Agent> {
+  const [updated] = await ctx.tx
+    .update(agents)
+    .set({ publishedVersion: version, updatedAt: sql`now()` })
+    .where(and(eq(agents.tenantId, ctx.tenantId), eq(agents.id, current.id)))
+    .returning();
+  await ctx.tx
+    .update(agentVersions)
+    .set({ publishedAt: sql`now()`, publishedBy: actorLabel(ctx.actor) })
+    .where(and(eq(agentVersions.tenantId, ctx.tenantId), eq(agentVersions.agentId, current.id), eq(agentVersions.version, version)));
+  await auditPublish(ctx, current.id, current.publishedVersion, version);
+  return updated!;
+}
+
+async function auditPublish(ctx: DomainContext, agentId: string, from: number, to: number) {
+  await recordAudit(ctx, {
+    action: "agent.publish",
+    resourceType: "agent",
+    resourceId: agentId,
+    before: { publishedVersion: from },
+    after: { publishedVersion: to },
+  });
 }
 
 export async function fetchAgentOrThrow(ctx: DomainContext, agentId: string, options: { forUpdate?: boolean } = {}): Promise<Agent> {
@@ -133,7 +169,7 @@ export async function recordVersion(
   agent: Agent,
   config: AgentVersionConfig,
   change: AgentVersionChange,
-  restoredFrom?: number,
+  options: { restoredFrom?: number; publish?: boolean } = {},
 ) {
   await ctx.tx.insert(agentVersions).values({
     tenantId: ctx.tenantId,
@@ -141,8 +177,9 @@ export async function recordVersion(
     version: agent.currentVersion,
     config,
     change,
-    restoredFrom: restoredFrom ?? null,
+    restoredFrom: options.restoredFrom ?? null,
     createdBy: actorLabel(ctx.actor),
+    ...(options.publish ? { publishedAt: sql`now()`, publishedBy: actorLabel(ctx.actor) } : {}),
   });
 }
 
@@ -182,6 +219,7 @@ export function toView(agent: Agent, channelIds: string[]): AgentView {
   return {
     id: agent.id,
     version: agent.currentVersion,
+    publishedVersion: agent.publishedVersion,
     ...configOf(agent, channelIds),
     createdAt: agent.createdAt,
     updatedAt: agent.updatedAt,
@@ -195,6 +233,8 @@ export function versionView(row: AgentVersion): AgentVersionView {
     restoredFrom: row.restoredFrom,
     createdBy: row.createdBy,
     createdAt: row.createdAt,
+    publishedAt: row.publishedAt,
+    publishedBy: row.publishedBy,
     config: row.config,
   };
 }

@@ -44,6 +44,11 @@ const envelope = {
    * messages received together are answered in this order, not the queue's.
    */
   sequence: z.number().int().nonnegative().optional(),
+  /**
+   * `draft`: answer with the agent's draft instead of its published version (the console's
+   * playground). Set only by the edge, for web chat sessions a user with `agents:write` opened.
+   */
+  agentVersion: z.literal("draft").optional(),
 };
 
 /** A file or place attached to a message; the pool fetches media through the channel's API when it can. */

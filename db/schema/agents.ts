@@ -12,8 +12,9 @@ export interface ModelPolicyRecord {
 }
 
 /**
- * An agent's current configuration. Every change writes a new row in `agent_versions` (the full
- * configuration as it was) and bumps `current_version`; turns record the version they ran with.
+ * An agent's draft configuration. Every change writes a new row in `agent_versions` (the full
+ * configuration as it was) and bumps `current_version`; channels answer with `published_version`,
+ * which only publishing (or a rollback) moves; turns record the version they ran with.
  * `model_policy` null means the tenant's default policy. Deleting sets `deleted_at`: conversations
  * and usage keep pointing at the agent and its versions.
  */
@@ -43,7 +44,10 @@ export const agents = pgTable(
     knowledgeBaseIds: jsonb("knowledge_base_ids").$type<string[]>().notNull().default([]),
     /** Single sources attached on their own (without the rest of their base). */
     knowledgeSourceIds: jsonb("knowledge_source_ids").$type<string[]>().notNull().default([]),
+    /** The draft: the newest version, whose configuration the columns above hold. */
     currentVersion: integer("current_version").notNull().default(1),
+    /** The version channels answer with (its configuration is in `agent_versions`). */
+    publishedVersion: integer("published_version").notNull().default(1),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
     ...timestamps(),
   },
@@ -86,6 +90,9 @@ export const agentVersions = pgTable(
     /** `<actor type>:<actor id>` of whoever made the change. */
     createdBy: text("created_by").notNull(),
     createdAt: createdAt(),
+    /** When and by whom this version was last made the published one; null if it never was. */
+    publishedAt: timestamp("published_at", { withTimezone: true }),
+    publishedBy: text("published_by"),
   },
   (t) => [
     unique("agent_versions_agent_version_unique").on(t.agentId, t.version),

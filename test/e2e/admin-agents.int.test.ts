@@ -48,7 +48,16 @@ describe("agents", () => {
       body: { systemPrompt: "Answer in detail." },
     });
     expect(updated.status).toBe(200);
-    expect(await json(updated)).toMatchObject({ version: 2, systemPrompt: "Answer in detail.", name: "Support" });
+    // The edit is the draft: channels keep answering with version 1 until it is published.
+    expect(await json(updated)).toMatchObject({ version: 2, publishedVersion: 1, systemPrompt: "Answer in detail.", name: "Support" });
+    expect(await json(await h.call(`/v1/agents/${agentId}/diff`, { token: a.apiKeys.viewer.key }))).toEqual({
+      from: 1,
+      to: 2,
+      changes: [{ field: "systemPrompt", before: "Answer briefly.", after: "Answer in detail." }],
+    });
+    expect((await h.call(`/v1/agents/${agentId}/publish`, { method: "POST", token: a.apiKeys.viewer.key, body: {} })).status).toBe(403);
+    const published = await h.call(`/v1/agents/${agentId}/publish`, { method: "POST", token: editor(), body: { expectedVersion: 2 } });
+    expect(await json(published)).toMatchObject({ version: 2, publishedVersion: 2 });
 
     const stale = await h.call(`/v1/agents/${agentId}?expectedVersion=1`, {
       method: "PATCH",
@@ -66,7 +75,7 @@ describe("agents", () => {
 
     const rolledBack = await h.call(`/v1/agents/${agentId}/rollback`, { method: "POST", token: editor(), body: { version: 1 } });
     expect(rolledBack.status).toBe(200);
-    expect(await json(rolledBack)).toMatchObject({ version: 3, systemPrompt: "Answer briefly." });
+    expect(await json(rolledBack)).toMatchObject({ version: 3, publishedVersion: 3, systemPrompt: "Answer briefly." });
 
     const listed = await json(await h.call("/v1/agents?limit=100", { token: a.apiKeys.viewer.key }));
     expect(listed.data!.map((x) => x.id)).toContain(agentId);
@@ -75,7 +84,9 @@ describe("agents", () => {
     expect((await h.call(`/v1/agents/${agentId}`, { token: editor() })).status).toBe(404);
 
     const audited = await h.admin.db.select().from(auditLog).where(eq(auditLog.resourceId, agentId));
-    expect(audited.map((row) => row.action).sort()).toEqual(["agent.create", "agent.delete", "agent.rollback", "agent.update"].sort());
+    expect(audited.map((row) => row.action).sort()).toEqual(
+      ["agent.create", "agent.delete", "agent.publish", "agent.publish", "agent.rollback", "agent.update"].sort(),
+    );
   });
 
   it("refuses invalid input with a code and deletes nothing a channel still needs", async () => {

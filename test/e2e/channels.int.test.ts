@@ -9,7 +9,7 @@ import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secr
 import { signWhatsAppBody } from "../../core/channels/whatsapp/signature";
 import { OFFLINE_LABEL } from "../../core/engine/offline-model";
 import { createPoolDb, type DbHandle } from "../../db/client";
-import { channels, messages, usageRecords } from "../../db/schema";
+import { channels, conversations, messages, usageRecords } from "../../db/schema";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../fakes/whatsapp";
 import { createAccessTenant, type AccessTenant } from "../support/access";
@@ -475,5 +475,38 @@ describe("web chat widget in headless Chromium", () => {
       headers: { authorization: `Bearer ${token}`, origin: hostOrigin },
     });
     expect(read.status).toBe(200);
+  });
+
+  it("answers a playground session with the agent's draft; only a member of the channel's tenant opens one", async () => {
+    const draftSessions = `${stack.edge.url}/webchat/${address}/draft-sessions`;
+    const open = (token?: string) =>
+      fetch(draftSessions, { method: "POST", headers: { origin: hostOrigin, ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    expect((await open()).status).toBe(401);
+    const other = await createAccessTenant(admin.db);
+    expect((await open(other.apiKeys.admin.key)).status).toBe(404);
+
+    // An edit is a draft: published visitors keep the published version.
+    const edited = await api(`/v1/agents/${tenant.agentId}`, { method: "PATCH", body: { systemPrompt: "Draft instructions." } });
+    const { version: draft, publishedVersion } = edited.body as { version: number; publishedVersion: number };
+    expect(publishedVersion).toBeLessThan(draft);
+    const opened = await open(tenant.apiKeys.viewer.key);
+    expect(opened.status).toBe(201);
+    const { token, sessionId } = (await opened.json()) as { token: string; sessionId: string };
+    const sent = await fetch(`${stack.edge.url}/webchat/${address}/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}`, origin: hostOrigin },
+      body: JSON.stringify({ text: "which version are you?", clientMessageId: crypto.randomUUID() }),
+    });
+    expect(sent.status).toBe(202);
+    const versionOf = async (key: string) =>
+      (
+        await admin.db
+          .select({ version: usageRecords.agentVersion })
+          .from(usageRecords)
+          .innerJoin(conversations, eq(conversations.id, usageRecords.conversationId))
+          .where(and(eq(usageRecords.tenantId, tenant.tenantId), eq(conversations.externalKey, key)))
+      )[0]?.version;
+    await waitFor(async () => (await versionOf(sessionId)) !== undefined, "the draft's reply");
+    expect(await versionOf(sessionId)).toBe(draft);
   });
 });

@@ -273,7 +273,12 @@ describe("the console", () => {
     await rule.getByRole("checkbox", { name: "openai:gpt-4o-mini" }).check();
     await page.getByRole("button", { name: "Save", exact: true }).click();
     await page.getByText("Saved as version 5.").waitFor();
+    // Saved edits are a draft: customers keep v3 (the rollback) until the draft is published.
+    const status = page.getByTestId("publish-status");
+    expect(await status.textContent()).toContain("The draft is v5; customers get v3 until you publish.");
     await checkPanel("model-policy");
+    await page.getByRole("button", { name: "Publish v5" }).click();
+    await status.getByText("v5 is live").waitFor();
     const saved = await fetch(`${stack.edge.url}/v1/agents/${agentId}`, {
       headers: {
         authorization: `Bearer ${await page.evaluate<string>('JSON.parse(sessionStorage.getItem("console.session")).accessToken')}`,

@@ -122,6 +122,8 @@ describe("integrations in real turns", () => {
     expect(await callback.text()).toContain("HubSpot is connected");
 
     const agent = await api(`/v1/integrations/hubspot/agents/${stack.demo!.agentId}`, { method: "PUT", body: { tools: ["find_contact"] } });
+    // Giving the agent tools changes its draft; publishing makes the channels use them.
+    expect((await api(`/v1/agents/${stack.demo!.agentId}/publish`, { method: "POST", body: {} })).status).toBe(200);
     expect(agent.status).toBe(200);
     const contact = hubspot.addContact({ email: "ada@example.com", firstname: "Ada", lastname: "Lovelace" });
     const reply = await say(5101, "do you know me? ada@example.com", {
@@ -143,6 +145,7 @@ describe("integrations in real turns", () => {
     expect(endpoint.url).not.toContain(endpoint.secret);
     expect(endpoint.enabledEvents).toEqual(["checkout.session.completed", "payment_intent.succeeded"]);
     await api(`/v1/integrations/stripe/agents/${stack.demo!.agentId}`, { method: "PUT", body: { tools: ["create_payment_link"] } });
+    await api(`/v1/agents/${stack.demo!.agentId}/publish`, { method: "POST", body: {} });
 
     const call = { name: "stripe_create_payment_link", arguments: { priceId: "price_PRO00001", quantity: 1 } };
     const asked = await say(5102, "I'd like the pro plan", call);

@@ -117,6 +117,19 @@ describe("processInboundMessage with the engine", () => {
     ]);
   });
 
+  it("answers with the published version while a draft is pending, and with the draft only when the message asks", async () => {
+    // Version 1 (published, the fixture's) has no policy of its own: the tenant's default, gpt-4o-mini.
+    const graph = await makeTenant({ agent: { currentVersion: 2, publishedVersion: 1, modelPolicy: { candidates: [flash], rules: [] } } });
+    expect(await processInboundMessage(deps, inbound(graph, "150", "live?"))).toBe("replied");
+    expect(telegram.sent("150").map((m) => m.text)).toEqual(["(gpt-4o-mini) You asked: live?"]);
+    expect(await processInboundMessage(deps, { ...inbound(graph, "151", "draft?"), agentVersion: "draft" })).toBe("replied");
+    expect(telegram.sent("151").map((m) => m.text)).toEqual(["(gemini-2.0-flash) You asked: draft?"]);
+    expect((await usageOf(graph)).map((u) => [u.agentVersion, u.model])).toEqual([
+      [1, "gpt-4o-mini"],
+      [2, "gemini-2.0-flash"],
+    ]);
+  });
+
   it("sends the message to retry when every candidate fails, and apologises on the last receive; nothing is sent twice", async () => {
     const graph = await makeTenant();
     const message = inbound(graph, "200", "are you there?");

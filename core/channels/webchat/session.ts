@@ -19,6 +19,8 @@ export interface WebchatSession {
   rate: number;
   /** Expiry, epoch seconds. */
   exp: number;
+  /** The console's playground: answered by the agent's draft (only a signed-in member can open such a session). */
+  draft?: true;
 }
 
 const PURPOSE = "webchat-session";
@@ -57,11 +59,11 @@ export async function verifyWebchatSession(
       clockTolerance: 0,
       requiredClaims: ["exp", "sub"],
     });
-    const { tenantId, channelId, sessionId, origin, rate, exp } = payload as Partial<WebchatSession>;
+    const { tenantId, channelId, sessionId, origin, rate, exp, draft } = payload as Partial<WebchatSession>;
     if (typeof tenantId !== "string" || typeof channelId !== "string" || typeof sessionId !== "string") return undefined;
     if (typeof origin !== "string" || typeof rate !== "number" || typeof exp !== "number") return undefined;
     if (formatChannelAddress({ tenantId, channelId }) !== formatChannelAddress(address) || payload.sub !== sessionId) return undefined;
-    return { tenantId, channelId, sessionId, origin, rate, exp };
+    return { tenantId, channelId, sessionId, origin, rate, exp, ...(draft === true ? { draft } : {}) };
   } catch {
     return undefined;
   }

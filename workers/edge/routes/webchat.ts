@@ -9,6 +9,8 @@ import { channels, conversations, messages } from "../../../db/schema";
 import { withTenant } from "../../../db/tenant";
 import type { AppEnv } from "../context";
 import { database } from "../middleware/database";
+import { authenticate } from "../middleware/authenticate";
+import { requirePermission } from "../../../core/access/permissions";
 import { errorResponse } from "../errors";
 import { webchatLimiter } from "../webchat-limits";
 import { WIDGET_SCRIPT } from "./webchat-widget";
@@ -70,39 +72,17 @@ export const webchatRoutes = new Hono<AppEnv>()
     ) {
       return withCors(errorResponse(c, 429, "RATE_LIMITED", "Too many chats opened; wait a moment."), origin, { "retry-after": "30" });
     }
-    const [channel] = await withTenant(c.get("db")!, address.tenantId, (tx) =>
-      tx
-        .select()
-        .from(channels)
-        .where(and(eq(channels.tenantId, address.tenantId), eq(channels.id, address.channelId), eq(channels.kind, "webchat"))),
-    );
-    if (!channel) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
-    const settings = readChannelSettings(channel.config);
-    if (!(settings.allowedOrigins ?? []).includes(origin)) {
-      c.get("logger").log("warn", "webchat.origin_refused", { channelId: address.channelId });
-      return errorResponse(c, 403, "FORBIDDEN", "This site may not open the chat.");
-    }
-    if (channel.status === "paused") return errorResponse(c, 503, "CHANNELS_UNAVAILABLE", "The chat is paused; try again later.");
-    const session: WebchatSession = {
-      ...address,
-      sessionId: crypto.randomUUID(),
-      origin,
-      rate: settings.messagesPerMinute ?? DEFAULT_MESSAGES_PER_MINUTE,
-      exp: Math.floor(Date.now() / 1000) + SESSION_SECONDS,
-    };
-    const token = await signWebchatSession(c.get("services").config.WEBHOOK_SIGNING_KEY, session);
-    return withCors(
-      c.json(
-        {
-          token,
-          sessionId: session.sessionId,
-          expiresAt: session.exp * 1000,
-          ...(settings.welcomeMessage ? { welcomeMessage: settings.welcomeMessage } : {}),
-        },
-        201,
-      ),
-      origin,
-    );
+    return openSession(c, address, origin);
+  })
+  // The console's playground: a member of the channel's tenant opens a session the agent's draft answers.
+  .post("/:address/draft-sessions", database(), authenticate(), async (c) => {
+    const address = parseChannelAddress(c.req.param("address"));
+    const principal = c.get("principal")!;
+    if (!address || address.tenantId !== principal.tenantId) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
+    requirePermission(principal, "agents:read");
+    const origin = c.req.header("origin");
+    if (!origin) return errorResponse(c, 403, "FORBIDDEN", "Open the playground from the console.");
+    return openSession(c, address, origin, { draft: true });
   })
   .post(
     "/:address/messages",
@@ -139,6 +119,7 @@ export const webchatRoutes = new Hono<AppEnv>()
               providerMessageId: `${session.sessionId}:${parsed.data.clientMessageId}`,
               requestId: c.get("requestId"),
               receivedAt: now,
+              ...(session.draft ? { agentVersion: "draft" as const } : {}),
             },
             { text: parsed.data.text, sender: { id: session.sessionId, displayName: "Web visitor" }, sentAt: now },
           ),
@@ -180,6 +161,44 @@ export const webchatRoutes = new Hono<AppEnv>()
       session.origin,
     );
   });
+
+/** A new session for a page of an allowed origin on an active web chat channel of the address's tenant. */
+async function openSession(c: Context<AppEnv>, address: ChannelAddress, origin: string, options: { draft?: true } = {}): Promise<Response> {
+  const [channel] = await withTenant(c.get("db")!, address.tenantId, (tx) =>
+    tx
+      .select()
+      .from(channels)
+      .where(and(eq(channels.tenantId, address.tenantId), eq(channels.id, address.channelId), eq(channels.kind, "webchat"))),
+  );
+  if (!channel) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
+  const settings = readChannelSettings(channel.config);
+  if (!(settings.allowedOrigins ?? []).includes(origin)) {
+    c.get("logger").log("warn", "webchat.origin_refused", { channelId: address.channelId });
+    return errorResponse(c, 403, "FORBIDDEN", "This site may not open the chat.");
+  }
+  if (channel.status === "paused") return errorResponse(c, 503, "CHANNELS_UNAVAILABLE", "The chat is paused; try again later.");
+  const session: WebchatSession = {
+    ...address,
+    sessionId: crypto.randomUUID(),
+    origin,
+    rate: settings.messagesPerMinute ?? DEFAULT_MESSAGES_PER_MINUTE,
+    exp: Math.floor(Date.now() / 1000) + SESSION_SECONDS,
+    ...options,
+  };
+  const token = await signWebchatSession(c.get("services").config.WEBHOOK_SIGNING_KEY, session);
+  return withCors(
+    c.json(
+      {
+        token,
+        sessionId: session.sessionId,
+        expiresAt: session.exp * 1000,
+        ...(settings.welcomeMessage ? { welcomeMessage: settings.welcomeMessage } : {}),
+      },
+      201,
+    ),
+    origin,
+  );
+}
 
 /** The session from `Authorization: Bearer`, bound to this channel and to the page origin that opened it. */
 async function checkSession(c: WebchatContext): Promise<{ address: ChannelAddress; session: WebchatSession } | Response> {

@@ -112,6 +112,8 @@ export async function replyInContext(
           conversationKey: context.conversation.externalKey,
           providerMessageId: `flush:${context.inbound.id}`,
           receivedAt: now,
+          // A draft answering (the playground) keeps answering through the flush.
+          ...(context.agent.currentVersion !== context.agent.publishedVersion ? { agentVersion: "draft" as const } : {}),
         }),
       );
       logger.log("debug", "turn.deferred", { mergeWindowMs });

@@ -10,6 +10,7 @@ import { readTenantSettings, type TenantSettings } from "../../../core/tenants/s
 import type { Transaction } from "../../../db/client";
 import {
   agents,
+  agentVersions,
   channels,
   conversations,
   messages,
@@ -47,7 +48,7 @@ export interface InboundContext extends TurnChannel {
 export async function readTurnChannel(
   tx: Transaction,
   keyring: Keyring,
-  message: Pick<InboundChatMessage, "tenantId" | "channelId" | "channelKind">,
+  message: Pick<InboundChatMessage, "tenantId" | "channelId" | "channelKind" | "agentVersion">,
 ): Promise<TurnChannel> {
   const [channel] = await tx
     .select()
@@ -60,8 +61,39 @@ export async function readTurnChannel(
     .from(agents)
     .where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
+  const answering = await answeringVersion(tx, agent, message.agentVersion ?? "published");
   let opened: Promise<Record<string, string> | undefined> | undefined;
-  return { channel, agent, credentials: () => (opened ??= openChannelCredentials(keyring, channel)) };
+  return { channel, agent: answering, credentials: () => (opened ??= openChannelCredentials(keyring, channel)) };
+}
+
+/**
+ * The agent as it answers: the published version's configuration, unless the message asks for the
+ * draft (the console's playground and test runs). The row's columns hold the draft; a published
+ * version behind it is read from `agent_versions`. `currentVersion` becomes the version answering,
+ * which the turn records.
+ */
+async function answeringVersion(tx: Transaction, agent: Agent, which: "draft" | "published"): Promise<Agent> {
+  if (which === "draft" || agent.publishedVersion === agent.currentVersion) return agent;
+  const [published] = await tx
+    .select({ config: agentVersions.config })
+    .from(agentVersions)
+    .where(
+      and(
+        eq(agentVersions.tenantId, agent.tenantId),
+        eq(agentVersions.agentId, agent.id),
+        eq(agentVersions.version, agent.publishedVersion),
+      ),
+    );
+  if (!published) throw new UnprocessableMessageError("the agent's published version no longer exists");
+  const { channelIds: _channels, ...config } = published.config;
+  return {
+    ...agent,
+    ...config,
+    // Versions saved before these existed lack them: none.
+    knowledgeBaseIds: config.knowledgeBaseIds ?? [],
+    integrationTools: config.integrationTools ?? [],
+    currentVersion: agent.publishedVersion,
+  };
 }
 
 /** Why a message is not the bot's business: it is acknowledged, not stored, not answered. */

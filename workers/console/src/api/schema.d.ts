@@ -515,7 +515,10 @@ export interface paths {
         delete: operations["deleteAgent"];
         options?: never;
         head?: never;
-        /** Change an agent (a new version) */
+        /**
+         * Change an agent's draft (a new version)
+         * @description Channels keep answering with the published version until the draft is published (`POST /v1/agents/{agentId}/publish`, or `?publish=true` here).
+         */
         patch: operations["updateAgent"];
         trace?: never;
     };
@@ -546,10 +549,47 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Restore an earlier version's configuration as a new version
-         * @description History is never rewritten; channel routing stays as it is now.
+         * Restore an earlier version's configuration as a new, published version
+         * @description Live customers get the earlier behaviour at once. History is never rewritten; channel routing stays as it is now.
          */
         post: operations["rollbackAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{agentId}/publish": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish the draft (or another version): channels answer with it from the next message
+         * @description Recorded on the version (`publishedAt`, `publishedBy`) and in the audit log. Publishing the published version changes nothing.
+         */
+        post: operations["publishAgent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{agentId}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions (default: from the published version to the draft) */
+        get: operations["diffAgentVersions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1100,13 +1140,13 @@ export interface paths {
         get?: never;
         /**
          * Give an agent this tool
-         * @description Adds the tool to the agent's `toolIds`: a new agent version (also needs `agents:write`). Idempotent.
+         * @description Adds the tool to the agent's `toolIds`: a new draft version of the agent, live once published (also needs `agents:write`). Idempotent.
          */
         put: operations["addAgentTool"];
         post?: never;
         /**
          * Take this tool away from an agent
-         * @description Removes the tool from the agent's `toolIds`: a new agent version (also needs `agents:write`). Idempotent.
+         * @description Removes the tool from the agent's `toolIds`: a new draft version of the agent, live once published (also needs `agents:write`). Idempotent.
          */
         delete: operations["removeAgentTool"];
         options?: never;
@@ -1164,7 +1204,7 @@ export interface paths {
         get?: never;
         /**
          * Choose which of an integration's tools an agent uses
-         * @description Replaces the agent's tools of this provider (a new agent version; also needs `agents:write`). A tool answers the model "not connected" until the provider is connected.
+         * @description Replaces the agent's tools of this provider (a new draft version of the agent, live once published; also needs `agents:write`). A tool answers the model "not connected" until the provider is connected.
          */
         put: operations["setAgentIntegrationTools"];
         post?: never;
@@ -1639,7 +1679,10 @@ export interface components {
         Agent: {
             /** Format: uuid */
             id: string;
+            /** @description The draft: the newest version, whose configuration this is */
             version: number;
+            /** @description The version channels answer with */
+            publishedVersion: number;
             createdAt: string;
             updatedAt: string;
             name: string;
@@ -1757,6 +1800,9 @@ export interface components {
             restoredFrom: number | null;
             createdBy: string;
             createdAt: string;
+            /** @description When this version was last published; null if never */
+            publishedAt: string | null;
+            publishedBy: string | null;
             config: {
                 name: string;
                 systemPrompt: string;
@@ -1778,6 +1824,21 @@ export interface components {
         };
         RollbackAgent: {
             version: number;
+        };
+        PublishAgent: {
+            /** @description The version to publish; default: the draft */
+            version?: number;
+            /** @description Refuse with 409 unless the draft is still at this version (publish what was reviewed) */
+            expectedVersion?: number;
+        };
+        AgentDiff: {
+            from: number;
+            to: number;
+            changes: {
+                field: string;
+                before?: unknown;
+                after?: unknown;
+            }[];
         };
         KnowledgeBasePage: {
             data: components["schemas"]["KnowledgeBase"][];
@@ -5527,6 +5588,8 @@ export interface operations {
             query?: {
                 /** @description Refuse with 409 unless the agent is still at this version (no silent overwrite between two editors) */
                 expectedVersion?: number;
+                /** @description `true`: publish the new version at once (channels answer with it); by default it stays a draft */
+                publish?: "true" | "false";
             };
             header?: never;
             path: {
@@ -5703,6 +5766,167 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    publishAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PublishAgent"];
+            };
+        };
+        responses: {
+            /** @description The agent, with its new published version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Agent"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    diffAgentVersions: {
+        parameters: {
+            query?: {
+                /** @description A version number, `draft` or `published` */
+                from?: ("draft" | "published") | number;
+                /** @description A version number, `draft` or `published` */
+                to?: ("draft" | "published") | number;
+            };
+            header?: never;
+            path: {
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fields that differ, with their value in each version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentDiff"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useMe } from "../auth";
@@ -10,7 +10,6 @@ import { Playground } from "./playground";
 import { ModelPolicyEditor, policyDraftOf, policyOf } from "./model-policy";
 
 type Agent = Schemas["Agent"];
-type AgentConfig = Schemas["AgentVersion"]["config"];
 
 export function useAgents() {
   return useQuery({ queryKey: ["agents"], queryFn: () => unwrap(api.GET("/v1/agents", { params: { query: { limit: 100 } } })) });
@@ -293,25 +292,55 @@ function Versions({ agent }: { agent: Agent }) {
   const { can } = useMe();
   const queryClient = useQueryClient();
   const versions = useQuery({
-    queryKey: ["agents", agent.id, "versions", agent.version],
+    queryKey: ["agents", agent.id, "versions", agent.version, agent.publishedVersion],
     queryFn: () => unwrap(api.GET("/v1/agents/{agentId}/versions", { params: { path: { agentId: agent.id } } })),
   });
   const list = versions.data?.data ?? [];
+  // By default: what publishing would change (published → draft), else the last change.
   const [left, setLeft] = useState<number | null>(null);
   const [right, setRight] = useState<number | null>(null);
-  const from = list.find((v) => v.version === (left ?? agent.version - 1));
-  const to = list.find((v) => v.version === (right ?? agent.version));
+  const from = left ?? (agent.publishedVersion !== agent.version ? agent.publishedVersion : agent.version - 1);
+  const to = right ?? agent.version;
+  const adopt = (saved: Agent) => {
+    queryClient.setQueryData(["agents", agent.id], saved);
+    void queryClient.invalidateQueries({ queryKey: ["agents"] });
+  };
   const rollback = useMutation({
     mutationFn: (version: number) =>
       unwrap(api.POST("/v1/agents/{agentId}/rollback", { params: { path: { agentId: agent.id } }, body: { version } })),
-    onSuccess: (saved) => {
-      queryClient.setQueryData(["agents", agent.id], saved);
-      void queryClient.invalidateQueries({ queryKey: ["agents"] });
-    },
+    onSuccess: adopt,
   });
+  const publish = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/v1/agents/{agentId}/publish", { params: { path: { agentId: agent.id } }, body: { expectedVersion: agent.version } }),
+      ),
+    onSuccess: adopt,
+  });
+  const pending = agent.publishedVersion !== agent.version;
   return (
     <section className="card" aria-labelledby="versions-title">
       <h2 id="versions-title">{t("agents.versions")}</h2>
+      <p role="status" data-testid="publish-status">
+        {pending ? (
+          <>
+            <Badge tone="warn">{t("agents.unpublished")}</Badge>{" "}
+            {t("agents.draftAndLive", { draft: agent.version, live: agent.publishedVersion })}
+          </>
+        ) : (
+          <>
+            <Badge tone="good">{t("agents.live")}</Badge> {t("agents.allPublished", { version: agent.version })}
+          </>
+        )}
+      </p>
+      {pending && can("agents:write") ? (
+        <p>
+          <button onClick={() => publish.mutate()} disabled={publish.isPending}>
+            {t("agents.publish", { version: agent.version })}
+          </button>
+        </p>
+      ) : null}
+      <ErrorNotice error={publish.error} />
       <Loaded query={versions}>
         {() => (
           <>
@@ -320,7 +349,9 @@ function Versions({ agent }: { agent: Agent }) {
               <tbody>
                 {list.map((v) => (
                   <tr key={v.version}>
-                    <td>v{v.version}</td>
+                    <td>
+                      v{v.version} {v.version === agent.publishedVersion ? <Badge tone="good">{t("agents.live")}</Badge> : null}
+                    </td>
                     <td>
                       {t(`agents.change.${v.change}`)}
                       {v.restoredFrom ? ` (v${v.restoredFrom})` : ""}
@@ -342,7 +373,7 @@ function Versions({ agent }: { agent: Agent }) {
             {list.length > 1 ? (
               <div className="diff-controls row">
                 <Field label={t("agents.diffFrom")}>
-                  <select value={from?.version ?? ""} onChange={(e) => setLeft(Number(e.target.value))}>
+                  <select value={from} onChange={(e) => setLeft(Number(e.target.value))}>
                     {list.map((v) => (
                       <option key={v.version} value={v.version}>
                         v{v.version}
@@ -351,7 +382,7 @@ function Versions({ agent }: { agent: Agent }) {
                   </select>
                 </Field>
                 <Field label={t("agents.diffTo")}>
-                  <select value={to?.version ?? ""} onChange={(e) => setRight(Number(e.target.value))}>
+                  <select value={to} onChange={(e) => setRight(Number(e.target.value))}>
                     {list.map((v) => (
                       <option key={v.version} value={v.version}>
                         v{v.version}
@@ -361,7 +392,7 @@ function Versions({ agent }: { agent: Agent }) {
                 </Field>
               </div>
             ) : null}
-            {from && to ? <ConfigDiff from={from.config} to={to.config} /> : null}
+            {list.length > 1 && from >= 1 ? <VersionDiff agentId={agent.id} from={from} to={to} /> : null}
           </>
         )}
       </Loaded>
@@ -369,33 +400,37 @@ function Versions({ agent }: { agent: Agent }) {
   );
 }
 
-/** The fields that differ between two configurations, before and after. */
-function ConfigDiff({ from, to }: { from: AgentConfig; to: AgentConfig }) {
+/** The fields that differ between two versions, before and after, as the API computes them. */
+function VersionDiff({ agentId, from, to }: { agentId: string; from: number; to: number }) {
   const { t } = useI18n();
-  const changes = useMemo(
-    () =>
-      (Object.keys({ ...from, ...to }) as (keyof AgentConfig)[])
-        .map((key) => ({ key, before: JSON.stringify(from[key] ?? null, null, 1), after: JSON.stringify(to[key] ?? null, null, 1) }))
-        .filter((c) => c.before !== c.after),
-    [from, to],
-  );
-  if (changes.length === 0) return <p className="muted">{t("agents.noDifferences")}</p>;
+  const diff = useQuery({
+    queryKey: ["agents", agentId, "diff", from, to],
+    queryFn: () => unwrap(api.GET("/v1/agents/{agentId}/diff", { params: { path: { agentId }, query: { from, to } } })),
+  });
   return (
-    <table className="diff" data-testid="version-diff">
-      <TableHead columns={[t("agents.field"), t("agents.before"), t("agents.after")]} />
-      <tbody>
-        {changes.map((c) => (
-          <tr key={c.key}>
-            <th scope="row">{c.key}</th>
-            <td>
-              <del>{c.before}</del>
-            </td>
-            <td>
-              <ins>{c.after}</ins>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Loaded query={diff}>
+      {(data) =>
+        data.changes.length === 0 ? (
+          <p className="muted">{t("agents.noDifferences")}</p>
+        ) : (
+          <table className="diff" data-testid="version-diff">
+            <TableHead columns={[t("agents.field"), t("agents.before"), t("agents.after")]} />
+            <tbody>
+              {data.changes.map((c) => (
+                <tr key={c.field}>
+                  <th scope="row">{c.field}</th>
+                  <td>
+                    <del>{JSON.stringify(c.before ?? null, null, 1)}</del>
+                  </td>
+                  <td>
+                    <ins>{JSON.stringify(c.after ?? null, null, 1)}</ins>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )
+      }
+    </Loaded>
   );
 }

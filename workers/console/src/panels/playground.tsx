@@ -1,13 +1,14 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, ApiProblem, unwrap, type Schemas } from "../api/client";
-import { useMe } from "../auth";
+import { useMe, useSession } from "../auth";
 import { useI18n } from "../i18n";
 import { Badge, ErrorNotice, Field, Form } from "../ui";
 
 /**
  * Chats with the agent through its web chat channel on this origin: the real path (edge, queue,
- * pool, model), so each turn is recorded like any other and shows up in the inbox and analytics.
+ * pool, model), answered by the draft (a session only a signed-in member can open) or by the
+ * published version, as a customer would be, so each turn is recorded like any other and shows up in the inbox and analytics.
  * Each reply shows the model that answered, its cost and latency, the tools called and the sources
  * cited, from `GET /v1/conversations/{id}/messages`.
  *
@@ -42,7 +43,10 @@ export function Playground({ agent }: { agent: Schemas["Agent"] }) {
       c.status === "active" &&
       ((c.settings as { allowedOrigins?: string[] }).allowedOrigins ?? []).includes(location.origin),
   );
+  const { session: signedIn } = useSession();
   const [session, setSession] = useState<ChatSession | null>(null);
+  // The draft answers by default: the playground is where an edit is tried before it is published.
+  const [which, setWhich] = useState<"draft" | "published">("draft");
   const [text, setText] = useState("");
   const [waitingSince, setWaitingSince] = useState<number | null>(null);
 
@@ -57,7 +61,15 @@ export function Playground({ agent }: { agent: Schemas["Agent"] }) {
   });
   const send = useMutation({
     mutationFn: async () => {
-      const current = session ?? (await widgetCall<ChatSession>(`/webchat/${channel!.address}/sessions`, { method: "POST", body: "{}" }));
+      const current =
+        session ??
+        (which === "draft"
+          ? await widgetCall<ChatSession>(`/webchat/${channel!.address}/draft-sessions`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${signedIn?.accessToken ?? ""}` },
+              body: "{}",
+            })
+          : await widgetCall<ChatSession>(`/webchat/${channel!.address}/sessions`, { method: "POST", body: "{}" }));
       if (!session) setSession(current);
       await widgetCall(`/webchat/${channel!.address}/messages`, {
         method: "POST",
@@ -113,6 +125,18 @@ export function Playground({ agent }: { agent: Schemas["Agent"] }) {
   return (
     <section className="card playground" aria-labelledby="playground-title">
       <h2 id="playground-title">{t("playground.title")}</h2>
+      <Field label={t("playground.version")}>
+        <select
+          value={which}
+          onChange={(e) => {
+            setWhich(e.target.value as typeof which);
+            setSession(null); // another version: a new conversation
+          }}
+        >
+          <option value="draft">{t("playground.draft", { version: agent.version })}</option>
+          <option value="published">{t("playground.published", { version: agent.publishedVersion })}</option>
+        </select>
+      </Field>
       <ol className="messages" aria-live="polite" data-testid="playground-transcript">
         {(transcript.data ?? []).map((m) => (
           <li key={m.id} className={`message ${m.direction}`}>

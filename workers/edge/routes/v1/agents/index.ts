@@ -5,11 +5,12 @@ import * as create from "./create";
 import * as remove from "./delete";
 import * as get from "./get";
 import * as list from "./list";
+import * as publish from "./publish";
 import * as rollback from "./rollback";
 import * as update from "./update";
 import * as versions from "./versions";
 
-/** `/v1/agents`: agents, their versions and rollback (module `agents`). */
+/** `/v1/agents`: agents, their versions, publishing, diffs and rollback (module `agents`). */
 export const agentsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   .openapi(list.route, list.handler)
   .openapi(create.route, create.handler)
@@ -17,4 +18,6 @@ export const agentsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }
   .openapi(update.route, update.handler)
   .openapi(remove.route, remove.handler)
   .openapi(versions.route, versions.handler)
-  .openapi(rollback.route, rollback.handler);
+  .openapi(rollback.route, rollback.handler)
+  .openapi(publish.route, publish.handler)
+  .openapi(publish.diffRoute, publish.diffHandler);

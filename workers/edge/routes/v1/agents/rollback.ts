@@ -15,8 +15,8 @@ export const route = adminRoute("agents:write", {
   path: "/{agentId}/rollback",
   tags: ["Agents"],
   operationId: "rollbackAgent",
-  summary: "Restore an earlier version's configuration as a new version",
-  description: "History is never rewritten; channel routing stays as it is now.",
+  summary: "Restore an earlier version's configuration as a new, published version",
+  description: "Live customers get the earlier behaviour at once. History is never rewritten; channel routing stays as it is now.",
   request: { params: agentIdParam, body: jsonBody(rollbackBody) },
   responses: { 200: jsonResponse(agentSchema, "The agent at its new version") },
 });

@@ -23,7 +23,14 @@ const config = {
 };
 
 export const agentSchema = z
-  .object({ id: z.uuid(), version: z.number().int(), createdAt: z.string(), updatedAt: z.string(), ...config })
+  .object({
+    id: z.uuid(),
+    version: z.number().int().openapi({ description: "The draft: the newest version, whose configuration this is" }),
+    publishedVersion: z.number().int().openapi({ description: "The version channels answer with" }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    ...config,
+  })
   .openapi("Agent");
 
 export const agentVersionSchema = z
@@ -33,6 +40,8 @@ export const agentVersionSchema = z
     restoredFrom: z.number().int().nullable(),
     createdBy: z.string(),
     createdAt: z.string(),
+    publishedAt: z.string().nullable().openapi({ description: "When this version was last published; null if never" }),
+    publishedBy: z.string().nullable(),
     config: z.object(config),
   })
   .openapi("AgentVersion");
@@ -47,5 +56,5 @@ export function toAgentDto(agent: AgentView): z.infer<typeof agentSchema> {
 }
 
 export function toAgentVersionDto(version: AgentVersionView): z.infer<typeof agentVersionSchema> {
-  return { ...version, createdAt: version.createdAt.toISOString() };
+  return { ...version, createdAt: version.createdAt.toISOString(), publishedAt: version.publishedAt?.toISOString() ?? null };
 }

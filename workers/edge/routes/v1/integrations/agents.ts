@@ -21,7 +21,7 @@ export const route = adminRoute("integrations:write", {
   operationId: "setAgentIntegrationTools",
   summary: "Choose which of an integration's tools an agent uses",
   description:
-    'Replaces the agent\'s tools of this provider (a new agent version; also needs `agents:write`). A tool answers the model "not connected" until the provider is connected.',
+    'Replaces the agent\'s tools of this provider (a new draft version of the agent, live once published; also needs `agents:write`). A tool answers the model "not connected" until the provider is connected.',
   request: { params, body: jsonBody(agentToolsBody) },
   responses: { 200: jsonResponse(agentSchema, "The agent") },
 });

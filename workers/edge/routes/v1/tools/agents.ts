@@ -19,7 +19,8 @@ export const attachRoute = adminRoute("tools:write", {
   tags: ["Tools"],
   operationId: "addAgentTool",
   summary: "Give an agent this tool",
-  description: "Adds the tool to the agent's `toolIds`: a new agent version (also needs `agents:write`). Idempotent.",
+  description:
+    "Adds the tool to the agent's `toolIds`: a new draft version of the agent, live once published (also needs `agents:write`). Idempotent.",
   request: { params },
   responses: { 200: jsonResponse(agentAnswer, "The agent") },
 });
@@ -30,7 +31,8 @@ export const detachRoute = adminRoute("tools:write", {
   tags: ["Tools"],
   operationId: "removeAgentTool",
   summary: "Take this tool away from an agent",
-  description: "Removes the tool from the agent's `toolIds`: a new agent version (also needs `agents:write`). Idempotent.",
+  description:
+    "Removes the tool from the agent's `toolIds`: a new draft version of the agent, live once published (also needs `agents:write`). Idempotent.",
   request: { params },
   responses: { 200: jsonResponse(agentAnswer, "The agent") },
 });
