@@ -20,6 +20,7 @@ export interface TenantGraph {
     knowledge_sources: s.NewKnowledgeSource;
     usage_records: s.NewUsageRecord;
     agent_versions: s.NewAgentVersion;
+    agent_test_runs: typeof s.agentTestRuns.$inferInsert;
     alerts: typeof s.alerts.$inferInsert;
     alert_rules: typeof s.alertRules.$inferInsert;
     analytics_traffic_hourly: typeof s.analyticsTrafficHourly.$inferInsert;
@@ -51,6 +52,7 @@ export const tenantOwnedTables = {
   knowledge_sources: s.knowledgeSources,
   usage_records: s.usageRecords,
   agent_versions: s.agentVersions,
+  agent_test_runs: s.agentTestRuns,
   alerts: s.alerts,
   alert_rules: s.alertRules,
   analytics_traffic_hourly: s.analyticsTrafficHourly,
@@ -139,6 +141,14 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
           knowledgeSourceIds: [],
           channelIds: [channelId],
         },
+      },
+      agent_test_runs: {
+        tenantId,
+        agentId,
+        version: 1,
+        target: "published",
+        suite: { name: "fixture", cases: [] },
+        createdBy: "system:fixture",
       },
       alerts: { tenantId, kind: "fixture", dedupeKey: tag },
       alert_rules: {

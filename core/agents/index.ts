@@ -3,3 +3,4 @@ export * from "./agents";
 export * from "./context";
 export * from "./conversations";
 export { createAgentInput, updateAgentChanges, type CreateAgentInput, type UpdateAgentChanges } from "./input";
+export * from "./test-runs";

@@ -29,6 +29,8 @@ export const knowledgeQueryResult = z.object({
   ),
 });
 export type KnowledgeQueryResult = z.infer<typeof knowledgeQueryResult>;
+/** An agent test run the edge recorded (`agent_test_runs`), for the pool to run in the background. */
+export const runnerTestRunRequest = z.object({ tenantId: z.uuid(), runId: z.uuid() });
 
 export async function signRunnerRequest(signingKey: string, body: string, now = Date.now()): Promise<string> {
   return `${now}.${await deriveSecret(signingKey, PURPOSE, `${now}.${body}`)}`;

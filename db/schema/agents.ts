@@ -100,6 +100,38 @@ export const agentVersions = pgTable(
   ],
 );
 
+/** How a test run ended: every case passed, some failed, or the run itself could not finish. */
+export type AgentTestRunStatus = "running" | "passed" | "failed" | "error";
+
+/**
+ * A test suite run against one version of an agent (core/agents/test-suite.ts): the suite as it
+ * was, and per case and turn the reply, the failed expectations, latency and cost. Its turns ran in
+ * isolated conversations: nothing was sent to a channel or counted in analytics and billing.
+ */
+export const agentTestRuns = pgTable(
+  "agent_test_runs",
+  {
+    id: id(),
+    tenantId: tenantId(),
+    agentId: uuid("agent_id")
+      .notNull()
+      .references(() => agents.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    /** Which the caller asked for: `draft` or `published` (resolved to `version` when the run began). */
+    target: text("target").$type<"draft" | "published">().notNull(),
+    suite: jsonb("suite").$type<Record<string, unknown>>().notNull(),
+    status: text("status").$type<AgentTestRunStatus>().notNull().default("running"),
+    /** Per case and turn, as `core/agents/test-runs.ts` records them; null while running. */
+    results: jsonb("results").$type<Record<string, unknown>>(),
+    error: text("error"),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    finishedAt: timestamp("finished_at", { withTimezone: true }),
+  },
+  (t) => [index("agent_test_runs_agent_idx").on(t.tenantId, t.agentId, t.createdAt)],
+);
+
+export type AgentTestRun = typeof agentTestRuns.$inferSelect;
 export type Agent = typeof agents.$inferSelect;
 export type NewAgent = typeof agents.$inferInsert;
 export type AgentVersion = typeof agentVersions.$inferSelect;

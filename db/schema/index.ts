@@ -33,6 +33,7 @@ export const tenantOwnedTableNames = [
   "knowledge_sources",
   "usage_records",
   "agent_versions",
+  "agent_test_runs",
   "alerts",
   "alert_rules",
   "analytics_traffic_hourly",

@@ -205,6 +205,7 @@ describe("security matrix over every /v1 route", () => {
     toolId: tenant.toolId,
     approvalId: tenant.approvalId,
     connectionId: tenant.connectionId,
+    runId: tenant.runId,
     // Not an id: provider keys always belong to the caller's own tenant.
     provider: "openai",
   });
@@ -215,6 +216,7 @@ describe("security matrix over every /v1 route", () => {
     "PATCH /v1/knowledge-bases/{knowledgeBaseId}": { topK: 3 },
     "POST /v1/knowledge-bases/{knowledgeBaseId}/query": { query: "opening hours" },
     "POST /v1/agents/{agentId}/publish": {},
+    "POST /v1/agents/{agentId}/test-runs": { suite: { name: "s", cases: [{ name: "c", turns: [{ user: "hi" }] }] } },
     "POST /v1/knowledge-bases/{knowledgeBaseId}/sources": { name: "x.txt", kind: "text", text: "x" },
     "POST /v1/conversations/{conversationId}/messages": { text: "hello from a person" },
     "POST /v1/integrations/{provider}/connect": { method: "oauth" },

@@ -14,6 +14,7 @@ import {
   roles,
   tenants,
   toolApprovals,
+  agentTestRuns,
   integrationConnections,
   tools,
   users,
@@ -41,6 +42,8 @@ export interface AccessTenant {
   approvalId: string;
   /** A HubSpot connection (its credentials a placeholder: the matrix never reaches the provider). */
   connectionId: string;
+  /** A finished test run of the agent. */
+  runId: string;
 }
 
 const BUILTINS: BuiltinRole[] = ["admin", "editor", "viewer"];
@@ -66,7 +69,7 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     randomUUID(),
   ];
   const alertRuleId = randomUUID();
-  const [toolId, approvalId, connectionId] = [randomUUID(), randomUUID(), randomUUID()];
+  const [toolId, approvalId, connectionId, runId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
   await adminDb.transaction(async (tx) => {
     await tx.insert(tenants).values({
       id: tenantId,
@@ -89,6 +92,16 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     }
     await tx.insert(agents).values({ id: agentId, tenantId, name: `Agent ${tag}`, systemPrompt: "Be helpful." });
     await tx.insert(channels).values({ id: channelId, tenantId, agentId, kind: "telegram", name: `Telegram ${tag}` });
+    await tx.insert(agentTestRuns).values({
+      id: runId,
+      tenantId,
+      agentId,
+      version: 1,
+      target: "published",
+      suite: { name: `Suite ${tag}`, cases: [] },
+      status: "passed",
+      createdBy: "system:test",
+    });
     await tx.insert(conversations).values({ id: conversationId, tenantId, channelId, agentId, externalKey: `chat-${tag}` });
     await tx.insert(knowledgeBases).values({ id: knowledgeBaseId, tenantId, name: `Docs ${tag}`, embeddingModel: "hashing:v1-384" });
     await tx.insert(alertRules).values({
@@ -129,5 +142,6 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     toolId,
     approvalId,
     connectionId,
+    runId,
   };
 }

@@ -22,6 +22,8 @@ import { retrieveKnowledge, type KnowledgeDependencies } from "../../core/knowle
 import { createUrlFetcher } from "../../core/knowledge/url-fetch";
 import { createConversationMemory } from "../../core/knowledge/memory";
 import { createKnowledgeJobConsumer, embeddingCredentialsFrom } from "./knowledge";
+import type { TurnDependencies } from "./turn/types";
+import { runAgentTestSuite } from "./test-runs";
 
 /**
  * The worker pool process: consumes the inbound queue, runs turns, serves health checks.
@@ -94,6 +96,26 @@ async function main() {
         })
       : undefined;
 
+  const turnDeps: TurnDependencies = {
+    db: database.db,
+    keyring,
+    metrics: metrics.turn,
+    telegramApiBase: config.TELEGRAM_API_BASE,
+    whatsappApiBase: config.WHATSAPP_API_BASE,
+    // Flushes of merged rapid messages go back onto the same queue.
+    enqueue: (message) => inboundQueue.enqueue(message),
+    modelEnv,
+    logger,
+    ...(knowledge
+      ? {
+          knowledge: (request: Parameters<typeof retrieveKnowledge>[1]) => retrieveKnowledge(knowledge, request),
+          memory: createConversationMemory(knowledge.store),
+        }
+      : {}),
+    tools: toolRuntime,
+    integrations: integrationConfig(config),
+  };
+
   const consumer = createInboundConsumer({
     sqs,
     queueUrl: config.INBOUND_QUEUE_URL,
@@ -106,25 +128,7 @@ async function main() {
     backoff: { baseMs: config.POOL_BACKOFF_BASE_MS, maxMs: config.POOL_BACKOFF_MAX_MS },
     logger,
     metrics,
-    deps: {
-      db: database.db,
-      keyring,
-      metrics: metrics.turn,
-      telegramApiBase: config.TELEGRAM_API_BASE,
-      whatsappApiBase: config.WHATSAPP_API_BASE,
-      // Flushes of merged rapid messages go back onto the same queue.
-      enqueue: (message) => inboundQueue.enqueue(message),
-      modelEnv,
-      logger,
-      ...(knowledge
-        ? {
-            knowledge: (request: Parameters<typeof retrieveKnowledge>[1]) => retrieveKnowledge(knowledge, request),
-            memory: createConversationMemory(knowledge.store),
-          }
-        : {}),
-      tools: toolRuntime,
-      integrations: integrationConfig(config),
-    },
+    deps: turnDeps,
   });
   const toolRunner =
     config.POOL_TOOL_RUNNER_PORT === undefined
@@ -137,6 +141,7 @@ async function main() {
           runtime: toolRuntime,
           logger,
           ...(knowledge ? { knowledge: (request: Parameters<typeof retrieveKnowledge>[1]) => retrieveKnowledge(knowledge, request) } : {}),
+          testRuns: (run) => runAgentTestSuite(turnDeps, run),
         });
 
   const health = await startHealthServer(

@@ -9,6 +9,7 @@ import {
   RUNNER_SIGNATURE_HEADER,
   runnerFetchRequest,
   runnerKnowledgeQuery,
+  runnerTestRunRequest,
   type KnowledgeQueryResult,
   runnerTestRequest,
   verifyRunnerRequest,
@@ -42,6 +43,8 @@ export async function startToolRunner(options: {
   logger: Logger;
   /** Retrieval as a turn does it; absent when the pool has no knowledge store (then 503). */
   knowledge?: (request: KnowledgeRequest) => Promise<RetrievedChunk[]>;
+  /** Runs an agent test run the edge recorded (workers/pool/test-runs.ts); it stores its own results. */
+  testRuns?: (run: { tenantId: string; runId: string }) => Promise<void>;
 }): Promise<ToolRunner> {
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
@@ -131,6 +134,14 @@ export async function startToolRunner(options: {
           chunks: chunks.map(({ chunkId, sourceId, sourceName, score, text }) => ({ chunkId, sourceId, sourceName, score, text })),
         };
         return reply(200, answer);
+      }
+      if (path === "/agents/test-runs") {
+        const input = runnerTestRunRequest.safeParse(JSON.parse(body));
+        if (!input.success) return reply(400, { error: "INVALID_BODY" });
+        if (!options.testRuns) return reply(503, { error: "TEST_RUNS_UNAVAILABLE" });
+        // Accepted at once; the run writes its results to its row, which the edge reads.
+        void options.testRuns(input.data).catch((error: unknown) => options.logger.log("error", "test_run.crashed", describeError(error)));
+        return reply(202, { accepted: true });
       }
       return reply(404, { error: "NOT_FOUND" });
     } catch (error) {

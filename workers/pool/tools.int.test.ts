@@ -10,12 +10,14 @@ import { checkToolDefinition, createToolInput, type AuthConfig, type CreateToolI
 import { OAuthTokenCache } from "../../core/tools/execute";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { agents, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
+import { agents, agentTestRuns, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
+import type { TestRunResults } from "../../core/agents/test-results";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
 import { startFakeToolService, TOOL_SERVICE_SECRETS, type FakeToolService } from "../../test/fakes/tool-service";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
 import { processInboundMessage, type TurnDependencies } from "./handlers";
+import { runAgentTestSuite } from "./test-runs";
 
 /** Real turns (processInboundMessage) where the OpenAI fake calls a tenant HTTP tool on a loopback service. */
 const keyring = parseKeyring(`k1:${Buffer.alloc(32, 7).toString("base64")}`);
@@ -285,5 +287,63 @@ describe("tenant HTTP tools in a turn", () => {
     expect(joined).toContain("tool.call");
     for (const secret of secrets) expect(joined).not.toContain(secret);
     expect(joined).not.toMatch(/svc-access-/);
+  });
+});
+
+describe("test runs of an agent's suite", () => {
+  it("answer tools with the case's stubs (never the real service), report unmet expectations, and store nothing else", async () => {
+    const { graph } = await tenantWithTool("none");
+    const runId = randomUUID();
+    await admin.db.insert(agentTestRuns).values({
+      id: runId,
+      tenantId: graph.tenant.id,
+      agentId: graph.rows.agents.id!,
+      version: 1,
+      target: "published",
+      createdBy: "user:test",
+      suite: {
+        name: "Orders",
+        cases: [
+          {
+            name: "stubbed lookup",
+            stubs: { lookup_order: { output: "Order 7 ships on Tuesday." } },
+            turns: [
+              {
+                user: "Where is order 7?",
+                expect: { toolCalled: [{ name: "lookup_order", arguments: { orderId: 7 } }], contains: ["ships on Tuesday"] },
+              },
+            ],
+          },
+          {
+            name: "no stub",
+            turns: [{ user: "Where is order 8?", expect: { contains: ["order 8 is on its way"], toolNotCalled: ["lookup_order"] } }],
+          },
+        ],
+      },
+    });
+    const before = { service: service.requests.length, messages: (await admin.db.select().from(messages)).length };
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 7 } });
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 8 } });
+    await runAgentTestSuite(deps, { tenantId: graph.tenant.id, runId });
+
+    const [run] = await admin.db.select().from(agentTestRuns).where(eq(agentTestRuns.id, runId));
+    expect(run).toMatchObject({ status: "failed", finishedAt: expect.any(Date) });
+    const results = run!.results as unknown as TestRunResults;
+    expect(results).toMatchObject({ passed: 1, failed: 1, passRate: 0.5 });
+    expect(results.cases[0]!.turns[0]).toMatchObject({
+      passed: true,
+      reply: "(gpt-4o-mini) Tool lookup_order said: Order 7 ships on Tuesday.",
+      toolCalls: [{ name: "lookup_order", arguments: { orderId: 7 }, outcome: "stubbed" }],
+      model: "openai:gpt-4o-mini",
+    });
+    expect(results.cases[1]!.turns[0]!.failures).toEqual([
+      'reply does not contain "order 8 is on its way"',
+      "tool lookup_order was called",
+    ]);
+    expect(results.cases[1]!.turns[0]!.toolCalls[0]).toMatchObject({ outcome: "not_stubbed" });
+    // Isolated: the tool service was never called, no message stored, no usage recorded.
+    expect(service.requests.length).toBe(before.service);
+    expect((await admin.db.select().from(messages)).length).toBe(before.messages);
+    expect(await usageOf(graph)).toEqual([]);
   });
 });

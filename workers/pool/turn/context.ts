@@ -72,7 +72,7 @@ export async function readTurnChannel(
  * version behind it is read from `agent_versions`. `currentVersion` becomes the version answering,
  * which the turn records.
  */
-async function answeringVersion(tx: Transaction, agent: Agent, which: "draft" | "published"): Promise<Agent> {
+export async function answeringVersion(tx: Transaction, agent: Agent, which: "draft" | "published"): Promise<Agent> {
   if (which === "draft" || agent.publishedVersion === agent.currentVersion) return agent;
   const [published] = await tx
     .select({ config: agentVersions.config })

@@ -118,7 +118,7 @@ export async function decideReply(
     history: context.history,
     summary: context.conversation.summary,
     text: context.inbound.content,
-    tools: [
+    tools: (deps.toolGuard ?? ((tools) => tools))([
       ...builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }),
       ...(await agentHttpTools(deps, context.agent, logger)),
       ...integrationTools(
@@ -132,7 +132,7 @@ export async function decideReply(
         context.agent,
         endUserOf(context),
       ),
-    ],
+    ]),
     runContext: { tenantId: context.agent.tenantId, conversationId: context.conversation.id },
     budget: state,
     providers,

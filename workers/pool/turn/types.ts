@@ -10,6 +10,7 @@ import type { InboundMessage } from "../../../core/queue/inbound-message";
 import type { Database } from "../../../db/client";
 import type { ToolRuntime } from "../tools";
 import type { IntegrationConfig } from "../../../core/integrations/config";
+import type { StructuredToolInterface } from "@langchain/core/tools";
 
 /**
  * The services a turn needs, built once when the pool starts (workers/pool/main.ts) and passed to
@@ -44,6 +45,8 @@ export interface TurnDependencies {
   integrations?: IntegrationConfig;
   /** `fetch` for provider calls outside an SDK (token refresh); tests may wrap it. */
   fetch?: typeof fetch;
+  /** Test runs (workers/pool/test-runs.ts): replaces the turn's tools with the case's stubs. */
+  toolGuard?: (tools: StructuredToolInterface[]) => StructuredToolInterface[];
 }
 
 /** Where this message is in its life on the queue. */

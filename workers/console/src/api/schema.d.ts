@@ -596,6 +596,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents/{agentId}/test-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The agent's test runs, newest first (the latest 50) */
+        get: operations["listAgentTestRuns"];
+        put?: never;
+        /**
+         * Run a test suite against the draft or the published version
+         * @description The suite (YAML or JSON text, or a JSON object) is checked first: a bad one answers 400 (`INVALID_REQUEST`, reason `INVALID_TEST_SUITE`) with each issue's path, line and column. The worker pool then runs each case in an isolated conversation (never sent to a channel, not in analytics or billing; tools answered by the case's stubs). Poll `GET …/test-runs/{runId}` until `status` is `passed`, `failed` or `error`.
+         */
+        post: operations["createAgentTestRun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/agents/{agentId}/test-runs/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A test run: status, and per case and turn the reply and unmet expectations */
+        get: operations["getAgentTestRun"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/knowledge-bases": {
         parameters: {
             query?: never;
@@ -1839,6 +1877,38 @@ export interface components {
                 before?: unknown;
                 after?: unknown;
             }[];
+        };
+        AgentTestRun: {
+            /** Format: uuid */
+            id: string;
+            /** Format: uuid */
+            agentId: string;
+            version: number;
+            /** @enum {string} */
+            target: "draft" | "published";
+            suiteName: string;
+            /** @enum {string} */
+            status: "running" | "passed" | "failed" | "error";
+            results: {
+                [key: string]: unknown;
+            } | null;
+            error: string | null;
+            createdBy: string;
+            createdAt: string;
+            finishedAt: string | null;
+        };
+        CreateAgentTestRun: {
+            suite: string | {
+                [key: string]: unknown;
+            };
+            /**
+             * @default draft
+             * @enum {string}
+             */
+            version?: "draft" | "published";
+        };
+        AgentTestRunList: {
+            data: components["schemas"]["AgentTestRun"][];
         };
         KnowledgeBasePage: {
             data: components["schemas"]["KnowledgeBase"][];
@@ -5927,6 +5997,239 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentDiff"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listAgentTestRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTestRunList"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createAgentTestRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agentId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateAgentTestRun"];
+            };
+        };
+        responses: {
+            /** @description The run, `running` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTestRun"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getAgentTestRun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agentId: string;
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTestRun"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */

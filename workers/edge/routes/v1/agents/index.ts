@@ -6,6 +6,7 @@ import * as remove from "./delete";
 import * as get from "./get";
 import * as list from "./list";
 import * as publish from "./publish";
+import * as testRuns from "./test-runs";
 import * as rollback from "./rollback";
 import * as update from "./update";
 import * as versions from "./versions";
@@ -20,4 +21,7 @@ export const agentsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }
   .openapi(versions.route, versions.handler)
   .openapi(rollback.route, rollback.handler)
   .openapi(publish.route, publish.handler)
-  .openapi(publish.diffRoute, publish.diffHandler);
+  .openapi(publish.diffRoute, publish.diffHandler)
+  .openapi(testRuns.createRoute, testRuns.createHandler)
+  .openapi(testRuns.listRoute, testRuns.listHandler)
+  .openapi(testRuns.getRoute, testRuns.getHandler);

@@ -27,7 +27,7 @@ export const testToolSchema = z
  */
 export async function callToolRunner(
   c: Context<AppEnv>,
-  path: "/tools/test" | "/documents/fetch" | "/knowledge/query",
+  path: "/tools/test" | "/documents/fetch" | "/knowledge/query" | "/agents/test-runs",
   payload: unknown,
   what = "Tools cannot be run right now.",
 ): Promise<unknown> {

@@ -1,0 +1,114 @@
+import { and, desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { agentTestRuns, type AgentTestRun } from "../../db/schema";
+import { requirePermission } from "../access/permissions";
+import { iso } from "../access/schemas";
+import { DomainError } from "../errors";
+import { actorLabel, type DomainContext } from "./context";
+import { agentIdInput, parseOrThrow } from "./input";
+import { fetchAgentOrThrow } from "./records";
+import { parseTestSuite } from "./test-suite";
+
+/**
+ * The test-run verbs: record a run of a suite against the draft or the published version (the
+ * pool runs it and writes the results on the row, workers/pool/test-runs.ts), and read runs back.
+ */
+export const createTestRunInput = z
+  .object({
+    /** The suite as YAML or JSON text, or as a JSON object (core/agents/test-suite.ts). */
+    suite: z.union([z.string().min(1).max(200_000), z.record(z.string(), z.unknown())]),
+    version: z.enum(["draft", "published"]).default("draft"),
+  })
+  .strict();
+
+export const testRunDto = z.object({
+  id: z.uuid(),
+  agentId: z.uuid(),
+  /** The version the suite ran against, and whether it was asked for as the draft or the published one. */
+  version: z.number().int(),
+  target: z.enum(["draft", "published"]),
+  suiteName: z.string(),
+  status: z.enum(["running", "passed", "failed", "error"]),
+  /** Per case and turn: reply, unmet expectations, tool calls, latency, cost; pass rate and totals. Null while running. */
+  results: z.record(z.string(), z.unknown()).nullable(),
+  error: z.string().nullable(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  finishedAt: z.string().nullable(),
+});
+export type TestRunDto = z.infer<typeof testRunDto>;
+
+function toDto(row: AgentTestRun): TestRunDto {
+  return {
+    id: row.id,
+    agentId: row.agentId,
+    version: row.version,
+    target: row.target,
+    suiteName: String(row.suite.name ?? ""),
+    status: row.status,
+    results: row.results,
+    error: row.error,
+    createdBy: row.createdBy,
+    createdAt: iso(row.createdAt)!,
+    finishedAt: iso(row.finishedAt),
+  };
+}
+
+/** Checks the suite (line-numbered errors), resolves the version, and records the run as `running`. */
+export async function createTestRun({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { agentId: string } & z.input<typeof createTestRunInput>;
+}): Promise<TestRunDto> {
+  requirePermission(ctx, "agents:write");
+  const { agentId } = parseOrThrow(agentIdInput, { agentId: input.agentId });
+  const { suite: source, version: target } = parseOrThrow(createTestRunInput, { suite: input.suite, version: input.version });
+  const suite = parseTestSuite(source);
+  const agent = await fetchAgentOrThrow(ctx, agentId);
+  const [row] = await ctx.tx
+    .insert(agentTestRuns)
+    .values({
+      tenantId: ctx.tenantId,
+      agentId,
+      version: target === "draft" ? agent.currentVersion : agent.publishedVersion,
+      target,
+      suite: suite as unknown as Record<string, unknown>,
+      createdBy: actorLabel(ctx.actor),
+    })
+    .returning();
+  return toDto(row!);
+}
+
+/** A run that could not be started (the pool was not reachable) ends as `error` instead of running forever. */
+export async function failTestRun({ ctx, input }: { ctx: DomainContext; input: { runId: string; error: string } }): Promise<void> {
+  requirePermission(ctx, "agents:write");
+  await ctx.tx
+    .update(agentTestRuns)
+    .set({ status: "error", error: input.error, finishedAt: sql`now()` })
+    .where(and(eq(agentTestRuns.tenantId, ctx.tenantId), eq(agentTestRuns.id, input.runId), eq(agentTestRuns.status, "running")));
+}
+
+export async function getTestRun({ ctx, input }: { ctx: DomainContext; input: { agentId: string; runId: string } }): Promise<TestRunDto> {
+  requirePermission(ctx, "agents:read");
+  const [row] = await ctx.tx
+    .select()
+    .from(agentTestRuns)
+    .where(and(eq(agentTestRuns.tenantId, ctx.tenantId), eq(agentTestRuns.agentId, input.agentId), eq(agentTestRuns.id, input.runId)));
+  if (!row) throw new DomainError("TEST_RUN_NOT_FOUND", 404, "No such test run.");
+  return toDto(row);
+}
+
+/** The agent's runs, newest first (the latest 50). */
+export async function listTestRuns({ ctx, input }: { ctx: DomainContext; input: { agentId: string } }): Promise<TestRunDto[]> {
+  requirePermission(ctx, "agents:read");
+  await fetchAgentOrThrow(ctx, input.agentId);
+  const rows = await ctx.tx
+    .select()
+    .from(agentTestRuns)
+    .where(and(eq(agentTestRuns.tenantId, ctx.tenantId), eq(agentTestRuns.agentId, input.agentId)))
+    .orderBy(desc(agentTestRuns.createdAt))
+    .limit(50);
+  return rows.map(toDto);
+}
