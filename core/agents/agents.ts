@@ -1,6 +1,16 @@
-import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { agents, agentVersions, knowledgeBases, knowledgeSources, tools, type AgentVersionConfig } from "../../db/schema";
+import {
+  agents,
+  agentTestRuns,
+  agentVersions,
+  knowledgeBases,
+  knowledgeSources,
+  tenants,
+  tools,
+  type AgentVersionConfig,
+} from "../../db/schema";
+import { readTenantSettings } from "../tenants/settings";
 import { requirePermission } from "../access/permissions";
 import type { DomainContext } from "./context";
 import { agentIdInput, createAgentInput, parseOrThrow, updateAgentChanges, type CreateAgentInput, type UpdateAgentChanges } from "./input";
@@ -126,6 +136,8 @@ export async function updateAgent({
     }
   }
   await checkReferences(ctx, next);
+  // A brand-new version has no test run yet: where tests gate publishing, it stays a draft.
+  if (input.publish === true) await requirePassingTestRun(ctx, agentId, current.currentVersion + 1);
   return saveVersion(ctx, current, before, next, "update", { publish: input.publish === true });
 }
 
@@ -151,7 +163,36 @@ export async function publishAgent({
   await findVersion(ctx, agentId, version);
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
   if (version === current.publishedVersion) return toView(current, served);
+  await requirePassingTestRun(ctx, agentId, version);
   return toView(await publishVersion(ctx, current, version), served);
+}
+
+/** Where the tenant requires it, the newest finished test run of `version` must have passed. */
+async function requirePassingTestRun(ctx: DomainContext, agentId: string, version: number): Promise<void> {
+  const [tenant] = await ctx.tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, ctx.tenantId));
+  if (!readTenantSettings(tenant?.settings).requireTestsToPublish) return;
+  const [latest] = await ctx.tx
+    .select({ status: agentTestRuns.status })
+    .from(agentTestRuns)
+    .where(
+      and(
+        eq(agentTestRuns.tenantId, ctx.tenantId),
+        eq(agentTestRuns.agentId, agentId),
+        eq(agentTestRuns.version, version),
+        inArray(agentTestRuns.status, ["passed", "failed", "error"]),
+      ),
+    )
+    .orderBy(desc(agentTestRuns.finishedAt))
+    .limit(1);
+  if (latest?.status !== "passed") {
+    throw new DomainError(
+      "TESTS_REQUIRED",
+      409,
+      latest
+        ? `The latest test run of v${version} did not pass; fix the draft and run the suite again before publishing.`
+        : `This tenant publishes only tested versions: run the test suite against v${version} first.`,
+    );
+  }
 }
 
 /** The fields a diff compares, in the order the editor shows them. */

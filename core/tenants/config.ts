@@ -18,6 +18,8 @@ export const tenantConfigDto = z.object({
   defaultModelPolicy: tenantSettings.shape.defaultModelPolicy.unwrap(),
   budget: tenantBudget.required(),
   allowedOrigins: z.array(z.string()),
+  /** Publishing an agent version needs a passing test run of it. */
+  requireTestsToPublish: z.boolean(),
   /** Set by the platform operator: the Auth0 Organization whose members sign in here. */
   auth0OrgId: z.string().nullable(),
   updatedAt: z.string(),
@@ -36,6 +38,7 @@ export const updateTenantConfigInput = z
     defaultModelPolicy: tenantSettings.shape.defaultModelPolicy.unwrap(),
     budget: tenantBudget,
     allowedOrigins: tenantSettings.shape.allowedOrigins.unwrap(),
+    requireTestsToPublish: z.boolean(),
   })
   .partial()
   .strict();
@@ -52,6 +55,7 @@ function toDto(row: Tenant): TenantConfigDto {
     defaultModelPolicy: settings.defaultModelPolicy,
     budget: settings.budget,
     allowedOrigins: settings.allowedOrigins,
+    requireTestsToPublish: settings.requireTestsToPublish,
     auth0OrgId: row.auth0OrgId,
     updatedAt: iso(row.updatedAt)!,
   };

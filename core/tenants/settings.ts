@@ -139,6 +139,12 @@ export const tenantSettings = z.object({
    * end user's confirmation alone.
    */
   refundApproverRoles: z.array(z.string().trim().min(1).max(64)).max(20).default(["admin"]),
+  /**
+   * Publishing an agent version (`POST /v1/agents/{id}/publish`, `PATCH …?publish=true`) needs the
+   * newest finished test run of that version to have passed. A rollback is exempt: it is how a
+   * broken release is undone in a hurry.
+   */
+  requireTestsToPublish: z.boolean().default(false),
 });
 
 function isLocale(tag: string): boolean {

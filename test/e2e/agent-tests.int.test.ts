@@ -1,6 +1,10 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPoolDb } from "../../db/client";
-import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { PROJECT_ROOT, startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
@@ -117,6 +121,30 @@ describe("agent test suites", () => {
     ]);
   });
 
+  it("gate publishing on a passing run where the tenant requires it; a rollback is exempt", async () => {
+    expect((await call("/v1/tenant", { method: "PATCH", body: { requireTestsToPublish: true } })).body).toMatchObject({
+      requireTestsToPublish: true,
+    });
+    // v2's latest run failed: refused.
+    const refused = await call(`/v1/agents/${agentId}/publish`, { method: "POST", body: {} });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ error: { code: "CONFLICT", details: { reason: "TESTS_REQUIRED" } } });
+    // Editing and publishing in one call cannot have been tested: refused, and nothing is saved.
+    const untested = await call(`/v1/agents/${agentId}?publish=true`, { method: "PATCH", body: { temperature: 0.1 } });
+    expect(untested.body).toMatchObject({ error: { details: { reason: "TESTS_REQUIRED" } } });
+    // Fixed, tested, published.
+    await call(`/v1/agents/${agentId}`, { method: "PATCH", body: { systemPrompt: "Welcome to Acme support. Answer in Spanish too." } });
+    expect(await run("draft")).toMatchObject({ status: "passed", version: 3 });
+    expect((await call(`/v1/agents/${agentId}/publish`, { method: "POST", body: { expectedVersion: 3 } })).body).toMatchObject({
+      publishedVersion: 3,
+    });
+    // A rollback restores v1 and publishes it at once, tested or not.
+    expect((await call(`/v1/agents/${agentId}/rollback`, { method: "POST", body: { version: 1 } })).body).toMatchObject({
+      version: 4,
+      publishedVersion: 4,
+    });
+  });
+
   it("refuses a malformed suite with the line of each problem, and runs nothing", async () => {
     const refused = await call(`/v1/agents/${agentId}/test-runs`, {
       method: "POST",
@@ -135,6 +163,42 @@ describe("agent test suites", () => {
         },
       },
     });
-    expect(((await call(`/v1/agents/${agentId}/test-runs`)).body.data as Run[]).length).toBe(3);
+    expect(((await call(`/v1/agents/${agentId}/test-runs`)).body.data as Run[]).length).toBe(4);
   });
+
+  it("run from the command line for a tenant's CI: results printed, JUnit XML written, exit code per outcome", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "agent-test-"));
+    const cli = (suite: string) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        let out = "";
+        const child = spawn(
+          join(PROJECT_ROOT, "node_modules/.bin/tsx"),
+          ["scripts/agent-test.ts", "--agent", agentId, "--suite", suite, "--version", "published", "--junit", join(dir, "report.xml")],
+          {
+            cwd: PROJECT_ROOT,
+            env: { ...process.env, AGENT_PLATFORM_URL: stack.edge.url, AGENT_PLATFORM_API_KEY: tenant.apiKeys.editor.key },
+          },
+        );
+        child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString()));
+        child.on("close", (code) => resolve({ code, out }));
+      });
+    await writeFile(
+      join(dir, "suite.yaml"),
+      `${SUITE}  - name: says goodbye\n    turns:\n      - user: bye\n        expect: { contains: [Goodbye] }\n`,
+    );
+    const failing = await cli(join(dir, "suite.yaml"));
+    expect(failing.out).toContain("✗ says goodbye");
+    expect(failing.out).toContain('✗ "bye": reply does not contain "Goodbye"');
+    expect(failing.out).toContain("2 passed, 1 failed");
+    expect(failing.code).toBe(1);
+    const xml = await readFile(join(dir, "report.xml"), "utf8");
+    expect(xml).toMatch(/<testsuite name="Acme basics" tests="3" failures="1"/);
+    expect(xml).toContain("reply does not contain &quot;Goodbye&quot;");
+
+    await writeFile(join(dir, "broken.yaml"), "name: broken\ncases:\n  - name: x\n    channel: fax\n    turns: [{ user: hi }]\n");
+    const broken = await cli(join(dir, "broken.yaml"));
+    expect(broken.code).toBe(2);
+    expect(broken.out).toContain(`${join(dir, "broken.yaml")}:4:14 cases.0.channel`);
+  }, 60_000);
 });

@@ -1422,6 +1422,7 @@ export interface components {
                 hardLimitMessage?: string;
             };
             allowedOrigins: string[];
+            requireTestsToPublish: boolean;
             auth0OrgId: string | null;
             updatedAt: string;
         };
@@ -1464,6 +1465,7 @@ export interface components {
                 hardLimitMessage?: string;
             };
             allowedOrigins?: string[];
+            requireTestsToPublish?: boolean;
         };
         ProviderKeyStatus: {
             openai: {
