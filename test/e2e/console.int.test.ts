@@ -295,6 +295,26 @@ describe("the console", () => {
     });
   });
 
+  it("runs a test suite against the draft, shows each failure, and lists a broken suite's problems by line", async () => {
+    const tests = page.getByRole("region", { name: "Tests" });
+    await tests
+      .getByLabel("Test suite (YAML or JSON)")
+      .fill(
+        "name: Console suite\ncases:\n  - name: echoes\n    turns:\n      - user: hello\n        expect: { contains: [You said] }\n" +
+          "  - name: says goodbye\n    turns:\n      - user: bye\n        expect: { contains: [Goodbye] }\n",
+      );
+    await tests.getByRole("button", { name: "Run the suite" }).click();
+    const run = tests.getByTestId("test-run");
+    await run.getByText('“bye”: reply does not contain "Goodbye"').waitFor({ timeout: 30_000 });
+    expect(await run.textContent()).toContain("1 passed, 1 failed");
+    await tests.locator(".badge", { hasText: "Failed" }).first().waitFor();
+    await checkPanel("agent-tests");
+
+    await tests.getByLabel("Test suite (YAML or JSON)").fill("name: x\ncases:\n  - name: y\n    channel: fax\n    turns: [{ user: hi }]\n");
+    await tests.getByRole("button", { name: "Run the suite" }).click();
+    await tests.getByTestId("suite-issues").getByText("4:14 cases.0.channel", { exact: false }).waitFor();
+  });
+
   it("uploads a document and shows its ingestion until it is ready", async () => {
     await open("/knowledge", "Knowledge");
     await page.getByLabel("New knowledge base").fill("Help centre");

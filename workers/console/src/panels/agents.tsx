@@ -7,6 +7,7 @@ import { useI18n } from "../i18n";
 import { AGENT_TEMPLATES } from "../templates";
 import { Badge, Empty, ErrorNotice, Field, Loaded, Page, TableHead, Form } from "../ui";
 import { Playground } from "./playground";
+import { AgentTests } from "./agent-tests";
 import { ModelPolicyEditor, policyDraftOf, policyOf } from "./model-policy";
 
 type Agent = Schemas["Agent"];
@@ -118,6 +119,7 @@ export function AgentEditor({ agentId }: { agentId: string }) {
             <AgentForm key={data.id} agent={data} />
             <Playground agent={data} />
             <Versions agent={data} />
+            <AgentTests agent={data} />
           </>
         )}
       </Loaded>

@@ -33,6 +33,7 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
     hardLimitMessage: tenant.budget.hardLimitMessage,
     allowedOrigins: tenant.allowedOrigins.join("\n"),
     policy: policyDraftOf(tenant.defaultModelPolicy),
+    requireTestsToPublish: tenant.requireTestsToPublish,
   });
   const save = useMutation({
     mutationFn: () =>
@@ -52,13 +53,16 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
               .map((o) => o.trim())
               .filter(Boolean),
             defaultModelPolicy: policyOf(draft.policy) ?? undefined,
+            requireTestsToPublish: draft.requireTestsToPublish,
           },
         }),
       ),
     onSuccess: (saved) => queryClient.setQueryData(["tenant"], saved),
   });
-  const set = (key: Exclude<keyof typeof draft, "policy">) => (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
-    setDraft({ ...draft, [key]: e.target.value });
+  const set =
+    (key: Exclude<keyof typeof draft, "policy" | "requireTestsToPublish">) =>
+    (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
+      setDraft({ ...draft, [key]: e.target.value });
   return (
     <Form className="card" onSubmit={() => save.mutate()}>
       <fieldset disabled={!can("settings:write")}>
@@ -88,6 +92,14 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
         <Field label={t("settings.allowedOrigins")} path="allowedOrigins" error={save.error} hint={t("settings.allowedOriginsHint")}>
           <textarea rows={3} value={draft.allowedOrigins} onChange={set("allowedOrigins")} />
         </Field>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={draft.requireTestsToPublish}
+            onChange={(e) => setDraft({ ...draft, requireTestsToPublish: e.target.checked })}
+          />{" "}
+          {t("settings.requireTests")}
+        </label>
         <ModelPolicyEditor
           draft={draft.policy}
           onChange={(policy) => setDraft({ ...draft, policy })}
