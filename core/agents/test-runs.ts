@@ -1,13 +1,14 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { agentTestRuns, type AgentTestRun } from "../../db/schema";
+import { stringify } from "yaml";
+import { agentTestRuns, channels, conversations, messages, usageRecords, type AgentTestRun } from "../../db/schema";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
-import { DomainError } from "../errors";
+import { DomainError, NotFoundError } from "../errors";
 import { actorLabel, type DomainContext } from "./context";
 import { agentIdInput, parseOrThrow } from "./input";
 import { fetchAgentOrThrow } from "./records";
-import { parseTestSuite } from "./test-suite";
+import { parseTestSuite, testCase as testCaseSchema, type TestCase } from "./test-suite";
 
 /**
  * The test-run verbs: record a run of a suite against the draft or the published version (the
@@ -111,4 +112,51 @@ export async function listTestRuns({ ctx, input }: { ctx: DomainContext; input: 
     .orderBy(desc(agentTestRuns.createdAt))
     .limit(50);
   return rows.map(toDto);
+}
+
+/**
+ * A test case written from a real conversation: each message the person sent is a user turn (in
+ * order), and the tools the agent called answering it become `toolCalled` expectations. Text
+ * expectations are left for the author (a model's wording varies); the answer also carries the
+ * case as YAML, ready to paste into a suite file.
+ */
+export async function conversationTestCase({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { conversationId: string };
+}): Promise<{ testCase: TestCase; yaml: string }> {
+  requirePermission(ctx, "agents:read");
+  const [conversation] = await ctx.tx
+    .select({ id: conversations.id, externalKey: conversations.externalKey, kind: channels.kind, createdAt: conversations.createdAt })
+    .from(conversations)
+    .innerJoin(channels, eq(channels.id, conversations.channelId))
+    .where(and(eq(conversations.tenantId, ctx.tenantId), eq(conversations.id, input.conversationId)));
+  if (!conversation) throw new NotFoundError("conversation");
+  const inbound = await ctx.tx
+    .select({ id: messages.id, content: messages.content })
+    .from(messages)
+    .where(and(eq(messages.tenantId, ctx.tenantId), eq(messages.conversationId, conversation.id), eq(messages.direction, "inbound")))
+    .orderBy(asc(messages.createdAt))
+    .limit(20);
+  const calls = await ctx.tx
+    .select({ inboundId: messages.replyToMessageId, toolCalls: usageRecords.toolCalls })
+    .from(usageRecords)
+    .innerJoin(messages, eq(messages.id, usageRecords.messageId))
+    .where(and(eq(usageRecords.tenantId, ctx.tenantId), eq(usageRecords.conversationId, conversation.id)));
+  const toolsBy = new Map(calls.map((row) => [row.inboundId, [...new Set((row.toolCalls ?? []).map((call) => call.name))]]));
+  const turns = inbound
+    .filter((message) => message.content.trim())
+    .map((message) => {
+      const tools = toolsBy.get(message.id) ?? [];
+      return { user: message.content.slice(0, 4000), expect: tools.length ? { toolCalled: tools.map((name) => ({ name })) } : {} };
+    });
+  if (turns.length === 0) throw new DomainError("CONVERSATION_EMPTY", 409, "The conversation has no message from the person to replay.");
+  const testCase = parseOrThrow(testCaseSchema, {
+    name: `Conversation ${conversation.externalKey} of ${conversation.createdAt.toISOString().slice(0, 10)}`,
+    channel: conversation.kind,
+    turns,
+  });
+  return { testCase, yaml: stringify({ cases: [testCase] }) };
 }

@@ -342,6 +342,10 @@ describe("the console", () => {
     await open("/inbox", "Inbox");
     await page.locator(".conversations a").first().click();
     await page.getByText("Hello, what can you do?").waitFor();
+    // One call turns the conversation into a test case for the agent's suite.
+    await page.getByRole("button", { name: "Make a test case" }).click();
+    await page.getByTestId("test-case-yaml").waitFor();
+    expect(await page.getByTestId("test-case-yaml").inputValue()).toContain("- user: Hello, what can you do?");
     await page.getByRole("button", { name: "Take over" }).click();
     await page.getByRole("button", { name: "Hand back to the agent" }).waitFor();
     await page.getByLabel("Your reply").fill("Hi, Ana from the bakery here.");

@@ -10,7 +10,9 @@ import { checkToolDefinition, createToolInput, type AuthConfig, type CreateToolI
 import { OAuthTokenCache } from "../../core/tools/execute";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { agents, agentTestRuns, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
+import { agents, agentTestRuns, conversations, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
+import { conversationTestCase } from "../../core/agents";
+import { withTenant } from "../../db/tenant";
 import type { TestRunResults } from "../../core/agents/test-results";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
@@ -345,5 +347,53 @@ describe("test runs of an agent's suite", () => {
     expect(service.requests.length).toBe(before.service);
     expect((await admin.db.select().from(messages)).length).toBe(before.messages);
     expect(await usageOf(graph)).toEqual([]);
+  });
+
+  it("turn a real conversation into a test case with one call, which then runs", async () => {
+    const { graph } = await tenantWithTool("none");
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 9 } });
+    expect(await processInboundMessage(deps, inbound(graph, "case-chat", "where is order 9?"))).toBe("replied");
+    expect(await processInboundMessage(deps, inbound(graph, "case-chat", "thanks!"))).toBe("replied");
+    const [conversation] = await admin.db
+      .select({ id: conversations.id })
+      .from(conversations)
+      .where(and(eq(conversations.tenantId, graph.tenant.id), eq(conversations.externalKey, "case-chat")));
+    const made = await withTenant(app.db, graph.tenant.id, (tx) =>
+      conversationTestCase({
+        ctx: {
+          tenantId: graph.tenant.id,
+          actor: { type: "user", id: graph.user.id, userId: graph.user.id },
+          role: { id: graph.user.id, name: "viewer" },
+          permissions: new Set(["agents:read" as const]),
+          allowedOrigins: [],
+          tx,
+        },
+        input: { conversationId: conversation!.id },
+      }),
+    );
+    expect(made.testCase).toMatchObject({
+      channel: "telegram",
+      turns: [
+        { user: "where is order 9?", expect: { toolCalled: [{ name: "lookup_order" }] } },
+        { user: "thanks!", expect: {} },
+      ],
+    });
+    expect(made.yaml).toContain("- user: where is order 9?");
+
+    // Pasted into a suite with a stub, it runs and passes.
+    const runId = randomUUID();
+    await admin.db.insert(agentTestRuns).values({
+      id: runId,
+      tenantId: graph.tenant.id,
+      agentId: graph.rows.agents.id!,
+      version: 1,
+      target: "published",
+      createdBy: "user:test",
+      suite: { name: "From the inbox", cases: [{ ...made.testCase, stubs: { lookup_order: { output: "Order 9 is packed." } } }] },
+    });
+    openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 9 } });
+    await runAgentTestSuite(deps, { tenantId: graph.tenant.id, runId });
+    const [run] = await admin.db.select().from(agentTestRuns).where(eq(agentTestRuns.id, runId));
+    expect(run).toMatchObject({ status: "passed" });
   });
 });

@@ -840,6 +840,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversationId}/test-case": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A test case written from this conversation
+         * @description Each message the person sent becomes a user turn, and the tools the agent called answering it become `toolCalled` expectations; add text expectations and stubs, then put it in the agent's suite. `yaml` is the same case as a suite fragment.
+         */
+        get: operations["conversationTestCase"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/analytics/summary": {
         parameters: {
             query?: never;
@@ -2099,6 +2119,46 @@ export interface components {
         };
         OperatorMessageInput: {
             text: string;
+        };
+        ConversationTestCase: {
+            testCase: components["schemas"]["AgentTestCase"];
+            yaml: string;
+        };
+        AgentTestCase: {
+            name: string;
+            /**
+             * @default webchat
+             * @enum {string}
+             */
+            channel?: "webchat" | "telegram" | "whatsapp" | "email" | "voice";
+            /** @default {} */
+            stubs?: {
+                [key: string]: {
+                    output: string;
+                };
+            };
+            /** @default [] */
+            liveTools?: string[];
+            turns: {
+                user: string;
+                /** @default {} */
+                expect?: {
+                    contains?: string[];
+                    notContains?: string[];
+                    matches?: string;
+                    toolCalled?: {
+                        name: string;
+                        arguments?: {
+                            [key: string]: unknown;
+                        };
+                    }[];
+                    toolNotCalled?: string[];
+                    cites?: string;
+                    handedOff?: boolean;
+                    maxLatencyMs?: number;
+                    maxCostUsd?: number;
+                };
+            }[];
         };
         AnalyticsSummary: {
             from: string;
@@ -7480,6 +7540,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OperatorMessage"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    conversationTestCase: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The case, as an object and as YAML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationTestCase"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */

@@ -104,6 +104,9 @@ function Conversation({ conversationId, summary }: { conversationId: string; sum
       void refresh();
     },
   });
+  const testCase = useMutation({
+    mutationFn: () => unwrap(api.GET("/v1/conversations/{conversationId}/test-case", { params: { path: { conversationId } } })),
+  });
   const handedOff = summary?.status === "handed_off";
   // The API lists newest first; a conversation reads oldest first.
   const ordered = [...(messages.data?.data ?? [])].reverse();
@@ -125,7 +128,17 @@ function Conversation({ conversationId, summary }: { conversationId: string; sum
           </div>
         ) : null}
       </header>
-      <ErrorNotice error={handoff.error ?? release.error ?? messages.error} />
+      <p>
+        <button className="secondary small" onClick={() => testCase.mutate()} disabled={testCase.isPending}>
+          {t("inbox.makeTestCase")}
+        </button>
+      </p>
+      {testCase.data ? (
+        <Field label={t("inbox.testCase")} hint={t("inbox.testCaseHint")}>
+          <textarea readOnly rows={8} value={testCase.data.yaml} data-testid="test-case-yaml" />
+        </Field>
+      ) : null}
+      <ErrorNotice error={handoff.error ?? release.error ?? messages.error ?? testCase.error} />
       <ol className="messages" aria-live="polite">
         {ordered.map((m) => (
           <li key={m.id} className={`message ${m.direction}`}>

@@ -8,6 +8,7 @@ import { runVerb } from "../run";
 import * as list from "./list";
 import * as messages from "./messages";
 import * as send from "./send";
+import * as testCase from "./test-case";
 
 const handoffSchema = z
   .object({ id: z.uuid(), status: z.enum(["open", "handed_off", "closed"]), handedOffAt: z.string().nullable() })
@@ -66,4 +67,5 @@ export const conversationsApi = new OpenAPIHono<AppEnv>({ defaultHook: validatio
   .openapi(handOff, handOffHandler)
   .openapi(release, releaseHandler)
   .openapi(messages.route, messages.handler)
-  .openapi(send.route, send.handler);
+  .openapi(send.route, send.handler)
+  .openapi(testCase.route, testCase.handler);
