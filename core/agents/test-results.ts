@@ -10,6 +10,10 @@ export interface ObservedTurn {
   latencyMs: number;
   costUsd: number;
   model: string;
+  /** ISO 639-1, as detected from the reply. */
+  language: string;
+  /** The judge model's grade, when the turn asked for one. */
+  judge?: { score: number; reason: string } | { error: string };
 }
 
 export interface TurnResult extends ObservedTurn {
@@ -61,6 +65,15 @@ export function unmetExpectations(expect: TurnExpectation, observed: ObservedTur
     failures.push(`took ${observed.latencyMs} ms (at most ${expect.maxLatencyMs})`);
   if (expect.maxCostUsd !== undefined && observed.costUsd > expect.maxCostUsd)
     failures.push(`cost $${observed.costUsd} (at most $${expect.maxCostUsd})`);
+  if (expect.language && observed.language !== expect.language)
+    failures.push(`reply is in ${observed.language || "an undetected language"}, not ${expect.language}`);
+  if (expect.judge) {
+    const grade = observed.judge;
+    if (!grade) failures.push("the judge did not grade the reply");
+    else if ("error" in grade) failures.push(`the judge could not grade the reply: ${grade.error}`);
+    else if (grade.score < expect.judge.minScore)
+      failures.push(`the judge scored ${grade.score}/5 (at least ${expect.judge.minScore}): ${grade.reason}`);
+  }
   return failures;
 }
 

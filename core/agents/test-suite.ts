@@ -17,6 +17,8 @@ import { DomainError } from "../errors";
  *     turns:
  *       - user: When do you open?
  *         expect: { contains: [nine], notContains: [sorry], cites: faq.md, maxLatencyMs: 5000 }
+ *       - user: ¿Y los domingos?
+ *         expect: { language: es, judge: { rubric: "Says Sunday opening hours politely.", minScore: 4 } }
  */
 const toolCall = z
   .object({
@@ -51,6 +53,16 @@ export const turnExpectation = z
     handedOff: z.boolean().optional(),
     maxLatencyMs: z.number().int().positive().optional(),
     maxCostUsd: z.number().nonnegative().optional(),
+    /** The reply's language as ISO 639-1 (`es`, `en`), detected from its text (short replies detect poorly). */
+    language: z
+      .string()
+      .regex(/^[a-z]{2}$/, "an ISO 639-1 code such as es or en")
+      .optional(),
+    /** A graded check: a judge model scores the reply 1-5 against the rubric and says why. */
+    judge: z
+      .object({ rubric: z.string().min(1).max(2000), minScore: z.number().int().min(1).max(5).default(4) })
+      .strict()
+      .optional(),
   })
   .strict();
 export type TurnExpectation = z.infer<typeof turnExpectation>;

@@ -396,4 +396,40 @@ describe("test runs of an agent's suite", () => {
     const [run] = await admin.db.select().from(agentTestRuns).where(eq(agentTestRuns.id, runId));
     expect(run).toMatchObject({ status: "passed" });
   });
+
+  it("grade replies with a judge model against a rubric, reporting its reason, and check the reply's language", async () => {
+    const { graph } = await tenantWithTool("none");
+    const runId = randomUUID();
+    await admin.db.insert(agentTestRuns).values({
+      id: runId,
+      tenantId: graph.tenant.id,
+      agentId: graph.rows.agents.id!,
+      version: 1,
+      target: "published",
+      createdBy: "user:test",
+      suite: {
+        name: "Tone",
+        cases: [
+          {
+            name: "greets in Spanish",
+            turns: [{ user: "hola", expect: { language: "es", judge: { rubric: "Greets the customer by name.", minScore: 4 } } }],
+          },
+        ],
+      },
+    });
+    openai.queueReply("Hola, ¿en qué puedo ayudarte hoy con tu pedido?");
+    openai.queueReply('{"score": 2, "reason": "It does not use the customer\'s name."}');
+    await runAgentTestSuite(deps, { tenantId: graph.tenant.id, runId });
+    const [run] = await admin.db.select().from(agentTestRuns).where(eq(agentTestRuns.id, runId));
+    const turn = (run!.results as unknown as TestRunResults).cases[0]!.turns[0]!;
+    expect(turn).toMatchObject({ language: "es", judge: { score: 2, reason: "It does not use the customer's name." } });
+    expect(turn.failures).toEqual(["the judge scored 2/5 (at least 4): It does not use the customer's name."]);
+    // The judge saw the rubric and the reply as data.
+    const judged = openai.requests
+      .at(-1)!
+      .body.messages.map((m) => String(m.content))
+      .join("\n");
+    expect(judged).toContain("Greets the customer by name.");
+    expect(judged).toContain("Hola, ¿en qué puedo ayudarte hoy con tu pedido?");
+  });
 });

@@ -2157,6 +2157,12 @@ export interface components {
                     handedOff?: boolean;
                     maxLatencyMs?: number;
                     maxCostUsd?: number;
+                    language?: string;
+                    judge?: {
+                        rubric: string;
+                        /** @default 4 */
+                        minScore?: number;
+                    };
                 };
             }[];
         };

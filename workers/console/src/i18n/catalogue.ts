@@ -150,7 +150,7 @@ const en = {
   "tests.title": "Tests",
   "tests.suite": "Test suite (YAML or JSON)",
   "tests.suiteHint":
-    "Cases of user turns with expectations: contains, notContains, matches, toolCalled, toolNotCalled, cites, handedOff, maxLatencyMs, maxCostUsd; tools answer with each case's stubs.",
+    "Cases of user turns with expectations: contains, notContains, matches, toolCalled, toolNotCalled, cites, handedOff, language, maxLatencyMs, maxCostUsd, judge (a rubric graded by a model); tools answer with each case's stubs.",
   "tests.version": "Run against",
   "tests.run": "Run the suite",
   "tests.none": "No test runs yet.",
@@ -538,7 +538,7 @@ const es: Record<MessageKey, string> = {
   "tests.title": "Pruebas",
   "tests.suite": "Batería de pruebas (YAML o JSON)",
   "tests.suiteHint":
-    "Casos con turnos del usuario y expectativas: contains, notContains, matches, toolCalled, toolNotCalled, cites, handedOff, maxLatencyMs, maxCostUsd; las herramientas responden con los stubs de cada caso.",
+    "Casos con turnos del usuario y expectativas: contains, notContains, matches, toolCalled, toolNotCalled, cites, handedOff, language, maxLatencyMs, maxCostUsd, judge (una rúbrica que califica un modelo); las herramientas responden con los stubs de cada caso.",
   "tests.version": "Probar contra",
   "tests.run": "Ejecutar la batería",
   "tests.none": "Todavía no hay ejecuciones.",
