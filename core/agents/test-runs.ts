@@ -160,3 +160,50 @@ export async function conversationTestCase({
   });
   return { testCase, yaml: stringify({ cases: [testCase] }) };
 }
+
+/** One case in two runs: whether it passed in each (null when the run has no such case) and what failed. */
+export interface CaseComparison {
+  name: string;
+  before: boolean | null;
+  after: boolean | null;
+  changed: boolean;
+  failuresBefore: string[];
+  failuresAfter: string[];
+}
+
+/**
+ * Side by side: two finished runs of the agent (typically the published version and the draft
+ * against one suite), case by case, with the cases whose outcome changed marked.
+ */
+export async function compareTestRuns({
+  ctx,
+  input,
+}: {
+  ctx: DomainContext;
+  input: { agentId: string; runId: string; otherRunId: string };
+}): Promise<{ before: TestRunDto; after: TestRunDto; cases: CaseComparison[] }> {
+  const before = await getTestRun({ ctx, input: { agentId: input.agentId, runId: input.runId } });
+  const after = await getTestRun({ ctx, input: { agentId: input.agentId, runId: input.otherRunId } });
+  if (!before.results || !after.results) throw new DomainError("TEST_RUN_UNFINISHED", 409, "Compare runs once both have finished.");
+  const casesOf = (run: TestRunDto) =>
+    new Map(
+      ((run.results as { cases?: Array<{ name: string; passed: boolean; turns: Array<{ failures: string[] }> }> }).cases ?? []).map((c) => [
+        c.name,
+        { passed: c.passed, failures: c.turns.flatMap((turn) => turn.failures) },
+      ]),
+    );
+  const [a, b] = [casesOf(before), casesOf(after)];
+  const names = [...new Set([...a.keys(), ...b.keys()])];
+  const cases = names.map((name) => {
+    const [x, y] = [a.get(name), b.get(name)];
+    return {
+      name,
+      before: x?.passed ?? null,
+      after: y?.passed ?? null,
+      changed: (x?.passed ?? null) !== (y?.passed ?? null),
+      failuresBefore: x?.failures ?? [],
+      failuresAfter: y?.failures ?? [],
+    };
+  });
+  return { before, after, cases };
+}

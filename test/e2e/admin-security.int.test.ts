@@ -206,6 +206,7 @@ describe("security matrix over every /v1 route", () => {
     approvalId: tenant.approvalId,
     connectionId: tenant.connectionId,
     runId: tenant.runId,
+    otherRunId: tenant.runId,
     // Not an id: provider keys always belong to the caller's own tenant.
     provider: "openai",
   });

@@ -111,8 +111,20 @@ describe("agent test suites", () => {
     expect(draft.results.cases[0]).toMatchObject({ name: "greets as Acme", passed: false });
     expect(draft.results.cases[0]!.turns[0]!.failures).toEqual(['reply does not contain "Welcome to Acme"']);
 
-    // Side by side: the published version is untouched by the draft.
+    // Side by side: the published version is untouched by the draft, and the comparison names the broken case.
     expect(await run("published")).toMatchObject({ status: "passed", version: 1 });
+    const compared = await call(`/v1/agents/${agentId}/test-runs/${published.id}/compare/${draft.id}`);
+    expect(compared.body.cases).toEqual([
+      {
+        name: "greets as Acme",
+        before: true,
+        after: false,
+        changed: true,
+        failuresBefore: [],
+        failuresAfter: ['reply does not contain "Welcome to Acme"'],
+      },
+      { name: "remembers the conversation", before: true, after: true, changed: false, failuresBefore: [], failuresAfter: [] },
+    ]);
     const listed = await call(`/v1/agents/${agentId}/test-runs`);
     expect((listed.body.data as Run[]).map((r) => [r.version, r.status])).toEqual([
       [1, "passed"],

@@ -308,6 +308,14 @@ describe("the console", () => {
     await run.getByText('“bye”: reply does not contain "Goodbye"').waitFor({ timeout: 30_000 });
     expect(await run.textContent()).toContain("1 passed, 1 failed");
     await tests.locator(".badge", { hasText: "Failed" }).first().waitFor();
+    // The same suite against the published version, then side by side with the first run.
+    await tests.getByLabel("Run against").selectOption("published");
+    await tests.getByRole("button", { name: "Run the suite" }).click();
+    await expect.poll(() => tests.locator("tbody tr .badge", { hasText: "Failed" }).count(), { timeout: 30_000 }).toBe(2);
+    await tests.getByLabel("Compare with an earlier run").selectOption({ index: 1 });
+    const comparison = tests.getByTestId("test-comparison");
+    await comparison.waitFor();
+    expect(await comparison.locator("tr", { hasText: "says goodbye" }).textContent()).toContain("✗✗");
     await checkPanel("agent-tests");
 
     await tests.getByLabel("Test suite (YAML or JSON)").fill("name: x\ncases:\n  - name: y\n    channel: fax\n    turns: [{ user: hi }]\n");

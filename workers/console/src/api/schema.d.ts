@@ -634,6 +634,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/agents/{agentId}/test-runs/{runId}/compare/{otherRunId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Two runs side by side (e.g. published and draft): each case's outcome in both, changes marked */
+        get: operations["compareAgentTestRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/knowledge-bases": {
         parameters: {
             query?: never;
@@ -1931,6 +1948,18 @@ export interface components {
         };
         AgentTestRunList: {
             data: components["schemas"]["AgentTestRun"][];
+        };
+        AgentTestRunComparison: {
+            before: components["schemas"]["AgentTestRun"];
+            after: components["schemas"]["AgentTestRun"];
+            cases: {
+                name: string;
+                before: boolean | null;
+                after: boolean | null;
+                changed: boolean;
+                failuresBefore: string[];
+                failuresAfter: string[];
+            }[];
         };
         KnowledgeBasePage: {
             data: components["schemas"]["KnowledgeBase"][];
@@ -6298,6 +6327,84 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentTestRun"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    compareAgentTestRuns: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                agentId: string;
+                runId: string;
+                otherRunId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentTestRunComparison"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */

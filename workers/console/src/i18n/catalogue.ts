@@ -148,6 +148,9 @@ const en = {
   "agents.saved": "Saved as version {version}.",
   "agents.versions": "Versions",
   "tests.title": "Tests",
+  "tests.compareWith": "Compare with an earlier run",
+  "tests.case": "Case",
+  "tests.changed": "Changed",
   "tests.suite": "Test suite (YAML or JSON)",
   "tests.suiteHint":
     "Cases of user turns with expectations: contains, notContains, matches, toolCalled, toolNotCalled, cites, handedOff, language, maxLatencyMs, maxCostUsd, judge (a rubric graded by a model); tools answer with each case's stubs.",
@@ -536,6 +539,9 @@ const es: Record<MessageKey, string> = {
   "agents.saved": "Guardado como versión {version}.",
   "agents.versions": "Versiones",
   "tests.title": "Pruebas",
+  "tests.compareWith": "Comparar con una ejecución anterior",
+  "tests.case": "Caso",
+  "tests.changed": "Cambió",
   "tests.suite": "Batería de pruebas (YAML o JSON)",
   "tests.suiteHint":
     "Casos con turnos del usuario y expectativas: contains, notContains, matches, toolCalled, toolNotCalled, cites, handedOff, language, maxLatencyMs, maxCostUsd, judge (una rúbrica que califica un modelo); las herramientas responden con los stubs de cada caso.",

@@ -106,6 +106,7 @@ export function AgentTests({ agent }: { agent: Schemas["Agent"] }) {
         }
       </Loaded>
       {shown?.results ? <RunDetails results={shown.results as unknown as Results} formatNumber={formatNumber} /> : null}
+      {shown?.results ? <Compare agentId={agent.id} run={shown} runs={list} /> : null}
       {shown?.error ? <p className="error">{shown.error}</p> : null}
     </section>
   );
@@ -163,5 +164,56 @@ function SuiteIssues({ error }: { error: unknown }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** Another finished run beside this one (e.g. the published version's beside the draft's): each case's outcome in both. */
+function Compare({ agentId, run, runs }: { agentId: string; run: Run; runs: Run[] }) {
+  const { t } = useI18n();
+  const others = runs.filter((other) => other.id !== run.id && other.results);
+  const [otherId, setOtherId] = useState("");
+  const comparison = useQuery({
+    queryKey: ["agents", agentId, "test-runs", otherId, "compare", run.id],
+    enabled: Boolean(otherId),
+    queryFn: () =>
+      unwrap(
+        api.GET("/v1/agents/{agentId}/test-runs/{runId}/compare/{otherRunId}", {
+          params: { path: { agentId, runId: otherId, otherRunId: run.id } },
+        }),
+      ),
+  });
+  if (others.length === 0) return null;
+  const mark = (passed: boolean | null | undefined) => (passed === null || passed === undefined ? "—" : passed ? "✓" : "✗");
+  return (
+    <div className="compare">
+      <Field label={t("tests.compareWith")}>
+        <select value={otherId} onChange={(e) => setOtherId(e.target.value)}>
+          <option value="">{t("common.choose")}</option>
+          {others.map((other) => (
+            <option key={other.id} value={other.id}>
+              v{other.version} · {t(`tests.status.${other.status}`)} · {other.createdAt.slice(0, 16).replace("T", " ")}
+            </option>
+          ))}
+        </select>
+      </Field>
+      {comparison.data ? (
+        <table data-testid="test-comparison">
+          <TableHead
+            columns={[t("tests.case"), `v${comparison.data.before.version}`, `v${comparison.data.after.version}`, t("tests.changed")]}
+          />
+          <tbody>
+            {comparison.data.cases.map((c) => (
+              <tr key={c.name}>
+                <th scope="row">{c.name}</th>
+                <td>{mark(c.before)}</td>
+                <td>{mark(c.after)}</td>
+                <td>{c.changed ? <Badge tone="warn">{t("tests.changed")}</Badge> : null}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <ErrorNotice error={comparison.error} />
+    </div>
   );
 }

@@ -24,4 +24,5 @@ export const agentsApi = new OpenAPIHono<AppEnv>({ defaultHook: validationHook }
   .openapi(publish.diffRoute, publish.diffHandler)
   .openapi(testRuns.createRoute, testRuns.createHandler)
   .openapi(testRuns.listRoute, testRuns.listHandler)
-  .openapi(testRuns.getRoute, testRuns.getHandler);
+  .openapi(testRuns.getRoute, testRuns.getHandler)
+  .openapi(testRuns.compareRoute, testRuns.compareHandler);

@@ -1,5 +1,13 @@
 import { z, type RouteHandler } from "@hono/zod-openapi";
-import { createTestRun, createTestRunInput, failTestRun, getTestRun, listTestRuns, testRunDto } from "../../../../../core/agents";
+import {
+  compareTestRuns,
+  createTestRun,
+  createTestRunInput,
+  failTestRun,
+  getTestRun,
+  listTestRuns,
+  testRunDto,
+} from "../../../../../core/agents";
 import type { AppEnv } from "../../../context";
 import { ApiError } from "../../../errors";
 import { adminRoute, jsonBody, jsonResponse } from "../openapi";
@@ -68,3 +76,40 @@ export const listRoute = adminRoute("agents:read", {
 
 export const listHandler: RouteHandler<typeof listRoute, AppEnv> = async (c) =>
   c.json({ data: await runVerb(c, listTestRuns, c.req.valid("param")) }, 200);
+
+export const compareRoute = adminRoute("agents:read", {
+  method: "get",
+  path: "/{agentId}/test-runs/{runId}/compare/{otherRunId}",
+  tags: ["Agents"],
+  operationId: "compareAgentTestRuns",
+  summary: "Two runs side by side (e.g. published and draft): each case's outcome in both, changes marked",
+  request: {
+    params: runParam.extend({
+      otherRunId: z.uuid().openapi({ param: { name: "otherRunId", in: "path" }, example: "00000000-0000-4000-8000-000000000000" }),
+    }),
+  },
+  responses: {
+    200: jsonResponse(
+      z
+        .object({
+          before: testRunSchema,
+          after: testRunSchema,
+          cases: z.array(
+            z.object({
+              name: z.string(),
+              before: z.boolean().nullable(),
+              after: z.boolean().nullable(),
+              changed: z.boolean(),
+              failuresBefore: z.array(z.string()),
+              failuresAfter: z.array(z.string()),
+            }),
+          ),
+        })
+        .openapi("AgentTestRunComparison"),
+      "The comparison",
+    ),
+  },
+});
+
+export const compareHandler: RouteHandler<typeof compareRoute, AppEnv> = async (c) =>
+  c.json(await runVerb(c, compareTestRuns, c.req.valid("param")), 200);
