@@ -39,16 +39,23 @@ export const testRunDto = z.object({
 });
 export type TestRunDto = z.infer<typeof testRunDto>;
 
-function toDto(row: AgentTestRun): TestRunDto {
+/**
+ * A run still `running` this long after it started will not finish: the pool runs it in memory, so
+ * a pool restart loses it. It is shown as an error (the row is left as it is) and can be run again.
+ */
+export const TEST_RUN_STALE_MS = 30 * 60_000;
+
+function toDto(row: AgentTestRun, now = Date.now()): TestRunDto {
+  const stale = row.status === "running" && now - row.createdAt.getTime() > TEST_RUN_STALE_MS;
   return {
     id: row.id,
     agentId: row.agentId,
     version: row.version,
     target: row.target,
     suiteName: String(row.suite.name ?? ""),
-    status: row.status,
+    status: stale ? "error" : row.status,
     results: row.results,
-    error: row.error,
+    error: stale ? "The run did not finish (the worker pool may have restarted); run the suite again." : row.error,
     createdBy: row.createdBy,
     createdAt: iso(row.createdAt)!,
     finishedAt: iso(row.finishedAt),

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPoolDb } from "../../db/client";
+import { agentTestRuns } from "../../db/schema";
 import { PROJECT_ROOT, startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { createTestDatabase, type TestDatabase } from "../support/database";
@@ -213,4 +214,21 @@ describe("agent test suites", () => {
     expect(broken.code).toBe(2);
     expect(broken.out).toContain(`${join(dir, "broken.yaml")}:4:14 cases.0.channel`);
   }, 60_000);
+
+  it("shows a run the pool lost (still running after 30 minutes) as an error, to run again", async () => {
+    const [lost] = await admin.db
+      .insert(agentTestRuns)
+      .values({
+        tenantId: tenant.tenantId,
+        agentId,
+        version: 1,
+        target: "published",
+        suite: { name: "lost", cases: [] },
+        createdBy: "user:test",
+        createdAt: new Date(Date.now() - 31 * 60_000),
+      })
+      .returning();
+    const { body } = await call(`/v1/agents/${agentId}/test-runs/${lost!.id}`);
+    expect(body).toMatchObject({ status: "error", error: expect.stringContaining("did not finish") });
+  });
 });
