@@ -292,36 +292,42 @@ describe("tenant HTTP tools in a turn", () => {
   });
 });
 
+/** A test run of the graph's agent, as the edge records it, for `runAgentTestSuite` to run. */
+async function recordRun(graph: TenantGraph, suite: Record<string, unknown>): Promise<string> {
+  const runId = randomUUID();
+  await admin.db.insert(agentTestRuns).values({
+    id: runId,
+    tenantId: graph.tenant.id,
+    agentId: graph.rows.agents.id!,
+    version: 1,
+    target: "published",
+    createdBy: "user:test",
+    suite,
+  });
+  return runId;
+}
+
 describe("test runs of an agent's suite", () => {
   it("answer tools with the case's stubs (never the real service), report unmet expectations, and store nothing else", async () => {
     const { graph } = await tenantWithTool("none");
-    const runId = randomUUID();
-    await admin.db.insert(agentTestRuns).values({
-      id: runId,
-      tenantId: graph.tenant.id,
-      agentId: graph.rows.agents.id!,
-      version: 1,
-      target: "published",
-      createdBy: "user:test",
-      suite: {
-        name: "Orders",
-        cases: [
-          {
-            name: "stubbed lookup",
-            stubs: { lookup_order: { output: "Order 7 ships on Tuesday." } },
-            turns: [
-              {
-                user: "Where is order 7?",
-                expect: { toolCalled: [{ name: "lookup_order", arguments: { orderId: 7 } }], contains: ["ships on Tuesday"] },
-              },
-            ],
-          },
-          {
-            name: "no stub",
-            turns: [{ user: "Where is order 8?", expect: { contains: ["order 8 is on its way"], toolNotCalled: ["lookup_order"] } }],
-          },
-        ],
-      },
+    const runId = await recordRun(graph, {
+      name: "Orders",
+      cases: [
+        {
+          name: "stubbed lookup",
+          stubs: { lookup_order: { output: "Order 7 ships on Tuesday." } },
+          turns: [
+            {
+              user: "Where is order 7?",
+              expect: { toolCalled: [{ name: "lookup_order", arguments: { orderId: 7 } }], contains: ["ships on Tuesday"] },
+            },
+          ],
+        },
+        {
+          name: "no stub",
+          turns: [{ user: "Where is order 8?", expect: { contains: ["order 8 is on its way"], toolNotCalled: ["lookup_order"] } }],
+        },
+      ],
     });
     const before = { service: service.requests.length, messages: (await admin.db.select().from(messages)).length };
     openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 7 } });
@@ -381,15 +387,9 @@ describe("test runs of an agent's suite", () => {
     expect(made.yaml).toContain("- user: where is order 9?");
 
     // Pasted into a suite with a stub, it runs and passes.
-    const runId = randomUUID();
-    await admin.db.insert(agentTestRuns).values({
-      id: runId,
-      tenantId: graph.tenant.id,
-      agentId: graph.rows.agents.id!,
-      version: 1,
-      target: "published",
-      createdBy: "user:test",
-      suite: { name: "From the inbox", cases: [{ ...made.testCase, stubs: { lookup_order: { output: "Order 9 is packed." } } }] },
+    const runId = await recordRun(graph, {
+      name: "From the inbox",
+      cases: [{ ...made.testCase, stubs: { lookup_order: { output: "Order 9 is packed." } } }],
     });
     openai.queueToolCall({ name: "lookup_order", arguments: { orderId: 9 } });
     await runAgentTestSuite(deps, { tenantId: graph.tenant.id, runId });
@@ -399,23 +399,14 @@ describe("test runs of an agent's suite", () => {
 
   it("grade replies with a judge model against a rubric, reporting its reason, and check the reply's language", async () => {
     const { graph } = await tenantWithTool("none");
-    const runId = randomUUID();
-    await admin.db.insert(agentTestRuns).values({
-      id: runId,
-      tenantId: graph.tenant.id,
-      agentId: graph.rows.agents.id!,
-      version: 1,
-      target: "published",
-      createdBy: "user:test",
-      suite: {
-        name: "Tone",
-        cases: [
-          {
-            name: "greets in Spanish",
-            turns: [{ user: "hola", expect: { language: "es", judge: { rubric: "Greets the customer by name.", minScore: 4 } } }],
-          },
-        ],
-      },
+    const runId = await recordRun(graph, {
+      name: "Tone",
+      cases: [
+        {
+          name: "greets in Spanish",
+          turns: [{ user: "hola", expect: { language: "es", judge: { rubric: "Greets the customer by name.", minScore: 4 } } }],
+        },
+      ],
     });
     openai.queueReply("Hola, ¿en qué puedo ayudarte hoy con tu pedido?");
     openai.queueReply('{"score": 2, "reason": "It does not use the customer\'s name."}');
