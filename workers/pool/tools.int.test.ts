@@ -10,7 +10,7 @@ import { checkToolDefinition, createToolInput, type AuthConfig, type CreateToolI
 import { OAuthTokenCache } from "../../core/tools/execute";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { agents, agentTestRuns, conversations, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
+import { agents, agentTestRuns, conversations, knowledgeSources, messages, toolApprovals, tools, usageRecords } from "../../db/schema";
 import { conversationTestCase } from "../../core/agents";
 import { withTenant } from "../../db/tenant";
 import type { TestRunResults } from "../../core/agents/test-results";
@@ -422,5 +422,39 @@ describe("test runs of an agent's suite", () => {
       .join("\n");
     expect(judged).toContain("Greets the customer by name.");
     expect(judged).toContain("Hola, ¿en qué puedo ayudarte hoy con tu pedido?");
+  });
+
+  it("check that a reply cites a knowledge source, by the source's name, and that a turn hands off", async () => {
+    const { graph } = await tenantWithTool("none");
+    const [source] = await admin.db
+      .select({ id: knowledgeSources.id, baseId: knowledgeSources.knowledgeBaseId })
+      .from(knowledgeSources)
+      .where(eq(knowledgeSources.tenantId, graph.tenant.id));
+    await admin.db
+      .update(agents)
+      .set({ knowledgeBaseIds: [source!.baseId!] })
+      .where(eq(agents.id, graph.rows.agents.id!));
+    const runId = await recordRun(graph, {
+      name: "Knowledge",
+      cases: [
+        { name: "cites", turns: [{ user: "when do you open?", expect: { cites: "FAQ" } }] },
+        { name: "does not cite", turns: [{ user: "when do you open?", expect: { cites: "FAQ" } }] },
+        { name: "hands off", turns: [{ user: "/human", expect: { handedOff: true } }] },
+      ],
+    });
+    // Retrieval as the pool does it, answered here (no Chroma in this file): one chunk of the FAQ.
+    const knowledge = async () => [
+      { chunkId: "c1", sourceId: source!.id, knowledgeBaseId: source!.baseId!, score: 0.9, text: "We open at nine.", sourceName: "FAQ" },
+    ];
+    openai.queueReply("We open at nine [1].");
+    openai.queueReply("We open at nine.");
+    await runAgentTestSuite({ ...deps, knowledge }, { tenantId: graph.tenant.id, runId });
+    const [run] = await admin.db.select().from(agentTestRuns).where(eq(agentTestRuns.id, runId));
+    const cases = (run!.results as unknown as TestRunResults).cases;
+    expect(cases.map((c) => [c.name, c.passed, c.turns[0]!.cited])).toEqual([
+      ["cites", true, ["FAQ"]],
+      ["does not cite", false, []],
+      ["hands off", true, []],
+    ]);
   });
 });
