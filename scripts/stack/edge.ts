@@ -33,10 +33,10 @@ export interface EdgeHandle {
 }
 
 const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const WRANGLER = resolve(PROJECT_ROOT, "node_modules/.bin/wrangler");
+export const WRANGLER = resolve(PROJECT_ROOT, "node_modules/.bin/wrangler");
 
 /** Environment that keeps `wrangler dev` on loopback: no metrics, crash reports, update check or `Request.cf` fetch. */
-const OFFLINE_ENV = {
+export const OFFLINE_ENV = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_SEND_ERROR_REPORTS: "false",
   WRANGLER_HIDE_BANNER: "true", // the banner is what triggers the npm update check
