@@ -1,4 +1,4 @@
-import type { TurnExpectation } from "./test-suite";
+import { replyPattern, type TurnExpectation } from "./test-suite";
 
 /** What one scripted turn produced, as a test run observes it. */
 export interface ObservedTurn {
@@ -46,7 +46,8 @@ export function unmetExpectations(expect: TurnExpectation, observed: ObservedTur
   const reply = observed.reply.toLowerCase();
   for (const text of expect.contains ?? []) if (!reply.includes(text.toLowerCase())) failures.push(`reply does not contain "${text}"`);
   for (const text of expect.notContains ?? []) if (reply.includes(text.toLowerCase())) failures.push(`reply contains "${text}"`);
-  if (expect.matches && !new RegExp(expect.matches, "i").test(observed.reply)) failures.push(`reply does not match /${expect.matches}/i`);
+  if (expect.matches && !replyPattern(expect.matches).matcher(observed.reply).find())
+    failures.push(`reply does not match /${expect.matches}/i`);
   for (const wanted of expect.toolCalled ?? []) {
     const calls = observed.toolCalls.filter((call) => call.name === wanted.name);
     if (calls.length === 0) failures.push(`tool ${wanted.name} was not called`);

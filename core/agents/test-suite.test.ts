@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidSuiteError, parseTestSuite, type SuiteIssue } from "./test-suite";
+import { InvalidSuiteError, parseTestSuite, replyPattern, type SuiteIssue } from "./test-suite";
 
 const issuesOf = (source: string | unknown): SuiteIssue[] => {
   try {
@@ -51,7 +51,11 @@ cases:
     expect(issues).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ path: "cases.0.channel", line: 4, column: 14 }),
-        expect.objectContaining({ path: "cases.0.turns.0.expect.matches", line: 8, message: "not a valid regular expression" }),
+        expect.objectContaining({
+          path: "cases.0.turns.0.expect.matches",
+          line: 8,
+          message: "not a valid regular expression (RE2 syntax)",
+        }),
         expect.objectContaining({ path: "cases.0.turns.0.expect.maxLatencyMs", line: 9 }),
         expect.objectContaining({ path: "cases.0.turns.0.expect", line: 8 }),
       ]),
@@ -75,5 +79,17 @@ cases:
     expect(error.code).toBe("INVALID_TEST_SUITE");
     expect(error.issues[0]).toMatchObject({ path: "cases.0.turns", line: 3 });
     expect(error.message).toContain("line 3");
+  });
+
+  // A backtracking engine would not return from this match (the test's timeout would end it); RE2 does at once.
+  it("match patterns with RE2: linear time on a pattern that backtracks catastrophically elsewhere, no backreferences", () => {
+    const issues = issuesOf({ name: "x", cases: [{ name: "c", turns: [{ user: "hi", expect: { matches: "(a)\\1" } }] }] });
+    expect(issues[0]).toMatchObject({ path: "cases.0.turns.0.expect.matches" });
+    const suite = parseTestSuite({ name: "x", cases: [{ name: "c", turns: [{ user: "hi", expect: { matches: "(a+)+$" } }] }] });
+    expect(
+      replyPattern(suite.cases[0]!.turns[0]!.expect.matches!)
+        .matcher(`${"a".repeat(20_000)}b`)
+        .find(),
+    ).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from "yaml";
+import { RE2JS } from "re2js";
 import { z } from "zod";
 import { DomainError } from "../errors";
 
@@ -32,19 +33,22 @@ export const turnExpectation = z
   .object({
     contains: z.array(z.string().min(1)).max(20).optional(),
     notContains: z.array(z.string().min(1)).max(20).optional(),
-    /** A regular expression (JavaScript syntax, case-insensitive) the reply must match. */
+    /**
+     * A regular expression (RE2 syntax, case-insensitive) the reply must match. RE2 (re2js) matches
+     * in linear time, so a tenant's pattern cannot stall the shared worker pool (no backreferences).
+     */
     matches: z
       .string()
       .min(1)
       .max(500)
       .refine((pattern) => {
         try {
-          new RegExp(pattern, "i");
+          replyPattern(pattern);
           return true;
         } catch {
           return false;
         }
-      }, "not a valid regular expression")
+      }, "not a valid regular expression (RE2 syntax)")
       .optional(),
     toolCalled: z.array(toolCall).max(10).optional(),
     toolNotCalled: z.array(z.string().min(1)).max(20).optional(),
@@ -66,6 +70,11 @@ export const turnExpectation = z
   })
   .strict();
 export type TurnExpectation = z.infer<typeof turnExpectation>;
+
+/** A `matches` pattern, compiled case-insensitive with RE2 (linear-time matching). */
+export function replyPattern(pattern: string): RE2JS {
+  return RE2JS.compile(pattern, RE2JS.CASE_INSENSITIVE);
+}
 
 export const testCase = z
   .object({
