@@ -5,6 +5,7 @@ import type { Principal } from "../../../core/access/context";
 import { principalFromApiKey, principalFromAuth0, principalFromSession } from "../../../core/access/principal";
 import { verifySession } from "../../../core/access/sign-in";
 import type { AppEnv } from "../context";
+import type { Logger } from "../../../core/observability/log";
 import { unauthorized } from "../errors";
 
 /** What {@link authenticate} puts on the context. */
@@ -35,11 +36,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     throw new Error("authenticate(): maxTokenLength must be an integer of at least 256");
 
   return async function authenticate(c, next) {
-    const header = c.req.header("authorization");
-    if (!header) throw unauthorized();
-    const match = /^Bearer +(\S+) *$/i.exec(header);
-    if (!match || match[1]!.length > maxTokenLength) throw unauthorized("The Authorization header must be `Bearer <token>`.");
-    const token = match[1]!;
+    const token = bearerToken(c.req.header("authorization"), maxTokenLength);
     const db = c.get("db")!;
     const logger = c.get("logger");
 
@@ -51,16 +48,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
         throw unauthorized("The API key is unknown or revoked.");
       }
     } else if (c.get("services").config.LOCAL_SIGN_IN === "on") {
-      let session;
-      try {
-        session = await verifySession(c.get("services").config.WEBHOOK_SIGNING_KEY, token);
-      } catch (error) {
-        if (error instanceof InvalidTokenError) {
-          logger.log("info", "auth.rejected", { method: "session", reason: error.message });
-          throw unauthorized(error.message);
-        }
-        throw error;
-      }
+      const session = await refusedAs(logger, "session", () => verifySession(c.get("services").config.WEBHOOK_SIGNING_KEY, token));
       principal = await principalFromSession(db, session);
       if (!principal) {
         logger.log("info", "auth.rejected", { method: "session", reason: "not_a_member" });
@@ -69,16 +57,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     } else {
       const verify = c.get("services").auth0;
       if (!verify) throw unauthorized("Auth0 sign-in is not configured on this server; use an API key.");
-      let verified;
-      try {
-        verified = await verify(token);
-      } catch (error) {
-        if (error instanceof InvalidTokenError) {
-          logger.log("info", "auth.rejected", { method: "auth0", reason: error.message });
-          throw unauthorized(error.message);
-        }
-        throw error;
-      }
+      const verified = await refusedAs(logger, "auth0", () => verify(token));
       const member = await principalFromAuth0(db, verified);
       if (!member) {
         logger.log("info", "auth.rejected", { method: "auth0", reason: "not_a_member", org: verified.orgId });
@@ -91,4 +70,28 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     c.set("logger", logger.child({ tenantId: principal.tenantId, actor: `${principal.actor.type}:${principal.actor.id}` }));
     await next();
   };
+}
+
+/** The token of `Authorization: Bearer <token>`; a 401 with a challenge for a missing or malformed header, or a token over `maxLength`. */
+export function bearerToken(header: string | undefined, maxLength = 8192): string {
+  if (!header) throw unauthorized();
+  const match = /^Bearer +(\S+) *$/i.exec(header);
+  if (!match || match[1]!.length > maxLength) throw unauthorized("The Authorization header must be `Bearer <token>`.");
+  return match[1]!;
+}
+
+/**
+ * Runs a token check: a token it refuses (`InvalidTokenError`) is logged as `auth.rejected` and
+ * answered 401 with the reason; anything else (the signing keys unreachable) propagates.
+ */
+export async function refusedAs<T>(logger: Logger, method: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (error instanceof InvalidTokenError) {
+      logger.log("info", "auth.rejected", { method, reason: error.message });
+      throw unauthorized(error.message);
+    }
+    throw error;
+  }
 }

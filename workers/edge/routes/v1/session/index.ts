@@ -9,14 +9,14 @@ import {
   signUpInput,
   slugOf,
 } from "../../../../../core/access/sign-in";
-import { InvalidTokenError } from "../../../../../core/access/auth0";
 import { acceptInvitation } from "../../../../../core/access/invitations";
 import { DomainError } from "../../../../../core/errors";
 import { describeError } from "../../../../../core/observability/log";
 import { withTenant } from "../../../../../db/tenant";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../../context";
-import { ApiError, unauthorized } from "../../../errors";
+import { ApiError } from "../../../errors";
+import { bearerToken, refusedAs } from "../../../middleware/authenticate";
 import { errorBody, jsonBody, jsonResponse, validationHook } from "../openapi";
 import { publicBaseUrl } from "../run";
 
@@ -216,14 +216,8 @@ async function signUpWithAuth0(c: Context<AppEnv>, tenantName: string) {
   const { auth0, auth0Management } = c.get("services");
   const logger = c.get("logger");
   if (!auth0 || !auth0Management) throw new ApiError(404, "NOT_FOUND", "Self-service sign-up is not open here.");
-  const token = bearerToken(c);
-  let user;
-  try {
-    user = await auth0(token, { organization: "optional" });
-  } catch (error) {
-    if (error instanceof InvalidTokenError) throw unauthorized(error.message);
-    throw error;
-  }
+  const token = bearerToken(c.req.header("authorization"));
+  const user = await refusedAs(logger, "auth0", () => auth0(token, { organization: "optional" }));
   const profile = await auth0Management.getUser(user.subject);
   if (!profile.emailVerified || !profile.email) {
     await auth0Management.sendVerificationEmail(user.subject);
@@ -252,12 +246,6 @@ async function signUpWithAuth0(c: Context<AppEnv>, tenantName: string) {
     });
     throw error;
   }
-}
-
-function bearerToken(c: Context<AppEnv>): string {
-  const match = /^Bearer +(\S+) *$/i.exec(c.req.header("authorization") ?? "");
-  if (!match || match[1]!.length > 8192) throw unauthorized();
-  return match[1]!;
 }
 
 const signInConfigHandler: RouteHandler<typeof signInConfigRoute, AppEnv> = (c) => {
