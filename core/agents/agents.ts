@@ -18,6 +18,7 @@ import { DomainError } from "../errors";
 import {
   saveVersion,
   publishVersion,
+  storedVersionConfig,
   fetchAgentOrThrow,
   channelsByAgent,
   assignChannels,
@@ -307,13 +308,7 @@ export async function rollbackAgent({
   const target = await findVersion(ctx, agentId, version);
   const served = (await channelsByAgent(ctx, [agentId])).get(agentId) ?? [];
   const before = configOf(current, served);
-  // Versions saved before bases or integrations existed lack those fields: none.
-  const restored: AgentVersionConfig = {
-    ...target.config,
-    knowledgeBaseIds: target.config.knowledgeBaseIds ?? [],
-    integrationTools: target.config.integrationTools ?? [],
-    channelIds: served,
-  };
+  const restored: AgentVersionConfig = { ...storedVersionConfig(target.config), channelIds: served };
   // References may have been deleted since that version: keep the ones that still exist.
   restored.toolIds = await existingIds(ctx, tools, restored.toolIds);
   restored.knowledgeBaseIds = await existingIds(ctx, knowledgeBases, restored.knowledgeBaseIds);

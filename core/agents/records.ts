@@ -193,6 +193,11 @@ export async function audit(
   await recordAudit(ctx, { action, resourceType: "agent", resourceId: agentId, before, after });
 }
 
+/** A stored version's configuration, with the fields versions saved before they existed read as none. */
+export function storedVersionConfig(config: AgentVersionConfig): AgentVersionConfig {
+  return { ...config, knowledgeBaseIds: config.knowledgeBaseIds ?? [], integrationTools: config.integrationTools ?? [] };
+}
+
 export function agentColumns(config: AgentVersionConfig) {
   const { channelIds: _channels, ...columns } = config;
   return columns;

@@ -21,6 +21,7 @@ import {
   type Message,
 } from "../../../db/schema";
 import { UnprocessableMessageError } from "../turn-errors";
+import { agentColumns, storedVersionConfig } from "../../../core/agents/records";
 
 type Agent = typeof agents.$inferSelect;
 
@@ -85,15 +86,7 @@ export async function answeringVersion(tx: Transaction, agent: Agent, which: "dr
       ),
     );
   if (!published) throw new UnprocessableMessageError("the agent's published version no longer exists");
-  const { channelIds: _channels, ...config } = published.config;
-  return {
-    ...agent,
-    ...config,
-    // Versions saved before these existed lack them: none.
-    knowledgeBaseIds: config.knowledgeBaseIds ?? [],
-    integrationTools: config.integrationTools ?? [],
-    currentVersion: agent.publishedVersion,
-  };
+  return { ...agent, ...agentColumns(storedVersionConfig(published.config)), currentVersion: agent.publishedVersion };
 }
 
 /** Why a message is not the bot's business: it is acknowledged, not stored, not answered. */
