@@ -117,8 +117,11 @@ export interface LocalStack {
   integrations?: DemoIntegrations;
   pool?: PoolProcess;
   prometheus?: PrometheusHandle;
-  /** Starts another pool process (tests restart pools; a bigger machine runs several). */
-  startPool(env?: Record<string, string>): Promise<PoolProcess>;
+  /**
+   * Starts another pool process (tests restart pools; a bigger machine runs several). From the
+   * sources under tsx, or from a production build with `{ entry: "<dir>/pool.js" }` (`npm run build`).
+   */
+  startPool(env?: Record<string, string>, options?: { entry?: string }): Promise<PoolProcess>;
   /**
    * A database outage, for fault tests: the stack's PGlite stops (same port and data directory on
    * `startDatabase`, like a server restart); a PostgreSQL database refuses connections and loses
@@ -245,13 +248,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...options.poolEnv,
     };
     const pools: PoolProcess[] = [];
-    const startPool = async (env: Record<string, string> = {}) => {
+    const startPool = async (env: Record<string, string> = {}, { entry }: { entry?: string } = {}) => {
       // Only the first pool gets the well-known port; later ones (tests, scale-out) any free one.
       const port = await preferredPort(pools.length === 0 ? ports.pool : undefined);
       const service = spawnService({
         name: "pool",
         command: process.execPath,
-        args: ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")],
+        args: entry ? ["--enable-source-maps", entry] : ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")],
         cwd: PROJECT_ROOT,
         env: {
           ...poolEnv,

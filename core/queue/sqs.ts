@@ -5,8 +5,12 @@ export interface SqsConfig {
   region: string;
   /** Unset in production (the SDK derives it from the region); a loopback URL locally. */
   endpoint?: string | undefined;
-  accessKeyId: string;
-  secretAccessKey: string;
+  /**
+   * Static credentials (the edge: Workers have no IAM role; the local emulator). Unset: the SDK's
+   * default chain, as the pool on ECS uses its task role.
+   */
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
 }
 
 /** What the edge needs from the queue; tests and other runtimes can supply their own. */
@@ -25,7 +29,9 @@ export function createSqsClient(config: SqsConfig): SQSClient {
   return new SQSClient({
     region: config.region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    ...(config.accessKeyId && config.secretAccessKey
+      ? { credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey } }
+      : {}),
     maxAttempts: 3,
   });
 }

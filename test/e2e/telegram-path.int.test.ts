@@ -1,3 +1,5 @@
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { and, eq } from "drizzle-orm";
@@ -9,7 +11,8 @@ import { createPoolDb, type DbHandle } from "../../db/client";
 import { messages, usageRecords } from "../../db/schema";
 import { killProcessTree } from "../../scripts/stack/child";
 import { sqsClientFor } from "../../scripts/stack/sqs";
-import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { PROJECT_ROOT, startLocalStack, type LocalStack } from "../../scripts/local-stack";
+import { buildPool, missingProductionDependencies } from "../../scripts/build";
 import { startFakeOpenAI } from "../fakes/openai";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startSqsFaultProxy } from "../support/sqs-fault-proxy";
@@ -144,6 +147,30 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       expect(second!.text).toContain("1 earlier message");
     } finally {
       await pool.stop();
+    }
+  });
+
+  it("answers from the production build (npm run build: dist/pool.js under plain node), whose imports are all production dependencies", async () => {
+    // Under the project, so the bundle's external packages resolve from its node_modules as in the image.
+    const cache = join(PROJECT_ROOT, "node_modules", ".cache");
+    await mkdir(cache, { recursive: true });
+    const outdir = await mkdtemp(join(cache, "pool-build-"));
+    try {
+      const build = await buildPool(outdir);
+      expect(build.packages).toContain("pg");
+      expect(await missingProductionDependencies(build.packages)).toEqual([]);
+      const pool = await stack.startPool({}, { entry: join(outdir, "pool.js") });
+      try {
+        const chatId = 1010;
+        await post(textUpdate("Hello from the build", { chatId }));
+        const [reply] = await stack.telegram!.waitForSent(chatId, 1);
+        expect(reply!.text).toContain("Hello from the build");
+        expect(await (await fetch(`${pool.healthUrl}/readyz`)).json()).toMatchObject({ status: "ready" });
+      } finally {
+        await pool.stop();
+      }
+    } finally {
+      await rm(outdir, { recursive: true, force: true });
     }
   });
 

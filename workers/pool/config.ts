@@ -13,8 +13,9 @@ export const poolEnvSchema = z.object({
   DATABASE_URL: z.string().min(1),
   SQS_REGION: z.string().min(1).default("us-east-1"),
   SQS_ENDPOINT: optionalString.pipe(z.url().optional()),
-  SQS_ACCESS_KEY_ID: z.string().min(1),
-  SQS_SECRET_ACCESS_KEY: z.string().min(1),
+  /** Both or neither: unset, the AWS SDK's default credentials (the ECS task role in production). */
+  SQS_ACCESS_KEY_ID: optionalString,
+  SQS_SECRET_ACCESS_KEY: optionalString,
   INBOUND_QUEUE_URL: z.url(),
   /** "id:base64key[,id:base64key...]"; the first key encrypts, all decrypt. */
   SECRETS_KEYRING: z.string().min(1),
@@ -90,6 +91,11 @@ export function loadPoolConfig(env: NodeJS.ProcessEnv): PoolConfig {
       .map((line) => `  ${line}`)
       .join("\n");
     throw new Error(`BAD_ENVIRONMENT: the pool's environment is invalid:\n${issues}`);
+  }
+  if (!parsed.data.SQS_ACCESS_KEY_ID !== !parsed.data.SQS_SECRET_ACCESS_KEY) {
+    throw new Error(
+      "BAD_ENVIRONMENT: the pool's environment is invalid:\n  SQS_ACCESS_KEY_ID and SQS_SECRET_ACCESS_KEY: set both, or neither for the default AWS credentials",
+    );
   }
   return parsed.data;
 }
