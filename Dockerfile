@@ -26,8 +26,11 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # 3. Runtime: no compiler, no dev dependencies, no source; an unprivileged user.
 FROM ${NODE_IMAGE}
+# Aurora's certificates chain to the RDS CA, which Node does not trust by default: sslmode=verify-full needs it.
+ADD --chmod=644 https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem /etc/ssl/certs/rds-global-bundle.pem
 ENV NODE_ENV=production \
-    POOL_PORT=9464
+    POOL_PORT=9464 \
+    NODE_EXTRA_CA_CERTS=/etc/ssl/certs/rds-global-bundle.pem
 WORKDIR /app
 COPY --from=dependencies /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

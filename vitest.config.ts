@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["{core,db,workers,scripts,test}/**/*.test.ts"],
+          include: ["{core,db,workers,scripts,test,ops}/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "node_modules/**"],
         },
       },

@@ -10,8 +10,9 @@ export const migrationsFolder = fileURLToPath(new URL("./migrations", import.met
  * Brings a database up to the committed migrations. Needs the owner/admin connection (it creates
  * tables and the `agent_app` role); the application never runs it. Already-applied migrations are
  * skipped (drizzle records them in `drizzle.__drizzle_migrations`), so calling it twice is safe.
+ * Without a URL, node-postgres reads PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE and PGSSLMODE.
  */
-export async function migrateDatabase(adminUrl: string): Promise<void> {
+export async function migrateDatabase(adminUrl: string | undefined): Promise<void> {
   // One connection: the migrator runs everything in one transaction anyway.
   const client = new pg.Client({ connectionString: adminUrl, application_name: "agent-platform-migrate" });
   await client.connect();
