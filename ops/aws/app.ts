@@ -1,7 +1,8 @@
 /**
  * The AWS CDK app: `npx aws-cdk@2 deploy --app "npx tsx ops/aws/app.ts" -c stage=staging -c imageTag=<tag>`
  * (what .github/workflows/deploy.yml runs). Context: `stage` (staging | production), `imageTag`
- * (the pool image pushed to the stack's ECR repository), optional `chromaUrl`, `alarmEmail`,
+ * (the image pushed to the stack's ECR repository), optional `poolImageTag` (the pool's, when the
+ * migration task moves first), `chromaUrl`, `alarmEmail`,
  * `poolMinTasks`, `poolMaxTasks`. Account and region come from the deploying credentials.
  */
 import { App } from "aws-cdk-lib";
@@ -21,6 +22,7 @@ const number = (key: string) => {
 new PlatformStack(app, `agent-platform-${stage}`, {
   stage,
   imageTag,
+  poolImageTag: app.node.tryGetContext("poolImageTag") || undefined,
   chromaUrl: app.node.tryGetContext("chromaUrl"),
   alarmEmail: app.node.tryGetContext("alarmEmail"),
   poolMinTasks: number("poolMinTasks"),

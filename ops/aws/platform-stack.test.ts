@@ -236,6 +236,16 @@ describe("ops/aws: the regional stack (CDK, synthesised)", () => {
     });
   });
 
+  it("moves the migration task to a new image before the pool when the pool's tag is given apart", () => {
+    const template = synth({ stage: "staging", imageTag: "sha-new", poolImageTag: "sha-old", chromaUrl: "https://chroma.example.com" });
+    const images = Object.values(template.findResources("AWS::ECS::TaskDefinition")).map((task) => {
+      const [container] = (task as Resource).Properties!.ContainerDefinitions as Array<{ Name: string; Image: unknown }>;
+      return [container!.Name, JSON.stringify(container!.Image).match(/:(sha-\w+)"/)?.[1]];
+    });
+    expect(Object.fromEntries(images)).toEqual({ pool: "sha-old", migrate: "sha-new" });
+    expect(template.toJSON().Outputs.PoolImageTag.Value).toBe("sha-old");
+  });
+
   it("has a migration task on the same image with the owner's credentials, separate from the pool", () => {
     production.hasResourceProperties("AWS::ECS::TaskDefinition", {
       ContainerDefinitions: [

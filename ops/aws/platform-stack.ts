@@ -42,8 +42,13 @@ export const POOL_SECRET_KEYS = [
 export interface PlatformStackProps extends StackProps {
   /** `staging` or `production`: names, alarm thresholds and the pool's SENTRY_ENVIRONMENT. */
   stage: "staging" | "production";
-  /** The pool image's tag in the stack's ECR repository (CI pushes it before deploying: .github/workflows/deploy.yml). */
+  /** The image's tag in the stack's ECR repository (CI pushes it before deploying: .github/workflows/deploy.yml). */
   imageTag: string;
+  /**
+   * The pool service's tag when it differs from `imageTag`: the deploy workflow first moves only
+   * the migration task to the new image, runs it, then the pool. Default `imageTag`.
+   */
+  poolImageTag?: string;
   /** A Chroma Cloud (or other) URL; unset: a Chroma service in the cluster with its data on EFS. */
   chromaUrl?: string;
   /** Pool tasks; the service scales between them on queue backlog per task. Defaults 2 and 20. */
@@ -205,6 +210,7 @@ export class PlatformStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const image = ecs.ContainerImage.fromEcrRepository(repository, props.imageTag);
+    const poolImageTag = props.poolImageTag ?? props.imageTag;
 
     // Chroma: Chroma Cloud by URL, or a service in the cluster with its data on encrypted EFS.
     const namespace = new servicediscovery.PrivateDnsNamespace(this, "Namespace", { vpc, name: `${stage}.agent.internal` });
@@ -224,7 +230,7 @@ export class PlatformStack extends Stack {
     // A read-only root filesystem with a writable /tmp (task storage, gone with the task).
     pool.addVolume({ name: "tmp" });
     const poolContainer = pool.addContainer("pool", {
-      image,
+      image: ecs.ContainerImage.fromEcrRepository(repository, poolImageTag),
       essential: true,
       readonlyRootFilesystem: true,
       user: "node",
@@ -335,6 +341,7 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, "InboundQueueUrl", { value: this.inboundQueue.queueUrl });
     new CfnOutput(this, "KnowledgeJobsQueueUrl", { value: this.knowledgeJobsQueue.queueUrl });
     new CfnOutput(this, "PoolRepositoryUri", { value: repository.repositoryUri });
+    new CfnOutput(this, "PoolImageTag", { value: poolImageTag });
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
     new CfnOutput(this, "MigrateTaskDefinition", { value: migrate.taskDefinitionArn });
     new CfnOutput(this, "PoolSubnets", {
