@@ -66,6 +66,12 @@ export interface LocalStackOptions {
   telegramApiBase?: string;
   withChroma?: boolean;
   withPool?: boolean;
+  /**
+   * How the edge reaches the database: `neon` (default: DATABASE_URL with Neon's driver through the
+   * loopback WebSocket proxy) or `hyperdrive` (wrangler.toml's `hyperdrive` environment: the `pg`
+   * driver through wrangler's local Hyperdrive, no DATABASE_URL at all).
+   */
+  edgeDatabase?: "neon" | "hyperdrive";
   /** A real Prometheus (Debian's package) scraping the pool's and the edge's /metrics, with ops/prometheus/alerts.yml loaded. */
   withMonitoring?: boolean;
   /** Extra pool environment (model keys, timeouts). */
@@ -219,8 +225,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...whatsappVars,
         ...integrations?.env,
         ...sqsEnvironment(sqs),
-        DATABASE_URL: database.appUrl,
-        NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}`,
+        ...(options.edgeDatabase === "hyperdrive" ? {} : { DATABASE_URL: database.appUrl, NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}` }),
         TOOL_RUNNER_URL: `http://127.0.0.1:${toolRunnerPort}`,
         // Local only: the edge's request counters at /metrics (production: Analytics Engine and logs).
         EDGE_METRICS: "on",
@@ -229,6 +234,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...options.edgeVars,
       },
       persistDir: join(dataDir, "wrangler"),
+      ...(options.edgeDatabase === "hyperdrive"
+        ? {
+            environment: "hyperdrive",
+            processEnv: { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPassword(database.appUrl) },
+          }
+        : {}),
       output: options.output ?? "prefix",
     });
     stops.push(() => edge.stop());
@@ -550,4 +561,14 @@ export async function writeStackState(dataDir: string, stack: LocalStack, extra:
     ...extra,
   };
   await writeFile(join(dataDir, "stack.json"), JSON.stringify(state, null, 2));
+}
+
+/**
+ * Local Hyperdrive insists on a password in its connection string; the local databases (trust
+ * auth, PGlite) ignore it, so one is added where the URL has none.
+ */
+function withPassword(url: string): string {
+  const parsed = new URL(url);
+  if (!parsed.password) parsed.password = "local";
+  return parsed.toString();
 }

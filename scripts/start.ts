@@ -72,6 +72,8 @@ async function main() {
     onService: line,
     // `npm start -- --with-monitoring`: Prometheus on :9090 scraping the pool and the edge.
     withMonitoring: process.argv.includes("--with-monitoring"),
+    // `npm start -- --edge-db hyperdrive`: the edge on the pg driver through (local) Hyperdrive instead of Neon's.
+    edgeDatabase: edgeDatabaseFlag(),
   });
 
   await writeStackState(dataDir, stack, { model: env.OPENAI_API_KEY ? "openai" : "offline" });
@@ -154,3 +156,11 @@ main().catch((error) => {
   console.error(`npm start failed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });
+
+function edgeDatabaseFlag(): "neon" | "hyperdrive" {
+  const index = process.argv.indexOf("--edge-db");
+  const value = index === -1 ? "neon" : process.argv[index + 1];
+  if (value === "neon" || value === "hyperdrive") return value;
+  console.error(`npm start: --edge-db takes neon or hyperdrive, not ${JSON.stringify(value ?? "")}`);
+  process.exit(2);
+}

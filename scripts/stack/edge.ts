@@ -16,6 +16,10 @@ export interface EdgeOptions {
   persistDir?: string;
   /** Wrangler config, relative to the project root; default `wrangler.toml`. */
   config?: string;
+  /** A wrangler environment (`--env`), with its own bindings (`hyperdrive`: the database through Hyperdrive). */
+  environment?: string;
+  /** Extra variables for wrangler itself (say CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE). */
+  processEnv?: Record<string, string>;
   output?: ServiceOutput;
   /** Default 60 s: the first start bundles with esbuild and unpacks workerd. */
   readyTimeoutMs?: number;
@@ -71,6 +75,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<EdgeHandle> 
     "--inspector-ip",
     "127.0.0.1",
     "--show-interactive-dev-session=false",
+    ...(options.environment ? ["--env", options.environment] : []),
   ];
   for (const [key, value] of Object.entries(options.vars ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`startEdge: bad var name ${JSON.stringify(key)}`);
@@ -83,7 +88,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<EdgeHandle> 
     command: WRANGLER,
     args,
     cwd: PROJECT_ROOT,
-    env: { ...OFFLINE_ENV, NO_COLOR: "1", FORCE_COLOR: "0" },
+    env: { ...OFFLINE_ENV, NO_COLOR: "1", FORCE_COLOR: "0", ...options.processEnv },
     output: options.output ?? "prefix",
   });
   const url = `http://127.0.0.1:${port}`;

@@ -7,7 +7,11 @@ import { auditLog, conversations, tenants } from "../../db/schema";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { startAdminApiHarness, type AdminApiHarness } from "../support/admin-api";
 
-/** /v1/agents and /v1/conversations on the real worker (workerd) and database. */
+/**
+ * /v1/agents and /v1/conversations on the real worker (workerd) and database. This file runs the
+ * edge on its other database path: the `pg` driver through (wrangler's local) Hyperdrive, with no
+ * DATABASE_URL at all; the other admin API files run it on Neon's driver.
+ */
 let h: AdminApiHarness;
 let a: AccessTenant;
 
@@ -15,7 +19,7 @@ type Json = Record<string, unknown> & { data?: Array<Record<string, unknown>>; e
 const json = async (response: Response) => (await response.json()) as Json;
 
 beforeAll(async () => {
-  h = await startAdminApiHarness();
+  h = await startAdminApiHarness({}, { edgeDatabase: "hyperdrive" });
   a = await createAccessTenant(h.admin.db);
 });
 
@@ -24,6 +28,18 @@ afterAll(async () => {
 });
 
 const editor = () => a.apiKeys.editor.key;
+
+describe("the edge's database through Hyperdrive", () => {
+  it("is ready on the pg driver with no DATABASE_URL bound, and reads tenant data under row-level security", async () => {
+    const ready = await h.call("/readyz");
+    expect(await ready.json()).toEqual({ status: "ready", checks: { queue: "ok", database: "ok" } });
+    const listed = await json(await h.call("/v1/agents", { token: editor() }));
+    expect(listed.data?.map((agent) => agent.id)).toContain(a.agentId);
+    // Another tenant's agent is invisible through this driver too.
+    const other = await createAccessTenant(h.admin.db);
+    expect((await h.call(`/v1/agents/${other.agentId}`, { token: editor() })).status).toBe(404);
+  });
+});
 
 describe("agents", () => {
   it("create, change, list versions, roll back, delete: every change a version, audited", async () => {

@@ -20,6 +20,7 @@ export interface AdminApiHarness {
  */
 export async function startAdminApiHarness(
   edgeVars: Record<string, string> | ((auth0: FakeAuth0) => Record<string, string>) = {},
+  options: { edgeDatabase?: "neon" | "hyperdrive" } = {},
 ): Promise<AdminApiHarness> {
   const database = await createTestDatabase();
   const auth0 = await startFakeAuth0();
@@ -29,6 +30,7 @@ export async function startAdminApiHarness(
       database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
       withChroma: false,
       withPool: false,
+      edgeDatabase: options.edgeDatabase ?? "neon",
       output: process.env.ADMIN_API_LOG ? { file: process.env.ADMIN_API_LOG } : "quiet",
       edgeVars: {
         AUTH0_ISSUER: auth0.issuer,

@@ -1,11 +1,11 @@
 import type { Context, MiddlewareHandler } from "hono";
-import { createEdgeDb, type Database } from "../../../db/client";
+import { createEdgeDb, createPoolDb, type Database, type DbHandle } from "../../../db/client";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
 
 /** What {@link database} puts on the context. */
 export interface DatabaseVariables {
-  /** This request's database (Neon serverless driver); reach tenant data only through `withTenant`. */
+  /** This request's database (Neon's serverless driver, or pg through Hyperdrive); reach tenant data only through `withTenant`. */
   db: Database;
 }
 
@@ -15,17 +15,33 @@ export interface DatabaseOptions {
 }
 
 /**
- * Opens a database pool for this request and closes it after the response, in `waitUntil`
- * (Workers may not share sockets between requests). Answers 503 when no DATABASE_URL is bound.
+ * This request's database, by configuration: a `HYPERDRIVE` binding (Aurora or any PostgreSQL
+ * through Hyperdrive's pooled connections) with the `pg` driver over Workers' TCP sockets, else
+ * DATABASE_URL with Neon's serverless driver over WebSockets; `undefined` when neither is bound.
+ * Close it after the response (Workers may not share sockets between requests).
+ */
+export function openEdgeDatabase(c: Context<AppEnv>, max: number): DbHandle<unknown> | undefined {
+  const { config } = c.get("services");
+  const hyperdrive = c.env.HYPERDRIVE as { connectionString?: unknown } | undefined;
+  if (typeof hyperdrive?.connectionString === "string") {
+    // Hyperdrive pools at its end; the Worker's own pool is per request and short-lived.
+    return createPoolDb(hyperdrive.connectionString, { max, applicationName: "agent-edge", idleTimeoutMillis: 1_000 });
+  }
+  if (!config.DATABASE_URL) return undefined;
+  return createEdgeDb(config.DATABASE_URL, { ...(config.NEON_WS_PROXY ? { wsProxy: config.NEON_WS_PROXY } : {}), max });
+}
+
+/**
+ * Opens a database pool for this request ({@link openEdgeDatabase}) and closes it after the
+ * response, in `waitUntil`. Answers 503 when no database is bound.
  */
 export function database(options: DatabaseOptions = {}): MiddlewareHandler<AppEnv> {
   const max = options.maxConnections ?? 1;
   if (!Number.isInteger(max) || max < 1 || max > 10) throw new Error("database(): maxConnections must be an integer from 1 to 10");
 
   return async function database(c, next) {
-    const { config } = c.get("services");
-    if (!config.DATABASE_URL) throw new ApiError(503, "DATABASE_UNAVAILABLE", "The admin API has no database configured.");
-    const handle = createEdgeDb(config.DATABASE_URL, { ...(config.NEON_WS_PROXY ? { wsProxy: config.NEON_WS_PROXY } : {}), max });
+    const handle = openEdgeDatabase(c, max);
+    if (!handle) throw new ApiError(503, "DATABASE_UNAVAILABLE", "The admin API has no database configured.");
     c.set("db", handle.db);
     try {
       await next();

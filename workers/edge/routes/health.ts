@@ -1,25 +1,24 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
-import { createEdgeDb } from "../../../db/client";
+import { openEdgeDatabase } from "../middleware/database";
 import type { AppEnv } from "../context";
 
 const CHECK_TIMEOUT_MS = 3_000;
 
 /**
  * `/healthz`: liveness, touches nothing downstream (the webhook path needs nothing else).
- * `/readyz`: the database through the Neon driver (the admin API's path) and the queue, each
+ * `/readyz`: the database through the admin API's driver (Neon, or pg through Hyperdrive) and the queue, each
  * reported by name; 503 when one is down, never with the internal error.
  */
 export const healthRoutes = new Hono<AppEnv>()
   .get("/healthz", (c) => c.json({ status: "ok" }))
   .get("/readyz", async (c) => {
-    const { config, inboundQueue } = c.get("services");
+    const { inboundQueue } = c.get("services");
     const checks: Record<string, () => Promise<void>> = { queue: () => inboundQueue.checkReady() };
-    if (config.DATABASE_URL) {
-      const url = config.DATABASE_URL;
+    // One pool per request: Workers may not share sockets between requests.
+    const database = openEdgeDatabase(c, 1);
+    if (database) {
       checks.database = async () => {
-        // One pool per request: Workers may not share sockets between requests.
-        const database = createEdgeDb(url, { ...(config.NEON_WS_PROXY ? { wsProxy: config.NEON_WS_PROXY } : {}), max: 1 });
         try {
           await database.db.execute(sql`select 1`);
         } finally {
