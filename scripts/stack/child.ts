@@ -71,19 +71,46 @@ export function killProcessTree(pid: number, signal: NodeJS.Signals = "SIGKILL")
  * `process.kill(-pgid, 0)` would report a stopped group as alive. For tests.
  */
 export function livePidsInGroup(pgid: number): number[] {
-  const pids: number[] = [];
+  return processTable()
+    .filter((entry) => entry.pgrp === pgid && entry.state !== "Z")
+    .map((entry) => entry.pid);
+}
+
+export interface ProcessEntry {
+  pid: number;
+  /** The executable's name (`workerd`, `node`, `postgres`). */
+  comm: string;
+  state: string;
+  pgrp: number;
+  /** User plus system CPU time so far, in seconds. */
+  cpuSeconds: number;
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on every mainstream kernel. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Every process this user can see (Linux, /proc), for tests and benchmarks. */
+export function processTable(): ProcessEntry[] {
+  const entries: ProcessEntry[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      // "pid (comm) state ppid pgrp ..."; comm may hold spaces, so split after the last ')'.
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(pgrp) === pgid && state !== "Z") pids.push(Number(entry));
+      // "pid (comm) state ppid pgrp ... utime stime ..."; comm may hold spaces, so split after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      entries.push({
+        pid: Number(entry),
+        comm: stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")),
+        state: fields[0]!,
+        pgrp: Number(fields[2]),
+        // Fields 14 and 15 of the line (utime, stime) are 11 and 12 after the comm.
+        cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND,
+      });
     } catch {
       // the process ended while we looked
     }
   }
-  return pids;
+  return entries;
 }
 
 /**
