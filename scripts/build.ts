@@ -23,6 +23,8 @@ export interface PoolBuild {
   outdir: string;
   /** npm packages the bundle imports at run time (each must be a production dependency). */
   packages: string[];
+  /** The project's source files the bundle was built from, relative to the project root. */
+  sources: string[];
 }
 
 /** Builds the pool into `outdir` (default `dist/`), replacing what was there. */
@@ -42,7 +44,7 @@ export async function buildPool(outdir = join(PROJECT_ROOT, "dist")): Promise<Po
     logLevel: "warning",
   });
   await cp(migrationsFolder, join(outdir, "migrations"), { recursive: true });
-  return { outdir, packages: importedPackages(result.metafile) };
+  return { outdir, packages: importedPackages(result.metafile), sources: Object.keys(result.metafile.inputs).sort() };
 }
 
 /** The package names (`pg`, `@langchain/core`) behind the bundle's external imports. */
