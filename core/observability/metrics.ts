@@ -22,13 +22,36 @@ export interface TurnMetrics {
   }): void;
   /** `budget.soft_limit`, `budget.hard_limit`. */
   budgetEvent(kind: string): void;
+  /** How long one stage of a turn took (`npm run bench:turns` reads these back as a table). */
+  stage(stage: TurnStage, seconds: number): void;
 }
+
+/**
+ * The stages a turn's latency is broken into: waiting in the queue (SQS `SentTimestamp` to
+ * receipt), reading the channel and context and storing the inbound message, deciding the reply
+ * (engine and model calls; `agent_model_call_duration_seconds` has the model's part), recording it,
+ * sending it through the channel, and deleting the queue message.
+ */
+export const TURN_STAGES = ["queue", "context", "decide", "record", "send", "delete"] as const;
+export type TurnStage = (typeof TURN_STAGES)[number];
 
 export const noopTurnMetrics: TurnMetrics = {
   turnFinished() {},
   engineTurn() {},
   budgetEvent() {},
+  stage() {},
 };
+
+/** Runs `work` and reports how long it took as `stage`, whether it resolves or throws. */
+export async function timedStage<T>(metrics: TurnMetrics | undefined, stage: TurnStage, work: () => Promise<T>): Promise<T> {
+  if (!metrics) return work();
+  const started = performance.now();
+  try {
+    return await work();
+  } finally {
+    metrics.stage(stage, (performance.now() - started) / 1000);
+  }
+}
 
 const PROVIDERS = new Set([...Object.keys(PRICE_TABLE), "offline", "none"]);
 const CHANNELS = new Set(["telegram", "whatsapp", "webchat", "email", "voice"]);

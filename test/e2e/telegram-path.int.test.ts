@@ -13,6 +13,8 @@ import { killProcessTree } from "../../scripts/stack/child";
 import { sqsClientFor } from "../../scripts/stack/sqs";
 import { PROJECT_ROOT, startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { buildPool, missingProductionDependencies } from "../../scripts/build";
+import { readHistograms } from "../../scripts/bench/histograms";
+import { TURN_STAGES } from "../../core/observability/metrics";
 import { startFakeOpenAI } from "../fakes/openai";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { startSqsFaultProxy } from "../support/sqs-fault-proxy";
@@ -145,6 +147,14 @@ describe("Telegram message path (edge → SQS → pool → agent → reply)", ()
       await post(textUpdate("And again", { chatId }));
       const [, second] = await stack.telegram!.waitForSent(chatId, 2);
       expect(second!.text).toContain("1 earlier message");
+
+      // Every stage of both turns is timed (what `npm run bench:turns` reads back).
+      const stageCounts = async () => {
+        const stages = readHistograms(await (await fetch(`${pool.healthUrl}/metrics`)).text(), "agent_turn_stage_seconds", "stage");
+        return Object.fromEntries(TURN_STAGES.map((stage) => [stage, stages.get(stage)?.count ?? 0]));
+      };
+      await waitFor(async () => (await stageCounts()).delete === 2);
+      expect(await stageCounts()).toEqual({ queue: 2, context: 2, decide: 2, record: 2, send: 2, delete: 2 });
     } finally {
       await pool.stop();
     }

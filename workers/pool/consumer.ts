@@ -5,6 +5,7 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
+import { timedStage } from "../../core/observability/metrics";
 import { Consumer } from "sqs-consumer";
 import { describeError, type Logger } from "../../core/observability/log";
 import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-message";
@@ -113,7 +114,9 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
     const fields = { sqsMessageId: entry.message.MessageId, receiveCount: entry.receiveCount };
     try {
       if (action === "delete") {
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle }));
+        await timedStage(options.deps.metrics, "delete", () =>
+          sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle })),
+        );
         finished++;
       } else if (action === "dead-letter" && options.deadLetter) {
         await moveToDeadLetter(sqs, options.deadLetter, { queueUrl, message: entry.message, receiveCount: entry.receiveCount, error });
@@ -220,8 +223,11 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
   };
 
   const dispatch = (batch: Message[]) => {
+    const receivedAt = Date.now();
     const sent = batch.map((message) => Number(message.Attributes?.SentTimestamp)).filter((at) => Number.isFinite(at) && at > 0);
-    if (sent.length > 0) options.metrics?.observeQueueLag((Date.now() - Math.min(...sent)) / 1000);
+    if (sent.length > 0) options.metrics?.observeQueueLag((receivedAt - Math.min(...sent)) / 1000);
+    // Each message's time in the queue (the queue's clock against ours: millisecond resolution, roughly).
+    for (const at of sent) options.deps.metrics?.stage("queue", Math.max(0, receivedAt - at) / 1000);
     for (const message of inProviderOrder(batch)) {
       const entry: Held = {
         message,

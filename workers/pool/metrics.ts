@@ -3,7 +3,8 @@ import { channelLabel, modelLabel, providerLabel, toolLabel, type TurnMetrics } 
 
 /** Turn latency: queue message in → turn finished. Buckets up to a minute: a slow model and a retried send take tens of seconds. */
 const TURN_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60];
-const MODEL_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60];
+/** From a millisecond (a local or cached model) to a minute (a slow provider). */
+const MODEL_BUCKETS = [0.001, 0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60];
 /** Turn outcomes (workers/pool/turn.ts) and the consumer's failure classes: the `outcome` label's values. */
 export const TURN_OUTCOMES = [
   "replied",
@@ -20,6 +21,8 @@ export const TURN_OUTCOMES = [
   "released",
 ] as const;
 const TOOL_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30];
+/** Stages are milliseconds on the fast path and seconds when a provider is slow. */
+const STAGE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
  * The pool's Prometheus metrics (prom-client), served at `/metrics` by the health server. Labels
@@ -98,6 +101,13 @@ export function createPoolMetrics(options: { defaultMetrics?: boolean } = {}): P
     labelNames: ["kind"],
     registers,
   });
+  const stageSeconds = new Histogram({
+    name: "agent_turn_stage_seconds",
+    help: "Time spent in each stage of a turn (queue, context, decide, record, send, delete).",
+    labelNames: ["stage"],
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
   const queueLag = new Gauge({ name: "agent_queue_lag_seconds", help: "Age of the oldest message in the last batch received.", registers });
   const deadLetters = new Counter({
     name: "agent_dead_lettered_total",
@@ -153,6 +163,9 @@ export function createPoolMetrics(options: { defaultMetrics?: boolean } = {}): P
       },
       budgetEvent(kind) {
         budget.inc({ kind: KNOWN_BUDGET.has(kind) ? kind : "other" });
+      },
+      stage(stage, seconds) {
+        stageSeconds.observe({ stage }, Math.max(0, seconds));
       },
     },
     observeQueueLag: (seconds) => queueLag.set(Math.max(0, seconds)),

@@ -1,6 +1,7 @@
 import { readChannelSettings } from "../../../core/channels/config";
 import { channelAdapter } from "../../../core/channels/registry";
 import type { Logger } from "../../../core/observability/log";
+import { timedStage } from "../../../core/observability/metrics";
 import { conversationFlushMessage, conversationLogMessage } from "../../../core/queue/builders";
 import type { InboundChatMessage } from "../../../core/queue/inbound-message";
 import { withTenant } from "../../../db/tenant";
@@ -28,19 +29,7 @@ export async function answerMessage(deps: TurnDependencies, message: InboundChat
     ...(message.requestId ? { requestId: message.requestId } : {}),
   });
   const now = deps.now?.() ?? new Date();
-  const context = needsMedia(message)
-    ? await (async () => {
-        // The channel's API is called between two transactions, never inside one.
-        const on = await withTenant(deps.db, message.tenantId, (tx) => readTurnChannel(tx, deps.keyring, message));
-        // Nothing is fetched for a message that will not be answered (another account's, a group message not for the bot).
-        const refused = notAddressed(on, message);
-        if (refused) return refused;
-        const resolved = await resolveMedia(deps, on, message);
-        return withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, on, resolved, now));
-      })()
-    : await withTenant(deps.db, message.tenantId, async (tx) =>
-        recordInbound(tx, await readTurnChannel(tx, deps.keyring, message), message, now),
-      );
+  const context = await timedStage(deps.metrics, "context", () => readContext(deps, message, now));
   if (context === "wrong_account") {
     // Not the channel's phone number: never answered from it. Logged loudly (a subscription to fix).
     logger.log("warn", "turn.wrong_account", { accountId: message.accountId });
@@ -52,6 +41,22 @@ export async function answerMessage(deps: TurnDependencies, message: InboundChat
   }
   logger = logger.child({ conversationId: context.conversation.id });
   return replyInContext(deps, context, delivery, { now, logger });
+}
+
+/** Step 1: the channel, the stored inbound message and its context, or why it is not answered. */
+async function readContext(deps: TurnDependencies, message: InboundChatMessage, now: Date) {
+  if (!needsMedia(message)) {
+    return withTenant(deps.db, message.tenantId, async (tx) =>
+      recordInbound(tx, await readTurnChannel(tx, deps.keyring, message), message, now),
+    );
+  }
+  // The channel's API is called between two transactions, never inside one.
+  const on = await withTenant(deps.db, message.tenantId, (tx) => readTurnChannel(tx, deps.keyring, message));
+  // Nothing is fetched for a message that will not be answered (another account's, a group message not for the bot).
+  const refused = notAddressed(on, message);
+  if (refused) return refused;
+  const resolved = await resolveMedia(deps, on, message);
+  return withTenant(deps.db, message.tenantId, (tx) => recordInbound(tx, on, resolved, now));
 }
 
 export interface ReplyOptions {
@@ -119,14 +124,16 @@ export async function replyInContext(
       logger.log("debug", "turn.deferred", { mergeWindowMs });
       return "deferred";
     }
-    const decided = await decideReply(deps, context, delivery, now, logger);
+    const decided = await timedStage(deps.metrics, "decide", () => decideReply(deps, context, delivery, now, logger));
     if (decided.conversation?.handoff && deps.enqueue) {
       // Before the reply is recorded: a retry decides again and queues it again (same deduplication id).
       await deps.enqueue(
         conversationLogMessage({ tenantId, conversationId: context.conversation.id, occurrence: context.inbound.id, receivedAt: now }),
       );
     }
-    reply = await withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? []));
+    reply = await timedStage(deps.metrics, "record", () =>
+      withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? [])),
+    );
   }
   if (reply.status !== "pending") return "already_replied";
 
@@ -137,5 +144,6 @@ export async function replyInContext(
   if (channelAdapter(channel.kind)?.connection.credentialFields.length && !channel.credentials) {
     throw new UnprocessableMessageError("the channel has no credentials");
   }
-  return sendReply(deps, context, reply, logger);
+  const pending = reply;
+  return timedStage(deps.metrics, "send", () => sendReply(deps, context, pending, logger));
 }
