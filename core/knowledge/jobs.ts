@@ -1,6 +1,5 @@
-import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { z } from "zod";
-import { sqsSafeJson } from "../queue/sqs";
+import { sqsSafeJson, type SqsSend } from "../queue/sqs";
 
 /**
  * Messages on the knowledge jobs queue (`knowledge-jobs.fifo`, its own dead-letter queue), which the
@@ -36,19 +35,17 @@ export interface KnowledgeJobQueue {
   enqueue(job: KnowledgeJobRequest): Promise<void>;
 }
 
-export function createSqsKnowledgeJobQueue(client: SQSClient, queueUrl: string): KnowledgeJobQueue {
+export function createSqsKnowledgeJobQueue(client: SqsSend, queueUrl: string): KnowledgeJobQueue {
   return {
     async enqueue(request) {
       const job = { version: 1, ...request, requestedAt: new Date().toISOString() } as KnowledgeJob;
       const group = "sourceId" in job ? job.sourceId : job.knowledgeBaseId;
-      await client.send(
-        new SendMessageCommand({
-          QueueUrl: queueUrl,
-          MessageBody: sqsSafeJson(job),
-          MessageGroupId: `${job.tenantId}:${group}`,
-          MessageDeduplicationId: `${job.kind}:${group}:${job.requestedAt}`,
-        }),
-      );
+      await client.sendMessage({
+        QueueUrl: queueUrl,
+        MessageBody: sqsSafeJson(job),
+        MessageGroupId: `${job.tenantId}:${group}`,
+        MessageDeduplicationId: `${job.kind}:${group}:${job.requestedAt}`,
+      });
     },
   };
 }

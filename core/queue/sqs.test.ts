@@ -1,7 +1,7 @@
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
 import type { InboundMessage } from "./inbound-message";
-import { createSqsInboundQueue } from "./sqs";
+import { createSqsInboundQueue, sqsOverSdk } from "./sqs";
 
 const message: InboundMessage = {
   version: 1,
@@ -28,7 +28,7 @@ function clientFailing(...failures: unknown[]) {
       return { MessageId: "m1" };
     },
   } as unknown as SQSClient;
-  return { client, inputs };
+  return { client: sqsOverSdk(client), inputs };
 }
 
 describe("createSqsInboundQueue", () => {
@@ -73,7 +73,7 @@ describe("createSqsInboundQueue().enqueueAll", () => {
         return { Successful: [], Failed };
       },
     } as unknown as SQSClient;
-    return { client, batches };
+    return { client: sqsOverSdk(client), batches };
   }
 
   it("sends up to 10 a call, one per conversation in any one call, so nothing overtakes", async () => {

@@ -7,7 +7,7 @@ import { integrationConfig } from "../../core/integrations/config";
 import { requestId } from "hono/request-id";
 import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
-import { createSqsClient, createSqsInboundQueue } from "../../core/queue/sqs";
+import { createSqsInboundQueue, sqsOverFetch } from "../../core/queue/sqs";
 import type { AppEnv, ConfigServices, EdgeServices } from "./context";
 import { loadConfig, type EdgeConfig } from "./env";
 import { errorResponse, toApiError } from "./errors";
@@ -35,9 +35,9 @@ export function configServices(config: EdgeConfig): ConfigServices {
   };
 }
 
-/** Production services: SQS through the AWS SDK (fetch handler under workerd). */
+/** Production services: SQS over fetch, signed with aws4fetch (core/queue/sqs.ts: sqsOverFetch). */
 export const defaultServices: ServicesFactory = (config) => {
-  const sqs = createSqsClient({
+  const sqs = sqsOverFetch({
     region: config.SQS_REGION,
     endpoint: config.SQS_ENDPOINT,
     accessKeyId: config.SQS_ACCESS_KEY_ID,

@@ -3,7 +3,7 @@ import { parseKeyring } from "../../core/crypto/secrets";
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createTransport } from "nodemailer";
 import { describeError } from "../../core/observability/log";
-import { createSqsClient, createSqsInboundQueue } from "../../core/queue/sqs";
+import { createSqsClient, createSqsInboundQueue, sqsOverSdk } from "../../core/queue/sqs";
 import { createPoolDb } from "../../db/client";
 import { loadPoolConfig } from "./config";
 import { createInboundConsumer } from "./consumer";
@@ -51,7 +51,7 @@ async function main() {
     secretAccessKey: config.SQS_SECRET_ACCESS_KEY,
   });
 
-  const inboundQueue = createSqsInboundQueue(sqs, config.INBOUND_QUEUE_URL);
+  const inboundQueue = createSqsInboundQueue(sqsOverSdk(sqs), config.INBOUND_QUEUE_URL);
   const checks = dependencyChecks({ db: database.db, sqs, queueUrl: config.INBOUND_QUEUE_URL, chromaUrl: config.CHROMA_URL });
   const deadLetter = await resolveDeadLetterTarget(sqs, config.INBOUND_QUEUE_URL, {
     queueUrl: config.DEAD_LETTER_QUEUE_URL,
