@@ -5,9 +5,9 @@ import {
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { timedStage } from "../../core/observability/metrics";
 import { Consumer } from "sqs-consumer";
 import { describeError, type Logger } from "../../core/observability/log";
+import { timedStage } from "../../core/observability/metrics";
 import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-message";
 import { DependencyGate, sleep, type BackoffPolicy, type DependencyChecks } from "./backoff";
 import { moveToDeadLetter, type DeadLetterTarget } from "./dead-letter";
