@@ -576,6 +576,24 @@ describe("conversation memory", () => {
     expect(system).toContain("data not instructions");
     expect(system).not.toContain("Rex");
   });
+
+  it("writes the turn's memory after the reply has reached the channel, not before it", async () => {
+    const graph = await makeTenant();
+    const memory = createConversationMemory(deps.store);
+    const repliesSeenByRemember: number[] = [];
+    const memoryDeps: TurnDependencies = {
+      ...turnDeps,
+      memory: {
+        recall: (request) => memory.recall(request),
+        remember: async (turn) => {
+          repliesSeenByRemember.push(telegram.sent("903").length);
+          await memory.remember(turn);
+        },
+      },
+    };
+    expect(await processInboundMessage(memoryDeps, { ...inbound(graph, "903", "I live in Lisbon"), sender: { id: "43" } })).toBe("replied");
+    expect(repliesSeenByRemember).toEqual([1]);
+  });
 });
 
 describe("Chroma unreachable", () => {

@@ -87,6 +87,7 @@ export async function replyInContext(
   const { logger, now } = options;
   const tenantId = context.channel.tenantId;
   let reply = context.reply;
+  let afterReply: (() => Promise<void>) | undefined;
   if (reply?.status === "sending") {
     // An earlier delivery handed this reply to the channel and stopped before recording the
     // answer. Sending again could show it twice; Telegram has no idempotency key to ask.
@@ -125,6 +126,7 @@ export async function replyInContext(
       return "deferred";
     }
     const decided = await timedStage(deps.metrics, "decide", () => decideReply(deps, context, delivery, now, logger));
+    afterReply = decided.afterReply;
     if (decided.conversation?.handoff && deps.enqueue) {
       // Before the reply is recorded: a retry decides again and queues it again (same deduplication id).
       await deps.enqueue(
@@ -135,8 +137,25 @@ export async function replyInContext(
       withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? [])),
     );
   }
-  if (reply.status !== "pending") return "already_replied";
+  const recorded = reply;
+  try {
+    return await sendRecorded(deps, context, delivery, recorded, logger);
+  } finally {
+    // Once the reply is out (or could not go): a crash before this loses only this turn's memory
+    // vector; the message itself is in the conversation's history.
+    await afterReply?.();
+  }
+}
 
+/** 3. Sends a recorded reply that is still `pending`, unless the pool is stopping. */
+async function sendRecorded(
+  deps: TurnDependencies,
+  context: InboundContext,
+  delivery: Delivery,
+  reply: NonNullable<InboundContext["reply"]>,
+  logger: Logger,
+): Promise<TurnOutcome> {
+  if (reply.status !== "pending") return "already_replied";
   if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
   // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
   // permanent failure of this reply.
@@ -144,6 +163,5 @@ export async function replyInContext(
   if (channelAdapter(channel.kind)?.connection.credentialFields.length && !channel.credentials) {
     throw new UnprocessableMessageError("the channel has no credentials");
   }
-  const pending = reply;
-  return timedStage(deps.metrics, "send", () => sendReply(deps, context, pending, logger));
+  return timedStage(deps.metrics, "send", () => sendReply(deps, context, reply, logger));
 }

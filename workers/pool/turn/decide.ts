@@ -31,6 +31,11 @@ export interface DecidedReply {
   usage?: Omit<NewUsageRecord, "tenantId" | "conversationId" | "messageId" | "agentId" | "agentVersion">;
   conversation?: { reset?: true; handoff?: true; summary?: { text: string; throughMessageId: string } };
   alert?: { kind: string; dedupeKey: string; details: Record<string, unknown> };
+  /**
+   * Work that need not delay the reply: writing the turn's conversation memory (an embedding and a
+   * Chroma upsert). `replyInContext` runs it once the reply is sent or has failed; it never throws.
+   */
+  afterReply?: () => Promise<void>;
 }
 
 export async function decideReply(
@@ -156,20 +161,23 @@ export async function decideReply(
       latencyMs: result.latencyMs,
       costNanoUsd: result.costNanoUsd,
     });
-  if (result.ok && deps.memory) {
-    // Keyed by the inbound message: a redelivered turn overwrites its own memory, never adds one.
-    await deps.memory
-      .remember({
-        tenantId: context.agent.tenantId,
-        endUser,
-        conversationId: context.conversation.id,
-        messageId: context.inbound.id,
-        userText: context.inbound.content,
-        replyText: result.text,
-        at: context.inbound.createdAt,
-      })
-      .catch((error: unknown) => logger.log("warn", "turn.memory_write_failed", describeError(error)));
-  }
+  const memory = deps.memory;
+  // Keyed by the inbound message: a redelivered turn overwrites its own memory, never adds one.
+  const remember =
+    result.ok && memory
+      ? () =>
+          memory
+            .remember({
+              tenantId: context.agent.tenantId,
+              endUser,
+              conversationId: context.conversation.id,
+              messageId: context.inbound.id,
+              userText: context.inbound.content,
+              replyText: result.text,
+              at: context.inbound.createdAt,
+            })
+            .catch((error: unknown) => logger.log("warn", "turn.memory_write_failed", describeError(error)))
+      : undefined;
 
   return {
     // Image markup never reaches a channel (or the web chat widget) as a URL to fetch or preview.
@@ -191,6 +199,7 @@ export async function decideReply(
       ? { conversation: { summary: { text: result.summary.text, throughMessageId: result.summary.throughMessageId } } }
       : {}),
     ...(state === "soft_limit" ? { alert: budgetAlert("budget.soft_limit") } : {}),
+    ...(remember ? { afterReply: remember } : {}),
   };
 }
 
