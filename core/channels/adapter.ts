@@ -172,8 +172,11 @@ export interface OutboundReply {
 }
 
 export interface SendProgress {
-  /** Called after each part is accepted, so a retry never sends it again. */
-  onPart(providerMessageId: string): Promise<void>;
+  /**
+   * Called after each part is accepted, so a retry never sends it again. `last`: no part follows,
+   * so the pool records this one with the reply's final status instead of in a write of its own.
+   */
+  onPart(providerMessageId: string, part: { last: boolean }): Promise<void>;
 }
 
 export interface ChannelSender {

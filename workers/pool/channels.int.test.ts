@@ -116,13 +116,21 @@ describe("Telegram, complete", () => {
   it("splits a 10,000-character reply at 4,096 characters and sends it as plain text", async () => {
     const graph = await makeChannel("telegram");
     const parts: string[] = [];
+    const lastFlags: boolean[] = [];
     const text = Array.from({ length: 1000 }, (_, i) => `line ${i} <b>*not markup*</b>`)
       .join("\n")
       .slice(0, 10_000);
     await telegramSender({ ...deps, whatsappApiBase: whatsapp.apiBase, sleep }).send(
       { replyId: randomUUID(), ...(await withCredentials(graph)), conversationKey: "5001", text, partsDelivered: 0 },
-      { onPart: async (id) => void parts.push(id) },
+      {
+        onPart: async (id, { last }) => {
+          parts.push(id);
+          lastFlags.push(last);
+        },
+      },
     );
+    // Only the final part is marked last: the pool records it with the reply's `sent` write.
+    expect(lastFlags).toEqual([false, false, true]);
     const sent = telegram.sent(5001);
     expect(sent.map((m) => m.text.length).every((n) => n <= 4096)).toBe(true);
     expect(sent).toHaveLength(3);

@@ -56,9 +56,11 @@ export async function sendReply(
         ...(channel.kind === "whatsapp" ? { lastInboundAt: await lastInboundAt(deps.db, tenantId, context.conversation.id) } : {}),
       },
       {
-        onPart: async (providerMessageId) => {
+        onPart: async (providerMessageId, { last }) => {
           delivered.push(providerMessageId);
-          await setReplyStatus(deps, tenantId, reply.id, "sending", { providerMessageId: delivered.join(",").slice(0, 4000) });
+          // The last part's id goes with the `sent` write just below: one transaction fewer per
+          // reply. A crash in between leaves it `sending`, settled as unconfirmed, never resent.
+          if (!last) await setReplyStatus(deps, tenantId, reply.id, "sending", { providerMessageId: delivered.join(",").slice(0, 4000) });
         },
       },
     );

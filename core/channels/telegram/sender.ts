@@ -22,11 +22,12 @@ export function telegramSender(deps: SenderDependencies): ChannelSender {
       const api = new TelegramBotApi({ apiBase: deps.telegramApiBase, token: botToken });
       const linkPreviews = readChannelSettings(reply.channel.config).linkPreviews === true;
       const parts = splitText(replyWithoutImages(reply.text), TELEGRAM_TEXT_LIMIT);
-      for (const part of parts.slice(reply.partsDelivered)) {
+      for (const [index, part] of parts.entries()) {
+        if (index < reply.partsDelivered) continue;
         for (let attempt = 1; ; attempt++) {
           try {
             const sent = await api.sendMessage(reply.conversationKey, part, { linkPreviews });
-            await progress.onPart(String(sent.message_id));
+            await progress.onPart(String(sent.message_id), { last: index === parts.length - 1 });
             break;
           } catch (error) {
             if (!(error instanceof TelegramApiError)) throw error;

@@ -32,7 +32,7 @@ export const webchatAdapter: ChannelAdapter = {
   },
   sender: () => ({
     async send(reply, progress) {
-      if (reply.partsDelivered === 0) await progress.onPart(reply.replyId);
+      if (reply.partsDelivered === 0) await progress.onPart(reply.replyId, { last: true });
     },
   }),
 };

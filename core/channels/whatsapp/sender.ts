@@ -67,10 +67,11 @@ export function whatsappSender(deps: SenderDependencies): ChannelSender {
           : splitText(reply.text, WHATSAPP_TEXT_LIMIT).map((body) => ({ to, type: "text", text: { body, preview_url: false } }));
       }
 
-      for (const message of messages.slice(reply.partsDelivered)) {
+      for (const [index, message] of messages.entries()) {
+        if (index < reply.partsDelivered) continue;
         for (let attempt = 1; ; attempt++) {
           try {
-            await progress.onPart(await api.sendMessage(phoneNumberId, message));
+            await progress.onPart(await api.sendMessage(phoneNumberId, message), { last: index === messages.length - 1 });
             break;
           } catch (error) {
             if (!(error instanceof GraphApiError)) throw error;
