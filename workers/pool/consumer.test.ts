@@ -1,6 +1,6 @@
-import type { Message } from "@aws-sdk/client-sqs";
+import type { DeleteMessageBatchCommand, Message, SQSClient } from "@aws-sdk/client-sqs";
 import { describe, expect, it } from "vitest";
-import { inProviderOrder } from "./consumer";
+import { coalescedDeletes, inProviderOrder } from "./consumer";
 
 const message = (id: string, group: string, sequence?: number): Message => ({
   MessageId: id,
@@ -25,5 +25,57 @@ describe("inProviderOrder", () => {
     expect(inProviderOrder(noSequence).map((m) => m.MessageId)).toEqual(["x2", "x-none", "x1"]);
     const garbage: Message = { MessageId: "g", Body: "{not json", Attributes: { MessageGroupId: "chat-y" } };
     expect(inProviderOrder([message("y2", "chat-y", 2), garbage]).map((m) => m.MessageId)).toEqual(["y2", "g"]);
+  });
+});
+
+describe("coalescedDeletes", () => {
+  /** A queue client that records each DeleteMessageBatch call's handles and answers as `answer` says. */
+  function recordingClient(answer: (handles: string[]) => { failed?: string[]; error?: Error } = () => ({})) {
+    const calls: string[][] = [];
+    const client = {
+      send: async (command: DeleteMessageBatchCommand) => {
+        const entries = command.input.Entries ?? [];
+        const handles = entries.map((entry) => entry.ReceiptHandle!);
+        calls.push(handles);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        const { failed = [], error } = answer(handles);
+        if (error) throw error;
+        return {
+          Successful: entries.filter((entry) => !failed.includes(entry.ReceiptHandle!)).map((entry) => ({ Id: entry.Id })),
+          Failed: entries
+            .filter((entry) => failed.includes(entry.ReceiptHandle!))
+            .map((entry) => ({ Id: entry.Id, Code: "ReceiptHandleIsInvalid", SenderFault: true })),
+        };
+      },
+    } as unknown as SQSClient;
+    return { client, calls };
+  }
+
+  it("deletes at once when alone, and together (up to 10 a call) what is asked while a call runs", async () => {
+    const { client, calls } = recordingClient();
+    const remove = coalescedDeletes(client, "http://queue");
+    await remove("alone");
+    expect(calls).toEqual([["alone"]]);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => remove(`h${i}`)));
+    expect(calls.slice(1).map((call) => call.length)).toEqual([1, 10, 10, 4]);
+    expect(calls.slice(1).flat()).toEqual(Array.from({ length: 25 }, (_, i) => `h${i}`));
+  });
+
+  it("rejects only the entry the queue refused, and every entry of a call that failed, then carries on", async () => {
+    let failNext = false;
+    const { client } = recordingClient((handles) => {
+      if (failNext) {
+        failNext = false;
+        return { error: new Error("connection reset") };
+      }
+      return { failed: handles.filter((handle) => handle === "stale") };
+    });
+    const remove = coalescedDeletes(client, "http://queue");
+    const results = await Promise.allSettled([remove("first"), remove("ok"), remove("stale")]);
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toContain("ReceiptHandleIsInvalid");
+    failNext = true;
+    await expect(remove("lost")).rejects.toThrow("connection reset");
+    await expect(remove("after")).resolves.toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import {
   ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
-  DeleteMessageCommand,
+  DeleteMessageBatchCommand,
   type Message,
   type SQSClient,
 } from "@aws-sdk/client-sqs";
@@ -94,6 +94,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
   const slots = new Slots(options.concurrency, stopping.signal);
   let capacityWaiters: Array<() => void> = [];
   let finished = 0;
+  const deleteMessage = coalescedDeletes(sqs, queueUrl);
 
   const notifyCapacity = () => {
     const waiters = capacityWaiters;
@@ -114,9 +115,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
     const fields = { sqsMessageId: entry.message.MessageId, receiveCount: entry.receiveCount };
     try {
       if (action === "delete") {
-        await timedStage(options.deps.metrics, "delete", () =>
-          sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: entry.message.ReceiptHandle })),
-        );
+        await timedStage(options.deps.metrics, "delete", () => deleteMessage(entry.message.ReceiptHandle!));
         finished++;
       } else if (action === "dead-letter" && options.deadLetter) {
         await moveToDeadLetter(sqs, options.deadLetter, { queueUrl, message: entry.message, receiveCount: entry.receiveCount, error });
@@ -389,4 +388,46 @@ function parseBody(message: Message): InboundMessage {
   const parsed = inboundMessage.safeParse(body);
   if (!parsed.success) throw Object.assign(new Error("queue message does not match the contract"), { code: "INVALID_QUEUE_MESSAGE" });
   return parsed.data;
+}
+
+/**
+ * Deletes by receipt handle, coalesced: one `DeleteMessageBatch` call at a time, and the deletes
+ * asked for while it runs go together in the next (up to 10 a call). Nothing waits for a batch to
+ * fill, so a quiet pool deletes at once, and a busy one makes about one call per ten turns instead
+ * of one per turn. Hand-written: sqs-consumer batches deletes only for the messages of one batch
+ * handler, and this pool deletes each message as its own turn finishes. A refused entry rejects
+ * its own promise only (the message comes back after its visibility timeout; turns are idempotent).
+ */
+export function coalescedDeletes(sqs: SQSClient, queueUrl: string): (receiptHandle: string) => Promise<void> {
+  const waiting: Array<{ receiptHandle: string; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let inFlight = false;
+  const pump = async () => {
+    if (inFlight || waiting.length === 0) return;
+    inFlight = true;
+    const batch = waiting.splice(0, 10);
+    try {
+      const result = await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: batch.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.receiptHandle })),
+        }),
+      );
+      const failed = new Map((result.Failed ?? []).map((failure) => [failure.Id, failure]));
+      batch.forEach((entry, index) => {
+        const failure = failed.get(String(index));
+        if (failure) entry.reject(new Error(`DeleteMessageBatch refused the entry: ${failure.Code ?? "unknown"}`));
+        else entry.resolve();
+      });
+    } catch (error) {
+      for (const entry of batch) entry.reject(error);
+    } finally {
+      inFlight = false;
+      void pump();
+    }
+  };
+  return (receiptHandle) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ receiptHandle, resolve, reject });
+      void pump();
+    });
 }
