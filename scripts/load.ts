@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { startLocalStack, type LocalStack } from "./local-stack";
 import { formatFigures, runLoad, type LoadOptions, type LoadTarget } from "./resilience/load-run";
 import { numberFlag, ownStackTarget, runningStackTarget } from "./resilience/stack-target";
-import { boundRun } from "./resilience/bounded-run";
+import { runOwningStack } from "./resilience/bounded-run";
 
 const { values } = parseArgs({
   options: {
@@ -38,16 +38,7 @@ const options: LoadOptions = {
 };
 const concurrency = values.concurrency === undefined ? undefined : numberFlag(values, "concurrency", 10, 1, 1_000);
 
-let stack: LocalStack | undefined;
-const stopStack = async () => {
-  const running = stack;
-  stack = undefined;
-  await running?.stop();
-};
-// Hard stop: a cold stack start, the load and the drain, with room to spare.
-boundRun("load", 180_000 + (options.durationS + options.drainS) * 1000, stopStack);
-
-async function main(): Promise<number> {
+async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number> {
   let target: LoadTarget;
   const running = values["own-stack"] ? { reason: "--own-stack" } : await runningStackTarget();
   if ("target" in running) {
@@ -56,13 +47,15 @@ async function main(): Promise<number> {
   } else {
     const logFile = join(await mkdtemp(join(tmpdir(), "agent-load-")), "services.log");
     console.log(`load: starting a local stack (${running.reason}); service output in ${logFile}`);
-    stack = await startLocalStack({
-      withChroma: false,
-      // As `npm start`: the machine's PostgreSQL when DATABASE_URL is set, else embedded PGlite.
-      ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
-      output: { file: logFile },
-      poolEnv: { LOG_LEVEL: "warn", ...(concurrency ? { POOL_CONCURRENCY: String(concurrency) } : {}) },
-    });
+    const stack = own(
+      await startLocalStack({
+        withChroma: false,
+        // As `npm start`: the machine's PostgreSQL when DATABASE_URL is set, else embedded PGlite.
+        ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+        output: { file: logFile },
+        poolEnv: { LOG_LEVEL: "warn", ...(concurrency ? { POOL_CONCURRENCY: String(concurrency) } : {}) },
+      }),
+    );
     target = await ownStackTarget(stack);
   }
   console.log(`load: ${options.rate} webhooks/s for ${options.durationS} s over ${options.conversations} conversations…\n`);
@@ -74,11 +67,5 @@ async function main(): Promise<number> {
   return failed ? 1 : 0;
 }
 
-let code = 1;
-try {
-  code = await main();
-} catch (error) {
-  console.error(`load failed: ${error instanceof Error ? error.message : String(error)}`);
-}
-await stopStack();
-process.exit(code);
+// Hard stop: a cold stack start, the load and the drain, with room to spare.
+await runOwningStack("load", 180_000 + (options.durationS + options.drainS) * 1000, main);

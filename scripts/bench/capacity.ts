@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createPoolDb } from "../../db/client";
 import { startLocalStack, type LocalStack } from "../local-stack";
-import { boundRun } from "../resilience/bounded-run";
+import { runOwningStack } from "../resilience/bounded-run";
 import { runLoad, type LoadOptions } from "../resilience/load-run";
 import { numberFlag, ownStackTarget } from "../resilience/stack-target";
 import { processTable } from "../stack/child";
@@ -42,14 +42,6 @@ const measured: LoadOptions = {
   conversations: numberFlag(values, "conversations", 50, 1, 10_000),
   drainS: 60,
 };
-
-let stack: LocalStack | undefined;
-const stopStack = async () => {
-  const running = stack;
-  stack = undefined;
-  await running?.stop();
-};
-boundRun("bench:capacity", 240_000 + measured.durationS * 1000, stopStack);
 
 interface CpuSample {
   workerd: number;
@@ -75,18 +67,20 @@ function residentMiB(pid: number): number {
   return match ? Number(match[1]) / 1024 : Number.NaN;
 }
 
-async function main(): Promise<void> {
+async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number> {
   const onPostgres = Boolean(process.env.DATABASE_URL);
   const logFile = join(await mkdtemp(join(tmpdir(), "agent-capacity-")), "services.log");
   console.log(
     `bench:capacity: starting a local stack on ${onPostgres ? "PostgreSQL (DATABASE_URL)" : "PGlite"}; service output in ${logFile}`,
   );
-  stack = await startLocalStack({
-    withChroma: !values["without-chroma"],
-    ...(onPostgres ? { databaseUrl: process.env.DATABASE_URL! } : {}),
-    output: { file: logFile },
-    poolEnv: { LOG_LEVEL: "warn" },
-  });
+  const stack = own(
+    await startLocalStack({
+      withChroma: !values["without-chroma"],
+      ...(onPostgres ? { databaseUrl: process.env.DATABASE_URL! } : {}),
+      output: { file: logFile },
+      poolEnv: { LOG_LEVEL: "warn" },
+    }),
+  );
   const target = await ownStackTarget(stack);
   const admin = createPoolDb(stack.database.adminUrl, { max: 1 });
   const databaseBytes = async () => {
@@ -149,14 +143,7 @@ async function main(): Promise<void> {
     target.sqs.destroy();
     await admin.close();
   }
+  return 0;
 }
 
-let code = 1;
-try {
-  await main();
-  code = 0;
-} catch (error) {
-  console.error(`bench:capacity failed: ${error instanceof Error ? error.message : String(error)}`);
-}
-await stopStack();
-process.exit(code);
+await runOwningStack("bench:capacity", 240_000 + measured.durationS * 1000, main);

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { TURN_STAGES } from "../../core/observability/metrics";
 import { startLocalStack, type LocalStack } from "../local-stack";
-import { boundRun } from "../resilience/bounded-run";
+import { runOwningStack } from "../resilience/bounded-run";
 import { numberFlag, ownStackTarget } from "../resilience/stack-target";
 import { difference, mean, quantile, readHistograms, type Histogram } from "./histograms";
 
@@ -29,14 +29,6 @@ const clientCounts = (values.clients ?? "1,16").split(",").map((count) => {
 });
 const durationS = numberFlag(values, "duration", 15, 1, 600);
 const warmupS = numberFlag(values, "warmup", 3, 0, 60);
-
-let stack: LocalStack | undefined;
-const stopStack = async () => {
-  const running = stack;
-  stack = undefined;
-  await running?.stop();
-};
-boundRun("bench:turns", 240_000 + (clientCounts.length * (durationS + 30) + warmupS) * 1000, stopStack);
 
 interface RunFigures {
   clients: number;
@@ -51,18 +43,20 @@ interface RunFigures {
 const percentile = (sorted: number[], q: number) =>
   sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! : Number.NaN;
 
-async function main(): Promise<void> {
+async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number> {
   const onPostgres = Boolean(process.env.DATABASE_URL);
   const logFile = join(await mkdtemp(join(tmpdir(), "agent-bench-turns-")), "services.log");
   console.log(
     `bench:turns: starting a local stack on ${onPostgres ? "PostgreSQL (DATABASE_URL)" : "PGlite"}; service output in ${logFile}`,
   );
-  stack = await startLocalStack({
-    withChroma: false,
-    ...(onPostgres ? { databaseUrl: process.env.DATABASE_URL! } : {}),
-    output: { file: logFile },
-    poolEnv: { LOG_LEVEL: "warn" },
-  });
+  const stack = own(
+    await startLocalStack({
+      withChroma: false,
+      ...(onPostgres ? { databaseUrl: process.env.DATABASE_URL! } : {}),
+      output: { file: logFile },
+      poolEnv: { LOG_LEVEL: "warn" },
+    }),
+  );
   const target = await ownStackTarget(stack);
   target.sqs.destroy();
   const telegram = stack.telegram!;
@@ -137,6 +131,7 @@ async function main(): Promise<void> {
   }
   console.log("");
   console.log(report(results, onPostgres ? "PostgreSQL" : "PGlite"));
+  return 0;
 }
 
 const ms = (seconds: number) => (Number.isFinite(seconds) ? `${(seconds * 1000).toFixed(1)}` : "-");
@@ -194,12 +189,4 @@ function report(results: RunFigures[], database: string): string {
   return lines.join("\n");
 }
 
-let code = 1;
-try {
-  await main();
-  code = 0;
-} catch (error) {
-  console.error(`bench:turns failed: ${error instanceof Error ? error.message : String(error)}`);
-}
-await stopStack();
-process.exit(code);
+await runOwningStack("bench:turns", 240_000 + (clientCounts.length * (durationS + 30) + warmupS) * 1000, main);

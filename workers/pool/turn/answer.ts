@@ -137,9 +137,8 @@ export async function replyInContext(
       withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? [])),
     );
   }
-  const recorded = reply;
   try {
-    return await sendRecorded(deps, context, delivery, recorded, logger);
+    return await sendRecorded(deps, context, delivery, reply, logger);
   } finally {
     // Once the reply is out (or could not go): a crash before this loses only this turn's memory
     // vector; the message itself is in the conversation's history.
