@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** Where a service's output goes: prefixed onto ours, into a log file, or nowhere (tests). */
@@ -92,6 +92,7 @@ const CLOCK_TICKS_PER_SECOND = 100;
 /** Every process this user can see (Linux, /proc), for tests and benchmarks. */
 export function processTable(): ProcessEntry[] {
   const entries: ProcessEntry[] = [];
+  if (!existsSync("/proc")) return entries; // not Linux: nothing to read, nothing to wait for
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -158,9 +159,11 @@ export function spawnService(options: ServiceProcessOptions): ServiceProcess {
     child.once("error", () => resolve({ code: null, signal: null }));
     child.once("exit", (code, signal) => resolve({ code, signal }));
   });
-  const cleanedUp = exited.then(() => {
-    // The leader is gone; whatever it left behind in its group goes too.
+  const cleanedUp = exited.then(async () => {
+    // The leader is gone; whatever it left behind in its group goes too. SIGKILL lands
+    // asynchronously, so `stop()` resolves once nothing of the group runs (at most about 2 s).
     killProcessTree(pid, "SIGKILL");
+    for (let check = 0; check < 100 && livePidsInGroup(pid).length > 0; check++) await new Promise((resolve) => setTimeout(resolve, 20));
     untrackGroup(pid);
   });
 
