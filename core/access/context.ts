@@ -79,6 +79,8 @@ export interface ChannelProviders {
   whatsappApiBase: string;
   /** Our public base URL, e.g. https://api.example.com: webhooks and the widget are under it. */
   publicBaseUrl: string;
+  /** EMAIL_DOMAIN: email channels' inbound addresses are under it. */
+  emailDomain?: string | undefined;
   fetch?: typeof fetch;
 }
 

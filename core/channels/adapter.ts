@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Logger } from "../observability/log";
 import type { Attachment, InboundMessage } from "../queue/inbound-message";
-import type { Channel, ChannelKind } from "../../db/schema";
+import type { Channel, ChannelKind, MessageSender } from "../../db/schema";
 import type { ChannelAddress } from "./address";
 import type { Keyring } from "../crypto/secrets";
 
@@ -33,6 +33,11 @@ export interface ChannelAdapter {
    * the channel's ids identify nobody outside it (Telegram, web chat).
    */
   endUserIdentity?(sender: { id: string; name?: string | undefined }): EndUserIdentity;
+  /**
+   * Replies one sender may get per hour on a channel of this kind (its settings say how many): the
+   * next message is stored and not answered. Absent: no limit (the provider rate-limits senders).
+   */
+  repliesPerSenderPerHour?(settings: Record<string, unknown>): number;
 }
 
 /** A person as other systems (a CRM, a payment provider) know them. */
@@ -56,6 +61,8 @@ export interface ChannelLink {
   webhookUrl: string;
   /** WEBHOOK_SIGNING_KEY: per-channel secrets derive from it. */
   signingKey: string;
+  /** EMAIL_DOMAIN: email channels' inbound addresses are under it; unset, email channels cannot be connected. */
+  emailDomain?: string | undefined;
   endpoints: ChannelEndpoints;
   fetch?: typeof fetch;
 }
@@ -71,6 +78,8 @@ export interface ChannelConnection {
   connectFields: z.ZodRawShape;
   /** The request fields holding secrets: sealed as the channel's credentials, replaced by `PATCH` when sent, never returned. */
   credentialFields: readonly string[];
+  /** The channel works without them (an SMTP server that takes mail without a password); otherwise a reply waits until they are stored. */
+  credentialsOptional?: boolean;
   /**
    * Checks the credentials with the provider (and registers the webhook where the provider is told
    * one), inside the verb's transaction so a refusal leaves nothing behind; answers the facts stored
@@ -86,7 +95,7 @@ export interface ChannelConnection {
   /** Best effort on removal (Telegram's `deleteWebhook`): whether it worked; absent: nothing to undo. */
   disconnect?(link: ChannelLink, credentials: Record<string, string>): Promise<boolean>;
   /** What the channel's DTO shows besides the common fields (WhatsApp's verify token, web chat's embed tag). */
-  publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string }>;
+  publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string; inboundAddress?: string }>;
   /** The provider's words for an error of its client (never a URL: Telegram's holds the token). */
   describeError(error: unknown): string | undefined;
 }
@@ -167,6 +176,11 @@ export interface OutboundReply {
   partsDelivered: number;
   /** The provider's id of the message answered (WhatsApp marks it read). */
   inboundProviderMessageId?: string;
+  /**
+   * Who wrote the message answered, as stored with it (an email's address, subject and thread ids);
+   * for a message with no inbound one (an operator's), the conversation's latest.
+   */
+  inboundSender?: MessageSender;
   /** When the person last wrote (WhatsApp's 24-hour customer-service window). */
   lastInboundAt?: Date;
 }
@@ -190,7 +204,35 @@ export interface SenderDependencies extends ChannelEndpoints {
   /** First back-off for WhatsApp rate limits; doubles per attempt. Default 1000 ms. */
   rateLimitBaseMs?: number;
   now?: () => Date;
+  /** Sends one email over the channel's SMTP server (the pool's, with the SSRF checks); absent: email replies fail with the reason. */
+  sendMail?: MailSender;
 }
+
+/** One outgoing email, as the email channel's sender builds it. */
+export interface OutgoingMail {
+  from: { name?: string; address: string };
+  to: string;
+  replyTo?: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Without angle brackets. */
+  messageId: string;
+  inReplyTo?: string;
+  references: string[];
+  headers: Record<string, string>;
+}
+
+export interface SmtpServer {
+  host: string;
+  port: number;
+  /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
+  secure: boolean;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+export type MailSender = (server: SmtpServer, mail: OutgoingMail) => Promise<void>;
 
 /** The reply can never be delivered as it is: recorded as `failed` with this reason, not retried. */
 export class PermanentSendError extends Error {

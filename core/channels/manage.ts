@@ -236,6 +236,7 @@ function linkOf(env: ChannelEnvironment, channel: Pick<Channel, "tenantId" | "id
     publicBaseUrl: base,
     webhookUrl: `${base}/webhooks/${kind}/${address}`,
     signingKey: env.signingKey,
+    emailDomain: env.emailDomain,
     endpoints: { telegramApiBase: env.telegramApiBase, whatsappApiBase: env.whatsappApiBase },
     ...(env.fetch ? { fetch: env.fetch } : {}),
   };
@@ -289,6 +290,7 @@ async function toDto(env: ChannelEnvironment, channel: Channel, lastError?: Chan
     webhookUrl: adapter?.webhook ? link.webhookUrl : null,
     verifyToken: extra.verifyToken ?? null,
     embedSnippet: extra.embedSnippet ?? null,
+    inboundAddress: extra.inboundAddress ?? null,
     lastError: lastError ?? null,
     createdAt: iso(channel.createdAt)!,
     updatedAt: iso(channel.updatedAt)!,

@@ -1,5 +1,6 @@
 import type { ChannelKind } from "../../db/schema";
 import { PermanentSendError, type ChannelAdapter } from "./adapter";
+import { emailAdapter } from "./email/adapter";
 import { telegramAdapter } from "./telegram/adapter";
 import { webchatAdapter } from "./webchat/adapter";
 import { whatsappAdapter } from "./whatsapp/adapter";
@@ -13,6 +14,7 @@ const adapters: Partial<Record<ChannelKind, ChannelAdapter>> = {
   telegram: telegramAdapter,
   whatsapp: whatsappAdapter,
   webchat: webchatAdapter,
+  email: emailAdapter,
 };
 
 /** The adapter of a kind, or undefined for a kind without one yet. */

@@ -53,6 +53,8 @@ export const channelDto = z.object({
   verifyToken: z.string().nullable(),
   /** Web chat only: the tag to put on the site. */
   embedSnippet: z.string().nullable(),
+  /** Email only: the address mail to the agent goes to (forward the business's own address to it). */
+  inboundAddress: z.string().nullable(),
   /** The newest reply that could not be delivered (send failed, or the provider reported a failed delivery); null when none. */
   lastError: z.object({ message: z.string(), at: z.string(), conversationId: z.uuid() }).nullable(),
   createdAt: z.string(),

@@ -34,3 +34,44 @@ export function fromBase64(text: string): Uint8Array {
 }
 
 export const utf8 = new TextEncoder();
+
+const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
+
+/**
+ * RFC 4648 base32, lower case, without padding: case-insensitive text such as an email address's
+ * local part, which mail systems may lower-case on the way.
+ */
+export function toBase32(bytes: Uint8Array): string {
+  let out = "";
+  let buffer = 0;
+  let bits = 0;
+  for (const byte of bytes) {
+    buffer = (buffer << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32[(buffer >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += BASE32[(buffer << (5 - bits)) & 31];
+  return out;
+}
+
+/** {@link toBase32}'s inverse (either case); undefined for a character outside the alphabet or stray bits. */
+export function fromBase32(text: string): Uint8Array | undefined {
+  const out: number[] = [];
+  let buffer = 0;
+  let bits = 0;
+  for (const char of text.toLowerCase()) {
+    const value = BASE32.indexOf(char);
+    if (value < 0) return undefined;
+    buffer = ((buffer << 5) | value) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((buffer >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  if (bits >= 5 || (buffer & ((1 << bits) - 1)) !== 0) return undefined;
+  return new Uint8Array(out);
+}

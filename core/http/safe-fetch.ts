@@ -9,6 +9,7 @@ import {
   ipLiteral,
   isAllowlisted,
   isPublicAddress,
+  refusedHost,
   UnsafeUrlError,
   type OutboundPolicy,
 } from "./url-policy";
@@ -134,8 +135,27 @@ async function checkedTarget(
     if (error instanceof UnsafeUrlError) throw new SafeFetchError("UNSAFE_URL", error.message, error.reason);
     throw error;
   }
-  const host = bareHost(url);
-  const allowlisted = isAllowlisted(policy, host, effectivePort(url));
+  return { url, ...(await checkedAddress(bareHost(url), effectivePort(url), policy, resolve, deadline, timeoutMs)) };
+}
+
+/**
+ * A host (the URL's, or a tenant's SMTP server) resolved once and checked: every address must be
+ * public unless `host` or `host:port` is allowlisted; the first is the one to connect to (pinned,
+ * so no second DNS answer can rebind it). The port's policy is the caller's.
+ */
+export async function checkedAddress(
+  host: string,
+  port: number,
+  policy: OutboundPolicy,
+  resolve: NonNullable<SafeFetchOptions["resolve"]> = defaultResolve,
+  deadline: AbortSignal = AbortSignal.timeout(10_000),
+  timeoutMs = 10_000,
+): Promise<{ address: string; family: 4 | 6 }> {
+  const allowlisted = isAllowlisted(policy, host, port);
+  if (!allowlisted) {
+    const refused = refusedHost(host);
+    if (refused) throw new SafeFetchError("UNSAFE_URL", "The host is private, reserved or not a public name.", refused);
+  }
   const literal = ipLiteral(host);
   let addresses: Array<{ address: string; family: number }>;
   if (literal !== undefined) {
@@ -158,7 +178,7 @@ async function checkedTarget(
     throw new SafeFetchError("UNSAFE_URL", "The host resolves to a private or reserved address.", "address_not_allowed");
   }
   const first = addresses[0]!;
-  return { url, address: first.address, family: first.family === 6 ? 6 : 4 };
+  return { address: first.address, family: first.family === 6 ? 6 : 4 };
 }
 
 function exchange(

@@ -91,6 +91,18 @@ export const inboundMessageV1 = z.object({
    * Group chats (Telegram): the pool answers only when the bot is mentioned or replied to, which
    * needs the bot's id and username from the channel's record.
    */
+  /**
+   * Email: what a reply needs to thread in every mail client (`Re:` subject, `In-Reply-To`,
+   * `References`) and the thread's name our own Message-IDs carry (core/channels/email/thread.ts).
+   */
+  email: z
+    .object({
+      subject: z.string().max(998),
+      messageId: z.string().min(1).max(998),
+      references: z.array(z.string().max(998)).max(10),
+      threadId: z.string().regex(/^r[a-z2-7]{26}$/),
+    })
+    .optional(),
   chat: z
     .object({
       type: z.enum(["private", "group", "supergroup", "channel"]),

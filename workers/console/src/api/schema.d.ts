@@ -1677,6 +1677,7 @@ export interface components {
             webhookUrl: string | null;
             verifyToken: string | null;
             embedSnippet: string | null;
+            inboundAddress: string | null;
             lastError: {
                 message: string;
                 at: string;
@@ -1727,6 +1728,28 @@ export interface components {
                 allowedOrigins: string[];
                 messagesPerMinute?: number;
             };
+        } | {
+            /** @enum {string} */
+            kind: "email";
+            name: string;
+            /** Format: uuid */
+            agentId: string;
+            settings: {
+                mergeWindowMs?: number;
+                welcomeMessage?: string;
+                /** Format: email */
+                fromAddress: string;
+                fromName?: string;
+                smtp: {
+                    host: string;
+                    /** @default 587 */
+                    port?: number;
+                    secure?: boolean;
+                    username?: string;
+                };
+                repliesPerHour?: number;
+            };
+            smtpPassword?: string;
         };
         UpdateChannel: {
             name?: string;
@@ -1737,6 +1760,7 @@ export interface components {
             };
             botToken?: string;
             accessToken?: string;
+            smtpPassword?: string;
         };
         ChannelTest: {
             ok: boolean;
