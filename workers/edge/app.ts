@@ -9,7 +9,7 @@ import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
 import { createSqsInboundQueue, sqsOverFetch } from "../../core/queue/sqs";
 import type { AppEnv, ConfigServices, EdgeServices } from "./context";
-import { loadConfig, type EdgeConfig } from "./env";
+import { loadConfig, type EdgeConfig, type Env } from "./env";
 import { errorResponse, toApiError } from "./errors";
 import { EdgeCounters, reportError, requestCounters } from "./observability";
 import { healthRoutes } from "./routes/health";
@@ -78,32 +78,45 @@ export const defaultServices: ServicesFactory = (config) => {
 };
 
 /**
- * The edge app: one place wires request ids, the environment check, services and the error
- * handler. Tests pass their own services factory to run the routes without a queue.
+ * The isolate's services for its bindings, built once per configuration; undefined (logged) when
+ * the environment is broken: a missing variable, or a keyring that does not parse. The app and the
+ * `email()` handler each hold one.
  */
-export function newApp(makeServices: ServicesFactory = defaultServices) {
+export function servicesLoader(makeServices: ServicesFactory = defaultServices): (env: Env) => EdgeServices | undefined {
   const servicesByConfig = new WeakMap<EdgeConfig, EdgeServices>();
-  const app = new Hono<AppEnv>();
-  const counters = new EdgeCounters();
-
-  app.use(requestId({ headerName: "x-request-id", limitLength: 128 }));
-  app.use(async (c, next) => {
-    const loaded = loadConfig(c.env ?? {});
+  return (env) => {
+    const loaded = loadConfig(env);
     if (!loaded.ok) {
       console.error(JSON.stringify({ level: "error", event: "edge.bad_environment", issues: loaded.issues }));
-      return errorResponse(c, 500, "BAD_ENVIRONMENT", "The service is misconfigured.");
+      return undefined;
     }
     let services = servicesByConfig.get(loaded.config);
     if (!services) {
       try {
         services = { ...configServices(loaded.config), ...makeServices(loaded.config) };
       } catch (error) {
-        // A keyring that does not parse, say: the environment is broken, not the request.
         console.error(JSON.stringify({ level: "error", event: "edge.bad_environment", ...describeError(error) }));
-        return errorResponse(c, 500, "BAD_ENVIRONMENT", "The service is misconfigured.");
+        return undefined;
       }
       servicesByConfig.set(loaded.config, services);
     }
+    return services;
+  };
+}
+
+/**
+ * The edge app: one place wires request ids, the environment check, services and the error
+ * handler. Tests pass their own services factory to run the routes without a queue.
+ */
+export function newApp(makeServices: ServicesFactory = defaultServices) {
+  const servicesFor = servicesLoader(makeServices);
+  const app = new Hono<AppEnv>();
+  const counters = new EdgeCounters();
+
+  app.use(requestId({ headerName: "x-request-id", limitLength: 128 }));
+  app.use(async (c, next) => {
+    const services = servicesFor(c.env ?? {});
+    if (!services) return errorResponse(c, 500, "BAD_ENVIRONMENT", "The service is misconfigured.");
     c.set("services", services);
     c.set("logger", services.logger.child({ requestId: c.get("requestId") }));
     await next();

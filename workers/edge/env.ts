@@ -23,6 +23,12 @@ export const edgeEnvSchema = z
     /** host:port of a loopback WebSocket→TCP proxy standing in for Neon's WebSocket endpoint. */
     NEON_WS_PROXY: z.string().optional(),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    /**
+     * The domain whose mail Cloudflare Email Routing hands to this worker's `email()` handler (a
+     * catch-all rule): email channels' inbound addresses are under it. Unset: email channels cannot
+     * be connected and inbound mail is refused.
+     */
+    EMAIL_DOMAIN: optional(z.string().regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, "a domain such as mail.example.com")),
     /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
     PUBLIC_BASE_URL: optional(z.url()),
     /** TELEGRAM_API_BASE, WHATSAPP_API_BASE, the integrations' HUBSPOT_*, SALESFORCE_LOGIN_URL, STRIPE_*: see core/endpoints.ts. */

@@ -34,6 +34,7 @@ function domainServices(c: Context<AppEnv>): DomainServices {
       telegramApiBase: config.TELEGRAM_API_BASE,
       whatsappApiBase: config.WHATSAPP_API_BASE,
       publicBaseUrl: publicBaseUrl(c),
+      emailDomain: config.EMAIL_DOMAIN,
     },
     integrations: integrationServices(c),
     ...(auth0Management

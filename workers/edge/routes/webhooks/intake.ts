@@ -1,13 +1,14 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ChannelWebhook, WebhookRequest } from "../../../../core/channels/adapter";
+import type { ChannelWebhook, NormalizedPayload, WebhookRequest } from "../../../../core/channels/adapter";
+import type { Logger } from "../../../../core/observability/log";
 import { parseChannelAddress } from "../../../../core/channels/address";
 import { channelAdapter, webhookKinds } from "../../../../core/channels/registry";
 import { integrationProvider } from "../../../../core/integrations/registry";
 import { PROVIDER_IDS } from "../../../../core/integrations/types";
 import { issueDetails } from "../../../../core/errors";
 import { describeError } from "../../../../core/observability/log";
-import { enqueueInOrder } from "../../../../core/queue/sqs";
+import { enqueueInOrder, type InboundQueue } from "../../../../core/queue/sqs";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
 
@@ -81,27 +82,47 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         }
 
         const result = found.webhook.normalize(address, parsed.data as never, new Date());
-        // Counted through the structured log (Workers Logs / Analytics), and acknowledged so the provider does not retry.
-        if (result.ignored.length) logger.log("info", "webhook.ignored", { channel: found.kind, reasons: result.ignored.slice(0, 20) });
-        if (result.messages.length > MAX_MESSAGES_PER_WEBHOOK) {
-          logger.log("warn", "webhook.too_many_messages", { channel: found.kind, count: result.messages.length });
+        const accepted = await enqueueNormalized(c.get("services").inboundQueue, logger, found.kind, result, c.get("requestId"));
+        if (accepted === "too_many_messages") {
           return errorResponse(c, 413, "PAYLOAD_TOO_LARGE", `More than ${MAX_MESSAGES_PER_WEBHOOK} messages in one payload.`);
         }
-        try {
-          // In order: a conversation's messages keep the order the provider listed them in (batches of 10).
-          const requestId = c.get("requestId");
-          await enqueueInOrder(
-            c.get("services").inboundQueue,
-            result.messages.map((message) => ({ ...message, requestId })),
-          );
-        } catch (error) {
-          logger.log("error", "webhook.enqueue_failed", { channel: found.kind, ...describeError(error) });
+        if (accepted === "queue_unavailable")
           return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");
-        }
-        logger.log("debug", "webhook.enqueued", { channel: found.kind, count: result.messages.length });
         return c.json(found.webhook.acknowledge(result));
       },
     );
+}
+
+/**
+ * The last step of every intake (the webhook routes and the `email()` handler): the reasons for
+ * what was left out go to the structured log (Workers Logs / Analytics: the provider is
+ * acknowledged, so it does not retry them), then every message is queued in the provider's order
+ * (batches of 10). `queue_unavailable`: nothing may be acknowledged; the provider retries and the
+ * deduplication ids keep what was queued already from being queued twice.
+ */
+export async function enqueueNormalized(
+  queue: InboundQueue,
+  logger: Logger,
+  kind: string,
+  result: NormalizedPayload,
+  requestId: string | undefined,
+): Promise<"queued" | "too_many_messages" | "queue_unavailable"> {
+  if (result.ignored.length) logger.log("info", "webhook.ignored", { channel: kind, reasons: result.ignored.slice(0, 20) });
+  if (result.messages.length > MAX_MESSAGES_PER_WEBHOOK) {
+    logger.log("warn", "webhook.too_many_messages", { channel: kind, count: result.messages.length });
+    return "too_many_messages";
+  }
+  try {
+    await enqueueInOrder(
+      queue,
+      result.messages.map((message) => (requestId ? { ...message, requestId } : message)),
+    );
+  } catch (error) {
+    logger.log("error", "webhook.enqueue_failed", { channel: kind, ...describeError(error) });
+    return "queue_unavailable";
+  }
+  logger.log("debug", "webhook.enqueued", { channel: kind, count: result.messages.length });
+  return "queued";
 }
 
 /** Every source of webhooks: the channel kinds with one, then the integrations with events (Stripe). */

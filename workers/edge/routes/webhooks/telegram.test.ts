@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatChannelAddress } from "../../../../core/channels/address";
 import { telegramWebhookSecret } from "../../../../core/channels/telegram/webhook-secret";
-import { createLogger } from "../../../../core/observability/log";
-import type { InboundMessage } from "../../../../core/queue/inbound-message";
+import { recordingEdgeServices } from "../../../../test/support/edge";
 import { textUpdate } from "../../../../test/support/telegram";
 import { newApp } from "../../app";
 
@@ -18,18 +17,8 @@ const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "
 const path = `/webhooks/telegram/${formatChannelAddress(address)}`;
 
 function setup(options: { failQueue?: boolean } = {}) {
-  const enqueued: InboundMessage[] = [];
-  const app = newApp((config) => ({
-    config,
-    logger: createLogger({}, "error"),
-    inboundQueue: {
-      async enqueue(message) {
-        if (options.failQueue) throw new Error("queue down");
-        enqueued.push(message);
-      },
-      async checkReady() {},
-    },
-  }));
+  const { enqueued, services } = recordingEdgeServices(options);
+  const app = newApp(services);
   const send = async (body: BodyInit, headers: Record<string, string> = {}, url = path) =>
     app.fetch(new Request(`http://edge${url}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } }), env);
   return { enqueued, send };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { formatChannelAddress } from "../../../../core/channels/address";
 import { signWhatsAppBody, whatsappVerifyToken } from "../../../../core/channels/whatsapp/signature";
-import { createLogger } from "../../../../core/observability/log";
+import { recordingEdgeServices } from "../../../../test/support/edge";
 import type { ChannelQueueMessage } from "../../../../core/queue/inbound-message";
 import {
   audioMessage,
@@ -32,18 +32,9 @@ const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "
 const path = `/webhooks/whatsapp/${formatChannelAddress(address)}`;
 
 function setup(options: { failQueue?: boolean; env?: Record<string, string> } = {}) {
-  const enqueued: ChannelQueueMessage[] = [];
-  const app = newApp((config) => ({
-    config,
-    logger: createLogger({}, "error"),
-    inboundQueue: {
-      async enqueue(message) {
-        if (options.failQueue) throw new Error("queue down");
-        if ("channelKind" in message) enqueued.push(message);
-      },
-      async checkReady() {},
-    },
-  }));
+  const recorded = recordingEdgeServices(options);
+  const enqueued = recorded.enqueued as ChannelQueueMessage[];
+  const app = newApp(recorded.services);
   const post = async (raw: string, signature: string | null | undefined) =>
     app.fetch(
       new Request(`http://edge${path}`, {
