@@ -69,6 +69,8 @@ export const poolEnvSchema = z.object({
   ALERTS_WEBHOOK_ALLOWED_HOSTS: optionalString,
   /** Exceptions to the SSRF policy for tenant HTTP tools: comma-separated `host` or `host:port` (tests: loopback servers). */
   TOOLS_ALLOWED_HOSTS: optionalString,
+  /** Exceptions to the SSRF policy for email channels' SMTP servers, as TOOLS_ALLOWED_HOSTS (the local stack's loopback server). */
+  SMTP_ALLOWED_HOSTS: optionalString,
   /** Ports tenant HTTP tools may use besides none; default 80,443. */
   TOOLS_ALLOWED_PORTS: optionalString.pipe(
     z

@@ -2,6 +2,7 @@ import { integrationConfig } from "../../core/integrations/config";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createTransport } from "nodemailer";
+import { createMailSender } from "./mail";
 import { describeError } from "../../core/observability/log";
 import { createSqsClient, createSqsInboundQueue, sqsOverSdk } from "../../core/queue/sqs";
 import { createPoolDb } from "../../db/client";
@@ -102,6 +103,7 @@ async function main() {
     metrics: metrics.turn,
     telegramApiBase: config.TELEGRAM_API_BASE,
     whatsappApiBase: config.WHATSAPP_API_BASE,
+    sendMail: createMailSender({ allowedHosts: parseHostList(config.SMTP_ALLOWED_HOSTS) }),
     // Flushes of merged rapid messages go back onto the same queue.
     enqueue: (message) => inboundQueue.enqueue(message),
     modelEnv,

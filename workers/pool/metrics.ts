@@ -15,6 +15,7 @@ export const TURN_OUTCOMES = [
   "ignored",
   "deferred",
   "status_recorded",
+  "sender_limited",
   "error",
   "transient_error",
   "all_models_failed",

@@ -1,6 +1,6 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { describeError, type Logger } from "../../core/observability/log";
-import { messages, type Channel, type Conversation, type Message, type MessageStatus } from "../../db/schema";
+import { messages, type Channel, type Conversation, type Message, type MessageSender, type MessageStatus } from "../../db/schema";
 import type { Database } from "../../db/client";
 import { withTenant } from "../../db/tenant";
 import { retryWhile, sleep } from "./backoff";
@@ -23,7 +23,7 @@ export async function sendReply(
   context: {
     channel: Channel;
     conversation: Conversation;
-    inbound?: Pick<Message, "providerMessageId">;
+    inbound?: Pick<Message, "providerMessageId" | "sender">;
     /** The channel's credentials, opened at most once per turn (TurnChannel). */
     credentials(): Promise<Record<string, string> | undefined>;
   },
@@ -42,7 +42,14 @@ export async function sendReply(
     sleep: deps.sleep ?? sleep,
     ...(deps.rateLimitBaseMs !== undefined ? { rateLimitBaseMs: deps.rateLimitBaseMs } : {}),
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.sendMail ? { sendMail: deps.sendMail } : {}),
   });
+  // WhatsApp's 24-hour window starts at the person's last message; an email operator message replies to it.
+  const last =
+    channel.kind === "whatsapp" || (channel.kind === "email" && !inbound?.sender)
+      ? await lastInbound(deps.db, tenantId, context.conversation.id)
+      : undefined;
+  const inboundSender = inbound?.sender ?? last?.sender ?? undefined;
   try {
     await sender.send(
       {
@@ -53,7 +60,8 @@ export async function sendReply(
         text: reply.content,
         partsDelivered: delivered.length,
         ...(inbound?.providerMessageId ? { inboundProviderMessageId: inbound.providerMessageId } : {}),
-        ...(channel.kind === "whatsapp" ? { lastInboundAt: await lastInboundAt(deps.db, tenantId, context.conversation.id) } : {}),
+        ...(inboundSender ? { inboundSender } : {}),
+        ...(channel.kind === "whatsapp" ? { lastInboundAt: last?.at } : {}),
       },
       {
         onPart: async (providerMessageId, { last }) => {
@@ -131,13 +139,19 @@ async function setReplyStatus(
 
 const STATUS_WRITE_DEADLINE_MS = 60_000;
 
-/** When the person last wrote in this conversation (WhatsApp's 24-hour window starts there). */
-async function lastInboundAt(db: Database, tenantId: string, conversationId: string): Promise<Date | undefined> {
+/** The person's last message in this conversation: when (WhatsApp's 24-hour window starts there) and who, as stored. */
+async function lastInbound(
+  db: Database,
+  tenantId: string,
+  conversationId: string,
+): Promise<{ at: Date; sender: MessageSender | null } | undefined> {
   const [row] = await withTenant(db, tenantId, (tx) =>
     tx
-      .select({ at: sql<string | null>`max(${messages.createdAt})::text` })
+      .select({ at: messages.createdAt, sender: messages.sender })
       .from(messages)
-      .where(and(eq(messages.tenantId, tenantId), eq(messages.conversationId, conversationId), eq(messages.direction, "inbound"))),
+      .where(and(eq(messages.tenantId, tenantId), eq(messages.conversationId, conversationId), eq(messages.direction, "inbound")))
+      .orderBy(desc(messages.createdAt))
+      .limit(1),
   );
-  return row?.at ? new Date(row.at) : undefined;
+  return row;
 }

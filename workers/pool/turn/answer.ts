@@ -5,6 +5,9 @@ import { timedStage } from "../../../core/observability/metrics";
 import { conversationFlushMessage, conversationLogMessage } from "../../../core/queue/builders";
 import type { InboundChatMessage } from "../../../core/queue/inbound-message";
 import { withTenant } from "../../../db/tenant";
+import { and, eq, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import { messages } from "../../../db/schema";
 import { needsMedia, resolveMedia } from "../media";
 import { sendReply, settleUnconfirmed } from "../reply";
 import { TurnReleasedError, UnprocessableMessageError } from "../turn-errors";
@@ -125,6 +128,10 @@ export async function replyInContext(
       logger.log("debug", "turn.deferred", { mergeWindowMs });
       return "deferred";
     }
+    if (await senderOverLimit(deps, context)) {
+      logger.log("warn", "turn.sender_limited", { conversationId: context.conversation.id });
+      return "sender_limited";
+    }
     const decided = await timedStage(deps.metrics, "decide", () => decideReply(deps, context, delivery, now, logger));
     afterReply = decided.afterReply;
     if (decided.conversation?.handoff && deps.enqueue) {
@@ -159,8 +166,36 @@ async function sendRecorded(
   // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
   // permanent failure of this reply.
   const { channel } = context;
-  if (channelAdapter(channel.kind)?.connection.credentialFields.length && !channel.credentials) {
+  const connection = channelAdapter(channel.kind)?.connection;
+  if (connection?.credentialFields.length && !connection.credentialsOptional && !channel.credentials) {
     throw new UnprocessableMessageError("the channel has no credentials");
   }
   return timedStage(deps.metrics, "send", () => sendReply(deps, context, reply, logger));
+}
+
+/** The inbound messages replies answer. */
+const answered = alias(messages, "answered");
+
+/** Whether the message's sender has had every reply the channel allows them in the last hour (email). */
+async function senderOverLimit(deps: TurnDependencies, context: InboundContext): Promise<boolean> {
+  const perHour = channelAdapter(context.channel.kind)?.repliesPerSenderPerHour?.(context.channel.config ?? {});
+  const senderId = context.inbound.sender?.id;
+  if (perHour === undefined || !senderId) return false;
+  const tenantId = context.channel.tenantId;
+  const [row] = await withTenant(deps.db, tenantId, (tx) =>
+    tx
+      .select({ replies: sql<number>`count(*)::int` })
+      .from(messages)
+      .innerJoin(answered, eq(answered.id, messages.replyToMessageId))
+      .where(
+        and(
+          eq(messages.tenantId, tenantId),
+          eq(messages.channelId, context.channel.id),
+          eq(messages.direction, "outbound"),
+          sql`${messages.createdAt} > now() - interval '1 hour'`,
+          sql`${answered.sender}->>'id' = ${senderId}`,
+        ),
+      ),
+  );
+  return (row?.replies ?? 0) >= perHour;
 }

@@ -136,7 +136,13 @@ export async function recordInbound(
       providerMessageId: message.providerMessageId,
       status: "received",
       content: inboundContent(message, channelSettings),
-      sender: { id: message.sender.id, name: message.sender.displayName, username: message.sender.username },
+      // An email's subject and thread ids stay with it: the reply threads from them (core/channels/email/sender.ts).
+      sender: {
+        id: message.sender.id,
+        name: message.sender.displayName,
+        username: message.sender.username,
+        ...(message.email ? { email: message.email } : {}),
+      },
     })
     .onConflictDoNothing()
     .returning();

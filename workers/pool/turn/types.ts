@@ -1,3 +1,4 @@
+import type { MailSender } from "../../../core/channels/adapter";
 import type { Keyring } from "../../../core/crypto/secrets";
 import type { ProviderCredentials } from "../../../core/engine/credentials";
 import type { ProviderRegistry, ResolvedModelEnvironment } from "../../../core/engine/providers";
@@ -28,6 +29,8 @@ export interface TurnDependencies {
   sleep?: (ms: number) => Promise<void>;
   /** First back-off for WhatsApp rate limits (doubles per attempt); default 1000 ms. */
   rateLimitBaseMs?: number;
+  /** Email channels' SMTP sends (workers/pool/mail.ts); without it email replies fail with the reason. */
+  sendMail?: MailSender;
   modelEnv: ResolvedModelEnvironment;
   logger: Logger;
   /** The process's metrics (workers/pool/metrics.ts); none by default. */
@@ -76,4 +79,6 @@ export type TurnOutcome =
   /** Stored; answered together with the messages after it once the merge window passes. */
   | "deferred"
   /** A delivery status recorded on the reply it reports on (no agent ran). */
-  | "status_recorded";
+  | "status_recorded"
+  /** Stored, not answered: the sender had all the replies the channel allows them in an hour (email floods and loops). */
+  | "sender_limited";
