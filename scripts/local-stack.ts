@@ -8,7 +8,9 @@ import { formatChannelAddress } from "../core/channels/address";
 import { parseKeyring } from "../core/crypto/secrets";
 import { startPgliteServer, type PgliteServer } from "../db/local/pglite-server";
 import { migrateDatabase } from "../db/migrate";
-import { seedDemo } from "./seed";
+import { DEMO_EMAIL_CHANNEL_ID, DEMO_TENANT_ID, seedDemo } from "./seed";
+import { startLocalMail, type LocalMail } from "./stack/mail";
+import { channelEmailAddress } from "../core/channels/email/address";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../test/fakes/whatsapp";
 import { startFakeHubSpot, type FakeHubSpot } from "../test/fakes/hubspot";
@@ -58,6 +60,12 @@ export interface LocalStackOptions {
    */
   demoIntegrations?: boolean;
   /**
+   * Email end to end on loopback: one SMTP server takes mail for the local mail domain into the
+   * edge's `email()` handler and catches the agents' replies, and a demo email channel answers at
+   * its inbound address (`npm start`; `npm run mail`).
+   */
+  demoEmail?: boolean;
+  /**
    * A real bot: the demo channel uses this token, the pool talks to the Telegram API, and the
    * stack long-polls `getUpdates` into the edge's webhook (no public URL needed).
    */
@@ -91,6 +99,7 @@ export interface LocalStackOptions {
       | "hubspot"
       | "salesforce"
       | "stripe"
+      | "smtp"
       | "edge"
       | "pool"
       | "prometheus",
@@ -116,7 +125,18 @@ export interface LocalStack {
   chroma?: ChromaHandle;
   telegram?: FakeTelegram;
   telegramApiBase: string;
-  demo?: { tenantId: string; agentId: string; channelId: string; address: string; whatsappAddress?: string; adminUserId: string };
+  demo?: {
+    tenantId: string;
+    agentId: string;
+    channelId: string;
+    address: string;
+    whatsappAddress?: string;
+    /** With `demoEmail`: the demo email channel and the address that reaches it. */
+    email?: { channelId: string; address: string };
+    adminUserId: string;
+  };
+  /** The loopback SMTP server (with `demoEmail`). */
+  mail?: LocalMail;
   /** The fake WhatsApp Graph API (with `demoWhatsApp`). */
   whatsapp?: FakeWhatsApp;
   /** The integration fakes and their local OAuth apps (with `demoIntegrations`). */
@@ -160,6 +180,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : await startDatabase(options, dataDir, await preferredPort(ports.database), stops);
     announce("database", redactUrl(database.adminUrl));
     const telegramBotToken = options.telegramBotToken ?? LOCAL_DEMO_BOT_TOKEN;
+    let mail: LocalMail | undefined;
+    let demoEmailAddress: string | undefined;
+    if (options.demoEmail) {
+      mail = await startLocalMail({ port: await preferredPort(ports.smtp), dataDir });
+      stops.push(() => mail!.stop());
+      announce(
+        "smtp",
+        `smtp://${mail.host}:${mail.port} (mail for @${mail.domain} → the edge's email handler; other mail caught in ${mail.outboxDir})`,
+      );
+      demoEmailAddress = await channelEmailAddress(
+        keys.WEBHOOK_SIGNING_KEY,
+        { tenantId: DEMO_TENANT_ID, channelId: DEMO_EMAIL_CHANNEL_ID },
+        mail.domain,
+      );
+    }
     const demo =
       options.seed === false
         ? undefined
@@ -168,6 +203,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             telegramBotToken,
             ...(options.demoWhatsApp
               ? { whatsapp: { accessToken: LOCAL_DEMO_WHATSAPP_TOKEN, phoneNumberId: LOCAL_DEMO_PHONE_NUMBER_ID } }
+              : {}),
+            ...(mail && demoEmailAddress
+              ? {
+                  email: {
+                    inboundAddress: demoEmailAddress,
+                    fromAddress: "support@demo-shop.example",
+                    smtpHost: mail.host,
+                    smtpPort: mail.port,
+                  },
+                }
               : {}),
           });
 
@@ -223,6 +268,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The channel API registers Telegram webhooks through the same API the pool sends with.
         TELEGRAM_API_BASE: telegramApiBase,
         ...whatsappVars,
+        ...(mail ? { EMAIL_DOMAIN: mail.domain } : {}),
         ...integrations?.env,
         ...sqsEnvironment(sqs),
         ...(options.edgeDatabase === "hyperdrive" ? {} : { DATABASE_URL: database.appUrl, NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}` }),
@@ -244,6 +290,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => edge.stop());
     announce("edge", edge.url);
+    mail?.forwardTo(edge.url);
 
     // Embedded PGlite serves one session: one pool connection (see DATABASE_POOL_MAX in workers/pool/config.ts).
     const embedded = options.database ? options.database.kind === "pglite" : !options.databaseUrl;
@@ -254,6 +301,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,
       ...(whatsapp ? { WHATSAPP_API_BASE: whatsapp.apiBase } : {}),
+      // The local SMTP server is on loopback, which the SSRF policy refuses for tenants' servers.
+      ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}` } : {}),
       ...integrations?.env,
       ...(chroma ? { CHROMA_URL: chroma.url } : {}),
       ...options.poolEnv,
@@ -323,6 +372,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(telegram ? { telegram } : {}),
       ...(whatsapp ? { whatsapp } : {}),
       ...(integrations ? { integrations } : {}),
+      ...(mail ? { mail } : {}),
       telegramApiBase,
       dataDir,
       ...(demo
@@ -336,6 +386,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               ...(demo.whatsappChannelId
                 ? { whatsappAddress: formatChannelAddress({ tenantId: demo.tenantId, channelId: demo.whatsappChannelId }) }
                 : {}),
+              ...(demo.emailChannelId && demoEmailAddress ? { email: { channelId: demo.emailChannelId, address: demoEmailAddress } } : {}),
             },
           }
         : {}),
@@ -515,6 +566,8 @@ export interface StackState {
   adminDatabaseUrl?: string;
   /** With the integrations demo: the fakes' base URLs (`npm run integrations`). */
   integrations?: { hubspot: string; salesforce: string; stripe: string };
+  /** With the email demo: the SMTP server, the demo channel's address and where replies are caught (`npm run mail`). */
+  mail?: { host: string; port: number; demoAddress: string; outboxDir: string };
 }
 
 /** What `npm run chat` needs to find the running stack; no secrets (the keys stay in keys.json). */
@@ -556,6 +609,9 @@ export async function writeStackState(dataDir: string, stack: LocalStack, extra:
             stripe: stack.integrations.stripe.url,
           },
         }
+      : {}),
+    ...(stack.mail && stack.demo?.email
+      ? { mail: { host: stack.mail.host, port: stack.mail.port, demoAddress: stack.demo.email.address, outboxDir: stack.mail.outboxDir } }
       : {}),
     ...(new URL(stack.database.adminUrl).password ? {} : { adminDatabaseUrl: stack.database.adminUrl }),
     ...extra,

@@ -12,6 +12,7 @@ export const DEMO_TENANT_ID = "00000000-0000-4000-8000-00000000d001";
 export const DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000a001";
 export const DEMO_TELEGRAM_CHANNEL_ID = "00000000-0000-4000-8000-00000000c001";
 export const DEMO_WHATSAPP_CHANNEL_ID = "00000000-0000-4000-8000-00000000c002";
+export const DEMO_EMAIL_CHANNEL_ID = "00000000-0000-4000-8000-00000000c003";
 /** The demo tenant's admin: `npm start` prints a one-time console sign-in link for them. */
 export const DEMO_ADMIN_USER_ID = "00000000-0000-4000-8000-00000000e001";
 export const DEMO_ADMIN_EMAIL = "admin@demo.local";
@@ -35,6 +36,8 @@ export interface SeedDemoOptions {
   telegramBotToken: string;
   /** Also a demo WhatsApp channel on this Cloud API number (the local stack's fake Graph API). */
   whatsapp?: { accessToken: string; phoneNumberId: string };
+  /** Also a demo email channel: its inbound address and the SMTP server its replies go through (the local stack's). */
+  email?: { inboundAddress: string; fromAddress: string; smtpHost: string; smtpPort: number };
 }
 
 export interface SeedDemoResult {
@@ -43,6 +46,8 @@ export interface SeedDemoResult {
   channelId: string;
   /** The demo WhatsApp channel, when one was asked for. */
   whatsappChannelId?: string;
+  /** The demo email channel, when one was asked for. */
+  emailChannelId?: string;
   /** The demo tenant's admin user (console sign-in). */
   adminUserId: string;
   /** True when the channel's sealed credentials were written (new channel or new token). */
@@ -179,11 +184,28 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
           })
           .onConflictDoNothing();
       }
+      if (opts.email) {
+        // The local SMTP server's port may differ from the last run's: the server and the address are
+        // refreshed, whatever else was edited through the API stays.
+        const local = { smtp: { host: opts.email.smtpHost, port: opts.email.smtpPort }, inboundAddress: opts.email.inboundAddress };
+        await tx
+          .insert(channels)
+          .values({
+            id: DEMO_EMAIL_CHANNEL_ID,
+            tenantId: DEMO_TENANT_ID,
+            agentId: DEMO_AGENT_ID,
+            kind: "email",
+            name: "Demo support mailbox",
+            config: { fromAddress: opts.email.fromAddress, fromName: "Demo shop support", ...local },
+          })
+          .onConflictDoUpdate({ target: channels.id, set: { config: sql`${channels.config} || ${JSON.stringify(local)}::jsonb` } });
+      }
       return {
         tenantId: DEMO_TENANT_ID,
         agentId: DEMO_AGENT_ID,
         channelId: DEMO_TELEGRAM_CHANNEL_ID,
         ...(opts.whatsapp ? { whatsappChannelId: DEMO_WHATSAPP_CHANNEL_ID } : {}),
+        ...(opts.email ? { emailChannelId: DEMO_EMAIL_CHANNEL_ID } : {}),
         adminUserId: DEMO_ADMIN_USER_ID,
         credentialsSealed,
       };

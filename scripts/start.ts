@@ -53,6 +53,8 @@ async function main() {
     demoWhatsApp: true,
     // HubSpot, Salesforce and Stripe fakes with local OAuth apps: connect them and watch an agent use them.
     demoIntegrations: true,
+    // Email: a loopback SMTP server into the edge's email handler, and a demo mailbox (`npm run mail`).
+    demoEmail: true,
     output: { file: join(dataDir, "logs", "services.log") },
     // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
     ports: {
@@ -65,6 +67,7 @@ async function main() {
       hubspot: 8083,
       salesforce: 8084,
       stripe: 8085,
+      smtp: 2525,
       edge: 8787,
       pool: 9464,
       prometheus: 9090,
@@ -98,6 +101,11 @@ async function main() {
   console.log(`  Service logs: ${join(dataDir, "logs", "services.log")}`);
   console.log(env.TELEGRAM_BOT_TOKEN ? "  Message your bot on Telegram." : "  Talk to the demo agent: npm run chat");
   console.log("  … or as a WhatsApp user: npm run chat -- --channel whatsapp");
+  if (stack.demo?.email && stack.mail) {
+    console.log(
+      `  … or by email: npm run mail -- "Where is my order?" (the demo mailbox: ${stack.demo.email.address}; SMTP on ${stack.mail.host}:${stack.mail.port})`,
+    );
+  }
   console.log("  Integrations (HubSpot, Salesforce, Stripe fakes): npm run integrations -- connect hubspot");
   if (env.AUTH0_ISSUER)
     console.log(`  Auth0 sign-in: tokens from ${env.AUTH0_ISSUER} for ${env.AUTH0_AUDIENCE ?? "(AUTH0_AUDIENCE missing)"}`);
