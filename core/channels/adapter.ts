@@ -21,6 +21,8 @@ export interface ChannelAdapter {
   settings: z.ZodType<Record<string, unknown>>;
   /** Inbound over HTTP webhooks, checked and normalised at the edge with no database; absent for channels with their own routes (web chat). */
   webhook?: ChannelWebhook;
+  /** The webhook's path segment, `/webhooks/<route>/<address>`, when it is not the kind (email's provider webhook is Amazon SES's: `ses`). */
+  webhookRoute?: string;
   /** Sends one reply within the channel's limits (splitting, buttons, templates, rate limits). */
   sender(deps: SenderDependencies): ChannelSender;
   /** Media that arrive as references and are resolved through the channel's API before the turn. */
@@ -95,7 +97,7 @@ export interface ChannelConnection {
   /** Best effort on removal (Telegram's `deleteWebhook`): whether it worked; absent: nothing to undo. */
   disconnect?(link: ChannelLink, credentials: Record<string, string>): Promise<boolean>;
   /** What the channel's DTO shows besides the common fields (WhatsApp's verify token, web chat's embed tag). */
-  publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string; inboundAddress?: string }>;
+  publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string; inboundAddress?: string; webhookUrl?: string }>;
   /** The provider's words for an error of its client (never a URL: Telegram's holds the token). */
   describeError(error: unknown): string | undefined;
 }
@@ -134,6 +136,8 @@ export interface WebhookSecrets {
   whatsappAppSecret?: string | undefined;
   /** The platform keyring: opens provider-made webhook secrets sealed into their URLs (Stripe's). */
   keyring?: Keyring | undefined;
+  /** Tests only: where the loopback SNS fake's certificates and confirmations are, instead of `https://sns.<region>.amazonaws.com`. */
+  snsTrustedBase?: string | undefined;
 }
 
 /** A refusal: 400 for a bad signature where the provider expects it (Stripe), 401/403 for a missing or wrong secret. */
@@ -154,7 +158,12 @@ export interface ChannelWebhook {
   payload: z.ZodType;
   /** How the 400 names the payload: "a Telegram update". */
   payloadName: string;
-  normalize(address: ChannelAddress, payload: never, receivedAt: Date): NormalizedPayload;
+  normalize(
+    address: ChannelAddress,
+    payload: never,
+    receivedAt: Date,
+    request: WebhookRequest,
+  ): NormalizedPayload | Promise<NormalizedPayload>;
   /** The 200 body the provider gets back (providers differ; none retries on a 200). */
   acknowledge(result: NormalizedPayload): Record<string, unknown>;
   /** A `GET` on the webhook URL (Meta's `hub.challenge` handshake); absent: 404. */

@@ -27,9 +27,11 @@ export function channelAdapters(): ChannelAdapter[] {
   return Object.values(adapters);
 }
 
-/** Kinds with an adapter that receives provider webhooks (`/webhooks/<kind>/...`). */
-export function webhookKinds(): ChannelKind[] {
-  return (Object.keys(adapters) as ChannelKind[]).filter((kind) => adapters[kind]?.webhook);
+/** Adapters that receive provider webhooks, with their path segment (`/webhooks/<route>/...`: the kind, or the adapter's `webhookRoute`). */
+export function webhookRoutes(): Array<{ route: string; adapter: ChannelAdapter }> {
+  return channelAdapters()
+    .filter((adapter) => adapter.webhook)
+    .map((adapter) => ({ route: adapter.webhookRoute ?? adapter.kind, adapter }));
 }
 
 /** The sender of a kind; a kind with no adapter fails its replies permanently, with the reason. */

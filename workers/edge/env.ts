@@ -29,6 +29,11 @@ export const edgeEnvSchema = z
      * be connected and inbound mail is refused.
      */
     EMAIL_DOMAIN: optional(z.string().regex(/^[a-z0-9.-]+\.[a-z0-9-]+$/i, "a domain such as mail.example.com")),
+    /**
+     * Tests only: the loopback SNS fake's base URL, trusted for signing certificates and subscription
+     * confirmations instead of `https://sns.<region>.amazonaws.com`. Never set in production.
+     */
+    SNS_TRUSTED_BASE_URL: optional(z.url()),
     /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
     PUBLIC_BASE_URL: optional(z.url()),
     /** TELEGRAM_API_BASE, WHATSAPP_API_BASE, the integrations' HUBSPOT_*, SALESFORCE_LOGIN_URL, STRIPE_*: see core/endpoints.ts. */

@@ -1,6 +1,7 @@
 import type { ChannelAdapter } from "../adapter";
 import { emailConnection } from "./connection";
 import { emailSender } from "./sender";
+import { sesWebhook } from "./ses";
 import { DEFAULT_REPLIES_PER_HOUR, emailSettings, readEmailSettings } from "./settings";
 
 /**
@@ -15,6 +16,8 @@ export const emailAdapter: ChannelAdapter = {
   displayName: "Email",
   capabilities: { textLimit: 100_000, buttons: 0, media: false, templates: false, streaming: false, deliveryStatuses: true },
   settings: emailSettings as unknown as ChannelAdapter["settings"],
+  webhook: sesWebhook,
+  webhookRoute: "ses",
   connection: emailConnection,
   sender: emailSender,
   endUserIdentity: (sender) => ({ email: sender.id, ...(sender.name ? { name: sender.name } : {}) }),

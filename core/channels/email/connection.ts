@@ -2,8 +2,7 @@ import { z } from "zod";
 import type { ChannelConnection } from "../adapter";
 import { channelEmailAddress } from "./address";
 import { emailSettings, readEmailSettings } from "./settings";
-
-class EmailNotConfigured extends Error {}
+import { sesEndpointToken } from "./ses";
 
 /**
  * Connecting an email channel gives it its inbound address (under EMAIL_DOMAIN, derived from the
@@ -16,18 +15,14 @@ export const emailConnection: ChannelConnection = {
   credentialFields: ["smtpPassword"],
   credentialsOptional: true,
   keptFacts: ["inboundAddress"],
-  async connect(link) {
-    if (!link.emailDomain) throw new EmailNotConfigured("this platform has no EMAIL_DOMAIN: email channels cannot receive mail");
-    return {
-      inboundAddress: await channelEmailAddress(link.signingKey, { tenantId: link.tenantId, channelId: link.channelId }, link.emailDomain),
-    };
-  },
+  // Without EMAIL_DOMAIN mail arrives only through Amazon SES (the channel's webhookUrl).
+  connect: async (link) => (link.emailDomain ? { inboundAddress: await inboundAddressOf(link) } : {}),
   async check(link, credentials, stored) {
     const settings = readEmailSettings(stored);
     return [
       link.emailDomain
         ? { name: "inbound address", ok: true, detail: `mail to ${await inboundAddressOf(link)} reaches the agent` }
-        : { name: "inbound address", ok: false, detail: "this platform has no EMAIL_DOMAIN: no mail can reach the channel" },
+        : { name: "inbound address", ok: true, detail: "no EMAIL_DOMAIN here: mail reaches the channel through Amazon SES only" },
       settings
         ? {
             name: "sender",
@@ -37,8 +32,12 @@ export const emailConnection: ChannelConnection = {
         : { name: "sender", ok: false, detail: "the sender address or SMTP server is missing" },
     ];
   },
-  publicFields: async (link) => (link.emailDomain ? { inboundAddress: await inboundAddressOf(link) } : {}),
-  describeError: (error) => (error instanceof EmailNotConfigured ? error.message : undefined),
+  publicFields: async (link) => ({
+    ...(link.emailDomain ? { inboundAddress: await inboundAddressOf(link) } : {}),
+    // Amazon SES inbound: the endpoint to subscribe to the receipt rule's SNS topic.
+    webhookUrl: `${link.webhookUrl}?token=${await sesEndpointToken(link.signingKey, { tenantId: link.tenantId, channelId: link.channelId })}`,
+  }),
+  describeError: () => undefined,
 };
 
 function inboundAddressOf(link: Parameters<ChannelConnection["connect"]>[0]): Promise<string> {

@@ -21,7 +21,7 @@ export interface InboundEmail {
   raw: Uint8Array;
   receivedAt: Date;
   /** The edge's EMAIL_DOMAIN: mail from it is our own (a reply of ours come back), never answered. */
-  ownDomain: string;
+  ownDomain?: string | undefined;
 }
 
 /**
@@ -163,7 +163,11 @@ function trimReferences(ids: string[]): string[] {
 
 const AUTOMATIC_SENDERS = ["mailer-daemon", "postmaster"];
 
-function automaticReason(header: (name: string) => string | undefined, fromAddress: string, ownDomain: string): string | undefined {
+function automaticReason(
+  header: (name: string) => string | undefined,
+  fromAddress: string,
+  ownDomain: string | undefined,
+): string | undefined {
   const autoSubmitted = header("auto-submitted")?.toLowerCase();
   if (autoSubmitted && autoSubmitted !== "no") return "email:auto_submitted";
   const precedence = header("precedence")?.toLowerCase();
@@ -171,7 +175,7 @@ function automaticReason(header: (name: string) => string | undefined, fromAddre
   if (header("x-autoreply") !== undefined || header("x-autorespond") !== undefined) return "email:auto_reply";
   const local = fromAddress.split("@")[0] ?? "";
   if (AUTOMATIC_SENDERS.includes(local)) return "email:mailer_daemon";
-  if (fromAddress.endsWith(`@${ownDomain.toLowerCase()}`)) return "email:own_address";
+  if (ownDomain && fromAddress.endsWith(`@${ownDomain.toLowerCase()}`)) return "email:own_address";
   return undefined;
 }
 

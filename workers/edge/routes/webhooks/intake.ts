@@ -3,7 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ChannelWebhook, NormalizedPayload, WebhookRequest } from "../../../../core/channels/adapter";
 import type { Logger } from "../../../../core/observability/log";
 import { parseChannelAddress } from "../../../../core/channels/address";
-import { channelAdapter, webhookKinds } from "../../../../core/channels/registry";
+import { channelAdapter, webhookRoutes } from "../../../../core/channels/registry";
 import { integrationProvider } from "../../../../core/integrations/registry";
 import { PROVIDER_IDS } from "../../../../core/integrations/types";
 import { issueDetails } from "../../../../core/errors";
@@ -81,7 +81,7 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
           return errorResponse(c, 400, "INVALID_BODY", `The body is not ${found.webhook.payloadName}.`, issueDetails(parsed.error.issues));
         }
 
-        const result = found.webhook.normalize(address, parsed.data as never, new Date());
+        const result = await found.webhook.normalize(address, parsed.data as never, new Date(), found.request);
         const accepted = await enqueueNormalized(c.get("services").inboundQueue, logger, found.kind, result, c.get("requestId"));
         if (accepted === "too_many_messages") {
           return errorResponse(c, 413, "PAYLOAD_TOO_LARGE", `More than ${MAX_MESSAGES_PER_WEBHOOK} messages in one payload.`);
@@ -128,7 +128,7 @@ export async function enqueueNormalized(
 /** Every source of webhooks: the channel kinds with one, then the integrations with events (Stripe). */
 export function webhookSources(): Array<{ kind: string; find: (kind: string) => ChannelWebhook | undefined }> {
   return [
-    ...webhookKinds().map((kind) => ({ kind, find: (k: string) => channelAdapter(k)?.webhook })),
+    ...webhookRoutes().map(({ route, adapter }) => ({ kind: route, find: () => adapter.webhook })),
     ...PROVIDER_IDS.filter((id) => integrationProvider(id).webhook).map((id) => ({
       kind: id,
       find: () => integrationProvider(id).webhook?.intake,
@@ -149,7 +149,12 @@ function lookUp(c: Context<IntakeEnv>, kind: string, find: (kind: string) => Cha
       address,
       headers: c.req.raw.headers,
       query: new URL(c.req.url).searchParams,
-      secrets: { signingKey: config.WEBHOOK_SIGNING_KEY, whatsappAppSecret: config.WHATSAPP_APP_SECRET, keyring },
+      secrets: {
+        signingKey: config.WEBHOOK_SIGNING_KEY,
+        whatsappAppSecret: config.WHATSAPP_APP_SECRET,
+        keyring,
+        snsTrustedBase: config.SNS_TRUSTED_BASE_URL,
+      },
     },
   };
 }

@@ -1,0 +1,125 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatChannelAddress } from "../../../../core/channels/address";
+import { sesEndpointToken } from "../../../../core/channels/email/ses";
+import type { InboundChatMessage } from "../../../../core/queue/inbound-message";
+import { startFakeSns, type FakeSns } from "../../../../test/fakes/sns";
+import { recordingEdgeServices } from "../../../../test/support/edge";
+import { newApp } from "../../app";
+
+const signingKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
+const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "44444444-4444-4444-8444-444444444444" };
+const gmail = readFileSync(new URL("../../../../test/fixtures/email/gmail-reply.eml", import.meta.url), "utf8");
+
+let sns: FakeSns;
+let token: string;
+beforeAll(async () => {
+  sns = await startFakeSns();
+  token = await sesEndpointToken(signingKey, address);
+});
+afterAll(() => sns?.close());
+
+function setup(trusted = true) {
+  const { enqueued, services } = recordingEdgeServices();
+  const app = newApp(services);
+  const env = {
+    WEBHOOK_SIGNING_KEY: signingKey,
+    SQS_ACCESS_KEY_ID: "test",
+    SQS_SECRET_ACCESS_KEY: "test",
+    INBOUND_QUEUE_URL: "http://127.0.0.1:1/000000000000/inbound.fifo",
+    LOG_LEVEL: "error",
+    ...(trusted ? { SNS_TRUSTED_BASE_URL: sns.url } : {}),
+  };
+  const post = async (body: unknown, query = `?token=${token}`) => {
+    const response = await app.fetch(
+      new Request(`http://edge/webhooks/ses/${formatChannelAddress(address)}${query}`, {
+        method: "POST",
+        // SNS posts JSON as text/plain.
+        headers: { "content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification" },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+      env,
+    );
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> & { error?: { code: string } } };
+  };
+  return { enqueued, post };
+}
+
+describe("POST /webhooks/ses/:address (Amazon SES through SNS)", () => {
+  it.each(["1", "2"] as const)("queues the mail of a signed notification (signature version %s), inline or base64", async (version) => {
+    const { enqueued, post } = setup();
+    const utf8 = await sns.message({ Type: "Notification", Message: sns.sesReceived(gmail, "UTF8") }, { version });
+    const base64 = await sns.message({ Type: "Notification", Message: sns.sesReceived(gmail, "BASE64") }, { version });
+    expect((await post(utf8)).status).toBe(200);
+    expect((await post(base64)).status).toBe(200);
+    expect(enqueued).toHaveLength(2);
+    const message = enqueued[0] as InboundChatMessage;
+    expect(message).toMatchObject({
+      kind: "inbound.message",
+      channelKind: "email",
+      ...address,
+      text: "Thanks! Can you send it to my office address instead?",
+    });
+    expect(enqueued[1]).toMatchObject({ providerMessageId: message.providerMessageId });
+  });
+
+  it("answers 401 without the endpoint's token, before reading the body", async () => {
+    const { enqueued, post } = setup();
+    const signed = await sns.message({ Type: "Notification", Message: sns.sesReceived(gmail) });
+    expect((await post(signed, "")).status).toBe(401);
+    expect((await post(signed, "?token=wrong")).status).toBe(401);
+    expect(enqueued).toEqual([]);
+  });
+
+  it("answers 403 to a forged signature, a foreign certificate URL, and a loopback certificate in production", async () => {
+    const { enqueued, post } = setup();
+    const signed = await sns.message({ Type: "Notification", Message: sns.sesReceived(gmail) });
+    const forged = { ...signed, Message: sns.sesReceived(gmail.replace("office address", "new address")) };
+    expect(await post(forged)).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN" } } });
+    const foreign = await sns.message({
+      Type: "Notification",
+      Message: sns.sesReceived(gmail),
+      SigningCertURL: "https://attacker.example/cert.pem",
+    });
+    expect((await post(foreign)).status).toBe(403);
+    const lookalike = await sns.message({
+      Type: "Notification",
+      Message: sns.sesReceived(gmail),
+      SigningCertURL: "https://sns.us-east-1.amazonaws.com.attacker.example/cert.pem",
+    });
+    expect((await post(lookalike)).status).toBe(403);
+    // Without the test-only trusted base, only https://sns.<region>.amazonaws.com is SNS.
+    expect((await setup(false).post(signed)).status).toBe(403);
+    expect(enqueued).toEqual([]);
+  });
+
+  it("confirms a subscription through SNS's own URL only", async () => {
+    const { enqueued, post } = setup();
+    const confirmation = await sns.message({ Type: "SubscriptionConfirmation", Message: "You have chosen to subscribe…" });
+    expect(await post(confirmation)).toMatchObject({ status: 200, body: { ignored: "sns:subscription_confirmed" } });
+    expect(sns.confirmed()).toContain(confirmation.Token);
+    const elsewhere = await sns.message({
+      Type: "SubscriptionConfirmation",
+      Message: "subscribe",
+      SubscribeURL: "https://attacker.example/?Action=ConfirmSubscription",
+    });
+    expect(await post(elsewhere)).toMatchObject({ status: 200, body: { ignored: "sns:untrusted_subscribe_url" } });
+    expect(enqueued).toEqual([]);
+  });
+
+  it("answers 400 with the fields to a body that is not an SNS message", async () => {
+    const { post } = setup();
+    expect(await post({ hello: "world" })).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } });
+    expect(await post("not json")).toMatchObject({ status: 400, body: { error: { code: "INVALID_JSON" } } });
+  });
+
+  it("acknowledges an S3-action notification without content, with the reason", async () => {
+    const { enqueued, post } = setup();
+    const s3 = await sns.message({
+      Type: "Notification",
+      Message: JSON.stringify({ notificationType: "Received", receipt: { action: { type: "S3", bucketName: "b", objectKey: "k" } } }),
+    });
+    expect(await post(s3)).toMatchObject({ status: 200, body: { ignored: "ses:no_content_s3_action" } });
+    expect(enqueued).toEqual([]);
+  });
+});
