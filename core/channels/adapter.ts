@@ -213,7 +213,7 @@ export interface SenderDependencies extends ChannelEndpoints {
   /** First back-off for WhatsApp rate limits; doubles per attempt. Default 1000 ms. */
   rateLimitBaseMs?: number;
   now?: () => Date;
-  /** Sends one email over the channel's SMTP server (the pool's, with the SSRF checks); absent: email replies fail with the reason. */
+  /** Sends one email over the channel's SMTP server (the pool's, with the SSRF checks) or Amazon SES; absent: email replies fail with the reason. */
   sendMail?: MailSender;
 }
 
@@ -233,6 +233,7 @@ export interface OutgoingMail {
 }
 
 export interface SmtpServer {
+  transport: "smtp";
   host: string;
   port: number;
   /** TLS from the first byte (port 465); otherwise STARTTLS when the server offers it. */
@@ -241,7 +242,21 @@ export interface SmtpServer {
   password?: string | undefined;
 }
 
-export type MailSender = (server: SmtpServer, mail: OutgoingMail) => Promise<void>;
+/** The tenant's own Amazon SES account (API v2), with an access key allowed `ses:SendRawEmail`. */
+export interface SesAccount {
+  transport: "ses";
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** The configuration set whose event destinations report bounces and complaints. */
+  configurationSet?: string | undefined;
+}
+
+/**
+ * Sends one email by the channel's route; resolves to the Message-ID the mail carries as sent
+ * (without angle brackets): ours over SMTP, the one Amazon SES puts in place of ours.
+ */
+export type MailSender = (route: SmtpServer | SesAccount, mail: OutgoingMail) => Promise<{ messageId: string }>;
 
 /** The reply can never be delivered as it is: recorded as `failed` with this reason, not retried. */
 export class PermanentSendError extends Error {

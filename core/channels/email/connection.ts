@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { ChannelConnection } from "../adapter";
 import { channelEmailAddress } from "./address";
-import { emailSettings, readEmailSettings } from "./settings";
+import { describeMailRoute, emailSettings, mailRouteOf, readEmailSettings } from "./settings";
 import { sesEndpointToken } from "./ses";
 
 /**
@@ -11,8 +11,16 @@ import { sesEndpointToken } from "./ses";
  * against the SSRF policy) on every send, and a refusal shows on the channel as its last error.
  */
 export const emailConnection: ChannelConnection = {
-  connectFields: { settings: emailSettings, smtpPassword: z.string().min(1).max(512).optional() },
-  credentialFields: ["smtpPassword"],
+  connectFields: {
+    settings: emailSettings,
+    smtpPassword: z.string().min(1).max(512).optional(),
+    awsAccessKeyId: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, "an AWS access key id such as AKIA…")
+      .optional(),
+    awsSecretAccessKey: z.string().min(16).max(256).optional(),
+  },
+  credentialFields: ["smtpPassword", "awsAccessKeyId", "awsSecretAccessKey"],
   credentialsOptional: true,
   keptFacts: ["inboundAddress"],
   // Without EMAIL_DOMAIN mail arrives only through Amazon SES (the channel's webhookUrl).
@@ -24,12 +32,8 @@ export const emailConnection: ChannelConnection = {
         ? { name: "inbound address", ok: true, detail: `mail to ${await inboundAddressOf(link)} reaches the agent` }
         : { name: "inbound address", ok: true, detail: "no EMAIL_DOMAIN here: mail reaches the channel through Amazon SES only" },
       settings
-        ? {
-            name: "sender",
-            ok: true,
-            detail: `replies from ${settings.fromAddress} through ${settings.smtp.host}:${settings.smtp.port}${credentials?.smtpPassword ? " with a password" : " without a password"}`,
-          }
-        : { name: "sender", ok: false, detail: "the sender address or SMTP server is missing" },
+        ? senderCheck(settings.fromAddress, mailRouteOf(settings, credentials))
+        : { name: "sender", ok: false, detail: "the sender address, or the SMTP server or SES account, is missing" },
     ];
   },
   publicFields: async (link) => ({
@@ -39,6 +43,10 @@ export const emailConnection: ChannelConnection = {
   }),
   describeError: () => undefined,
 };
+
+function senderCheck(fromAddress: string, route: ReturnType<typeof mailRouteOf>) {
+  return { name: "sender", ok: typeof route !== "string", detail: `replies from ${fromAddress} through ${describeMailRoute(route)}` };
+}
 
 function inboundAddressOf(link: Parameters<ChannelConnection["connect"]>[0]): Promise<string> {
   return channelEmailAddress(link.signingKey, { tenantId: link.tenantId, channelId: link.channelId }, link.emailDomain!);

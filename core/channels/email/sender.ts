@@ -1,5 +1,5 @@
 import { PermanentSendError, type ChannelSender, type SenderDependencies } from "../adapter";
-import { readEmailSettings } from "./settings";
+import { mailRouteOf, readEmailSettings } from "./settings";
 import { renderReplyHtml } from "./render";
 import { replyMessageId } from "./thread";
 import { toBase32 } from "../../crypto/encoding";
@@ -25,7 +25,8 @@ export function emailSender(deps: SenderDependencies): ChannelSender {
     async send(reply, progress) {
       if (reply.partsDelivered > 0) return;
       const settings = readEmailSettings(reply.channel.config);
-      if (!settings) throw new PermanentSendError("the email channel's settings are incomplete: set the sender and the SMTP server");
+      if (!settings)
+        throw new PermanentSendError("the email channel's settings are incomplete: set the sender, and the SMTP server or SES account");
       if (!deps.sendMail) throw new PermanentSendError("this pool cannot send email");
       const to = reply.inboundSender?.id;
       if (!to || !to.includes("@")) throw new PermanentSendError("the conversation has no email address to reply to");
@@ -36,28 +37,22 @@ export function emailSender(deps: SenderDependencies): ChannelSender {
       const messageId = replyMessageId(threadId, reply.replyId, domain);
       const subject = thread.subject ?? "";
       const inboundAddress = typeof reply.channel.config?.inboundAddress === "string" ? reply.channel.config.inboundAddress : undefined;
-      await deps.sendMail(
-        {
-          host: settings.smtp.host,
-          port: settings.smtp.port,
-          secure: settings.smtp.secure ?? settings.smtp.port === 465,
-          username: settings.smtp.username,
-          password: reply.credentials?.smtpPassword,
-        },
-        {
-          from: { address: settings.fromAddress, ...(settings.fromName ? { name: settings.fromName } : {}) },
-          to,
-          ...(inboundAddress ? { replyTo: inboundAddress } : {}),
-          subject: /^re:/i.test(subject) ? subject : `Re: ${subject}`.trim(),
-          text: reply.text,
-          html: renderReplyHtml(reply.text),
-          messageId,
-          ...(thread.messageId ? { inReplyTo: thread.messageId } : {}),
-          references: [...(thread.references ?? []), ...(thread.messageId ? [thread.messageId] : [])],
-          headers: { "Auto-Submitted": "auto-replied" },
-        },
-      );
-      await progress.onPart(messageId, { last: true });
+      const route = mailRouteOf(settings, reply.credentials);
+      if (typeof route === "string") throw new PermanentSendError(route);
+      const sent = await deps.sendMail(route, {
+        from: { address: settings.fromAddress, ...(settings.fromName ? { name: settings.fromName } : {}) },
+        to,
+        ...(inboundAddress ? { replyTo: inboundAddress } : {}),
+        subject: /^re:/i.test(subject) ? subject : `Re: ${subject}`.trim(),
+        text: reply.text,
+        html: renderReplyHtml(reply.text),
+        messageId,
+        ...(thread.messageId ? { inReplyTo: thread.messageId } : {}),
+        references: [...(thread.references ?? []), ...(thread.messageId ? [thread.messageId] : [])],
+        headers: { "Auto-Submitted": "auto-replied" },
+      });
+      // SES replaces our Message-ID with its own: that one is what bounces and replies name.
+      await progress.onPart(sent.messageId, { last: true });
     },
   };
 }

@@ -3,6 +3,7 @@ import { formatChannelAddress } from "../address";
 import type { ChannelWebhook, NormalizedPayload, WebhookRequest } from "../adapter";
 import { fromBase64 } from "../../crypto/encoding";
 import { constantTimeEqual, deriveSecret } from "../../crypto/hmac";
+import { deliveryStatusMessage } from "../../queue/builders";
 import { normalizeEmail } from "./normalize";
 import { isTrustedSnsUrl, snsMessage, verifySnsMessage, type SnsMessage } from "./sns";
 
@@ -19,6 +20,26 @@ const sesReceived = z.object({
   receipt: z.object({ action: z.object({ type: z.string(), encoding: z.enum(["UTF8", "BASE64"]).optional() }) }),
   content: z.string().optional(),
 });
+
+/**
+ * What SES reports about a reply it sent (an identity's notifications, `notificationType`, or a
+ * configuration set's SNS event destination, `eventType`): `mail.messageId` is SES's id.
+ */
+const sesSendingEvent = z
+  .object({
+    notificationType: z.enum(["Bounce", "Complaint", "Delivery"]).optional(),
+    eventType: z.enum(["Bounce", "Complaint", "Delivery"]).optional(),
+    mail: z.object({ messageId: z.string().min(1).max(256), timestamp: z.string().optional() }),
+    bounce: z
+      .object({
+        bounceType: z.string(),
+        bouncedRecipients: z.array(z.object({ emailAddress: z.string(), diagnosticCode: z.string().optional() })).default([]),
+        timestamp: z.string().optional(),
+      })
+      .optional(),
+    delivery: z.object({ timestamp: z.string().optional() }).optional(),
+  })
+  .refine((event) => event.notificationType ?? event.eventType);
 
 /**
  * Amazon SES inbound for tenants whose mail does not go through Cloudflare: a receipt rule's SNS
@@ -82,17 +103,72 @@ async function normalizeSns(
     return { messages: [], ignored: ["sns:subscription_confirmed"] };
   }
   if (message.Type === "UnsubscribeConfirmation") return { messages: [], ignored: ["sns:unsubscribed"] };
-  let notification: z.infer<typeof sesReceived>;
+  let body: unknown;
   try {
-    const parsed = sesReceived.safeParse(JSON.parse(message.Message));
-    if (!parsed.success) return { messages: [], ignored: ["ses:not_a_receipt"] };
-    notification = parsed.data;
+    body = JSON.parse(message.Message);
   } catch {
-    return { messages: [], ignored: ["ses:not_a_receipt"] };
+    return { messages: [], ignored: ["ses:not_a_notification"] };
   }
+  const event = sesSendingEvent.safeParse(body);
+  if (event.success) return sendingEvent(address, event.data, message, receivedAt);
+  const parsed = sesReceived.safeParse(body);
+  if (!parsed.success) return { messages: [], ignored: ["ses:not_a_notification"] };
+  const notification = parsed.data;
   if (notification.content === undefined)
     return { messages: [], ignored: [`ses:no_content_${notification.receipt.action.type.toLowerCase()}_action`] };
   const raw =
     notification.receipt.action.encoding === "BASE64" ? fromBase64(notification.content) : new TextEncoder().encode(notification.content);
   return normalizeEmail({ address, raw, receivedAt });
+}
+
+/**
+ * A bounce or a delivery of one of our replies: the reply's provider id is the Message-ID SES put on
+ * it (`<id>@<region>.amazonses.com`, `email.amazonses.com` in us-east-1), the topic's region being
+ * SES's. A permanent bounce fails the reply with the recipient server's words; a transient one is
+ * SES still trying; a complaint is logged (the reply was delivered).
+ */
+async function sendingEvent(
+  address: { tenantId: string; channelId: string },
+  event: z.infer<typeof sesSendingEvent>,
+  message: SnsMessage,
+  receivedAt: Date,
+): Promise<NormalizedPayload> {
+  const type = event.notificationType ?? event.eventType;
+  const region = message.TopicArn.split(":")[3] ?? "";
+  const outboundProviderMessageId = `${event.mail.messageId}@${region === "us-east-1" ? "email" : region}.amazonses.com`;
+  const envelope = {
+    tenantId: address.tenantId,
+    channelId: address.channelId,
+    channelKind: "email" as const,
+    providerMessageId: `sns:${message.MessageId}`.slice(0, 128),
+    receivedAt,
+    conversationKey: `ses.${event.mail.messageId}`.slice(0, 128),
+  };
+  if (type === "Delivery") {
+    return {
+      messages: [
+        deliveryStatusMessage(envelope, {
+          outboundProviderMessageId,
+          status: "delivered",
+          at: event.delivery?.timestamp ?? receivedAt.toISOString(),
+        }),
+      ],
+      ignored: [],
+    };
+  }
+  if (type === "Bounce" && event.bounce?.bounceType === "Permanent") {
+    const recipient = event.bounce.bouncedRecipients[0];
+    return {
+      messages: [
+        deliveryStatusMessage(envelope, {
+          outboundProviderMessageId,
+          status: "failed",
+          error: `${recipient?.emailAddress ?? "the recipient"}: ${recipient?.diagnosticCode ?? "permanently bounced"}`.slice(0, 500),
+          at: event.bounce.timestamp ?? receivedAt.toISOString(),
+        }),
+      ],
+      ignored: [],
+    };
+  }
+  return { messages: [], ignored: [type === "Bounce" ? "ses:transient_bounce" : "ses:complaint"] };
 }

@@ -1740,16 +1740,22 @@ export interface components {
                 /** Format: email */
                 fromAddress: string;
                 fromName?: string;
-                smtp: {
+                smtp?: {
                     host: string;
                     /** @default 587 */
                     port?: number;
                     secure?: boolean;
                     username?: string;
                 };
+                ses?: {
+                    region: string;
+                    configurationSet?: string;
+                };
                 repliesPerHour?: number;
             };
             smtpPassword?: string;
+            awsAccessKeyId?: string;
+            awsSecretAccessKey?: string;
         };
         UpdateChannel: {
             name?: string;
@@ -1761,6 +1767,8 @@ export interface components {
             botToken?: string;
             accessToken?: string;
             smtpPassword?: string;
+            awsAccessKeyId?: string;
+            awsSecretAccessKey?: string;
         };
         ChannelTest: {
             ok: boolean;

@@ -113,6 +113,39 @@ describe("POST /webhooks/ses/:address (Amazon SES through SNS)", () => {
     expect(await post("not json")).toMatchObject({ status: 400, body: { error: { code: "INVALID_JSON" } } });
   });
 
+  it("turns SES's bounce and delivery events for our replies into delivery statuses of the Message-ID SES gave them", async () => {
+    const { enqueued, post } = setup();
+    const event = (fields: Record<string, unknown>, topicRegion = "eu-west-1") =>
+      sns.message({
+        Type: "Notification",
+        TopicArn: `arn:aws:sns:${topicRegion}:123456789012:ses-events`,
+        Message: JSON.stringify({ mail: { messageId: "0100019abc-1", timestamp: "2026-12-06T10:00:00.000Z" }, ...fields }),
+      });
+    const bounce = {
+      eventType: "Bounce",
+      bounce: {
+        bounceType: "Permanent",
+        bouncedRecipients: [{ emailAddress: "gone@example.com", diagnosticCode: "smtp; 550 5.1.1 user unknown" }],
+        timestamp: "2026-12-06T10:00:05.000Z",
+      },
+    };
+    expect((await post(await event(bounce))).status).toBe(200);
+    expect(
+      (await post(await event({ notificationType: "Delivery", delivery: { timestamp: "2026-12-06T10:00:02.000Z" } }, "us-east-1"))).status,
+    ).toBe(200);
+    const transient = { notificationType: "Bounce", bounce: { bounceType: "Transient", bouncedRecipients: [] } };
+    expect(await post(await event(transient))).toMatchObject({ status: 200, body: { ignored: "ses:transient_bounce" } });
+    expect(enqueued).toMatchObject([
+      {
+        kind: "delivery.status",
+        outboundProviderMessageId: "0100019abc-1@eu-west-1.amazonses.com",
+        status: "failed",
+        error: "gone@example.com: smtp; 550 5.1.1 user unknown",
+      },
+      { kind: "delivery.status", outboundProviderMessageId: "0100019abc-1@email.amazonses.com", status: "delivered" },
+    ]);
+  });
+
   it("acknowledges an S3-action notification without content, with the reason", async () => {
     const { enqueued, post } = setup();
     const s3 = await sns.message({
