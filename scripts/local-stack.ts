@@ -9,7 +9,8 @@ import { parseKeyring } from "../core/crypto/secrets";
 import { startPgliteServer, type PgliteServer } from "../db/local/pglite-server";
 import { migrateDatabase } from "../db/migrate";
 import { DEMO_EMAIL_CHANNEL_ID, DEMO_TENANT_ID, seedDemo } from "./seed";
-import { startLocalMail, type LocalMail } from "./stack/mail";
+import { LOCAL_SES, startLocalMail, type LocalMail } from "./stack/mail";
+import { sesEndpointToken } from "../core/channels/email/ses";
 import { channelEmailAddress } from "../core/channels/email/address";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../test/fakes/whatsapp";
@@ -131,8 +132,8 @@ export interface LocalStack {
     channelId: string;
     address: string;
     whatsappAddress?: string;
-    /** With `demoEmail`: the demo email channel and the address that reaches it. */
-    email?: { channelId: string; address: string };
+    /** With `demoEmail`: the demo email channel and the address that reaches it, and the SES demo channel and its address. */
+    email?: { channelId: string; address: string; sesChannelId?: string; sesAddress?: string };
     adminUserId: string;
   };
   /** The loopback SMTP server (with `demoEmail`). */
@@ -212,6 +213,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
                     smtpHost: mail.host,
                     smtpPort: mail.port,
                   },
+                  sesEmail: {
+                    fromAddress: `support@${LOCAL_SES.domain}`,
+                    region: LOCAL_SES.region,
+                    accessKeyId: LOCAL_SES.accessKeyId,
+                    secretAccessKey: LOCAL_SES.secretAccessKey,
+                  },
                 }
               : {}),
           });
@@ -268,7 +275,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The channel API registers Telegram webhooks through the same API the pool sends with.
         TELEGRAM_API_BASE: telegramApiBase,
         ...whatsappVars,
-        ...(mail ? { EMAIL_DOMAIN: mail.domain } : {}),
+        ...(mail ? { EMAIL_DOMAIN: mail.domain, SNS_TRUSTED_BASE_URL: mail.snsUrl } : {}),
         ...integrations?.env,
         ...sqsEnvironment(sqs),
         ...(options.edgeDatabase === "hyperdrive" ? {} : { DATABASE_URL: database.appUrl, NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}` }),
@@ -291,6 +298,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => edge.stop());
     announce("edge", edge.url);
     mail?.forwardTo(edge.url);
+    if (mail && demo?.sesChannelId) {
+      // As a tenant subscribes its receipt rule's topic to the channel's webhookUrl; the edge confirms it.
+      const channel = { tenantId: DEMO_TENANT_ID, channelId: demo.sesChannelId };
+      const token = await sesEndpointToken(keys.WEBHOOK_SIGNING_KEY, channel);
+      await mail.subscribeSes(`${edge.url}/webhooks/ses/${formatChannelAddress(channel)}?token=${token}`);
+    }
 
     // Embedded PGlite serves one session: one pool connection (see DATABASE_POOL_MAX in workers/pool/config.ts).
     const embedded = options.database ? options.database.kind === "pglite" : !options.databaseUrl;
@@ -302,7 +315,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TELEGRAM_API_BASE: telegramApiBase,
       ...(whatsapp ? { WHATSAPP_API_BASE: whatsapp.apiBase } : {}),
       // The local SMTP server is on loopback, which the SSRF policy refuses for tenants' servers.
-      ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}` } : {}),
+      ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}`, SES_API_BASE: mail.sesApiBase } : {}),
       ...integrations?.env,
       ...(chroma ? { CHROMA_URL: chroma.url } : {}),
       ...options.poolEnv,
@@ -386,7 +399,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               ...(demo.whatsappChannelId
                 ? { whatsappAddress: formatChannelAddress({ tenantId: demo.tenantId, channelId: demo.whatsappChannelId }) }
                 : {}),
-              ...(demo.emailChannelId && demoEmailAddress ? { email: { channelId: demo.emailChannelId, address: demoEmailAddress } } : {}),
+              ...(demo.emailChannelId && demoEmailAddress
+                ? {
+                    email: {
+                      channelId: demo.emailChannelId,
+                      address: demoEmailAddress,
+                      ...(demo.sesChannelId ? { sesChannelId: demo.sesChannelId, sesAddress: `support@${LOCAL_SES.domain}` } : {}),
+                    },
+                  }
+                : {}),
             },
           }
         : {}),
@@ -567,7 +588,7 @@ export interface StackState {
   /** With the integrations demo: the fakes' base URLs (`npm run integrations`). */
   integrations?: { hubspot: string; salesforce: string; stripe: string };
   /** With the email demo: the SMTP server, the demo channel's address and where replies are caught (`npm run mail`). */
-  mail?: { host: string; port: number; demoAddress: string; outboxDir: string };
+  mail?: { host: string; port: number; demoAddress: string; outboxDir: string; sesAddress?: string };
 }
 
 /** What `npm run chat` needs to find the running stack; no secrets (the keys stay in keys.json). */
@@ -611,7 +632,15 @@ export async function writeStackState(dataDir: string, stack: LocalStack, extra:
         }
       : {}),
     ...(stack.mail && stack.demo?.email
-      ? { mail: { host: stack.mail.host, port: stack.mail.port, demoAddress: stack.demo.email.address, outboxDir: stack.mail.outboxDir } }
+      ? {
+          mail: {
+            host: stack.mail.host,
+            port: stack.mail.port,
+            demoAddress: stack.demo.email.address,
+            outboxDir: stack.mail.outboxDir,
+            ...(stack.demo.email.sesAddress ? { sesAddress: stack.demo.email.sesAddress } : {}),
+          },
+        }
       : {}),
     ...(new URL(stack.database.adminUrl).password ? {} : { adminDatabaseUrl: stack.database.adminUrl }),
     ...extra,

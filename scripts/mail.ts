@@ -5,6 +5,8 @@
  * same server and printed. Each run continues your last thread (In-Reply-To and References of the
  * last reply), so the agent remembers it. Needs `npm start` running.
  *   --to ADDRESS       where to write (default: the demo mailbox)
+ *   --ses              write to the demo mailbox on Amazon SES instead: received through SES's
+ *                      SNS notification at the edge's /webhooks/ses, answered through the SES API
  *   --from ADDRESS     who to be (default customer@example.com)
  *   --subject TEXT     the subject of a new thread (default "Question")
  *   --new-thread       start a new thread instead of replying to the last one
@@ -31,6 +33,7 @@ async function main() {
     allowPositionals: true,
     options: {
       to: { type: "string" },
+      ses: { type: "boolean", default: false },
       from: { type: "string", default: "customer@example.com" },
       subject: { type: "string", default: "Question" },
       "new-thread": { type: "boolean", default: false },
@@ -45,7 +48,8 @@ async function main() {
     throw new Error("the local stack is not running: start it with `npm start` in another terminal");
   }
   if (!state.mail) throw new Error("this stack has no mail server: restart `npm start`");
-  const to = values.to ?? state.mail.demoAddress;
+  if (values.ses && !state.mail.sesAddress) throw new Error("this stack has no SES demo mailbox: restart `npm start`");
+  const to = values.to ?? (values.ses ? state.mail.sesAddress! : state.mail.demoAddress);
   const from = values.from!.toLowerCase();
   const threadFile = join(dataDir, "mail", `thread-${from.replace(/[^a-z0-9.@_-]/g, "_")}.json`);
   const thread = values["new-thread"] ? undefined : await readThread(threadFile);

@@ -13,6 +13,7 @@ export const DEMO_AGENT_ID = "00000000-0000-4000-8000-00000000a001";
 export const DEMO_TELEGRAM_CHANNEL_ID = "00000000-0000-4000-8000-00000000c001";
 export const DEMO_WHATSAPP_CHANNEL_ID = "00000000-0000-4000-8000-00000000c002";
 export const DEMO_EMAIL_CHANNEL_ID = "00000000-0000-4000-8000-00000000c003";
+export const DEMO_SES_CHANNEL_ID = "00000000-0000-4000-8000-00000000c004";
 /** The demo tenant's admin: `npm start` prints a one-time console sign-in link for them. */
 export const DEMO_ADMIN_USER_ID = "00000000-0000-4000-8000-00000000e001";
 export const DEMO_ADMIN_EMAIL = "admin@demo.local";
@@ -38,6 +39,8 @@ export interface SeedDemoOptions {
   whatsapp?: { accessToken: string; phoneNumberId: string };
   /** Also a demo email channel: its inbound address and the SMTP server its replies go through (the local stack's). */
   email?: { inboundAddress: string; fromAddress: string; smtpHost: string; smtpPort: number };
+  /** Also a demo email channel on an Amazon SES account (the local stack's loopback SES and SNS). */
+  sesEmail?: { fromAddress: string; region: string; accessKeyId: string; secretAccessKey: string };
 }
 
 export interface SeedDemoResult {
@@ -48,6 +51,8 @@ export interface SeedDemoResult {
   whatsappChannelId?: string;
   /** The demo email channel, when one was asked for. */
   emailChannelId?: string;
+  /** The demo SES email channel, when one was asked for. */
+  sesChannelId?: string;
   /** The demo tenant's admin user (console sign-in). */
   adminUserId: string;
   /** True when the channel's sealed credentials were written (new channel or new token). */
@@ -200,10 +205,29 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
           })
           .onConflictDoUpdate({ target: channels.id, set: { config: sql`${channels.config} || ${JSON.stringify(local)}::jsonb` } });
       }
+      if (opts.sesEmail) {
+        const { accessKeyId, secretAccessKey, region, fromAddress } = opts.sesEmail;
+        await tx
+          .insert(channels)
+          .values({
+            id: DEMO_SES_CHANNEL_ID,
+            tenantId: DEMO_TENANT_ID,
+            agentId: DEMO_AGENT_ID,
+            kind: "email",
+            name: "Demo mailbox on Amazon SES",
+            config: { fromAddress, fromName: "Demo shop support", ses: { region } },
+            credentials: await sealCredentials(opts.keyring, channelSecretContext({ tenantId: DEMO_TENANT_ID, id: DEMO_SES_CHANNEL_ID }), {
+              awsAccessKeyId: accessKeyId,
+              awsSecretAccessKey: secretAccessKey,
+            }),
+          })
+          .onConflictDoNothing();
+      }
       return {
         tenantId: DEMO_TENANT_ID,
         agentId: DEMO_AGENT_ID,
         channelId: DEMO_TELEGRAM_CHANNEL_ID,
+        ...(opts.sesEmail ? { sesChannelId: DEMO_SES_CHANNEL_ID } : {}),
         ...(opts.whatsapp ? { whatsappChannelId: DEMO_WHATSAPP_CHANNEL_ID } : {}),
         ...(opts.email ? { emailChannelId: DEMO_EMAIL_CHANNEL_ID } : {}),
         adminUserId: DEMO_ADMIN_USER_ID,

@@ -105,6 +105,11 @@ async function main() {
     console.log(
       `  … or by email: npm run mail -- "Where is my order?" (the demo mailbox: ${stack.demo.email.address}; SMTP on ${stack.mail.host}:${stack.mail.port})`,
     );
+    if (stack.demo.email.sesAddress) {
+      console.log(
+        `  … or through Amazon SES (SNS in, SES API out): npm run mail -- --ses "Where is my order?" (${stack.demo.email.sesAddress})`,
+      );
+    }
   }
   console.log("  Integrations (HubSpot, Salesforce, Stripe fakes): npm run integrations -- connect hubspot");
   if (env.AUTH0_ISSUER)

@@ -1,9 +1,25 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { createTransport } from "nodemailer";
+import { startFakeSes } from "../../test/fakes/ses";
 import { startFakeSmtp, type ReceivedMail } from "../../test/fakes/smtp";
+import { startFakeSns } from "../../test/fakes/sns";
 
 /** The local stack's mail domain: email channels' inbound addresses are under it (the edge's EMAIL_DOMAIN). */
 export const LOCAL_EMAIL_DOMAIN = "mail.agents.localhost";
+
+/**
+ * The demo's Amazon SES account: mail for this domain is "received by SES" (a receipt rule's SNS
+ * action, published by the loopback SNS), and the SES demo channel sends its replies through the
+ * loopback SES API with this key.
+ */
+export const LOCAL_SES = {
+  domain: "ses.agents.localhost",
+  region: "eu-west-1",
+  topicArn: "arn:aws:sns:eu-west-1:000000000000:inbound-mail",
+  accessKeyId: "AKIALOCALDEMO0000001",
+  secretAccessKey: "local-demo-ses-secret-not-a-real-key",
+} as const;
 
 export interface LocalMail {
   host: string;
@@ -15,6 +31,14 @@ export interface LocalMail {
   outbox(): ReceivedMail[];
   /** From now on, mail for the domain goes to this edge's `email()` handler. */
   forwardTo(edgeUrl: string): void;
+  /** The loopback Amazon SES API (the pool's SES_API_BASE): what it sends is delivered to this SMTP server. */
+  sesApiBase: string;
+  /** The loopback SNS (the edge's SNS_TRUSTED_BASE_URL): publishes the SES receipts of mail for {@link LOCAL_SES}'s domain. */
+  snsUrl: string;
+  /** Subscribes a channel's SES endpoint (its webhookUrl) to the receipt topic; resolves once the edge confirmed it. */
+  subscribeSes(endpoint: string): Promise<void>;
+  /** Publishes an SES notification (a receipt, a bounce) to the topic, signed; resolves with the endpoints' statuses. */
+  publishSes(message: string): Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -42,11 +66,20 @@ export async function startLocalMail(options: { port?: number; dataDir: string; 
   let edgeUrl: string | undefined;
   let written = 0;
   const ours = (address: string) => address.toLowerCase().endsWith(`@${domain}`);
+  const sns = await startFakeSns();
   const smtp = await startFakeSmtp({
     ...(options.port ? { port: options.port } : {}),
     async intercept(mail) {
+      const viaSes = mail.to.filter((address) => address.toLowerCase().endsWith(`@${LOCAL_SES.domain}`));
+      for (const to of viaSes) {
+        // SES's receipt rule: the whole message inline in the SNS notification.
+        const statuses = await sns.publish(LOCAL_SES.topicArn, sns.sesReceived(Buffer.from(mail.bytes).toString("utf8"), "UTF8", to));
+        if (statuses.length === 0) throw new SmtpAnswer(451, "no SES endpoint is subscribed yet; try again");
+        const refused = statuses.find((status) => status !== 200);
+        if (refused) throw new SmtpAnswer(refused >= 500 ? 451 : 550, `the SES endpoint answered ${refused}`);
+      }
       const local = mail.to.filter(ours);
-      if (local.length === 0) return "keep";
+      if (local.length === 0) return viaSes.length ? "handled" : "keep";
       if (!edgeUrl) throw new SmtpAnswer(451, "the edge is not up yet; try again");
       for (const to of local) {
         const url = new URL("/cdn-cgi/handler/email", edgeUrl);
@@ -71,6 +104,20 @@ export async function startLocalMail(options: { port?: number; dataDir: string; 
         .catch((error: unknown) => console.error(`mail: could not write ${name}:`, error));
     },
   });
+  const ses = await startFakeSes({
+    accessKeyId: LOCAL_SES.accessKeyId,
+    secretAccessKey: LOCAL_SES.secretAccessKey,
+    verified: [LOCAL_SES.domain],
+    // SES delivers to the recipient's server: here, this one, whose outbox catches it.
+    async onSent(sent) {
+      const transport = createTransport({ host: smtp.host, port: smtp.port, secure: false, ignoreTLS: true });
+      try {
+        await transport.sendMail({ envelope: { from: sent.from, to: sent.to }, raw: sent.delivered });
+      } finally {
+        transport.close();
+      }
+    },
+  });
   const outbox = () => smtp.received();
   return {
     host: smtp.host,
@@ -81,6 +128,15 @@ export async function startLocalMail(options: { port?: number; dataDir: string; 
     forwardTo(url) {
       edgeUrl = url;
     },
-    stop: () => smtp.close(),
+    sesApiBase: ses.url,
+    snsUrl: sns.url,
+    async subscribeSes(endpoint) {
+      const status = await sns.subscribe(LOCAL_SES.topicArn, endpoint);
+      if (status !== 200) throw new Error(`the SES endpoint answered ${status} to SNS's subscription confirmation`);
+    },
+    publishSes: (message) => sns.publish(LOCAL_SES.topicArn, message),
+    stop: async () => {
+      await Promise.all([smtp.close(), ses.close(), sns.close()]);
+    },
   };
 }

@@ -292,6 +292,49 @@ describe("the email channel", () => {
     );
   });
 
+  it("through Amazon SES: npm run mail -- --ses is received by SNS at /webhooks/ses and answered through the SES API; SES's bounce fails the reply", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(PROJECT_ROOT, "scripts/mail.ts"), "--ses", "--from", "ses-customer@example.com", "Is order 77 shipped?"],
+      { cwd: PROJECT_ROOT, env: { ...process.env, AGENT_STACK_DIR: dataDir }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    expect(await new Promise<number | null>((resolve) => child.on("exit", resolve)), output).toBe(0);
+    expect(output).toMatch(/agent → you \(support@ses\.agents\.localhost\)/);
+    expect(output).toContain("Is order 77 shipped?");
+
+    const [reply] = repliesTo("ses-customer@example.com");
+    const parsed = await PostalMime.parse(reply!.bytes);
+    // SES put its own Message-ID on the reply: that is the id stored, which its events name.
+    const sesId = parsed.messageId!.replace(/^<|>$/g, "");
+    expect(sesId).toMatch(/^[0-9a-f-]+@eu-west-1\.amazonses\.com$/);
+    expect(parsed.headers.find((h) => h.key === "auto-submitted")?.value).toBe("auto-replied");
+    const { rows } = await admin.query(
+      `select c.channel_id from messages m join conversations c on c.id = m.conversation_id where m.provider_message_id = $1`,
+      [sesId],
+    );
+    expect(rows).toEqual([{ channel_id: stack.demo!.email!.sesChannelId }]);
+
+    const bounce = {
+      eventType: "Bounce",
+      mail: { messageId: sesId.split("@")[0] },
+      bounce: {
+        bounceType: "Permanent",
+        bouncedRecipients: [{ emailAddress: "ses-customer@example.com", diagnosticCode: "smtp; 550 5.1.1 mailbox unavailable" }],
+      },
+    };
+    expect(await stack.mail!.publishSes(JSON.stringify(bounce))).toEqual([200]);
+    await vi.waitFor(
+      async () => {
+        const { rows: after } = await admin.query(`select delivery_status, error from messages where provider_message_id = $1`, [sesId]);
+        expect(after[0]).toMatchObject({ delivery_status: "failed", error: expect.stringContaining("550 5.1.1 mailbox unavailable") });
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+  });
+
   it("a subject that decodes to a Bcc header is answered with one subject line and one recipient", async () => {
     const raw = (await readFile(join(PROJECT_ROOT, "test/fixtures/email/header-injection.eml"), "utf8")).replace(
       "To: support@shop.example.com",

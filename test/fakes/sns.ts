@@ -15,6 +15,7 @@ import {
 } from "@peculiar/asn1-x509";
 import { snsStringToSign, type SnsMessage } from "../../core/channels/email/sns";
 
+const DEFAULT_TOPIC = "arn:aws:sns:us-east-1:123456789012:inbound-mail";
 const SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
 const COMMON_NAME = "2.5.4.3";
 
@@ -26,9 +27,17 @@ export interface FakeSns {
   /** A signed message as SNS posts it; `sign: false` leaves the signature of another message. */
   message(fields: Pick<SnsMessage, "Type" | "Message"> & Partial<SnsMessage>, options?: { version?: "1" | "2" }): Promise<SnsMessage>;
   /** An SES receipt notification with the raw mail inline (the SNS action), as SES publishes it. */
-  sesReceived(rawMail: string, encoding?: "UTF8" | "BASE64"): string;
+  sesReceived(rawMail: string, encoding?: "UTF8" | "BASE64", recipient?: string): string;
   /** Subscription tokens confirmed through the SubscribeURL. */
   confirmed(): string[];
+  /**
+   * Subscribes an HTTP endpoint to a topic as SNS does: a signed `SubscriptionConfirmation` is
+   * posted to it, and it receives the topic's notifications once it has visited the SubscribeURL.
+   * Resolves with the endpoint's answer to the confirmation.
+   */
+  subscribe(topicArn: string, endpoint: string): Promise<number>;
+  /** Publishes to a topic: a signed `Notification` to each confirmed endpoint; resolves with their HTTP statuses. */
+  publish(topicArn: string, message: string): Promise<number[]>;
   close(): Promise<void>;
 }
 
@@ -49,6 +58,7 @@ export async function startFakeSns(): Promise<FakeSns> {
     crypto.subtle.importKey("pkcs8", pkcs8, { name: "RSASSA-PKCS1-v1_5", hash }, false, ["sign"]);
   const pem = await selfSignedPem(keys, await signer("SHA-256"));
   const confirmations: string[] = [];
+  const subscriptions: Array<{ topicArn: string; endpoint: string; token: string }> = [];
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     if (url.pathname === "/SimpleNotificationService-fake.pem") {
@@ -64,7 +74,17 @@ export async function startFakeSns(): Promise<FakeSns> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const certificateUrl = `${url}/SimpleNotificationService-fake.pem`;
   let next = 0;
-  return {
+  const deliver = async (endpoint: string, message: SnsMessage) => {
+    const response = await fetch(endpoint, {
+      method: "POST",
+      // SNS posts JSON as text/plain, with the type in a header.
+      headers: { "content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": message.Type },
+      body: JSON.stringify(message),
+    });
+    await response.arrayBuffer();
+    return response.status;
+  };
+  const fake: FakeSns = {
     url,
     certificateUrl,
     async message(fields, { version = "1" } = {}) {
@@ -72,13 +92,16 @@ export async function startFakeSns(): Promise<FakeSns> {
       const token = `token-${next}`;
       const unsigned: SnsMessage = {
         MessageId: crypto.randomUUID(),
-        TopicArn: "arn:aws:sns:us-east-1:123456789012:inbound-mail",
+        TopicArn: DEFAULT_TOPIC,
         Timestamp: new Date().toISOString(),
         SignatureVersion: version,
         Signature: "",
         SigningCertURL: certificateUrl,
         ...(fields.Type === "SubscriptionConfirmation"
-          ? { Token: token, SubscribeURL: `${url}/?Action=ConfirmSubscription&TopicArn=inbound-mail&Token=${token}` }
+          ? {
+              Token: token,
+              SubscribeURL: `${url}/?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(fields.TopicArn ?? DEFAULT_TOPIC)}&Token=${token}`,
+            }
           : {}),
         ...fields,
       };
@@ -86,20 +109,38 @@ export async function startFakeSns(): Promise<FakeSns> {
       const signature = await crypto.subtle.sign("RSASSA-PKCS1-v1_5", key, new TextEncoder().encode(snsStringToSign(unsigned)));
       return { ...unsigned, Signature: fields.Signature ?? Buffer.from(signature).toString("base64") };
     },
-    sesReceived(rawMail, encoding = "UTF8") {
+    sesReceived(rawMail, encoding = "UTF8", recipient = "support@tenant.example") {
       return JSON.stringify({
         notificationType: "Received",
         mail: { source: "sender@example.com", messageId: crypto.randomUUID() },
         receipt: {
-          recipients: ["support@tenant.example"],
+          recipients: [recipient],
           action: { type: "SNS", topicArn: "arn:aws:sns:us-east-1:123456789012:inbound-mail", encoding },
         },
         content: encoding === "BASE64" ? Buffer.from(rawMail).toString("base64") : rawMail,
       });
     },
     confirmed: () => [...confirmations],
+    async subscribe(topicArn, endpoint) {
+      const confirmation = await fake.message({
+        Type: "SubscriptionConfirmation",
+        TopicArn: topicArn,
+        Message: `You have chosen to subscribe to the topic ${topicArn}.`,
+      });
+      subscriptions.push({ topicArn, endpoint, token: confirmation.Token ?? "" });
+      return deliver(endpoint, confirmation);
+    },
+    async publish(topicArn, message) {
+      const confirmedEndpoints = subscriptions.filter((sub) => sub.topicArn === topicArn && confirmations.includes(sub.token));
+      return Promise.all(
+        confirmedEndpoints.map(async (sub) =>
+          deliver(sub.endpoint, await fake.message({ Type: "Notification", TopicArn: topicArn, Message: message }, { version: "2" })),
+        ),
+      );
+    },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+  return fake;
 }
 
 async function selfSignedPem(keys: CryptoKeyPair, sign: CryptoKey): Promise<string> {
