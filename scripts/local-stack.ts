@@ -298,6 +298,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => edge.stop());
     announce("edge", edge.url);
     mail?.forwardTo(edge.url);
+    await mail?.storeLargeIn(sqs.endpoint);
     if (mail && demo?.sesChannelId) {
       // As a tenant subscribes its receipt rule's topic to the channel's webhookUrl; the edge confirms it.
       const channel = { tenantId: DEMO_TENANT_ID, channelId: demo.sesChannelId };
@@ -315,7 +316,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       TELEGRAM_API_BASE: telegramApiBase,
       ...(whatsapp ? { WHATSAPP_API_BASE: whatsapp.apiBase } : {}),
       // The local SMTP server is on loopback, which the SSRF policy refuses for tenants' servers.
-      ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}`, SES_API_BASE: mail.sesApiBase } : {}),
+      ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}`, SES_API_BASE: mail.sesApiBase, S3_API_BASE: sqs.endpoint } : {}),
       ...integrations?.env,
       ...(chroma ? { CHROMA_URL: chroma.url } : {}),
       ...options.poolEnv,

@@ -288,10 +288,17 @@ export interface ChannelMedia {
   lookUp: "every" | "documents";
   /** A fetcher with the channel's opened credentials; files above `maxBytes` are described, not downloaded. */
   fetcher(credentials: Record<string, string>, endpoints: ChannelEndpoints, maxBytes: number): MediaFetcher;
+  /**
+   * An attachment that is the message itself (the mail SES stored in S3) becomes the message's
+   * text and attachments once fetched; undefined for an ordinary attachment.
+   */
+  inline?(attachment: Attachment, bytes: Uint8Array): Promise<{ text: string; attachments: Attachment[] } | undefined>;
 }
 
 /** The providers' API base URLs (core/endpoints.ts). */
 export interface ChannelEndpoints {
   telegramApiBase: string;
   whatsappApiBase: string;
+  /** Amazon S3 (path-style) in place of `https://<bucket>.s3.<region>.amazonaws.com`: the local stack's and tests' emulator. */
+  s3ApiBase?: string | undefined;
 }

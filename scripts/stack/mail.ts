@@ -1,4 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { mkdir, rename, writeFile } from "node:fs/promises";
+import { AwsClient } from "aws4fetch";
 import { join } from "node:path";
 import { createTransport } from "nodemailer";
 import { startFakeSes } from "../../test/fakes/ses";
@@ -17,6 +19,8 @@ export const LOCAL_SES = {
   domain: "ses.agents.localhost",
   region: "eu-west-1",
   topicArn: "arn:aws:sns:eu-west-1:000000000000:inbound-mail",
+  /** The receipt rule's S3 action stores mail over the SNS action's 150 KB here (the local S3 emulator). */
+  bucket: "inbound-mail",
   accessKeyId: "AKIALOCALDEMO0000001",
   secretAccessKey: "local-demo-ses-secret-not-a-real-key",
 } as const;
@@ -31,6 +35,8 @@ export interface LocalMail {
   outbox(): ReceivedMail[];
   /** From now on, mail for the domain goes to this edge's `email()` handler. */
   forwardTo(edgeUrl: string): void;
+  /** From now on, mail for the SES domain over 150 KB is stored in this S3 emulator's bucket (the pool's S3_API_BASE). */
+  storeLargeIn(s3Endpoint: string): Promise<void>;
   /** The loopback Amazon SES API (the pool's SES_API_BASE): what it sends is delivered to this SMTP server. */
   sesApiBase: string;
   /** The loopback SNS (the edge's SNS_TRUSTED_BASE_URL): publishes the SES receipts of mail for {@link LOCAL_SES}'s domain. */
@@ -41,6 +47,9 @@ export interface LocalMail {
   publishSes(message: string): Promise<number[]>;
   stop(): Promise<void>;
 }
+
+/** SES's SNS action carries messages up to 150 KB (larger ones bounce): a receipt rule stores those in S3. */
+const SNS_ACTION_LIMIT = 150 * 1024;
 
 class SmtpAnswer extends Error {
   constructor(
@@ -64,6 +73,7 @@ export async function startLocalMail(options: { port?: number; dataDir: string; 
   const outboxDir = join(options.dataDir, "mail", "outbox");
   await mkdir(outboxDir, { recursive: true });
   let edgeUrl: string | undefined;
+  let s3: (AwsClient & { endpoint: string }) | undefined;
   let written = 0;
   const ours = (address: string) => address.toLowerCase().endsWith(`@${domain}`);
   const sns = await startFakeSns();
@@ -72,8 +82,17 @@ export async function startLocalMail(options: { port?: number; dataDir: string; 
     async intercept(mail) {
       const viaSes = mail.to.filter((address) => address.toLowerCase().endsWith(`@${LOCAL_SES.domain}`));
       for (const to of viaSes) {
-        // SES's receipt rule: the whole message inline in the SNS notification.
-        const statuses = await sns.publish(LOCAL_SES.topicArn, sns.sesReceived(Buffer.from(mail.bytes).toString("utf8"), "UTF8", to));
+        // SES's receipt rules: the whole message inline in the SNS notification up to 150 KB, else stored in S3.
+        const raw = Buffer.from(mail.bytes).toString("utf8");
+        let notification = sns.sesReceived(raw, "UTF8", to);
+        if (mail.bytes.length > SNS_ACTION_LIMIT) {
+          if (!s3) throw new SmtpAnswer(552, "message over 150 KB and no S3 bucket to store it in");
+          const key = `inbound/${randomUUID()}`;
+          const stored = await s3.fetch(`${s3.endpoint}/${LOCAL_SES.bucket}/${key}`, { method: "PUT", body: mail.bytes });
+          if (!stored.ok) throw new SmtpAnswer(451, `the S3 emulator answered ${stored.status}; try again`);
+          notification = sns.sesStored(raw, { bucket: LOCAL_SES.bucket, key }, to);
+        }
+        const statuses = await sns.publish(LOCAL_SES.topicArn, notification);
         if (statuses.length === 0) throw new SmtpAnswer(451, "no SES endpoint is subscribed yet; try again");
         const refused = statuses.find((status) => status !== 200);
         if (refused) throw new SmtpAnswer(refused >= 500 ? 451 : 550, `the SES endpoint answered ${refused}`);
@@ -127,6 +146,20 @@ export async function startLocalMail(options: { port?: number; dataDir: string; 
     outbox,
     forwardTo(url) {
       edgeUrl = url;
+    },
+    async storeLargeIn(endpoint) {
+      const client = Object.assign(
+        new AwsClient({
+          accessKeyId: LOCAL_SES.accessKeyId,
+          secretAccessKey: LOCAL_SES.secretAccessKey,
+          service: "s3",
+          region: LOCAL_SES.region,
+        }),
+        { endpoint },
+      );
+      const bucket = await client.fetch(`${endpoint}/${LOCAL_SES.bucket}`, { method: "PUT" });
+      if (!bucket.ok && bucket.status !== 409) throw new Error(`the S3 emulator answered ${bucket.status} creating ${LOCAL_SES.bucket}`);
+      s3 = client;
     },
     sesApiBase: ses.url,
     snsUrl: sns.url,

@@ -57,6 +57,7 @@ describe("the email channel", () => {
     text?: string;
     messageId?: string;
     headers?: Record<string, string>;
+    attachments?: Array<{ filename: string; content: string }>;
   }) {
     const transport = createTransport({ host: stack.mail!.host, port: stack.mail!.port, secure: false, ignoreTLS: true });
     try {
@@ -70,6 +71,7 @@ describe("the email channel", () => {
               text: message.text ?? "hello",
               ...(message.messageId ? { messageId: `<${message.messageId}>` } : {}),
               ...(message.headers ? { headers: message.headers } : {}),
+              ...(message.attachments ? { attachments: message.attachments } : {}),
             },
       );
     } finally {
@@ -333,6 +335,25 @@ describe("the email channel", () => {
       },
       { timeout: 30_000, interval: 200 },
     );
+  });
+
+  it("through Amazon SES, a message over 150 KB is stored in S3 by the receipt rule and read from the bucket by the pool", async () => {
+    const filler = "This line pads the attached log so the message is over SNS's limit.\n".repeat(3_000);
+    await send({
+      from: "big-mail@example.com",
+      to: stack.demo!.email!.sesAddress!,
+      subject: "Logs attached",
+      text: "My order 5150 never arrived, here are the logs.\n\nOn Mon, Dec 1, 2026 Support wrote:\n> an earlier quoted answer",
+      messageId: "big-1@example.com",
+      headers: { "X-Pad": "1" },
+      attachments: [{ filename: "log.txt", content: filler }],
+    });
+    const [reply] = await waitForReplies("big-mail@example.com", 1);
+    expect((await PostalMime.parse(reply!.bytes)).inReplyTo).toBe("<big-1@example.com>");
+    const { rows } = await admin.query(`select content from messages where provider_message_id = $1`, ["big-1@example.com"]);
+    // The body from the bucket, not the subject the notification carries; the quoted history gone.
+    expect(rows[0].content).toContain("My order 5150 never arrived");
+    expect(rows[0].content).not.toContain("an earlier quoted answer");
   });
 
   it("a subject that decodes to a Bcc header is answered with one subject line and one recipient", async () => {

@@ -28,6 +28,8 @@ export interface FakeSns {
   message(fields: Pick<SnsMessage, "Type" | "Message"> & Partial<SnsMessage>, options?: { version?: "1" | "2" }): Promise<SnsMessage>;
   /** An SES receipt notification with the raw mail inline (the SNS action), as SES publishes it. */
   sesReceived(rawMail: string, encoding?: "UTF8" | "BASE64", recipient?: string): string;
+  /** An SES receipt notification of an S3 action: where the mail was stored, and its headers (as SES lists them), no content. */
+  sesStored(rawMail: string, object: { bucket: string; key: string }, recipient?: string): string;
   /** Subscription tokens confirmed through the SubscribeURL. */
   confirmed(): string[];
   /**
@@ -118,6 +120,24 @@ export async function startFakeSns(): Promise<FakeSns> {
           action: { type: "SNS", topicArn: "arn:aws:sns:us-east-1:123456789012:inbound-mail", encoding },
         },
         content: encoding === "BASE64" ? Buffer.from(rawMail).toString("base64") : rawMail,
+      });
+    },
+    sesStored(rawMail, object, recipient = "support@tenant.example") {
+      const head = rawMail.split(/\r?\n\r?\n/)[0] ?? "";
+      const headers = head
+        .replace(/\r?\n(?=[ \t])/g, "")
+        .split(/\r?\n/)
+        .flatMap((line) => {
+          const colon = line.indexOf(":");
+          return colon > 0 ? [{ name: line.slice(0, colon), value: line.slice(colon + 1).trim() }] : [];
+        });
+      return JSON.stringify({
+        notificationType: "Received",
+        mail: { source: "sender@example.com", messageId: crypto.randomUUID(), headersTruncated: false, headers },
+        receipt: {
+          recipients: [recipient],
+          action: { type: "S3", topicArn: DEFAULT_TOPIC, bucketName: object.bucket, objectKeyPrefix: "", objectKey: object.key },
+        },
       });
     },
     confirmed: () => [...confirmations],

@@ -69,6 +69,8 @@ export const poolEnvSchema = z.object({
   ALERTS_WEBHOOK_ALLOWED_HOSTS: optionalString,
   /** Exceptions to the SSRF policy for tenant HTTP tools: comma-separated `host` or `host:port` (tests: loopback servers). */
   TOOLS_ALLOWED_HOSTS: optionalString,
+  /** Amazon S3, path-style, where email channels read the mail SES stored; default: the bucket's own endpoint (locally: the emulator). */
+  S3_API_BASE: optionalString.pipe(z.url().optional()),
   /** Amazon SES API v2 for email channels that send through SES; default: SES's endpoint in the channel's region (tests: the loopback fake). */
   SES_API_BASE: optionalString.pipe(z.url().optional()),
   /** Exceptions to the SSRF policy for email channels' SMTP servers, as TOOLS_ALLOWED_HOSTS (the local stack's loopback server). */

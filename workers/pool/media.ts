@@ -19,7 +19,9 @@ type DocumentKind = Exclude<KnowledgeSourceKind, "url">;
  * platform can read (PDF, DOCX, CSV, HTML, Markdown, text) has its text extracted with the
  * knowledge parsers and handed to the agent in a delimited block beside the caption, so "what does
  * this invoice say?" can be answered. A file that cannot be fetched or read keeps its bare
- * reference: the message is still answered. Other channels pass through.
+ * reference: the message is still answered. A reference to the message itself (an email SES
+ * stored in S3: the adapter's `inline`) is replaced by the message's text and attachments. Other
+ * channels pass through.
  */
 export async function resolveMedia(deps: TurnDependencies, on: TurnChannel, message: InboundChatMessage): Promise<InboundChatMessage> {
   const media = channelAdapter(message.channelKind)?.media;
@@ -27,8 +29,9 @@ export async function resolveMedia(deps: TurnDependencies, on: TurnChannel, mess
   const credentials = await on.credentials();
   if (!credentials) return message;
   const fetchMedia = media.fetcher(credentials, deps, MAX_DOWNLOAD_BYTES);
+  let inlined: { text: string; attachments: Attachment[] } | undefined;
   const attachments = await Promise.all(
-    message.attachments.map(async (attachment): Promise<Attachment> => {
+    message.attachments.map(async (attachment): Promise<Attachment | undefined> => {
       if (!attachment.fileId || !worthFetching(media, attachment)) return attachment;
       try {
         const fetched = await fetchMedia({ ...attachment, fileId: attachment.fileId });
@@ -37,6 +40,12 @@ export async function resolveMedia(deps: TurnDependencies, on: TurnChannel, mess
           ...(fetched.fileSize !== undefined ? { fileSize: fetched.fileSize } : {}),
           ...(fetched.mimeType ? { mimeType: fetched.mimeType.slice(0, 128) } : {}),
         };
+        // The message itself (an email SES stored in S3): its body takes the place of the reference.
+        const body = fetched.bytes ? await media.inline?.(resolved, fetched.bytes) : undefined;
+        if (body) {
+          inlined = body;
+          return undefined;
+        }
         const text = fetched.bytes ? await documentText(resolved, fetched.bytes) : undefined;
         return text ? { ...resolved, text } : resolved;
       } catch (error) {
@@ -48,7 +57,14 @@ export async function resolveMedia(deps: TurnDependencies, on: TurnChannel, mess
       }
     }),
   );
-  return { ...message, attachments };
+  const kept = attachments.filter((attachment): attachment is Attachment => attachment !== undefined);
+  if (!inlined) return { ...message, attachments: kept };
+  const merged = [...kept, ...inlined.attachments];
+  return {
+    ...message,
+    text: inlined.text || message.text,
+    ...(merged.length ? { attachments: merged } : { attachments: undefined }),
+  };
 }
 
 /** Whether any attachment is worth looking up: decided from the message alone, before the channel is read twice or its credentials opened. */

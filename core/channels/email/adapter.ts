@@ -2,6 +2,7 @@ import type { ChannelAdapter } from "../adapter";
 import { emailConnection } from "./connection";
 import { emailSender } from "./sender";
 import { sesWebhook } from "./ses";
+import { emailMedia } from "./stored";
 import { DEFAULT_REPLIES_PER_HOUR, emailSettings, readEmailSettings } from "./settings";
 
 /**
@@ -18,6 +19,7 @@ export const emailAdapter: ChannelAdapter = {
   settings: emailSettings as unknown as ChannelAdapter["settings"],
   webhook: sesWebhook,
   webhookRoute: "ses",
+  media: emailMedia,
   connection: emailConnection,
   sender: emailSender,
   endUserIdentity: (sender) => ({ email: sender.id, ...(sender.name ? { name: sender.name } : {}) }),

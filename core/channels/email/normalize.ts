@@ -81,9 +81,8 @@ export async function normalizeEmail(input: InboundEmail): Promise<NormalizedPay
   const inReplyTo = messageIdList(mail.inReplyTo)[0];
   const threadId = await threadIdOf({ messageId, inReplyTo, references });
   const subject = oneLine(mail.subject ?? "").slice(0, 998);
-  const attachments = attachmentsOf(mail);
-  let text = stripQuotedReply(bodyText(mail));
-  if (text.length > TEXT_LIMIT) text = `${text.slice(0, TEXT_LIMIT)}\n[… the rest of this email was cut]`;
+  const { attachments, ...body } = bodyOf(mail);
+  let { text } = body;
   if (text === "" && attachments.length === 0) text = subject;
   if (text === "" && attachments.length === 0) return { messages: [], ignored: ["email:empty"] };
 
@@ -108,6 +107,20 @@ export async function normalizeEmail(input: InboundEmail): Promise<NormalizedPay
     ],
     ignored: [],
   };
+}
+
+/** What the agent reads of a message: its text (quoted history gone, cut at the limit) and its attachments as references. */
+function bodyOf(mail: Email): { text: string; attachments: Attachment[] } {
+  const text = stripQuotedReply(bodyText(mail));
+  return {
+    text: text.length > TEXT_LIMIT ? `${text.slice(0, TEXT_LIMIT)}\n[… the rest of this email was cut]` : text,
+    attachments: attachmentsOf(mail),
+  };
+}
+
+/** {@link bodyOf} a whole message's bytes: the mail SES stored in S3, read by the pool. */
+export async function readEmailBody(raw: Uint8Array): Promise<{ text: string; attachments: Attachment[] }> {
+  return bodyOf(await PostalMime.parse(raw, { maxNestingDepth: 50 }));
 }
 
 function firstMailbox(address: Address | undefined): Mailbox | undefined {

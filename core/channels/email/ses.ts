@@ -14,12 +14,29 @@ export function sesEndpointToken(signingKey: string, address: { tenantId: string
   return deriveSecret(signingKey, PURPOSE, formatChannelAddress(address));
 }
 
-/** An SES receipt notification (SNS action): the raw MIME inline, UTF-8 or base64. */
+/**
+ * An SES receipt notification: the raw MIME inline (SNS action, UTF-8 or base64), or, for an S3
+ * action, the stored object's place and the message's headers.
+ */
 const sesReceived = z.object({
   notificationType: z.literal("Received"),
-  receipt: z.object({ action: z.object({ type: z.string(), encoding: z.enum(["UTF8", "BASE64"]).optional() }) }),
+  mail: z
+    .object({ headers: z.array(z.object({ name: z.string().max(256), value: z.string().max(16_384) })).max(500) })
+    .partial()
+    .optional(),
+  receipt: z.object({
+    action: z.object({
+      type: z.string(),
+      encoding: z.enum(["UTF8", "BASE64"]).optional(),
+      bucketName: z.string().min(3).max(63).optional(),
+      objectKey: z.string().min(1).max(400).optional(),
+    }),
+  }),
   content: z.string().optional(),
 });
+
+/** The reference an S3-stored message travels as, read by the pool with the channel's AWS key (core/channels/email/stored.ts). */
+export const STORED_MAIL_TYPE = "message/rfc822";
 
 /**
  * What SES reports about a reply it sent (an identity's notifications, `notificationType`, or a
@@ -114,8 +131,18 @@ async function normalizeSns(
   const parsed = sesReceived.safeParse(body);
   if (!parsed.success) return { messages: [], ignored: ["ses:not_a_notification"] };
   const notification = parsed.data;
-  if (notification.content === undefined)
-    return { messages: [], ignored: [`ses:no_content_${notification.receipt.action.type.toLowerCase()}_action`] };
+  const { action } = notification.receipt;
+  if (notification.content === undefined) {
+    if (action.type === "S3" && action.bucketName && action.objectKey && notification.mail?.headers?.length) {
+      return storedInS3(
+        address,
+        notification.mail.headers,
+        { region: message.TopicArn.split(":")[3] ?? "", bucket: action.bucketName, key: action.objectKey },
+        receivedAt,
+      );
+    }
+    return { messages: [], ignored: [`ses:no_content_${action.type.toLowerCase()}_action`] };
+  }
   const raw =
     notification.receipt.action.encoding === "BASE64" ? fromBase64(notification.content) : new TextEncoder().encode(notification.content);
   return normalizeEmail({ address, raw, receivedAt });
@@ -171,4 +198,41 @@ async function sendingEvent(
     };
   }
   return { messages: [], ignored: [type === "Bounce" ? "ses:transient_bounce" : "ses:complaint"] };
+}
+
+/**
+ * A message SES stored in S3 (its receipt rule's S3 action, for mail over the SNS action's 150 KB):
+ * everything that decides where it goes (sender, thread, loop checks, Message-ID) is in the
+ * notification's headers and is decided here like any mail's; the body stays in the tenant's
+ * bucket, referenced as one `message/rfc822` attachment that the pool reads with the channel's AWS
+ * key before the turn and puts in place of the subject.
+ */
+async function storedInS3(
+  address: { tenantId: string; channelId: string },
+  headers: Array<{ name: string; value: string }>,
+  object: { region: string; bucket: string; key: string },
+  receivedAt: Date,
+): Promise<NormalizedPayload> {
+  // A header value never carries a line break into the head this builds.
+  const flat = (text: string) => text.replace(/[\r\n]+/g, " ");
+  const head = headers.map(({ name, value }) => `${flat(name).replace(/:/g, "")}: ${flat(value)}`).join("\r\n");
+  const result = await normalizeEmail({ address, raw: new TextEncoder().encode(`${head}\r\n\r\n`), receivedAt });
+  return {
+    ...result,
+    messages: result.messages.map((queued) =>
+      queued.kind === "inbound.message"
+        ? {
+            ...queued,
+            attachments: [
+              {
+                kind: "document" as const,
+                fileId: `s3:${object.region}:${object.bucket}/${object.key}`.slice(0, 512),
+                mimeType: STORED_MAIL_TYPE,
+                fileName: "message.eml",
+              },
+            ],
+          }
+        : queued,
+    ),
+  };
 }

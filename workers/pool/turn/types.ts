@@ -23,13 +23,15 @@ export interface TurnDependencies {
   telegramApiBase: string;
   /** WhatsApp Cloud API base with its version (core/endpoints.ts). */
   whatsappApiBase: string;
+  /** Amazon S3 in place of the bucket's own endpoint (the local emulator), where email channels read the mail SES stored. */
+  s3ApiBase?: string | undefined;
   /** Puts a message on the inbound queue (flushes of merged rapid messages); without it messages are never merged. */
   enqueue?: (message: InboundMessage) => Promise<void>;
   /** Waits: channel rate-limit back-off and the merge window; tests may shorten it. */
   sleep?: (ms: number) => Promise<void>;
   /** First back-off for WhatsApp rate limits (doubles per attempt); default 1000 ms. */
   rateLimitBaseMs?: number;
-  /** Email channels' SMTP sends (workers/pool/mail.ts); without it email replies fail with the reason. */
+  /** Email channels' sends over SMTP or Amazon SES (workers/pool/mail.ts); without it email replies fail with the reason. */
   sendMail?: MailSender;
   modelEnv: ResolvedModelEnvironment;
   logger: Logger;

@@ -146,13 +146,36 @@ describe("POST /webhooks/ses/:address (Amazon SES through SNS)", () => {
     ]);
   });
 
-  it("acknowledges an S3-action notification without content, with the reason", async () => {
+  it("acknowledges an S3-action notification without the message's headers, with the reason", async () => {
     const { enqueued, post } = setup();
     const s3 = await sns.message({
       Type: "Notification",
-      Message: JSON.stringify({ notificationType: "Received", receipt: { action: { type: "S3", bucketName: "b", objectKey: "k" } } }),
+      Message: JSON.stringify({
+        notificationType: "Received",
+        receipt: { action: { type: "S3", bucketName: "acme-inbound", objectKey: "k" } },
+      }),
     });
     expect(await post(s3)).toMatchObject({ status: 200, body: { ignored: "ses:no_content_s3_action" } });
     expect(enqueued).toEqual([]);
+  });
+
+  it("queues an S3-action notification's mail by its headers, with the stored object as the body's reference", async () => {
+    const { enqueued, post } = setup();
+    const stored = JSON.parse(sns.sesStored(gmail, { bucket: "acme-inbound", key: "mail/abc123" })) as {
+      mail: { headers: Array<{ name: string; value: string }> };
+    };
+    // A line break in a header value cannot smuggle a header (or a body) into the head built from them.
+    stored.mail.headers.push({ name: "X-Note", value: "x\r\nBcc: victim@example.com\r\n\r\nbody" });
+    const notification = await sns.message({ Type: "Notification", Message: JSON.stringify(stored) });
+    expect((await post(notification)).status).toBe(200);
+    expect(enqueued).toHaveLength(1);
+    const message = enqueued[0] as InboundChatMessage;
+    expect(message).toMatchObject({
+      channelKind: "email",
+      sender: { id: expect.stringContaining("@") },
+      attachments: [{ kind: "document", fileId: "s3:us-east-1:acme-inbound/mail/abc123", mimeType: "message/rfc822" }],
+      email: { subject: expect.stringMatching(/\S/), threadId: expect.stringMatching(/^r/) },
+    });
+    expect(JSON.stringify(message)).not.toContain("victim@example.com");
   });
 });
