@@ -292,7 +292,10 @@ export interface ChannelMedia {
    * An attachment that is the message itself (the mail SES stored in S3) becomes the message's
    * text and attachments once fetched; undefined for an ordinary attachment.
    */
-  inline?(attachment: Attachment, bytes: Uint8Array): Promise<{ text: string; attachments: Attachment[] } | undefined>;
+  inline?(
+    attachment: Attachment,
+    bytes: Uint8Array,
+  ): Promise<{ text: string; attachments: Array<Attachment & { bytes?: Uint8Array }> } | undefined>;
 }
 
 /** The providers' API base URLs (core/endpoints.ts). */

@@ -354,6 +354,9 @@ describe("the email channel", () => {
     // The body from the bucket, not the subject the notification carries; the quoted history gone.
     expect(rows[0].content).toContain("My order 5150 never arrived");
     expect(rows[0].content).not.toContain("an earlier quoted answer");
+    // The attached log is a document the agent reads, as it reads one sent on WhatsApp.
+    expect(rows[0].content).toContain("log.txt");
+    expect(rows[0].content).toContain("This line pads the attached log");
   });
 
   it("a subject that decodes to a Bcc header is answered with one subject line and one recipient", async () => {

@@ -29,7 +29,7 @@ export async function resolveMedia(deps: TurnDependencies, on: TurnChannel, mess
   const credentials = await on.credentials();
   if (!credentials) return message;
   const fetchMedia = media.fetcher(credentials, deps, MAX_DOWNLOAD_BYTES);
-  let inlined: { text: string; attachments: Attachment[] } | undefined;
+  let inlined: { text: string; attachments: Array<Attachment & { bytes?: Uint8Array }> } | undefined;
   const attachments = await Promise.all(
     message.attachments.map(async (attachment): Promise<Attachment | undefined> => {
       if (!attachment.fileId || !worthFetching(media, attachment)) return attachment;
@@ -59,7 +59,14 @@ export async function resolveMedia(deps: TurnDependencies, on: TurnChannel, mess
   );
   const kept = attachments.filter((attachment): attachment is Attachment => attachment !== undefined);
   if (!inlined) return { ...message, attachments: kept };
-  const merged = [...kept, ...inlined.attachments];
+  // The message's own attachments came with it: the documents among them are read as fetched ones are.
+  const contained = await Promise.all(
+    inlined.attachments.map(async ({ bytes, ...attachment }): Promise<Attachment> => {
+      const text = bytes && bytes.length <= MAX_DOWNLOAD_BYTES ? await documentText(attachment, bytes) : undefined;
+      return text ? { ...attachment, text } : attachment;
+    }),
+  );
+  const merged = [...kept, ...contained];
   return {
     ...message,
     text: inlined.text || message.text,

@@ -118,9 +118,17 @@ function bodyOf(mail: Email): { text: string; attachments: Attachment[] } {
   };
 }
 
-/** {@link bodyOf} a whole message's bytes: the mail SES stored in S3, read by the pool. */
-export async function readEmailBody(raw: Uint8Array): Promise<{ text: string; attachments: Attachment[] }> {
-  return bodyOf(await PostalMime.parse(raw, { maxNestingDepth: 50 }));
+/**
+ * {@link bodyOf} a whole message's bytes (the mail SES stored in S3, read by the pool), with each
+ * attachment's content, for the pool to read the documents among them as it reads other channels'.
+ */
+export async function readEmailBody(raw: Uint8Array): Promise<{ text: string; attachments: Array<Attachment & { bytes: Uint8Array }> }> {
+  const mail = await PostalMime.parse(raw, { maxNestingDepth: 50 });
+  const contents = attachedParts(mail).map((part) =>
+    typeof part.content === "string" ? new TextEncoder().encode(part.content) : new Uint8Array(part.content),
+  );
+  const { text, attachments } = bodyOf(mail);
+  return { text, attachments: attachments.map((attachment, index) => ({ ...attachment, bytes: contents[index]! })) };
 }
 
 function firstMailbox(address: Address | undefined): Mailbox | undefined {
@@ -150,16 +158,18 @@ function bodyText(mail: Email): string {
   return "";
 }
 
+/** The parts that are attachments (not inline images of the HTML), at most {@link MAX_ATTACHMENTS}. */
+function attachedParts(mail: Email): Email["attachments"] {
+  return mail.attachments.filter((part) => part.disposition === "attachment" || (part.filename && !part.related)).slice(0, MAX_ATTACHMENTS);
+}
+
 function attachmentsOf(mail: Email): Attachment[] {
-  return mail.attachments
-    .filter((part) => part.disposition === "attachment" || (part.filename && !part.related))
-    .slice(0, MAX_ATTACHMENTS)
-    .map((part) => ({
-      kind: attachmentKind(part.mimeType),
-      mimeType: part.mimeType.slice(0, 128),
-      ...(part.filename ? { fileName: oneLine(part.filename).slice(0, 512) } : {}),
-      fileSize: typeof part.content === "string" ? part.content.length : part.content.byteLength,
-    }));
+  return attachedParts(mail).map((part) => ({
+    kind: attachmentKind(part.mimeType),
+    mimeType: part.mimeType.slice(0, 128),
+    ...(part.filename ? { fileName: oneLine(part.filename).slice(0, 512) } : {}),
+    fileSize: typeof part.content === "string" ? part.content.length : part.content.byteLength,
+  }));
 }
 
 function attachmentKind(mimeType: string): Attachment["kind"] {
