@@ -23,3 +23,15 @@ export function recordingEdgeServices(options: { failQueue?: boolean } = {}): { 
     }),
   };
 }
+
+/** The edge environment tests that run the edge in Node start from: a signing key, a queue that is never called, quiet logs. */
+export function testEdgeEnv(signingKey: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    WEBHOOK_SIGNING_KEY: signingKey,
+    SQS_ACCESS_KEY_ID: "test",
+    SQS_SECRET_ACCESS_KEY: "test",
+    INBOUND_QUEUE_URL: "http://127.0.0.1:1/000000000000/inbound.fifo",
+    LOG_LEVEL: "error",
+    ...extra,
+  };
+}

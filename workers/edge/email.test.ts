@@ -1,18 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { channelEmailAddress } from "../../core/channels/email/address";
-import { recordingEdgeServices } from "../../test/support/edge";
+import { recordingEdgeServices, testEdgeEnv } from "../../test/support/edge";
 import { newEmailHandler, type InboundEmailMessage } from "./email";
 
 const signingKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(5)));
-const env = {
-  WEBHOOK_SIGNING_KEY: signingKey,
-  SQS_ACCESS_KEY_ID: "test",
-  SQS_SECRET_ACCESS_KEY: "test",
-  INBOUND_QUEUE_URL: "http://127.0.0.1:1/000000000000/inbound.fifo",
-  LOG_LEVEL: "error",
-  EMAIL_DOMAIN: "in.agents.example",
-};
+const env = testEdgeEnv(signingKey, { EMAIL_DOMAIN: "in.agents.example" });
 const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "22222222-2222-4222-8222-222222222222" };
 const gmail = readFileSync(new URL("../../test/fixtures/email/gmail-reply.eml", import.meta.url));
 

@@ -4,7 +4,7 @@ import { formatChannelAddress } from "../../../../core/channels/address";
 import { sesEndpointToken } from "../../../../core/channels/email/ses";
 import type { InboundChatMessage } from "../../../../core/queue/inbound-message";
 import { startFakeSns, type FakeSns } from "../../../../test/fakes/sns";
-import { recordingEdgeServices } from "../../../../test/support/edge";
+import { recordingEdgeServices, testEdgeEnv } from "../../../../test/support/edge";
 import { newApp } from "../../app";
 
 const signingKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
@@ -22,14 +22,7 @@ afterAll(() => sns?.close());
 function setup(trusted = true) {
   const { enqueued, services } = recordingEdgeServices();
   const app = newApp(services);
-  const env = {
-    WEBHOOK_SIGNING_KEY: signingKey,
-    SQS_ACCESS_KEY_ID: "test",
-    SQS_SECRET_ACCESS_KEY: "test",
-    INBOUND_QUEUE_URL: "http://127.0.0.1:1/000000000000/inbound.fifo",
-    LOG_LEVEL: "error",
-    ...(trusted ? { SNS_TRUSTED_BASE_URL: sns.url } : {}),
-  };
+  const env = testEdgeEnv(signingKey, trusted ? { SNS_TRUSTED_BASE_URL: sns.url } : {});
   const post = async (body: unknown, query = `?token=${token}`) => {
     const response = await app.fetch(
       new Request(`http://edge/webhooks/ses/${formatChannelAddress(address)}${query}`, {

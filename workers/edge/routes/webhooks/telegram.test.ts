@@ -1,18 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { formatChannelAddress } from "../../../../core/channels/address";
 import { telegramWebhookSecret } from "../../../../core/channels/telegram/webhook-secret";
-import { recordingEdgeServices } from "../../../../test/support/edge";
+import { recordingEdgeServices, testEdgeEnv } from "../../../../test/support/edge";
 import { textUpdate } from "../../../../test/support/telegram";
 import { newApp } from "../../app";
 
 const signingKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(3)));
-const env = {
-  WEBHOOK_SIGNING_KEY: signingKey,
-  SQS_ACCESS_KEY_ID: "test",
-  SQS_SECRET_ACCESS_KEY: "test",
-  INBOUND_QUEUE_URL: "http://127.0.0.1:1/000000000000/inbound.fifo",
-  LOG_LEVEL: "error",
-};
+const env = testEdgeEnv(signingKey);
 const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "22222222-2222-4222-8222-222222222222" };
 const path = `/webhooks/telegram/${formatChannelAddress(address)}`;
 
