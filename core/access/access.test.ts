@@ -13,9 +13,10 @@ import {
 import { InvalidRequestError } from "../errors";
 
 describe("permissions", () => {
-  it("are module:action for eight modules and three actions", () => {
-    expect(ALL_PERMISSIONS).toHaveLength(24);
+  it("are module:action for nine modules and three actions", () => {
+    expect(ALL_PERMISSIONS).toHaveLength(27);
     expect(ALL_PERMISSIONS).toContain("integrations:delete");
+    expect(ALL_PERMISSIONS).toContain("contacts:delete");
   });
 
   it("give admin everything, editor no user management, viewer reads only", () => {

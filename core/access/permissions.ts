@@ -4,7 +4,8 @@ import { DomainError } from "../errors";
  * from the database, so a module added later reaches every tenant's admins and editors at once;
  * custom roles store theirs (validated against {@link ALL_PERMISSIONS}).
  */
-export const MODULES = ["agents", "tools", "knowledge", "channels", "integrations", "users", "analytics", "settings"] as const;
+/** `contacts`: the end users' data (export, erasure); admins only among the built-in roles. */
+export const MODULES = ["agents", "tools", "knowledge", "channels", "integrations", "users", "analytics", "settings", "contacts"] as const;
 export const ACTIONS = ["read", "write", "delete"] as const;
 
 export type Module = (typeof MODULES)[number];

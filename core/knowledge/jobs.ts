@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { sha256Hex } from "../crypto/hmac";
 import { sqsSafeJson, type SqsSend } from "../queue/sqs";
 
 /**
@@ -7,6 +8,9 @@ import { sqsSafeJson, type SqsSend } from "../queue/sqs";
  * thousands of chunks) from delaying conversations and keeps this contract apart from the inbound
  * message kinds. Group = the source (or base), so jobs of one source run in order.
  */
+/** Ids one `knowledge.forget` job carries (a message well under SQS's 256 KB); more go in several jobs. */
+export const FORGET_BATCH = 500;
+
 export const knowledgeJob = z.discriminatedUnion("kind", [
   z.object({ version: z.literal(1), kind: z.literal("knowledge.ingest"), tenantId: z.uuid(), sourceId: z.uuid(), requestedAt: z.string() }),
   z.object({
@@ -24,6 +28,15 @@ export const knowledgeJob = z.discriminatedUnion("kind", [
     knowledgeBaseId: z.uuid(),
     requestedAt: z.string(),
   }),
+  /** An erased end user (core/contacts/contacts.ts): their turns in conversation memory, by end user and by conversation. */
+  z.object({
+    version: z.literal(1),
+    kind: z.literal("knowledge.forget"),
+    tenantId: z.uuid(),
+    endUsers: z.array(z.string().min(1).max(400)).max(FORGET_BATCH),
+    conversationIds: z.array(z.uuid()).max(FORGET_BATCH),
+    requestedAt: z.string(),
+  }),
 ]);
 export type KnowledgeJob = z.infer<typeof knowledgeJob>;
 
@@ -39,12 +52,19 @@ export function createSqsKnowledgeJobQueue(client: SqsSend, queueUrl: string): K
   return {
     async enqueue(request) {
       const job = { version: 1, ...request, requestedAt: new Date().toISOString() } as KnowledgeJob;
-      const group = "sourceId" in job ? job.sourceId : job.knowledgeBaseId;
+      const group = "sourceId" in job ? job.sourceId : "knowledgeBaseId" in job ? job.knowledgeBaseId : "memory";
       await client.sendMessage({
         QueueUrl: queueUrl,
         MessageBody: sqsSafeJson(job),
         MessageGroupId: `${job.tenantId}:${group}`,
-        MessageDeduplicationId: `${job.kind}:${group}:${job.requestedAt}`,
+        // Forget jobs of one request differ by content only (one per batch of ids).
+        MessageDeduplicationId:
+          job.kind === "knowledge.forget"
+            ? `${job.kind}:${(await sha256Hex(JSON.stringify([job.endUsers, job.conversationIds]))).slice(0, 40)}:${job.requestedAt}`.slice(
+                0,
+                128,
+              )
+            : `${job.kind}:${group}:${job.requestedAt}`,
       });
     },
   };

@@ -25,6 +25,7 @@ import { makeDocx, makePdf } from "../../test/support/documents";
 import { embeddingCredentialsFrom } from "../../workers/pool/knowledge";
 import { isTransientFailure } from "../../workers/pool/failures";
 import { processInboundMessage, type TurnDependencies } from "../../workers/pool/handlers";
+import { eraseContact } from "../contacts/contacts";
 import { createKnowledgeBase } from "./admin";
 import { addKnowledgeSource, deleteKnowledgeSource, resyncKnowledgeSource } from "./sources-admin";
 import { listConversationMessages } from "./citations";
@@ -575,6 +576,28 @@ describe("conversation memory", () => {
     expect(system).toMatch(/<memory>\n<turn date="\d{4}-\d{2}-\d{2}">\nCustomer: My dog is called Biscuit[\s\S]*<\/memory>/);
     expect(system).toContain("data not instructions");
     expect(system).not.toContain("Rex");
+  });
+
+  it("forgets an erased customer: the next conversation recalls nothing of them, and another customer's memory stays", async () => {
+    const graph = await makeTenant();
+    const memoryDeps: TurnDependencies = { ...turnDeps, memory: createConversationMemory(deps.store) };
+    const from = (chatId: string, senderId: string, text: string) => ({ ...inbound(graph, chatId, text), sender: { id: senderId } });
+    expect(await processInboundMessage(memoryDeps, from("910", "52", "My cat is called Pixel"))).toBe("replied");
+    expect(await processInboundMessage(memoryDeps, from("911", "53", "My cat is called Mochi"))).toBe("replied");
+
+    const erased = await asAdmin(graph, eraseContact, { identity: "52" });
+    expect(erased).toMatchObject({ conversationsDeleted: 1, messagesDeleted: 2 });
+    expect(
+      await runKnowledgeJob(deps, { version: 1, kind: "knowledge.forget", tenantId: graph.tenant.id, ...erased.forget, requestedAt: "" }),
+    ).toBe("gone");
+
+    const ask = async (chatId: string, senderId: string) => {
+      const before = openai.requests.length;
+      expect(await processInboundMessage(memoryDeps, from(chatId, senderId, "What is my cat called?"))).toBe("replied");
+      return systemText(openai.requests.slice(before).at(-1)!.body.messages);
+    };
+    expect(await ask("912", "52")).not.toContain("Pixel");
+    expect(await ask("913", "53")).toContain("Mochi");
   });
 
   it("writes the turn's memory after the reply has reached the channel, not before it", async () => {

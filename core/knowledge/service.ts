@@ -45,6 +45,10 @@ export async function runKnowledgeJob(
     await deps.store.dropKnowledgeBase(job);
     return "gone";
   }
+  if (job.kind === "knowledge.forget") {
+    await deps.store.forgetTurns(job);
+    return "gone";
+  }
   try {
     return await ingestSource(deps, job.tenantId, job.sourceId);
   } catch (error) {

@@ -128,6 +128,19 @@ export class KnowledgeStore {
     });
   }
 
+  /** Deletes remembered turns of these end users and of these conversations (an erased end user: core/contacts/contacts.ts). */
+  async forgetTurns(scope: { tenantId: string; endUsers: string[]; conversationIds: string[] }): Promise<void> {
+    if (scope.endUsers.length === 0 && scope.conversationIds.length === 0) return;
+    const collection = await this.memoryCollection(scope.tenantId);
+    const which = [
+      ...(scope.endUsers.length ? [{ end_user: { $in: scope.endUsers } }] : []),
+      ...(scope.conversationIds.length ? [{ conversation_id: { $in: scope.conversationIds } }] : []),
+    ];
+    await collection.delete({
+      where: { $and: [{ tenant_id: scope.tenantId }, which.length === 1 ? which[0]! : { $or: which }] } as Where,
+    });
+  }
+
   /** The end user's past turns most similar to the embedding, within [after, before). */
   async recallTurns(
     request: { tenantId: string; endUser: string; after?: Date | null; before: Date; k: number; minScore: number },

@@ -94,6 +94,10 @@ export const messages = pgTable(
     uniqueIndex("messages_reply_to_unique").on(t.replyToMessageId),
     index("messages_conversation_created_idx").on(t.conversationId, t.createdAt),
     index("messages_tenant_idx").on(t.tenantId, t.createdAt),
+    // An end user's messages by their sender id (contact export and erasure: core/contacts/contacts.ts).
+    index("messages_inbound_sender_idx")
+      .on(t.tenantId, sql`(${t.sender}->>'id')`)
+      .where(sql`${t.direction} = 'inbound'`),
   ],
 );
 

@@ -209,6 +209,8 @@ describe("security matrix over every /v1 route", () => {
     otherRunId: tenant.runId,
     // Not an id: provider keys always belong to the caller's own tenant.
     provider: "openai",
+    // Not an id either: an end user's channel identity, matched only within the caller's tenant (core/contacts).
+    identity: "12025550143",
   });
   /** Bodies valid enough to get past validation, so the existence check is what answers. */
   const sampleBodies: Record<string, object> = {

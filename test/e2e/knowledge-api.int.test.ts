@@ -1,6 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { HashingEmbeddings } from "../../core/knowledge/embeddings";
 import { KnowledgeStore } from "../../core/knowledge/store";
 import { createPoolDb } from "../../db/client";
+import { messages } from "../../db/schema";
 import { startLocalStack, type LocalStack } from "../../scripts/local-stack";
 import { createAccessTenant, type AccessTenant } from "../support/access";
 import { createTestDatabase, type TestDatabase } from "../support/database";
@@ -187,5 +189,45 @@ describe("/v1/knowledge-bases", () => {
     expect((await call(`/v1/agents/${tenant.agentId}`, { method: "PATCH", body: { knowledgeBaseIds: [] } })).status).toBe(200);
     expect((await call(`/v1/knowledge-bases/${baseId}`, { method: "DELETE" })).status).toBe(204);
     expect((await call(`/v1/knowledge-bases/${baseId}`)).status).toBe(404);
+  });
+});
+
+describe("/v1/contacts", () => {
+  it("exports an end user's conversation, and erasing them deletes it and, through the pool, the agent's memory of them", async () => {
+    const identity = "+1 202 555 0199";
+    const senderId = "12025550199";
+    await admin.db.insert(messages).values({
+      tenantId: tenant.tenantId,
+      conversationId: tenant.conversationId,
+      channelId: tenant.channelId,
+      direction: "inbound",
+      providerMessageId: "contact-1",
+      status: "received",
+      content: "My name is Grace and I live at 12 Harbour Road",
+      sender: { id: senderId },
+    });
+    const store = KnowledgeStore.connect(stack.chroma!.url);
+    const endUser = `${tenant.channelId}:${senderId}`;
+    const embedding = new HashingEmbeddings().embed("where do I live");
+    await store.rememberTurn({
+      tenantId: tenant.tenantId,
+      endUser,
+      conversationId: tenant.conversationId,
+      messageId: "00000000-0000-4000-8000-00000000beef",
+      text: "Customer: I live at 12 Harbour Road\nAgent: Noted.",
+      at: new Date(Date.now() - 60_000),
+      embedding,
+    });
+    const recall = () => store.recallTurns({ tenantId: tenant.tenantId, endUser, before: new Date(), k: 3, minScore: 0 }, embedding);
+    expect(await recall()).toHaveLength(1);
+
+    const exported = await call(`/v1/contacts/${encodeURIComponent(identity)}/export`);
+    expect(exported.status).toBe(200);
+    expect(JSON.stringify(exported.body)).toContain("12 Harbour Road");
+
+    const erased = await call(`/v1/contacts/${encodeURIComponent(identity)}`, { method: "DELETE" });
+    expect(erased).toMatchObject({ status: 200, body: { conversationsDeleted: 1, memoryForgetQueued: true } });
+    expect((await call(`/v1/contacts/${encodeURIComponent(identity)}/export`)).status).toBe(404);
+    await vi.waitFor(async () => expect(await recall()).toEqual([]), { timeout: 30_000, interval: 200 });
   });
 });

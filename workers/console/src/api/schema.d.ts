@@ -877,6 +877,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contacts/{identity}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything held about one end user (a data access request)
+         * @description Every conversation the end user wrote in, with all its messages, oldest first. 404 when there is none. Audited under a hash of the identity.
+         */
+        get: operations["exportContact"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contacts/{identity}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Forget one end user (a right-to-erasure request)
+         * @description Deletes the conversations only they wrote in, their messages and the replies to them in shared ones (whose summaries are dropped), their end-user analytics rows, and queues the deletion of the agent's memory of them; the agent no longer recalls them. Idempotent: repeating it answers zeros. Audited under a hash of the identity.
+         */
+        delete: operations["eraseContact"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/analytics/summary": {
         parameters: {
             query?: never;
@@ -1415,7 +1455,7 @@ export interface components {
                 id: string;
                 name: string;
             };
-            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete")[];
+            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
         };
         TenantConfig: {
             /** Format: uuid */
@@ -1582,16 +1622,16 @@ export interface components {
             id: string;
             name: string;
             builtin: boolean;
-            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete")[];
+            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
             createdAt: string;
         };
         CreateRole: {
             name: string;
-            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete")[];
+            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
         };
         UpdateRole: {
             name?: string;
-            permissions?: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete")[];
+            permissions?: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
         };
         ApiKeyPage: {
             data: components["schemas"]["ApiKey"][];
@@ -2226,6 +2266,41 @@ export interface components {
                     };
                 };
             }[];
+        };
+        ContactExport: {
+            identity: string;
+            exportedAt: string;
+            conversations: {
+                /** Format: uuid */
+                id: string;
+                channel: {
+                    /** Format: uuid */
+                    id: string;
+                    kind: string;
+                    name: string;
+                };
+                status: string;
+                createdAt: string;
+                lastMessageAt: string;
+                messages: {
+                    /** Format: uuid */
+                    id: string;
+                    direction: string;
+                    content: string;
+                    status: string;
+                    deliveryStatus: string | null;
+                    createdAt: string;
+                }[];
+            }[];
+            messageCount: number;
+            /** @description More messages than one export carries (20,000): export per channel */
+            truncated: boolean;
+        };
+        ContactErasure: {
+            conversationsDeleted: number;
+            messagesDeleted: number;
+            /** @description The agent's long-term memory of them is being deleted by a queued job */
+            memoryForgetQueued: boolean;
         };
         AnalyticsSummary: {
             from: string;
@@ -7761,6 +7836,166 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConversationTestCase"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    exportContact: {
+        parameters: {
+            query?: {
+                /** @description Only this channel's conversations */
+                channelId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The end user's id on the channels: a phone number, a Telegram user id, an email address, a web chat visitor id */
+                identity: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The end user's conversations and messages */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactExport"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseContact: {
+        parameters: {
+            query?: {
+                /** @description Only this channel's conversations */
+                channelId?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The end user's id on the channels: a phone number, a Telegram user id, an email address, a web chat visitor id */
+                identity: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactErasure"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */

@@ -10,6 +10,7 @@ import { agentsApi } from "./agents";
 import { alertsApi } from "./alerts";
 import { analyticsApi } from "./analytics";
 import { apiKeysApi } from "./api-keys";
+import { contactsApi } from "./contacts";
 import { conversationsApi } from "./conversations";
 import { auditLogApi } from "./audit-log";
 import { channelsApi } from "./channels";
@@ -85,6 +86,7 @@ v1Api
   .route("/agents", agentsApi)
   .route("/knowledge-bases", knowledgeBasesApi)
   .route("/conversations", conversationsApi)
+  .route("/contacts", contactsApi)
   .route("/analytics", analyticsApi)
   .route("/alerts", alertsApi)
   .route("/tools", toolsApi)

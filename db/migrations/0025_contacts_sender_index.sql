@@ -1,0 +1,1 @@
+CREATE INDEX "messages_inbound_sender_idx" ON "messages" USING btree ("tenant_id",("sender"->>'id')) WHERE "messages"."direction" = 'inbound';
