@@ -600,6 +600,22 @@ describe("conversation memory", () => {
     expect(await ask("913", "53")).toContain("Mochi");
   });
 
+  it("forgets turns from before a retention cutoff and keeps later ones", async () => {
+    const tenantId = randomUUID();
+    const embedding = [1, 0, 0, 0];
+    const turn = (messageId: string, at: Date) =>
+      deps.store.rememberTurn({ tenantId, endUser: "c:1", conversationId: randomUUID(), messageId, text: messageId, at, embedding });
+    await turn(randomUUID(), new Date("2026-01-01T00:00:00Z"));
+    const recent = randomUUID();
+    await turn(recent, new Date("2026-06-01T00:00:00Z"));
+    await deps.store.forgetTurnsBefore(tenantId, new Date("2026-03-01T00:00:00Z"));
+    const left = await deps.store.recallTurns(
+      { tenantId, endUser: "c:1", before: new Date("2027-01-01T00:00:00Z"), k: 5, minScore: 0 },
+      embedding,
+    );
+    expect(left.map((entry) => entry.text)).toEqual([recent]);
+  });
+
   it("writes the turn's memory after the reply has reached the channel, not before it", async () => {
     const graph = await makeTenant();
     const memory = createConversationMemory(deps.store);

@@ -141,6 +141,12 @@ export class KnowledgeStore {
     });
   }
 
+  /** Deletes remembered turns from before `cutoff` (the tenant's retention policy: core/tenants/retention.ts). */
+  async forgetTurnsBefore(tenantId: string, cutoff: Date): Promise<void> {
+    const collection = await this.memoryCollection(tenantId);
+    await collection.delete({ where: { $and: [{ tenant_id: tenantId }, { at: { $lt: cutoff.getTime() } }] } as Where });
+  }
+
   /** The end user's past turns most similar to the embedding, within [after, before). */
   async recallTurns(
     request: { tenantId: string; endUser: string; after?: Date | null; before: Date; k: number; minScore: number },

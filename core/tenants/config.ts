@@ -5,7 +5,7 @@ import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
 import { requirePermission } from "../access/permissions";
 import { iso } from "../access/schemas";
-import { readTenantSettings, tenantBudget, tenantSettings } from "./settings";
+import { readTenantSettings, retentionPolicy, tenantBudget, tenantSettings } from "./settings";
 import { NotFoundError } from "../errors";
 
 /** The tenant's master configuration as the admin API shows it. */
@@ -20,6 +20,8 @@ export const tenantConfigDto = z.object({
   allowedOrigins: z.array(z.string()),
   /** Publishing an agent version needs a passing test run of it. */
   requireTestsToPublish: z.boolean(),
+  /** Messages older than this are deleted or anonymised by the pool's retention job; null: kept. */
+  retention: retentionPolicy.nullable(),
   /** Set by the platform operator: the Auth0 Organization whose members sign in here. */
   auth0OrgId: z.string().nullable(),
   updatedAt: z.string(),
@@ -39,6 +41,8 @@ export const updateTenantConfigInput = z
     budget: tenantBudget,
     allowedOrigins: tenantSettings.shape.allowedOrigins.unwrap(),
     requireTestsToPublish: z.boolean(),
+    /** Null turns retention off. */
+    retention: retentionPolicy.nullable(),
   })
   .partial()
   .strict();
@@ -56,6 +60,7 @@ function toDto(row: Tenant): TenantConfigDto {
     budget: settings.budget,
     allowedOrigins: settings.allowedOrigins,
     requireTestsToPublish: settings.requireTestsToPublish,
+    retention: settings.retention,
     auth0OrgId: row.auth0OrgId,
     updatedAt: iso(row.updatedAt)!,
   };

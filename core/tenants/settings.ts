@@ -111,6 +111,20 @@ export const providerKeys = z
  * The tenant's master configuration, stored in `tenants.settings` and validated on every write
  * (admin API) and read (engine). One definition for both, so they never disagree.
  */
+/**
+ * How long the tenant keeps conversations' messages (and transcripts): after `messagesDays` days the
+ * pool's retention job deletes them, or anonymises them (content replaced, the sender and the
+ * conversation's channel key dropped) so counts and costs stay. The agent's long-term memory of those
+ * turns goes either way. Null: kept until deleted through the API.
+ */
+export const retentionPolicy = z
+  .object({
+    messagesDays: z.number().int().min(1).max(3650),
+    mode: z.enum(["delete", "anonymise"]).default("delete"),
+  })
+  .strict();
+export type RetentionPolicy = z.infer<typeof retentionPolicy>;
+
 export const tenantSettings = z.object({
   locale: z.string().min(2).max(35).refine(isLocale, "not a BCP 47 locale tag").default("en"),
   timezone: z.string().min(1).max(64).refine(isTimeZone, "not an IANA time zone").default("UTC"),
@@ -145,6 +159,7 @@ export const tenantSettings = z.object({
    * broken release is undone in a hurry.
    */
   requireTestsToPublish: z.boolean().default(false),
+  retention: retentionPolicy.nullable().default(null),
 });
 
 function isLocale(tag: string): boolean {

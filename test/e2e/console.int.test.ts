@@ -398,9 +398,16 @@ describe("the console", () => {
     // The tenant's default model policy is edited with the agents' editor, and saves.
     const fallback = page.locator("ol.candidates > li").first();
     expect(await fallback.getByLabel("Model", { exact: true }).inputValue()).not.toBe("");
+    // A retention policy: messages anonymised after 90 days.
+    await page.getByLabel("Keep messages for (days)").fill("90");
+    await page.getByLabel("After that").selectOption("anonymise");
     await page.getByRole("button", { name: "Save", exact: true }).first().click();
     await page.getByText("Saved.").waitFor();
     await checkPanel("settings");
+    await page.reload();
+    await page.getByLabel("Keep messages for (days)").waitFor();
+    expect(await page.getByLabel("Keep messages for (days)").inputValue()).toBe("90");
+    expect(await page.getByLabel("After that").inputValue()).toBe("anonymise");
   });
 
   it("invites a viewer; a viewer signed in sees the agent but cannot change it", async () => {

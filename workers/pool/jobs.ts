@@ -1,6 +1,7 @@
 import { runRollups } from "../../core/analytics/rollup";
 import { describeError, type Logger } from "../../core/observability/log";
 import type { Database } from "../../db/client";
+import { runRetention, type RetentionDependencies } from "../../core/tenants/retention";
 import { runAlerting, type AlertDeliveryDeps } from "./alerts";
 
 export interface PeriodicJobs {
@@ -11,7 +12,8 @@ export interface PeriodicJobs {
 
 /**
  * The pool's periodic work, every `intervalMs`: the analytics rollups (tenants with traffic since
- * the previous pass, all of them on the first), then tenant alert rules and their notifications.
+ * the previous pass, all of them on the first), then tenant alert rules and their notifications,
+ * then the tenants' retention policies.
  * Several pools may run it at once: rollups rebuild whole hours idempotently, and deliveries are
  * claimed before sending. A pass never overlaps the previous one.
  */
@@ -20,6 +22,9 @@ export function startPeriodicJobs(options: {
   logger: Logger;
   intervalMs: number;
   alerting: AlertDeliveryDeps;
+  /** Tenants' retention policies (core/tenants/retention.ts); absent: not applied by this pool. */
+  retention?: RetentionDependencies;
+  now?: () => Date;
 }): PeriodicJobs {
   let lastPass = new Date(0);
   let running: Promise<void> | undefined;
@@ -29,7 +34,12 @@ export function startPeriodicJobs(options: {
       const rollups = await runRollups(options.db, { since: new Date(lastPass.getTime() - 5 * 60_000) });
       lastPass = started;
       const alerting = await runAlerting(options.alerting);
-      options.logger.log("debug", "jobs.pass", { rollupTenants: rollups.tenants, ...alerting });
+      const retention = options.retention ? await runRetention(options.retention, (options.now ?? (() => new Date()))()) : [];
+      for (const applied of retention) {
+        if (applied.messages || applied.conversations)
+          options.logger.log("info", "jobs.retention_applied", { ...applied, cutoff: applied.cutoff.toISOString() });
+      }
+      options.logger.log("debug", "jobs.pass", { rollupTenants: rollups.tenants, ...alerting, retentionTenants: retention.length });
     } catch (error) {
       options.logger.log("error", "jobs.pass_failed", describeError(error));
     }

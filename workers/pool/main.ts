@@ -157,7 +157,7 @@ async function main() {
     },
     { metrics: metrics.registry },
   );
-  // Analytics rollups and tenant alert rules (workers/pool/jobs.ts).
+  // Analytics rollups, tenant alert rules and retention (workers/pool/jobs.ts).
   const jobs =
     config.POOL_JOBS_INTERVAL_SECONDS > 0
       ? startPeriodicJobs({
@@ -172,6 +172,10 @@ async function main() {
             emailFrom: config.ALERTS_EMAIL_FROM,
             logger,
             onDelivery: metrics.alertDelivery,
+          },
+          retention: {
+            db: database.db,
+            ...(knowledge ? { forgetBefore: (tenantId: string, cutoff: Date) => knowledge.store.forgetTurnsBefore(tenantId, cutoff) } : {}),
           },
         })
       : undefined;

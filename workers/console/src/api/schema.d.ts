@@ -1500,6 +1500,14 @@ export interface components {
             };
             allowedOrigins: string[];
             requireTestsToPublish: boolean;
+            retention: {
+                messagesDays: number;
+                /**
+                 * @default delete
+                 * @enum {string}
+                 */
+                mode?: "delete" | "anonymise";
+            } | null;
             auth0OrgId: string | null;
             updatedAt: string;
         };
@@ -1543,6 +1551,14 @@ export interface components {
             };
             allowedOrigins?: string[];
             requireTestsToPublish?: boolean;
+            retention?: {
+                messagesDays: number;
+                /**
+                 * @default delete
+                 * @enum {string}
+                 */
+                mode?: "delete" | "anonymise";
+            } | null;
         };
         ProviderKeyStatus: {
             openai: {

@@ -34,6 +34,8 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
     allowedOrigins: tenant.allowedOrigins.join("\n"),
     policy: policyDraftOf(tenant.defaultModelPolicy),
     requireTestsToPublish: tenant.requireTestsToPublish,
+    retentionDays: tenant.retention ? String(tenant.retention.messagesDays) : "",
+    retentionMode: tenant.retention?.mode ?? "delete",
   });
   const save = useMutation({
     mutationFn: () =>
@@ -54,13 +56,17 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
               .filter(Boolean),
             defaultModelPolicy: policyOf(draft.policy) ?? undefined,
             requireTestsToPublish: draft.requireTestsToPublish,
+            // Empty: kept until deleted through the API.
+            retention: draft.retentionDays.trim()
+              ? { messagesDays: Number(draft.retentionDays), mode: draft.retentionMode === "anonymise" ? "anonymise" : "delete" }
+              : null,
           },
         }),
       ),
     onSuccess: (saved) => queryClient.setQueryData(["tenant"], saved),
   });
   const set =
-    (key: Exclude<keyof typeof draft, "policy" | "requireTestsToPublish">) =>
+    (key: Exclude<keyof typeof draft, "policy" | "requireTestsToPublish" | "retentionMode">) =>
     (e: React.ChangeEvent<HTMLInputElement | HTMLTextAreaElement>) =>
       setDraft({ ...draft, [key]: e.target.value });
   return (
@@ -92,6 +98,20 @@ function TenantForm({ tenant }: { tenant: Schemas["TenantConfig"] }) {
         <Field label={t("settings.allowedOrigins")} path="allowedOrigins" error={save.error} hint={t("settings.allowedOriginsHint")}>
           <textarea rows={3} value={draft.allowedOrigins} onChange={set("allowedOrigins")} />
         </Field>
+        <div className="row">
+          <Field label={t("settings.retentionDays")} path="retention.messagesDays" error={save.error} hint={t("settings.retentionHint")}>
+            <input type="number" min="1" max="3650" step="1" value={draft.retentionDays} onChange={set("retentionDays")} />
+          </Field>
+          <Field label={t("settings.retentionMode")} path="retention.mode" error={save.error}>
+            <select
+              value={draft.retentionMode}
+              onChange={(e) => setDraft({ ...draft, retentionMode: e.target.value as "delete" | "anonymise" })}
+            >
+              <option value="delete">{t("settings.retentionDelete")}</option>
+              <option value="anonymise">{t("settings.retentionAnonymise")}</option>
+            </select>
+          </Field>
+        </div>
         <label className="check">
           <input
             type="checkbox"
