@@ -106,6 +106,15 @@ export class KnowledgeStore {
     });
   }
 
+  /** Drops the tenant's conversation memory collection (a purged tenant: core/tenants/deletion.ts). */
+  async dropMemory(tenantId: string): Promise<void> {
+    const name = memoryCollectionName(tenantId);
+    this.collections.delete(name);
+    await this.client.deleteCollection({ name }).catch((error: unknown) => {
+      if (!/not found|does not exist/i.test(String((error as Error)?.message))) throw error;
+    });
+  }
+
   /**
    * Conversation memory: one document per answered turn (id = the inbound message id, so a retried
    * turn overwrites itself), tagged with the tenant and the end user (`channel:sender`).

@@ -12,6 +12,10 @@ export const tenants = pgTable("tenants", {
    * sign-in for this tenant (API keys only).
    */
   auth0OrgId: text("auth0_org_id").unique(),
+  /** `DELETE /v1/tenant`: the tenant stopped at this moment (its API answers 403, its turns are not run). */
+  deletionRequestedAt: timestamp("deletion_requested_at", { withTimezone: true }),
+  /** When the pool's purge deletes every row of the tenant; restorable until then (`POST /v1/tenant/restore`). */
+  purgeAfter: timestamp("purge_after", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
 });

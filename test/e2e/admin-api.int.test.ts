@@ -293,3 +293,35 @@ describe("the edge around /v1", () => {
     expect((await json(missing)).error).toMatchObject({ code: "NOT_FOUND" });
   });
 });
+
+describe("deleting the tenant", () => {
+  it("needs the name typed; stops the tenant (403 TENANT_DELETED) but for reading and restoring it; restoring brings it back", async () => {
+    // Its own tenant: stopping tenant a would stop the other tests.
+    const c = await createAccessTenant(h.admin.db);
+    const key = c.apiKeys.admin.key;
+    const [row] = await h.admin.db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, c.tenantId));
+    const wrong = await h.call("/v1/tenant", { method: "DELETE", token: key, body: { confirmName: "nope" } });
+    expect(wrong.status).toBe(422);
+    expect(await json(wrong)).toMatchObject({ error: { code: "INVALID_REQUEST", details: { reason: "CONFIRMATION_MISMATCH" } } });
+    const viewer = await h.call("/v1/tenant", { method: "DELETE", token: c.apiKeys.viewer.key, body: { confirmName: row!.name } });
+    expect(viewer.status).toBe(403);
+
+    const deleted = await h.call("/v1/tenant", { method: "DELETE", token: key, body: { confirmName: row!.name } });
+    expect(deleted.status).toBe(202);
+    const dates = await json(deleted);
+    expect(Date.parse(String(dates.purgeAfter)) - Date.parse(String(dates.deletionRequestedAt))).toBe(30 * 86_400_000);
+
+    const stopped = await h.call("/v1/agents", { token: key });
+    expect(stopped.status).toBe(403);
+    const refusal = await json(stopped);
+    expect(refusal).toMatchObject({ error: { code: "FORBIDDEN", details: { reason: "TENANT_DELETED" } } });
+    expect(JSON.stringify(refusal)).toContain(String(dates.purgeAfter));
+    expect((await h.call("/v1/tenant", { token: key })).status).toBe(200);
+    // Another tenant is not affected.
+    expect((await h.call("/v1/agents", { token: admin() })).status).toBe(200);
+
+    expect((await h.call("/v1/tenant/restore", { method: "POST", token: key })).status).toBe(200);
+    expect((await h.call("/v1/agents", { token: key })).status).toBe(200);
+    expect((await h.call("/v1/tenant/restore", { method: "POST", token: key })).status).toBe(409);
+  });
+});

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { issueLines } from "../../core/errors";
 import { endpointEnv } from "../../core/endpoints";
+import { DEFAULT_DELETION_GRACE_DAYS } from "../../core/tenants/deletion";
 import { integrationAppEnv } from "../../core/integrations/config";
 
 /**
@@ -34,6 +35,8 @@ export const edgeEnvSchema = z
      * confirmations instead of `https://sns.<region>.amazonaws.com`. Never set in production.
      */
     SNS_TRUSTED_BASE_URL: optional(z.url()),
+    /** Days a deleted tenant can still be restored before the pool purges it (`DELETE /v1/tenant`); default 30. */
+    TENANT_DELETION_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(DEFAULT_DELETION_GRACE_DAYS),
     /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */
     PUBLIC_BASE_URL: optional(z.url()),
     /** TELEGRAM_API_BASE, WHATSAPP_API_BASE, the integrations' HUBSPOT_*, SALESFORCE_LOGIN_URL, STRIPE_*: see core/endpoints.ts. */

@@ -8,7 +8,7 @@ import type { InboundChatMessage, InboundMessage } from "../../core/queue/inboun
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { channels, conversations, messages, usageRecords, type Channel } from "../../db/schema";
+import { channels, conversations, messages, tenants, usageRecords, type Channel } from "../../db/schema";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../../test/fakes/whatsapp";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
@@ -347,6 +347,17 @@ describe("WhatsApp Cloud API", () => {
     expect(whatsapp.sent("16505550009")).toEqual([]);
     expect(await processInboundMessage(deps, wa(graph, "16505550009", "for this number", { accountId: PHONE_NUMBER_ID }))).toBe("replied");
     expect(whatsapp.sent("16505550009")).toHaveLength(1);
+  });
+
+  it("answers and keeps nothing for a tenant stopped for deletion", async () => {
+    const graph = await makeChannel("whatsapp");
+    await admin.db
+      .update(tenants)
+      .set({ deletionRequestedAt: new Date(), purgeAfter: new Date(Date.now() + 86_400_000) })
+      .where(eq(tenants.id, graph.tenant.id));
+    expect(await processInboundMessage(deps, wa(graph, "16505550011", "still there?"))).toBe("ignored");
+    expect(await inboundOf(graph)).toEqual([]);
+    expect(whatsapp.sent("16505550011")).toEqual([]);
   });
 
   it("fetches no media for a message addressed to another phone number", async () => {

@@ -1,6 +1,7 @@
 import { runRollups } from "../../core/analytics/rollup";
 import { describeError, type Logger } from "../../core/observability/log";
 import type { Database } from "../../db/client";
+import { purgeDueTenants, type PurgeDependencies } from "../../core/tenants/deletion";
 import { runRetention, type RetentionDependencies } from "../../core/tenants/retention";
 import { runAlerting, type AlertDeliveryDeps } from "./alerts";
 
@@ -13,7 +14,7 @@ export interface PeriodicJobs {
 /**
  * The pool's periodic work, every `intervalMs`: the analytics rollups (tenants with traffic since
  * the previous pass, all of them on the first), then tenant alert rules and their notifications,
- * then the tenants' retention policies.
+ * then the tenants' retention policies, then the purge of tenants deleted longer ago than their grace period.
  * Several pools may run it at once: rollups rebuild whole hours idempotently, and deliveries are
  * claimed before sending. A pass never overlaps the previous one.
  */
@@ -24,6 +25,8 @@ export function startPeriodicJobs(options: {
   alerting: AlertDeliveryDeps;
   /** Tenants' retention policies (core/tenants/retention.ts); absent: not applied by this pool. */
   retention?: RetentionDependencies;
+  /** Purges tenants whose deletion grace period is over (core/tenants/deletion.ts); absent: not by this pool. */
+  purge?: PurgeDependencies;
   now?: () => Date;
 }): PeriodicJobs {
   let lastPass = new Date(0);
@@ -34,7 +37,10 @@ export function startPeriodicJobs(options: {
       const rollups = await runRollups(options.db, { since: new Date(lastPass.getTime() - 5 * 60_000) });
       lastPass = started;
       const alerting = await runAlerting(options.alerting);
-      const retention = options.retention ? await runRetention(options.retention, (options.now ?? (() => new Date()))()) : [];
+      const now = (options.now ?? (() => new Date()))();
+      const retention = options.retention ? await runRetention(options.retention, now) : [];
+      const purged = options.purge ? await purgeDueTenants(options.purge, now) : [];
+      for (const tenantId of purged) options.logger.log("info", "jobs.tenant_purged", { tenantId });
       for (const applied of retention) {
         if (applied.messages || applied.conversations)
           options.logger.log("info", "jobs.retention_applied", { ...applied, cutoff: applied.cutoff.toISOString() });

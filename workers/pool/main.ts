@@ -173,6 +173,7 @@ async function main() {
             logger,
             onDelivery: metrics.alertDelivery,
           },
+          purge: { db: database.db, ...(knowledge ? { store: knowledge.store } : {}) },
           retention: {
             db: database.db,
             ...(knowledge ? { forgetBefore: (tenantId: string, cutoff: Date) => knowledge.store.forgetTurnsBefore(tenantId, cutoff) } : {}),

@@ -42,6 +42,11 @@ export async function answerMessage(deps: TurnDependencies, message: InboundChat
     logger.log("debug", "turn.not_addressed");
     return "ignored";
   }
+  if (context === "tenant_deleted") {
+    // Stopped for deletion: the message is not kept (its rows are about to be purged).
+    logger.log("info", "turn.tenant_deleted");
+    return "ignored";
+  }
   logger = logger.child({ conversationId: context.conversation.id });
   return replyInContext(deps, context, delivery, { now, logger });
 }

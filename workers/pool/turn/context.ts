@@ -32,6 +32,8 @@ type Agent = typeof agents.$inferSelect;
 export interface TurnChannel {
   channel: Channel;
   agent: Agent;
+  /** The tenant asked to be deleted (`DELETE /v1/tenant`): none of its messages is answered or stored. */
+  tenantStopped?: boolean;
   credentials(): Promise<Record<string, string> | undefined>;
 }
 
@@ -51,11 +53,13 @@ export async function readTurnChannel(
   keyring: Keyring,
   message: Pick<InboundChatMessage, "tenantId" | "channelId" | "channelKind" | "agentVersion">,
 ): Promise<TurnChannel> {
-  const [channel] = await tx
-    .select()
+  const [found] = await tx
+    .select({ channel: channels, stoppedAt: tenants.deletionRequestedAt })
     .from(channels)
+    .innerJoin(tenants, eq(tenants.id, channels.tenantId))
     .where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
-  if (!channel) throw new UnprocessableMessageError("channel not found for this tenant");
+  if (!found) throw new UnprocessableMessageError("channel not found for this tenant");
+  const { channel } = found;
   if (channel.kind !== message.channelKind) throw new UnprocessableMessageError("channel kind does not match the message");
   const [agent] = await tx
     .select()
@@ -64,7 +68,12 @@ export async function readTurnChannel(
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
   const answering = await answeringVersion(tx, agent, message.agentVersion ?? "published");
   let opened: Promise<Record<string, string> | undefined> | undefined;
-  return { channel, agent: answering, credentials: () => (opened ??= openChannelCredentials(keyring, channel)) };
+  return {
+    channel,
+    agent: answering,
+    tenantStopped: found.stoppedAt !== null,
+    credentials: () => (opened ??= openChannelCredentials(keyring, channel)),
+  };
 }
 
 /**
@@ -90,7 +99,7 @@ export async function answeringVersion(tx: Transaction, agent: Agent, which: "dr
 }
 
 /** Why a message is not the bot's business: it is acknowledged, not stored, not answered. */
-export type NotAddressed = "wrong_account" | "not_addressed";
+export type NotAddressed = "wrong_account" | "not_addressed" | "tenant_deleted";
 
 /**
  * Whether the message is this channel's to answer: addressed to its account (WhatsApp's phone
@@ -98,6 +107,7 @@ export type NotAddressed = "wrong_account" | "not_addressed";
  * lookup, nothing stored).
  */
 export function notAddressed(on: TurnChannel, message: InboundChatMessage): NotAddressed | undefined {
+  if (on.tenantStopped) return "tenant_deleted";
   const channelSettings = readChannelSettings(on.channel.config);
   if (!addressedToChannel(message, channelSettings)) return "wrong_account";
   // Group chats: only messages that mention or reply to the bot are the bot's business.

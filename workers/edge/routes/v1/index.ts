@@ -10,6 +10,7 @@ import { agentsApi } from "./agents";
 import { alertsApi } from "./alerts";
 import { analyticsApi } from "./analytics";
 import { apiKeysApi } from "./api-keys";
+import { tenantNotDeleted } from "../../middleware/tenant-status";
 import { contactsApi } from "./contacts";
 import { conversationsApi } from "./conversations";
 import { auditLogApi } from "./audit-log";
@@ -71,7 +72,7 @@ v1Api.use("/invitation-acceptances", localSignInOnly, database());
 v1Api.use("/signup", signUpEnabled, database());
 v1Api.route("/", sessionApi);
 
-v1Api.use("*", database(), tenantCors(), authenticate());
+v1Api.use("*", database(), tenantCors(), authenticate(), tenantNotDeleted());
 
 // Agents, tools, channels and knowledge mount theirs here the same way.
 v1Api
