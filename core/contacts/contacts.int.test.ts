@@ -1,30 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { and, eq } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPoolDb } from "../../db/client";
+import { describe, expect, it } from "vitest";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { analyticsEndUsersHourly, auditLog, conversations, messages } from "../../db/schema";
-import { withTenant } from "../../db/tenant";
-import { createTestDatabase, type TestDatabase } from "../../test/support/database";
+import { runAsMember, useTestDatabase } from "../../test/support/verbs";
 import type { AccessContext } from "../access/context";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import { DomainError } from "../errors";
 import { eraseContact, exportContact, senderIdsOf, type ContactInput } from "./contacts";
 
-let database: TestDatabase;
-let admin: ReturnType<typeof createPoolDb>;
-let app: ReturnType<typeof createPoolDb>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  admin = createPoolDb(database.adminUrl, { max: 1 });
-  app = createPoolDb(database.appUrl, { max: 2 });
-});
-afterAll(async () => {
-  await app?.close();
-  await admin?.close();
-  await database?.close();
-});
+const db = useTestDatabase();
 
 function as<O>(
   graph: TenantGraph,
@@ -32,19 +17,7 @@ function as<O>(
   input: ContactInput,
   permissions: readonly Permission[] = ALL_PERMISSIONS,
 ): Promise<O> {
-  return withTenant(app.db, graph.tenant.id, (tx) =>
-    verb({
-      ctx: {
-        tenantId: graph.tenant.id,
-        actor: { type: "user", id: graph.user.id },
-        role: { id: graph.user.id, name: "admin" },
-        permissions: new Set(permissions),
-        allowedOrigins: [],
-        tx,
-      },
-      input,
-    }),
-  );
+  return runAsMember(db.app, graph, verb, input, permissions);
 }
 
 /**
@@ -54,14 +27,14 @@ function as<O>(
  */
 async function tenantWithContacts() {
   const graph = buildTenantGraph();
-  await insertTenantGraph(admin.db, graph);
+  await insertTenantGraph(db.admin, graph);
   const { tenantId, channelId, agentId } = {
     tenantId: graph.tenant.id,
     channelId: graph.rows.channels.id!,
     agentId: graph.rows.agents.id!,
   };
   const [own, group, other] = [randomUUID(), randomUUID(), randomUUID()];
-  await admin.db.insert(conversations).values([
+  await db.admin.insert(conversations).values([
     { id: own, tenantId, channelId, agentId, externalKey: `own-${own}` },
     { id: group, tenantId, channelId, agentId, externalKey: `group-${group}`, summary: "12025550143 asked about a refund" },
     { id: other, tenantId, channelId, agentId, externalKey: `other-${other}` },
@@ -69,7 +42,7 @@ async function tenantWithContacts() {
   let at = Date.parse("2026-11-01T10:00:00Z");
   const exchange = async (conversationId: string, sender: string, text: string) => {
     const inboundId = randomUUID();
-    await admin.db.insert(messages).values([
+    await db.admin.insert(messages).values([
       {
         id: inboundId,
         tenantId,
@@ -99,14 +72,14 @@ async function tenantWithContacts() {
   await exchange(group, "12025550143", "Hi all, refund please");
   await exchange(group, "777", "Same question from me");
   await exchange(other, "777", "Private question");
-  await admin.db
+  await db.admin
     .insert(analyticsEndUsersHourly)
     .values(["12025550143", "777"].map((endUser) => ({ tenantId, hour: new Date("2026-11-01T10:00:00Z"), channelId, agentId, endUser })));
   return { graph, own, group, other };
 }
 
 const contents = async (tenantId: string) =>
-  (await admin.db.select({ content: messages.content }).from(messages).where(eq(messages.tenantId, tenantId)))
+  (await db.admin.select({ content: messages.content }).from(messages).where(eq(messages.tenantId, tenantId)))
     .map((row) => row.content)
     .sort();
 
@@ -151,16 +124,16 @@ describe("contacts: an end user's data exported and erased", () => {
       // The fixture's own message (no sender) stays too.
       "hello",
     ]);
-    const left = await admin.db.select().from(conversations).where(eq(conversations.tenantId, tenantId));
+    const left = await db.admin.select().from(conversations).where(eq(conversations.tenantId, tenantId));
     const leftIds = left.map((conversation) => conversation.id);
     expect(leftIds).toEqual(expect.arrayContaining([group, other]));
     expect(leftIds).not.toContain(own);
     expect(left.find((conversation) => conversation.id === group)!.summary).toBeNull();
-    const analytics = await admin.db.select().from(analyticsEndUsersHourly).where(eq(analyticsEndUsersHourly.tenantId, tenantId));
+    const analytics = await db.admin.select().from(analyticsEndUsersHourly).where(eq(analyticsEndUsersHourly.tenantId, tenantId));
     expect(analytics.map((row) => row.endUser)).toContain("777");
     expect(analytics.map((row) => row.endUser)).not.toContain("12025550143");
 
-    const [audit] = await admin.db
+    const [audit] = await db.admin
       .select()
       .from(auditLog)
       .where(and(eq(auditLog.tenantId, tenantId), eq(auditLog.action, "contact.erase")));
@@ -177,7 +150,7 @@ describe("contacts: an end user's data exported and erased", () => {
   it("never reaches another tenant's end user: their export is 404 and their erasure deletes nothing", async () => {
     const { graph: a } = await tenantWithContacts();
     const b = buildTenantGraph();
-    await insertTenantGraph(admin.db, b);
+    await insertTenantGraph(db.admin, b);
     const before = await contents(a.tenant.id);
     await expect(as(b, exportContact, { identity: "12025550143" })).rejects.toMatchObject({ status: 404 });
     expect(await as(b, eraseContact, { identity: "12025550143" })).toMatchObject({ conversationsDeleted: 0, messagesDeleted: 0 });

@@ -1,65 +1,37 @@
 import { eq, sql } from "drizzle-orm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPoolDb } from "../../db/client";
+import { describe, expect, it } from "vitest";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { auditLog, tenants } from "../../db/schema";
-import { withTenant } from "../../db/tenant";
-import { createTestDatabase, type TestDatabase } from "../../test/support/database";
+import { runAsMember, useTestDatabase } from "../../test/support/verbs";
 import type { AccessContext } from "../access/context";
-import { ALL_PERMISSIONS } from "../access/permissions";
 import { purgeDueTenants, requestTenantDeletion, restoreTenant, tenantDeletionOf } from "./deletion";
 
-let database: TestDatabase;
-let admin: ReturnType<typeof createPoolDb>;
-let app: ReturnType<typeof createPoolDb>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  admin = createPoolDb(database.adminUrl, { max: 1 });
-  app = createPoolDb(database.appUrl, { max: 2 });
-});
-afterAll(async () => {
-  await app?.close();
-  await admin?.close();
-  await database?.close();
-});
+const db = useTestDatabase();
 
 function as<O>(graph: TenantGraph, verb: (args: { ctx: AccessContext; input: never }) => Promise<O>, input?: unknown): Promise<O> {
-  return withTenant(app.db, graph.tenant.id, (tx) =>
-    verb({
-      ctx: {
-        tenantId: graph.tenant.id,
-        actor: { type: "user", id: graph.user.id },
-        role: { id: graph.user.id, name: "admin" },
-        permissions: new Set(ALL_PERMISSIONS),
-        allowedOrigins: [],
-        tx,
-      },
-      input: input as never,
-    }),
-  );
+  return runAsMember(db.app, graph, verb, input as never);
 }
 
 async function populated(): Promise<TenantGraph> {
   const graph = buildTenantGraph();
-  await insertTenantGraph(admin.db, graph);
+  await insertTenantGraph(db.admin, graph);
   return graph;
 }
 
 /** Rows of the tenant in every table with a `tenant_id` column, read from the catalogue (not a hand list), and its own row. */
 async function rowsEverywhere(tenantId: string): Promise<Record<string, number>> {
-  const { rows: tables } = await admin.db.execute<{ table_name: string }>(sql`
+  const { rows: tables } = await db.admin.execute<{ table_name: string }>(sql`
     select table_name from information_schema.columns
      where table_schema = 'public' and column_name = 'tenant_id' order by table_name`);
   expect(tables.length).toBeGreaterThan(20);
   const counts: Record<string, number> = {};
   for (const { table_name: table } of tables) {
-    const { rows } = await admin.db.execute<{ n: number }>(
+    const { rows } = await db.admin.execute<{ n: number }>(
       sql`select count(*)::int as n from ${sql.identifier(table)} where tenant_id = ${tenantId}::uuid`,
     );
     counts[table] = rows[0]!.n;
   }
-  const [own] = await admin.db
+  const [own] = await db.admin
     .select({ n: sql<number>`count(*)::int` })
     .from(tenants)
     .where(eq(tenants.id, tenantId));
@@ -77,12 +49,12 @@ describe("tenant deletion", () => {
       code: "CONFIRMATION_MISMATCH",
       status: 422,
     });
-    expect(await tenantDeletionOf(app.db, graph.tenant.id)).toBeUndefined();
+    expect(await tenantDeletionOf(db.app, graph.tenant.id)).toBeUndefined();
     const deletion = await as(graph, requestTenantDeletion, { confirmName: graph.tenant.name, graceDays: 30, now: T });
     expect(deletion).toEqual({ deletionRequestedAt: T.toISOString(), purgeAfter: later(30).toISOString() });
     expect(await as(graph, requestTenantDeletion, { confirmName: graph.tenant.name, graceDays: 5 })).toEqual(deletion);
-    expect(await tenantDeletionOf(app.db, graph.tenant.id)).toEqual(deletion);
-    const audits = await admin.db.select().from(auditLog).where(eq(auditLog.tenantId, graph.tenant.id));
+    expect(await tenantDeletionOf(db.app, graph.tenant.id)).toEqual(deletion);
+    const audits = await db.admin.select().from(auditLog).where(eq(auditLog.tenantId, graph.tenant.id));
     expect(audits.filter((row) => row.action === "tenant.delete")).toHaveLength(1);
   });
 
@@ -90,10 +62,10 @@ describe("tenant deletion", () => {
     const graph = await populated();
     await as(graph, requestTenantDeletion, { confirmName: graph.tenant.name, graceDays: 30, now: T });
     expect(await as(graph, restoreTenant)).toEqual({ restored: true });
-    expect(await tenantDeletionOf(app.db, graph.tenant.id)).toBeUndefined();
+    expect(await tenantDeletionOf(db.app, graph.tenant.id)).toBeUndefined();
     await expect(as(graph, restoreTenant)).rejects.toMatchObject({ code: "CONFLICT", status: 409 });
     // Restored, it is never purged.
-    expect(await purgeDueTenants({ db: app.db }, later(365))).not.toContain(graph.tenant.id);
+    expect(await purgeDueTenants({ db: db.app }, later(365))).not.toContain(graph.tenant.id);
   });
 
   it("purges after the grace period: not a row left in any tenant table, its collections dropped, other tenants untouched", async () => {
@@ -110,15 +82,15 @@ describe("tenant deletion", () => {
         void dropped.push(`kb:${knowledgeBaseId}`),
       dropMemory: async (tenantId: string) => void dropped.push(`memory:${tenantId}`),
     };
-    expect(await purgeDueTenants({ db: app.db, store }, later(29))).not.toContain(doomed.tenant.id);
+    expect(await purgeDueTenants({ db: db.app, store }, later(29))).not.toContain(doomed.tenant.id);
     expect((await rowsEverywhere(doomed.tenant.id)).tenants).toBe(1);
 
-    expect(await purgeDueTenants({ db: app.db, store }, later(30))).toContain(doomed.tenant.id);
+    expect(await purgeDueTenants({ db: db.app, store }, later(30))).toContain(doomed.tenant.id);
     const after = await rowsEverywhere(doomed.tenant.id);
     expect(Object.entries(after).filter(([, n]) => n > 0)).toEqual([]);
     expect(dropped).toEqual([`kb:${doomed.rows.knowledge_bases.id}`, `memory:${doomed.tenant.id}`]);
     expect(await rowsEverywhere(other.tenant.id)).toEqual(otherBefore);
     // A second pass finds nothing.
-    expect(await purgeDueTenants({ db: app.db, store }, later(31))).not.toContain(doomed.tenant.id);
+    expect(await purgeDueTenants({ db: db.app, store }, later(31))).not.toContain(doomed.tenant.id);
   });
 });

@@ -1,5 +1,4 @@
 import { inboundTextMessage } from "../../test/support/telegram";
-import { ALL_PERMISSIONS } from "../../core/access/permissions";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handOffConversation, releaseConversation } from "../../core/agents";
@@ -11,10 +10,10 @@ import { createLogger } from "../../core/observability/log";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { alerts, channels, conversations, messages, tenants, usageRecords, type agents } from "../../db/schema";
-import { withTenant } from "../../db/tenant";
 import { startFakeGemini, type FakeGemini } from "../../test/fakes/gemini";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
+import { runAsMember } from "../../test/support/verbs";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
 import { processInboundMessage, type TurnDependencies } from "./handlers";
 import { AllModelsFailedError } from "./turn-errors";
@@ -249,19 +248,7 @@ describe("processInboundMessage with the engine", () => {
 
     const conversation = await conversationOf(graph, "600");
     expect(conversation.status).toBe("handed_off");
-    await withTenant(app.db, graph.tenant.id, (tx) =>
-      releaseConversation({
-        ctx: {
-          tenantId: graph.tenant.id,
-          actor: { type: "user", id: graph.user.id },
-          role: { id: graph.user.id, name: "admin" },
-          permissions: new Set(ALL_PERMISSIONS),
-          allowedOrigins: [],
-          tx,
-        },
-        input: { conversationId: conversation.id },
-      }),
-    );
+    await runAsMember(app.db, graph, releaseConversation, { conversationId: conversation.id });
     expect(await processInboundMessage(deps, inbound(graph, "600", "back again"))).toBe("replied");
     expect(telegram.sent("600").at(-1)!.text).toBe("(gpt-4o-mini) You asked: back again");
     expect(typeof handOffConversation).toBe("function");
