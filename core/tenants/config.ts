@@ -22,6 +22,8 @@ export const tenantConfigDto = z.object({
   requireTestsToPublish: z.boolean(),
   /** Messages older than this are deleted or anonymised by the pool's retention job; null: kept. */
   retention: retentionPolicy.nullable(),
+  /** Set while the tenant is being deleted (`DELETE /v1/tenant`): when, and when it will be purged. */
+  deletion: z.object({ deletionRequestedAt: z.string(), purgeAfter: z.string() }).nullable(),
   /** Set by the platform operator: the Auth0 Organization whose members sign in here. */
   auth0OrgId: z.string().nullable(),
   updatedAt: z.string(),
@@ -61,6 +63,10 @@ function toDto(row: Tenant): TenantConfigDto {
     allowedOrigins: settings.allowedOrigins,
     requireTestsToPublish: settings.requireTestsToPublish,
     retention: settings.retention,
+    deletion:
+      row.deletionRequestedAt && row.purgeAfter
+        ? { deletionRequestedAt: row.deletionRequestedAt.toISOString(), purgeAfter: row.purgeAfter.toISOString() }
+        : null,
     auth0OrgId: row.auth0OrgId,
     updatedAt: iso(row.updatedAt)!,
   };

@@ -408,6 +408,18 @@ describe("the console", () => {
     await page.getByLabel("Keep messages for (days)").waitFor();
     expect(await page.getByLabel("Keep messages for (days)").inputValue()).toBe("90");
     expect(await page.getByLabel("After that").inputValue()).toBe("anonymise");
+
+    // Deleting the tenant: the name must be typed; it stops, shows its purge date, and is restored.
+    const confirm = page.getByLabel(/^Type “.+” to confirm$/);
+    await confirm.fill("not the name");
+    await page.getByRole("button", { name: "Delete the tenant" }).click();
+    await page.locator('[data-code="CONFIRMATION_MISMATCH"]').first().waitFor();
+    const label = await page.locator("label", { hasText: /^Type “/ }).textContent();
+    await confirm.fill(/“(.+)”/.exec(label ?? "")![1]!);
+    await page.getByRole("button", { name: "Delete the tenant" }).click();
+    await page.getByText("This tenant is being deleted.").waitFor();
+    await page.getByRole("button", { name: "Restore the tenant" }).click();
+    await page.getByRole("button", { name: "Delete the tenant" }).waitFor();
   });
 
   it("invites a viewer; a viewer signed in sees the agent but cannot change it", async () => {

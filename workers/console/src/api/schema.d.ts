@@ -1532,6 +1532,10 @@ export interface components {
                  */
                 mode?: "delete" | "anonymise";
             } | null;
+            deletion: {
+                deletionRequestedAt: string;
+                purgeAfter: string;
+            } | null;
             auth0OrgId: string | null;
             updatedAt: string;
         };

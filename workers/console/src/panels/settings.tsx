@@ -16,6 +16,7 @@ export function SettingsPanel() {
     <Page title={t("settings.title")}>
       <Loaded query={tenant}>{(data) => <TenantForm tenant={data} />}</Loaded>
       <ProviderKeys />
+      <Loaded query={tenant}>{(data) => <TenantDeletion tenant={data} />}</Loaded>
     </Page>
   );
 }
@@ -203,6 +204,48 @@ function ProviderKeys() {
           <ErrorNotice error={save.error} />
         </Form>
       ) : null}
+    </section>
+  );
+}
+
+/** Deleting the tenant (typed name; restorable until the purge date) and restoring it. Admins only. */
+function TenantDeletion({ tenant }: { tenant: Schemas["TenantConfig"] }) {
+  const { t, formatDate } = useI18n();
+  const { can } = useMe();
+  const queryClient = useQueryClient();
+  const [confirmName, setConfirmName] = useState("");
+  const refresh = () => queryClient.invalidateQueries({ queryKey: ["tenant"] });
+  const remove = useMutation({
+    mutationFn: () => unwrap(api.DELETE("/v1/tenant", { body: { confirmName } })),
+    onSuccess: refresh,
+  });
+  const restore = useMutation({ mutationFn: () => unwrap(api.POST("/v1/tenant/restore")), onSuccess: refresh });
+  if (!can("settings:delete")) return null;
+  return (
+    <section className="card">
+      <h2>{t("settings.deleteTitle")}</h2>
+      {tenant.deletion ? (
+        <>
+          <p className="error" role="status">
+            {t("settings.deletePending", { date: formatDate(tenant.deletion.purgeAfter) })}
+          </p>
+          <button type="button" onClick={() => restore.mutate()} disabled={restore.isPending}>
+            {t("settings.restore")}
+          </button>
+          <ErrorNotice error={restore.error} />
+        </>
+      ) : (
+        <Form onSubmit={() => remove.mutate()}>
+          <p className="muted small">{t("settings.deleteHint")}</p>
+          <Field label={t("settings.deleteConfirm", { name: tenant.name })} path="confirmName" error={remove.error}>
+            <input value={confirmName} onChange={(e) => setConfirmName(e.target.value)} autoComplete="off" />
+          </Field>
+          <button type="submit" className="danger" disabled={remove.isPending || confirmName.trim() === ""}>
+            {t("settings.delete")}
+          </button>
+          <ErrorNotice error={remove.error} />
+        </Form>
+      )}
     </section>
   );
 }
