@@ -1,7 +1,10 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiKeys, tenants } from "../../db/schema";
+import { formatChannelAddress } from "../../core/channels/address";
+import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secret";
 import { createAccessTenant, type AccessTenant } from "../support/access";
+import { textUpdate } from "../support/telegram";
 import { startAdminApiHarness, type AdminApiHarness } from "../support/admin-api";
 
 /** The /v1 admin API's happy paths and rules, on the real worker (workerd) and database. */
@@ -317,6 +320,14 @@ describe("deleting the tenant", () => {
     expect(refusal).toMatchObject({ error: { code: "FORBIDDEN", details: { reason: "TENANT_DELETED" } } });
     expect(JSON.stringify(refusal)).toContain(String(dates.purgeAfter));
     expect((await h.call("/v1/tenant", { token: key })).status).toBe(200);
+    // Its webhooks answer 410 at the edge (the TENANT_STATUS list in workerd's KV), with no database read.
+    const channel = { tenantId: c.tenantId, channelId: c.channelId };
+    const webhook = await h.call(`/webhooks/telegram/${formatChannelAddress(channel)}`, {
+      method: "POST",
+      headers: { "x-telegram-bot-api-secret-token": await telegramWebhookSecret(h.stack.keys.WEBHOOK_SIGNING_KEY, channel) },
+      body: textUpdate("anyone there?"),
+    });
+    expect(webhook.status).toBe(410);
     // Another tenant is not affected.
     expect((await h.call("/v1/agents", { token: admin() })).status).toBe(200);
 

@@ -4,6 +4,7 @@ import { describeError } from "../../core/observability/log";
 import { defaultServices, servicesLoader, type ServicesFactory } from "./app";
 import type { Env } from "./env";
 import { enqueueNormalized } from "./routes/webhooks/intake";
+import { isStopped } from "./stopped-tenants";
 
 /** What the handler uses of Cloudflare's `ForwardableEmailMessage` (the local SMTP server builds the same through wrangler's `/cdn-cgi/handler/email`). */
 export type InboundEmailMessage = Pick<ForwardableEmailMessage, "from" | "to" | "raw" | "rawSize" | "setReject">;
@@ -36,6 +37,8 @@ export function newEmailHandler(makeServices: ServicesFactory = defaultServices)
     if (!recipient.ok) return refuse(recipient.reason, "No agent receives mail at this address.");
     if (message.rawSize > MAX_EMAIL_BYTES) return refuse("too_large", `The message is larger than ${MAX_EMAIL_BYTES / 1024 / 1024} MiB.`);
 
+    if (await isStopped(env, recipient.address.tenantId))
+      return refuse("tenant_stopped", "No agent receives mail at this address any more.");
     const channelLogger = logger.child({ tenantId: recipient.address.tenantId, channelId: recipient.address.channelId });
     const raw = new Uint8Array(await new Response(message.raw).arrayBuffer());
     let result;

@@ -27,6 +27,8 @@ export type ErrorCode =
   | "SECRET_UNREADABLE"
   | "TOOL_RUNNER_UNAVAILABLE"
   | "PAYLOAD_TOO_LARGE"
+  /** The endpoint's tenant was deleted: providers should stop sending (410). */
+  | "GONE"
   | "QUEUE_UNAVAILABLE"
   | "DATABASE_UNAVAILABLE"
   | "CHANNELS_UNAVAILABLE"

@@ -11,6 +11,7 @@ import { describeError } from "../../../../core/observability/log";
 import { enqueueInOrder, type InboundQueue } from "../../../../core/queue/sqs";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
+import { isStopped } from "../../stopped-tenants";
 
 /** Providers send webhooks well under this; anything larger is not one of theirs. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -81,6 +82,11 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
           return errorResponse(c, 400, "INVALID_BODY", `The body is not ${found.webhook.payloadName}.`, issueDetails(parsed.error.issues));
         }
 
+        // A tenant stopped for deletion: the provider is told the endpoint is gone (nothing is queued).
+        if (await isStopped(c.env, address.tenantId)) {
+          logger.log("info", "webhook.tenant_stopped", { channel: found.kind });
+          return errorResponse(c, 410, "GONE", "This endpoint's tenant has been deleted.");
+        }
         const result = await found.webhook.normalize(address, parsed.data as never, new Date(), found.request);
         const accepted = await enqueueNormalized(c.get("services").inboundQueue, logger, found.kind, result, c.get("requestId"));
         if (accepted === "too_many_messages") {

@@ -10,11 +10,14 @@ const env = testEdgeEnv(signingKey);
 const address = { tenantId: "11111111-1111-4111-8111-111111111111", channelId: "22222222-2222-4222-8222-222222222222" };
 const path = `/webhooks/telegram/${formatChannelAddress(address)}`;
 
-function setup(options: { failQueue?: boolean } = {}) {
+function setup(options: { failQueue?: boolean; bindings?: Record<string, unknown> } = {}) {
   const { enqueued, services } = recordingEdgeServices(options);
   const app = newApp(services);
   const send = async (body: BodyInit, headers: Record<string, string> = {}, url = path) =>
-    app.fetch(new Request(`http://edge${url}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } }), env);
+    app.fetch(new Request(`http://edge${url}`, { method: "POST", body, headers: { "content-type": "application/json", ...headers } }), {
+      ...env,
+      ...options.bindings,
+    });
   return { enqueued, send };
 }
 
@@ -32,6 +35,23 @@ describe("POST /webhooks/telegram/:channelId", () => {
       conversationKey: "55",
       providerMessageId: "10",
     });
+  });
+
+  it("answers 410 and enqueues nothing for a tenant stopped for deletion; an unreadable list lets the update through", async () => {
+    const stopped = new Map([[address.tenantId, "2027-01-01T00:00:00.000Z"]]);
+    const kv = { get: async (key: string) => stopped.get(key) ?? null, put: async () => {}, delete: async () => {} };
+    const { enqueued, send } = setup({ bindings: { TENANT_STATUS: kv } });
+    const response = await send(JSON.stringify(textUpdate("hello", { updateId: 11 })), await secretHeader());
+    expect(response.status).toBe(410);
+    expect(await response.json()).toMatchObject({ error: { code: "GONE" } });
+    expect(enqueued).toEqual([]);
+    // Without the right secret it is still a 401: the 410 tells nothing to a stranger.
+    expect((await send(JSON.stringify(textUpdate("hello", { updateId: 12 })), {})).status).toBe(401);
+
+    const broken = { get: async () => Promise.reject(new Error("KV down")), put: async () => {}, delete: async () => {} };
+    const through = setup({ bindings: { TENANT_STATUS: broken } });
+    expect((await through.send(JSON.stringify(textUpdate("hello", { updateId: 13 })), await secretHeader())).status).toBe(200);
+    expect(through.enqueued).toHaveLength(1);
   });
 
   it("answers 401 and enqueues nothing for a missing or wrong secret", async () => {

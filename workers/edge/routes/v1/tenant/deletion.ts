@@ -1,6 +1,8 @@
 import { z, type RouteHandler } from "@hono/zod-openapi";
 import { deleteTenantInput, requestTenantDeletion, restoreTenant } from "../../../../../core/tenants/deletion";
+import type { Context } from "hono";
 import type { AppEnv } from "../../../context";
+import { stoppedTenants } from "../../../stopped-tenants";
 import { adminRoute, jsonBody, jsonResponse } from "../openapi";
 import { runVerb } from "../run";
 
@@ -26,11 +28,26 @@ export const deleteRoute = adminRoute("settings:delete", {
   responses: { 202: jsonResponse(deletion, "Stopped; purged after `purgeAfter`") },
 });
 
-export const deleteHandler: RouteHandler<typeof deleteRoute, AppEnv> = async (c) =>
-  c.json(
-    await runVerb(c, requestTenantDeletion, { ...c.req.valid("json"), graceDays: c.get("services").config.TENANT_DELETION_GRACE_DAYS }),
-    202,
-  );
+export const deleteHandler: RouteHandler<typeof deleteRoute, AppEnv> = async (c) => {
+  const deletion = await runVerb(c, requestTenantDeletion, {
+    ...c.req.valid("json"),
+    graceDays: c.get("services").config.TENANT_DELETION_GRACE_DAYS,
+  });
+  await markStopped(c, deletion.purgeAfter);
+  return c.json(deletion, 202);
+};
+
+/** The edge's list of stopped tenants (workers/edge/stopped-tenants.ts): its webhooks answer 410. Best effort: the pool checks the database. */
+async function markStopped(c: Context<AppEnv>, purgeAfter: string | null): Promise<void> {
+  const list = stoppedTenants(c.env);
+  const tenantId = c.get("principal")!.tenantId;
+  try {
+    if (purgeAfter) await list?.put(tenantId, purgeAfter);
+    else await list?.delete(tenantId);
+  } catch (error) {
+    c.get("logger").log("error", "tenant.stopped_list_failed", { error: (error as Error).name });
+  }
+}
 
 export const restoreRoute = adminRoute("settings:delete", {
   method: "post",
@@ -42,5 +59,8 @@ export const restoreRoute = adminRoute("settings:delete", {
   responses: { 200: jsonResponse(z.object({ restored: z.literal(true) }).openapi("TenantRestored"), "The tenant works again") },
 });
 
-export const restoreHandler: RouteHandler<typeof restoreRoute, AppEnv> = async (c) =>
-  c.json(await runVerb(c, restoreTenant, undefined), 200);
+export const restoreHandler: RouteHandler<typeof restoreRoute, AppEnv> = async (c) => {
+  const restored = await runVerb(c, restoreTenant, undefined);
+  await markStopped(c, null);
+  return c.json(restored, 200);
+};
