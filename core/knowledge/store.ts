@@ -99,16 +99,16 @@ export class KnowledgeStore {
   }
 
   async dropKnowledgeBase(scope: { tenantId: string; knowledgeBaseId: string }): Promise<void> {
-    const name = collectionName(scope.tenantId, scope.knowledgeBaseId);
-    this.collections.delete(name);
-    await this.client.deleteCollection({ name }).catch((error: unknown) => {
-      if (!/not found|does not exist/i.test(String((error as Error)?.message))) throw error;
-    });
+    await this.dropCollection(collectionName(scope.tenantId, scope.knowledgeBaseId));
   }
 
   /** Drops the tenant's conversation memory collection (a purged tenant: core/tenants/deletion.ts). */
   async dropMemory(tenantId: string): Promise<void> {
-    const name = memoryCollectionName(tenantId);
+    await this.dropCollection(memoryCollectionName(tenantId));
+  }
+
+  /** Forgets the cached handle and deletes the collection; one already gone is not an error. */
+  private async dropCollection(name: string): Promise<void> {
     this.collections.delete(name);
     await this.client.deleteCollection({ name }).catch((error: unknown) => {
       if (!/not found|does not exist/i.test(String((error as Error)?.message))) throw error;
