@@ -18,6 +18,7 @@ export interface TenantGraph {
     tool_approvals: typeof s.toolApprovals.$inferInsert;
     knowledge_bases: s.NewKnowledgeBase;
     knowledge_sources: s.NewKnowledgeSource;
+    knowledge_chunks: typeof s.knowledgeChunks.$inferInsert;
     usage_records: s.NewUsageRecord;
     agent_versions: s.NewAgentVersion;
     agent_test_runs: typeof s.agentTestRuns.$inferInsert;
@@ -50,6 +51,7 @@ export const tenantOwnedTables = {
   tool_approvals: s.toolApprovals,
   knowledge_bases: s.knowledgeBases,
   knowledge_sources: s.knowledgeSources,
+  knowledge_chunks: s.knowledgeChunks,
   usage_records: s.usageRecords,
   agent_versions: s.agentVersions,
   agent_test_runs: s.agentTestRuns,
@@ -75,6 +77,7 @@ export const tenantOwnedTables = {
  */
 export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
   const id = () => randomUUID();
+  const knowledgeSourceId = id();
   const [userId, roleId, agentId, channelId, conversationId, messageId, toolId, knowledgeBaseId] = [
     id(),
     id(),
@@ -109,7 +112,8 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       agent_tools: { tenantId, agentId, toolId },
       tool_approvals: { tenantId, toolId, conversationId, argumentsHash: `hash-${tag}` },
       knowledge_bases: { id: knowledgeBaseId, tenantId, name: "Docs", embeddingModel: "hashing:v1-384" },
-      knowledge_sources: { tenantId, knowledgeBaseId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
+      knowledge_sources: { id: knowledgeSourceId, tenantId, knowledgeBaseId, name: "FAQ", kind: "url", uri: "https://example.test/faq" },
+      knowledge_chunks: { tenantId, knowledgeBaseId, sourceId: knowledgeSourceId, chunkIndex: 0, text: "Opening hours: 9 to 5." },
       usage_records: {
         tenantId,
         conversationId,

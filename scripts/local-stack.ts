@@ -156,6 +156,8 @@ export interface LocalStack {
    */
   stopDatabase(): Promise<void>;
   startDatabase(): Promise<void>;
+  /** The stack's own PGlite data directory as a gzipped tarball (`npm run backup`); absent on PostgreSQL. */
+  dumpDatabase?: () => Promise<Blob>;
   stop(): Promise<void>;
 }
 
@@ -417,6 +419,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       startPool,
       stopDatabase: databaseControl.stop,
       startDatabase: databaseControl.start,
+      ...(databaseControl.dumpDataDir ? { dumpDatabase: databaseControl.dumpDataDir } : {}),
       stop: stopAll,
     };
   } catch (error) {
@@ -522,6 +525,10 @@ async function startDatabase(
     start: async () => {
       server ??= await startPgliteServer({ dataDir: pgliteDir, port });
     },
+    dumpDataDir: () => {
+      if (!server) return Promise.reject(new Error("the database is stopped"));
+      return server.dumpDataDir();
+    },
   };
   return { adminUrl: server.url, appUrl: server.url, control };
 }
@@ -529,6 +536,7 @@ async function startDatabase(
 interface DatabaseControl {
   stop(): Promise<void>;
   start(): Promise<void>;
+  dumpDataDir?: () => Promise<Blob>;
 }
 
 function externalDatabaseControl(database: { adminUrl: string; kind?: "postgres" | "pglite" }): DatabaseControl {
@@ -584,6 +592,10 @@ export interface StackState {
   poolHealthUrl?: string;
   /** Which model the pool answers with; the load test wants the offline one (no cost, no latency). */
   model?: "offline" | "openai";
+  /** Chroma, for `npm run reindex`. */
+  chromaUrl?: string;
+  /** The `npm start` process's control endpoint (embedded PGlite: `npm run backup`): scripts/stack/control.ts. */
+  controlUrl?: string;
   /** The owner URL for `npm run apikey`; only when it holds no password (embedded PGlite). */
   adminDatabaseUrl?: string;
   /** With the integrations demo: the fakes' base URLs (`npm run integrations`). */
@@ -607,7 +619,11 @@ export async function consoleSignInUrl(adminUrl: string, edgeUrl: string, member
   }
 }
 
-export async function writeStackState(dataDir: string, stack: LocalStack, extra: { model?: "offline" | "openai" } = {}): Promise<void> {
+export async function writeStackState(
+  dataDir: string,
+  stack: LocalStack,
+  extra: { model?: "offline" | "openai"; controlUrl?: string } = {},
+): Promise<void> {
   const state: StackState = {
     edgeUrl: stack.edge.url,
     telegramApiBase: stack.telegramApiBase,
@@ -623,6 +639,7 @@ export async function writeStackState(dataDir: string, stack: LocalStack, extra:
       deadLetterQueueUrl: stack.sqs.deadLetterQueueUrl,
     },
     ...(stack.pool ? { poolHealthUrl: stack.pool.healthUrl } : {}),
+    ...(stack.chroma ? { chromaUrl: stack.chroma.url } : {}),
     ...(stack.integrations
       ? {
           integrations: {

@@ -14,6 +14,7 @@
 import { GetQueueAttributesCommand } from "@aws-sdk/client-sqs";
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { startControlServer } from "./stack/control";
 import { sqsClientFor } from "./stack/sqs";
 import { buildConsole } from "./build-console";
 import { consoleSignInUrl, PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "./local-stack";
@@ -79,7 +80,12 @@ async function main() {
     edgeDatabase: edgeDatabaseFlag(),
   });
 
-  await writeStackState(dataDir, stack, { model: env.OPENAI_API_KEY ? "openai" : "offline" });
+  // `npm run backup` of the embedded database goes through this process, which owns it.
+  const control = stack.dumpDatabase ? await startControlServer({ keys: stack.keys, dumpDatabase: stack.dumpDatabase }) : undefined;
+  await writeStackState(dataDir, stack, {
+    model: env.OPENAI_API_KEY ? "openai" : "offline",
+    ...(control ? { controlUrl: control.url } : {}),
+  });
 
   console.log(`\nReady in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
@@ -125,6 +131,7 @@ async function main() {
     stopping = true;
     console.log(`\n${signal}: stopping…`);
     await drainQueue(stack);
+    await control?.close();
     await stack.stop();
     console.log("Stopped.");
     process.exit(0);

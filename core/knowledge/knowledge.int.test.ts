@@ -14,7 +14,7 @@ import { readModelEnvironment } from "../engine/providers";
 import { createLogger } from "../observability/log";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { agents, knowledgeSources, usageRecords } from "../../db/schema";
+import { agents, knowledgeBases, knowledgeChunks, knowledgeSources, usageRecords } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { startChroma, type ChromaHandle } from "../../scripts/stack/chroma";
 import { startFakeGemini, type FakeGemini } from "../../test/fakes/gemini";
@@ -31,6 +31,7 @@ import { addKnowledgeSource, deleteKnowledgeSource, resyncKnowledgeSource } from
 import { listConversationMessages } from "./citations";
 import { createConversationMemory } from "./memory";
 import { retrieveKnowledge, runKnowledgeJob, type KnowledgeDependencies } from "./service";
+import { reindex } from "./reindex";
 import { KnowledgeStore } from "./store";
 import { createUrlFetcher } from "./url-fetch";
 
@@ -632,6 +633,66 @@ describe("conversation memory", () => {
     };
     expect(await processInboundMessage(memoryDeps, { ...inbound(graph, "903", "I live in Lisbon"), sender: { id: "43" } })).toBe("replied");
     expect(repliesSeenByRemember).toEqual([1]);
+  });
+});
+
+describe("reindex", () => {
+  it("rebuilds a lost Chroma from the database: retrieval and recalled memory answer as before", async () => {
+    const graph = await makeTenant();
+    const tenantId = graph.tenant.id;
+    const base = await makeBase(graph);
+    const ingested = [
+      await ingest(graph, base.id, { name: "ship.txt", kind: "text", text: "Parcels to the Azores ship every Tuesday. ".repeat(20) }),
+      await ingest(graph, base.id, { name: "pay.md", kind: "markdown", text: "# Payment\n\nWe accept MB Way and cards. ".repeat(15) }),
+    ];
+    const chunkRows = await withTenant(app.db, tenantId, (tx) =>
+      tx.select().from(knowledgeChunks).where(eq(knowledgeChunks.tenantId, tenantId)),
+    );
+    expect(chunkRows.length).toBe(ingested.reduce((sum, { row }) => sum + row.chunkCount, 0));
+    expect(chunkRows.length).toBeGreaterThan(2);
+
+    const memory = createConversationMemory(deps.store);
+    const memoryDeps: TurnDependencies = { ...turnDeps, memory };
+    const from = (chatId: string, text: string) => ({ ...inbound(graph, chatId, text), sender: { id: "61" } });
+    expect(await processInboundMessage(memoryDeps, from("930", "My parrot is called Kiwi"))).toBe("replied");
+    const endUser = `${graph.rows.channels.id}:61`;
+    const request = { tenantId, knowledgeBaseIds: [base.id], sourceIds: [], query: "when do parcels ship to the Azores" };
+    const recall = () => memory.recall({ tenantId, endUser, query: "what is my parrot called", before: new Date(Date.now() + 60_000) });
+    const retrievedBefore = await retrieveKnowledge(deps, request);
+    const recalledBefore = await recall();
+    expect(retrievedBefore.length).toBeGreaterThan(0);
+    expect(recalledBefore.map((turn) => turn.text).join()).toContain("Kiwi");
+
+    // Chroma loses everything of the tenant.
+    await deps.store.dropKnowledgeBase({ tenantId, knowledgeBaseId: base.id });
+    await deps.store.dropMemory(tenantId);
+    expect(await retrieveKnowledge(deps, request)).toEqual([]);
+    expect(await recall()).toEqual([]);
+
+    const progress: Array<{ phase: string; done: number; total: number }> = [];
+    const outcome = await reindex(
+      { db: admin.db, store: deps.store, embeddingCredentials: deps.embeddingCredentials },
+      { tenantIds: [tenantId], onProgress: ({ phase, done, total }) => progress.push({ phase, done, total }) },
+    );
+    const bases = await withTenant(app.db, tenantId, (tx) => tx.select().from(knowledgeBases));
+    expect(outcome).toEqual({ tenants: 1, knowledgeBases: bases.length, chunks: chunkRows.length, turns: 1 });
+    expect(progress.at(0)).toEqual({ phase: "knowledge", done: 0, total: chunkRows.length });
+    expect(progress.filter((p) => p.phase === "knowledge").at(-1)).toEqual({
+      phase: "knowledge",
+      done: chunkRows.length,
+      total: chunkRows.length,
+    });
+    expect(progress.at(-1)).toEqual({ phase: "memory", done: 1, total: 1 });
+
+    const strip = (chunks: Awaited<ReturnType<typeof retrieveKnowledge>>) =>
+      chunks.map(({ chunkId, text, score }) => ({ chunkId, text, score: score.toFixed(6) }));
+    expect(strip(await retrieveKnowledge(deps, request))).toEqual(strip(retrievedBefore));
+    expect((await recall()).map(({ text, score }) => ({ text, score: score.toFixed(6) }))).toEqual(
+      recalledBefore.map(({ text, score }) => ({ text, score: score.toFixed(6) })),
+    );
+    // A second run replaces rather than adds.
+    await reindex({ db: admin.db, store: deps.store, embeddingCredentials: deps.embeddingCredentials }, { tenantIds: [tenantId] });
+    expect(await deps.store.countChunks({ tenantId, knowledgeBaseId: base.id })).toBe(chunkRows.length);
   });
 });
 

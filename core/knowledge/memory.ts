@@ -1,5 +1,5 @@
 import { HashingEmbeddings } from "./embeddings";
-import type { KnowledgeStore, RecalledTurn } from "./store";
+import type { KnowledgeStore, RecalledTurn, RememberedTurn } from "./store";
 
 /**
  * Long-term conversation memory in Chroma: every answered turn (the customer's message and the
@@ -25,14 +25,19 @@ export function createConversationMemory(store: KnowledgeStore, options: { k?: n
   const embeddings = new HashingEmbeddings();
   return {
     async remember(turn) {
-      const text = `Customer: ${turn.userText}\nAgent: ${turn.replyText}`;
-      await store.rememberTurn({ ...turn, text, embedding: embeddings.embed(turn.userText) });
+      await store.rememberTurn(memoryEntry(embeddings, turn));
     },
     async recall(request) {
       if (!request.query.trim()) return [];
       return store.recallTurns({ ...request, k: options.k ?? 3, minScore: options.minScore ?? 0.15 }, embeddings.embed(request.query));
     },
   };
+}
+
+/** What memory stores for an answered turn: both sides as text, embedded by what the customer said. */
+export function memoryEntry(embeddings: HashingEmbeddings, turn: Parameters<ConversationMemory["remember"]>[0]): RememberedTurn {
+  const { userText, replyText, ...keys } = turn;
+  return { ...keys, text: `Customer: ${userText}\nAgent: ${replyText}`, embedding: embeddings.embed(userText) };
 }
 
 /** Recalled turns as a delimited block, declared to be data like the knowledge block. */

@@ -2,7 +2,14 @@ import { maximalMarginalRelevance as langchainMmr } from "@langchain/core/utils/
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { and, eq, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { knowledgeBases, knowledgeSources, type KnowledgeBase, type KnowledgeSource, type KnowledgeSourceKind } from "../../db/schema";
+import {
+  knowledgeBases,
+  knowledgeChunks,
+  knowledgeSources,
+  type KnowledgeBase,
+  type KnowledgeSource,
+  type KnowledgeSourceKind,
+} from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import type { Logger } from "../observability/log";
 import { createEmbeddings, EmbeddingUnavailableError, normalize, type EmbeddingCredentials } from "./embeddings";
@@ -98,13 +105,7 @@ async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourc
       { tenantId, knowledgeBaseId: base.id, sourceId },
       pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: normalize(vectors[i]!), chunkIndex: i })),
     );
-    const updated = await setStatus(deps.db, tenantId, sourceId, {
-      status: "ready",
-      error: null,
-      contentHash: hash,
-      chunkCount: pieces.length,
-      indexedAt: new Date(),
-    });
+    const updated = await markReady(deps.db, { tenantId, knowledgeBaseId: base.id, sourceId }, pieces, hash);
     if (!updated) {
       // Deleted while indexing: take the chunks back out.
       await deps.store.deleteSourceChunks({ tenantId, knowledgeBaseId: base.id, sourceId });
@@ -147,6 +148,33 @@ async function setStatus(db: Database, tenantId: string, sourceId: string, chang
   );
   return rows.length === 1;
 }
+
+/** `ready` with the chunks' text recorded beside it, in one transaction (the record `npm run reindex` rebuilds Chroma from). */
+async function markReady(
+  db: Database,
+  scope: { tenantId: string; knowledgeBaseId: string; sourceId: string },
+  pieces: string[],
+  hash: string,
+): Promise<boolean> {
+  return withTenant(db, scope.tenantId, async (tx) => {
+    const rows = await tx
+      .update(knowledgeSources)
+      .set({ status: "ready", error: null, contentHash: hash, chunkCount: pieces.length, indexedAt: new Date(), updatedAt: new Date() })
+      .where(and(eq(knowledgeSources.tenantId, scope.tenantId), eq(knowledgeSources.id, scope.sourceId)))
+      .returning({ id: knowledgeSources.id });
+    if (rows.length !== 1) return false;
+    await tx.delete(knowledgeChunks).where(and(eq(knowledgeChunks.tenantId, scope.tenantId), eq(knowledgeChunks.sourceId, scope.sourceId)));
+    for (let i = 0; i < pieces.length; i += CHUNK_ROWS_PER_INSERT) {
+      await tx
+        .insert(knowledgeChunks)
+        .values(pieces.slice(i, i + CHUNK_ROWS_PER_INSERT).map((text, j) => ({ ...scope, chunkIndex: i + j, text })));
+    }
+    return true;
+  });
+}
+
+/** Rows per INSERT of chunk text: well under PostgreSQL's 65,535 bind parameters (5 per row). */
+const CHUNK_ROWS_PER_INSERT = 1000;
 
 async function contentHash(bytes: Uint8Array, base: KnowledgeBase): Promise<string> {
   const settings = new TextEncoder().encode(JSON.stringify([base.embeddingModel, base.chunkSize, base.chunkOverlap]));

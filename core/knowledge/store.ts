@@ -12,6 +12,17 @@ export interface ChunkHit {
   embedding?: number[];
 }
 
+/** One answered turn in conversation memory, keyed by the inbound message. */
+export interface RememberedTurn {
+  tenantId: string;
+  endUser: string;
+  conversationId: string;
+  messageId: string;
+  text: string;
+  at: Date;
+  embedding: number[];
+}
+
 export interface ChunkToStore {
   id: string;
   text: string;
@@ -111,7 +122,8 @@ export class KnowledgeStore {
   private async dropCollection(name: string): Promise<void> {
     this.collections.delete(name);
     await this.client.deleteCollection({ name }).catch((error: unknown) => {
-      if (!/not found|does not exist/i.test(String((error as Error)?.message))) throw error;
+      const { name: kind, message } = (error ?? {}) as Error;
+      if (kind !== "ChromaNotFoundError" && !/not (be )?found|does not exist/i.test(String(message))) throw error;
     });
   }
 
@@ -119,22 +131,28 @@ export class KnowledgeStore {
    * Conversation memory: one document per answered turn (id = the inbound message id, so a retried
    * turn overwrites itself), tagged with the tenant and the end user (`channel:sender`).
    */
-  async rememberTurn(turn: {
-    tenantId: string;
-    endUser: string;
-    conversationId: string;
-    messageId: string;
-    text: string;
-    at: Date;
-    embedding: number[];
-  }): Promise<void> {
-    const collection = await this.memoryCollection(turn.tenantId);
-    await collection.upsert({
-      ids: [turn.messageId],
-      embeddings: [turn.embedding],
-      documents: [turn.text],
-      metadatas: [{ tenant_id: turn.tenantId, end_user: turn.endUser, conversation_id: turn.conversationId, at: turn.at.getTime() }],
-    });
+  async rememberTurn(turn: RememberedTurn): Promise<void> {
+    await this.rememberTurns(turn.tenantId, [turn]);
+  }
+
+  /** Several turns of one tenant in one upsert per batch (`npm run reindex` rebuilding memory from messages). */
+  async rememberTurns(tenantId: string, turns: RememberedTurn[]): Promise<void> {
+    const collection = await this.memoryCollection(tenantId);
+    for (let i = 0; i < turns.length; i += BATCH) {
+      const batch = turns.slice(i, i + BATCH);
+      if (batch.some((turn) => turn.tenantId !== tenantId)) throw new Error("rememberTurns: every turn must be of the tenant given");
+      await collection.upsert({
+        ids: batch.map((turn) => turn.messageId),
+        embeddings: batch.map((turn) => turn.embedding),
+        documents: batch.map((turn) => turn.text),
+        metadatas: batch.map((turn) => ({
+          tenant_id: tenantId,
+          end_user: turn.endUser,
+          conversation_id: turn.conversationId,
+          at: turn.at.getTime(),
+        })),
+      });
+    }
   }
 
   /** Deletes remembered turns of these end users and of these conversations (an erased end user: core/contacts/contacts.ts). */

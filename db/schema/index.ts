@@ -31,6 +31,7 @@ export const tenantOwnedTableNames = [
   "tool_approvals",
   "knowledge_bases",
   "knowledge_sources",
+  "knowledge_chunks",
   "usage_records",
   "agent_versions",
   "agent_test_runs",

@@ -1,4 +1,4 @@
-import { boolean, index, integer, pgTable, real, text, timestamp, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, pgTable, primaryKey, real, text, timestamp, uuid } from "drizzle-orm/pg-core";
 import { id, tenantId, timestamps } from "./columns";
 
 export type KnowledgeSourceStatus = "pending" | "indexing" | "ready" | "failed";
@@ -63,7 +63,32 @@ export const knowledgeSources = pgTable(
   ],
 );
 
+/**
+ * The text of every chunk a source was split into, as stored in Chroma (`<source id>:<index>` there).
+ * Postgres is the record: `npm run reindex` rebuilds the vector collections from these rows (after a
+ * restore, a lost Chroma volume or a new embedding server), and a tenant export carries them.
+ */
+export const knowledgeChunks = pgTable(
+  "knowledge_chunks",
+  {
+    tenantId: tenantId(),
+    knowledgeBaseId: uuid("knowledge_base_id")
+      .notNull()
+      .references(() => knowledgeBases.id, { onDelete: "cascade" }),
+    sourceId: uuid("source_id")
+      .notNull()
+      .references(() => knowledgeSources.id, { onDelete: "cascade" }),
+    chunkIndex: integer("chunk_index").notNull(),
+    text: text("text").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.sourceId, t.chunkIndex] }),
+    index("knowledge_chunks_base_idx").on(t.tenantId, t.knowledgeBaseId, t.sourceId),
+  ],
+);
+
 export type KnowledgeBase = typeof knowledgeBases.$inferSelect;
 export type NewKnowledgeBase = typeof knowledgeBases.$inferInsert;
 export type KnowledgeSource = typeof knowledgeSources.$inferSelect;
 export type NewKnowledgeSource = typeof knowledgeSources.$inferInsert;
+export type KnowledgeChunk = typeof knowledgeChunks.$inferSelect;

@@ -18,6 +18,19 @@ export async function readStackState(): Promise<StackState> {
   }
 }
 
+/** The running `npm start`'s state, or undefined when none runs (no state file, or its process is gone). */
+export async function runningStack(): Promise<StackState | undefined> {
+  const state = await readStackState().catch(() => undefined);
+  if (!state) return undefined;
+  try {
+    process.kill(state.pid, 0);
+    return state;
+  } catch (error) {
+    // EPERM: alive but someone else's.
+    return (error as NodeJS.ErrnoException).code === "EPERM" ? state : undefined;
+  }
+}
+
 /** The owner database URL: `DATABASE_URL` when set, else the one the running `npm start` wrote (embedded PGlite). */
 export async function ownerDatabaseUrl(): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;

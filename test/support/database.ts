@@ -23,6 +23,8 @@ export interface CreateTestDatabaseOptions {
    * failing with a hint to start it when unreachable. Omitted: chosen from the environment (see below).
    */
   engine?: "postgres";
+  /** False: an empty database with no migrations run (a restore's target). Default true. */
+  migrate?: boolean;
 }
 
 /**
@@ -40,10 +42,10 @@ export interface CreateTestDatabaseOptions {
  * afterAll(() => database.close());
  */
 export async function createTestDatabase(options: CreateTestDatabaseOptions = {}): Promise<TestDatabase> {
-  if (options.engine === "postgres") return createOnServer(await requirePostgres());
+  if (options.engine === "postgres") return createOnServer(await requirePostgres(), options.migrate ?? true);
   const serverUrl = process.env.DATABASE_URL;
-  if (process.env.TEST_DATABASE !== "pglite" && serverUrl) return createOnServer(serverUrl);
-  return createOnPglite();
+  if (process.env.TEST_DATABASE !== "pglite" && serverUrl) return createOnServer(serverUrl, options.migrate ?? true);
+  return createOnPglite(options.migrate ?? true);
 }
 
 /**
@@ -70,10 +72,10 @@ export async function requirePostgres(url = process.env.DATABASE_URL || DEFAULT_
   return url;
 }
 
-async function createOnPglite(): Promise<TestDatabase> {
+async function createOnPglite(migrate: boolean): Promise<TestDatabase> {
   const server = await startPgliteServer({ host: "127.0.0.1", port: 0 });
   try {
-    await migrateDatabase(server.url);
+    if (migrate) await migrateDatabase(server.url);
   } catch (error) {
     await server.close();
     throw error;
@@ -81,7 +83,7 @@ async function createOnPglite(): Promise<TestDatabase> {
   return { adminUrl: server.url, appUrl: server.url, kind: "pglite", close: () => server.close() };
 }
 
-async function createOnServer(serverUrl: string): Promise<TestDatabase> {
+async function createOnServer(serverUrl: string, migrate: boolean): Promise<TestDatabase> {
   const name = `test_${Date.now().toString(36)}_${randomBytes(4).toString("hex")}`;
   await withAdmin(serverUrl, (client) => client.query(`create database "${name}"`));
   const adminUrl = withDatabase(serverUrl, name);
@@ -91,7 +93,7 @@ async function createOnServer(serverUrl: string): Promise<TestDatabase> {
       await client.query(`drop database if exists "${name}" with (force)`);
     });
   try {
-    await migrateDatabase(adminUrl);
+    if (migrate) await migrateDatabase(adminUrl);
   } catch (error) {
     await dropDatabase();
     throw error;

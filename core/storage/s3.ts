@@ -1,0 +1,43 @@
+import { S3Client } from "@aws-sdk/client-s3";
+
+/**
+ * Where objects go: Amazon S3 in production (the task role's credentials, `S3_ENDPOINT` unset),
+ * any S3-compatible server elsewhere (locally the fauxqs emulator: path-style addressing on its
+ * loopback endpoint). One place builds the client, so backups and tenant exports agree.
+ */
+export interface S3Settings {
+  region: string;
+  /** An S3-compatible endpoint; unset for Amazon S3. */
+  endpoint?: string;
+  /** Explicit keys (local emulator); unset uses the SDK's default chain (task role, profile). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export function createS3Client(settings: S3Settings): S3Client {
+  return new S3Client({
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint, forcePathStyle: true } : {}),
+    ...(settings.accessKeyId && settings.secretAccessKey
+      ? { credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } }
+      : {}),
+  });
+}
+
+/** S3 settings from `S3_REGION` (else `AWS_REGION`), `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`. */
+export function s3SettingsFrom(env: Record<string, string | undefined>): S3Settings {
+  return {
+    region: env.S3_REGION || env.AWS_REGION || "us-east-1",
+    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
+    ...(env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
+      : {}),
+  };
+}
+
+/** `s3://bucket/some/prefix` → `{ bucket, prefix: "some/prefix" }`; anything else → undefined. */
+export function parseS3Url(url: string): { bucket: string; prefix: string } | undefined {
+  const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
+  if (!match) return undefined;
+  return { bucket: match[1]!, prefix: (match[2] ?? "").replace(/^\/+|\/+$/g, "") };
+}
