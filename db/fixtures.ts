@@ -35,6 +35,7 @@ export interface TenantGraph {
     oauth_states: typeof s.oauthStates.$inferInsert;
     integration_events: typeof s.integrationEvents.$inferInsert;
     sign_in_links: typeof s.signInLinks.$inferInsert;
+    data_transfers: typeof s.dataTransfers.$inferInsert;
   };
 }
 
@@ -68,6 +69,7 @@ export const tenantOwnedTables = {
   oauth_states: s.oauthStates,
   integration_events: s.integrationEvents,
   sign_in_links: s.signInLinks,
+  data_transfers: s.dataTransfers,
 } as const;
 
 /**
@@ -180,6 +182,7 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       oauth_states: { tenantId, provider: "hubspot", actorId: "system:fixture", expiresAt: new Date(Date.now() + 600_000) },
       integration_events: { tenantId, provider: "stripe", externalId: `evt_${tag}`, kind: "fixture" },
       sign_in_links: { tenantId, userId, tokenHash: `hash-${tag}`, expiresAt: new Date(Date.now() + 600_000) },
+      data_transfers: { tenantId, kind: "export", status: "failed", requestedBy: `user:${userId}` },
     },
   };
 }

@@ -17,6 +17,7 @@ export * from "./invitations";
 export * from "./audit";
 export * from "./integrations";
 export * from "./sign-in-links";
+export * from "./data-transfers";
 
 /** Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration). */
 export const tenantOwnedTableNames = [
@@ -48,4 +49,5 @@ export const tenantOwnedTableNames = [
   "oauth_states",
   "integration_events",
   "sign_in_links",
+  "data_transfers",
 ] as const;

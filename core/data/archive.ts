@@ -1,0 +1,126 @@
+import { v5 as uuidv5 } from "uuid";
+import { z } from "zod";
+
+/**
+ * The tenant export archive: an uncompressed tar holding `manifest.json` first, then one gzipped
+ * JSON Lines file per table (`<table>.jsonl.gz`, one row per line as PostgreSQL's `to_jsonb` gives
+ * it), in foreign-key order so an import can insert them in the order they come.
+ *
+ * What never leaves: API keys, invitations, sign-in links and OAuth states (credentials or tokens to
+ * the tenant), the secret columns below, and any sealed envelope (`v1.<key id>.<iv>.<ciphertext>`)
+ * found anywhere in a row, JSON included, which becomes null.
+ */
+export const EXPORT_TABLES = [
+  "roles",
+  "memberships",
+  "agents",
+  "channels",
+  "conversations",
+  "messages",
+  "tools",
+  "agent_tools",
+  "tool_approvals",
+  "knowledge_bases",
+  "knowledge_sources",
+  "knowledge_chunks",
+  "usage_records",
+  "agent_versions",
+  "agent_test_runs",
+  "alerts",
+  "alert_rules",
+  "analytics_traffic_hourly",
+  "analytics_usage_hourly",
+  "analytics_tools_hourly",
+  "analytics_end_users_hourly",
+  "audit_log",
+  "integration_connections",
+  "integration_events",
+] as const;
+export type ExportTable = (typeof EXPORT_TABLES)[number];
+
+/** Tenant-owned tables an export leaves out, and why (the catalogue test checks every table is one or the other). */
+export const NOT_EXPORTED: Record<string, string> = {
+  api_keys: "credentials to the tenant's admin API",
+  invitations: "pending invitations carry acceptance tokens",
+  sign_in_links: "one-time sign-in tokens",
+  oauth_states: "in-flight OAuth handshakes",
+  data_transfers: "the exports and imports themselves",
+};
+
+/** Columns that hold secrets (sealed or hashed): exported as null. */
+export const SECRET_COLUMNS: Partial<Record<ExportTable, string[]>> = {
+  channels: ["credentials"],
+  tools: ["auth_config"],
+  integration_connections: ["credentials"],
+};
+
+/**
+ * Tables an import does not write: members are people with their own sign-in (the importer becomes
+ * the new tenant's admin and invites the others), and integration connections need their OAuth
+ * tokens again (reconnect them). Both are still in the archive, as a record.
+ */
+export const NOT_IMPORTED: ReadonlySet<string> = new Set(["memberships", "integration_connections"]);
+
+export const exportManifest = z.object({
+  format: z.literal("agent-platform-tenant-export"),
+  version: z.literal(1),
+  exportedAt: z.string(),
+  tenant: z.object({ id: z.uuid(), name: z.string(), slug: z.string(), settings: z.record(z.string(), z.unknown()) }),
+  tables: z.array(
+    z.object({
+      name: z.enum(EXPORT_TABLES),
+      file: z.string(),
+      rows: z.number().int().nonnegative(),
+      /** SHA-256 of the uncompressed JSON Lines. */
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    }),
+  ),
+  excluded: z.object({ tables: z.record(z.string(), z.string()), columns: z.record(z.string(), z.array(z.string())) }),
+});
+export type ExportManifest = z.infer<typeof exportManifest>;
+
+const SEALED = /^v1\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The row as it goes into the archive: secret columns and every sealed envelope (at any depth) as null. */
+export function scrubRow(table: ExportTable, row: Record<string, unknown>): Record<string, unknown> {
+  const out = deepMap(row, (value) => (SEALED.test(value) ? null : value)) as Record<string, unknown>;
+  for (const column of SECRET_COLUMNS[table] ?? []) if (column in out) out[column] = null;
+  return out;
+}
+
+/**
+ * The id a row of the export gets in the importing tenant: a UUID v5 of the old id in the new
+ * tenant's namespace. Deterministic, so references (foreign keys, ids inside JSON such as an
+ * agent's attached knowledge bases) are rewritten row by row with no table of pairs held in memory,
+ * and a retried import writes the same ids.
+ */
+export function remapId(oldId: string, newTenantId: string): string {
+  return uuidv5(oldId.toLowerCase(), newTenantId);
+}
+
+/**
+ * Rewrites a row for the new tenant: the old tenant id becomes the new one, and every UUID that is
+ * the id of an exported row (`knownIds`), in a column or anywhere inside JSON, becomes its
+ * {@link remapId}. Other UUIDs (users, who are global) stay as they are.
+ */
+export function remapRow(
+  row: Record<string, unknown>,
+  ids: { oldTenantId: string; newTenantId: string; knownIds: ReadonlySet<string> },
+): Record<string, unknown> {
+  return deepMap(row, (value) => {
+    if (!UUID.test(value)) return value;
+    const lower = value.toLowerCase();
+    if (lower === ids.oldTenantId) return ids.newTenantId;
+    return ids.knownIds.has(lower) ? remapId(lower, ids.newTenantId) : value;
+  }) as Record<string, unknown>;
+}
+
+function deepMap(value: unknown, onString: (value: string) => unknown): unknown {
+  if (typeof value === "string") return onString(value);
+  if (Array.isArray(value)) return value.map((item) => deepMap(item, onString));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, deepMap(item, onString)]));
+  }
+  return value;
+}
