@@ -22,7 +22,7 @@ import { startChroma, type ChromaHandle } from "./stack/chroma";
 import { beginOutage, endOutage } from "./stack/database-outage";
 import { startEdge, type EdgeHandle } from "./stack/edge";
 import { preferredPort } from "./stack/ports";
-import { sqsEnvironment, startSqs, type SqsHandle } from "./stack/sqs";
+import { exportsEnvironment, sqsEnvironment, startSqs, type SqsHandle } from "./stack/sqs";
 import { startWsProxy, type WsProxyHandle } from "./stack/ws-proxy";
 import { generateKeys, loadOrCreateKeys, localWhatsAppAppSecret, type LocalKeys } from "./local-keys";
 import { startTelegramPoller } from "./telegram-poller";
@@ -269,6 +269,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await ensureConsoleBuilt();
     // The first pool serves the edge's tool runner (POST /v1/tools/:id/test); the edge needs its URL first.
     const toolRunnerPort = await preferredPort(undefined);
+    const exportsEnv = await exportsEnvironment(sqs);
     const edge = await startEdge({
       port: await preferredPort(ports.edge),
       vars: {
@@ -280,6 +281,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(mail ? { EMAIL_DOMAIN: mail.domain, SNS_TRUSTED_BASE_URL: mail.snsUrl } : {}),
         ...integrations?.env,
         ...sqsEnvironment(sqs),
+        ...exportsEnv,
         ...(options.edgeDatabase === "hyperdrive" ? {} : { DATABASE_URL: database.appUrl, NEON_WS_PROXY: `127.0.0.1:${wsProxy.port}` }),
         TOOL_RUNNER_URL: `http://127.0.0.1:${toolRunnerPort}`,
         // Local only: the edge's request counters at /metrics (production: Analytics Engine and logs).
@@ -321,6 +323,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}`, SES_API_BASE: mail.sesApiBase, S3_API_BASE: sqs.endpoint } : {}),
       ...integrations?.env,
       ...(chroma ? { CHROMA_URL: chroma.url } : {}),
+      ...exportsEnv,
       ...options.poolEnv,
     };
     const pools: PoolProcess[] = [];

@@ -120,18 +120,12 @@ export type ImportInput = z.infer<typeof importInput>;
 /**
  * Restores a finished export of this tenant into a NEW tenant named `tenantName`, with the caller
  * as its admin (so it needs a signed-in user, not an API key). The new tenant exists at once with
- * its built-in roles; the pool fills it. Audited in both tenants.
+ * its built-in roles; the pool fills it. Audited in both tenants. While an import of the same export
+ * is still queued, asking again answers that one rather than making another tenant.
  */
 export async function requestImport({ ctx, input }: { ctx: AccessContext; input: ImportInput }): Promise<DataTransferDto> {
   requirePermission(ctx, "contacts:read");
   const { exportId, tenantName } = importInput.parse(input);
-  if (ctx.actor.type !== "user") {
-    throw new DomainError(
-      "USER_REQUIRED",
-      400,
-      "An import makes the caller the new tenant's admin: call it as a signed-in user, not with an API key.",
-    );
-  }
   const [source] = await ctx.tx
     .select()
     .from(dataTransfers)
@@ -140,6 +134,27 @@ export async function requestImport({ ctx, input }: { ctx: AccessContext; input:
   if (source.status !== "ready") {
     throw new DomainError("EXPORT_NOT_READY", 409, "That export is not finished yet; import it once its status is ready.");
   }
+  if (ctx.actor.type !== "user") {
+    throw new DomainError(
+      "USER_REQUIRED",
+      400,
+      "An import makes the caller the new tenant's admin: call it as a signed-in user, not with an API key.",
+    );
+  }
+  // A repeated request (its job could not be queued, or the answer was lost) answers the import already made.
+  const [queued] = await ctx.tx
+    .select()
+    .from(dataTransfers)
+    .where(
+      and(
+        eq(dataTransfers.tenantId, ctx.tenantId),
+        eq(dataTransfers.kind, "import"),
+        eq(dataTransfers.sourceExportId, source.id),
+        eq(dataTransfers.status, "queued"),
+      ),
+    )
+    .limit(1);
+  if (queued) return toDataTransferDto(queued);
   const [user] = await ctx.tx.select().from(users).where(eq(users.id, ctx.actor.id));
   if (!user) throw new DomainError("NOT_FOUND", 404, "The caller's user record is not visible.");
   const made = await signUp(ctx.tx as never, {

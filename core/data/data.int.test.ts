@@ -1,7 +1,7 @@
 import { createGunzip } from "node:zlib";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { text as streamText } from "node:stream/consumers";
-import { CreateBucketCommand, GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { and, eq, sql } from "drizzle-orm";
 import { extract as tarExtract } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,8 @@ import { startSqs, type SqsHandle } from "../../scripts/stack/sqs";
 import { runAsMember, useTestDatabase } from "../../test/support/verbs";
 import { ALL_PERMISSIONS } from "../access/permissions";
 import { createLogger } from "../observability/log";
-import { createS3Client } from "../storage/s3";
+import { createS3Client, deletePrefix } from "../storage/s3";
+import { purgeDueTenants } from "../tenants/deletion";
 import { getDataTransfer, requestExport, requestImport } from "./admin";
 import { EXPORT_TABLES, NOT_EXPORTED, NOT_IMPORTED, remapId, remapRow } from "./archive";
 import { runExport, type DataTransferDependencies } from "./export";
@@ -231,5 +232,23 @@ describe("tenant import", () => {
         .where(and(eq(messages.tenantId, newTenantId), eq(messages.direction, "outbound"))),
     );
     expect(reply!.replyToMessageId).toBe(remapId(graph.rows.messages.id!, newTenantId));
+  });
+});
+
+describe("purging a deleted tenant", () => {
+  it("deletes its export archives from S3 with its rows, and no other tenant's", async () => {
+    const [doomed, kept] = [await makeTenant(), await makeTenant()];
+    const doomedExport = (await exportTenant(doomed)).done;
+    const keptExport = (await exportTenant(kept)).done;
+    await db.admin
+      .update(tenants)
+      .set({ deletionRequestedAt: new Date(Date.now() - 86_400_000), purgeAfter: new Date(Date.now() - 1000) })
+      .where(eq(tenants.id, doomed.tenant.id));
+    const objects = { deletePrefix: (prefix: string) => deletePrefix(s3, BUCKET, prefix) };
+    expect(await purgeDueTenants({ db: db.app, objects }, new Date())).toContain(doomed.tenant.id);
+    await expect(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: doomedExport.objectKey! }))).rejects.toMatchObject({
+      name: "NotFound",
+    });
+    expect((await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: keptExport.objectKey! }))).ContentLength).toBe(keptExport.bytes);
   });
 });

@@ -37,8 +37,17 @@ export const knowledgeJob = z.discriminatedUnion("kind", [
     conversationIds: z.array(z.uuid()).max(FORGET_BATCH),
     requestedAt: z.string(),
   }),
+  /** A whole-tenant export or import (core/data): slow jobs like ingestion, so they share this queue. */
+  z.object({ version: z.literal(1), kind: z.literal("data.export"), tenantId: z.uuid(), transferId: z.uuid(), requestedAt: z.string() }),
+  z.object({ version: z.literal(1), kind: z.literal("data.import"), tenantId: z.uuid(), transferId: z.uuid(), requestedAt: z.string() }),
 ]);
 export type KnowledgeJob = z.infer<typeof knowledgeJob>;
+/** The whole-tenant export and import jobs this queue also carries (run by core/data/jobs.ts). */
+export type DataJob = Extract<KnowledgeJob, { kind: "data.export" | "data.import" }>;
+
+export function isDataJob(job: KnowledgeJob): job is DataJob {
+  return job.kind === "data.export" || job.kind === "data.import";
+}
 
 type Distribute<T> = T extends unknown ? Omit<T, "version" | "requestedAt"> : never;
 export type KnowledgeJobRequest = Distribute<KnowledgeJob>;
@@ -52,7 +61,8 @@ export function createSqsKnowledgeJobQueue(client: SqsSend, queueUrl: string): K
   return {
     async enqueue(request) {
       const job = { version: 1, ...request, requestedAt: new Date().toISOString() } as KnowledgeJob;
-      const group = "sourceId" in job ? job.sourceId : "knowledgeBaseId" in job ? job.knowledgeBaseId : "memory";
+      const group =
+        "transferId" in job ? job.transferId : "sourceId" in job ? job.sourceId : "knowledgeBaseId" in job ? job.knowledgeBaseId : "memory";
       await client.sendMessage({
         QueueUrl: queueUrl,
         MessageBody: sqsSafeJson(job),
@@ -64,7 +74,10 @@ export function createSqsKnowledgeJobQueue(client: SqsSend, queueUrl: string): K
                 0,
                 128,
               )
-            : `${job.kind}:${group}:${job.requestedAt}`,
+            : // A repeated export or import request within SQS's five minutes is one job; later ones queue behind it in its group and find it done.
+              "transferId" in job
+              ? `${job.kind}:${job.transferId}`
+              : `${job.kind}:${group}:${job.requestedAt}`,
       });
     },
   };

@@ -13,7 +13,7 @@ import {
 import { withTenant } from "../../db/tenant";
 import type { Logger } from "../observability/log";
 import { createEmbeddings, EmbeddingUnavailableError, normalize, type EmbeddingCredentials } from "./embeddings";
-import type { KnowledgeJob } from "./jobs";
+import type { DataJob, KnowledgeJob } from "./jobs";
 import { extractText, IngestError, kindOfContentType } from "./parsers";
 import type { RetrievedChunk } from "./prompt";
 import type { ChunkHit, KnowledgeStore } from "./store";
@@ -41,7 +41,7 @@ export type IngestOutcome = "indexed" | "unchanged" | "failed" | "gone";
  */
 export async function runKnowledgeJob(
   deps: KnowledgeDependencies,
-  job: KnowledgeJob,
+  job: Exclude<KnowledgeJob, DataJob>,
   options: { lastAttempt?: boolean } = {},
 ): Promise<IngestOutcome> {
   if (job.kind === "knowledge.delete_source") {

@@ -1,4 +1,4 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 
 /**
  * Where objects go: Amazon S3 in production (the task role's credentials, `S3_ENDPOINT` unset),
@@ -40,4 +40,17 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } | un
   const match = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!match) return undefined;
   return { bucket: match[1]!, prefix: (match[2] ?? "").replace(/^\/+|\/+$/g, "") };
+}
+
+/** Deletes every object under `prefix` (a purged tenant's exports), a listing page (up to 1,000) at a time. */
+export async function deletePrefix(client: S3Client, bucket: string, prefix: string): Promise<number> {
+  if (!prefix.endsWith("/")) throw new Error("deletePrefix: the prefix must end with / (a folder, never a partial name)");
+  let deleted = 0;
+  for (;;) {
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1000 }));
+    const keys = (listed.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
+    if (keys.length === 0) return deleted;
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+    deleted += keys.length;
+  }
 }

@@ -94,14 +94,16 @@ export interface PurgeDependencies {
     dropKnowledgeBase(scope: { tenantId: string; knowledgeBaseId: string }): Promise<void>;
     dropMemory(tenantId: string): Promise<void>;
   };
+  /** Deletes the tenant's objects in S3 (its exports, `exports/<tenant id>/`); absent without an exports bucket. */
+  objects?: { deletePrefix(prefix: string): Promise<unknown> };
 }
 
 /**
  * Purges every tenant whose grace period is over as of `now`: first its Chroma collections (its
  * knowledge bases', its conversation memory), then its row, which every tenant table references
  * with ON DELETE CASCADE, so all of its rows go in one statement (`purge_tenant`, migration 0027).
- * Sealed secrets live in those rows and go with them. A failure leaves the tenant for the next pass
- * (dropping collections again is harmless).
+ * Sealed secrets live in those rows and go with them; its export archives in S3 are deleted first.
+ * A failure leaves the tenant for the next pass (dropping collections again is harmless).
  */
 export async function purgeDueTenants(deps: PurgeDependencies, now: Date): Promise<string[]> {
   const { rows } = await deps.db.execute<{ id: string }>(sql`select tenants_due_for_purge(${now.toISOString()}::timestamptz) as id`);
@@ -114,6 +116,7 @@ export async function purgeDueTenants(deps: PurgeDependencies, now: Date): Promi
       for (const base of bases) await deps.store.dropKnowledgeBase({ tenantId, knowledgeBaseId: base.id });
       await deps.store.dropMemory(tenantId);
     }
+    await deps.objects?.deletePrefix(`exports/${tenantId}/`);
     const { rows: done } = await deps.db.execute<{ purged: boolean }>(
       sql`select purge_tenant(${tenantId}::uuid, ${now.toISOString()}::timestamptz) as purged`,
     );

@@ -1,5 +1,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { buildApp } from "fauxqs";
+import { createS3Client } from "../../core/storage/s3";
 
 export interface SqsOptions {
   /** Port on 127.0.0.1; 0 or absent lets the kernel choose. */
@@ -126,4 +128,34 @@ export function sqsClientFor(sqs: SqsHandle): SQSClient {
     region: sqs.region,
     credentials: { accessKeyId: sqs.accessKeyId, secretAccessKey: sqs.secretAccessKey },
   });
+}
+
+/** The bucket tenant exports go to in the emulator's S3 (core/data). */
+export const LOCAL_EXPORTS_BUCKET = "tenant-exports";
+
+/**
+ * The exports bucket in the emulator's S3 (made here, idempotently) and the settings the edge
+ * (presigned download links) and the pool (writing archives) read.
+ */
+export async function exportsEnvironment(sqs: SqsHandle): Promise<Record<string, string>> {
+  const s3 = createS3Client({
+    region: sqs.region,
+    endpoint: sqs.endpoint,
+    accessKeyId: sqs.accessKeyId,
+    secretAccessKey: sqs.secretAccessKey,
+  });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: LOCAL_EXPORTS_BUCKET })).catch((error: unknown) => {
+      if ((error as { name?: string }).name !== "BucketAlreadyOwnedByYou") throw error;
+    });
+  } finally {
+    s3.destroy();
+  }
+  return {
+    EXPORTS_BUCKET: LOCAL_EXPORTS_BUCKET,
+    S3_API_BASE: sqs.endpoint,
+    S3_REGION: sqs.region,
+    S3_ACCESS_KEY_ID: sqs.accessKeyId,
+    S3_SECRET_ACCESS_KEY: sqs.secretAccessKey,
+  };
 }

@@ -207,6 +207,8 @@ describe("security matrix over every /v1 route", () => {
     connectionId: tenant.connectionId,
     runId: tenant.runId,
     otherRunId: tenant.runId,
+    exportId: tenant.exportId,
+    importId: tenant.importId,
     // Not an id: provider keys always belong to the caller's own tenant.
     provider: "openai",
     // Not an id either: an end user's channel identity, matched only within the caller's tenant (core/contacts).
@@ -225,6 +227,7 @@ describe("security matrix over every /v1 route", () => {
     "POST /v1/integrations/{provider}/connect": { method: "oauth" },
     "PUT /v1/integrations/{provider}/agents/{agentId}": { tools: [] },
     "PATCH /v1/integration-connections/{connectionId}": { settings: {} },
+    "POST /v1/imports": { exportId: "00000000-0000-4000-8000-000000000000", tenantName: "Copy" },
   };
   const fill = (path: string, ids: Record<string, string>) =>
     path.replace(/\{(\w+)\}/g, (_, name: string) => {

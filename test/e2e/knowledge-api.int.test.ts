@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { signSession } from "../../core/access/sign-in";
 import { HashingEmbeddings } from "../../core/knowledge/embeddings";
 import { KnowledgeStore } from "../../core/knowledge/store";
 import { createPoolDb } from "../../db/client";
@@ -229,5 +231,59 @@ describe("/v1/contacts", () => {
     expect(erased).toMatchObject({ status: 200, body: { conversationsDeleted: 1, memoryForgetQueued: true } });
     expect((await call(`/v1/contacts/${encodeURIComponent(identity)}/export`)).status).toBe(404);
     await vi.waitFor(async () => expect(await recall()).toEqual([]), { timeout: 30_000, interval: 200 });
+  });
+});
+
+describe("/v1/exports and /v1/imports", () => {
+  it("exports the tenant through the pool to S3 with a presigned download, and imports it into a new tenant", async () => {
+    expect((await call("/v1/exports", { method: "POST", token: tenant.apiKeys.editor.key })).status).toBe(403);
+    const started = await call("/v1/exports", { method: "POST" });
+    expect(started.status).toBe(202);
+    const exportId = String(started.body.id);
+    const ready = await vi.waitFor(
+      async () => {
+        const { body } = await call(`/v1/exports/${exportId}`);
+        expect(body.status).toBe("ready");
+        return body as {
+          bytes: number;
+          sha256: string;
+          download: { url: string; expiresAt: string };
+          progress: { rows: Record<string, number> };
+        };
+      },
+      { timeout: 60_000, interval: 200 },
+    );
+    expect(ready.progress.rows.knowledge_bases).toBeGreaterThan(0);
+    expect(JSON.stringify(ready)).not.toContain("objectKey");
+    expect(new Date(ready.download.expiresAt).getTime() - Date.now()).toBeGreaterThan(14 * 60_000);
+    expect(ready.download.url).toContain("X-Amz-Signature=");
+    const archive = Buffer.from(await (await fetch(ready.download.url)).arrayBuffer());
+    expect(archive.length).toBe(ready.bytes);
+    expect(createHash("sha256").update(archive).digest("hex")).toBe(ready.sha256);
+    expect(archive.subarray(0, 100).toString("latin1")).toContain("manifest.json");
+
+    const other = await createAccessTenant(admin.db);
+    expect((await call(`/v1/exports/${exportId}`, { token: other.apiKeys.admin.key })).status).toBe(404);
+    expect(
+      (await call("/v1/imports", { method: "POST", token: other.apiKeys.admin.key, body: { exportId, tenantName: "Not yours" } })).status,
+    ).toBe(404);
+    const byKey = await call("/v1/imports", { method: "POST", body: { exportId, tenantName: "Copy" } });
+    expect(byKey).toMatchObject({ status: 400, body: { error: { code: "INVALID_REQUEST", details: { reason: "USER_REQUIRED" } } } });
+
+    const session = await signSession(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId: tenant.tenantId, userId: tenant.users.admin.id });
+    const imported = await call("/v1/imports", { method: "POST", token: session.accessToken, body: { exportId, tenantName: "Docs copy" } });
+    expect(imported.status).toBe(202);
+    const newTenantId = String(imported.body.targetTenantId);
+    await vi.waitFor(async () => expect((await call(`/v1/imports/${String(imported.body.id)}`)).body.status).toBe("ready"), {
+      timeout: 60_000,
+      interval: 200,
+    });
+    // The importer signs in to the new tenant as its admin and finds the knowledge base under its new id.
+    const newSession = await signSession(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId: newTenantId, userId: tenant.users.admin.id });
+    const bases = await call("/v1/knowledge-bases", { token: newSession.accessToken });
+    expect(bases.status).toBe(200);
+    const names = (bases.body.data as Array<{ id: string; name: string }>).map((base) => base.name);
+    expect(names).toContain(`Docs ${tenant.tenantId.slice(0, 8)}`);
+    expect((bases.body.data as Array<{ id: string }>).map((base) => base.id)).not.toContain(tenant.knowledgeBaseId);
   });
 });

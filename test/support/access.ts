@@ -18,6 +18,7 @@ import {
   integrationConnections,
   tools,
   users,
+  dataTransfers,
 } from "../../db/schema";
 
 export interface AccessTenant {
@@ -44,6 +45,9 @@ export interface AccessTenant {
   connectionId: string;
   /** A finished test run of the agent. */
   runId: string;
+  /** A failed tenant export and a failed import of it (data transfers). */
+  exportId: string;
+  importId: string;
 }
 
 const BUILTINS: BuiltinRole[] = ["admin", "editor", "viewer"];
@@ -70,6 +74,7 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
   ];
   const alertRuleId = randomUUID();
   const [toolId, approvalId, connectionId, runId] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+  const [exportId, importId] = [randomUUID(), randomUUID()];
   await adminDb.transaction(async (tx) => {
     await tx.insert(tenants).values({
       id: tenantId,
@@ -123,6 +128,10 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     await tx
       .insert(integrationConnections)
       .values({ id: connectionId, tenantId, provider: "hubspot", authMethod: "token", credentials: "v1.placeholder.AAAA.AAAA" });
+    await tx.insert(dataTransfers).values([
+      { id: exportId, tenantId, kind: "export", status: "failed", requestedBy: "system:test" },
+      { id: importId, tenantId, kind: "import", status: "failed", requestedBy: "system:test", sourceExportId: exportId },
+    ]);
     await tx
       .insert(knowledgeSources)
       .values({ id: sourceId, tenantId, knowledgeBaseId, name: "notes.txt", kind: "text", body: Buffer.from("hello").toString("base64") });
@@ -143,5 +152,7 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
     approvalId,
     connectionId,
     runId,
+    exportId,
+    importId,
   };
 }

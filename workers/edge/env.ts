@@ -35,6 +35,16 @@ export const edgeEnvSchema = z
      * confirmations instead of `https://sns.<region>.amazonaws.com`. Never set in production.
      */
     SNS_TRUSTED_BASE_URL: optional(z.url()),
+    /**
+     * The bucket of whole-tenant exports (`POST /v1/exports`) and a key pair that may read it, for
+     * the presigned download links `GET /v1/exports/{id}` answers. S3_API_BASE: an S3-compatible
+     * endpoint (the local emulator); unset for Amazon S3. Without the bucket, exports answer 503.
+     */
+    EXPORTS_BUCKET: optional(z.string().min(3)),
+    S3_API_BASE: optional(z.url()),
+    S3_REGION: optional(z.string().min(1)),
+    S3_ACCESS_KEY_ID: optional(z.string().min(1)),
+    S3_SECRET_ACCESS_KEY: optional(z.string().min(1)),
     /** Days a deleted tenant can still be restored before the pool purges it (`DELETE /v1/tenant`); default 30. */
     TENANT_DELETION_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(DEFAULT_DELETION_GRACE_DAYS),
     /** Our public base URL (webhooks and the widget hang off it); default: the origin of the admin request. */

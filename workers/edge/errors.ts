@@ -30,6 +30,7 @@ export type ErrorCode =
   /** The endpoint's tenant was deleted: providers should stop sending (410). */
   | "GONE"
   | "QUEUE_UNAVAILABLE"
+  | "EXPORTS_UNAVAILABLE"
   | "DATABASE_UNAVAILABLE"
   | "CHANNELS_UNAVAILABLE"
   | "RATE_LIMITED"

@@ -71,6 +71,13 @@ export const poolEnvSchema = z.object({
   TOOLS_ALLOWED_HOSTS: optionalString,
   /** Amazon S3, path-style, where email channels read the mail SES stored; default: the bucket's own endpoint (locally: the emulator). */
   S3_API_BASE: optionalString.pipe(z.url().optional()),
+  /** The bucket whole-tenant exports are written to (core/data); without it export and import requests fail with that reason. */
+  EXPORTS_BUCKET: optionalString,
+  /** The exports bucket's region; default SQS_REGION. Its endpoint is S3_API_BASE when set (the local emulator). */
+  S3_REGION: optionalString,
+  /** Keys for S3 when not the task role's (the local emulator takes any). */
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
   /** Amazon SES API v2 for email channels that send through SES; default: SES's endpoint in the channel's region (tests: the loopback fake). */
   SES_API_BASE: optionalString.pipe(z.url().optional()),
   /** Exceptions to the SSRF policy for email channels' SMTP servers, as TOOLS_ALLOWED_HOSTS (the local stack's loopback server). */

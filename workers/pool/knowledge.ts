@@ -5,7 +5,9 @@ import type { Keyring } from "../../core/crypto/secrets";
 import { openProviderKeys } from "../../core/engine/credentials";
 import type { ResolvedModelEnvironment } from "../../core/engine/providers";
 import type { EmbeddingCredentials } from "../../core/knowledge/embeddings";
-import { knowledgeJob } from "../../core/knowledge/jobs";
+import { runDataJob } from "../../core/data/jobs";
+import type { DataTransferDependencies } from "../../core/data/export";
+import { isDataJob, knowledgeJob } from "../../core/knowledge/jobs";
 import { runKnowledgeJob, type KnowledgeDependencies } from "../../core/knowledge/service";
 import { describeError, type Logger } from "../../core/observability/log";
 import { readTenantSettings } from "../../core/tenants/settings";
@@ -46,6 +48,8 @@ export function createKnowledgeJobConsumer(options: {
   sqs: SQSClient;
   queueUrl: string;
   deps: KnowledgeDependencies;
+  /** Whole-tenant exports and imports (`data.*` jobs); absent without an exports bucket. */
+  data?: DataTransferDependencies;
   logger: Logger;
   maxReceives?: number;
   visibilityTimeout?: number;
@@ -90,7 +94,10 @@ export function createKnowledgeJobConsumer(options: {
       }
       const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
       try {
-        const outcome = await runKnowledgeJob(options.deps, parsed, { lastAttempt: receiveCount >= maxReceives });
+        const lastAttempt = receiveCount >= maxReceives;
+        const outcome = isDataJob(parsed)
+          ? await runDataJob(options.data, options.deps.db, parsed, { lastAttempt })
+          : await runKnowledgeJob(options.deps, parsed, { lastAttempt });
         options.logger.log("info", "knowledge.job_done", { kind: parsed.kind, tenantId: parsed.tenantId, outcome });
         options.onJob?.("succeeded");
       } catch (error) {

@@ -23,6 +23,7 @@ import { retrieveKnowledge, type KnowledgeDependencies } from "../../core/knowle
 import { createUrlFetcher } from "../../core/knowledge/url-fetch";
 import { createConversationMemory } from "../../core/knowledge/memory";
 import { createKnowledgeJobConsumer, embeddingCredentialsFrom } from "./knowledge";
+import { createS3Client, deletePrefix } from "../../core/storage/s3";
 import type { TurnDependencies } from "./turn/types";
 import { runAgentTestSuite } from "./test-runs";
 
@@ -80,12 +81,22 @@ async function main() {
         logger,
       }
     : undefined;
+  // Whole-tenant exports and imports: archives staged in the task's /tmp, stored in EXPORTS_BUCKET.
+  const objects = createS3Client({
+    region: config.S3_REGION ?? config.SQS_REGION,
+    ...(config.S3_API_BASE ? { endpoint: config.S3_API_BASE } : {}),
+    ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+      ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY }
+      : {}),
+  });
+  const data = config.EXPORTS_BUCKET ? { db: database.db, s3: objects, bucket: config.EXPORTS_BUCKET, logger } : undefined;
   const knowledgeJobs =
     knowledge && config.KNOWLEDGE_JOBS_QUEUE_URL
       ? createKnowledgeJobConsumer({
           sqs,
           queueUrl: config.KNOWLEDGE_JOBS_QUEUE_URL,
           deps: knowledge,
+          ...(data ? { data } : {}),
           logger,
           waitTimeSeconds: config.POOL_WAIT_TIME_SECONDS,
           onJob: metrics.ingestionJob,
@@ -173,7 +184,11 @@ async function main() {
             logger,
             onDelivery: metrics.alertDelivery,
           },
-          purge: { db: database.db, ...(knowledge ? { store: knowledge.store } : {}) },
+          purge: {
+            db: database.db,
+            ...(knowledge ? { store: knowledge.store } : {}),
+            ...(data ? { objects: { deletePrefix: (prefix: string) => deletePrefix(objects, data.bucket, prefix) } } : {}),
+          },
           retention: {
             db: database.db,
             ...(knowledge ? { forgetBefore: (tenantId: string, cutoff: Date) => knowledge.store.forgetTurnsBefore(tenantId, cutoff) } : {}),

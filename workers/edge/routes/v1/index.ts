@@ -12,6 +12,7 @@ import { analyticsApi } from "./analytics";
 import { apiKeysApi } from "./api-keys";
 import { tenantNotDeleted } from "../../middleware/tenant-status";
 import { contactsApi } from "./contacts";
+import { exportsApi, importsApi } from "./exports";
 import { conversationsApi } from "./conversations";
 import { auditLogApi } from "./audit-log";
 import { channelsApi } from "./channels";
@@ -88,6 +89,8 @@ v1Api
   .route("/knowledge-bases", knowledgeBasesApi)
   .route("/conversations", conversationsApi)
   .route("/contacts", contactsApi)
+  .route("/exports", exportsApi)
+  .route("/imports", importsApi)
   .route("/analytics", analyticsApi)
   .route("/alerts", alertsApi)
   .route("/tools", toolsApi)
