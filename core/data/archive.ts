@@ -1,5 +1,8 @@
 import { v5 as uuidv5 } from "uuid";
 import { z } from "zod";
+import { tenantOwnedTableNames } from "../../db/schema";
+
+type TenantOwnedTable = (typeof tenantOwnedTableNames)[number];
 
 /**
  * The tenant export archive: an uncompressed tar holding `manifest.json` first, then one gzipped
@@ -10,42 +13,18 @@ import { z } from "zod";
  * the tenant), the secret columns below, and any sealed envelope (`v1.<key id>.<iv>.<ciphertext>`)
  * found anywhere in a row, JSON included, which becomes null.
  */
-export const EXPORT_TABLES = [
-  "roles",
-  "memberships",
-  "agents",
-  "channels",
-  "conversations",
-  "messages",
-  "tools",
-  "agent_tools",
-  "tool_approvals",
-  "knowledge_bases",
-  "knowledge_sources",
-  "knowledge_chunks",
-  "usage_records",
-  "agent_versions",
-  "agent_test_runs",
-  "alerts",
-  "alert_rules",
-  "analytics_traffic_hourly",
-  "analytics_usage_hourly",
-  "analytics_tools_hourly",
-  "analytics_end_users_hourly",
-  "audit_log",
-  "integration_connections",
-  "integration_events",
-] as const;
-export type ExportTable = (typeof EXPORT_TABLES)[number];
-
 /** Tenant-owned tables an export leaves out, and why (the catalogue test checks every table is one or the other). */
-export const NOT_EXPORTED: Record<string, string> = {
+export const NOT_EXPORTED = {
   api_keys: "credentials to the tenant's admin API",
   invitations: "pending invitations carry acceptance tokens",
   sign_in_links: "one-time sign-in tokens",
   oauth_states: "in-flight OAuth handshakes",
   data_transfers: "the exports and imports themselves",
-};
+} as const satisfies Partial<Record<TenantOwnedTable, string>>;
+
+/** Every other tenant-owned table, in the schema list's foreign-key order (an import inserts in it). */
+export const EXPORT_TABLES = tenantOwnedTableNames.filter((table): table is ExportTable => !(table in NOT_EXPORTED));
+export type ExportTable = Exclude<TenantOwnedTable, keyof typeof NOT_EXPORTED>;
 
 /** Columns that hold secrets (sealed or hashed): exported as null. */
 export const SECRET_COLUMNS: Partial<Record<ExportTable, string[]>> = {
@@ -68,7 +47,7 @@ export const exportManifest = z.object({
   tenant: z.object({ id: z.uuid(), name: z.string(), slug: z.string(), settings: z.record(z.string(), z.unknown()) }),
   tables: z.array(
     z.object({
-      name: z.enum(EXPORT_TABLES),
+      name: z.enum(EXPORT_TABLES as [ExportTable, ...ExportTable[]]),
       file: z.string(),
       rows: z.number().int().nonnegative(),
       /** SHA-256 of the uncompressed JSON Lines. */

@@ -19,7 +19,10 @@ export * from "./integrations";
 export * from "./sign-in-links";
 export * from "./data-transfers";
 
-/** Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration). */
+/**
+ * Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration),
+ * in foreign-key order: a table comes after those it references (tenant exports and imports rely on it).
+ */
 export const tenantOwnedTableNames = [
   "roles",
   "memberships",
