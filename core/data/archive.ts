@@ -12,8 +12,9 @@ type TenantOwnedTable = (typeof tenantOwnedTableNames)[number];
  * What never leaves: API keys, invitations, sign-in links and OAuth states (credentials or tokens to
  * the tenant), the secret columns below, and any sealed envelope (`v1.<key id>.<iv>.<ciphertext>`)
  * found anywhere in a row, JSON included, which becomes null.
+ *
+ * NOT_EXPORTED: the tenant-owned tables an export leaves out, and why; every other one is exported.
  */
-/** Tenant-owned tables an export leaves out, and why (the catalogue test checks every table is one or the other). */
 export const NOT_EXPORTED = {
   api_keys: "credentials to the tenant's admin API",
   invitations: "pending invitations carry acceptance tokens",
