@@ -24,6 +24,8 @@ export interface DataTransferDependencies {
   logger: Logger;
   /** Where table files are staged before the archive is streamed to S3; default the OS's. */
   workDir?: string;
+  /** After an import: fill the new tenant's vector collections (the pool: core/knowledge/reindex.ts). */
+  afterImport?: (targetTenantId: string) => Promise<void>;
 }
 
 /** Rows fetched from the cursor at a time: what bounds the exporter's memory. */

@@ -160,7 +160,7 @@ describe("ops/aws: the regional stack (CDK, synthesised)", () => {
     }
   });
 
-  it("lets the edge's access key only send to the inbound and knowledge queues", () => {
+  it("lets the edge's access key only send to the inbound and knowledge queues, and read export archives (to presign their downloads)", () => {
     const [userId] = byType("AWS::IAM::User").map(([id]) => id);
     const edgeStatements = byType("AWS::IAM::Policy")
       .filter(([, policy]) => JSON.stringify(policy.Properties?.Users ?? []).includes(userId!))
@@ -177,9 +177,11 @@ describe("ops/aws: the regional stack (CDK, synthesised)", () => {
           Resource: queueArn("agent-production-inbound.fifo"),
         }),
         expect.objectContaining({ Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn("agent-production-knowledge-jobs.fifo") }),
+        expect.objectContaining({ Effect: "Allow", Action: "s3:GetObject" }),
       ]),
     );
-    expect(edgeStatements).toHaveLength(2);
+    expect(JSON.stringify(edgeStatements.find((statement) => statement.Action === "s3:GetObject"))).toContain("/exports/*");
+    expect(edgeStatements).toHaveLength(3);
     // Its secret key is stored in Secrets Manager, never an output of the stack.
     expect(JSON.stringify(production.toJSON().Outputs)).not.toContain("SecretAccessKey");
   });

@@ -322,10 +322,15 @@ export class PlatformStack extends Stack {
       logging: ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: "migrate" }),
     });
 
-    // The edge (a Cloudflare Worker has no IAM role): an access key that may only send to the two queues.
+    // The edge (a Cloudflare Worker has no IAM role): an access key that may only send to the two queues
+    // and read export archives.
     this.edgeUser = new iam.User(this, "EdgeQueueSender", { userName: name("edge") });
     this.inboundQueue.grant(this.edgeUser, "sqs:SendMessage", "sqs:GetQueueAttributes");
     this.knowledgeJobsQueue.grant(this.edgeUser, "sqs:SendMessage");
+    // Its key also presigns tenant export downloads (GET /v1/exports/{id}): read-only, exports only.
+    this.edgeUser.addToPolicy(
+      new iam.PolicyStatement({ actions: ["s3:GetObject"], resources: [exportsBucket.arnForObjects("exports/*")] }),
+    );
     const edgeKey = new iam.AccessKey(this, "EdgeAccessKey", { user: this.edgeUser });
     const edgeSecret = new secretsmanager.Secret(this, "EdgeQueueCredentials", {
       secretName: name("edge-sqs"),
@@ -343,6 +348,7 @@ export class PlatformStack extends Stack {
     new CfnOutput(this, "PoolRepositoryUri", { value: repository.repositoryUri });
     new CfnOutput(this, "PoolImageTag", { value: poolImageTag });
     new CfnOutput(this, "ClusterName", { value: cluster.clusterName });
+    new CfnOutput(this, "ExportsBucketName", { value: exportsBucket.bucketName });
     new CfnOutput(this, "MigrateTaskDefinition", { value: migrate.taskDefinitionArn });
     new CfnOutput(this, "PoolSubnets", {
       value: vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds.join(","),

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { signSession } from "../../core/access/sign-in";
+import { remapId } from "../../core/data/archive";
 import { HashingEmbeddings } from "../../core/knowledge/embeddings";
 import { KnowledgeStore } from "../../core/knowledge/store";
 import { createPoolDb } from "../../db/client";
@@ -236,6 +237,12 @@ describe("/v1/contacts", () => {
 
 describe("/v1/exports and /v1/imports", () => {
   it("exports the tenant through the pool to S3 with a presigned download, and imports it into a new tenant", async () => {
+    const added = await call(`/v1/knowledge-bases/${tenant.knowledgeBaseId}/sources`, {
+      method: "POST",
+      body: { name: "returns.md", kind: "markdown", text: "# Returns\n\nReturns are free within 30 days." },
+    });
+    const source = await settled(tenant.knowledgeBaseId, String(added.body.id));
+    expect(source.status).toBe("ready");
     expect((await call("/v1/exports", { method: "POST", token: tenant.apiKeys.editor.key })).status).toBe(403);
     const started = await call("/v1/exports", { method: "POST" });
     expect(started.status).toBe(202);
@@ -278,6 +285,11 @@ describe("/v1/exports and /v1/imports", () => {
       timeout: 60_000,
       interval: 200,
     });
+    // The pool built the new tenant's collection from the imported chunks.
+    const store = KnowledgeStore.connect(stack.chroma!.url);
+    expect(await store.countChunks({ tenantId: newTenantId, knowledgeBaseId: remapId(tenant.knowledgeBaseId, newTenantId) })).toBe(
+      source.chunkCount,
+    );
     // The importer signs in to the new tenant as its admin and finds the knowledge base under its new id.
     const newSession = await signSession(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId: newTenantId, userId: tenant.users.admin.id });
     const bases = await call("/v1/knowledge-bases", { token: newSession.accessToken });

@@ -24,6 +24,7 @@ import { createUrlFetcher } from "../../core/knowledge/url-fetch";
 import { createConversationMemory } from "../../core/knowledge/memory";
 import { createKnowledgeJobConsumer, embeddingCredentialsFrom } from "./knowledge";
 import { createS3Client, deletePrefix } from "../../core/storage/s3";
+import { reindex } from "../../core/knowledge/reindex";
 import type { TurnDependencies } from "./turn/types";
 import { runAgentTestSuite } from "./test-runs";
 
@@ -89,7 +90,22 @@ async function main() {
       ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY }
       : {}),
   });
-  const data = config.EXPORTS_BUCKET ? { db: database.db, s3: objects, bucket: config.EXPORTS_BUCKET, logger } : undefined;
+  const data = config.EXPORTS_BUCKET
+    ? {
+        db: database.db,
+        s3: objects,
+        bucket: config.EXPORTS_BUCKET,
+        logger,
+        // An imported tenant answers from its knowledge and memory at once: its collections are built from the imported rows.
+        ...(knowledge
+          ? {
+              afterImport: async (tenantId: string) => {
+                await reindex(knowledge, { tenantIds: [tenantId] });
+              },
+            }
+          : {}),
+      }
+    : undefined;
   const knowledgeJobs =
     knowledge && config.KNOWLEDGE_JOBS_QUEUE_URL
       ? createKnowledgeJobConsumer({

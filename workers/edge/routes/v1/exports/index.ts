@@ -83,14 +83,16 @@ const getExportRoute = adminRoute("contacts:read", {
 });
 
 function exportsConfig(c: Context<AppEnv>) {
-  const { EXPORTS_BUCKET, S3_API_BASE, S3_REGION, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY, SQS_REGION } = c.get("services").config;
-  if (!EXPORTS_BUCKET) throw new ApiError(503, "EXPORTS_UNAVAILABLE", "Tenant exports are not configured on this server.");
+  const config = c.get("services").config;
+  if (!config.EXPORTS_BUCKET) throw new ApiError(503, "EXPORTS_UNAVAILABLE", "Tenant exports are not configured on this server.");
+  // Its own S3 keys, else the edge's AWS key (ops/aws: the edge user may read export archives).
+  const [accessKeyId, secretAccessKey] =
+    config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
+      ? [config.S3_ACCESS_KEY_ID, config.S3_SECRET_ACCESS_KEY]
+      : [config.SQS_ACCESS_KEY_ID, config.SQS_SECRET_ACCESS_KEY];
   return {
-    bucket: EXPORTS_BUCKET,
-    signing:
-      S3_ACCESS_KEY_ID && S3_SECRET_ACCESS_KEY
-        ? { region: S3_REGION ?? SQS_REGION, endpoint: S3_API_BASE, accessKeyId: S3_ACCESS_KEY_ID, secretAccessKey: S3_SECRET_ACCESS_KEY }
-        : undefined,
+    bucket: config.EXPORTS_BUCKET,
+    signing: { region: config.S3_REGION ?? config.SQS_REGION, endpoint: config.S3_API_BASE, accessKeyId, secretAccessKey },
   };
 }
 
@@ -117,11 +119,10 @@ const getExportHandler: RouteHandler<typeof getExportRoute, AppEnv> = async (c) 
   let download: { url: string; expiresAt: string } | null = null;
   if (found.status === "ready" && row.objectKey) {
     const { bucket, signing } = exportsConfig(c);
-    if (signing)
-      download = await presignGet(signing, bucket, row.objectKey, {
-        expiresInSeconds: DOWNLOAD_SECONDS,
-        filename: `tenant-export-${found.id}.tar`,
-      });
+    download = await presignGet(signing, bucket, row.objectKey, {
+      expiresInSeconds: DOWNLOAD_SECONDS,
+      filename: `tenant-export-${found.id}.tar`,
+    });
   }
   return c.json({ ...found, download }, 200);
 };
