@@ -64,9 +64,14 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The row as it goes into the archive: secret columns and every sealed envelope (at any depth) as null. */
 export function scrubRow(table: ExportTable, row: Record<string, unknown>): Record<string, unknown> {
-  const out = deepMap(row, (value) => (SEALED.test(value) ? null : value)) as Record<string, unknown>;
+  const out = scrubSealed(row) as Record<string, unknown>;
   for (const column of SECRET_COLUMNS[table] ?? []) if (column in out) out[column] = null;
   return out;
+}
+
+/** Any value with every sealed envelope in it, at any depth, as null (a tenant's settings, a row). */
+export function scrubSealed(value: unknown): unknown {
+  return deepMap(value, (text) => (SEALED.test(text) ? null : text));
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Database } from "../../db/client";
 import { dataTransfers, tenants, type DataTransfer, type DataTransferProgress } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import type { Logger } from "../observability/log";
-import { EXPORT_TABLES, NOT_EXPORTED, SECRET_COLUMNS, scrubRow, type ExportManifest, type ExportTable } from "./archive";
+import { EXPORT_TABLES, NOT_EXPORTED, SECRET_COLUMNS, scrubRow, scrubSealed, type ExportManifest, type ExportTable } from "./archive";
 
 export interface DataTransferDependencies {
   db: Database;
@@ -75,7 +75,7 @@ export async function runExport(
         id: tenant.id,
         name: tenant.name,
         slug: tenant.slug,
-        settings: scrubRow("roles", (tenant.settings ?? {}) as Record<string, unknown>),
+        settings: scrubSealed(tenant.settings ?? {}) as Record<string, unknown>,
       },
       tables,
       excluded: { tables: NOT_EXPORTED, columns: SECRET_COLUMNS as Record<string, string[]> },
@@ -111,9 +111,12 @@ async function writeTable(db: Database, tenantId: string, table: ExportTable, fi
   const gzip = createGzip();
   const done = pipeline(gzip, createWriteStream(file));
   let rows = 0;
-  // `created_at` order where the table has it: a message comes after the one it replies to.
-  const ordered = await hasColumn(db, tenantId, table, "created_at");
   await withTenant(db, tenantId, async (tx) => {
+    // `created_at` order where the table has it: a message comes after the one it replies to.
+    const { rows: found } = await tx.execute<{ ordered: boolean }>(
+      sql`select exists (select 1 from information_schema.columns where table_schema = 'public' and table_name = ${table} and column_name = 'created_at') as ordered`,
+    );
+    const ordered = found[0]?.ordered === true;
     await tx.execute(
       sql`declare export_rows no scroll cursor for select to_jsonb(t) as row from ${sql.identifier(table)} t where t.tenant_id = ${tenantId} ${ordered ? sql`order by t.created_at` : sql``}`,
     );
@@ -131,15 +134,6 @@ async function writeTable(db: Database, tenantId: string, table: ExportTable, fi
   gzip.end();
   await done;
   return { rows, sha256: hash.digest("hex") };
-}
-
-async function hasColumn(db: Database, tenantId: string, table: string, column: string): Promise<boolean> {
-  const { rows } = await withTenant(db, tenantId, (tx) =>
-    tx.execute<{ found: boolean }>(
-      sql`select exists (select 1 from information_schema.columns where table_schema = 'public' and table_name = ${table} and column_name = ${column}) as found`,
-    ),
-  );
-  return rows[0]?.found === true;
 }
 
 /** The tar (manifest first, then each table file) streamed into a multipart upload, hashed on the way. */

@@ -48,9 +48,9 @@ export async function runImport(
   const work = await mkdtemp(join(deps.workDir ?? tmpdir(), "tenant-import-"));
   try {
     await updateTransfer(deps.db, job.tenantId, job.transferId, { status: "running", error: null });
-    const manifest = await downloadArchive(deps, source.objectKey, work);
-    if (!manifest) return fail("the archive is damaged: it does not match its manifest");
-    const knownIds = await collectIds(work, manifest);
+    const archive = await downloadArchive(deps, source.objectKey, work);
+    if (!archive) return fail("the archive is damaged: it does not match its manifest");
+    const { manifest, knownIds } = archive;
     const ids = { oldTenantId: manifest.tenant.id.toLowerCase(), newTenantId: targetTenantId, knownIds };
     const progress: DataTransferProgress = { rows: {} };
     await withTenant(deps.db, targetTenantId, async (tx) => {
@@ -97,8 +97,15 @@ export async function runImport(
   }
 }
 
-/** Unpacks the archive into `work` and checks each table file against the manifest; undefined when it does not match. */
-async function downloadArchive(deps: DataTransferDependencies, key: string, work: string): Promise<ExportManifest | undefined> {
+/**
+ * Unpacks the archive into `work` and checks each table file against the manifest, collecting the id
+ * of every row on the same read (the references an import rewrites); undefined when it does not match.
+ */
+async function downloadArchive(
+  deps: DataTransferDependencies,
+  key: string,
+  work: string,
+): Promise<{ manifest: ExportManifest; knownIds: Set<string> } | undefined> {
   const object = await deps.s3.send(new GetObjectCommand({ Bucket: deps.bucket, Key: key }));
   const extract = tarExtract();
   extract.on("entry", (header, stream, next) => {
@@ -113,33 +120,29 @@ async function downloadArchive(deps: DataTransferDependencies, key: string, work
   await pipeline(object.Body as Readable, extract);
   const parsed = exportManifest.safeParse(JSON.parse(await readFile(join(work, "manifest.json"), "utf8").catch(() => "null")));
   if (!parsed.success) return undefined;
+  const knownIds = new Set<string>();
   for (const table of parsed.data.tables) {
     const hash = createHash("sha256");
     let rows = 0;
     try {
-      const lines = createInterface({ input: createReadStream(join(work, table.file)).pipe(createGunzip()), crlfDelay: Infinity });
-      for await (const line of lines) {
+      for await (const line of readLines(join(work, table.file))) {
         hash.update(`${line}\n`);
         rows += 1;
+        const { id } = JSON.parse(line) as { id?: unknown };
+        if (typeof id === "string") knownIds.add(id.toLowerCase());
       }
     } catch {
       return undefined;
     }
     if (rows !== table.rows || hash.digest("hex") !== table.sha256) return undefined;
   }
-  return parsed.data;
+  return { manifest: parsed.data, knownIds };
 }
 
-/** The id of every exported row: the references an import rewrites. */
-async function collectIds(work: string, manifest: ExportManifest): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (const table of manifest.tables) {
-    for await (const row of readRows(join(work, table.file))) if (typeof row.id === "string") ids.add(row.id.toLowerCase());
-  }
-  return ids;
+function readLines(file: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
 }
 
 async function* readRows(file: string): AsyncGenerator<Record<string, unknown>> {
-  const lines = createInterface({ input: createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
-  for await (const line of lines) if (line) yield JSON.parse(line) as Record<string, unknown>;
+  for await (const line of readLines(file)) if (line) yield JSON.parse(line) as Record<string, unknown>;
 }
