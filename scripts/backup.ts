@@ -6,8 +6,8 @@
  * - `DATABASE_URL` set: that PostgreSQL server, with `pg_dump` (custom format) under a snapshot.
  * - Otherwise the embedded PGlite of `npm start`: through the running stack (which owns the data
  *   directory), or straight from `.data/pglite` when the stack is stopped.
- * S3: Amazon S3 with the usual AWS credentials, or `S3_ENDPOINT` for an S3-compatible server; with
- * the local stack running and no `S3_ENDPOINT`, its S3 emulator (the bucket is made if missing).
+ * S3: Amazon S3 with the usual AWS credentials, or `S3_API_BASE` for an S3-compatible server; with
+ * the local stack running and no `S3_API_BASE`, its S3 emulator (the bucket is made if missing).
  * Chroma is not backed up: after a restore, `npm run reindex` rebuilds it from the database.
  */
 import { stat } from "node:fs/promises";

@@ -1,7 +1,7 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 
 /**
- * Where objects go: Amazon S3 in production (the task role's credentials, `S3_ENDPOINT` unset),
+ * Where objects go: Amazon S3 in production (the task role's credentials, `S3_API_BASE` unset),
  * any S3-compatible server elsewhere (locally the fauxqs emulator: path-style addressing on its
  * loopback endpoint). One place builds the client, so backups and tenant exports agree.
  */
@@ -24,11 +24,18 @@ export function createS3Client(settings: S3Settings): S3Client {
   });
 }
 
-/** S3 settings from `S3_REGION` (else `AWS_REGION`), `S3_ENDPOINT`, `S3_ACCESS_KEY_ID`, `S3_SECRET_ACCESS_KEY`. */
-export function s3SettingsFrom(env: Record<string, string | undefined>): S3Settings {
+/**
+ * S3 settings from `S3_REGION` (else `fallbackRegion`, else `AWS_REGION`), `S3_API_BASE` (an
+ * S3-compatible endpoint), `S3_ACCESS_KEY_ID` and `S3_SECRET_ACCESS_KEY`: the pool's variables, read
+ * the same way by the backup CLI.
+ */
+export function s3SettingsFrom(
+  env: Partial<Record<"S3_REGION" | "AWS_REGION" | "S3_API_BASE" | "S3_ACCESS_KEY_ID" | "S3_SECRET_ACCESS_KEY", string | undefined>>,
+  fallbackRegion?: string,
+): S3Settings {
   return {
-    region: env.S3_REGION || env.AWS_REGION || "us-east-1",
-    ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
+    region: env.S3_REGION || fallbackRegion || env.AWS_REGION || "us-east-1",
+    ...(env.S3_API_BASE ? { endpoint: env.S3_API_BASE } : {}),
     ...(env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
       ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
       : {}),

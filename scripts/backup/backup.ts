@@ -153,7 +153,7 @@ export async function tableCounts(db: Queryable): Promise<Record<string, number>
   const { rows } = await db.query<{ tablename: string }>("select tablename from pg_tables where schemaname = 'public' order by tablename");
   const counts: Record<string, number> = {};
   for (const { tablename } of rows) {
-    const [row] = (await db.query<{ n: number }>(`select count(*)::int as n from public.${quoteIdent(tablename)}`)).rows;
+    const [row] = (await db.query<{ n: number }>(`select count(*)::int as n from public.${pg.escapeIdentifier(tablename)}`)).rows;
     counts[tablename] = row!.n;
   }
   return counts;
@@ -306,10 +306,6 @@ export async function sha256File(file: string): Promise<string> {
   const hash = createHash("sha256");
   await pipeline(createReadStream(file), hash);
   return hash.digest("hex");
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 /** Runs a PostgreSQL client tool; its stderr is the error when it fails. */

@@ -9,23 +9,19 @@ import pg from "pg";
 export async function beginOutage(adminUrl: string): Promise<void> {
   const name = databaseName(adminUrl);
   await onMaintenanceDatabase(adminUrl, async (client) => {
-    await client.query(`alter database ${quoteIdent(name)} with allow_connections false`);
+    await client.query(`alter database ${pg.escapeIdentifier(name)} with allow_connections false`);
     await client.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [name]);
   });
 }
 
 export async function endOutage(adminUrl: string): Promise<void> {
   await onMaintenanceDatabase(adminUrl, (client) =>
-    client.query(`alter database ${quoteIdent(databaseName(adminUrl))} with allow_connections true`),
+    client.query(`alter database ${pg.escapeIdentifier(databaseName(adminUrl))} with allow_connections true`),
   );
 }
 
 function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1)) || "postgres";
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 async function onMaintenanceDatabase<T>(adminUrl: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -23,7 +23,7 @@ import { retrieveKnowledge, type KnowledgeDependencies } from "../../core/knowle
 import { createUrlFetcher } from "../../core/knowledge/url-fetch";
 import { createConversationMemory } from "../../core/knowledge/memory";
 import { createKnowledgeJobConsumer, embeddingCredentialsFrom } from "./knowledge";
-import { createS3Client, deletePrefix } from "../../core/storage/s3";
+import { createS3Client, deletePrefix, s3SettingsFrom } from "../../core/storage/s3";
 import { reindex } from "../../core/knowledge/reindex";
 import type { TurnDependencies } from "./turn/types";
 import { runAgentTestSuite } from "./test-runs";
@@ -83,13 +83,7 @@ async function main() {
       }
     : undefined;
   // Whole-tenant exports and imports: archives staged in the task's /tmp, stored in EXPORTS_BUCKET.
-  const objects = createS3Client({
-    region: config.S3_REGION ?? config.SQS_REGION,
-    ...(config.S3_API_BASE ? { endpoint: config.S3_API_BASE } : {}),
-    ...(config.S3_ACCESS_KEY_ID && config.S3_SECRET_ACCESS_KEY
-      ? { accessKeyId: config.S3_ACCESS_KEY_ID, secretAccessKey: config.S3_SECRET_ACCESS_KEY }
-      : {}),
-  });
+  const objects = createS3Client(s3SettingsFrom(config, config.SQS_REGION));
   const data = config.EXPORTS_BUCKET
     ? {
         db: database.db,
