@@ -274,6 +274,15 @@ describe("/v1/exports and /v1/imports", () => {
     expect(
       (await call("/v1/imports", { method: "POST", token: other.apiKeys.admin.key, body: { exportId, tenantName: "Not yours" } })).status,
     ).toBe(404);
+    for (const body of [
+      { exportId: "not-a-uuid", tenantName: "Copy" },
+      { exportId, tenantName: "C" },
+      { exportId, tenantName: "Copy", extra: 1 },
+    ]) {
+      const bad = await call("/v1/imports", { method: "POST", body });
+      expect(bad, JSON.stringify(body)).toMatchObject({ status: 400, body: { error: { code: "INVALID_BODY" } } });
+    }
+    expect((await call("/v1/exports/not-a-uuid")).body).toMatchObject({ error: { code: "INVALID_PARAMS" } });
     const byKey = await call("/v1/imports", { method: "POST", body: { exportId, tenantName: "Copy" } });
     expect(byKey).toMatchObject({ status: 400, body: { error: { code: "INVALID_REQUEST", details: { reason: "USER_REQUIRED" } } } });
 
