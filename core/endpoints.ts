@@ -12,6 +12,8 @@ export const ENDPOINT_DEFAULTS = {
   TELEGRAM_API_BASE: "https://api.telegram.org",
   /** WhatsApp Cloud API (Meta's Graph API), with its version. */
   WHATSAPP_API_BASE: "https://graph.facebook.com/v21.0",
+  /** Twilio's REST API: Messages, IncomingPhoneNumbers and MMS media (SMS channels). */
+  TWILIO_API_BASE: "https://api.twilio.com",
   /** HubSpot's REST API and token endpoint (`/oauth/v1/token`). */
   HUBSPOT_API_BASE: "https://api.hubapi.com",
   /** Where HubSpot users authorize an app (`/oauth/authorize`). */
@@ -28,6 +30,7 @@ export const ENDPOINT_DEFAULTS = {
 export const endpointEnv = {
   TELEGRAM_API_BASE: z.url().default(ENDPOINT_DEFAULTS.TELEGRAM_API_BASE),
   WHATSAPP_API_BASE: z.url().default(ENDPOINT_DEFAULTS.WHATSAPP_API_BASE),
+  TWILIO_API_BASE: z.url().default(ENDPOINT_DEFAULTS.TWILIO_API_BASE),
   HUBSPOT_API_BASE: z.url().default(ENDPOINT_DEFAULTS.HUBSPOT_API_BASE),
   HUBSPOT_AUTH_BASE: z.url().default(ENDPOINT_DEFAULTS.HUBSPOT_AUTH_BASE),
   SALESFORCE_LOGIN_URL: z.url().default(ENDPOINT_DEFAULTS.SALESFORCE_LOGIN_URL),

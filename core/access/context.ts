@@ -77,6 +77,8 @@ export interface ChannelProviders {
   signingKey: string;
   telegramApiBase: string;
   whatsappApiBase: string;
+  /** Twilio's REST API (SMS channels); Twilio's own when unset. */
+  twilioApiBase?: string | undefined;
   /** Our public base URL, e.g. https://api.example.com: webhooks and the widget are under it. */
   publicBaseUrl: string;
   /** EMAIL_DOMAIN: email channels' inbound addresses are under it. */

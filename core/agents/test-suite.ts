@@ -2,6 +2,7 @@ import { isMap, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 
 import { RE2JS } from "re2js";
 import { z } from "zod";
 import { DomainError } from "../errors";
+import { channelKinds } from "../../db/schema/channels";
 
 /**
  * An agent's test suite: scripted conversations with expectations per turn. Written as YAML or
@@ -79,7 +80,7 @@ export function replyPattern(pattern: string): RE2JS {
 export const testCase = z
   .object({
     name: z.string().min(1).max(200),
-    channel: z.enum(["webchat", "telegram", "whatsapp", "email", "voice"]).default("webchat"),
+    channel: z.enum(channelKinds).default("webchat"),
     /**
      * Answers for tools, by tool name. In a test run every other tool call is refused with a note
      * to the model, unless `liveTools` names the tool: a test never charges a card or writes a CRM

@@ -6,7 +6,7 @@ import type { ChannelAddress } from "./address";
 import type { Keyring } from "../crypto/secrets";
 
 /**
- * The one interface every channel kind implements (Telegram, WhatsApp, web chat; email, SMS and
+ * The one interface every channel kind implements (Telegram, WhatsApp, web chat, email, SMS;
  * voice next). The edge's webhook intake, the pool's reply sender and media resolution know only
  * this interface; `core/channels/registry.ts` maps a kind to its adapter. Adding a channel is a
  * folder `core/channels/<kind>/` exporting one `ChannelAdapter` plus one line in the registry
@@ -40,7 +40,15 @@ export interface ChannelAdapter {
    * next message is stored and not answered. Absent: no limit (the provider rate-limits senders).
    */
   repliesPerSenderPerHour?(settings: Record<string, unknown>): number;
+  /**
+   * A message that is a subscription keyword rather than something to answer (SMS `STOP`,
+   * `START`, `HELP`): stored, never answered by the agent. `opt_out` silences the conversation
+   * until an `opt_in`. Absent: the channel has no keywords.
+   */
+  keyword?(text: string): SubscriptionKeyword | undefined;
 }
+
+export type SubscriptionKeyword = "opt_out" | "opt_in" | "help";
 
 /** A person as other systems (a CRM, a payment provider) know them. */
 export interface EndUserIdentity {
@@ -65,6 +73,13 @@ export interface ChannelLink {
   signingKey: string;
   /** EMAIL_DOMAIN: email channels' inbound addresses are under it; unset, email channels cannot be connected. */
   emailDomain?: string | undefined;
+  /**
+   * Seals a provider-made secret for this channel's webhook URL (`?s=`, AES-256-GCM under the
+   * platform keyring, bound to the tenant and `<kind>-webhook:<channel>`), for a provider that signs
+   * webhooks with a secret we cannot choose (Twilio's auth token). The edge opens it with
+   * {@link openWebhookSeal}.
+   */
+  seal(secret: string): Promise<string>;
   endpoints: ChannelEndpoints;
   fetch?: typeof fetch;
 }
@@ -95,7 +110,7 @@ export interface ChannelConnection {
   /** `POST /v1/channels/:id/test`: what works and what does not, in the provider's own words. */
   check(link: ChannelLink, credentials: Record<string, string> | undefined, settings: Record<string, unknown>): Promise<ChannelCheck[]>;
   /** Best effort on removal (Telegram's `deleteWebhook`): whether it worked; absent: nothing to undo. */
-  disconnect?(link: ChannelLink, credentials: Record<string, string>): Promise<boolean>;
+  disconnect?(link: ChannelLink, credentials: Record<string, string>, settings: Record<string, unknown>): Promise<boolean>;
   /** What the channel's DTO shows besides the common fields (WhatsApp's verify token, web chat's embed tag). */
   publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string; inboundAddress?: string; webhookUrl?: string }>;
   /** The provider's words for an error of its client (never a URL: Telegram's holds the token). */
@@ -123,6 +138,8 @@ export interface ChannelCapabilities {
 /** What the edge knows when a webhook arrives (no database on this path). */
 export interface WebhookRequest {
   address: ChannelAddress;
+  /** The URL the provider called, as it was given to the provider (our public base, the path and the query). */
+  url: string;
   headers: Headers;
   query: URLSearchParams;
   secrets: WebhookSecrets;
@@ -154,6 +171,8 @@ export interface ChannelWebhook {
   verifyRequest?(request: WebhookRequest): Promise<Verification>;
   /** Checked against the body's bytes as received (a signature over the raw body). */
   verifyBody?(request: WebhookRequest, rawBody: Uint8Array): Promise<Verification>;
+  /** How the body is encoded: JSON (the default) or an HTML form (Twilio), read as one string per field. */
+  format?: "json" | "form";
   /** The provider's payload schema; a body that fails it answers 400 `INVALID_BODY`, naming the fields. */
   payload: z.ZodType;
   /** How the 400 names the payload: "a Telegram update". */
@@ -164,8 +183,8 @@ export interface ChannelWebhook {
     receivedAt: Date,
     request: WebhookRequest,
   ): NormalizedPayload | Promise<NormalizedPayload>;
-  /** The 200 body the provider gets back (providers differ; none retries on a 200). */
-  acknowledge(result: NormalizedPayload): Record<string, unknown>;
+  /** The 200 body the provider gets back (providers differ; none retries on a 200): JSON, or a whole response (Twilio's TwiML). */
+  acknowledge(result: NormalizedPayload): Record<string, unknown> | Response;
   /** A `GET` on the webhook URL (Meta's `hub.challenge` handshake); absent: 404. */
   handshake?(request: WebhookRequest): Promise<{ status: 200 | 403; text: string }>;
 }
@@ -302,6 +321,8 @@ export interface ChannelMedia {
 export interface ChannelEndpoints {
   telegramApiBase: string;
   whatsappApiBase: string;
+  /** Twilio's REST API: Messages, IncomingPhoneNumbers and MMS media; `https://api.twilio.com` when unset. */
+  twilioApiBase?: string | undefined;
   /** Amazon S3 (path-style) in place of `https://<bucket>.s3.<region>.amazonaws.com`: the local stack's and tests' emulator. */
   s3ApiBase?: string | undefined;
 }

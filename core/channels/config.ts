@@ -45,6 +45,13 @@ export const whatsappSettings = commonSettings.extend({
     .optional(),
   template: whatsappTemplate.optional(),
 });
+/** A phone number in E.164: `+`, the country code and the number, 8 to 15 digits in all. */
+export const e164 = z.string().regex(/^\+[1-9]\d{7,14}$/, "a phone number in E.164 form, such as +14155550100");
+
+export const smsSettings = commonSettings.extend({
+  /** The Twilio number (E.164) people text and replies come from; connecting points its messaging webhook at us. */
+  phoneNumber: e164,
+});
 export const webchatSettings = commonSettings.extend({
   /** Pages allowed to embed the widget; a session is bound to the origin that opened it. */
   allowedOrigins: z.array(origin).min(1).max(20),
@@ -56,12 +63,17 @@ export const webchatSettings = commonSettings.extend({
 export interface ChannelFacts {
   botId?: number;
   botUsername?: string;
+  /** SMS: the Twilio number's id (`PN…`). */
+  phoneNumberSid?: string;
+  /** SMS: our webhook URL as Twilio is given it, carrying the sealed auth token Twilio signs with (`?s=`). */
+  statusCallbackUrl?: string;
 }
 
 export type ChannelSettings = z.infer<typeof commonSettings> &
   Partial<z.infer<typeof telegramSettings>> &
   Partial<z.infer<typeof whatsappSettings>> &
   Partial<z.infer<typeof webchatSettings>> &
+  Partial<z.infer<typeof smsSettings>> &
   ChannelFacts;
 
 /** The stored config, read leniently: a field with the wrong type is treated as unset. */
@@ -85,6 +97,9 @@ export function readChannelSettings(config: Record<string, unknown> | null | und
   assign("linkPreviews", pick(z.boolean(), "linkPreviews"));
   assign("botId", pick(z.number().int(), "botId"));
   assign("botUsername", pick(z.string(), "botUsername"));
+  assign("phoneNumber", pick(z.string(), "phoneNumber"));
+  assign("phoneNumberSid", pick(z.string(), "phoneNumberSid"));
+  assign("statusCallbackUrl", pick(z.string(), "statusCallbackUrl"));
   return result;
 }
 

@@ -22,10 +22,13 @@ export function addressedToBot(message: InboundChatMessage, settings: Pick<Chann
  */
 export function addressedToChannel(
   message: Pick<InboundChatMessage, "accountId" | "channelKind">,
-  settings: Pick<ChannelSettings, "phoneNumberId">,
+  settings: Pick<ChannelSettings, "phoneNumberId" | "phoneNumber">,
 ): boolean {
-  if (message.channelKind !== "whatsapp" || message.accountId === undefined) return true;
-  return settings.phoneNumberId !== undefined && message.accountId === settings.phoneNumberId;
+  if (message.accountId === undefined) return true;
+  // WhatsApp names the Cloud API number id; SMS the Twilio number texted (`To`).
+  if (message.channelKind === "whatsapp") return message.accountId === settings.phoneNumberId;
+  if (message.channelKind === "sms") return message.accountId === settings.phoneNumber;
+  return true;
 }
 
 /**

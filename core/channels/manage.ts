@@ -10,7 +10,7 @@ import { DomainError, issueDetails, NotFoundError, UnavailableError } from "../e
 import type { ChannelAdapter, ChannelLink } from "./adapter";
 import { formatChannelAddress } from "./address";
 import { providerWords } from "./checks";
-import { channelSecretContext, openChannelCredentials } from "./credentials";
+import { channelSecretContext, openChannelCredentials, sealWebhookSecret } from "./credentials";
 import { channelAdapter, channelAdapters } from "./registry";
 import type { ChannelDto, ChannelTestResult, ConnectChannelInput, UpdateChannelInput } from "./schemas";
 
@@ -169,7 +169,7 @@ export async function removeChannel({
   if (adapter.connection.disconnect) {
     // Best effort: a revoked token must not keep a channel from being removed.
     const stored = await openStored(env.keyring, current);
-    webhookRemoved = stored ? await adapter.connection.disconnect(linkOf(env, current, adapter.kind), stored) : false;
+    webhookRemoved = stored ? await adapter.connection.disconnect(linkOf(env, current, adapter.kind), stored, current.config) : false;
   }
   await ctx.tx.delete(channels).where(and(eq(channels.tenantId, ctx.tenantId), eq(channels.id, current.id)));
   await recordAudit(ctx, {
@@ -237,7 +237,8 @@ function linkOf(env: ChannelEnvironment, channel: Pick<Channel, "tenantId" | "id
     webhookUrl: `${base}/webhooks/${channelAdapter(kind)?.webhookRoute ?? kind}/${address}`,
     signingKey: env.signingKey,
     emailDomain: env.emailDomain,
-    endpoints: { telegramApiBase: env.telegramApiBase, whatsappApiBase: env.whatsappApiBase },
+    endpoints: { telegramApiBase: env.telegramApiBase, whatsappApiBase: env.whatsappApiBase, twilioApiBase: env.twilioApiBase },
+    seal: (secret) => sealWebhookSecret(env.keyring, kind, { tenantId: channel.tenantId, channelId: channel.id }, secret),
     ...(env.fetch ? { fetch: env.fetch } : {}),
   };
 }

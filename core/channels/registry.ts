@@ -1,6 +1,7 @@
 import type { ChannelKind } from "../../db/schema";
 import { PermanentSendError, type ChannelAdapter } from "./adapter";
 import { emailAdapter } from "./email/adapter";
+import { smsAdapter } from "./sms/adapter";
 import { telegramAdapter } from "./telegram/adapter";
 import { webchatAdapter } from "./webchat/adapter";
 import { whatsappAdapter } from "./whatsapp/adapter";
@@ -15,6 +16,7 @@ const adapters: Partial<Record<ChannelKind, ChannelAdapter>> = {
   whatsapp: whatsappAdapter,
   webchat: webchatAdapter,
   email: emailAdapter,
+  sms: smsAdapter,
 };
 
 /** The adapter of a kind, or undefined for a kind without one yet. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { ChannelKind } from "../../db/schema";
 import { channelAdapters } from "./registry";
+import { channelKinds } from "../../db/schema/channels";
 
 /**
  * The shapes of the channel verbs; the edge registers these same schemas in the OpenAPI document.
@@ -38,7 +39,7 @@ export type UpdateChannelInput = z.infer<typeof updateChannelInput> & Record<str
 export const channelDto = z.object({
   id: z.uuid(),
   agentId: z.uuid(),
-  kind: z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]),
+  kind: z.enum(channelKinds),
   name: z.string(),
   status: z.enum(["active", "paused"]),
   /** Non-secret settings, plus what the platform learned when connecting (bot id and username). */

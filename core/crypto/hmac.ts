@@ -19,8 +19,13 @@ const bytesOf = (value: Bytes) => (typeof value === "string" ? utf8.encode(value
  * HMAC-SHA256 of `data` under `secret` (a string's UTF-8 bytes, or raw bytes): Meta's
  * `X-Hub-Signature-256`, alert webhook signatures, anything signed with a shared secret.
  */
-export async function hmacSha256(secret: Bytes, data: Bytes): Promise<Uint8Array> {
-  const key = await crypto.subtle.importKey("raw", bytesOf(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+export function hmacSha256(secret: Bytes, data: Bytes): Promise<Uint8Array> {
+  return hmac("SHA-256", secret, data);
+}
+
+/** HMAC with another hash: `SHA-1` only where a provider's scheme still uses it (Twilio's `X-Twilio-Signature`). */
+export async function hmac(hash: "SHA-256" | "SHA-1", secret: Bytes, data: Bytes): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", bytesOf(secret), { name: "HMAC", hash }, false, ["sign"]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, bytesOf(data)));
 }
 

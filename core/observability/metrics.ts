@@ -2,6 +2,7 @@ import type { ModelAttemptRecord, ToolCallRecord } from "../../db/schema/usage";
 import { OFFLINE_MODEL_NAME } from "../engine/offline-model";
 import { PRICE_TABLE } from "../engine/pricing";
 import { BUILTIN_TOOL_NAMES } from "../engine/tools";
+import { channelKinds } from "../../db/schema/channels";
 
 /**
  * What a turn reports to the process's metrics. Runtime-agnostic: the pool implements it with
@@ -54,7 +55,7 @@ export async function timedStage<T>(metrics: TurnMetrics | undefined, stage: Tur
 }
 
 const PROVIDERS = new Set([...Object.keys(PRICE_TABLE), "offline", "none"]);
-const CHANNELS = new Set(["telegram", "whatsapp", "webchat", "email", "voice"]);
+const CHANNELS = new Set<string>(channelKinds);
 const BUILTIN_TOOLS = new Set<string>(BUILTIN_TOOL_NAMES);
 
 /** A provider label: one of the providers the platform knows, else `other`. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelKinds } from "../../db/schema/channels";
 
 /**
  * The queue message contract between the edge and the pool. Versioned: the pool accepts every
@@ -17,7 +18,7 @@ import { z } from "zod";
  *   tenant's CRMs whose connection says so (`logConversations`). No agent runs.
  * A pool that does not know a kind dead-letters it (nothing is dropped): deploy pools first.
  */
-const channelKind = z.enum(["telegram", "whatsapp", "email", "voice", "webchat"]);
+const channelKind = z.enum(channelKinds);
 
 const envelope = {
   version: z.literal(1),

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelKinds } from "../../db/schema/channels";
 
 export const modelProviders = ["openai", "gemini", "groq", "ollama", "bedrock", "offline"] as const;
 export type ModelProvider = (typeof modelProviders)[number];
@@ -13,7 +14,6 @@ export const modelCandidate = z.object({
 });
 export type ModelCandidate = z.infer<typeof modelCandidate>;
 
-const channelKindsForRules = ["telegram", "whatsapp", "email", "voice", "webchat"] as const;
 
 /**
  * One selection rule: when every condition in `when` holds for the turn, the candidates in `use`
@@ -24,7 +24,7 @@ export const selectionRule = z.object({
   name: z.string().min(1).max(64).optional(),
   when: z
     .object({
-      channels: z.array(z.enum(channelKindsForRules)).min(1).max(5).optional(),
+      channels: z.array(z.enum(channelKinds)).min(1).max(channelKinds.length).optional(),
       /** Messages in the conversation so far (memory window plus the new one). */
       minMessages: z.number().int().min(0).max(10_000).optional(),
       maxMessages: z.number().int().min(0).max(10_000).optional(),

@@ -2,7 +2,7 @@ import { index, jsonb, pgTable, text, uuid } from "drizzle-orm/pg-core";
 import { agents } from "./agents";
 import { id, tenantId, timestamps } from "./columns";
 
-export const channelKinds = ["telegram", "whatsapp", "email", "voice", "webchat"] as const;
+export const channelKinds = ["telegram", "whatsapp", "email", "sms", "voice", "webchat"] as const;
 export type ChannelKind = (typeof channelKinds)[number];
 
 export const channelStatuses = ["active", "paused"] as const;

@@ -45,6 +45,8 @@ export const conversations = pgTable(
     externalKey: text("external_key").notNull(),
     status: text("status").$type<ConversationStatus>().notNull().default("open"),
     handedOffAt: timestamp("handed_off_at", { withTimezone: true }),
+    /** The person texted an opt-out keyword (SMS `STOP`): nothing is sent to them until they opt in again (`START`). */
+    optedOutAt: timestamp("opted_out_at", { withTimezone: true }),
     resetAt: timestamp("reset_at", { withTimezone: true }),
     summary: text("summary"),
     summaryThrough: timestamp("summary_through", { withTimezone: true }),

@@ -10,10 +10,12 @@ import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { channels, conversations, messages, tenants, usageRecords, type Channel } from "../../db/schema";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
+import { startFakeTwilio, type FakeTwilio } from "../../test/fakes/twilio";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../../test/fakes/whatsapp";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
 import { makeDocx, makePdf } from "../../test/support/documents";
 import { telegramSender } from "../../core/channels/telegram/sender";
+import { smsSender } from "../../core/channels/sms/sender";
 import { whatsappSender } from "../../core/channels/whatsapp/sender";
 import { openChannelCredentials } from "../../core/channels/credentials";
 import { sleep } from "./backoff";
@@ -30,6 +32,8 @@ let admin: ReturnType<typeof createPoolDb>;
 let app: ReturnType<typeof createPoolDb>;
 let telegram: FakeTelegram;
 let whatsapp: FakeWhatsApp;
+let twilio: FakeTwilio;
+const SMS_NUMBER = "+15005550006";
 let deps: TurnDependencies;
 const queued: InboundMessage[] = [];
 
@@ -37,12 +41,17 @@ beforeAll(async () => {
   database = await createTestDatabase();
   admin = createPoolDb(database.adminUrl, { max: 1 });
   app = createPoolDb(database.appUrl, { max: 4 });
-  [telegram, whatsapp] = await Promise.all([startFakeTelegram(), startFakeWhatsApp({ accessToken: WA_TOKEN })]);
+  [telegram, whatsapp, twilio] = await Promise.all([
+    startFakeTelegram(),
+    startFakeWhatsApp({ accessToken: WA_TOKEN }),
+    startFakeTwilio({ phoneNumbers: [SMS_NUMBER] }),
+  ]);
   deps = {
     db: app.db,
     keyring,
     telegramApiBase: telegram.url,
     whatsappApiBase: whatsapp.apiBase,
+    twilioApiBase: twilio.apiBase,
     modelEnv: readModelEnvironment({}),
     logger: createLogger({ test: "channels" }, "error"),
     rateLimitBaseMs: 5,
@@ -53,18 +62,25 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([telegram?.close(), whatsapp?.close()]);
+  await Promise.all([telegram?.close(), whatsapp?.close(), twilio?.close()]);
   await app?.close();
   await admin?.close();
   await database?.close();
 });
 
-async function makeChannel(kind: "telegram" | "whatsapp" | "webchat", config: Record<string, unknown> = {}): Promise<TenantGraph> {
+async function makeChannel(kind: "telegram" | "whatsapp" | "webchat" | "sms", config: Record<string, unknown> = {}): Promise<TenantGraph> {
   const graph = buildTenantGraph();
   const channel = graph.rows.channels;
   channel.kind = kind;
-  channel.config = kind === "whatsapp" ? { phoneNumberId: PHONE_NUMBER_ID, ...config } : config;
-  const secret = kind === "telegram" ? { botToken: BOT_TOKEN } : kind === "whatsapp" ? { accessToken: WA_TOKEN } : undefined;
+  channel.config =
+    kind === "whatsapp" ? { phoneNumberId: PHONE_NUMBER_ID, ...config } : kind === "sms" ? { phoneNumber: SMS_NUMBER, ...config } : config;
+  const secrets = {
+    telegram: { botToken: BOT_TOKEN },
+    whatsapp: { accessToken: WA_TOKEN },
+    sms: { accountSid: twilio.accountSid, authToken: twilio.authToken },
+    webchat: undefined,
+  };
+  const secret = secrets[kind];
   if (secret) channel.credentials = await sealCredentials(keyring, { tenantId: graph.tenant.id, owner: `channel:${channel.id}` }, secret);
   await insertTenantGraph(admin.db, graph);
   return graph;
@@ -497,6 +513,107 @@ describe("WhatsApp Cloud API", () => {
         action: { buttons: [{ reply: { title: "Yes" } }, { reply: { title: "No" } }] },
       },
     });
+  });
+});
+
+describe("SMS through Twilio", () => {
+  const sms = (graph: TenantGraph, from: string, text: string, extra: Partial<InboundChatMessage> = {}) =>
+    chat(graph, from, text, { providerMessageId: `SM${randomUUID().replaceAll("-", "")}`, accountId: SMS_NUMBER, ...extra });
+  const callbackUrl = "https://agents.example.com/webhooks/twilio/sms/x.y?s=sealed";
+
+  it("answers from the channel's number through the Messages API, asking for status callbacks", async () => {
+    const graph = await makeChannel("sms", { statusCallbackUrl: callbackUrl });
+    expect(await processInboundMessage(deps, sms(graph, "+14155550101", "where is my order?"))).toBe("replied");
+    const [sent] = await twilio.waitForSent("+14155550101", 1);
+    expect(sent).toMatchObject({ from: SMS_NUMBER, statusCallback: callbackUrl });
+    expect(sent!.body).toContain("where is my order?");
+    expect((await repliesOf(graph))[0]).toMatchObject({ status: "sent", providerMessageId: sent!.sid });
+  });
+
+  it("answers only messages to the channel's own number", async () => {
+    const graph = await makeChannel("sms");
+    expect(await processInboundMessage(deps, sms(graph, "+14155550102", "hello", { accountId: "+15005550999" }))).toBe("ignored");
+    expect(twilio.sent("+14155550102")).toHaveLength(0);
+  });
+
+  it("splits a long reply at 1,600 characters and resumes after the parts delivered", async () => {
+    const graph = await makeChannel("sms");
+    const text = Array.from({ length: 400 }, (_, i) => `sentence ${i} of the answer.`).join(" ");
+    const flags: boolean[] = [];
+    const sender = smsSender({ ...deps, twilioApiBase: twilio.apiBase, sleep });
+    await sender.send(
+      { replyId: randomUUID(), ...(await withCredentials(graph)), conversationKey: "+14155550103", text, partsDelivered: 0 },
+      { onPart: async (_, { last }) => void flags.push(last) },
+    );
+    const sent = twilio.sent("+14155550103");
+    expect(sent.length).toBeGreaterThan(5);
+    expect(sent.every((message) => message.body.length <= 1600)).toBe(true);
+    expect(sent.map((message) => message.body).join(" ")).toBe(text);
+    expect(flags.at(-1)).toBe(true);
+    await sender.send(
+      { replyId: randomUUID(), ...(await withCredentials(graph)), conversationKey: "+14155550104", text, partsDelivered: sent.length - 1 },
+      { onPart: async () => {} },
+    );
+    expect(twilio.sent("+14155550104").map((message) => message.body)).toEqual([sent.at(-1)!.body]);
+  });
+
+  it("stores STOP and every later message without answering, until START; HELP is left to Twilio", async () => {
+    const graph = await makeChannel("sms");
+    const from = "+14155550105";
+    expect(await processInboundMessage(deps, sms(graph, from, "hi"))).toBe("replied");
+    expect(await processInboundMessage(deps, sms(graph, from, "Stop"))).toBe("opted_out");
+    expect(await processInboundMessage(deps, sms(graph, from, "are you there?"))).toBe("opted_out");
+    const [conversation] = await admin.db
+      .select()
+      .from(conversations)
+      .where(and(eq(conversations.channelId, graph.rows.channels.id!), eq(conversations.externalKey, from)));
+    expect(conversation!.optedOutAt).toBeInstanceOf(Date);
+    expect(await processInboundMessage(deps, sms(graph, from, "START"))).toBe("opted_out");
+    expect(await processInboundMessage(deps, sms(graph, from, "help"))).toBe("opted_out");
+    expect(await processInboundMessage(deps, sms(graph, from, "back again"))).toBe("replied");
+    expect((await inboundOf(graph)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((row) => row.content)).toEqual([
+      "hi",
+      "Stop",
+      "are you there?",
+      "START",
+      "help",
+      "back again",
+    ]);
+    expect(twilio.sent(from).map((message) => message.body.includes("back again") || message.body.includes("hi"))).toEqual([true, true]);
+  });
+
+  it("backs off on 429 and sends once; an invalid number fails the reply once with Twilio's reason", async () => {
+    const graph = await makeChannel("sms");
+    twilio.failNextSends(2, 20429);
+    const slept: number[] = [];
+    expect(await processInboundMessage({ ...deps, sleep: async (ms) => void slept.push(ms) }, sms(graph, "+14155550106", "busy?"))).toBe(
+      "replied",
+    );
+    expect(slept).toEqual([5, 10]);
+    expect(twilio.sent("+14155550106")).toHaveLength(1);
+    twilio.failNextSends(1, 21211);
+    const message = sms(graph, "+14155550107", "unreachable");
+    expect(await processInboundMessage(deps, message)).toBe("send_failed");
+    expect(await processInboundMessage(deps, message)).toBe("already_replied");
+    expect((await repliesOf(graph)).find((row) => row.status === "failed")).toMatchObject({ error: expect.stringContaining("21211") });
+  });
+
+  it("fetches MMS media with the account's credentials, and never from a host other than Twilio's", async () => {
+    const graph = await makeChannel("sms");
+    const url = twilio.addMedia(Buffer.alloc(1234, 1), "image/jpeg");
+    await processInboundMessage(
+      deps,
+      sms(graph, "+14155550108", "my receipt", { attachments: [{ kind: "image", fileId: url, mimeType: "image/jpeg" }] }),
+    );
+    await processInboundMessage(
+      deps,
+      sms(graph, "+14155550108", "and this", {
+        attachments: [{ kind: "image", fileId: "http://127.0.0.1:9/secret.jpg", mimeType: "image/jpeg" }],
+      }),
+    );
+    const stored = (await inboundOf(graph)).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((row) => row.content);
+    expect(stored[0]).toBe(`my receipt\n[image: image/jpeg, 1234 bytes, file ${url}]`);
+    expect(stored[1]).toBe("and this\n[image: image/jpeg, file http://127.0.0.1:9/secret.jpg]");
   });
 });
 

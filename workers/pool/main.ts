@@ -124,6 +124,7 @@ async function main() {
     metrics: metrics.turn,
     telegramApiBase: config.TELEGRAM_API_BASE,
     whatsappApiBase: config.WHATSAPP_API_BASE,
+    twilioApiBase: config.TWILIO_API_BASE,
     s3ApiBase: config.S3_API_BASE,
     sendMail: createMailSender({ allowedHosts: parseHostList(config.SMTP_ALLOWED_HOSTS) }, { sesApiBase: config.SES_API_BASE }),
     // Flushes of merged rapid messages go back onto the same queue.

@@ -16,6 +16,7 @@ export const TURN_OUTCOMES = [
   "deferred",
   "status_recorded",
   "sender_limited",
+  "opted_out",
   "error",
   "transient_error",
   "all_models_failed",

@@ -38,6 +38,7 @@ export async function sendReply(
   const sender = senderFor(channel.kind, {
     telegramApiBase: deps.telegramApiBase,
     whatsappApiBase: deps.whatsappApiBase,
+    twilioApiBase: deps.twilioApiBase,
     logger,
     sleep: deps.sleep ?? sleep,
     ...(deps.rateLimitBaseMs !== undefined ? { rateLimitBaseMs: deps.rateLimitBaseMs } : {}),

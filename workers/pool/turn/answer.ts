@@ -7,7 +7,7 @@ import type { InboundChatMessage } from "../../../core/queue/inbound-message";
 import { withTenant } from "../../../db/tenant";
 import { and, eq, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import { messages } from "../../../db/schema";
+import { conversations, messages } from "../../../db/schema";
 import { needsMedia, resolveMedia } from "../media";
 import { sendReply, settleUnconfirmed } from "../reply";
 import { TurnReleasedError, UnprocessableMessageError } from "../turn-errors";
@@ -110,6 +110,10 @@ export async function replyInContext(
   }
 
   if (!reply) {
+    if (await subscriptionSilenced(deps, context, now)) {
+      logger.log("info", "turn.opted_out", { conversationId: context.conversation.id });
+      return "opted_out";
+    }
     if (context.conversation.status === "handed_off") {
       logger.log("info", "turn.handed_off", { conversationId: context.conversation.id });
       return "handed_off";
@@ -176,6 +180,27 @@ async function sendRecorded(
     throw new UnprocessableMessageError("the channel has no credentials");
   }
   return timedStage(deps.metrics, "send", () => sendReply(deps, context, reply, logger));
+}
+
+/**
+ * Subscription keywords (SMS): `STOP` and the like record the opt-out on the conversation,
+ * `START` clears it, `HELP` is left to the provider's own answer; none is answered by the agent,
+ * and nothing is answered while the person is opted out. Runs before a handoff's silence, so a
+ * `STOP` to a handed-off conversation still counts.
+ */
+async function subscriptionSilenced(deps: TurnDependencies, context: InboundContext, now: Date): Promise<boolean> {
+  const keyword = channelAdapter(context.channel.kind)?.keyword?.(context.inbound.content);
+  if (keyword === "opt_out" || keyword === "opt_in") {
+    const optedOutAt = keyword === "opt_out" ? now : null;
+    await withTenant(deps.db, context.channel.tenantId, (tx) =>
+      tx
+        .update(conversations)
+        .set({ optedOutAt })
+        .where(and(eq(conversations.tenantId, context.channel.tenantId), eq(conversations.id, context.conversation.id))),
+    );
+    context.conversation.optedOutAt = optedOutAt;
+  }
+  return keyword !== undefined || context.conversation.optedOutAt !== null;
 }
 
 /** The inbound messages replies answer. */

@@ -23,6 +23,8 @@ export interface TurnDependencies {
   telegramApiBase: string;
   /** WhatsApp Cloud API base with its version (core/endpoints.ts). */
   whatsappApiBase: string;
+  /** Twilio's REST API (SMS channels); Twilio's own when unset (core/endpoints.ts). */
+  twilioApiBase?: string | undefined;
   /** Amazon S3 in place of the bucket's own endpoint (the local emulator), where email channels read the mail SES stored. */
   s3ApiBase?: string | undefined;
   /** Puts a message on the inbound queue (flushes of merged rapid messages); without it messages are never merged. */
@@ -83,4 +85,6 @@ export type TurnOutcome =
   /** A delivery status recorded on the reply it reports on (no agent ran). */
   | "status_recorded"
   /** Stored, not answered: the sender had all the replies the channel allows them in an hour (email floods and loops). */
-  | "sender_limited";
+  | "sender_limited"
+  /** Stored, not answered: a subscription keyword (SMS `STOP`, `START`, `HELP`), or a message from a person who opted out. */
+  | "opted_out";

@@ -8,7 +8,7 @@ type Rule = NonNullable<Policy["rules"]>[number];
 type ChannelKind = NonNullable<Rule["when"]["channels"]>[number];
 
 export const PROVIDERS = ["offline", "openai", "gemini", "groq", "ollama", "bedrock"] as const;
-const CHANNELS: ChannelKind[] = ["webchat", "telegram", "whatsapp", "email", "voice"];
+const CHANNELS: ChannelKind[] = ["webchat", "telegram", "whatsapp", "email", "sms", "voice"];
 const NUMBERS = ["minMessages", "maxMessages", "minTokens", "maxTokens"] as const;
 
 /** A rule as the form holds it: numbers as typed, "use" as candidate keys. */

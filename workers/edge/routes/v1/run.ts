@@ -33,6 +33,7 @@ function domainServices(c: Context<AppEnv>): DomainServices {
       signingKey: config.WEBHOOK_SIGNING_KEY,
       telegramApiBase: config.TELEGRAM_API_BASE,
       whatsappApiBase: config.WHATSAPP_API_BASE,
+      twilioApiBase: config.TWILIO_API_BASE,
       publicBaseUrl: publicBaseUrl(c),
       emailDomain: config.EMAIL_DOMAIN,
     },
@@ -46,7 +47,7 @@ function domainServices(c: Context<AppEnv>): DomainServices {
 }
 
 /** Our public base URL: PUBLIC_BASE_URL, else the request's origin. */
-export function publicBaseUrl(c: Context<AppEnv>): string {
+export function publicBaseUrl<E extends AppEnv>(c: Context<E>): string {
   return c.get("services").config.PUBLIC_BASE_URL ?? new URL(c.req.url).origin;
 }
 

@@ -12,6 +12,7 @@ import { enqueueInOrder, type InboundQueue } from "../../../../core/queue/sqs";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
 import { isStopped } from "../../stopped-tenants";
+import { publicBaseUrl } from "../v1/run";
 
 /** Providers send webhooks well under this; anything larger is not one of theirs. */
 export const MAX_WEBHOOK_BODY_BYTES = 1024 * 1024;
@@ -34,7 +35,7 @@ type IntakeEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] 
  * {@link webhookSources}), with no database on the path: the source's hooks verify, validate and
  * normalise; this intake adds what is the same
  * for all: the 404 for an unknown kind or a malformed address, the 1 MiB cap (413), the JSON
- * parse of the bytes as received (400 `INVALID_JSON`), the payload check (400 `INVALID_BODY` with
+ * parse of the bytes as received (400 `INVALID_JSON`; a form for Twilio), the payload check (400 `INVALID_BODY` with
  * the fields), and the enqueue of every message in the provider's order. A 503 when the queue is
  * down makes the provider retry; the deduplication ids keep what was queued already from being
  * queued twice, so nothing is lost and nothing doubled.
@@ -72,10 +73,14 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         if (!verified.ok) return rejected(c, found, verified);
 
         let body: unknown;
+        const form = found.webhook.format === "form";
         try {
-          body = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw));
+          const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
+          body = form ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
         } catch {
-          return errorResponse(c, 400, "INVALID_JSON", "The body is not valid JSON.");
+          return form
+            ? errorResponse(c, 400, "INVALID_BODY", "The body is not a UTF-8 form.")
+            : errorResponse(c, 400, "INVALID_JSON", "The body is not valid JSON.");
         }
         const parsed = found.webhook.payload.safeParse(body);
         if (!parsed.success) {
@@ -94,7 +99,8 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         }
         if (accepted === "queue_unavailable")
           return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");
-        return c.json(found.webhook.acknowledge(result));
+        const answer = found.webhook.acknowledge(result);
+        return answer instanceof Response ? answer : c.json(answer);
       },
     );
 }
@@ -148,13 +154,16 @@ function lookUp(c: Context<IntakeEnv>, kind: string, find: (kind: string) => Cha
   const address = parseChannelAddress(c.req.param("channelId") ?? "");
   if (!address) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
   const { config, keyring } = c.get("services");
+  const received = new URL(c.req.url);
   return {
     kind,
     webhook,
     request: {
       address,
+      // As the provider was given it (Twilio signs the URL): our public base, then the path and query received.
+      url: `${publicBaseUrl(c).replace(/\/+$/, "")}${received.pathname}${received.search}`,
       headers: c.req.raw.headers,
-      query: new URL(c.req.url).searchParams,
+      query: received.searchParams,
       secrets: {
         signingKey: config.WEBHOOK_SIGNING_KEY,
         whatsappAppSecret: config.WHATSAPP_APP_SECRET,
