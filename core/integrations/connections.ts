@@ -11,17 +11,10 @@ import { decryptSecret, encryptSecret, sealCredentials, openCredentials, type Ke
 import { DomainError, issueDetails, NotFoundError, secretsUnavailable, UnavailableError } from "../errors";
 import { accessOf, connectionAccessIn, connectionOwner, NotConnectedError } from "./access";
 import { formatChannelAddress } from "../channels/address";
+import { sealWebhookSecret } from "../channels/credentials";
 import { authorizationUrl, exchangeCode, pkcePair, signState, STATE_TTL_SECONDS, verifyState } from "./oauth";
 import { INTEGRATIONS, integrationProvider, isProviderId } from "./registry";
-import {
-  ProviderError,
-  PROVIDER_IDS,
-  webhookSecretOwner,
-  type AccountFacts,
-  type IntegrationProvider,
-  type ProviderId,
-  type StoredCredentials,
-} from "./types";
+import { ProviderError, PROVIDER_IDS, type AccountFacts, type IntegrationProvider, type ProviderId, type StoredCredentials } from "./types";
 
 /**
  * The integration verbs (`/v1/integrations`), each `({ ctx, input })`: the catalogue with this
@@ -559,7 +552,7 @@ async function attachWebhook(
         access,
         {
           url: `${services.publicBaseUrl.replace(/\/+$/, "")}/webhooks/${row.provider}/${address}`,
-          seal: (secret) => encryptSecret(keyring, { tenantId: row.tenantId, owner: webhookSecretOwner(row.provider, row.id) }, secret),
+          seal: (secret) => sealWebhookSecret(keyring, row.provider, { tenantId: row.tenantId, channelId: row.id }, secret),
         },
         http,
       )),

@@ -14,7 +14,6 @@ export const modelCandidate = z.object({
 });
 export type ModelCandidate = z.infer<typeof modelCandidate>;
 
-
 /**
  * One selection rule: when every condition in `when` holds for the turn, the candidates in `use`
  * are tried first (in that order), then the policy's other candidates as fallbacks. Rules are

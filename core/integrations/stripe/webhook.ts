@@ -2,12 +2,12 @@ import { z } from "zod";
 import type { ChannelWebhook, NormalizedPayload, Verification, WebhookRequest } from "../../channels/adapter";
 import type { ChannelAddress } from "../../channels/address";
 import { constantTimeEqual, hmacSha256Hex } from "../../crypto/hmac";
-import { decryptSecret } from "../../crypto/secrets";
+import { openWebhookSeal } from "../../channels/credentials";
 import { integrationEventMessage } from "../../queue/builders";
 import type { InboundMessage } from "../../queue/inbound-message";
 import { base } from "../config";
 import { providerJson } from "../http";
-import { webhookSecretOwner, type IntegrationWebhook, type ProviderAccess, type ProviderHttp } from "../types";
+import { type IntegrationWebhook, type ProviderAccess, type ProviderHttp } from "../types";
 
 /**
  * Stripe's events for one connection, at `/webhooks/stripe/<tenant>.<connection>` through the edge's
@@ -25,8 +25,6 @@ import { webhookSecretOwner, type IntegrationWebhook, type ProviderAccess, type 
 /** Stripe's own default tolerance for `t` in `Stripe-Signature`. */
 export const SIGNATURE_TOLERANCE_SECONDS = 300;
 const EVENTS = ["checkout.session.completed", "payment_intent.succeeded"] as const;
-
-const sealContext = (address: ChannelAddress) => ({ tenantId: address.tenantId, owner: webhookSecretOwner("stripe", address.channelId) });
 
 /** Checks `Stripe-Signature: t=…,v1=…[,v1=…]` against the raw body. */
 export async function verifyStripeSignature(
@@ -117,14 +115,8 @@ const intake: ChannelWebhook = {
   async verifyBody(request: WebhookRequest, rawBody: Uint8Array): Promise<Verification> {
     const { keyring } = request.secrets;
     if (!keyring) return { ok: false, status: 503, reason: "no_keyring", message: "Stripe webhooks are not configured here." };
-    const sealed = request.query.get("s");
-    if (!sealed || sealed.length > 1024) return refusal("no_secret", "This webhook URL is not one we registered.");
-    let secret: string;
-    try {
-      secret = await decryptSecret(keyring, sealContext(request.address), sealed);
-    } catch {
-      return refusal("bad_secret", "This webhook URL is not one we registered.");
-    }
+    const secret = await openWebhookSeal(keyring, "stripe", request.address, request.query.get("s"));
+    if (secret === undefined) return refusal("bad_secret", "This webhook URL is not one we registered.");
     const verdict = await verifyStripeSignature(secret, request.headers.get("stripe-signature"), rawBody);
     if (verdict === "ok") return { ok: true };
     return refusal(
