@@ -1,11 +1,12 @@
 /**
- * `npm run chat`: talk to the demo agent as a Telegram (default) or WhatsApp user would. Each line
- * goes to the running edge as the provider's real webhook (Telegram's `Update` with the channel's
- * secret header; WhatsApp's Cloud API payload signed with the local app secret); the reply is read
- * back from the provider fake once the agent sends it. Needs `npm start` running.
- *   --channel telegram|whatsapp   which channel to talk through (default telegram)
- *   --chat-id N                   Telegram: which chat to be (default 424242; the conversation continues across runs)
- *   --from DIGITS                 WhatsApp: which number to be (default 16505550123)
+ * `npm run chat`: talk to the demo agent as a Telegram (default), WhatsApp or SMS user would. Each
+ * line goes to the running edge as the provider's real webhook (Telegram's `Update` with the
+ * channel's secret header; WhatsApp's Cloud API payload signed with the local app secret; for SMS,
+ * the fake Twilio posts its form signed with the account's auth token to the number's webhook); the
+ * reply is read back from the provider fake once the agent sends it. Needs `npm start` running.
+ *   --channel telegram|whatsapp|sms   which channel to talk through (default telegram)
+ *   --chat-id N                       Telegram: which chat to be (default 424242; the conversation continues across runs)
+ *   --from DIGITS                     WhatsApp: which number to be (default 16505550123); SMS: +E.164 (default +14155550123)
  */
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -45,10 +46,12 @@ async function main() {
   const channel =
     values.channel === "whatsapp"
       ? await whatsappChannel(state, keys, values.from ?? "16505550123")
-      : values.channel === "telegram"
-        ? await telegramChannel(state, keys, Number(values["chat-id"] ?? 424242))
-        : undefined;
-  if (!channel) throw new Error("--channel is telegram or whatsapp");
+      : values.channel === "sms"
+        ? smsChannel(state, values.from ?? "+14155550123")
+        : values.channel === "telegram"
+          ? await telegramChannel(state, keys, Number(values["chat-id"] ?? 424242))
+          : undefined;
+  if (!channel) throw new Error("--channel is telegram, whatsapp or sms");
 
   let seen = (await channel.sent()).length;
   const prompt = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
@@ -151,6 +154,29 @@ async function whatsappChannel(state: StackState, keys: { WEBHOOK_SIGNING_KEY: s
     async sent() {
       const { result } = (await (await fetch(sentUrl)).json()) as { result: Array<{ type: string; body: Record<string, unknown> }> };
       return result.map((message) => whatsappText(message));
+    },
+  };
+}
+
+function smsChannel(state: StackState, from: string): ChatChannel {
+  if (!/^\+[1-9]\d{7,14}$/.test(from)) throw new Error("--from needs a number in E.164 form for SMS, e.g. +14155550123");
+  const sms = state.sms;
+  if (!sms) throw new Error("the running stack has no demo SMS channel: restart `npm start`");
+  return {
+    who: `SMS from ${from} to ${sms.phoneNumber}`,
+    async send(text) {
+      // The fake plays Twilio: it posts the signed webhook to the number's SmsUrl and says how the edge answered.
+      const answer = await fetch(`${sms.twilioApiBase}/_fake/text`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ from, to: sms.phoneNumber, body: text }),
+      });
+      const { status, body } = (await answer.json()) as { status: number; body: string };
+      return new Response(body, { status });
+    },
+    async sent() {
+      const found = await fetch(`${sms.twilioApiBase}/_fake/sent?to=${encodeURIComponent(from)}`);
+      return ((await found.json()) as { result: Array<{ body: string }> }).result.map((message) => message.body);
     },
   };
 }

@@ -13,6 +13,7 @@ import { LOCAL_SES, startLocalMail, type LocalMail } from "./stack/mail";
 import { sesEndpointToken } from "../core/channels/email/ses";
 import { channelEmailAddress } from "../core/channels/email/address";
 import { startFakeTelegram, type FakeTelegram } from "../test/fakes/telegram";
+import { startFakeTwilio, type FakeTwilio } from "../test/fakes/twilio";
 import { startFakeWhatsApp, type FakeWhatsApp } from "../test/fakes/whatsapp";
 import { startFakeHubSpot, type FakeHubSpot } from "../test/fakes/hubspot";
 import { startFakeSalesforce, type FakeSalesforce } from "../test/fakes/salesforce";
@@ -32,6 +33,9 @@ import { createSignInLink, signInUrl } from "../core/access/sign-in";
 import { ensureConsoleBuilt } from "./build-console";
 import { createPoolDb } from "../db/client";
 import { withTenant } from "../db/tenant";
+import { updateChannel } from "../core/channels/manage";
+import { ENDPOINT_DEFAULTS } from "../core/endpoints";
+import { asOperator } from "./stack/cli";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("../", import.meta.url));
 /** The demo channel's token when no real bot is configured: shaped like a real one, accepted only by the fake. */
@@ -39,6 +43,12 @@ export const LOCAL_DEMO_BOT_TOKEN = "100000001:local-demo-bot-token";
 /** The demo WhatsApp channel's access token and phone number id, accepted only by the fake Graph API. */
 export const LOCAL_DEMO_WHATSAPP_TOKEN = "local-demo-whatsapp-access-token";
 export const LOCAL_DEMO_PHONE_NUMBER_ID = "100000000000001";
+/** The demo SMS channel's Twilio account and number, known only to the fake Twilio API. */
+export const LOCAL_DEMO_TWILIO = {
+  accountSid: "AC00000000000000000000000000000001",
+  authToken: "00000000000000000000000000000001",
+  phoneNumber: "+15005550006",
+} as const;
 
 export interface LocalStackOptions {
   /** Keeps PGlite, Chroma and the keys across restarts; absent = a temporary directory removed on stop. */
@@ -66,6 +76,12 @@ export interface LocalStackOptions {
    * its inbound address (`npm start`; `npm run mail`).
    */
   demoEmail?: boolean;
+  /**
+   * SMS end to end on loopback: the fake Twilio API and a demo SMS channel, connected through the
+   * channel verb once the edge runs, which points the fake number's webhook at the edge
+   * (`npm start`; `npm run chat -- --channel sms`).
+   */
+  demoSms?: boolean;
   /**
    * A real bot: the demo channel uses this token, the pool talks to the Telegram API, and the
    * stack long-polls `getUpdates` into the edge's webhook (no public URL needed).
@@ -97,6 +113,7 @@ export interface LocalStackOptions {
       | "chroma"
       | "telegram"
       | "whatsapp"
+      | "twilio"
       | "hubspot"
       | "salesforce"
       | "stripe"
@@ -132,6 +149,8 @@ export interface LocalStack {
     channelId: string;
     address: string;
     whatsappAddress?: string;
+    /** With `demoSms`: the demo SMS channel's id and Twilio number. */
+    sms?: { channelId: string; phoneNumber: string };
     /** With `demoEmail`: the demo email channel and the address that reaches it, and the SES demo channel and its address. */
     email?: { channelId: string; address: string; sesChannelId?: string; sesAddress?: string };
     adminUserId: string;
@@ -140,6 +159,8 @@ export interface LocalStack {
   mail?: LocalMail;
   /** The fake WhatsApp Graph API (with `demoWhatsApp`). */
   whatsapp?: FakeWhatsApp;
+  /** The fake Twilio API (with `demoSms`). */
+  twilio?: FakeTwilio;
   /** The integration fakes and their local OAuth apps (with `demoIntegrations`). */
   integrations?: DemoIntegrations;
   pool?: PoolProcess;
@@ -207,6 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ...(options.demoWhatsApp
               ? { whatsapp: { accessToken: LOCAL_DEMO_WHATSAPP_TOKEN, phoneNumberId: LOCAL_DEMO_PHONE_NUMBER_ID } }
               : {}),
+            ...(options.demoSms ? { sms: { phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber } } : {}),
             ...(mail && demoEmailAddress
               ? {
                   email: {
@@ -263,6 +285,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? { WHATSAPP_API_BASE: whatsapp.apiBase, WHATSAPP_APP_SECRET: await localWhatsAppAppSecret(keys) }
       : {};
 
+    let twilio: FakeTwilio | undefined;
+    if (options.demoSms) {
+      twilio = await startFakeTwilio({
+        accountSid: LOCAL_DEMO_TWILIO.accountSid,
+        authToken: LOCAL_DEMO_TWILIO.authToken,
+        phoneNumbers: [LOCAL_DEMO_TWILIO.phoneNumber],
+        port: await preferredPort(ports.twilio),
+      });
+      stops.push(() => twilio!.close());
+      announce("twilio-fake", twilio.apiBase);
+    }
+
     const integrations = options.demoIntegrations ? await startDemoIntegrations(ports, stops, announce) : undefined;
 
     // The edge serves the console's build as static assets: its directory must exist first.
@@ -278,6 +312,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The channel API registers Telegram webhooks through the same API the pool sends with.
         TELEGRAM_API_BASE: telegramApiBase,
         ...whatsappVars,
+        ...(twilio ? { TWILIO_API_BASE: twilio.apiBase } : {}),
         ...(mail ? { EMAIL_DOMAIN: mail.domain, SNS_TRUSTED_BASE_URL: mail.snsUrl } : {}),
         ...integrations?.env,
         ...sqsEnvironment(sqs),
@@ -310,6 +345,34 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await mail.subscribeSes(`${edge.url}/webhooks/ses/${formatChannelAddress(channel)}?token=${token}`);
     }
 
+    if (twilio && demo?.smsChannelId) {
+      // As a tenant saving the channel's Twilio credentials would: the verb finds the number in the
+      // account and points its webhook (with the sealed auth token) at this edge. The fake keeps
+      // nothing across restarts, so this runs on every start.
+      const { accountSid, authToken } = LOCAL_DEMO_TWILIO;
+      await asOperator(
+        demo.tenantId,
+        (ctx) =>
+          updateChannel({
+            ctx: {
+              ...ctx,
+              services: {
+                keyring: parseKeyring(keys.SECRETS_KEYRING),
+                channels: {
+                  signingKey: keys.WEBHOOK_SIGNING_KEY,
+                  telegramApiBase,
+                  whatsappApiBase: whatsapp?.apiBase ?? ENDPOINT_DEFAULTS.WHATSAPP_API_BASE,
+                  twilioApiBase: twilio!.apiBase,
+                  publicBaseUrl: edge.url,
+                },
+              },
+            },
+            input: { channelId: demo.smsChannelId!, accountSid, authToken },
+          }),
+        database.adminUrl,
+      );
+    }
+
     // Embedded PGlite serves one session: one pool connection (see DATABASE_POOL_MAX in workers/pool/config.ts).
     const embedded = options.database ? options.database.kind === "pglite" : !options.databaseUrl;
     const poolEnv = {
@@ -319,6 +382,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,
       ...(whatsapp ? { WHATSAPP_API_BASE: whatsapp.apiBase } : {}),
+      ...(twilio ? { TWILIO_API_BASE: twilio.apiBase } : {}),
       // The local SMTP server is on loopback, which the SSRF policy refuses for tenants' servers.
       ...(mail ? { SMTP_ALLOWED_HOSTS: `${mail.host}:${mail.port}`, SES_API_BASE: mail.sesApiBase, S3_API_BASE: sqs.endpoint } : {}),
       ...integrations?.env,
@@ -390,6 +454,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(chroma ? { chroma } : {}),
       ...(telegram ? { telegram } : {}),
       ...(whatsapp ? { whatsapp } : {}),
+      ...(twilio ? { twilio } : {}),
       ...(integrations ? { integrations } : {}),
       ...(mail ? { mail } : {}),
       telegramApiBase,
@@ -405,6 +470,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               ...(demo.whatsappChannelId
                 ? { whatsappAddress: formatChannelAddress({ tenantId: demo.tenantId, channelId: demo.whatsappChannelId }) }
                 : {}),
+              ...(demo.smsChannelId && twilio ? { sms: { channelId: demo.smsChannelId, phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber } } : {}),
               ...(demo.emailChannelId && demoEmailAddress
                 ? {
                     email: {
@@ -588,6 +654,8 @@ export interface StackState {
   /** With the WhatsApp demo: its channel address and the fake Graph API's base URL. */
   demoWhatsAppAddress?: string;
   whatsappApiBase?: string;
+  /** With the SMS demo: the fake Twilio API and the demo channel's number (`npm run chat -- --channel sms`). */
+  sms?: { twilioApiBase: string; phoneNumber: string };
   /** The process that runs the stack: the state is stale when it is gone. */
   pid: number;
   /** Endpoints only: the emulator takes any credentials, and real ones never go here. */
@@ -634,6 +702,7 @@ export async function writeStackState(
     ...(stack.demo?.whatsappAddress && stack.whatsapp
       ? { demoWhatsAppAddress: stack.demo.whatsappAddress, whatsappApiBase: stack.whatsapp.apiBase }
       : {}),
+    ...(stack.demo?.sms && stack.twilio ? { sms: { twilioApiBase: stack.twilio.apiBase, phoneNumber: stack.demo.sms.phoneNumber } } : {}),
     pid: process.pid,
     sqs: {
       endpoint: stack.sqs.endpoint,

@@ -14,6 +14,7 @@ export const DEMO_TELEGRAM_CHANNEL_ID = "00000000-0000-4000-8000-00000000c001";
 export const DEMO_WHATSAPP_CHANNEL_ID = "00000000-0000-4000-8000-00000000c002";
 export const DEMO_EMAIL_CHANNEL_ID = "00000000-0000-4000-8000-00000000c003";
 export const DEMO_SES_CHANNEL_ID = "00000000-0000-4000-8000-00000000c004";
+export const DEMO_SMS_CHANNEL_ID = "00000000-0000-4000-8000-00000000c005";
 /** The demo tenant's admin: `npm start` prints a one-time console sign-in link for them. */
 export const DEMO_ADMIN_USER_ID = "00000000-0000-4000-8000-00000000e001";
 export const DEMO_ADMIN_EMAIL = "admin@demo.local";
@@ -37,6 +38,8 @@ export interface SeedDemoOptions {
   telegramBotToken: string;
   /** Also a demo WhatsApp channel on this Cloud API number (the local stack's fake Graph API). */
   whatsapp?: { accessToken: string; phoneNumberId: string };
+  /** A demo SMS channel on this Twilio number; its credentials are stored by connecting it once the edge runs (local-stack.ts). */
+  sms?: { phoneNumber: string };
   /** Also a demo email channel: its inbound address and the SMTP server its replies go through (the local stack's). */
   email?: { inboundAddress: string; fromAddress: string; smtpHost: string; smtpPort: number };
   /** Also a demo email channel on an Amazon SES account (the local stack's loopback SES and SNS). */
@@ -49,6 +52,7 @@ export interface SeedDemoResult {
   channelId: string;
   /** The demo WhatsApp channel, when one was asked for. */
   whatsappChannelId?: string;
+  smsChannelId?: string;
   /** The demo email channel, when one was asked for. */
   emailChannelId?: string;
   /** The demo SES email channel, when one was asked for. */
@@ -189,6 +193,19 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
           })
           .onConflictDoNothing();
       }
+      if (opts.sms) {
+        await tx
+          .insert(channels)
+          .values({
+            id: DEMO_SMS_CHANNEL_ID,
+            tenantId: DEMO_TENANT_ID,
+            agentId: DEMO_AGENT_ID,
+            kind: "sms",
+            name: "Demo SMS number",
+            config: { phoneNumber: opts.sms.phoneNumber },
+          })
+          .onConflictDoNothing();
+      }
       if (opts.email) {
         // The local SMTP server's port may differ from the last run's: the server and the address are
         // refreshed, whatever else was edited through the API stays.
@@ -229,6 +246,7 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
         channelId: DEMO_TELEGRAM_CHANNEL_ID,
         ...(opts.sesEmail ? { sesChannelId: DEMO_SES_CHANNEL_ID } : {}),
         ...(opts.whatsapp ? { whatsappChannelId: DEMO_WHATSAPP_CHANNEL_ID } : {}),
+        ...(opts.sms ? { smsChannelId: DEMO_SMS_CHANNEL_ID } : {}),
         ...(opts.email ? { emailChannelId: DEMO_EMAIL_CHANNEL_ID } : {}),
         adminUserId: DEMO_ADMIN_USER_ID,
         credentialsSealed,

@@ -56,6 +56,8 @@ async function main() {
     demoIntegrations: true,
     // Email: a loopback SMTP server into the edge's email handler, and a demo mailbox (`npm run mail`).
     demoEmail: true,
+    // SMS: a fake Twilio API and a demo SMS number connected to the edge (`npm run chat -- --channel sms`).
+    demoSms: true,
     output: { file: join(dataDir, "logs", "services.log") },
     // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
     ports: {
@@ -65,6 +67,7 @@ async function main() {
       chroma: 8000,
       telegram: 8081,
       whatsapp: 8082,
+      twilio: 8086,
       hubspot: 8083,
       salesforce: 8084,
       stripe: 8085,
@@ -91,6 +94,7 @@ async function main() {
   if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
   if (stack.demo?.whatsappAddress)
     console.log(`  Demo WhatsApp webhook: ${stack.edge.url}/webhooks/whatsapp/${stack.demo.whatsappAddress}`);
+  if (stack.demo?.sms) console.log(`  Demo SMS number: ${stack.demo.sms.phoneNumber} (npm run chat -- --channel sms)`);
   if (!env.AUTH0_ISSUER && stack.demo) {
     const link = await consoleSignInUrl(stack.database.adminUrl, stack.edge.url, {
       tenantId: stack.demo.tenantId,

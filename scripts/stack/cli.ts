@@ -47,8 +47,8 @@ export async function ownerDatabaseUrl(): Promise<string> {
  * Runs operator work in one tenant as `system:cli` (every permission), through the same verbs the
  * API calls, in a tenant-scoped transaction; the verbs audit it.
  */
-export async function asOperator<T>(tenantId: string, work: (ctx: AccessContext) => Promise<T>): Promise<T> {
-  const handle = createPoolDb(await ownerDatabaseUrl(), { max: 1, applicationName: "agent-platform-cli" });
+export async function asOperator<T>(tenantId: string, work: (ctx: AccessContext) => Promise<T>, databaseUrl?: string): Promise<T> {
+  const handle = createPoolDb(databaseUrl ?? (await ownerDatabaseUrl()), { max: 1, applicationName: "agent-platform-cli" });
   try {
     return await withTenant(handle.db, tenantId, (tx) =>
       work({

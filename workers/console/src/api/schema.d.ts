@@ -1574,7 +1574,7 @@ export interface components {
                 rules?: {
                     name?: string;
                     when: {
-                        channels?: ("telegram" | "whatsapp" | "email" | "voice" | "webchat")[];
+                        channels?: ("telegram" | "whatsapp" | "email" | "sms" | "voice" | "webchat")[];
                         minMessages?: number;
                         maxMessages?: number;
                         minTokens?: number;
@@ -1629,7 +1629,7 @@ export interface components {
                 rules?: {
                     name?: string;
                     when: {
-                        channels?: ("telegram" | "whatsapp" | "email" | "voice" | "webchat")[];
+                        channels?: ("telegram" | "whatsapp" | "email" | "sms" | "voice" | "webchat")[];
                         minMessages?: number;
                         maxMessages?: number;
                         minTokens?: number;
@@ -1837,7 +1837,7 @@ export interface components {
             /** Format: uuid */
             agentId: string;
             /** @enum {string} */
-            kind: "telegram" | "whatsapp" | "email" | "voice" | "webchat";
+            kind: "telegram" | "whatsapp" | "email" | "sms" | "voice" | "webchat";
             name: string;
             /** @enum {string} */
             status: "active" | "paused";
@@ -1928,6 +1928,19 @@ export interface components {
             smtpPassword?: string;
             awsAccessKeyId?: string;
             awsSecretAccessKey?: string;
+        } | {
+            /** @enum {string} */
+            kind: "sms";
+            name: string;
+            /** Format: uuid */
+            agentId: string;
+            accountSid: string;
+            authToken: string;
+            settings: {
+                mergeWindowMs?: number;
+                welcomeMessage?: string;
+                phoneNumber: string;
+            };
         };
         UpdateChannel: {
             name?: string;
@@ -1941,6 +1954,8 @@ export interface components {
             smtpPassword?: string;
             awsAccessKeyId?: string;
             awsSecretAccessKey?: string;
+            accountSid?: string;
+            authToken?: string;
         };
         ChannelTest: {
             ok: boolean;
@@ -1997,7 +2012,7 @@ export interface components {
                 rules?: {
                     name?: string;
                     when: {
-                        channels?: ("telegram" | "whatsapp" | "email" | "voice" | "webchat")[];
+                        channels?: ("telegram" | "whatsapp" | "email" | "sms" | "voice" | "webchat")[];
                         minMessages?: number;
                         maxMessages?: number;
                         minTokens?: number;
@@ -2045,7 +2060,7 @@ export interface components {
                 rules?: {
                     name?: string;
                     when: {
-                        channels?: ("telegram" | "whatsapp" | "email" | "voice" | "webchat")[];
+                        channels?: ("telegram" | "whatsapp" | "email" | "sms" | "voice" | "webchat")[];
                         minMessages?: number;
                         maxMessages?: number;
                         minTokens?: number;
@@ -2363,7 +2378,7 @@ export interface components {
              * @default webchat
              * @enum {string}
              */
-            channel?: "webchat" | "telegram" | "whatsapp" | "email" | "voice";
+            channel?: "telegram" | "whatsapp" | "email" | "sms" | "voice" | "webchat";
             /** @default {} */
             stubs?: {
                 [key: string]: {

@@ -252,6 +252,12 @@ const en = {
   "channels.kind.webchat": "Web chat",
   "channels.kind.telegram": "Telegram",
   "channels.kind.whatsapp": "WhatsApp",
+  "channels.kind.sms": "SMS (Twilio)",
+  "channels.guide.sms":
+    "From the Twilio Console, copy the account SID and auth token and pick one of the account's numbers; its incoming messages are pointed here for you.",
+  "channels.accountSid": "Account SID",
+  "channels.authToken": "Auth token",
+  "channels.phoneNumber": "Phone number (E.164, e.g. +14155550100)",
   "channels.guide.webchat": "A chat bubble for your website: list the sites that may embed it, then paste the snippet.",
   "channels.guide.telegram": "Create a bot with @BotFather and paste its token; the webhook is registered for you.",
   "channels.guide.whatsapp":
@@ -655,6 +661,12 @@ const es: Record<MessageKey, string> = {
   "channels.kind.webchat": "Chat web",
   "channels.kind.telegram": "Telegram",
   "channels.kind.whatsapp": "WhatsApp",
+  "channels.kind.sms": "SMS (Twilio)",
+  "channels.guide.sms":
+    "En la consola de Twilio, copia el SID de la cuenta y el token de autenticación y elige uno de sus números; sus mensajes entrantes se dirigen aquí automáticamente.",
+  "channels.accountSid": "SID de la cuenta",
+  "channels.authToken": "Token de autenticación",
+  "channels.phoneNumber": "Número de teléfono (E.164, p. ej. +14155550100)",
   "channels.guide.webchat": "Una burbuja de chat para tu web: indica los sitios que pueden incrustarla y pega el fragmento.",
   "channels.guide.telegram": "Crea un bot con @BotFather y pega su token; el webhook se registra automáticamente.",
   "channels.guide.whatsapp":

@@ -8,7 +8,7 @@ import { Badge, Empty, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 import { useAgents } from "./agents";
 
 type Channel = Schemas["Channel"];
-type Kind = "telegram" | "whatsapp" | "webchat";
+type Kind = "telegram" | "whatsapp" | "sms" | "webchat";
 
 /** Channels: guided set-up per kind, the webhook and its health check, pause and resume. */
 export function ChannelsPanel() {
@@ -126,6 +126,8 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
   const [agentId, setAgentId] = useState("");
   const [secret, setSecret] = useState("");
   const [phoneNumberId, setPhoneNumberId] = useState("");
+  const [accountSid, setAccountSid] = useState("");
+  const [phoneNumber, setPhoneNumber] = useState("");
   const [origins, setOrigins] = useState(location.origin);
   const connect = useMutation({
     mutationFn: () => {
@@ -134,7 +136,9 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
           ? { kind, name, agentId, botToken: secret }
           : kind === "whatsapp"
             ? { kind, name, agentId, accessToken: secret, settings: { phoneNumberId } }
-            : { kind, name, agentId, settings: { allowedOrigins: origins.split(/\s+/).filter(Boolean) } };
+            : kind === "sms"
+              ? { kind, name, agentId, accountSid, authToken: secret, settings: { phoneNumber } }
+              : { kind, name, agentId, settings: { allowedOrigins: origins.split(/\s+/).filter(Boolean) } };
       return unwrap(api.POST("/v1/channels", { body }));
     },
     onSuccess: () => {
@@ -150,6 +154,7 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
           <option value="webchat">{t("channels.kind.webchat")}</option>
           <option value="telegram">{t("channels.kind.telegram")}</option>
           <option value="whatsapp">{t("channels.kind.whatsapp")}</option>
+          <option value="sms">{t("channels.kind.sms")}</option>
         </select>
       </Field>
       <p className="hint">{t(`channels.guide.${kind}`)}</p>
@@ -178,6 +183,19 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
           </Field>
           <Field label={t("channels.phoneNumberId")} path="settings.phoneNumberId" error={connect.error}>
             <input value={phoneNumberId} onChange={(e) => setPhoneNumberId(e.target.value)} />
+          </Field>
+        </>
+      ) : null}
+      {kind === "sms" ? (
+        <>
+          <Field label={t("channels.accountSid")} path="accountSid" error={connect.error}>
+            <input value={accountSid} onChange={(e) => setAccountSid(e.target.value)} autoComplete="off" />
+          </Field>
+          <Field label={t("channels.authToken")} path="authToken" error={connect.error}>
+            <input type="password" autoComplete="off" value={secret} onChange={(e) => setSecret(e.target.value)} />
+          </Field>
+          <Field label={t("channels.phoneNumber")} path="settings.phoneNumber" error={connect.error}>
+            <input type="tel" value={phoneNumber} onChange={(e) => setPhoneNumber(e.target.value)} />
           </Field>
         </>
       ) : null}
