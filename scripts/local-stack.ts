@@ -77,11 +77,11 @@ export interface LocalStackOptions {
    */
   demoEmail?: boolean;
   /**
-   * SMS end to end on loopback: the fake Twilio API and a demo SMS channel, connected through the
-   * channel verb once the edge runs, which points the fake number's webhook at the edge
-   * (`npm start`; `npm run chat -- --channel sms`).
+   * SMS and voice end to end on loopback: the fake Twilio API and demo SMS and voice channels on
+   * one number, connected through the channel verb once the edge runs, which points the fake
+   * number's webhooks at the edge (`npm start`; `npm run chat -- --channel sms`, `npm run call`).
    */
-  demoSms?: boolean;
+  demoTwilio?: boolean;
   /**
    * A real bot: the demo channel uses this token, the pool talks to the Telegram API, and the
    * stack long-polls `getUpdates` into the edge's webhook (no public URL needed).
@@ -149,8 +149,9 @@ export interface LocalStack {
     channelId: string;
     address: string;
     whatsappAddress?: string;
-    /** With `demoSms`: the demo SMS channel's id and Twilio number. */
+    /** With `demoTwilio`: the demo SMS and voice channels' ids and their Twilio number. */
     sms?: { channelId: string; phoneNumber: string };
+    voice?: { channelId: string; phoneNumber: string };
     /** With `demoEmail`: the demo email channel and the address that reaches it, and the SES demo channel and its address. */
     email?: { channelId: string; address: string; sesChannelId?: string; sesAddress?: string };
     adminUserId: string;
@@ -159,7 +160,7 @@ export interface LocalStack {
   mail?: LocalMail;
   /** The fake WhatsApp Graph API (with `demoWhatsApp`). */
   whatsapp?: FakeWhatsApp;
-  /** The fake Twilio API (with `demoSms`). */
+  /** The fake Twilio API (with `demoTwilio`). */
   twilio?: FakeTwilio;
   /** The integration fakes and their local OAuth apps (with `demoIntegrations`). */
   integrations?: DemoIntegrations;
@@ -228,7 +229,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             ...(options.demoWhatsApp
               ? { whatsapp: { accessToken: LOCAL_DEMO_WHATSAPP_TOKEN, phoneNumberId: LOCAL_DEMO_PHONE_NUMBER_ID } }
               : {}),
-            ...(options.demoSms ? { sms: { phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber } } : {}),
+            ...(options.demoTwilio ? { twilio: { phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber } } : {}),
             ...(mail && demoEmailAddress
               ? {
                   email: {
@@ -286,7 +287,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       : {};
 
     let twilio: FakeTwilio | undefined;
-    if (options.demoSms) {
+    if (options.demoTwilio) {
       twilio = await startFakeTwilio({
         accountSid: LOCAL_DEMO_TWILIO.accountSid,
         authToken: LOCAL_DEMO_TWILIO.authToken,
@@ -345,32 +346,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await mail.subscribeSes(`${edge.url}/webhooks/ses/${formatChannelAddress(channel)}?token=${token}`);
     }
 
-    if (twilio && demo?.smsChannelId) {
-      // As a tenant saving the channel's Twilio credentials would: the verb finds the number in the
-      // account and points its webhook (with the sealed auth token) at this edge. The fake keeps
-      // nothing across restarts, so this runs on every start.
+    if (twilio && demo?.smsChannelId && demo.voiceChannelId) {
+      // As a tenant saving the channels' Twilio credentials would: the verb finds the number in the
+      // account and points its messaging and voice webhooks (with the sealed auth token) at this
+      // edge. The fake keeps nothing across restarts, so this runs on every start.
       const { accountSid, authToken } = LOCAL_DEMO_TWILIO;
-      await asOperator(
-        demo.tenantId,
-        (ctx) =>
-          updateChannel({
-            ctx: {
-              ...ctx,
-              services: {
-                keyring: parseKeyring(keys.SECRETS_KEYRING),
-                channels: {
-                  signingKey: keys.WEBHOOK_SIGNING_KEY,
-                  telegramApiBase,
-                  whatsappApiBase: whatsapp?.apiBase ?? ENDPOINT_DEFAULTS.WHATSAPP_API_BASE,
-                  twilioApiBase: twilio!.apiBase,
-                  publicBaseUrl: edge.url,
-                },
-              },
-            },
-            input: { channelId: demo.smsChannelId!, accountSid, authToken },
-          }),
-        database.adminUrl,
-      );
+      const services = {
+        keyring: parseKeyring(keys.SECRETS_KEYRING),
+        channels: {
+          signingKey: keys.WEBHOOK_SIGNING_KEY,
+          telegramApiBase,
+          whatsappApiBase: whatsapp?.apiBase ?? ENDPOINT_DEFAULTS.WHATSAPP_API_BASE,
+          twilioApiBase: twilio.apiBase,
+          publicBaseUrl: edge.url,
+        },
+      };
+      for (const channelId of [demo.smsChannelId, demo.voiceChannelId]) {
+        await asOperator(
+          demo.tenantId,
+          (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId, accountSid, authToken } }),
+          database.adminUrl,
+        );
+      }
     }
 
     // Embedded PGlite serves one session: one pool connection (see DATABASE_POOL_MAX in workers/pool/config.ts).
@@ -470,7 +467,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               ...(demo.whatsappChannelId
                 ? { whatsappAddress: formatChannelAddress({ tenantId: demo.tenantId, channelId: demo.whatsappChannelId }) }
                 : {}),
-              ...(demo.smsChannelId && twilio ? { sms: { channelId: demo.smsChannelId, phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber } } : {}),
+              ...(demo.smsChannelId && demo.voiceChannelId && twilio
+                ? {
+                    sms: { channelId: demo.smsChannelId, phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber },
+                    voice: { channelId: demo.voiceChannelId, phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber },
+                  }
+                : {}),
               ...(demo.emailChannelId && demoEmailAddress
                 ? {
                     email: {

@@ -15,6 +15,7 @@ export const DEMO_WHATSAPP_CHANNEL_ID = "00000000-0000-4000-8000-00000000c002";
 export const DEMO_EMAIL_CHANNEL_ID = "00000000-0000-4000-8000-00000000c003";
 export const DEMO_SES_CHANNEL_ID = "00000000-0000-4000-8000-00000000c004";
 export const DEMO_SMS_CHANNEL_ID = "00000000-0000-4000-8000-00000000c005";
+export const DEMO_VOICE_CHANNEL_ID = "00000000-0000-4000-8000-00000000c006";
 /** The demo tenant's admin: `npm start` prints a one-time console sign-in link for them. */
 export const DEMO_ADMIN_USER_ID = "00000000-0000-4000-8000-00000000e001";
 export const DEMO_ADMIN_EMAIL = "admin@demo.local";
@@ -38,8 +39,8 @@ export interface SeedDemoOptions {
   telegramBotToken: string;
   /** Also a demo WhatsApp channel on this Cloud API number (the local stack's fake Graph API). */
   whatsapp?: { accessToken: string; phoneNumberId: string };
-  /** A demo SMS channel on this Twilio number; its credentials are stored by connecting it once the edge runs (local-stack.ts). */
-  sms?: { phoneNumber: string };
+  /** Demo SMS and voice channels on this Twilio number; their credentials are stored by connecting them once the edge runs (local-stack.ts). */
+  twilio?: { phoneNumber: string };
   /** Also a demo email channel: its inbound address and the SMTP server its replies go through (the local stack's). */
   email?: { inboundAddress: string; fromAddress: string; smtpHost: string; smtpPort: number };
   /** Also a demo email channel on an Amazon SES account (the local stack's loopback SES and SNS). */
@@ -53,6 +54,7 @@ export interface SeedDemoResult {
   /** The demo WhatsApp channel, when one was asked for. */
   whatsappChannelId?: string;
   smsChannelId?: string;
+  voiceChannelId?: string;
   /** The demo email channel, when one was asked for. */
   emailChannelId?: string;
   /** The demo SES email channel, when one was asked for. */
@@ -193,17 +195,28 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
           })
           .onConflictDoNothing();
       }
-      if (opts.sms) {
+      if (opts.twilio) {
+        const { phoneNumber } = opts.twilio;
         await tx
           .insert(channels)
-          .values({
-            id: DEMO_SMS_CHANNEL_ID,
-            tenantId: DEMO_TENANT_ID,
-            agentId: DEMO_AGENT_ID,
-            kind: "sms",
-            name: "Demo SMS number",
-            config: { phoneNumber: opts.sms.phoneNumber },
-          })
+          .values([
+            {
+              id: DEMO_SMS_CHANNEL_ID,
+              tenantId: DEMO_TENANT_ID,
+              agentId: DEMO_AGENT_ID,
+              kind: "sms",
+              name: "Demo SMS number",
+              config: { phoneNumber },
+            },
+            {
+              id: DEMO_VOICE_CHANNEL_ID,
+              tenantId: DEMO_TENANT_ID,
+              agentId: DEMO_AGENT_ID,
+              kind: "voice",
+              name: "Demo phone line",
+              config: { phoneNumber, welcomeMessage: "Thanks for calling the demo shop. How can I help?", language: "en-US" },
+            },
+          ])
           .onConflictDoNothing();
       }
       if (opts.email) {
@@ -246,7 +259,7 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
         channelId: DEMO_TELEGRAM_CHANNEL_ID,
         ...(opts.sesEmail ? { sesChannelId: DEMO_SES_CHANNEL_ID } : {}),
         ...(opts.whatsapp ? { whatsappChannelId: DEMO_WHATSAPP_CHANNEL_ID } : {}),
-        ...(opts.sms ? { smsChannelId: DEMO_SMS_CHANNEL_ID } : {}),
+        ...(opts.twilio ? { smsChannelId: DEMO_SMS_CHANNEL_ID, voiceChannelId: DEMO_VOICE_CHANNEL_ID } : {}),
         ...(opts.email ? { emailChannelId: DEMO_EMAIL_CHANNEL_ID } : {}),
         adminUserId: DEMO_ADMIN_USER_ID,
         credentialsSealed,

@@ -56,8 +56,8 @@ async function main() {
     demoIntegrations: true,
     // Email: a loopback SMTP server into the edge's email handler, and a demo mailbox (`npm run mail`).
     demoEmail: true,
-    // SMS: a fake Twilio API and a demo SMS number connected to the edge (`npm run chat -- --channel sms`).
-    demoSms: true,
+    // SMS and voice: a fake Twilio API and a demo number connected to the edge (`npm run chat -- --channel sms`, `npm run call`).
+    demoTwilio: true,
     output: { file: join(dataDir, "logs", "services.log") },
     // Stable local URLs when the ports are free (5432 is left to a machine's own PostgreSQL).
     ports: {
@@ -94,7 +94,8 @@ async function main() {
   if (stack.demo) console.log(`  Demo Telegram webhook: ${stack.edge.url}/webhooks/telegram/${stack.demo.address}`);
   if (stack.demo?.whatsappAddress)
     console.log(`  Demo WhatsApp webhook: ${stack.edge.url}/webhooks/whatsapp/${stack.demo.whatsappAddress}`);
-  if (stack.demo?.sms) console.log(`  Demo SMS number: ${stack.demo.sms.phoneNumber} (npm run chat -- --channel sms)`);
+  if (stack.demo?.sms)
+    console.log(`  Demo SMS and phone number: ${stack.demo.sms.phoneNumber} (npm run chat -- --channel sms; npm run call)`);
   if (!env.AUTH0_ISSUER && stack.demo) {
     const link = await consoleSignInUrl(stack.database.adminUrl, stack.edge.url, {
       tenantId: stack.demo.tenantId,

@@ -183,8 +183,14 @@ export interface ChannelWebhook {
     receivedAt: Date,
     request: WebhookRequest,
   ): NormalizedPayload | Promise<NormalizedPayload>;
-  /** The 200 body the provider gets back (providers differ; none retries on a 200): JSON, or a whole response (Twilio's TwiML). */
-  acknowledge(result: NormalizedPayload): Record<string, unknown> | Response;
+  /**
+   * The 200 body the provider gets back (providers differ; none retries on a 200): JSON, or a
+   * whole response (Twilio's TwiML, which for a call says how to answer it).
+   */
+  acknowledge(
+    result: NormalizedPayload,
+    received: { request: WebhookRequest; payload: never },
+  ): Record<string, unknown> | Response | Promise<Response>;
   /** A `GET` on the webhook URL (Meta's `hub.challenge` handshake); absent: 404. */
   handshake?(request: WebhookRequest): Promise<{ status: 200 | 403; text: string }>;
 }
@@ -211,6 +217,8 @@ export interface OutboundReply {
   inboundSender?: MessageSender;
   /** When the person last wrote (WhatsApp's 24-hour customer-service window). */
   lastInboundAt?: Date;
+  /** The conversation is handed to a person with this reply (a voice call is transferred after it). */
+  handoff?: boolean;
 }
 
 export interface SendProgress {

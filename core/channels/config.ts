@@ -52,6 +52,29 @@ export const smsSettings = commonSettings.extend({
   /** The Twilio number (E.164) people text and replies come from; connecting points its messaging webhook at us. */
   phoneNumber: e164,
 });
+/**
+ * A Twilio number answering calls through ConversationRelay (Twilio's speech-to-text and
+ * text-to-speech); `welcomeMessage` is the greeting spoken when the call is answered.
+ */
+export const voiceSettings = commonSettings.extend({
+  phoneNumber: e164,
+  /** The caller's language, for speech recognition and the voice (BCP 47, e.g. en-US). */
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}-[A-Z]{2}$/, "a language tag such as en-US")
+    .optional(),
+  /** A text-to-speech voice Twilio offers for the language; Twilio's default when unset. */
+  voice: z
+    .string()
+    .regex(/^[A-Za-z0-9.:_-]{1,64}$/)
+    .optional(),
+  /** Barge-in: the caller may talk over a reply, which stops it. On unless set to false. */
+  interruptible: z.boolean().optional(),
+  /** Where a handoff transfers the call (the tenant's own number); without it a handoff ends the call politely. */
+  transferTo: e164.optional(),
+  /** The longest a call may last; the agent then says goodbye and hangs up. */
+  maxCallMinutes: z.number().int().min(1).max(240).optional(),
+});
 export const webchatSettings = commonSettings.extend({
   /** Pages allowed to embed the widget; a session is bound to the origin that opened it. */
   allowedOrigins: z.array(origin).min(1).max(20),
@@ -67,6 +90,8 @@ export interface ChannelFacts {
   phoneNumberSid?: string;
   /** SMS: our webhook URL as Twilio is given it, carrying the sealed auth token Twilio signs with (`?s=`). */
   statusCallbackUrl?: string;
+  /** Voice: the number's voice webhook URL, likewise. */
+  voiceUrl?: string;
 }
 
 export type ChannelSettings = z.infer<typeof commonSettings> &
@@ -74,6 +99,7 @@ export type ChannelSettings = z.infer<typeof commonSettings> &
   Partial<z.infer<typeof whatsappSettings>> &
   Partial<z.infer<typeof webchatSettings>> &
   Partial<z.infer<typeof smsSettings>> &
+  Partial<z.infer<typeof voiceSettings>> &
   ChannelFacts;
 
 /** The stored config, read leniently: a field with the wrong type is treated as unset. */
@@ -100,6 +126,12 @@ export function readChannelSettings(config: Record<string, unknown> | null | und
   assign("phoneNumber", pick(z.string(), "phoneNumber"));
   assign("phoneNumberSid", pick(z.string(), "phoneNumberSid"));
   assign("statusCallbackUrl", pick(z.string(), "statusCallbackUrl"));
+  assign("voiceUrl", pick(z.string(), "voiceUrl"));
+  assign("language", pick(z.string(), "language"));
+  assign("voice", pick(z.string(), "voice"));
+  assign("interruptible", pick(z.boolean(), "interruptible"));
+  assign("transferTo", pick(z.string(), "transferTo"));
+  assign("maxCallMinutes", pick(z.number().int(), "maxCallMinutes"));
   return result;
 }
 

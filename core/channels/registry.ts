@@ -2,6 +2,7 @@ import type { ChannelKind } from "../../db/schema";
 import { PermanentSendError, type ChannelAdapter } from "./adapter";
 import { emailAdapter } from "./email/adapter";
 import { smsAdapter } from "./sms/adapter";
+import { voiceAdapter } from "./voice/adapter";
 import { telegramAdapter } from "./telegram/adapter";
 import { webchatAdapter } from "./webchat/adapter";
 import { whatsappAdapter } from "./whatsapp/adapter";
@@ -17,6 +18,7 @@ const adapters: Partial<Record<ChannelKind, ChannelAdapter>> = {
   webchat: webchatAdapter,
   email: emailAdapter,
   sms: smsAdapter,
+  voice: voiceAdapter,
 };
 
 /** The adapter of a kind, or undefined for a kind without one yet. */

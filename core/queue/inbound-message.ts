@@ -104,6 +104,12 @@ export const inboundMessageV1 = z.object({
       threadId: z.string().regex(/^r[a-z2-7]{26}$/),
     })
     .optional(),
+  /**
+   * Voice: the call the words were spoken in and where its reply is spoken (the call's Durable
+   * Object on the edge, which holds Twilio's ConversationRelay WebSocket; the URL carries the
+   * call's token). Set only by the edge.
+   */
+  voice: z.object({ callSid: z.string().regex(/^CA[0-9a-f]{32}$/), replyUrl: z.url().max(2048) }).optional(),
   chat: z
     .object({
       type: z.enum(["private", "group", "supergroup", "channel"]),
@@ -123,6 +129,8 @@ export const deliveryStatusV1 = z.object({
   status: z.enum(["sent", "delivered", "read", "failed"]),
   /** Why a send failed, as the provider says it. */
   error: z.string().max(500).optional(),
+  /** Voice: the caller interrupted the reply; this is what they heard of it, which the reply's stored text becomes. */
+  spoken: z.string().max(32_768).optional(),
   /** When the provider recorded the status. */
   at: z.iso.datetime(),
 });

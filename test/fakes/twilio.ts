@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import WebSocket from "ws";
 import { twilioSignature } from "../../core/channels/sms/signature";
 
 export interface SentSms {
@@ -17,6 +18,8 @@ export interface FakeTwilioNumber {
   phoneNumber: string;
   /** Where the number's incoming messages go, as connecting a channel set it. */
   smsUrl: string;
+  /** Where the number's incoming calls go. */
+  voiceUrl: string;
 }
 
 export interface InboundSms {
@@ -44,6 +47,8 @@ export interface FakeTwilio {
    * Advanced Opt-Out, STOP and START change whether the number may text the person, as Twilio's do.
    */
   text(message: InboundSms): Promise<{ status: number; body: string; messageSid: string }>;
+  /** A person calls a number: Twilio's call webhook, then its ConversationRelay WebSocket to the URL the TwiML named. */
+  call(options: { from: string; to: string }): Promise<RelayCall>;
   /** Stores a media file as an incoming MMS would; answers its URL on Twilio's host (`https://api.twilio.com/...`). */
   addMedia(bytes: Buffer, contentType: string): string;
   /** Status callbacks posted for sent messages, with the edge's answers. */
@@ -86,6 +91,7 @@ export async function startFakeTwilio(
     sid: sid("PN"),
     phoneNumber,
     smsUrl: "",
+    voiceUrl: "",
   }));
   const sentMessages: SentSms[] = [];
   const callbackLog: Array<{ messageSid: string; status: string; answered: number }> = [];
@@ -113,6 +119,10 @@ export async function startFakeTwilio(
       const to = url.searchParams.get("to");
       const offset = Number(url.searchParams.get("offset") ?? 0) || 0;
       return json(200, { result: sentMessages.slice(offset).filter((m) => !to || m.to === to), next: sentMessages.length });
+    }
+    if (url.pathname === "/_fake/numbers" && request.method === "GET") {
+      // For the call CLI: where each number's calls go.
+      return json(200, { numbers: numbers.map((n) => ({ phoneNumber: n.phoneNumber, voiceUrl: n.voiceUrl })) });
     }
     if (url.pathname === "/_fake/text" && request.method === "POST") {
       // For the chat CLI: the person texts the number.
@@ -145,6 +155,7 @@ export async function startFakeTwilio(
       if (!number) return fail(20404);
       const form = new URLSearchParams((await readBody(request)).toString("utf8"));
       if (form.has("SmsUrl")) number.smsUrl = form.get("SmsUrl") ?? "";
+      if (form.has("VoiceUrl")) number.voiceUrl = form.get("VoiceUrl") ?? "";
       return json(200, numberJson(number));
     }
     if (path === "/Messages.json" && request.method === "POST") {
@@ -189,6 +200,8 @@ export async function startFakeTwilio(
     friendly_name: n.phoneNumber,
     sms_url: n.smsUrl,
     sms_method: "POST",
+    voice_url: n.voiceUrl,
+    voice_method: "POST",
     capabilities: { sms: true, mms: true, voice: true },
   });
 
@@ -197,19 +210,7 @@ export async function startFakeTwilio(
     void work.finally(() => pending.delete(work));
   }
 
-  async function post(target: string, params: Record<string, string>): Promise<{ status: number; body: string }> {
-    const signature = await twilioSignature(authToken, target, Object.entries(params));
-    const response = await fetch(target, {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": signature,
-        "i-twilio-idempotency-token": sid(""),
-      },
-      body: new URLSearchParams(params).toString(),
-    });
-    return { status: response.status, body: await response.text() };
-  }
+  const post = (target: string, params: Record<string, string>) => signedPost(authToken, target, params);
 
   async function reportStatuses(message: SentSms, target: string) {
     for (const status of ["sent", "delivered"]) {
@@ -290,6 +291,11 @@ export async function startFakeTwilio(
       });
     },
     text,
+    call: ({ from, to }) => {
+      const number = numbers.find((n) => n.phoneNumber === to);
+      if (!number?.voiceUrl) throw new Error(`fake Twilio: ${to} has no VoiceUrl`);
+      return placeCall({ voiceUrl: number.voiceUrl, accountSid, authToken, from, to });
+    },
     addMedia: (bytes, contentType) => addMedia(bytes, contentType),
     callbacks: () => [...callbackLog],
     failNextSends(count, code) {
@@ -308,3 +314,135 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   for await (const chunk of request) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/** A call in progress, as Twilio's side of ConversationRelay sees it. */
+export interface RelayCall {
+  callSid: string;
+  /** The TwiML that answered the call. */
+  twiml: string;
+  /** The `welcomeGreeting` Twilio would speak. */
+  greeting: string;
+  /** A final prompt: what the caller said, as speech-to-text gives it. */
+  say(text: string): void;
+  /** The caller talked over the reply being spoken, having heard this much of it. */
+  interrupt(heard: string): void;
+  dtmf(digit: string): void;
+  /** The next `text` message to speak (its tokens up to `last`), in order. */
+  nextReply(timeoutMs?: number): Promise<string>;
+  /** Resolves when we end the relay (`end`): the TwiML the `<Connect action>` answered. */
+  ended(): Promise<{ handoffData?: string; twiml: string }>;
+  /** The caller hangs up: the WebSocket closes. */
+  hangUp(): Promise<void>;
+}
+
+/**
+ * Twilio's side of a call: posts the signed call webhook, reads the `<ConversationRelay>` URL
+ * from the TwiML, opens the WebSocket and sends `setup`, then `prompt`, `interrupt` and `dtmf` as
+ * Twilio documents them. When we send `end`, it posts the `<Connect action>` URL (signed) with the
+ * `HandoffData`, as Twilio does. Used by the fake and by `npm run call`.
+ */
+export async function placeCall(options: {
+  voiceUrl: string;
+  accountSid: string;
+  authToken: string;
+  from: string;
+  to: string;
+}): Promise<RelayCall> {
+  const callSid = sid("CA");
+  const params = {
+    CallSid: callSid,
+    AccountSid: options.accountSid,
+    From: options.from,
+    To: options.to,
+    CallStatus: "ringing",
+    Direction: "inbound",
+    ApiVersion: "2010-04-01",
+  };
+  const answered = await signedPost(options.authToken, options.voiceUrl, params);
+  if (answered.status !== 200) throw new Error(`the call webhook answered ${answered.status}: ${answered.body}`);
+  const attribute = (name: string) => unescapeXml(new RegExp(`<ConversationRelay[^>]* ${name}="([^"]*)"`).exec(answered.body)?.[1] ?? "");
+  const relayUrl = attribute("url");
+  const action = unescapeXml(/<Connect action="([^"]*)"/.exec(answered.body)?.[1] ?? "");
+  if (!relayUrl) throw new Error(`the call was not connected to a relay: ${answered.body}`);
+  const socket = new WebSocket(relayUrl);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve());
+    socket.once("error", reject);
+    socket.once("unexpected-response", (_request, response) => reject(new Error(`the relay answered ${response.statusCode}`)));
+  });
+  const replies: string[] = [];
+  const waiting: Array<(text: string) => void> = [];
+  let partial = "";
+  let endResolve: (value: { handoffData?: string; twiml: string }) => void = () => {};
+  const endPromise = new Promise<{ handoffData?: string; twiml: string }>((resolve) => (endResolve = resolve));
+  socket.on("message", (data) => {
+    const message = JSON.parse(String(data)) as { type: string; token?: string; last?: boolean; handoffData?: string };
+    if (message.type === "text") {
+      partial += message.token ?? "";
+      if (message.last !== false) {
+        const waiter = waiting.shift();
+        if (waiter) waiter(partial);
+        else replies.push(partial);
+        partial = "";
+      }
+    }
+    if (message.type === "end") {
+      socket.close();
+      void signedPost(options.authToken, action, {
+        ...params,
+        CallStatus: "in-progress",
+        SessionStatus: "ended",
+        ...(message.handoffData ? { HandoffData: message.handoffData } : {}),
+      }).then((after) => endResolve({ ...(message.handoffData ? { handoffData: message.handoffData } : {}), twiml: after.body }));
+    }
+  });
+  const send = (message: Record<string, unknown>) => socket.send(JSON.stringify(message));
+  send({
+    type: "setup",
+    sessionId: sid("VX"),
+    callSid,
+    from: options.from,
+    to: options.to,
+    direction: "inbound",
+    customParameters: { caller: options.from },
+  });
+  return {
+    callSid,
+    twiml: answered.body,
+    greeting: attribute("welcomeGreeting"),
+    say: (text) => send({ type: "prompt", voicePrompt: text, lang: "en-US", last: true }),
+    interrupt: (heard) => send({ type: "interrupt", utteranceUntilInterrupt: heard, durationUntilInterruptMs: 1200 }),
+    dtmf: (digit) => send({ type: "dtmf", digit }),
+    nextReply(timeoutMs = 30_000) {
+      const ready = replies.shift();
+      if (ready !== undefined) return Promise.resolve(ready);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fake Twilio: no reply on call ${callSid} within ${timeoutMs} ms`)), timeoutMs);
+        waiting.push((text) => {
+          clearTimeout(timer);
+          resolve(text);
+        });
+      });
+    },
+    ended: () => endPromise,
+    hangUp: () =>
+      new Promise((resolve) => {
+        if (socket.readyState === WebSocket.CLOSED) return resolve();
+        socket.once("close", () => resolve());
+        socket.close();
+      }),
+  };
+}
+
+async function signedPost(authToken: string, target: string, params: Record<string, string>): Promise<{ status: number; body: string }> {
+  const signature = await twilioSignature(authToken, target, Object.entries(params));
+  const response = await fetch(target, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature },
+    body: new URLSearchParams(params).toString(),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+const unescapeXml = (value: string) =>
+  value.replace(/&(lt|gt|amp|quot|apos);/g, (_, name: string) => ({ lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" })[name]!);

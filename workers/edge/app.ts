@@ -15,6 +15,7 @@ import { EdgeCounters, reportError, requestCounters } from "./observability";
 import { healthRoutes } from "./routes/health";
 import { v1Api } from "./routes/v1";
 import { webhookIntake, webhookSources } from "./routes/webhooks/intake";
+import { voiceRoutes } from "./routes/voice";
 import { webchatRoutes } from "./routes/webchat";
 import { consoleRoutes } from "./routes/console";
 import { createAuth0Verifier } from "../../core/access/auth0";
@@ -133,6 +134,7 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
   // One intake, mounted per registered kind so each route keeps its own name in metrics and logs.
   for (const { kind, find } of webhookSources()) app.route(`/webhooks/${kind}`, webhookIntake(kind, find));
   app.route("/webchat", webchatRoutes);
+  app.route("/voice", voiceRoutes);
   app.route("/", consoleRoutes);
   app.route("/", v1Api);
 

@@ -63,6 +63,7 @@ export async function sendReply(
         ...(inbound?.providerMessageId ? { inboundProviderMessageId: inbound.providerMessageId } : {}),
         ...(inboundSender ? { inboundSender } : {}),
         ...(channel.kind === "whatsapp" ? { lastInboundAt: last?.at } : {}),
+        ...(context.conversation.status === "handed_off" ? { handoff: true } : {}),
       },
       {
         onPart: async (providerMessageId, { last }) => {

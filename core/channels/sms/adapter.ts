@@ -1,9 +1,8 @@
 import type { ChannelAdapter, ChannelMedia, SubscriptionKeyword } from "../adapter";
 import { smsSettings } from "../config";
-import { openWebhookSeal } from "../credentials";
-import { smsConnection } from "./connection";
+import { twilioNumberConnection } from "./connection";
 import { smsSender } from "./sender";
-import { verifyTwilioSignature } from "./signature";
+import { verifyTwilioWebhook } from "./signature";
 import { onTwilioApi, SMS_TEXT_LIMIT, TwilioRest } from "./twilio-api";
 import { emptyTwiml, normalizeTwilioMessaging, twilioMessagingWebhook, type TwilioMessagingWebhook } from "./webhook";
 
@@ -54,25 +53,14 @@ export const smsAdapter: ChannelAdapter = {
   settings: smsSettings,
   webhookRoute: "twilio/sms",
   webhook: {
-    async verifyBody({ address, headers, secrets, url }, rawBody) {
-      if (!secrets.keyring) return { ok: false, status: 503, reason: "no_keyring", message: "SMS webhooks are not configured here." };
-      const authToken = await openWebhookSeal(secrets.keyring, "sms", address, new URL(url).searchParams.get("s"));
-      let params: URLSearchParams;
-      try {
-        params = new URLSearchParams(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(rawBody));
-      } catch {
-        params = new URLSearchParams();
-      }
-      const signed = authToken !== undefined && (await verifyTwilioSignature(authToken, url, params, headers.get("x-twilio-signature")));
-      return signed ? { ok: true } : { ok: false, status: 403, reason: "bad_signature", message: "Missing or wrong X-Twilio-Signature." };
-    },
+    verifyBody: verifyTwilioWebhook("sms"),
     format: "form",
     payload: twilioMessagingWebhook,
     payloadName: "a Twilio messaging webhook",
     normalize: (address, payload: TwilioMessagingWebhook, receivedAt) => normalizeTwilioMessaging(address, payload, receivedAt),
     acknowledge: () => emptyTwiml(),
   },
-  connection: smsConnection,
+  connection: twilioNumberConnection({ settings: smsSettings, webhook: "SmsUrl", fact: "statusCallbackUrl" }),
   sender: smsSender,
   media: smsMedia,
   endUserIdentity: (sender) => ({ phone: sender.id }),

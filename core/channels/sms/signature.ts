@@ -1,3 +1,5 @@
+import type { Verification, WebhookRequest } from "../adapter";
+import { openWebhookSeal } from "../credentials";
 import { constantTimeEqual, hmac } from "../../crypto/hmac";
 import { toBase64 } from "../../crypto/encoding";
 
@@ -24,4 +26,25 @@ export async function verifyTwilioSignature(
 ): Promise<boolean> {
   if (!signature || signature.length > 128) return false;
   return constantTimeEqual(signature, await twilioSignature(authToken, url, params));
+}
+
+/**
+ * The edge's check of a Twilio webhook (SMS and voice): the auth token is opened from the URL's
+ * sealed `s` (bound to the channel and `<kind>-webhook`), then `X-Twilio-Signature` is checked over
+ * the URL Twilio called and the form's fields. A missing or foreign seal and a wrong signature look
+ * the same to the caller: 403.
+ */
+export function verifyTwilioWebhook(kind: "sms" | "voice") {
+  return async ({ address, headers, secrets, url }: WebhookRequest, rawBody: Uint8Array): Promise<Verification> => {
+    if (!secrets.keyring) return { ok: false, status: 503, reason: "no_keyring", message: "Twilio webhooks are not configured here." };
+    const authToken = await openWebhookSeal(secrets.keyring, kind, address, new URL(url).searchParams.get("s"));
+    let params: URLSearchParams;
+    try {
+      params = new URLSearchParams(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(rawBody));
+    } catch {
+      params = new URLSearchParams();
+    }
+    const signed = authToken !== undefined && (await verifyTwilioSignature(authToken, url, params, headers.get("x-twilio-signature")));
+    return signed ? { ok: true } : { ok: false, status: 403, reason: "bad_signature", message: "Missing or wrong X-Twilio-Signature." };
+  };
 }

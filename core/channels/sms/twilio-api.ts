@@ -28,7 +28,11 @@ export interface TwilioPhoneNumber {
   phone_number: string;
   friendly_name?: string;
   sms_url?: string | null;
+  voice_url?: string | null;
 }
+
+/** The number's webhook for incoming messages (SMS) or calls (voice). */
+export type TwilioNumberWebhook = "SmsUrl" | "VoiceUrl";
 
 /**
  * A Twilio URL on our configured base: Twilio's own URLs (MMS media are
@@ -74,9 +78,10 @@ export class TwilioRest {
     return found.incoming_phone_numbers?.find((number) => number.phone_number === phoneNumber);
   }
 
-  /** Points the number's incoming messages at `smsUrl` (POST); an empty URL removes it. */
-  setMessagingWebhook(numberSid: string, smsUrl: string): Promise<TwilioPhoneNumber> {
-    return this.json("POST", `/IncomingPhoneNumbers/${encodeURIComponent(numberSid)}.json`, { SmsUrl: smsUrl, SmsMethod: "POST" });
+  /** Points the number's incoming messages or calls at `url` (POST); an empty URL removes it. */
+  setWebhook(numberSid: string, webhook: TwilioNumberWebhook, url: string): Promise<TwilioPhoneNumber> {
+    const method = webhook === "SmsUrl" ? "SmsMethod" : "VoiceMethod";
+    return this.json("POST", `/IncomingPhoneNumbers/${encodeURIComponent(numberSid)}.json`, { [webhook]: url, [method]: "POST" });
   }
 
   /** An MMS media file, with the account's credentials; larger than `maxBytes`: its size and type only. */

@@ -8,7 +8,8 @@ const RANK = sql`case ${messages.deliveryStatus} when 'sent' then 1 when 'delive
 const RANK_OF: Record<DeliveryStatusMessage["status"], number> = { sent: 1, delivered: 2, read: 3, failed: 4 };
 
 /**
- * `delivery.status`: a channel's report on a reply we sent (WhatsApp `statuses`): written on the reply whose provider
+ * `delivery.status`: a channel's report on a reply we sent (WhatsApp `statuses`, Twilio's status
+ * callbacks, a voice call's interruption with what was heard): written on the reply whose provider
  * ids include the reported one, never moving backwards (statuses can arrive out of order: `read`
  * is not undone by a late `delivered`; `failed` wins). No agent runs. A status for a message the
  * platform did not send (e.g. from WhatsApp Manager) matches nothing and is only logged, as does
@@ -21,6 +22,8 @@ export const handleDeliveryStatus: MessageHandler<DeliveryStatusMessage> = async
       .set({
         deliveryStatus: status.status,
         ...(status.status === "failed" ? { error: `delivery failed: ${status.error ?? "no reason given"}`.slice(0, 500) } : {}),
+        // An interrupted voice reply: the conversation remembers what the caller heard, not what was written.
+        ...(status.spoken !== undefined ? { content: status.spoken } : {}),
       })
       .where(
         and(

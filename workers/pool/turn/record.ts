@@ -68,6 +68,8 @@ export async function recordReply(tx: Transaction, context: InboundContext, deci
       .update(conversations)
       .set({ status: "handed_off", handedOffAt: sql`now()` })
       .where(scoped);
+    // The sender reads it (a voice call transfers to a person after the reply).
+    context.conversation.status = "handed_off";
   }
   if (change?.summary) {
     // Timestamps are compared in the database (microseconds); a concurrent newer summary wins.

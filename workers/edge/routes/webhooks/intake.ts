@@ -99,7 +99,7 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         }
         if (accepted === "queue_unavailable")
           return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the update right now; retry later.");
-        const answer = found.webhook.acknowledge(result);
+        const answer = await found.webhook.acknowledge(result, { request: found.request, payload: parsed.data as never });
         return answer instanceof Response ? answer : c.json(answer);
       },
     );

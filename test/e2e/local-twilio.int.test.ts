@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { connectChannel, updateChannel } from "../../core/channels/manage";
 import { twilioSignature } from "../../core/channels/sms/signature";
 import { parseKeyring } from "../../core/crypto/secrets";
@@ -15,11 +16,12 @@ import { asOperator } from "../../scripts/stack/cli";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
 /**
- * SMS end to end, as `npm start` runs it: the demo channel connected through the channel verb (the
- * fake Twilio's number then posts to the edge), the edge's signature check, the queue, the pool
- * replying through the Messages API with status callbacks, STOP, and `npm run chat -- --channel sms`.
+ * SMS and voice end to end, as `npm start` runs them: the demo channels connected through the
+ * channel verb (the fake Twilio's number then posts to the edge), the edge's signature check, the
+ * queue, the pool replying through the Messages API with status callbacks, STOP, calls through
+ * ConversationRelay and the call's Durable Object, `npm run chat -- --channel sms` and `npm run call`.
  */
-describe("SMS through Twilio, end to end", () => {
+describe("SMS and voice through Twilio, end to end", () => {
   let database: TestDatabase;
   let stack: LocalStack;
   let dataDir: string;
@@ -32,7 +34,7 @@ describe("SMS through Twilio, end to end", () => {
       dataDir,
       database: { adminUrl: database.adminUrl, appUrl: database.appUrl, kind: database.kind },
       withChroma: false,
-      demoSms: true,
+      demoTwilio: true,
       output: "quiet",
       poolEnv: { POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "warn" },
     });
@@ -215,6 +217,159 @@ describe("SMS through Twilio, end to end", () => {
       database.adminUrl,
     );
     expect(twilio().numbers()[0]!.smsUrl).not.toBe(oldUrl);
+  });
+
+  const voiceChannelId = () => stack.demo!.voice!.channelId;
+  const callTurns = async (from: string) =>
+    (
+      await admin.db
+        .select({
+          direction: messages.direction,
+          content: messages.content,
+          status: messages.status,
+          error: messages.error,
+          createdAt: messages.createdAt,
+        })
+        .from(messages)
+        .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+        .where(and(eq(messages.channelId, voiceChannelId()), eq(conversations.externalKey, from)))
+    ).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+
+  it("answers a call with ConversationRelay and speaks each reply; the transcript is the conversation", async () => {
+    const call = await twilio().call({ from: "+14155550301", to: LOCAL_DEMO_TWILIO.phoneNumber });
+    expect(call.greeting).toBe("Thanks for calling the demo shop. How can I help?");
+    expect(call.twiml).toContain('language="en-US"');
+    call.say("where is my order?");
+    expect(await call.nextReply()).toContain("where is my order?");
+    call.say("and the invoice?");
+    expect(await call.nextReply()).toContain("and the invoice?");
+    await call.hangUp();
+    await expect
+      .poll(async () => (await callTurns("+14155550301")).map((turn) => [turn.direction, turn.status]), { timeout: 30_000, interval: 100 })
+      .toEqual([
+        ["inbound", "received"],
+        ["outbound", "sent"],
+        ["inbound", "received"],
+        ["outbound", "sent"],
+      ]);
+    const turns = await callTurns("+14155550301");
+    expect(turns[0]!.content).toBe("where is my order?");
+  });
+
+  it("refuses a forged call webhook and a relay without the call's token with 403", async () => {
+    const voiceUrl = twilio().numbers()[0]!.voiceUrl;
+    const forged = await fetch(voiceUrl, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "bm9wZQ==" },
+      body: new URLSearchParams({
+        CallSid: `CA${"1".repeat(32)}`,
+        AccountSid: LOCAL_DEMO_TWILIO.accountSid,
+        From: "+14155550302",
+        To: LOCAL_DEMO_TWILIO.phoneNumber,
+      }).toString(),
+    });
+    expect(forged.status).toBe(403);
+    const call = await twilio().call({ from: "+14155550302", to: LOCAL_DEMO_TWILIO.phoneNumber });
+    const relay = new URL(/url="([^"]*)"/.exec(call.twiml)![1]!.replaceAll("&amp;", "&"));
+    relay.searchParams.set("t", "forged");
+    const refused = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(relay.toString());
+      socket.once("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
+      socket.once("open", () => {
+        socket.close();
+        resolve(101);
+      });
+    });
+    expect(refused).toBe(403);
+    const reply = await fetch(relay.toString().replace(/^ws/, "http").replace("?", "/reply?"), { method: "POST", body: "{}" });
+    expect(reply.status).toBe(403);
+    await call.hangUp();
+  });
+
+  it("records what the caller heard when they interrupt a reply, and cancels a turn they talked over", async () => {
+    const from = "+14155550303";
+    const call = await twilio().call({ from, to: LOCAL_DEMO_TWILIO.phoneNumber });
+    call.say("tell me about shipping");
+    await call.nextReply();
+    call.interrupt("You asked");
+    await expect.poll(async () => (await callTurns(from))[1]?.content, { timeout: 30_000, interval: 100 }).toBe("You asked");
+    // Two prompts in a row: the first turn's reply comes after the second prompt and is refused.
+    call.say("first question");
+    call.say("second question");
+    expect(await call.nextReply()).toContain("second question");
+    await expect
+      .poll(async () => (await callTurns(from)).filter((turn) => turn.status === "failed").map((turn) => turn.error), {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toEqual(["the caller spoke again before this reply"]);
+    await call.hangUp();
+  });
+
+  it("a dropped call loses no words: the prompt is stored and its reply fails once, not retried", async () => {
+    const from = "+14155550304";
+    const call = await twilio().call({ from, to: LOCAL_DEMO_TWILIO.phoneNumber });
+    call.say("are you still there?");
+    await call.hangUp();
+    await expect
+      .poll(async () => (await callTurns(from)).map((turn) => [turn.direction, turn.status, turn.error]), {
+        timeout: 30_000,
+        interval: 100,
+      })
+      .toEqual([
+        ["inbound", "received", null],
+        ["outbound", "failed", "the call has ended"],
+      ]);
+    expect((await callTurns(from))[0]!.content).toBe("are you still there?");
+  });
+
+  it("pressing 0 hands the call to a person: the relay ends and Twilio dials the tenant's number", async () => {
+    const services = {
+      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
+      channels: {
+        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
+        telegramApiBase: stack.telegramApiBase,
+        whatsappApiBase: "http://127.0.0.1:9",
+        twilioApiBase: twilio().apiBase,
+        publicBaseUrl: stack.edge.url,
+      },
+    };
+    const save = (settings: Record<string, unknown>) =>
+      asOperator(
+        stack.demo!.tenantId,
+        (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId: voiceChannelId(), settings } }),
+        database.adminUrl,
+      );
+    await save({ phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber, welcomeMessage: "Demo line.", transferTo: "+14155550999" });
+    const call = await twilio().call({ from: "+14155550305", to: LOCAL_DEMO_TWILIO.phoneNumber });
+    expect(call.greeting).toBe("Demo line.");
+    call.dtmf("0");
+    expect(await call.nextReply()).toContain("a person from our team");
+    const ended = await call.ended();
+    expect(ended.handoffData).toBe(JSON.stringify({ reason: "handoff" }));
+    expect(ended.twiml).toContain("<Dial>+14155550999</Dial>");
+    await save({
+      phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
+      welcomeMessage: "Thanks for calling the demo shop. How can I help?",
+      language: "en-US",
+    });
+  });
+
+  it("npm run call holds a text phone call with the demo agent through the relay", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "scripts/call.ts"), "--from", "+14155550778"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, AGENT_STACK_DIR: dataDir },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stdin.end("what are your opening hours?\n");
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    expect(output).toContain(`Calling ${LOCAL_DEMO_TWILIO.phoneNumber} from +14155550778`);
+    expect(output).toContain("agent> Thanks for calling the demo shop. How can I help?");
+    expect(output).toMatch(/agent> .*what are your opening hours\?/);
+    expect(code).toBe(0);
   });
 
   it("npm run chat -- --channel sms talks to the agent through it", async () => {

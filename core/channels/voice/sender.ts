@@ -1,0 +1,35 @@
+import { PermanentSendError, type ChannelSender, type SenderDependencies } from "../adapter";
+
+/**
+ * Speaks a reply into its call: the reply goes to the call's Durable Object on the edge (the URL
+ * the edge put on the caller's words, with the call's token), which sends it to Twilio as text to
+ * speak and, for a handoff, ends the relay so the call is transferred. A call that has ended, or a
+ * turn the caller talked over before it was answered, fails the reply once with the reason; the
+ * words and the reply stay in the conversation.
+ */
+export function voiceSender(deps: SenderDependencies): ChannelSender {
+  return {
+    async send(reply, progress) {
+      const voice = reply.inboundSender?.voice as { replyUrl?: unknown } | undefined;
+      if (typeof voice?.replyUrl !== "string") throw new PermanentSendError("the reply has no call to be spoken in");
+      let response: Response;
+      try {
+        response = await fetch(voice.replyUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ turn: reply.inboundProviderMessageId, text: reply.text, handoff: reply.handoff === true }),
+          signal: AbortSignal.timeout(10_000),
+        });
+      } catch (error) {
+        deps.logger.log("warn", "send.voice_unreachable", { channel: "voice" });
+        throw error;
+      }
+      const answer = (await response.json().catch(() => ({}))) as { messageId?: string; error?: string };
+      if (response.ok && answer.messageId) return progress.onPart(answer.messageId, { last: true });
+      if (response.status === 409 || response.status === 410 || response.status === 403) {
+        throw new PermanentSendError(answer.error ?? `the call answered ${response.status}`);
+      }
+      throw new Error(`the call's relay answered ${response.status}`);
+    },
+  };
+}

@@ -1,0 +1,212 @@
+import { DurableObject } from "cloudflare:workers";
+import { parseChannelAddress, type ChannelAddress } from "../../../core/channels/address";
+import { RELAY_HEADERS, relayMessage } from "../../../core/channels/voice/relay";
+import type { Logger } from "../../../core/observability/log";
+import { deliveryStatusMessage, inboundChatMessage } from "../../../core/queue/builders";
+import type { InboundQueue } from "../../../core/queue/sqs";
+import { servicesLoader } from "../app";
+import type { Env } from "../env";
+
+const TIME_LIMIT_TEXT = "We have reached the time limit for this call. Thank you for calling, goodbye.";
+
+interface Turn {
+  /** The queue message's provider id: `<CallSid>:<n>`. */
+  id: string;
+  state: "waiting" | "spoken" | "cancelled";
+  /** The id the reply is recorded under once spoken (`voice:<CallSid>:<n>`). */
+  messageId?: string;
+}
+
+/**
+ * One phone call (Twilio ConversationRelay), as a Durable Object named by the channel address and
+ * the call SID: it holds the relay WebSocket for the call's length. Each final `prompt` goes to
+ * the inbound queue as the caller's message (`<CallSid>:<n>`, in the call's order); the pool's
+ * reply comes back as `POST …/reply` and is sent to Twilio as text to speak (a handoff then ends
+ * the relay, so `<Connect action>` transfers the call). The caller talking again before a reply
+ * came cancels that turn (its reply is refused and recorded as not spoken); an `interrupt` of a
+ * reply being spoken is queued as a delivery status carrying what was heard. A dropped socket ends
+ * the call: what was said is already queued, and later replies are refused (410) and recorded as
+ * failed, so nothing is lost or retried forever. The alarm ends a call at its length limit.
+ */
+export class VoiceCall extends DurableObject<Env> {
+  #socket: WebSocket | undefined;
+  #address: ChannelAddress | undefined;
+  #callSid = "";
+  #replyUrl = "";
+  #caller = "";
+  #ended = false;
+  readonly #turns: Turn[] = [];
+  readonly #services = servicesLoader();
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.#open(request);
+    if (request.method === "POST") return this.#reply(request);
+    return Response.json({ error: "not_found" }, { status: 404 });
+  }
+
+  override async alarm(): Promise<void> {
+    if (!this.#socket || this.#ended) return;
+    this.#send({ type: "text", token: TIME_LIMIT_TEXT, last: true });
+    this.#send({ type: "end", handoffData: JSON.stringify({ reason: "time_limit" }) });
+    this.#ended = true;
+  }
+
+  #open(request: Request): Response {
+    const address = parseChannelAddress(request.headers.get(RELAY_HEADERS.address) ?? "");
+    if (!address || this.#socket) return Response.json({ error: "conflict" }, { status: 409 });
+    this.#address = address;
+    this.#callSid = request.headers.get(RELAY_HEADERS.callSid) ?? "";
+    this.#replyUrl = request.headers.get(RELAY_HEADERS.replyUrl) ?? "";
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    server.accept();
+    this.#socket = server;
+    server.addEventListener("message", (event) => void this.#onMessage(event.data));
+    server.addEventListener("close", (event) => {
+      // Completes the closing handshake Twilio (or the caller's hang-up) started.
+      try {
+        server.close(event.code === 1005 ? 1000 : event.code, event.reason);
+      } catch {
+        // already closed
+      }
+      this.#close();
+    });
+    server.addEventListener("error", () => this.#close());
+    const minutes = Number(request.headers.get(RELAY_HEADERS.maxMinutes) ?? "");
+    if (Number.isInteger(minutes) && minutes > 0) void this.ctx.storage.setAlarm(Date.now() + minutes * 60_000);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async #onMessage(data: string | ArrayBuffer): Promise<void> {
+    const logger = this.#logger();
+    let parsed: ReturnType<typeof relayMessage.safeParse>;
+    try {
+      parsed = relayMessage.safeParse(JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data)));
+    } catch {
+      logger?.log("warn", "voice.bad_message", { callSid: this.#callSid });
+      return;
+    }
+    if (!parsed.success) {
+      logger?.log("debug", "voice.ignored_message", { callSid: this.#callSid });
+      return;
+    }
+    const message = parsed.data;
+    switch (message.type) {
+      case "setup":
+        this.#caller = message.customParameters?.caller ?? message.from;
+        return;
+      case "prompt":
+        if (message.last === false || !message.voicePrompt.trim()) return;
+        return this.#prompt(message.voicePrompt, message.lang);
+      case "dtmf":
+        // 0 asks for a person, as phone menus do; other keys reach the agent as words.
+        return this.#prompt(message.digit === "0" ? "/human" : `[keypad: ${message.digit}]`);
+      case "interrupt":
+        return this.#interrupted(message.utteranceUntilInterrupt);
+      case "error":
+        logger?.log("warn", "voice.relay_error", { callSid: this.#callSid, description: message.description });
+        return;
+    }
+  }
+
+  /** The caller's words become a queued message; a turn still waiting for its reply is cancelled. */
+  async #prompt(text: string, language?: string): Promise<void> {
+    const address = this.#address;
+    const queue = this.#queue();
+    if (!address || !queue || !this.#caller) return;
+    for (const turn of this.#turns) if (turn.state === "waiting") turn.state = "cancelled";
+    const turn: Turn = { id: `${this.#callSid}:${this.#turns.length + 1}`, state: "waiting" };
+    this.#turns.push(turn);
+    const now = new Date();
+    try {
+      await queue.enqueue(
+        inboundChatMessage(
+          {
+            tenantId: address.tenantId,
+            channelId: address.channelId,
+            channelKind: "voice",
+            conversationKey: this.#caller,
+            providerMessageId: turn.id,
+            receivedAt: now,
+          },
+          {
+            text,
+            sender: { id: this.#caller, ...(language ? { languageCode: language } : {}) },
+            sentAt: now.toISOString(),
+            voice: { callSid: this.#callSid, replyUrl: this.#replyUrl },
+          },
+        ),
+      );
+    } catch {
+      // The queue is down: say so rather than leave the caller in silence (Twilio does not retry a prompt).
+      this.#logger()?.log("error", "voice.enqueue_failed", { callSid: this.#callSid });
+      turn.state = "cancelled";
+      this.#send({ type: "text", token: "Sorry, I could not catch that. Could you say it again?", last: true });
+    }
+  }
+
+  /** The caller talked over a reply: what they heard of it is recorded in place of the written reply. */
+  async #interrupted(heard: string): Promise<void> {
+    const address = this.#address;
+    const spoken = [...this.#turns].reverse().find((turn) => turn.state === "spoken");
+    const queue = this.#queue();
+    if (!address || !spoken?.messageId || !queue) return;
+    const now = new Date();
+    await queue
+      .enqueue(
+        deliveryStatusMessage(
+          {
+            tenantId: address.tenantId,
+            channelId: address.channelId,
+            channelKind: "voice",
+            conversationKey: this.#caller,
+            providerMessageId: `interrupt:${spoken.messageId}`,
+            receivedAt: now,
+          },
+          { outboundProviderMessageId: spoken.messageId, status: "delivered", spoken: heard, at: now.toISOString() },
+        ),
+      )
+      .catch(() => this.#logger()?.log("warn", "voice.interrupt_not_recorded", { callSid: this.#callSid }));
+  }
+
+  /** The pool's reply for a turn: spoken now, or refused when the turn was cancelled or the call is over. */
+  async #reply(request: Request): Promise<Response> {
+    const body = (await request.json().catch(() => ({}))) as { turn?: unknown; text?: unknown; handoff?: unknown };
+    const turn = this.#turns.find((candidate) => candidate.id === body.turn);
+    if (typeof body.text !== "string") return Response.json({ error: "a reply needs its text" }, { status: 400 });
+    if (!this.#socket || this.#ended) return Response.json({ error: "the call has ended" }, { status: 410 });
+    if (!turn) return Response.json({ error: "no such turn in this call" }, { status: 410 });
+    if (turn.state === "cancelled") return Response.json({ error: "the caller spoke again before this reply" }, { status: 409 });
+    if (turn.state === "spoken") return Response.json({ messageId: turn.messageId });
+    turn.state = "spoken";
+    turn.messageId = `voice:${turn.id}`;
+    this.#send({ type: "text", token: body.text, last: true });
+    if (body.handoff === true) {
+      this.#send({ type: "end", handoffData: JSON.stringify({ reason: "handoff" }) });
+      this.#ended = true;
+    }
+    return Response.json({ messageId: turn.messageId });
+  }
+
+  #send(message: Record<string, unknown>): void {
+    try {
+      this.#socket?.send(JSON.stringify(message));
+    } catch {
+      this.#close();
+    }
+  }
+
+  #close(): void {
+    this.#ended = true;
+    this.#socket = undefined;
+    void this.ctx.storage.deleteAlarm();
+  }
+
+  #queue(): InboundQueue | undefined {
+    return this.#services(this.env)?.inboundQueue;
+  }
+
+  #logger(): Logger | undefined {
+    return this.#services(this.env)?.logger.child({ callSid: this.#callSid });
+  }
+}
