@@ -36,7 +36,7 @@ export async function answerCall(request: WebhookRequest, call: TwilioVoiceWebho
   const relay = new URL(`/voice/relay/${formatChannelAddress(request.address)}/${call.CallSid}`, url);
   relay.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   relay.search = new URLSearchParams({ t: token, ...(settings.maxCallMinutes ? { m: String(settings.maxCallMinutes) } : {}) }).toString();
-  const action = new URL(url);
-  action.searchParams.set("step", "ended");
-  return connectRelayTwiml({ relayUrl: relay.toString(), action: action.toString(), settings, from: call.From });
+  // Appended, not re-serialised: the URL stays exactly the one Twilio was given (and signs).
+  const action = `${request.url}${url.search ? "&" : "?"}step=ended`;
+  return connectRelayTwiml({ relayUrl: relay.toString(), action, settings, from: call.From });
 }
