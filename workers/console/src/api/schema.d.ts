@@ -1941,6 +1941,24 @@ export interface components {
                 welcomeMessage?: string;
                 phoneNumber: string;
             };
+        } | {
+            /** @enum {string} */
+            kind: "voice";
+            name: string;
+            /** Format: uuid */
+            agentId: string;
+            accountSid: string;
+            authToken: string;
+            settings: {
+                mergeWindowMs?: number;
+                welcomeMessage?: string;
+                phoneNumber: string;
+                language?: string;
+                voice?: string;
+                interruptible?: boolean;
+                transferTo?: string;
+                maxCallMinutes?: number;
+            };
         };
         UpdateChannel: {
             name?: string;

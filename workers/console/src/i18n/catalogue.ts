@@ -255,6 +255,9 @@ const en = {
   "channels.kind.sms": "SMS (Twilio)",
   "channels.guide.sms":
     "From the Twilio Console, copy the account SID and auth token and pick one of the account's numbers; its incoming messages are pointed here for you.",
+  "channels.kind.voice": "Phone calls (Twilio)",
+  "channels.guide.voice":
+    "As for SMS: the account SID, the auth token and one of its numbers; its calls are answered by the agent through ConversationRelay. Set the greeting, language and transfer number afterwards.",
   "channels.accountSid": "Account SID",
   "channels.authToken": "Auth token",
   "channels.phoneNumber": "Phone number (E.164, e.g. +14155550100)",
@@ -661,6 +664,9 @@ const es: Record<MessageKey, string> = {
   "channels.kind.webchat": "Chat web",
   "channels.kind.telegram": "Telegram",
   "channels.kind.whatsapp": "WhatsApp",
+  "channels.kind.voice": "Llamadas (Twilio)",
+  "channels.guide.voice":
+    "Como para SMS: el SID de la cuenta, el token de autenticación y uno de sus números; el agente contesta sus llamadas con ConversationRelay. Configura después el saludo, el idioma y el número de transferencia.",
   "channels.kind.sms": "SMS (Twilio)",
   "channels.guide.sms":
     "En la consola de Twilio, copia el SID de la cuenta y el token de autenticación y elige uno de sus números; sus mensajes entrantes se dirigen aquí automáticamente.",

@@ -8,7 +8,7 @@ import { Badge, Empty, ErrorNotice, Field, Loaded, Page, Form } from "../ui";
 import { useAgents } from "./agents";
 
 type Channel = Schemas["Channel"];
-type Kind = "telegram" | "whatsapp" | "sms" | "webchat";
+type Kind = "telegram" | "whatsapp" | "sms" | "voice" | "webchat";
 
 /** Channels: guided set-up per kind, the webhook and its health check, pause and resume. */
 export function ChannelsPanel() {
@@ -138,7 +138,9 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
             ? { kind, name, agentId, accessToken: secret, settings: { phoneNumberId } }
             : kind === "sms"
               ? { kind, name, agentId, accountSid, authToken: secret, settings: { phoneNumber } }
-              : { kind, name, agentId, settings: { allowedOrigins: origins.split(/\s+/).filter(Boolean) } };
+              : kind === "voice"
+                ? { kind, name, agentId, accountSid, authToken: secret, settings: { phoneNumber } }
+                : { kind, name, agentId, settings: { allowedOrigins: origins.split(/\s+/).filter(Boolean) } };
       return unwrap(api.POST("/v1/channels", { body }));
     },
     onSuccess: () => {
@@ -155,6 +157,7 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
           <option value="telegram">{t("channels.kind.telegram")}</option>
           <option value="whatsapp">{t("channels.kind.whatsapp")}</option>
           <option value="sms">{t("channels.kind.sms")}</option>
+          <option value="voice">{t("channels.kind.voice")}</option>
         </select>
       </Field>
       <p className="hint">{t(`channels.guide.${kind}`)}</p>
@@ -186,7 +189,7 @@ function ConnectChannel({ onDone }: { onDone(): void }) {
           </Field>
         </>
       ) : null}
-      {kind === "sms" ? (
+      {kind === "sms" || kind === "voice" ? (
         <>
           <Field label={t("channels.accountSid")} path="accountSid" error={connect.error}>
             <input value={accountSid} onChange={(e) => setAccountSid(e.target.value)} autoComplete="off" />
