@@ -105,11 +105,12 @@ export const inboundMessageV1 = z.object({
     })
     .optional(),
   /**
-   * Voice: the call the words were spoken in and where its reply is spoken (the call's Durable
-   * Object on the edge, which holds Twilio's ConversationRelay WebSocket; the URL carries the
-   * call's token). Set only by the edge.
+   * Where the reply is delivered on the edge, for channels whose person is connected to the edge
+   * itself: a phone call's Durable Object (which holds Twilio's ConversationRelay WebSocket and
+   * speaks it) or a web chat session's (which streams it to the open widget). The URL carries a
+   * token for that call or session. Set only by the edge.
    */
-  voice: z.object({ callSid: z.string().regex(/^CA[0-9a-f]{32}$/), replyUrl: z.url().max(2048) }).optional(),
+  replyUrl: z.url().max(2048).optional(),
   chat: z
     .object({
       type: z.enum(["private", "group", "supergroup", "channel"]),

@@ -440,6 +440,61 @@ describe("web chat widget in headless Chromium", () => {
     }
   });
 
+  it("receives replies as server-sent events, polling only to catch up when the stream opens", async () => {
+    const page = await browser.newPage();
+    const reads: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().includes(`/webchat/${address}/`) && request.method() === "GET")
+        reads.push(new URL(request.url()).pathname.split("/").pop()!);
+    });
+    try {
+      await page.goto(hostOrigin);
+      await page.locator("[data-testid=launcher]").click();
+      await page.locator("[data-role=agent]", { hasText: "Hello from the shop!" }).waitFor({ timeout: 15_000 });
+      for (const question of ["Is it streamed?", "Still streamed?"]) {
+        await page.locator("[data-testid=input]").fill(question);
+        await page.locator("[data-testid=send]").click();
+        await page.locator("[data-role=agent]", { hasText: question }).waitFor({ timeout: 30_000 });
+      }
+      // One stream; the list read when the panel opened and when the stream opened, and never on a timer.
+      expect(reads.filter((read) => read === "stream")).toHaveLength(1);
+      expect(reads.filter((read) => read === "messages").length).toBeLessThanOrEqual(2);
+      expect(await page.locator("[data-role=agent]").count()).toBe(3);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("falls back to polling when the stream is unavailable, and still shows every reply once", async () => {
+    const page = await browser.newPage();
+    const reads: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().includes(`/webchat/${address}/messages`) && request.method() === "GET") reads.push(request.url());
+    });
+    await page.route("**/stream?**", (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{}" }));
+    try {
+      await page.goto(hostOrigin);
+      await page.locator("[data-testid=launcher]").click();
+      await page.locator("[data-testid=input]").fill("Polling then?");
+      await page.locator("[data-testid=send]").click();
+      await page.locator("[data-role=agent]", { hasText: "Polling then?" }).waitFor({ timeout: 30_000 });
+      expect(reads.length).toBeGreaterThanOrEqual(2);
+      expect(await page.locator("[data-role=agent]", { hasText: "Polling then?" }).count()).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it("refuses a stream without the session, and a push without the session's token", async () => {
+    const stream = await fetch(`${stack.edge.url}/webchat/${address}/stream?token=forged`, { headers: { origin: hostOrigin } });
+    expect(stream.status).toBe(401);
+    const push = await fetch(`${stack.edge.url}/webchat/${address}/sessions/${crypto.randomUUID()}/push?t=forged`, {
+      method: "POST",
+      body: JSON.stringify({ id: "x", text: "injected", at: new Date().toISOString() }),
+    });
+    expect(push.status).toBe(403);
+  });
+
   it("refuses other origins, forged sessions, and too many messages", async () => {
     const sessions = `${stack.edge.url}/webchat/${address}/sessions`;
     expect((await fetch(sessions, { method: "POST", headers: { origin: "https://evil.example" } })).status).toBe(403);

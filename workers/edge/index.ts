@@ -8,6 +8,7 @@ const email = newEmailHandler();
 /** Durable Object classes the worker's bindings name (wrangler.toml `durable_objects`). */
 export { WebchatRateLimiter } from "./durable/webchat-rate-limiter";
 export { VoiceCall } from "./durable/voice-call";
+export { WebchatStream } from "./durable/webchat-stream";
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),

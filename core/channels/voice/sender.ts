@@ -10,11 +10,11 @@ import { PermanentSendError, type ChannelSender, type SenderDependencies } from 
 export function voiceSender(deps: SenderDependencies): ChannelSender {
   return {
     async send(reply, progress) {
-      const voice = reply.inboundSender?.voice as { replyUrl?: unknown } | undefined;
-      if (typeof voice?.replyUrl !== "string") throw new PermanentSendError("the reply has no call to be spoken in");
+      const replyUrl = reply.inboundSender?.replyUrl;
+      if (typeof replyUrl !== "string") throw new PermanentSendError("the reply has no call to be spoken in");
       let response: Response;
       try {
-        response = await fetch(voice.replyUrl, {
+        response = await fetch(replyUrl, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ turn: reply.inboundProviderMessageId, text: reply.text, handoff: reply.handoff === true }),

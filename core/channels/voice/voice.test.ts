@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { voiceAdapter } from "./adapter";
-import { afterRelayTwiml, connectRelayTwiml, readCallSettings, relayMessage, relayToken, verifyRelayToken } from "./relay";
+import { afterRelayTwiml, readCallSettings, relayMessage, relayToken, verifyRelayToken } from "./relay";
 import { answerCall, twilioVoiceWebhook } from "./webhook";
 
 const address = { tenantId: "6f1c1a52-1f7e-4a51-9b7e-0c1d2e3f4a5b", channelId: "0b6a3c2d-4e5f-4a1b-8c9d-0e1f2a3b4c5d" };

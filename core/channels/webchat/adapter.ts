@@ -2,9 +2,11 @@ import type { ChannelAdapter } from "../adapter";
 import { readChannelSettings, webchatSettings } from "../config";
 
 /**
- * Web chat: the widget talks to the edge's own routes (`/webchat/*`: session, send, poll), so there
- * is no provider webhook. There is no provider to call either: the reply row itself is what the
- * visitor's widget reads, so "sending" is recording it as sent.
+ * Web chat: the widget talks to the edge's own routes (`/webchat/*`: session, send, stream, read),
+ * so there is no provider webhook. There is no provider to call either: the reply row itself is
+ * what the visitor's widget reads, so "sending" is recording it as sent, then pushing it into the
+ * session's stream on the edge (best effort: a widget that missed it reads it from the messages
+ * list when its stream reconnects, or by polling when it has none).
  */
 export const webchatAdapter: ChannelAdapter = {
   kind: "webchat",
@@ -30,9 +32,19 @@ export const webchatAdapter: ChannelAdapter = {
     }),
     describeError: () => undefined,
   },
-  sender: () => ({
+  sender: (deps) => ({
     async send(reply, progress) {
       if (reply.partsDelivered === 0) await progress.onPart(reply.replyId, { last: true });
+      const replyUrl = reply.inboundSender?.replyUrl;
+      if (typeof replyUrl !== "string") return;
+      const pushed = await fetch(replyUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: reply.replyId, text: reply.text, at: (deps.now?.() ?? new Date()).toISOString() }),
+        signal: AbortSignal.timeout(3000),
+      }).catch(() => undefined);
+      await pushed?.body?.cancel();
+      if (!pushed?.ok) deps.logger.log("info", "send.webchat_push_failed", { channel: "webchat", status: pushed?.status ?? 0 });
     },
   }),
 };

@@ -133,7 +133,7 @@ export class VoiceCall extends DurableObject<Env> {
             text,
             sender: { id: this.#caller, ...(language ? { languageCode: language } : {}) },
             sentAt: now.toISOString(),
-            voice: { callSid: this.#callSid, replyUrl: this.#replyUrl },
+            replyUrl: this.#replyUrl,
           },
         ),
       );

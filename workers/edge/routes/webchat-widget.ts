@@ -6,7 +6,9 @@
  *   <script src="https://<edge>/webchat/widget.js" data-channel="<tenant>.<channel>" async></script>
  *
  * It opens a session on first use (kept in sessionStorage for the tab), sends messages with a
- * client id (so a retried send is stored once), and polls for replies every 1.5 s while open.
+ * client id (so a retried send is stored once), and receives replies as server-sent events while
+ * open, reading what it missed whenever the stream (re)opens; where the stream is unavailable it
+ * polls every 1.5 s instead.
  * Replies are inserted with textContent: nothing a model writes is parsed as HTML.
  */
 export const WIDGET_SCRIPT = String.raw`(function () {
@@ -17,7 +19,7 @@ export const WIDGET_SCRIPT = String.raw`(function () {
   var base = new URL(script.src).origin + "/webchat/" + encodeURIComponent(channel || "");
   var title = script.getAttribute("data-title") || "Chat with us";
   var storeKey = "agent-webchat:" + channel;
-  var session = null, cursor = null, timer = null, seen = {};
+  var session = null, cursor = null, timer = null, stream = null, seen = {};
   try { var saved = JSON.parse(sessionStorage.getItem(storeKey) || "null"); if (saved && saved.expiresAt > Date.now() + 60000) session = saved; } catch (e) {}
 
   var host = document.createElement("div");
@@ -65,15 +67,25 @@ export const WIDGET_SCRIPT = String.raw`(function () {
   function poll() {
     if (!session) return;
     call("GET", "/messages" + (cursor ? "?after=" + encodeURIComponent(cursor) : "")).then(function (page) {
-      (page.messages || []).forEach(function (m) { if (!seen[m.id]) { seen[m.id] = 1; add("a", m.text); } });
+      (page.messages || []).forEach(show);
       if (page.cursor) cursor = page.cursor;
     }, function (e) { if (e.status === 401) { session = null; try { sessionStorage.removeItem(storeKey); } catch (x) {} } });
   }
+  function show(m) { if (!seen[m.id]) { seen[m.id] = 1; add("a", m.text); } }
+  function pollEvery() { if (!timer) timer = setInterval(poll, 1500); }
+  function quiet() { clearInterval(timer); timer = null; if (stream) { stream.close(); stream = null; } }
+  function listen() {
+    if (typeof EventSource === "undefined") return pollEvery();
+    stream = new EventSource(base + "/stream?token=" + encodeURIComponent(session.token));
+    stream.addEventListener("open", function () { clearInterval(timer); timer = null; poll(); });
+    stream.addEventListener("reply", function (event) { try { show(JSON.parse(event.data)); } catch (e) {} });
+    stream.addEventListener("error", function () { if (stream && stream.readyState === 2) { stream = null; pollEvery(); } });
+  }
   launcher.addEventListener("click", function () {
     var open = panel.classList.toggle("o");
-    clearInterval(timer);
+    quiet();
     if (open) {
-      ensureSession().then(function () { poll(); timer = setInterval(poll, 1500); }, function (e) { add("e", "Chat unavailable: " + e.message); });
+      ensureSession().then(function () { poll(); listen(); }, function (e) { add("e", "Chat unavailable: " + e.message); });
       input.focus();
     }
   });
@@ -84,7 +96,7 @@ export const WIDGET_SCRIPT = String.raw`(function () {
     input.value = "";
     add("u", text);
     var id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random().toString(16).slice(2));
-    ensureSession().then(function () { return call("POST", "/messages", { text: text, clientMessageId: id }); }).then(function () { setTimeout(poll, 300); }, function (e) { add("e", "Not sent: " + e.message); });
+    ensureSession().then(function () { return call("POST", "/messages", { text: text, clientMessageId: id }); }).then(function () { if (!stream) setTimeout(poll, 300); }, function (e) { add("e", "Not sent: " + e.message); });
   });
   (document.body || document.documentElement).appendChild(host);
 })();

@@ -2,7 +2,10 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
-import { parseChannelAddress, type ChannelAddress } from "../../../core/channels/address";
+import { formatChannelAddress, parseChannelAddress, type ChannelAddress } from "../../../core/channels/address";
+import { pushToken, verifyPushToken } from "../../../core/channels/webchat/stream";
+import type { WebchatStream } from "../durable/webchat-stream";
+import { publicBaseUrl } from "./v1/run";
 import { readChannelSettings } from "../../../core/channels/config";
 import { signWebchatSession, verifyWebchatSession, type WebchatSession } from "../../../core/channels/webchat/session";
 import { channels, conversations, messages } from "../../../db/schema";
@@ -40,8 +43,11 @@ type WebchatContext = Context<AppEnv, "/:address/*">;
  * - `POST /webchat/:address/messages`: with the session token; same origin as the session, rate
  *   limited per session (globally, through the `WEBCHAT_LIMITER` Durable Object), queued like
  *   every other channel's messages (no database);
+ * - `GET /webchat/:address/stream?token=`: server-sent events, each reply as the pool records it
+ *   (the session's `WEBCHAT_STREAMS` Durable Object, to which the pool pushes);
  * - `GET /webchat/:address/messages?after=`: the replies the pool recorded for this session, read
- *   through `withTenant` (row-level security) by the session's conversation key; the widget polls.
+ *   through `withTenant` (row-level security) by the session's conversation key; the widget reads
+ *   it when its stream (re)opens, and polls it only when it has no stream.
  */
 export const webchatRoutes = new Hono<AppEnv>()
   .get("/widget.js", (c) =>
@@ -121,7 +127,15 @@ export const webchatRoutes = new Hono<AppEnv>()
               receivedAt: now,
               ...(session.draft ? { agentVersion: "draft" as const } : {}),
             },
-            { text: parsed.data.text, sender: { id: session.sessionId, displayName: "Web visitor" }, sentAt: now },
+            {
+              text: parsed.data.text,
+              sender: { id: session.sessionId, displayName: "Web visitor" },
+              sentAt: now,
+              // The pool pushes the reply into the session's stream here (the widget's open SSE connection).
+              replyUrl: `${publicBaseUrl(c).replace(/\/+$/, "")}/webchat/${formatChannelAddress(address)}/sessions/${session.sessionId}/push?t=${encodeURIComponent(
+                await pushToken(c.get("services").config.WEBHOOK_SIGNING_KEY, address, session.sessionId),
+              )}`,
+            },
           ),
         );
       } catch {
@@ -130,6 +144,30 @@ export const webchatRoutes = new Hono<AppEnv>()
       return withCors(c.json({ ok: true }, 202), session.origin);
     },
   )
+  // Server-sent events: each reply as the pool records it. EventSource sends no headers, so the session token comes as `?token=`.
+  .get("/:address/stream", async (c) => {
+    const checked = await checkSession(c, c.req.query("token"));
+    if (checked instanceof Response) return checked;
+    const { address, session } = checked;
+    const stub = streamOf(c, address, session.sessionId);
+    if (!stub) return withCors(errorResponse(c, 503, "CHANNELS_UNAVAILABLE", "Live replies are off here; poll /messages."), session.origin);
+    const streamed = await stub.fetch(new Request(c.req.url, { method: "GET", signal: c.req.raw.signal }));
+    return withCors(new Response(streamed.body, streamed), session.origin);
+  })
+  // The pool's push of a recorded reply into the session's stream (the URL and its token travel with the visitor's message).
+  .post("/:address/sessions/:sessionId/push", async (c) => {
+    const address = parseChannelAddress(c.req.param("address"));
+    const sessionId = c.req.param("sessionId");
+    const { WEBHOOK_SIGNING_KEY } = c.get("services").config;
+    if (!address || !(await verifyPushToken(WEBHOOK_SIGNING_KEY, address, sessionId, c.req.query("t") ?? null))) {
+      return errorResponse(c, 403, "FORBIDDEN", "Missing or wrong push token.");
+    }
+    const stub = streamOf(c, address, sessionId);
+    if (!stub) return errorResponse(c, 503, "CHANNELS_UNAVAILABLE", "Live replies are off here.");
+    return stub.fetch(
+      new Request(c.req.url, { method: "POST", headers: { "content-type": "application/json" }, body: await c.req.text() }),
+    );
+  })
   .get("/:address/messages", database(), async (c) => {
     const checked = await checkSession(c);
     if (checked instanceof Response) return checked;
@@ -200,16 +238,25 @@ async function openSession(c: Context<AppEnv>, address: ChannelAddress, origin: 
   );
 }
 
-/** The session from `Authorization: Bearer`, bound to this channel and to the page origin that opened it. */
-async function checkSession(c: WebchatContext): Promise<{ address: ChannelAddress; session: WebchatSession } | Response> {
+/** The session from `Authorization: Bearer` (or the stream's `?token=`), bound to this channel and to the page origin that opened it. */
+async function checkSession(
+  c: WebchatContext,
+  queryToken?: string,
+): Promise<{ address: ChannelAddress; session: WebchatSession } | Response> {
   const address = parseChannelAddress(c.req.param("address"));
   if (!address) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
-  const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  const token = queryToken ?? /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
   const session = await verifyWebchatSession(c.get("services").config.WEBHOOK_SIGNING_KEY, token, address);
   if (!session) return errorResponse(c, 401, "UNAUTHORIZED", "Open a chat session first.");
   const origin = c.req.header("origin");
   if (origin !== undefined && origin !== session.origin) return errorResponse(c, 403, "FORBIDDEN", "The session belongs to another site.");
   return { address, session };
+}
+
+/** The session's stream object (`WEBCHAT_STREAMS`), or undefined where it is not bound (the widget then polls). */
+function streamOf(c: Context<AppEnv>, address: ChannelAddress, sessionId: string) {
+  const namespace = c.env.WEBCHAT_STREAMS as DurableObjectNamespace<WebchatStream> | undefined;
+  return namespace?.get(namespace.idFromName(`${formatChannelAddress(address)}/${sessionId}`));
 }
 
 function withCors(response: Response, origin: string, extra: Record<string, string> = {}): Response {

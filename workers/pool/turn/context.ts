@@ -152,7 +152,7 @@ export async function recordInbound(
         name: message.sender.displayName,
         username: message.sender.username,
         ...(message.email ? { email: message.email } : {}),
-        ...(message.voice ? { voice: message.voice } : {}),
+        ...(message.replyUrl ? { replyUrl: message.replyUrl } : {}),
       },
     })
     .onConflictDoNothing()
