@@ -4,6 +4,7 @@ import type { Attachment, InboundMessage } from "../queue/inbound-message";
 import type { Channel, ChannelKind, MessageSender } from "../../db/schema";
 import type { ChannelAddress } from "./address";
 import type { Keyring } from "../crypto/secrets";
+import type { TemplateSummary } from "./whatsapp/templates";
 
 /**
  * The one interface every channel kind implements (Telegram, WhatsApp, web chat, email, SMS;
@@ -115,6 +116,8 @@ export interface ChannelConnection {
   publicFields?(link: ChannelLink): Promise<{ verifyToken?: string; embedSnippet?: string; inboundAddress?: string; webhookUrl?: string }>;
   /** The provider's words for an error of its client (never a URL: Telegram's holds the token). */
   describeError(error: unknown): string | undefined;
+  /** The message templates the provider holds for this channel (WhatsApp's, from the Business Account); absent: the kind has none. */
+  templates?(link: ChannelLink, credentials: Record<string, string>, settings: Record<string, unknown>): Promise<TemplateSummary[]>;
 }
 
 /** What a channel can carry: the engine, the reply sender and the console read these. */

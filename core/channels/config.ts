@@ -26,11 +26,36 @@ export const commonSettings = z.object({
   welcomeMessage: z.string().trim().min(1).max(1000).optional(),
 });
 
+/**
+ * A template parameter's value: fixed text, or text naming the turn's values: `{{name}}` (the
+ * person's name), `{{phone}}` (their number) and `{{reply}}` (the agent's reply, on one line).
+ */
+const templateValue = z.string().min(1).max(1024);
+
 export const whatsappTemplate = z.object({
   /** An approved message template, sent instead of free-form text outside the 24-hour window. */
   name: z.string().min(1).max(512),
   language: z.string().min(2).max(15),
+  /** The header's variable: text, or the image, video or document (a public https link). */
+  header: z
+    .discriminatedUnion("type", [
+      z.object({ type: z.literal("text"), text: templateValue }),
+      z.object({
+        type: z.enum(["image", "video", "document"]),
+        link: z.url().refine((url) => url.startsWith("https://"), "an https URL"),
+        filename: z.string().min(1).max(240).optional(),
+      }),
+    ])
+    .optional(),
+  /** The body's variables `{{1}}`, `{{2}}`… in order. */
+  body: z.array(templateValue).max(20).optional(),
+  /** Buttons with a variable: a URL button's dynamic suffix or a quick reply's payload, by the button's index. */
+  buttons: z
+    .array(z.object({ index: z.number().int().min(0).max(9), type: z.enum(["url", "quick_reply"]), value: templateValue }))
+    .max(10)
+    .optional(),
 });
+export type WhatsAppTemplate = z.infer<typeof whatsappTemplate>;
 
 export const telegramSettings = commonSettings.extend({
   /** Telegram's link previews for URLs in replies; off unless set (a preview makes Telegram fetch the URL). */

@@ -13,6 +13,7 @@ import { providerWords } from "./checks";
 import { channelSecretContext, openChannelCredentials, sealWebhookSecret } from "./credentials";
 import { channelAdapter, channelAdapters } from "./registry";
 import type { ChannelDto, ChannelTestResult, ConnectChannelInput, UpdateChannelInput } from "./schemas";
+import type { TemplateSummary } from "./whatsapp/templates";
 
 /**
  * The channel verbs (`/v1/channels`; one cohesive file: the verbs and the helpers only they use),
@@ -152,6 +153,30 @@ export async function testChannel({ ctx, input }: { ctx: Ctx; input: { channelId
   if (channel.status === "paused")
     checks.push({ name: "status", ok: false, detail: "the channel is paused: messages are stored but not answered" });
   return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * The channel's message templates as the provider holds them now (WhatsApp: the Business
+ * Account's), with the variables each needs, so the template to send outside the 24-hour window
+ * can be chosen and filled in. Read live: there is no copy to go stale.
+ */
+export async function listChannelTemplates({
+  ctx,
+  input,
+}: {
+  ctx: Ctx;
+  input: { channelId: string };
+}): Promise<{ data: TemplateSummary[] }> {
+  requirePermission(ctx, "channels:read");
+  const env = environmentOf(ctx);
+  const channel = await findChannel(ctx, input.channelId);
+  const adapter = adapterOf(channel.kind);
+  const templates = adapter.connection.templates;
+  if (!templates) throw new DomainError("TEMPLATES_UNSUPPORTED", 400, `${adapter.displayName} channels have no message templates.`);
+  const credentials = await openStored(env.keyring, channel);
+  if (!credentials) throw new DomainError("CHANNEL_PROVIDER_REFUSED", 422, "The channel has no readable credentials.");
+  const data = await refusedUnlessAccepted(adapter, () => templates(linkOf(env, channel, adapter.kind), credentials, channel.config));
+  return { data };
 }
 
 export async function removeChannel({

@@ -68,3 +68,21 @@ export const channelTestResult = z.object({
   checks: z.array(z.object({ name: z.string(), ok: z.boolean(), detail: z.string() })),
 });
 export type ChannelTestResult = z.infer<typeof channelTestResult>;
+
+export const channelTemplates = z.object({
+  data: z.array(
+    z.object({
+      name: z.string(),
+      language: z.string(),
+      /** `APPROVED`, `PENDING`, `REJECTED`, `PAUSED`…: only approved templates can be sent. */
+      status: z.string(),
+      category: z.string().nullable(),
+      /** The header's variable (`text`, `image`, `video`, `document`), or null when it has none. */
+      header: z.string().nullable(),
+      /** How many `{{n}}` the body has: the `template.body` setting lists that many values. */
+      bodyVariables: z.number().int(),
+      /** Buttons that take a variable, by index. */
+      buttons: z.array(z.object({ index: z.number().int(), type: z.enum(["url", "quick_reply"]) })),
+    }),
+  ),
+});

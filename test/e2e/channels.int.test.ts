@@ -291,6 +291,60 @@ describe("channel management API", () => {
     const viewer = await api("/v1/channels", { method: "POST", token: tenant.apiKeys.viewer.key, body: {} });
     expect(viewer.status).toBe(403);
   });
+
+  it("lists a WhatsApp channel's templates from its Business Account and refuses a template that does not match", async () => {
+    whatsapp.addTemplate({
+      name: "order_update",
+      language: "en_US",
+      components: [
+        { type: "BODY", text: "Hi {{1}}, about your order: {{2}}" },
+        { type: "BUTTONS", buttons: [{ type: "QUICK_REPLY", text: "Thanks" }] },
+      ],
+    });
+    const settings = { phoneNumberId: "106540352242922", businessAccountId: "102290129340398" };
+    const created = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "whatsapp", name: "Templates", agentId: tenant.agentId, accessToken: WA_TOKEN, settings },
+    });
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    const listed = await api(`/v1/channels/${id}/templates`);
+    expect(listed.status).toBe(200);
+    expect((listed.body as { data: unknown[] }).data).toContainEqual({
+      name: "order_update",
+      language: "en_US",
+      status: "APPROVED",
+      category: "UTILITY",
+      header: null,
+      bodyVariables: 2,
+      buttons: [{ index: 0, type: "quick_reply" }],
+    });
+    const mismatched = await api(`/v1/channels/${id}`, {
+      method: "PATCH",
+      body: { settings: { ...settings, template: { name: "order_update", language: "en_US", body: ["{{name}}"] } } },
+    });
+    expect(mismatched.status).toBe(422);
+    expect(mismatched.body).toMatchObject({
+      error: {
+        details: {
+          reason: "CHANNEL_PROVIDER_REFUSED",
+          issues: { provider: "template order_update (en_US) has 2 body variable(s); 1 configured" },
+        },
+      },
+    });
+    const matched = await api(`/v1/channels/${id}`, {
+      method: "PATCH",
+      body: { settings: { ...settings, template: { name: "order_update", language: "en_US", body: ["{{name}}", "{{reply}}"] } } },
+    });
+    expect(matched.status).toBe(200);
+    const webchat = await api("/v1/channels", {
+      method: "POST",
+      body: { kind: "webchat", name: "No templates", agentId: tenant.agentId, settings: { allowedOrigins: ["https://a.example"] } },
+    });
+    const none = await api(`/v1/channels/${(webchat.body as { id: string }).id}/templates`);
+    expect(none.status).toBe(400);
+    expect(none.body).toMatchObject({ error: { details: { reason: "TEMPLATES_UNSUPPORTED" } } });
+  });
 });
 
 describe("WhatsApp through the edge", () => {

@@ -12,6 +12,19 @@ export interface SentWhatsAppMessage {
   at: number;
 }
 
+export interface FakeTemplate {
+  name: string;
+  language: string;
+  status?: "APPROVED" | "PENDING" | "REJECTED";
+  category?: string;
+  components: Array<{
+    type: "HEADER" | "BODY" | "FOOTER" | "BUTTONS";
+    format?: string;
+    text?: string;
+    buttons?: Array<{ type: string; text: string; url?: string }>;
+  }>;
+}
+
 export interface FakeWhatsApp {
   /** Base URL with the Graph API version, as `WHATSAPP_API_BASE` takes it: `http://127.0.0.1:PORT/v21.0`. */
   apiBase: string;
@@ -24,6 +37,8 @@ export interface FakeWhatsApp {
   waitForSent(to: string, count: number, timeoutMs?: number): Promise<SentWhatsAppMessage[]>;
   /** Makes a media object available for lookup and download. */
   addMedia(id: string, bytes: Buffer, mimeType: string): void;
+  /** Templates of the WhatsApp Business Account (`GET /<waba-id>/message_templates`); template sends are checked against them. */
+  addTemplate(template: FakeTemplate): void;
   /** The next `count` message sends fail with this Meta error code. */
   failNextSends(count: number, code: 130429 | 131056 | 131026 | 131047 | 100): void;
   close(): Promise<void>;
@@ -48,6 +63,12 @@ const ERRORS: Record<number, { status: number; message: string; details: string 
     details: "Message failed to send because more than 24 hours have passed since the customer last replied to this number.",
   },
   100: { status: 400, message: "(#100) Invalid parameter", details: "Invalid parameter" },
+  132000: {
+    status: 400,
+    message: "(#132000) Number of parameters does not match the expected number of params",
+    details: "body: number of localizable_params (1) does not match the expected number of params (2)",
+  },
+  132001: { status: 404, message: "(#132001) Template name does not exist in the translation", details: "template name not found" },
   190: {
     status: 401,
     message: "Error validating access token: Session has expired or the token is invalid.",
@@ -69,6 +90,7 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
   const readIds: string[] = [];
   const downloaded: string[] = [];
   const media = new Map<string, { bytes: Buffer; mimeType: string }>();
+  const templates: FakeTemplate[] = [];
   const waiters = new Set<() => void>();
   let failures = { count: 0, code: 130429 };
   let base = "";
@@ -103,6 +125,11 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
       if (!item) return json(404, { error: { message: "Not found", code: 100 } });
       downloaded.push(decodeURIComponent(download[1]!));
       return response.writeHead(200, { "content-type": item.mimeType, "content-length": item.bytes.length }).end(item.bytes);
+    }
+
+    const listing = new RegExp(`^/${version.replace(".", "\\.")}/(\\d+)/message_templates$`).exec(url.pathname);
+    if (listing && request.method === "GET") {
+      return json(200, { data: templates.map((t) => ({ id: t.name, status: "APPROVED", category: "UTILITY", ...t })), paging: {} });
     }
 
     const match = new RegExp(`^/${version.replace(".", "\\.")}/([^/]+)(/messages)?$`).exec(url.pathname);
@@ -143,6 +170,18 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
       if (type === "text") {
         const text = (body.text as { body?: unknown } | undefined)?.body;
         if (typeof text !== "string" || !text || text.length > 4096) return fail(100);
+      }
+      if (type === "template" && templates.length) {
+        const sent = body.template as {
+          name?: string;
+          language?: { code?: string };
+          components?: Array<{ type: string; parameters?: unknown[] }>;
+        };
+        const known = templates.find((t) => t.name === sent.name && t.language === sent.language?.code);
+        if (!known) return fail(132001);
+        const expected = new Set(known.components.find((c) => c.type === "BODY")?.text?.match(/\{\{\d+\}\}/g) ?? []).size;
+        const given = sent.components?.find((c) => c.type === "body")?.parameters?.length ?? 0;
+        if (expected !== given) return fail(132000);
       }
       if (type === "interactive") {
         const buttons = (body.interactive as { action?: { buttons?: Array<{ reply?: { title?: string } }> } })?.action?.buttons ?? [];
@@ -190,6 +229,9 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
     },
     addMedia(id, bytes, mimeType) {
       media.set(id, { bytes, mimeType });
+    },
+    addTemplate(template) {
+      templates.push(template);
     },
     failNextSends(count, code) {
       failures = { count, code };

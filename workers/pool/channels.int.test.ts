@@ -465,6 +465,41 @@ describe("WhatsApp Cloud API", () => {
     expect((await repliesOf(without))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("24-hour") });
   });
 
+  it("fills a template's header, body and button variables outside the window; a mismatch fails with Meta's reason", async () => {
+    whatsapp.addTemplate({ name: "follow_up", language: "en_US", components: [{ type: "BODY", text: "We have an answer for you." }] });
+    whatsapp.addTemplate({
+      name: "order_update",
+      language: "en_US",
+      components: [
+        { type: "HEADER", format: "IMAGE" },
+        { type: "BODY", text: "Hi {{1}}, about your order: {{2}}" },
+        { type: "BUTTONS", buttons: [{ type: "URL", text: "Track", url: "https://shop.example/orders/{{1}}" }] },
+      ],
+    });
+    const later = () => new Date(Date.now() + 25 * 60 * 60 * 1000);
+    const template = {
+      name: "order_update",
+      language: "en_US",
+      header: { type: "image", link: "https://cdn.example/box.png" },
+      body: ["{{name}}", "{{reply}}"],
+      buttons: [{ index: 0, type: "url", value: "{{phone}}" }],
+    };
+    const graph = await makeChannel("whatsapp", { template });
+    const message = wa(graph, "16505550014", "where is it?", { sender: { id: "16505550014", displayName: "Grace" } });
+    expect(await processInboundMessage({ ...deps, now: later }, message)).toBe("replied");
+    const [sent] = await whatsapp.waitForSent("16505550014", 1);
+    const components = (sent!.body.template as { components: Array<{ type: string; parameters: Array<Record<string, unknown>> }> })
+      .components;
+    expect(components[0]).toEqual({ type: "header", parameters: [{ type: "image", image: { link: "https://cdn.example/box.png" } }] });
+    expect(components[1]!.parameters[0]).toEqual({ type: "text", text: "Grace" });
+    expect(String(components[1]!.parameters[1]!.text)).toContain("where is it?");
+    expect(components[2]).toEqual({ type: "button", sub_type: "url", index: "0", parameters: [{ type: "text", text: "+16505550014" }] });
+
+    const wrong = await makeChannel("whatsapp", { template: { ...template, body: ["{{name}}"] } });
+    expect(await processInboundMessage({ ...deps, now: later }, wa(wrong, "16505550015", "and now?"))).toBe("send_failed");
+    expect((await repliesOf(wrong))[0]).toMatchObject({ status: "failed", error: expect.stringContaining("132000") });
+  });
+
   it("backs off on rate limits (130429, 131056) and delivers once", async () => {
     const graph = await makeChannel("whatsapp");
     const slept: number[] = [];

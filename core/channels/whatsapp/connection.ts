@@ -3,6 +3,7 @@ import type { ChannelConnection, ChannelLink } from "../adapter";
 import { probe } from "../checks";
 import { readChannelSettings, whatsappSettings } from "../config";
 import { GraphApiError, WhatsAppGraphApi } from "./graph-api";
+import { summarizeTemplate, templateMismatch } from "./templates";
 import { whatsappVerifyToken } from "./signature";
 
 export const whatsappAccessToken = z
@@ -25,9 +26,22 @@ export const whatsappConnection: ChannelConnection = {
   credentialFields: ["accessToken"],
   recheckSettings: true,
   async connect(link, credentials, settings) {
-    const phoneNumberId = readChannelSettings(settings).phoneNumberId;
-    if (credentials.accessToken && phoneNumberId) await graph(link, credentials.accessToken).getPhoneNumber(phoneNumberId);
+    const { phoneNumberId, businessAccountId, template } = readChannelSettings(settings);
+    if (!credentials.accessToken) return {};
+    const api = graph(link, credentials.accessToken);
+    if (phoneNumberId) await api.getPhoneNumber(phoneNumberId);
+    // A template that would be refused outside the window is refused now, while someone is looking.
+    if (template && businessAccountId) {
+      const mismatch = templateMismatch(template, (await api.listTemplates(businessAccountId)).map(summarizeTemplate));
+      if (mismatch) throw new Error(mismatch);
+    }
     return {};
+  },
+  async templates(link, credentials, settings) {
+    const { businessAccountId } = readChannelSettings(settings);
+    if (!businessAccountId) throw new Error("set the channel's businessAccountId (the WhatsApp Business Account id) to list its templates");
+    if (!credentials.accessToken) throw new Error("no readable access token is stored");
+    return (await graph(link, credentials.accessToken).listTemplates(businessAccountId)).map(summarizeTemplate);
   },
   async check(link, credentials, settings) {
     const phoneNumberId = readChannelSettings(settings).phoneNumberId;

@@ -47,6 +47,15 @@ export interface MediaInfo {
   file_size?: number;
 }
 
+/** A message template as the Graph API lists it. */
+export interface GraphTemplate {
+  name: string;
+  language: string;
+  status: string;
+  category?: string;
+  components?: Array<{ type: string; format?: string; text?: string; buttons?: Array<{ type: string; text?: string; url?: string }> }>;
+}
+
 export class WhatsAppGraphApi {
   readonly #options: Required<Omit<GraphApiOptions, "fetch">> & { fetch: typeof fetch };
 
@@ -92,6 +101,16 @@ export class WhatsAppGraphApi {
     const response = await this.#fetch("media_download", url, { method: "GET" });
     if (!response.ok) throw new GraphApiError("media_download", response.status, undefined, response.statusText || "download failed");
     return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** The WhatsApp Business Account's message templates (the first 200: approved and not), with their components. */
+  async listTemplates(businessAccountId: string): Promise<GraphTemplate[]> {
+    const page = await this.#call<{ data?: GraphTemplate[] }>(
+      "templates",
+      "GET",
+      `/${encodeURIComponent(businessAccountId)}/message_templates?fields=name,language,status,category,components&limit=200`,
+    );
+    return page.data ?? [];
   }
 
   getPhoneNumber(phoneNumberId: string): Promise<{ id: string; display_phone_number?: string; verified_name?: string }> {

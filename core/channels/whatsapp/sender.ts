@@ -3,6 +3,7 @@ import { extractChoices } from "../choices";
 import { readChannelSettings } from "../config";
 import { splitText } from "../split";
 import { GraphApiError, WhatsAppGraphApi, WHATSAPP_TEXT_LIMIT } from "./graph-api";
+import { templateObject } from "./templates";
 
 /** WhatsApp's customer-service window: free-form messages only this long after the person last wrote. */
 export const CUSTOMER_SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -47,7 +48,14 @@ export function whatsappSender(deps: SenderDependencies): ChannelSender {
         if (!settings.template) {
           throw new PermanentSendError("outside the 24-hour customer-service window and the channel has no template message configured");
         }
-        messages = [{ to, type: "template", template: { name: settings.template.name, language: { code: settings.template.language } } }];
+        const name = typeof reply.inboundSender?.name === "string" ? reply.inboundSender.name : undefined;
+        messages = [
+          {
+            to,
+            type: "template",
+            template: templateObject(settings.template, { name, phone: `+${reply.conversationKey}`, reply: reply.text }),
+          },
+        ];
       } else {
         const choices = extractChoices(reply.text);
         messages = choices

@@ -466,6 +466,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/channels/{channelId}/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a channel's message templates
+         * @description WhatsApp: the Business Account's templates (needs `settings.businessAccountId`), read live from Meta, with the variables each takes: the header's kind, how many body variables, which buttons take one. `template` in the channel's settings names one and gives its values. Other kinds: 400 `TEMPLATES_UNSUPPORTED`.
+         */
+        get: operations["listChannelTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/channels/{channelId}/pause": {
         parameters: {
             query?: never;
@@ -1886,6 +1906,24 @@ export interface components {
                 template?: {
                     name: string;
                     language: string;
+                    header?: {
+                        /** @enum {string} */
+                        type: "text";
+                        text: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "image" | "video" | "document";
+                        /** Format: uri */
+                        link: string;
+                        filename?: string;
+                    };
+                    body?: string[];
+                    buttons?: {
+                        index: number;
+                        /** @enum {string} */
+                        type: "url" | "quick_reply";
+                        value: string;
+                    }[];
                 };
             };
         } | {
@@ -1981,6 +2019,21 @@ export interface components {
                 name: string;
                 ok: boolean;
                 detail: string;
+            }[];
+        };
+        ChannelTemplates: {
+            data: {
+                name: string;
+                language: string;
+                status: string;
+                category: string | null;
+                header: string | null;
+                bodyVariables: number;
+                buttons: {
+                    index: number;
+                    /** @enum {string} */
+                    type: "url" | "quick_reply";
+                }[];
             }[];
         };
         ChannelRemoved: {
@@ -5707,6 +5760,82 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChannelTest"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listChannelTemplates: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channelId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The templates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTemplates"];
                 };
             };
             /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
