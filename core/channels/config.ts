@@ -99,6 +99,8 @@ export const voiceSettings = commonSettings.extend({
   transferTo: e164.optional(),
   /** The longest a call may last; the agent then says goodbye and hangs up. */
   maxCallMinutes: z.number().int().min(1).max(240).optional(),
+  /** Record calls (both sides, kept in the tenant's Twilio account). Off unless set. */
+  recording: z.boolean().optional(),
 });
 export const webchatSettings = commonSettings.extend({
   /** Pages allowed to embed the widget; a session is bound to the origin that opened it. */
@@ -157,6 +159,7 @@ export function readChannelSettings(config: Record<string, unknown> | null | und
   assign("interruptible", pick(z.boolean(), "interruptible"));
   assign("transferTo", pick(z.string(), "transferTo"));
   assign("maxCallMinutes", pick(z.number().int(), "maxCallMinutes"));
+  assign("recording", pick(z.boolean(), "recording"));
   return result;
 }
 

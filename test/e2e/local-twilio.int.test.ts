@@ -10,7 +10,8 @@ import { twilioSignature } from "../../core/channels/sms/signature";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { DomainError } from "../../core/errors";
 import { createPoolDb } from "../../db/client";
-import { channels, conversations, messages } from "../../db/schema";
+import { channels, conversations, messages, roles } from "../../db/schema";
+import { createApiKey } from "../../core/access/api-keys";
 import { LOCAL_DEMO_TWILIO, PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
 import { asOperator } from "../../scripts/stack/cli";
 import { createTestDatabase, type TestDatabase } from "../support/database";
@@ -355,6 +356,42 @@ describe("SMS and voice through Twilio, end to end", () => {
     });
   });
 
+  it("records a call only when the channel says so", async () => {
+    const services = {
+      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
+      channels: {
+        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
+        telegramApiBase: stack.telegramApiBase,
+        whatsappApiBase: "http://127.0.0.1:9",
+        twilioApiBase: twilio().apiBase,
+        publicBaseUrl: stack.edge.url,
+      },
+    };
+    const save = (settings: Record<string, unknown>) =>
+      asOperator(
+        stack.demo!.tenantId,
+        (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId: voiceChannelId(), settings } }),
+        database.adminUrl,
+      );
+    const settings = {
+      phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
+      welcomeMessage: "Thanks for calling the demo shop. How can I help?",
+      language: "en-US",
+    };
+    const unrecorded = await twilio().call({ from: "+14155550306", to: LOCAL_DEMO_TWILIO.phoneNumber });
+    unrecorded.say("hello");
+    await unrecorded.nextReply();
+    await unrecorded.hangUp();
+    await save({ ...settings, recording: true });
+    const recorded = await twilio().call({ from: "+14155550307", to: LOCAL_DEMO_TWILIO.phoneNumber });
+    expect(recorded.twiml).not.toContain(LOCAL_DEMO_TWILIO.authToken);
+    recorded.say("hello");
+    await recorded.nextReply();
+    await recorded.hangUp();
+    await save(settings);
+    expect(twilio().recordings()).toEqual([recorded.callSid]);
+  });
+
   it("npm run call holds a text phone call with the demo agent through the relay", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "scripts/call.ts"), "--from", "+14155550778"], {
       cwd: PROJECT_ROOT,
@@ -390,5 +427,51 @@ describe("SMS and voice through Twilio, end to end", () => {
     expect(output).toContain(`Chatting with the demo agent as SMS from +14155550777 to ${LOCAL_DEMO_TWILIO.phoneNumber}`);
     expect(output).toMatch(/agent> .*do you ship to Lisbon\?/);
     expect(code).toBe(0);
+  });
+  // Last: it moves the demo number's messaging webhook to a new channel and removes it.
+  it("connects, tests and removes an SMS number through the admin API, under workerd", async () => {
+    const key = await asOperator(
+      stack.demo!.tenantId,
+      async (ctx) => {
+        const [role] = await ctx.tx
+          .select()
+          .from(roles)
+          .where(and(eq(roles.tenantId, stack.demo!.tenantId), eq(roles.name, "admin")));
+        return createApiKey({ ctx, input: { name: "twilio e2e", roleId: role!.id } });
+      },
+      database.adminUrl,
+    );
+    const api = (path: string, init: { method?: string; body?: unknown } = {}) =>
+      fetch(`${stack.edge.url}${path}`, {
+        method: init.method ?? "GET",
+        headers: { authorization: `Bearer ${key.key}`, "content-type": "application/json" },
+        ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+      });
+    const created = await api("/v1/channels", {
+      method: "POST",
+      body: {
+        kind: "sms",
+        name: "Second SMS channel",
+        agentId: stack.demo!.agentId,
+        accountSid: LOCAL_DEMO_TWILIO.accountSid,
+        authToken: LOCAL_DEMO_TWILIO.authToken,
+        settings: { phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber },
+      },
+    });
+    expect(created.status).toBe(201);
+    const channel = (await created.json()) as { id: string; address: string; settings: Record<string, unknown> };
+    expect(JSON.stringify(channel)).not.toContain(LOCAL_DEMO_TWILIO.authToken);
+    expect(twilio().numbers()[0]!.smsUrl).toContain(`/webhooks/twilio/sms/${channel.address}?s=`);
+    const tested = (await (await api(`/v1/channels/${channel.id}/test`, { method: "POST" })).json()) as { ok: boolean; checks: unknown[] };
+    expect(tested).toEqual({
+      ok: true,
+      checks: [
+        { name: "phone number", ok: true, detail: `${LOCAL_DEMO_TWILIO.phoneNumber} (Fake Twilio number)` },
+        { name: "messaging webhook", ok: true, detail: "incoming messages are sent to this channel" },
+      ],
+    });
+    const removed = await api(`/v1/channels/${channel.id}`, { method: "DELETE" });
+    expect(((await removed.json()) as { webhookRemoved: boolean }).webhookRemoved).toBe(true);
+    expect(twilio().numbers()[0]!.smsUrl).toBe("");
   });
 });

@@ -51,6 +51,8 @@ export interface FakeTwilio {
   call(options: { from: string; to: string }): Promise<RelayCall>;
   /** Stores a media file as an incoming MMS would; answers its URL on Twilio's host (`https://api.twilio.com/...`). */
   addMedia(bytes: Buffer, contentType: string): string;
+  /** Calls whose recording was started (`POST /Calls/<sid>/Recordings.json`). */
+  recordings(): string[];
   /** Status callbacks posted for sent messages, with the edge's answers. */
   callbacks(): Array<{ messageSid: string; status: string; answered: number }>;
   /** The next `count` sends fail with this Twilio error: 20429 (429 Too Many Requests) or 21211 (invalid To). */
@@ -97,6 +99,7 @@ export async function startFakeTwilio(
   const callbackLog: Array<{ messageSid: string; status: string; answered: number }> = [];
   const media = new Map<string, { bytes: Buffer; contentType: string }>();
   const optedOut = new Set<string>();
+  const recorded: string[] = [];
   const waiters = new Set<() => void>();
   let failures = { count: 0, code: 20429 };
   const pending = new Set<Promise<unknown>>();
@@ -140,6 +143,11 @@ export async function startFakeTwilio(
       const item = media.get(stored[2]!);
       if (!item) return fail(20404);
       return response.writeHead(200, { "content-type": item.contentType, "content-length": item.bytes.length }).end(item.bytes);
+    }
+    const recording = /^\/Calls\/(CA[0-9a-f]{32})\/Recordings\.json$/.exec(path);
+    if (recording && request.method === "POST") {
+      recorded.push(recording[1]!);
+      return json(201, { sid: sid("RE"), call_sid: recording[1], status: "in-progress", channels: 2, source: "StartCallRecordingAPI" });
     }
     if (path === "/IncomingPhoneNumbers.json" && request.method === "GET") {
       const wanted = url.searchParams.get("PhoneNumber");
@@ -197,7 +205,7 @@ export async function startFakeTwilio(
     sid: n.sid,
     account_sid: accountSid,
     phone_number: n.phoneNumber,
-    friendly_name: n.phoneNumber,
+    friendly_name: "Fake Twilio number",
     sms_url: n.smsUrl,
     sms_method: "POST",
     voice_url: n.voiceUrl,
@@ -298,6 +306,7 @@ export async function startFakeTwilio(
     },
     addMedia: (bytes, contentType) => addMedia(bytes, contentType),
     callbacks: () => [...callbackLog],
+    recordings: () => [...recorded],
     failNextSends(count, code) {
       failures = { count, code };
     },
@@ -401,6 +410,7 @@ export async function placeCall(options: {
     type: "setup",
     sessionId: sid("VX"),
     callSid,
+    accountSid: options.accountSid,
     from: options.from,
     to: options.to,
     direction: "inbound",

@@ -63,7 +63,8 @@ export class TwilioRest {
   private readonly authorization: string;
   private readonly fetch: typeof fetch;
 
-  constructor(apiBase: string | undefined, account: TwilioAccount, fetchImpl: typeof fetch = fetch) {
+  // A wrapper, not `fetch` itself: workerd refuses a `fetch` called as another object's method.
+  constructor(apiBase: string | undefined, account: TwilioAccount, fetchImpl: typeof fetch = (input, init) => fetch(input, init)) {
     this.root = `${(apiBase ?? TWILIO_API_ORIGIN).replace(/\/+$/, "")}/2010-04-01/Accounts/${encodeURIComponent(account.accountSid)}`;
     this.authorization = `Basic ${toBase64(utf8.encode(`${account.accountSid}:${account.authToken}`))}`;
     this.fetch = fetchImpl;
@@ -82,6 +83,11 @@ export class TwilioRest {
   setWebhook(numberSid: string, webhook: TwilioNumberWebhook, url: string): Promise<TwilioPhoneNumber> {
     const method = webhook === "SmsUrl" ? "SmsMethod" : "VoiceMethod";
     return this.json("POST", `/IncomingPhoneNumbers/${encodeURIComponent(numberSid)}.json`, { [webhook]: url, [method]: "POST" });
+  }
+
+  /** Starts recording a call in progress (both sides on separate channels); Twilio keeps the recording. */
+  async startRecording(callSid: string): Promise<void> {
+    await this.json("POST", `/Calls/${encodeURIComponent(callSid)}/Recordings.json`, { RecordingChannels: "dual" });
   }
 
   /** An MMS media file, with the account's credentials; larger than `maxBytes`: its size and type only. */

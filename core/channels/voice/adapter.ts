@@ -16,6 +16,7 @@ function callSettingsOf(settings: Record<string, unknown>): CallSettings {
     ...(read.interruptible !== undefined ? { interruptible: read.interruptible } : {}),
     ...(read.transferTo ? { transferTo: read.transferTo } : {}),
     ...(read.maxCallMinutes ? { maxCallMinutes: read.maxCallMinutes } : {}),
+    ...(read.recording ? { record: true } : {}),
   };
 }
 

@@ -32,6 +32,8 @@ export const RELAY_HEADERS = {
   callSid: "x-voice-call",
   replyUrl: "x-voice-reply-url",
   maxMinutes: "x-voice-max-minutes",
+  /** The account's auth token, opened from the seal, when the call is to be recorded (never leaves the edge). */
+  recordWith: "x-voice-record-with",
 } as const;
 
 /** What Twilio sends on the relay WebSocket (its documented message types; unknown fields are ignored). */
@@ -40,6 +42,10 @@ export const relayMessage = z.discriminatedUnion("type", [
     type: z.literal("setup"),
     sessionId: z.string().max(128),
     callSid: z.string().regex(CALL_SID),
+    accountSid: z
+      .string()
+      .regex(/^AC[0-9a-f]{32}$/)
+      .optional(),
     from: z.string().max(64),
     to: z.string().max(64),
     customParameters: z.record(z.string(), z.string()).optional(),
@@ -68,6 +74,7 @@ export const callSettings = z.object({
   interruptible: z.boolean().optional(),
   transferTo: z.string().max(32).optional(),
   maxCallMinutes: z.number().int().min(1).max(240).optional(),
+  record: z.boolean().optional(),
 });
 export type CallSettings = z.infer<typeof callSettings>;
 

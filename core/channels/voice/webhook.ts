@@ -35,7 +35,13 @@ export async function answerCall(request: WebhookRequest, call: TwilioVoiceWebho
   const token = await relayToken(request.secrets.signingKey, request.address, call.CallSid);
   const relay = new URL(`/voice/relay/${formatChannelAddress(request.address)}/${call.CallSid}`, url);
   relay.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  relay.search = new URLSearchParams({ t: token, ...(settings.maxCallMinutes ? { m: String(settings.maxCallMinutes) } : {}) }).toString();
+  const seal = url.searchParams.get("s");
+  relay.search = new URLSearchParams({
+    t: token,
+    ...(settings.maxCallMinutes ? { m: String(settings.maxCallMinutes) } : {}),
+    // Recording needs the account's token at the edge: the same seal, opened only by the relay route.
+    ...(settings.record && seal ? { r: seal } : {}),
+  }).toString();
   // Appended, not re-serialised: the URL stays exactly the one Twilio was given (and signs).
   const action = `${request.url}${url.search ? "&" : "?"}step=ended`;
   return connectRelayTwiml({ relayUrl: relay.toString(), action, settings, from: call.From });

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseChannelAddress, type ChannelAddress } from "../../../core/channels/address";
+import { TwilioRest } from "../../../core/channels/sms/twilio-api";
 import { RELAY_HEADERS, relayMessage } from "../../../core/channels/voice/relay";
 import type { Logger } from "../../../core/observability/log";
 import { deliveryStatusMessage, inboundChatMessage } from "../../../core/queue/builders";
@@ -35,6 +36,7 @@ export class VoiceCall extends DurableObject<Env> {
   #replyUrl = "";
   #caller = "";
   #ended = false;
+  #recordWith: string | undefined;
   readonly #turns: Turn[] = [];
   readonly #services = servicesLoader();
 
@@ -57,6 +59,7 @@ export class VoiceCall extends DurableObject<Env> {
     this.#address = address;
     this.#callSid = request.headers.get(RELAY_HEADERS.callSid) ?? "";
     this.#replyUrl = request.headers.get(RELAY_HEADERS.replyUrl) ?? "";
+    this.#recordWith = request.headers.get(RELAY_HEADERS.recordWith) ?? undefined;
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     server.accept();
@@ -94,6 +97,7 @@ export class VoiceCall extends DurableObject<Env> {
     switch (message.type) {
       case "setup":
         this.#caller = message.customParameters?.caller ?? message.from;
+        if (this.#recordWith && message.accountSid) await this.#record(message.accountSid, this.#recordWith);
         return;
       case "prompt":
         if (message.last === false || !message.voicePrompt.trim()) return;
@@ -107,6 +111,21 @@ export class VoiceCall extends DurableObject<Env> {
         logger?.log("warn", "voice.relay_error", { callSid: this.#callSid, description: message.description });
         return;
     }
+  }
+
+  /** Recording, when the tenant turned it on: asked of Twilio once the call is connected; a refusal is logged, the call goes on. */
+  async #record(accountSid: string, authToken: string): Promise<void> {
+    this.#recordWith = undefined;
+    const apiBase = this.#services(this.env)?.config.TWILIO_API_BASE;
+    await new TwilioRest(apiBase, { accountSid, authToken })
+      .startRecording(this.#callSid)
+      .then(() => this.#logger()?.log("info", "voice.recording_started", { callSid: this.#callSid }))
+      .catch((error: unknown) =>
+        this.#logger()?.log("warn", "voice.recording_refused", {
+          callSid: this.#callSid,
+          reason: error instanceof Error ? error.message : "unknown",
+        }),
+      );
   }
 
   /** The caller's words become a queued message; a turn still waiting for its reply is cancelled. */

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { formatChannelAddress, parseChannelAddress } from "../../../core/channels/address";
+import { openWebhookSeal } from "../../../core/channels/credentials";
 import { CALL_SID, RELAY_HEADERS, verifyRelayToken } from "../../../core/channels/voice/relay";
 import type { AppEnv } from "../context";
 import type { VoiceCall } from "../durable/voice-call";
@@ -28,6 +29,13 @@ export const voiceRoutes = new Hono<AppEnv>()
     );
     const minutes = c.req.query("m");
     if (minutes) headers.set(RELAY_HEADERS.maxMinutes, minutes);
+    const seal = c.req.query("r");
+    const keyring = c.get("services").keyring;
+    if (seal && keyring) {
+      // The tenant turned recording on: the object starts it with the account's token once the call is set up.
+      const authToken = await openWebhookSeal(keyring, "voice", call.address, seal);
+      if (authToken) headers.set(RELAY_HEADERS.recordWith, authToken);
+    }
     c.get("logger").log("info", "voice.call_connected", {
       tenantId: call.address.tenantId,
       channelId: call.address.channelId,

@@ -1,4 +1,10 @@
-import { channelDto, channelTemplates, channelTestResult, connectChannelInput, updateChannelInput } from "../../../../../core/channels/schemas";
+import {
+  channelDto,
+  channelTemplates,
+  channelTestResult,
+  connectChannelInput,
+  updateChannelInput,
+} from "../../../../../core/channels/schemas";
 
 /** The core schemas, named for the OpenAPI document. */
 export const channelSchema = channelDto.openapi("Channel");
