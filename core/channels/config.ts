@@ -101,6 +101,8 @@ export const voiceSettings = commonSettings.extend({
   maxCallMinutes: z.number().int().min(1).max(240).optional(),
   /** Record calls (both sides, kept in the tenant's Twilio account). Off unless set. */
   recording: z.boolean().optional(),
+  /** False: answer with `<Gather>` and `<Say>` instead of ConversationRelay (accounts without it); slower, no barge-in into the agent's words. */
+  conversationRelay: z.boolean().optional(),
 });
 export const webchatSettings = commonSettings.extend({
   /** Pages allowed to embed the widget; a session is bound to the origin that opened it. */
@@ -160,6 +162,7 @@ export function readChannelSettings(config: Record<string, unknown> | null | und
   assign("transferTo", pick(z.string(), "transferTo"));
   assign("maxCallMinutes", pick(z.number().int(), "maxCallMinutes"));
   assign("recording", pick(z.boolean(), "recording"));
+  assign("conversationRelay", pick(z.boolean(), "conversationRelay"));
   return result;
 }
 

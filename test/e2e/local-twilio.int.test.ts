@@ -392,6 +392,61 @@ describe("SMS and voice through Twilio, end to end", () => {
     expect(twilio().recordings()).toEqual([recorded.callSid]);
   });
 
+  it("without ConversationRelay answers with <Gather> and <Say>, waiting in steps Twilio allows, and hands off with <Dial>", async () => {
+    const services = {
+      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
+      channels: {
+        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
+        telegramApiBase: stack.telegramApiBase,
+        whatsappApiBase: "http://127.0.0.1:9",
+        twilioApiBase: twilio().apiBase,
+        publicBaseUrl: stack.edge.url,
+      },
+    };
+    const settings = {
+      phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
+      welcomeMessage: "Thanks for calling the demo shop. How can I help?",
+      language: "en-US",
+    };
+    const save = (extra: Record<string, unknown>) =>
+      asOperator(
+        stack.demo!.tenantId,
+        (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId: voiceChannelId(), settings: { ...settings, ...extra } } }),
+        database.adminUrl,
+      );
+    await save({ conversationRelay: false, transferTo: "+14155550999" });
+    try {
+      const from = "+14155550308";
+      const call = await twilio().gatherCall({ from, to: LOCAL_DEMO_TWILIO.phoneNumber });
+      expect(call.greeting).toBe("Thanks for calling the demo shop. How can I help?");
+      const first = await call.speak("where is my order?");
+      expect(first.said).toContain("where is my order?");
+      expect(first.twiml).toContain('<Gather input="speech"');
+      const second = await call.speak("and the invoice?");
+      expect(second.said).toContain("and the invoice?");
+      const quiet = await call.silence();
+      expect(quiet.said).toBe("Are you still there?");
+      const handoff = await call.speak("/human");
+      expect(handoff.said).toContain("a person from our team");
+      expect(handoff.twiml).toContain("<Dial>+14155550999</Dial>");
+      await expect
+        .poll(async () => (await callTurns(from)).map((turn) => [turn.direction, turn.content.slice(0, 18)]), {
+          timeout: 30_000,
+          interval: 100,
+        })
+        .toEqual([
+          ["inbound", "where is my order?"],
+          ["outbound", expect.any(String)],
+          ["inbound", "and the invoice?"],
+          ["outbound", expect.any(String)],
+          ["inbound", "/human"],
+          ["outbound", expect.any(String)],
+        ]);
+    } finally {
+      await save({});
+    }
+  });
+
   it("npm run call holds a text phone call with the demo agent through the relay", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "scripts/call.ts"), "--from", "+14155550778"], {
       cwd: PROJECT_ROOT,

@@ -49,6 +49,8 @@ export interface FakeTwilio {
   text(message: InboundSms): Promise<{ status: number; body: string; messageSid: string }>;
   /** A person calls a number: Twilio's call webhook, then its ConversationRelay WebSocket to the URL the TwiML named. */
   call(options: { from: string; to: string }): Promise<RelayCall>;
+  /** A call answered with `<Gather>` (no ConversationRelay): speech is posted to the gather's action, redirects followed. */
+  gatherCall(options: { from: string; to: string }): Promise<GatherCall>;
   /** Stores a media file as an incoming MMS would; answers its URL on Twilio's host (`https://api.twilio.com/...`). */
   addMedia(bytes: Buffer, contentType: string): string;
   /** Calls whose recording was started (`POST /Calls/<sid>/Recordings.json`). */
@@ -299,6 +301,11 @@ export async function startFakeTwilio(
       });
     },
     text,
+    gatherCall: ({ from, to }) => {
+      const number = numbers.find((n) => n.phoneNumber === to);
+      if (!number?.voiceUrl) throw new Error(`fake Twilio: ${to} has no VoiceUrl`);
+      return placeGatherCall({ voiceUrl: number.voiceUrl, accountSid, authToken, from, to });
+    },
     call: ({ from, to }) => {
       const number = numbers.find((n) => n.phoneNumber === to);
       if (!number?.voiceUrl) throw new Error(`fake Twilio: ${to} has no VoiceUrl`);
@@ -456,3 +463,61 @@ async function signedPost(authToken: string, target: string, params: Record<stri
 
 const unescapeXml = (value: string) =>
   value.replace(/&(lt|gt|amp|quot|apos);/g, (_, name: string) => ({ lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" })[name]!);
+
+/** A call answered with `<Gather>` and `<Say>`, as Twilio runs one. */
+export interface GatherCall {
+  callSid: string;
+  /** What the first `<Say>` said. */
+  greeting: string;
+  /** The caller speaks: Twilio posts `SpeechResult` to the gather's action and follows redirects until something is said. */
+  speak(text: string): Promise<{ said: string; twiml: string; hops: number }>;
+  /** The caller says nothing: Twilio follows the `<Redirect>` after the gather. */
+  silence(): Promise<{ said: string; twiml: string }>;
+}
+
+export async function placeGatherCall(options: {
+  voiceUrl: string;
+  accountSid: string;
+  authToken: string;
+  from: string;
+  to: string;
+}): Promise<GatherCall> {
+  const callSid = sid("CA");
+  const params = {
+    CallSid: callSid,
+    AccountSid: options.accountSid,
+    From: options.from,
+    To: options.to,
+    CallStatus: "in-progress",
+    Direction: "inbound",
+    ApiVersion: "2010-04-01",
+  };
+  const said = (twiml: string) => [...twiml.matchAll(/<Say[^>]*>([^<]*)<\/Say>/g)].map((match) => unescapeXml(match[1]!)).join(" ");
+  const gatherAction = (twiml: string) => unescapeXml(/<Gather [^>]*action="([^"]*)"/.exec(twiml)?.[1] ?? "");
+  const redirect = (twiml: string) => unescapeXml(/<Redirect[^>]*>([^<]*)<\/Redirect>/.exec(twiml)?.[1] ?? "");
+  let current = await signedPost(options.authToken, options.voiceUrl, params);
+  if (current.status !== 200) throw new Error(`the call webhook answered ${current.status}: ${current.body}`);
+  const greeting = said(current.body);
+  return {
+    callSid,
+    greeting,
+    async speak(text) {
+      const action = gatherAction(current.body);
+      if (!action) throw new Error(`fake Twilio: nothing is listening: ${current.body}`);
+      current = await signedPost(options.authToken, action, { ...params, SpeechResult: text, Confidence: "0.92" });
+      let hops = 0;
+      // Twilio follows redirects (each a signed POST) until the TwiML says something.
+      while (!said(current.body) && redirect(current.body) && hops < 30) {
+        current = await signedPost(options.authToken, redirect(current.body), params);
+        hops++;
+      }
+      return { said: said(current.body), twiml: current.body, hops };
+    },
+    async silence() {
+      const next = redirect(current.body);
+      if (!next) throw new Error(`fake Twilio: no redirect after the gather: ${current.body}`);
+      current = await signedPost(options.authToken, next, params);
+      return { said: said(current.body), twiml: current.body };
+    },
+  };
+}

@@ -17,6 +17,7 @@ function callSettingsOf(settings: Record<string, unknown>): CallSettings {
     ...(read.transferTo ? { transferTo: read.transferTo } : {}),
     ...(read.maxCallMinutes ? { maxCallMinutes: read.maxCallMinutes } : {}),
     ...(read.recording ? { record: true } : {}),
+    ...(read.conversationRelay === false ? { gather: true } : {}),
   };
 }
 
@@ -39,7 +40,7 @@ export const voiceAdapter: ChannelAdapter = {
     format: "form",
     payload: twilioVoiceWebhook,
     payloadName: "a Twilio voice webhook",
-    normalize: () => normalizeTwilioVoice(),
+    normalize: (address, payload: TwilioVoiceWebhook, receivedAt, request) => normalizeTwilioVoice(address, payload, receivedAt, request),
     acknowledge: (_result, { request, payload }) => answerCall(request, payload as TwilioVoiceWebhook),
   },
   connection: twilioNumberConnection({

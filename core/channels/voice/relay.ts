@@ -75,6 +75,7 @@ export const callSettings = z.object({
   transferTo: z.string().max(32).optional(),
   maxCallMinutes: z.number().int().min(1).max(240).optional(),
   record: z.boolean().optional(),
+  gather: z.boolean().optional(),
 });
 export type CallSettings = z.infer<typeof callSettings>;
 
@@ -128,4 +129,31 @@ export function afterRelayTwiml(handoffData: string | undefined, settings: CallS
   }
   if (reason === "handoff") return twiml("<Say>A person will get back to you soon. Goodbye.</Say><Hangup/>");
   return twiml("<Hangup/>");
+}
+
+/**
+ * The fallback without ConversationRelay: `<Gather input="speech">` (Twilio's speech-to-text, the
+ * words posted to `action`), saying `say` first; with no speech Twilio follows `<Redirect>` to
+ * `listen`.
+ */
+export function gatherTwiml(options: { action: string; listen: string; settings: CallSettings; say?: string; before?: string }): Response {
+  const { settings } = options;
+  const language = settings.language ? ` language="${escape(settings.language)}"` : "";
+  const voice = settings.voice ? ` voice="${escape(settings.voice)}"` : "";
+  const say = options.say ? `<Say${voice}${language}>${escape(options.say)}</Say>` : "";
+  return twiml(
+    `${options.before ?? ""}<Gather input="speech" method="POST" speechTimeout="auto" action="${escape(options.action)}"${language}>${say}</Gather><Redirect method="POST">${escape(options.listen)}</Redirect>`,
+  );
+}
+
+/** Says the agent's last words, then transfers the call or hangs up (the `<Gather>` fallback's handoff and goodbye). */
+export function sayThenEnd(text: string, settings: CallSettings, transfer: boolean): Response {
+  const voice = settings.voice ? ` voice="${escape(settings.voice)}"` : "";
+  const end = transfer && settings.transferTo ? `<Dial>${escape(settings.transferTo)}</Dial>` : "<Hangup/>";
+  return twiml(`<Say${voice}>${escape(text)}</Say>${end}`);
+}
+
+/** Sends Twilio on to `url`; `pause`: after a second (the reply is not ready, and Twilio allows 15 s per request). */
+export function redirectTwiml(url: string, pause = false): Response {
+  return twiml(`${pause ? '<Pause length="1"/>' : ""}<Redirect method="POST">${escape(url)}</Redirect>`);
 }

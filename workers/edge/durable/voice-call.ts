@@ -38,10 +38,16 @@ export class VoiceCall extends DurableObject<Env> {
   #ended = false;
   #recordWith: string | undefined;
   readonly #turns: Turn[] = [];
+  /** Without ConversationRelay: replies kept for the wait step, and the waits for them. */
+  readonly #kept = new Map<string, { text: string; handoff: boolean }>();
+  readonly #waiting = new Map<string, Array<() => void>>();
   readonly #services = servicesLoader();
 
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.#open(request);
+    const url = new URL(request.url);
+    if (request.method === "POST" && url.pathname === "/wait") return this.#waitFor(request);
+    if (request.method === "POST" && url.searchParams.get("g") === "1") return this.#keep(request);
     if (request.method === "POST") return this.#reply(request);
     return Response.json({ error: "not_found" }, { status: 404 });
   }
@@ -205,6 +211,38 @@ export class VoiceCall extends DurableObject<Env> {
       this.#ended = true;
     }
     return Response.json({ messageId: turn.messageId });
+  }
+
+  /** `<Gather>` calls: the pool's reply is kept until the call's wait step takes it. */
+  async #keep(request: Request): Promise<Response> {
+    const body = (await request.json().catch(() => ({}))) as { turn?: unknown; text?: unknown; handoff?: unknown };
+    if (typeof body.turn !== "string" || typeof body.text !== "string")
+      return Response.json({ error: "a reply needs its turn and text" }, { status: 400 });
+    this.#kept.set(body.turn, { text: body.text, handoff: body.handoff === true });
+    for (const wake of this.#waiting.get(body.turn) ?? []) wake();
+    this.#waiting.delete(body.turn);
+    return Response.json({ messageId: `voice:${body.turn}` });
+  }
+
+  /** The wait step: the turn's reply, or `{}` after 10 s (Twilio allows 15 s per request; it then asks again). */
+  async #waitFor(request: Request): Promise<Response> {
+    const { turn } = (await request.json().catch(() => ({}))) as { turn?: string };
+    if (typeof turn !== "string") return Response.json({});
+    if (!this.#kept.has(turn)) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 10_000);
+        const waits = this.#waiting.get(turn) ?? [];
+        waits.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        this.#waiting.set(turn, waits);
+      });
+    }
+    const reply = this.#kept.get(turn);
+    if (!reply) return Response.json({});
+    this.#kept.delete(turn);
+    return Response.json(reply);
   }
 
   #send(message: Record<string, unknown>): void {

@@ -1,7 +1,15 @@
 import { Hono, type Context } from "hono";
 import { formatChannelAddress, parseChannelAddress } from "../../../core/channels/address";
 import { openWebhookSeal } from "../../../core/channels/credentials";
-import { CALL_SID, RELAY_HEADERS, verifyRelayToken } from "../../../core/channels/voice/relay";
+import {
+  CALL_SID,
+  gatherTwiml,
+  readCallSettings,
+  redirectTwiml,
+  RELAY_HEADERS,
+  sayThenEnd,
+  verifyRelayToken,
+} from "../../../core/channels/voice/relay";
 import type { AppEnv } from "../context";
 import type { VoiceCall } from "../durable/voice-call";
 import { errorResponse } from "../errors";
@@ -42,6 +50,31 @@ export const voiceRoutes = new Hono<AppEnv>()
       callSid: call.callSid,
     });
     return call.stub.fetch(new Request(c.req.url, { headers }));
+  })
+  // Without ConversationRelay: Twilio, redirected here after `<Gather>` heard the caller, waits for the reply.
+  .post("/gather/:address/:callSid/wait", async (c) => {
+    const call = await callOf(c);
+    if (call instanceof Response) return call;
+    const n = c.req.query("n") ?? "";
+    const next = c.req.query("next") ?? "";
+    const ours = `${publicBaseUrl(c).replace(/\/+$/, "")}/webhooks/twilio/voice/${formatChannelAddress(call.address)}?`;
+    if (!/^\d{1,5}$/.test(n) || !next.startsWith(ours)) return errorResponse(c, 400, "INVALID_QUERY", "Not a wait of this call.");
+    const answer = await call.stub.fetch(
+      new Request(new URL("/wait", c.req.url), { method: "POST", body: JSON.stringify({ turn: `${call.callSid}:${n}` }) }),
+    );
+    const reply = (await answer.json()) as { text?: string; handoff?: boolean };
+    const received = new URL(c.req.url);
+    if (typeof reply.text !== "string")
+      return redirectTwiml(`${publicBaseUrl(c).replace(/\/+$/, "")}${received.pathname}${received.search}`, true);
+    const settings = readCallSettings(new URL(next).searchParams.get("v"));
+    if (reply.handoff) return sayThenEnd(reply.text, settings, true);
+    const after = (step: string) => {
+      const url = new URL(next);
+      url.searchParams.set("step", step);
+      url.searchParams.set("n", String(Number(n) + 1));
+      return url.toString();
+    };
+    return gatherTwiml({ action: after("heard"), listen: after("listen"), settings, say: reply.text });
   })
   .post("/relay/:address/:callSid/reply", async (c) => {
     const call = await callOf(c);
