@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +11,9 @@ import { DomainError } from "../../core/errors";
 import { createPoolDb } from "../../db/client";
 import { channels, conversations, messages, roles } from "../../db/schema";
 import { createApiKey } from "../../core/access/api-keys";
-import { LOCAL_DEMO_TWILIO, PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
+import { LOCAL_DEMO_TWILIO, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
 import { asOperator } from "../../scripts/stack/cli";
+import { runStackCli } from "../support/cli";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 
 /**
@@ -50,7 +50,31 @@ describe("SMS and voice through Twilio, end to end", () => {
   });
 
   const twilio = () => stack.twilio!;
+  /** What the channel verbs need, pointed at this stack (as the edge gives them). */
+  const verbServices = () => ({
+    keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
+    channels: {
+      signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
+      telegramApiBase: stack.telegramApiBase,
+      whatsappApiBase: "http://127.0.0.1:9",
+      twilioApiBase: twilio().apiBase,
+      publicBaseUrl: stack.edge.url,
+    },
+  });
+  const DEMO_VOICE_SETTINGS = {
+    phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
+    welcomeMessage: "Thanks for calling the demo shop. How can I help?",
+    language: "en-US",
+  };
+  /** Saves the demo phone line's settings through the channel verb (which points the number's voice URL again). */
+  const saveVoice = (settings: Record<string, unknown>) =>
+    asOperator(
+      stack.demo!.tenantId,
+      (ctx) => updateChannel({ ctx: { ...ctx, services: verbServices() }, input: { channelId: voiceChannelId(), settings } }),
+      database.adminUrl,
+    );
   const channelId = () => stack.demo!.sms!.channelId;
+  const voiceChannelId = () => stack.demo!.voice!.channelId;
   const inboundFrom = async (from: string) =>
     (
       await admin.db
@@ -166,16 +190,7 @@ describe("SMS and voice through Twilio, end to end", () => {
   });
 
   it("refuses to connect a number with a wrong auth token or outside the account, leaving nothing behind", async () => {
-    const services = {
-      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
-      channels: {
-        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
-        telegramApiBase: stack.telegramApiBase,
-        whatsappApiBase: "http://127.0.0.1:9",
-        twilioApiBase: twilio().apiBase,
-        publicBaseUrl: stack.edge.url,
-      },
-    };
+    const services = verbServices();
     const connect = (authToken: string, phoneNumber: string) =>
       asOperator(
         stack.demo!.tenantId,
@@ -220,7 +235,6 @@ describe("SMS and voice through Twilio, end to end", () => {
     expect(twilio().numbers()[0]!.smsUrl).not.toBe(oldUrl);
   });
 
-  const voiceChannelId = () => stack.demo!.voice!.channelId;
   const callTurns = async (from: string) =>
     (
       await admin.db
@@ -325,23 +339,7 @@ describe("SMS and voice through Twilio, end to end", () => {
   });
 
   it("pressing 0 hands the call to a person: the relay ends and Twilio dials the tenant's number", async () => {
-    const services = {
-      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
-      channels: {
-        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
-        telegramApiBase: stack.telegramApiBase,
-        whatsappApiBase: "http://127.0.0.1:9",
-        twilioApiBase: twilio().apiBase,
-        publicBaseUrl: stack.edge.url,
-      },
-    };
-    const save = (settings: Record<string, unknown>) =>
-      asOperator(
-        stack.demo!.tenantId,
-        (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId: voiceChannelId(), settings } }),
-        database.adminUrl,
-      );
-    await save({ phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber, welcomeMessage: "Demo line.", transferTo: "+14155550999" });
+    await saveVoice({ phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber, welcomeMessage: "Demo line.", transferTo: "+14155550999" });
     const call = await twilio().call({ from: "+14155550305", to: LOCAL_DEMO_TWILIO.phoneNumber });
     expect(call.greeting).toBe("Demo line.");
     call.dtmf("0");
@@ -349,7 +347,7 @@ describe("SMS and voice through Twilio, end to end", () => {
     const ended = await call.ended();
     expect(ended.handoffData).toBe(JSON.stringify({ reason: "handoff" }));
     expect(ended.twiml).toContain("<Dial>+14155550999</Dial>");
-    await save({
+    await saveVoice({
       phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
       welcomeMessage: "Thanks for calling the demo shop. How can I help?",
       language: "en-US",
@@ -357,64 +355,22 @@ describe("SMS and voice through Twilio, end to end", () => {
   });
 
   it("records a call only when the channel says so", async () => {
-    const services = {
-      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
-      channels: {
-        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
-        telegramApiBase: stack.telegramApiBase,
-        whatsappApiBase: "http://127.0.0.1:9",
-        twilioApiBase: twilio().apiBase,
-        publicBaseUrl: stack.edge.url,
-      },
-    };
-    const save = (settings: Record<string, unknown>) =>
-      asOperator(
-        stack.demo!.tenantId,
-        (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId: voiceChannelId(), settings } }),
-        database.adminUrl,
-      );
-    const settings = {
-      phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
-      welcomeMessage: "Thanks for calling the demo shop. How can I help?",
-      language: "en-US",
-    };
     const unrecorded = await twilio().call({ from: "+14155550306", to: LOCAL_DEMO_TWILIO.phoneNumber });
     unrecorded.say("hello");
     await unrecorded.nextReply();
     await unrecorded.hangUp();
-    await save({ ...settings, recording: true });
+    await saveVoice({ ...DEMO_VOICE_SETTINGS, recording: true });
     const recorded = await twilio().call({ from: "+14155550307", to: LOCAL_DEMO_TWILIO.phoneNumber });
     expect(recorded.twiml).not.toContain(LOCAL_DEMO_TWILIO.authToken);
     recorded.say("hello");
     await recorded.nextReply();
     await recorded.hangUp();
-    await save(settings);
+    await saveVoice(DEMO_VOICE_SETTINGS);
     expect(twilio().recordings()).toEqual([recorded.callSid]);
   });
 
   it("without ConversationRelay answers with <Gather> and <Say>, waiting in steps Twilio allows, and hands off with <Dial>", async () => {
-    const services = {
-      keyring: parseKeyring(stack.keys.SECRETS_KEYRING),
-      channels: {
-        signingKey: stack.keys.WEBHOOK_SIGNING_KEY,
-        telegramApiBase: stack.telegramApiBase,
-        whatsappApiBase: "http://127.0.0.1:9",
-        twilioApiBase: twilio().apiBase,
-        publicBaseUrl: stack.edge.url,
-      },
-    };
-    const settings = {
-      phoneNumber: LOCAL_DEMO_TWILIO.phoneNumber,
-      welcomeMessage: "Thanks for calling the demo shop. How can I help?",
-      language: "en-US",
-    };
-    const save = (extra: Record<string, unknown>) =>
-      asOperator(
-        stack.demo!.tenantId,
-        (ctx) => updateChannel({ ctx: { ...ctx, services }, input: { channelId: voiceChannelId(), settings: { ...settings, ...extra } } }),
-        database.adminUrl,
-      );
-    await save({ conversationRelay: false, transferTo: "+14155550999" });
+    await saveVoice({ ...DEMO_VOICE_SETTINGS, conversationRelay: false, transferTo: "+14155550999" });
     try {
       const from = "+14155550308";
       const call = await twilio().gatherCall({ from, to: LOCAL_DEMO_TWILIO.phoneNumber });
@@ -443,21 +399,12 @@ describe("SMS and voice through Twilio, end to end", () => {
           ["outbound", expect.any(String)],
         ]);
     } finally {
-      await save({});
+      await saveVoice(DEMO_VOICE_SETTINGS);
     }
   });
 
   it("npm run call holds a text phone call with the demo agent through the relay", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(PROJECT_ROOT, "scripts/call.ts"), "--from", "+14155550778"], {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, AGENT_STACK_DIR: dataDir },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stdin.end("what are your opening hours?\n");
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const { output, code } = await runStackCli("call.ts", ["--from", "+14155550778"], "what are your opening hours?\n", dataDir);
     expect(output).toContain(`Calling ${LOCAL_DEMO_TWILIO.phoneNumber} from +14155550778`);
     expect(output).toContain("agent> Thanks for calling the demo shop. How can I help?");
     expect(output).toMatch(/agent> .*what are your opening hours\?/);
@@ -465,20 +412,12 @@ describe("SMS and voice through Twilio, end to end", () => {
   });
 
   it("npm run chat -- --channel sms talks to the agent through it", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(PROJECT_ROOT, "scripts/chat.ts"), "--channel", "sms", "--from", "+14155550777"],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, AGENT_STACK_DIR: dataDir },
-        stdio: ["pipe", "pipe", "pipe"],
-      },
+    const { output, code } = await runStackCli(
+      "chat.ts",
+      ["--channel", "sms", "--from", "+14155550777"],
+      "do you ship to Lisbon?\n",
+      dataDir,
     );
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stdin.end("do you ship to Lisbon?\n");
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(output).toContain(`Chatting with the demo agent as SMS from +14155550777 to ${LOCAL_DEMO_TWILIO.phoneNumber}`);
     expect(output).toMatch(/agent> .*do you ship to Lisbon\?/);
     expect(code).toBe(0);

@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signWhatsAppBody } from "../../core/channels/whatsapp/signature";
 import { localWhatsAppAppSecret } from "../../scripts/local-keys";
-import { LOCAL_DEMO_PHONE_NUMBER_ID, PROJECT_ROOT, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
+import { LOCAL_DEMO_PHONE_NUMBER_ID, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
+import { runStackCli } from "../support/cli";
 import { createTestDatabase, type TestDatabase } from "../support/database";
 import { contact, textMessage, whatsappPayload } from "../support/whatsapp";
 
@@ -56,20 +56,12 @@ describe("the local stack's WhatsApp demo", () => {
   });
 
   it("npm run chat -- --channel whatsapp talks to the agent through it", async () => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", join(PROJECT_ROOT, "scripts/chat.ts"), "--channel", "whatsapp", "--from", "16505550777"],
-      {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, AGENT_STACK_DIR: dataDir },
-        stdio: ["pipe", "pipe", "pipe"],
-      },
+    const { output, code } = await runStackCli(
+      "chat.ts",
+      ["--channel", "whatsapp", "--from", "16505550777"],
+      "where is my order?\n",
+      dataDir,
     );
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stdin.end("where is my order?\n");
-    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     expect(output).toContain("Chatting with the demo agent as WhatsApp user +16505550777");
     expect(output).toMatch(/agent> .*where is my order\?/);
     expect(code).toBe(0);

@@ -331,6 +331,30 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** Who calls which number, and the number's voice webhook with the account that signs it. */
+interface CallOptions {
+  voiceUrl: string;
+  accountSid: string;
+  authToken: string;
+  from: string;
+  to: string;
+}
+
+/** A new call's SID and the fields Twilio posts with each of its requests. */
+function newCall(options: CallOptions) {
+  const callSid = sid("CA");
+  const params = {
+    CallSid: callSid,
+    AccountSid: options.accountSid,
+    From: options.from,
+    To: options.to,
+    CallStatus: "in-progress",
+    Direction: "inbound",
+    ApiVersion: "2010-04-01",
+  };
+  return { callSid, params };
+}
+
 /** A call in progress, as Twilio's side of ConversationRelay sees it. */
 export interface RelayCall {
   callSid: string;
@@ -357,23 +381,8 @@ export interface RelayCall {
  * Twilio documents them. When we send `end`, it posts the `<Connect action>` URL (signed) with the
  * `HandoffData`, as Twilio does. Used by the fake and by `npm run call`.
  */
-export async function placeCall(options: {
-  voiceUrl: string;
-  accountSid: string;
-  authToken: string;
-  from: string;
-  to: string;
-}): Promise<RelayCall> {
-  const callSid = sid("CA");
-  const params = {
-    CallSid: callSid,
-    AccountSid: options.accountSid,
-    From: options.from,
-    To: options.to,
-    CallStatus: "ringing",
-    Direction: "inbound",
-    ApiVersion: "2010-04-01",
-  };
+export async function placeCall(options: CallOptions): Promise<RelayCall> {
+  const { callSid, params } = newCall(options);
   const answered = await signedPost(options.authToken, options.voiceUrl, params);
   if (answered.status !== 200) throw new Error(`the call webhook answered ${answered.status}: ${answered.body}`);
   const attribute = (name: string) => unescapeXml(new RegExp(`<ConversationRelay[^>]* ${name}="([^"]*)"`).exec(answered.body)?.[1] ?? "");
@@ -475,23 +484,8 @@ export interface GatherCall {
   silence(): Promise<{ said: string; twiml: string }>;
 }
 
-export async function placeGatherCall(options: {
-  voiceUrl: string;
-  accountSid: string;
-  authToken: string;
-  from: string;
-  to: string;
-}): Promise<GatherCall> {
-  const callSid = sid("CA");
-  const params = {
-    CallSid: callSid,
-    AccountSid: options.accountSid,
-    From: options.from,
-    To: options.to,
-    CallStatus: "in-progress",
-    Direction: "inbound",
-    ApiVersion: "2010-04-01",
-  };
+export async function placeGatherCall(options: CallOptions): Promise<GatherCall> {
+  const { callSid, params } = newCall(options);
   const said = (twiml: string) => [...twiml.matchAll(/<Say[^>]*>([^<]*)<\/Say>/g)].map((match) => unescapeXml(match[1]!)).join(" ");
   const gatherAction = (twiml: string) => unescapeXml(/<Gather [^>]*action="([^"]*)"/.exec(twiml)?.[1] ?? "");
   const redirect = (twiml: string) => unescapeXml(/<Redirect[^>]*>([^<]*)<\/Redirect>/.exec(twiml)?.[1] ?? "");
