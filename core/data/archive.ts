@@ -60,6 +60,13 @@ export const exportManifest = z.object({
 export type ExportManifest = z.infer<typeof exportManifest>;
 
 const SEALED = /^v1\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** An envelope inside a longer text: a webhook URL's `?s=` (SMS and voice channels' Twilio URLs, Stripe's). */
+const SEALED_INSIDE = /v1\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}/g;
+/**
+ * Keys of JSON columns that hold a capability for this platform only: a stored message's
+ * `replyUrl` (its token lets the platform speak into a call or push into a web chat session).
+ */
+const SECRET_JSON_KEYS: ReadonlySet<string> = new Set(["replyUrl"]);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The row as it goes into the archive: secret columns and every sealed envelope (at any depth) as null. */
@@ -69,9 +76,18 @@ export function scrubRow(table: ExportTable, row: Record<string, unknown>): Reco
   return out;
 }
 
-/** Any value with every sealed envelope in it, at any depth, as null (a tenant's settings, a row). */
+/**
+ * Any value with every sealed envelope in it, at any depth, as null (a tenant's settings, a row);
+ * an envelope inside a longer text (a URL) is cut out of it, and reply URLs are dropped.
+ */
 export function scrubSealed(value: unknown): unknown {
-  return deepMap(value, (text) => (SEALED.test(text) ? null : text));
+  return deepMap(dropKeys(value), (text) => (SEALED.test(text) ? null : text.replace(SEALED_INSIDE, "")));
+}
+
+function dropKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(dropKeys);
+  if (value === null || typeof value !== "object" || value instanceof Date) return value;
+  return Object.fromEntries(Object.entries(value).flatMap(([key, inner]) => (SECRET_JSON_KEYS.has(key) ? [] : [[key, dropKeys(inner)]])));
 }
 
 /**
