@@ -7,8 +7,8 @@ import type { Keyring } from "../crypto/secrets";
 import type { TemplateSummary } from "./whatsapp/templates";
 
 /**
- * The one interface every channel kind implements (Telegram, WhatsApp, web chat, email, SMS;
- * voice next). The edge's webhook intake, the pool's reply sender and media resolution know only
+ * The one interface every channel kind implements (Telegram, WhatsApp, web chat, email, SMS,
+ * voice). The edge's webhook intake, the pool's reply sender and media resolution know only
  * this interface; `core/channels/registry.ts` maps a kind to its adapter. Adding a channel is a
  * folder `core/channels/<kind>/` exporting one `ChannelAdapter` plus one line in the registry
  * (see docs/architecture.md, "How to add a channel").
