@@ -19,7 +19,7 @@ export const WIDGET_SCRIPT = String.raw`(function () {
   var base = new URL(script.src).origin + "/webchat/" + encodeURIComponent(channel || "");
   var title = script.getAttribute("data-title") || "Chat with us";
   var storeKey = "agent-webchat:" + channel;
-  var session = null, cursor = null, timer = null, stream = null, seen = {};
+  var session = null, opening = null, cursor = null, timer = null, stream = null, seen = {};
   try { var saved = JSON.parse(sessionStorage.getItem(storeKey) || "null"); if (saved && saved.expiresAt > Date.now() + 60000) session = saved; } catch (e) {}
 
   var host = document.createElement("div");
@@ -55,14 +55,16 @@ export const WIDGET_SCRIPT = String.raw`(function () {
       return r.json().catch(function () { return {}; }).then(function (json) { if (!r.ok) { var err = new Error((json.error && json.error.message) || "HTTP " + r.status); err.status = r.status; throw err; } return json; });
     });
   }
+  // One session however many callers ask at once (opening the panel and sending right away).
   function ensureSession() {
     if (session) return Promise.resolve(session);
-    return call("POST", "/sessions").then(function (s) {
-      session = s;
+    if (!opening) opening = call("POST", "/sessions").then(function (s) {
+      session = s; opening = null;
       try { sessionStorage.setItem(storeKey, JSON.stringify(s)); } catch (e) {}
       if (s.welcomeMessage) add("a", s.welcomeMessage);
       return s;
-    });
+    }, function (e) { opening = null; throw e; });
+    return opening;
   }
   function poll() {
     if (!session) return;

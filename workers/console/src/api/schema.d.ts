@@ -1996,6 +1996,8 @@ export interface components {
                 interruptible?: boolean;
                 transferTo?: string;
                 maxCallMinutes?: number;
+                recording?: boolean;
+                conversationRelay?: boolean;
             };
         };
         UpdateChannel: {
