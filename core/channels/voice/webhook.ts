@@ -50,6 +50,21 @@ const withParams = (base: URL, params: Record<string, string>) => {
   return next.toString();
 };
 
+/**
+ * One `<Gather>` turn of a call without ConversationRelay: say `say`, listen for turn `n` (its
+ * words posted to the voice URL `base` as `step=heard`), and on silence go to `step=listen`
+ * (`quiet`: the second silence, after which the call ends). The voice webhook and the wait route
+ * both answer with it.
+ */
+export function gatherTurn(base: URL, n: number, settings: CallSettings, say: string | undefined, quiet = false): Response {
+  return gatherTwiml({
+    action: withParams(base, { step: "heard", n: String(n) }),
+    listen: withParams(base, { step: "listen", n: String(n), ...(quiet ? { quiet: "1" } : {}) }),
+    settings,
+    ...(say ? { say } : {}),
+  });
+}
+
 /** Where the pool delivers a call's replies (the call's Durable Object), with the call's token; `g=1`: kept for the `<Gather>` wait. */
 async function replyUrl(request: WebhookRequest, callSid: string, gather: boolean): Promise<string> {
   const token = await relayToken(request.secrets.signingKey, request.address, callSid);
@@ -123,18 +138,11 @@ async function answerGather(request: WebhookRequest, call: TwilioVoiceWebhook, s
   const base = voiceBase(url);
   const n = turnOf(url);
   const step = url.searchParams.get("step");
-  const listen = (turn: number, say: string | undefined, quiet: boolean) =>
-    gatherTwiml({
-      action: withParams(base, { step: "heard", n: String(turn) }),
-      listen: withParams(base, { step: "listen", n: String(turn), ...(quiet ? { quiet: "1" } : {}) }),
-      settings,
-      ...(say ? { say } : {}),
-    });
-  if (step === null) return listen(1, settings.greeting ?? "Hello! How can I help you today?", false);
+  if (step === null) return gatherTurn(base, 1, settings, settings.greeting ?? "Hello! How can I help you today?");
   const heard = step === "heard" && Boolean(call.SpeechResult?.trim());
   if (!heard) {
     if (url.searchParams.get("quiet") === "1") return sayThenEnd("I could not hear you. Goodbye.", settings, false);
-    return listen(n, "Are you still there?", true);
+    return gatherTurn(base, n, settings, "Are you still there?", true);
   }
   const token = await relayToken(request.secrets.signingKey, request.address, call.CallSid);
   const wait = new URL(`/voice/gather/${formatChannelAddress(request.address)}/${call.CallSid}/wait`, url);

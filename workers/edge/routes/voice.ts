@@ -1,15 +1,8 @@
 import { Hono, type Context } from "hono";
 import { formatChannelAddress, parseChannelAddress } from "../../../core/channels/address";
 import { openWebhookSeal } from "../../../core/channels/credentials";
-import {
-  CALL_SID,
-  gatherTwiml,
-  readCallSettings,
-  redirectTwiml,
-  RELAY_HEADERS,
-  sayThenEnd,
-  verifyRelayToken,
-} from "../../../core/channels/voice/relay";
+import { gatherTurn } from "../../../core/channels/voice/webhook";
+import { CALL_SID, readCallSettings, redirectTwiml, RELAY_HEADERS, sayThenEnd, verifyRelayToken } from "../../../core/channels/voice/relay";
 import type { AppEnv } from "../context";
 import type { VoiceCall } from "../durable/voice-call";
 import { errorResponse } from "../errors";
@@ -66,15 +59,10 @@ export const voiceRoutes = new Hono<AppEnv>()
     const received = new URL(c.req.url);
     if (typeof reply.text !== "string")
       return redirectTwiml(`${publicBaseUrl(c).replace(/\/+$/, "")}${received.pathname}${received.search}`, true);
-    const settings = readCallSettings(new URL(next).searchParams.get("v"));
+    const voiceUrl = new URL(next);
+    const settings = readCallSettings(voiceUrl.searchParams.get("v"));
     if (reply.handoff) return sayThenEnd(reply.text, settings, true);
-    const after = (step: string) => {
-      const url = new URL(next);
-      url.searchParams.set("step", step);
-      url.searchParams.set("n", String(Number(n) + 1));
-      return url.toString();
-    };
-    return gatherTwiml({ action: after("heard"), listen: after("listen"), settings, say: reply.text });
+    return gatherTurn(voiceUrl, Number(n) + 1, settings, reply.text);
   })
   .post("/relay/:address/:callSid/reply", async (c) => {
     const call = await callOf(c);
