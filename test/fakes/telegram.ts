@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sentWaiter } from "./sent-waiter";
 
 /** What the fake recorded for one Bot API call. */
 export interface RecordedCall {
@@ -58,7 +59,7 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
   const calls: RecordedCall[] = [];
   const sentMessages: SentTelegramMessage[] = [];
   const updates: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
+  const waiter = sentWaiter();
   const pollers = new Set<() => void>();
   let nextMessageId = 1;
   let failures: { count: number; status: number } = { count: 0, status: 500 };
@@ -159,7 +160,7 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
           sent_at_ms: Date.now(),
         };
         sentMessages.push(message);
-        notify(waiters);
+        waiter.sent();
         return reply(200, {
           ok: true,
           result: {
@@ -224,24 +225,13 @@ export async function startFakeTelegram(options: { port?: number } = {}): Promis
     port,
     calls,
     sent,
-    waitForSent(chatId, count, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const found = sent(chatId);
-          if (found.length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(found);
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`fake Telegram: expected ${count} message(s) to chat ${chatId}, got ${sent(chatId).length}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForSent: (chatId, count, timeoutMs = 30_000) =>
+      waiter.waitFor(
+        () => sent(chatId),
+        count,
+        timeoutMs,
+        (got) => `fake Telegram: expected ${count} message(s) to chat ${chatId}, got ${got}`,
+      ),
     pushUpdate(update) {
       updates.push(update);
       notify(pollers);

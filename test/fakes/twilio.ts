@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import WebSocket from "ws";
 import { twilioSignature } from "../../core/channels/sms/signature";
+import { sentWaiter } from "./sent-waiter";
 
 export interface SentSms {
   sid: string;
@@ -102,7 +103,7 @@ export async function startFakeTwilio(
   const media = new Map<string, { bytes: Buffer; contentType: string }>();
   const optedOut = new Set<string>();
   const recorded: string[] = [];
-  const waiters = new Set<() => void>();
+  const waiter = sentWaiter();
   let failures = { count: 0, code: 20429 };
   const pending = new Set<Promise<unknown>>();
 
@@ -185,7 +186,7 @@ export async function startFakeTwilio(
       const statusCallback = form.get("StatusCallback");
       if (statusCallback) message.statusCallback = statusCallback;
       sentMessages.push(message);
-      for (const wake of [...waiters]) wake();
+      waiter.sent();
       if (statusCallback) track(reportStatuses(message, statusCallback));
       return json(201, {
         sid: message.sid,
@@ -283,23 +284,13 @@ export async function startFakeTwilio(
     authToken,
     numbers: () => numbers.map((n) => ({ ...n })),
     sent,
-    waitForSent(to, count, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (sent(to).length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(sent(to));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`fake Twilio: expected ${count} message(s) to ${to}, got ${sent(to).length}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForSent: (to, count, timeoutMs = 30_000) =>
+      waiter.waitFor(
+        () => sent(to),
+        count,
+        timeoutMs,
+        (got) => `fake Twilio: expected ${count} message(s) to ${to}, got ${got}`,
+      ),
     text,
     gatherCall: ({ from, to }) => {
       const number = numbers.find((n) => n.phoneNumber === to);

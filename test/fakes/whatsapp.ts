@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { sentWaiter } from "./sent-waiter";
 
 export interface SentWhatsAppMessage {
   id: string;
@@ -91,7 +92,7 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
   const downloaded: string[] = [];
   const media = new Map<string, { bytes: Buffer; mimeType: string }>();
   const templates: FakeTemplate[] = [];
-  const waiters = new Set<() => void>();
+  const waiter = sentWaiter();
   let failures = { count: 0, code: 130429 };
   let base = "";
 
@@ -193,7 +194,7 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
       }
       const id = `wamid.${randomBytes(12).toString("hex")}`;
       sentMessages.push({ id, phoneNumberId: node, to, type, body, at: Date.now() });
-      for (const wake of [...waiters]) wake();
+      waiter.sent();
       return json(200, { messaging_product: "whatsapp", contacts: [{ input: to, wa_id: to }], messages: [{ id }] });
     }
     return fail(100);
@@ -210,23 +211,13 @@ export async function startFakeWhatsApp(options: { accessToken: string; version?
     sent,
     reads: () => [...readIds],
     downloads: () => [...downloaded],
-    waitForSent(to, count, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (sent(to).length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(sent(to));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`fake WhatsApp: expected ${count} message(s) to ${to}, got ${sent(to).length}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    waitForSent: (to, count, timeoutMs = 30_000) =>
+      waiter.waitFor(
+        () => sent(to),
+        count,
+        timeoutMs,
+        (got) => `fake WhatsApp: expected ${count} message(s) to ${to}, got ${got}`,
+      ),
     addMedia(id, bytes, mimeType) {
       media.set(id, { bytes, mimeType });
     },
