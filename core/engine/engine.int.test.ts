@@ -204,4 +204,77 @@ describe("runEngineTurn", () => {
     expect(plain.text).toContain("You said:");
     expect(calls).toHaveLength(1);
   });
+
+  describe("streamed to a listener", () => {
+    const listen = (signal?: AbortSignal) => {
+      const tokens: string[] = [];
+      return { tokens, stream: { onToken: (token: string) => void tokens.push(token), ...(signal ? { signal } : {}) } };
+    };
+
+    it("hands OpenAI's streamed tokens over as they come, and records the usage of the stream", async () => {
+      const { tokens, stream } = listen();
+      const result = await runEngineTurn(input([mini], { stream }));
+      expect(openai.requests.at(-1)!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+      expect(tokens.length).toBeGreaterThan(3);
+      expect(tokens.join("")).toBe(result.text);
+      expect(result.text).toBe("(gpt-4o-mini) You asked: What are your opening hours?");
+      expect(result.outputTokens).toBeGreaterThan(0);
+      expect(result.cancelled).toBeUndefined();
+    });
+
+    it("streams the offline model a word at a time, tool calls included", async () => {
+      const offline = [{ provider: "bedrock" as const, model: "meta.llama3-8b-instruct-v1:0" }];
+      const { tokens, stream } = listen();
+      const result = await runEngineTurn(input(offline, { stream }));
+      expect(tokens.length).toBe(result.text.split(" ").length);
+      expect(tokens.join("")).toBe(result.text);
+      const lookup = tool(async () => "contact 7", { name: "find_contact", description: "Finds a contact.", schema: z.object({}) });
+      const called = listen();
+      const named = await runEngineTurn(input(offline, { tools: [lookup], text: "/tool find_contact {}", stream: called.stream }));
+      expect(named.toolCalls).toEqual([expect.objectContaining({ name: "find_contact" })]);
+      expect(called.tokens.join("")).toBe(named.text);
+    });
+
+    it("stops streaming a model that failed after it began, and the reply is the fallback's", async () => {
+      openai.streamChunkDelay(30);
+      const { tokens, stream } = listen();
+      try {
+        // The first model is abandoned mid-stream by the attempt's timeout; Gemini answers.
+        const result = await runEngineTurn(input([mini, flash], { stream, timeoutMs: 100 }));
+        expect(result.attempts.map((a) => `${a.provider}=${a.outcome}`)).toEqual(["openai=timeout", "gemini=ok"]);
+        expect(result.text).toContain("gemini");
+        expect(tokens.length).toBeGreaterThan(0);
+        expect(tokens.join("")).not.toContain("gemini");
+        expect(result.text.startsWith(tokens.join(""))).toBe(false);
+      } finally {
+        openai.streamChunkDelay(0);
+      }
+    });
+
+    it("cancels the model call when the listener aborts mid-stream, keeping what was streamed", async () => {
+      openai.streamChunkDelay(25);
+      const abandoned = openai.abandonedStreams;
+      const controller = new AbortController();
+      const tokens: string[] = [];
+      const stream = {
+        signal: controller.signal,
+        onToken(token: string) {
+          tokens.push(token);
+          if (tokens.length === 3) controller.abort();
+        },
+      };
+      try {
+        const result = await runEngineTurn(input([mini, flash], { stream, timeoutMs: 5000 }));
+        expect(result.cancelled).toBe(true);
+        expect(result.ok).toBe(true);
+        expect(result.text).toBe(tokens.join(""));
+        expect(tokens).toHaveLength(3);
+        // No fallback is asked once the listener has gone.
+        expect(result.attempts.filter((a) => a.outcome === "ok")).toEqual([]);
+        await expect.poll(() => openai.abandonedStreams).toBe(abandoned + 1);
+      } finally {
+        openai.streamChunkDelay(0);
+      }
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import { OFFLINE_TOOL_REQUEST } from "./offline-model";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { createAgent as createLangChainAgent, toolCallLimitMiddleware } from "langchain";
@@ -42,6 +43,14 @@ export interface EngineTurnInput {
   timeoutMs: number;
   /** At most this many tool calls in one turn (LangChain's tool call limit middleware). */
   maxToolCalls?: number;
+  /** The reply's text as the model writes it (a call being spoken, a web chat being watched); aborting cancels the turn. */
+  stream?: ReplyListener;
+}
+
+/** Where a reply's tokens go while the model writes it, and the signal that cancels the turn. */
+export interface ReplyListener {
+  onToken(token: string): void;
+  signal?: AbortSignal;
 }
 
 export interface EngineTurnResult {
@@ -59,6 +68,8 @@ export interface EngineTurnResult {
   toolCalls: ToolCallRecord[];
   /** Set when older turns were folded into the summary this turn: store it with the conversation. */
   summary?: { text: string; through: Date; throughMessageId?: string };
+  /** The listener's signal stopped the turn (the caller spoke over it): `text` is what had been streamed. */
+  cancelled?: true;
 }
 
 /**
@@ -128,14 +139,16 @@ export async function runEngineTurn(input: EngineTurnInput): Promise<EngineTurnR
     purpose: "reply",
     attempts,
     maxToolCalls: input.maxToolCalls ?? 5,
+    ...(input.stream ? { stream: input.stream } : {}),
   });
 
-  const ok = attempts.filter((a) => a.purpose === "reply").some((a) => a.outcome === "ok") && answer.ok;
+  const cancelled = input.stream?.signal?.aborted === true;
+  const ok = cancelled || (attempts.filter((a) => a.purpose === "reply").some((a) => a.outcome === "ok") && answer.ok);
   const succeeded = attempts.filter((a) => a.outcome === "ok" || a.outcome === "empty");
   const replyAttempts = attempts.filter((a) => a.purpose === "reply" && a.outcome === "ok");
   return {
     ok,
-    text: ok ? answer.text : "",
+    text: cancelled ? answer.streamed : ok ? answer.text : "",
     ...(ok && replyAttempts.length ? { answeredBy: replyAttempts.at(-1)!.candidate } : {}),
     selection,
     attempts: attempts.map(({ candidate: _candidate, inputTokens, outputTokens, ...record }) =>
@@ -147,6 +160,7 @@ export async function runEngineTurn(input: EngineTurnInput): Promise<EngineTurnR
     latencyMs: Math.round(performance.now() - started),
     toolCalls: answer.toolCalls,
     ...(summary ? { summary } : {}),
+    ...(cancelled ? { cancelled } : {}),
   };
 }
 
@@ -160,7 +174,8 @@ async function runAgent(options: {
   attempts: Attempt[];
   maxToolCalls?: number;
   runContext?: { tenantId: string; conversationId: string };
-}): Promise<{ ok: boolean; text: string; toolCalls: ToolCallRecord[] }> {
+  stream?: ReplyListener;
+}): Promise<{ ok: boolean; text: string; streamed: string; toolCalls: ToolCallRecord[] }> {
   const agent = createLangChainAgent({
     model: options.chain[0]!.model,
     tools: options.tools,
@@ -170,10 +185,15 @@ async function runAgent(options: {
       ...(options.tools.length ? [toolCallLimitMiddleware({ runLimit: options.maxToolCalls ?? 5, exitBehavior: "continue" })] : []),
     ],
   });
+  const tokens = options.stream ? new ReplyTokens(options.stream) : undefined;
   try {
     const result = await agent.invoke(
       { messages: options.messages },
-      { recursionLimit: 4 * (options.maxToolCalls ?? 5) + 4, ...(options.runContext ? { configurable: { ...options.runContext } } : {}) },
+      {
+        recursionLimit: 4 * (options.maxToolCalls ?? 5) + 4,
+        ...(options.runContext ? { configurable: { ...options.runContext } } : {}),
+        ...(tokens ? { callbacks: [tokens], ...(options.stream?.signal ? { signal: options.stream.signal } : {}) } : {}),
+      },
     );
     const produced = result.messages.slice(options.messages.length);
     const toolCalls = produced
@@ -182,10 +202,51 @@ async function runAgent(options: {
       .map((message) => ({ name: message.name ?? "unknown", ok: message.status !== "error", ...toolCallArtifact(message.artifact) }));
     const last = result.messages.at(-1);
     const text = last && AIMessage.isInstance(last) ? last.text : "";
-    return { ok: text.trim().length > 0, text, toolCalls };
+    return { ok: text.trim().length > 0, text, streamed: tokens?.streamed ?? "", toolCalls };
   } catch {
-    // Every candidate failed (the attempts say how); the caller decides between retry and apology.
-    return { ok: false, text: "", toolCalls: [] };
+    // Every candidate failed (the attempts say how), or the listener cancelled the turn; the caller
+    // decides between retry and apology.
+    return { ok: false, text: "", streamed: tokens?.streamed ?? "", toolCalls: [] };
+  }
+}
+
+/**
+ * Hands the reply's tokens to its listener as the models write them. Its preference for streaming
+ * makes LangChain's chat models stream while the agent still receives whole messages. Only the
+ * latest model call is heard: tokens of a call that failed or was abandoned for a fallback after it
+ * had begun stop the stream for the rest of the turn (the whole reply, sent when recorded, then
+ * says what the fallback wrote), so a listener never hears two answers interleaved.
+ */
+class ReplyTokens extends BaseCallbackHandler {
+  name = "ReplyTokens";
+  readonly lc_prefer_streaming = true;
+  override awaitHandlers = true;
+  streamed = "";
+  #current: { runId: string; spoke: boolean; ended: boolean } | undefined;
+  #broken = false;
+
+  constructor(private readonly listener: ReplyListener) {
+    super();
+  }
+
+  override handleChatModelStart(_model: unknown, _messages: unknown, runId: string): void {
+    if (this.#current?.spoke && !this.#current.ended) this.#broken = true;
+    this.#current = { runId, spoke: false, ended: false };
+  }
+
+  override handleLLMNewToken(token: string, _index: unknown, runId: string): void {
+    if (this.#broken || !token || this.#current?.runId !== runId) return;
+    this.#current.spoke = true;
+    this.streamed += token;
+    this.listener.onToken(token);
+  }
+
+  override handleLLMEnd(_output: unknown, runId: string): void {
+    if (this.#current?.runId === runId) this.#current.ended = true;
+  }
+
+  override handleLLMError(_error: unknown, runId: string): void {
+    if (this.#current?.runId === runId && this.#current.spoke) this.#broken = true;
   }
 }
 

@@ -1,7 +1,8 @@
 import { BaseChatModel, type BaseChatModelParams } from "@langchain/core/language_models/chat_models";
-import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
+import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
 import type { ToolCall } from "@langchain/core/messages/tool";
-import type { ChatResult } from "@langchain/core/outputs";
+import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 
 export const OFFLINE_MODEL_NAME = "offline-echo-1";
 export const OFFLINE_LABEL = "[offline model]";
@@ -75,6 +76,49 @@ export class OfflineChatModel extends BaseChatModel {
     if (persona) lines.push(`(Agent instructions begin: "${truncate(persona, 120)}")`);
     lines.push("Set OPENAI_API_KEY to get answers from gpt-4o-mini.");
     return result(lines.join(" "), messages);
+  }
+
+  /**
+   * Streamed when a listener asks (a call, a watched web chat): the same answer, a word at a time,
+   * so streaming paths are exercised locally exactly as a provider's token stream drives them.
+   */
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    _options: this["ParsedCallOptions"],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    const [generation] = (await this._generate(messages)).generations;
+    const whole = generation!.message as AIMessage;
+    const words = generation!.text.match(/\s*\S+/g) ?? [];
+    for (const [i, word] of words.entries()) {
+      const last = i === words.length - 1 && !whole.tool_calls?.length;
+      const chunk = new ChatGenerationChunk({
+        text: word,
+        message: new AIMessageChunk({
+          content: word,
+          ...(last ? { usage_metadata: whole.usage_metadata, response_metadata: whole.response_metadata } : {}),
+        }),
+      });
+      yield chunk;
+      await runManager?.handleLLMNewToken(word, undefined, undefined, undefined, undefined, { chunk });
+    }
+    if (whole.tool_calls?.length) {
+      yield new ChatGenerationChunk({
+        text: "",
+        message: new AIMessageChunk({
+          content: "",
+          tool_call_chunks: whole.tool_calls.map((call, index) => ({
+            type: "tool_call_chunk" as const,
+            index,
+            ...(call.id ? { id: call.id } : {}),
+            name: call.name,
+            args: JSON.stringify(call.args),
+          })),
+          usage_metadata: whole.usage_metadata,
+          response_metadata: whole.response_metadata,
+        }),
+      });
+    }
   }
 }
 

@@ -5,7 +5,8 @@ import { createdAt, id, tenantId } from "./columns";
 import { conversations, messages } from "./conversations";
 
 /** Why a turn ended the way it did. */
-export type TurnOutcome = "answered" | "all_failed" | "budget_blocked";
+/** `cancelled`: the person spoke over a reply being streamed to them (a call); the turn stopped there. */
+export type TurnOutcome = "answered" | "all_failed" | "budget_blocked" | "cancelled";
 
 /** One model call tried during a turn, in order: the fallback path. */
 export interface ModelAttemptRecord {

@@ -494,8 +494,21 @@ describe("web chat widget in headless Chromium", () => {
     }
   });
 
-  it("receives replies as server-sent events, polling only to catch up when the stream opens", async () => {
+  it("receives replies as server-sent events, token by token as they are written, polling only to catch up when the stream opens", async () => {
     const page = await browser.newPage();
+    // What the widget's stream carries, seen from the page: every token and reply event, in order.
+    await page.addInitScript({
+      content: `(() => {
+        const Native = window.EventSource;
+        window.seenEvents = [];
+        window.EventSource = class extends Native {
+          constructor(url, init) {
+            super(url, init);
+            for (const type of ["token", "reply"]) this.addEventListener(type, (event) => window.seenEvents.push({ type, data: JSON.parse(event.data) }));
+          }
+        };
+      })();`,
+    });
     const reads: string[] = [];
     page.on("request", (request) => {
       if (request.url().includes(`/webchat/${address}/`) && request.method() === "GET")
@@ -514,6 +527,17 @@ describe("web chat widget in headless Chromium", () => {
       expect(reads.filter((read) => read === "stream")).toHaveLength(1);
       expect(reads.filter((read) => read === "messages").length).toBeLessThanOrEqual(2);
       expect(await page.locator("[data-role=agent]").count()).toBe(3);
+      // Each reply came first as its tokens, then whole in their place: no bubble is left streaming.
+      const events = (await page.evaluate("window.seenEvents")) as Array<{ type: string; data: { turn?: string; text: string } }>;
+      const replies = events.filter((event) => event.type === "reply");
+      expect(replies).toHaveLength(2);
+      for (const reply of replies) {
+        const tokens = events.filter((event) => event.type === "token" && event.data.turn === reply.data.turn);
+        expect(tokens.length).toBeGreaterThan(0);
+        expect(events.indexOf(tokens.at(-1)!)).toBeLessThan(events.indexOf(reply));
+        expect(tokens.map((token) => token.data.text).join("")).toBe(reply.data.text);
+      }
+      expect(await page.locator("[data-streaming]").count()).toBe(0);
     } finally {
       await page.close();
     }

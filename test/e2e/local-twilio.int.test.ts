@@ -9,7 +9,8 @@ import { twilioSignature } from "../../core/channels/sms/signature";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { DomainError } from "../../core/errors";
 import { createPoolDb } from "../../db/client";
-import { channels, conversations, messages, roles } from "../../db/schema";
+import { channels, conversations, messages, roles, usageRecords } from "../../db/schema";
+import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai";
 import { createApiKey } from "../../core/access/api-keys";
 import { LOCAL_DEMO_TWILIO, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
 import { asOperator } from "../../scripts/stack/cli";
@@ -21,14 +22,17 @@ import { createTestDatabase, type TestDatabase } from "../support/database";
  * channel verb (the fake Twilio's number then posts to the edge), the edge's signature check, the
  * queue, the pool replying through the Messages API with status callbacks, STOP, calls through
  * ConversationRelay and the call's Durable Object, `npm run chat -- --channel sms` and `npm run call`.
+ * The pool's model is the OpenAI fake, whose streamed answers can be slowed to talk over them.
  */
 describe("SMS and voice through Twilio, end to end", () => {
   let database: TestDatabase;
   let stack: LocalStack;
   let dataDir: string;
   let admin: ReturnType<typeof createPoolDb>;
+  let openai: FakeOpenAI;
 
   beforeAll(async () => {
+    openai = await startFakeOpenAI({ apiKey: "sk-voice" });
     database = await createTestDatabase();
     dataDir = await mkdtemp(join(tmpdir(), "sms-stack-"));
     stack = await startLocalStack({
@@ -37,7 +41,7 @@ describe("SMS and voice through Twilio, end to end", () => {
       withChroma: false,
       demoTwilio: true,
       output: "quiet",
-      poolEnv: { POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "warn" },
+      poolEnv: { POOL_WAIT_TIME_SECONDS: "1", LOG_LEVEL: "warn", OPENAI_API_KEY: "sk-voice", OPENAI_BASE_URL: openai.baseUrl },
     });
     await writeStackState(dataDir, stack);
     admin = createPoolDb(database.adminUrl, { max: 1 });
@@ -46,6 +50,7 @@ describe("SMS and voice through Twilio, end to end", () => {
     await admin?.close();
     await stack?.stop();
     await database?.close();
+    await openai?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -318,6 +323,43 @@ describe("SMS and voice through Twilio, end to end", () => {
         interval: 100,
       })
       .toEqual(["the caller spoke again before this reply"]);
+    await call.hangUp();
+  });
+
+  it("speaks a reply as the model writes it; talking over it stops the model and keeps what the caller heard", async () => {
+    const from = "+14155550306";
+    const call = await twilio().call({ from, to: LOCAL_DEMO_TWILIO.phoneNumber });
+    call.say("is the streaming quick?");
+    // Unhurried: the whole reply arrives token by token before it is recorded.
+    expect(await call.nextReply()).toBe("(gpt-4o-mini) You asked: is the streaming quick?");
+    expect(openai.requests.at(-1)!.body.stream).toBe(true);
+
+    openai.streamChunkDelay(150);
+    const abandoned = openai.abandonedStreams;
+    try {
+      openai.queueReply("Shipping takes three to five working days at home and about a week abroad, tracked all the way to your door.");
+      call.say("how long does shipping take?");
+      await expect.poll(() => call.speaking(), { timeout: 30_000, interval: 20 }).toMatch(/^Shipping takes three/);
+      call.interrupt("Shipping takes");
+      await expect.poll(() => openai.abandonedStreams, { timeout: 30_000, interval: 50 }).toBe(abandoned + 1);
+      await expect
+        .poll(async () => (await callTurns(from)).slice(2).map((turn) => [turn.direction, turn.status, turn.content]), {
+          timeout: 30_000,
+          interval: 100,
+        })
+        .toEqual([
+          ["inbound", "received", "how long does shipping take?"],
+          ["outbound", "sent", "Shipping takes"],
+        ]);
+      const outcomes = await admin.db
+        .select({ outcome: usageRecords.outcome })
+        .from(usageRecords)
+        .innerJoin(conversations, eq(conversations.id, usageRecords.conversationId))
+        .where(eq(conversations.externalKey, from));
+      expect(outcomes.map((row) => row.outcome).sort()).toEqual(["answered", "cancelled"]);
+    } finally {
+      openai.streamChunkDelay(0);
+    }
     await call.hangUp();
   });
 

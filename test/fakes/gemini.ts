@@ -24,7 +24,8 @@ export interface FakeGemini {
 }
 
 /**
- * A loopback fake of the Gemini API's `POST /v1beta/models/{model}:generateContent` (non-streaming),
+ * A loopback fake of the Gemini API's `POST /v1beta/models/{model}:generateContent` (and
+ * `:streamGenerateContent?alt=sse`, a word an event, the usage on the last),
  * keyed by the `x-goog-api-key` header, answering with `candidates` and `usageMetadata` as Google
  * does, so `@google/generative-ai` under LangChain's `ChatGoogleGenerativeAI` is exercised. The
  * answer names the model and repeats the last user text.
@@ -51,7 +52,7 @@ export async function startFakeGemini(options: { apiKey: string }): Promise<Fake
       if (embed[2] === "embedContent") return reply(200, { embedding: { values: fakeEmbedding(texts[0] ?? "") } });
       return reply(200, { embeddings: texts.map((text) => ({ values: fakeEmbedding(text) })) });
     }
-    const match = /^\/v1(?:beta)?\/models\/([^/:]+):generateContent$/.exec(request.url ?? "");
+    const match = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent\?alt=sse)$/.exec(request.url ?? "");
     if (request.method !== "POST" || !match) {
       return reply(404, { error: { code: 404, message: `Method not found: ${request.url}`, status: "NOT_FOUND" } });
     }
@@ -65,6 +66,20 @@ export async function startFakeGemini(options: { apiKey: string }): Promise<Fake
     const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as RecordedGenerateContent["body"];
     requests.push({ apiKey, model, body });
     const promptTokenCount = JSON.stringify(body.contents).length >> 2;
+    const answer = (text: string) => {
+      const candidatesTokenCount = text.length >> 2;
+      const usageMetadata = { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount };
+      const event = (part: string, last: boolean) => ({
+        candidates: [{ content: { role: "model", parts: [{ text: part }] }, ...(last ? { finishReason: "STOP" } : {}), index: 0 }],
+        ...(last ? { usageMetadata } : {}),
+        modelVersion: model,
+      });
+      if (match[2] === "generateContent") return reply(200, event(text, true));
+      const words = text.match(/\s*\S+/g) ?? [""];
+      response.writeHead(200, { "content-type": "text/event-stream" });
+      words.forEach((word, i) => response.write(`data: ${JSON.stringify(event(word, i === words.length - 1))}\r\n\r\n`));
+      response.end();
+    };
     if (failures.count > 0) {
       failures.count--;
       if (failures.fault === "hang") return;
@@ -74,20 +89,10 @@ export async function startFakeGemini(options: { apiKey: string }): Promise<Fake
         });
       if (failures.fault === 500)
         return reply(500, { error: { code: 500, message: "An internal error has occurred.", status: "INTERNAL" } });
-      return reply(200, {
-        candidates: [{ content: { role: "model", parts: [{ text: "" }] }, finishReason: "STOP", index: 0 }],
-        usageMetadata: { promptTokenCount, candidatesTokenCount: 0, totalTokenCount: promptTokenCount },
-        modelVersion: model,
-      });
+      return answer("");
     }
     const lastUser = [...body.contents].reverse().find((content) => content.role === "user");
-    const text = `(${model}) You asked: ${(lastUser?.parts ?? []).map((part) => part.text ?? "").join("")}`;
-    const candidatesTokenCount = text.length >> 2;
-    return reply(200, {
-      candidates: [{ content: { role: "model", parts: [{ text }] }, finishReason: "STOP", index: 0 }],
-      usageMetadata: { promptTokenCount, candidatesTokenCount, totalTokenCount: promptTokenCount + candidatesTokenCount },
-      modelVersion: model,
-    });
+    return answer(`(${model}) You asked: ${(lastUser?.parts ?? []).map((part) => part.text ?? "").join("")}`);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {

@@ -12,6 +12,7 @@ export interface RecordedCompletion {
     max_tokens?: number;
     max_completion_tokens?: number;
     stream?: boolean;
+    stream_options?: { include_usage?: boolean };
     tools?: Array<{ type: "function"; function: { name: string; description?: string; parameters?: unknown } }>;
   };
 }
@@ -33,12 +34,17 @@ export interface FakeOpenAI {
   queueToolCall(call: { name: string; arguments?: Record<string, unknown> }): void;
   /** The next text answers (in order) are these, instead of repeating the user's message. */
   queueReply(content: string): void;
+  /** Streamed answers (`stream: true`) pause this long between chunks (a word each); 0 by default. */
+  streamChunkDelay(ms: number): void;
+  /** Streamed answers whose client hung up before the last chunk (a cancelled turn). */
+  readonly abandonedStreams: number;
   close(): Promise<void>;
 }
 
 /**
- * A loopback fake of OpenAI's Chat Completions API (`POST …/chat/completions`, non-streaming),
- * the wire protocol Groq speaks too: checks the bearer key, answers with a `chat.completion`
+ * A loopback fake of OpenAI's Chat Completions API (`POST …/chat/completions`, whole or streamed
+ * as server-sent `chat.completion.chunk`s with the usage chunk last when asked), the wire
+ * protocol Groq speaks too: checks the bearer key, answers with a `chat.completion`
  * object and its `usage`, so the official SDKs under LangChain's `ChatOpenAI` and `ChatGroq` are
  * what gets exercised. The answer names the model and repeats the last user message; after a tool
  * result it repeats the tool's output (`Tool <name> said: ...`), so tests can see what was sent.
@@ -49,6 +55,8 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
   let failures: { count: number; fault: FakeFault } = { count: 0, fault: 500 };
   const toolCalls: Array<{ name: string; arguments?: Record<string, unknown> }> = [];
   const replies: string[] = [];
+  let chunkDelayMs = 0;
+  let abandonedStreams = 0;
   const server: Server = createServer(async (request, response) => {
     const reply = (status: number, body: unknown) =>
       response
@@ -95,6 +103,23 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
       return reply(400, { error: { message: "We could not parse the JSON body of your request.", type: "invalid_request_error" } });
     }
     requests.push({ authorization, path, body });
+    const answer = async (
+      message: { role: "assistant"; content: string | null; refusal: null; tool_calls?: unknown[] },
+      finishReason = "stop",
+    ) => {
+      const whole = completion(body, message, requests.length, finishReason);
+      if (!body.stream) return reply(200, whole);
+      response.writeHead(200, { "content-type": "text/event-stream", "x-request-id": `req_${requests.length}` });
+      for (const chunk of streamedChunks(whole, message, body.stream_options?.include_usage === true)) {
+        if (response.destroyed) {
+          abandonedStreams++;
+          return;
+        }
+        response.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        if (chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, chunkDelayMs));
+      }
+      response.end("data: [DONE]\n\n");
+    };
     if (failures.count > 0) {
       failures.count--;
       if (failures.fault === "hang") return; // never answers; the client's timeout or the engine's must act
@@ -102,30 +127,25 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
         return reply(429, { error: { message: "Rate limit reached for gpt-4o-mini.", type: "requests", code: "rate_limit_exceeded" } });
       if (failures.fault === 500)
         return reply(500, { error: { message: "The server had an error while processing your request.", type: "server_error" } });
-      return reply(200, completion(body, { role: "assistant", content: "", refusal: null }, requests.length));
+      return answer({ role: "assistant", content: "", refusal: null });
     }
     const last = body.messages.at(-1);
     if (body.tools?.length && last?.role === "user" && toolCalls.length > 0) {
       const call = toolCalls.shift()!;
-      return reply(
-        200,
-        completion(
-          body,
-          {
-            role: "assistant",
-            content: null,
-            refusal: null,
-            tool_calls: [
-              {
-                id: `call_${requests.length}`,
-                type: "function",
-                function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) },
-              },
-            ],
-          },
-          requests.length,
-          "tool_calls",
-        ),
+      return answer(
+        {
+          role: "assistant",
+          content: null,
+          refusal: null,
+          tool_calls: [
+            {
+              id: `call_${requests.length}`,
+              type: "function",
+              function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) },
+            },
+          ],
+        },
+        "tool_calls",
       );
     }
     let content: string;
@@ -140,7 +160,7 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
       const lastUser = [...body.messages].reverse().find((message) => message.role === "user");
       content = `(${body.model}) You asked: ${typeof lastUser?.content === "string" ? lastUser.content : JSON.stringify(lastUser?.content)}`;
     }
-    return reply(200, completion(body, { role: "assistant", content, refusal: null }, requests.length));
+    return answer({ role: "assistant", content, refusal: null });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -157,6 +177,12 @@ export async function startFakeOpenAI(options: { apiKey: string }): Promise<Fake
     },
     queueReply(content) {
       replies.push(content);
+    },
+    streamChunkDelay(ms) {
+      chunkDelayMs = ms;
+    },
+    get abandonedStreams() {
+      return abandonedStreams;
     },
     close() {
       server.closeAllConnections();
@@ -177,6 +203,29 @@ function completion(body: RecordedCompletion["body"], message: Record<string, un
     usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
     system_fingerprint: "fp_fake",
   };
+}
+
+/** A completion as OpenAI streams it: the role, the content a word a chunk (or the tool calls), the finish, then the usage if asked. */
+function streamedChunks(
+  whole: ReturnType<typeof completion>,
+  message: { content: string | null; tool_calls?: unknown[] },
+  includeUsage: boolean,
+): Array<Record<string, unknown>> {
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) => ({
+    id: whole.id,
+    object: "chat.completion.chunk",
+    created: whole.created,
+    model: whole.model,
+    system_fingerprint: whole.system_fingerprint,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    ...(includeUsage ? { usage: null } : {}),
+  });
+  const chunks: Array<Record<string, unknown>> = [chunk({ role: "assistant", content: "", refusal: null })];
+  for (const word of message.content?.match(/\s*\S+/g) ?? []) chunks.push(chunk({ content: word }));
+  (message.tool_calls ?? []).forEach((call, index) => chunks.push(chunk({ tool_calls: [{ index, ...(call as object) }] })));
+  chunks.push(chunk({}, whole.choices[0]!.finish_reason));
+  if (includeUsage) chunks.push({ ...chunk({}), choices: [], usage: whole.usage });
+  return chunks;
 }
 
 /**

@@ -360,6 +360,8 @@ export interface RelayCall {
   dtmf(digit: string): void;
   /** The next `text` message to speak (its tokens up to `last`), in order. */
   nextReply(timeoutMs?: number): Promise<string>;
+  /** The tokens of the reply being spoken so far (before its `last`). */
+  speaking(): string;
   /** Resolves when we end the relay (`end`): the TwiML the `<Connect action>` answered. */
   ended(): Promise<{ handoffData?: string; twiml: string }>;
   /** The caller hangs up: the WebSocket closes. */
@@ -441,6 +443,7 @@ export async function placeCall(options: CallOptions): Promise<RelayCall> {
         });
       });
     },
+    speaking: () => partial,
     ended: () => endPromise,
     hangUp: () =>
       new Promise((resolve) => {

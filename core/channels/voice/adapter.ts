@@ -32,7 +32,7 @@ function callSettingsOf(settings: Record<string, unknown>): CallSettings {
 export const voiceAdapter: ChannelAdapter = {
   kind: "voice",
   displayName: "Voice",
-  capabilities: { textLimit: 4000, buttons: 0, media: false, templates: false, streaming: false, deliveryStatuses: true },
+  capabilities: { textLimit: 4000, buttons: 0, media: false, templates: false, streaming: true, deliveryStatuses: true },
   settings: voiceSettings,
   webhookRoute: "twilio/voice",
   webhook: {

@@ -26,6 +26,19 @@ export async function verifyRelayToken(
 
 export const CALL_SID = /^CA[0-9a-f]{32}$/;
 
+/**
+ * What is left to speak of a reply once its tokens have been streamed into the call: the rest when
+ * the reply continues what was streamed; nothing when what was streamed ends with the reply (the
+ * model spoke before calling a tool, then answered); the whole reply when it is another text (a
+ * fallback model's answer after the first failed mid-stream, or the apology after every model
+ * failed), so the caller always hears the reply that is recorded.
+ */
+export function unspokenRest(streamed: string, reply: string): string {
+  if (reply.startsWith(streamed)) return reply.slice(streamed.length);
+  if (streamed.trimEnd().endsWith(reply.trim())) return "";
+  return reply;
+}
+
 /** What the edge's relay route tells the call's Durable Object when it hands it the WebSocket. */
 export const RELAY_HEADERS = {
   address: "x-voice-address",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { voiceAdapter } from "./adapter";
-import { afterRelayTwiml, readCallSettings, relayMessage, relayToken, verifyRelayToken } from "./relay";
+import { afterRelayTwiml, readCallSettings, relayMessage, relayToken, unspokenRest, verifyRelayToken } from "./relay";
 import { answerCall, twilioVoiceWebhook } from "./webhook";
 
 const address = { tenantId: "6f1c1a52-1f7e-4a51-9b7e-0c1d2e3f4a5b", channelId: "0b6a3c2d-4e5f-4a1b-8c9d-0e1f2a3b4c5d" };
@@ -8,6 +8,16 @@ const callSid = `CA${"3".repeat(32)}`;
 const signingKey = "test-signing-key-with-enough-length-0123456789";
 
 describe("ConversationRelay", () => {
+  it("speaks of a streamed reply only what its tokens did not say", () => {
+    expect(unspokenRest("", "Hello there.")).toBe("Hello there.");
+    expect(unspokenRest("Hello", "Hello there.")).toBe(" there.");
+    expect(unspokenRest("Hello there.", "Hello there.")).toBe("");
+    // The model spoke before calling a tool, then answered: all of it was streamed.
+    expect(unspokenRest("Let me check. It ships today.", "It ships today.")).toBe("");
+    // A fallback's answer after the first model failed mid-stream, or the apology: said whole.
+    expect(unspokenRest("Our ship", "Sorry, something went wrong.")).toBe("Sorry, something went wrong.");
+  });
+
   it("binds a call's token to its channel and call", async () => {
     const token = await relayToken(signingKey, address, callSid);
     expect(await verifyRelayToken(signingKey, address, callSid, token)).toBe(true);

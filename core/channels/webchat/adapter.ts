@@ -5,13 +5,13 @@ import { readChannelSettings, webchatSettings } from "../config";
  * Web chat: the widget talks to the edge's own routes (`/webchat/*`: session, send, stream, read),
  * so there is no provider webhook. There is no provider to call either: the reply row itself is
  * what the visitor's widget reads, so "sending" is recording it as sent, then pushing it into the
- * session's stream on the edge (best effort: a widget that missed it reads it from the messages
+ * session's stream on the edge (where the reply's tokens went while the model wrote it) (best effort: a widget that missed it reads it from the messages
  * list when its stream reconnects, or by polling when it has none).
  */
 export const webchatAdapter: ChannelAdapter = {
   kind: "webchat",
   displayName: "Web chat",
-  capabilities: { textLimit: 32_768, buttons: 0, media: false, templates: false, streaming: false, deliveryStatuses: false },
+  capabilities: { textLimit: 32_768, buttons: 0, media: false, templates: false, streaming: true, deliveryStatuses: false },
   settings: webchatSettings,
   connection: {
     connectFields: { settings: webchatSettings },
@@ -40,7 +40,12 @@ export const webchatAdapter: ChannelAdapter = {
       const pushed = await fetch(replyUrl, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ id: reply.replyId, text: reply.text, at: (deps.now?.() ?? new Date()).toISOString() }),
+        body: JSON.stringify({
+          id: reply.replyId,
+          text: reply.text,
+          at: (deps.now?.() ?? new Date()).toISOString(),
+          ...(reply.inboundProviderMessageId ? { turn: reply.inboundProviderMessageId } : {}),
+        }),
         signal: AbortSignal.timeout(3000),
       }).catch(() => undefined);
       await pushed?.body?.cancel();

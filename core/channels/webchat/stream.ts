@@ -21,14 +21,24 @@ export async function verifyPushToken(
   return constantTimeEqual(token, await pushToken(signingKey, address, sessionId));
 }
 
-/** One reply as the stream carries it (the same shape `GET /webchat/:address/messages` lists). */
+/**
+ * One reply as the stream carries it (the same shape `GET /webchat/:address/messages` lists):
+ * `turn` is the visitor's message it answers (`<session>:<clientMessageId>`), so the widget puts
+ * it in place of the tokens it showed while the reply was written.
+ */
 export interface StreamedReply {
   id: string;
   text: string;
   at: string;
+  turn?: string;
 }
 
 /** A server-sent event for one reply; its id lets a reconnecting widget say where it was. */
 export function replyEvent(reply: StreamedReply): string {
   return `id: ${reply.id}\nevent: reply\ndata: ${JSON.stringify(reply)}\n\n`;
+}
+
+/** A server-sent event for a reply's tokens as the model writes them (no id: a reconnecting widget reads the whole reply instead). */
+export function tokenEvent(tokens: { turn: string; text: string }): string {
+  return `event: token\ndata: ${JSON.stringify(tokens)}\n\n`;
 }

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseChannelAddress, type ChannelAddress } from "../../../core/channels/address";
 import { TwilioRest } from "../../../core/channels/sms/twilio-api";
-import { RELAY_HEADERS, relayMessage } from "../../../core/channels/voice/relay";
+import { RELAY_HEADERS, relayMessage, unspokenRest } from "../../../core/channels/voice/relay";
 import type { Logger } from "../../../core/observability/log";
 import { deliveryStatusMessage, inboundChatMessage } from "../../../core/queue/builders";
 import type { InboundQueue } from "../../../core/queue/sqs";
@@ -13,9 +13,27 @@ const TIME_LIMIT_TEXT = "We have reached the time limit for this call. Thank you
 interface Turn {
   /** The queue message's provider id: `<CallSid>:<n>`. */
   id: string;
-  state: "waiting" | "spoken" | "cancelled";
+  /**
+   * waiting: no word of the reply yet; streaming: its tokens are being spoken; spoken: the whole
+   * reply was sent; cancelled: the caller spoke again before any of it (refused from then on);
+   * interrupted: the caller spoke over it while it streamed (the pool's model call is stopped, and
+   * the reply is recorded as what was heard when it arrives).
+   */
+  state: "waiting" | "streaming" | "spoken" | "cancelled" | "interrupted";
+  /** The tokens sent to Twilio so far. */
+  streamed: string;
+  /** What the caller heard of an interrupted reply (Twilio's `utteranceUntilInterrupt`). */
+  heard?: string;
   /** The id the reply is recorded under once spoken (`voice:<CallSid>:<n>`). */
   messageId?: string;
+}
+
+/** What the pool posts: a reply's tokens as the model writes them (core/channels/reply-stream.ts), or the whole reply once recorded. */
+interface PoolPost {
+  turn?: unknown;
+  tokens?: unknown;
+  text?: unknown;
+  handoff?: unknown;
 }
 
 /**
@@ -23,9 +41,12 @@ interface Turn {
  * the call SID: it holds the relay WebSocket for the call's length. Each final `prompt` goes to
  * the inbound queue as the caller's message (`<CallSid>:<n>`, in the call's order); the pool's
  * reply comes back as `POST …/reply` and is sent to Twilio as text to speak (a handoff then ends
- * the relay, so `<Connect action>` transfers the call). The caller talking again before a reply
- * came cancels that turn (its reply is refused and recorded as not spoken); an `interrupt` of a
- * reply being spoken is queued as a delivery status carrying what was heard. A dropped socket ends
+ * the relay, so `<Connect action>` transfers the call). While the model writes, its tokens come as
+ * `POST …/reply {turn, tokens}` and are spoken at once; the whole reply then only completes them.
+ * The caller talking again before a reply came cancels that turn (its reply is refused and
+ * recorded as not spoken); talking over a reply being streamed answers the pool's next tokens
+ * with 409, which stops its model call; an `interrupt` of a reply being spoken is queued as a
+ * delivery status carrying what was heard, so the conversation keeps that. A dropped socket ends
  * the call: what was said is already queued, and later replies are refused (410) and recorded as
  * failed, so nothing is lost or retried forever. The alarm ends a call at its length limit.
  */
@@ -47,9 +68,12 @@ export class VoiceCall extends DurableObject<Env> {
     if (request.headers.get("upgrade")?.toLowerCase() === "websocket") return this.#open(request);
     const url = new URL(request.url);
     if (request.method === "POST" && url.pathname === "/wait") return this.#waitFor(request);
-    if (request.method === "POST" && url.searchParams.get("g") === "1") return this.#keep(request);
-    if (request.method === "POST") return this.#reply(request);
-    return Response.json({ error: "not_found" }, { status: 404 });
+    if (request.method !== "POST") return Response.json({ error: "not_found" }, { status: 404 });
+    const body = (await request.json().catch(() => ({}))) as PoolPost;
+    const gathered = url.searchParams.get("g") === "1";
+    // `<Say>` speaks whole replies only: a `<Gather>` call takes no tokens.
+    if (typeof body.tokens === "string") return gathered ? Response.json({ streaming: false }) : this.#stream(body.turn, body.tokens);
+    return gathered ? this.#keep(body) : this.#reply(body);
   }
 
   override async alarm(): Promise<void> {
@@ -139,8 +163,11 @@ export class VoiceCall extends DurableObject<Env> {
     const address = this.#address;
     const queue = this.#queue();
     if (!address || !queue || !this.#caller) return;
-    for (const turn of this.#turns) if (turn.state === "waiting") turn.state = "cancelled";
-    const turn: Turn = { id: `${this.#callSid}:${this.#turns.length + 1}`, state: "waiting" };
+    for (const turn of this.#turns) {
+      if (turn.state === "waiting") turn.state = "cancelled";
+      if (turn.state === "streaming") this.#interrupt(turn, turn.streamed);
+    }
+    const turn: Turn = { id: `${this.#callSid}:${this.#turns.length + 1}`, state: "waiting", streamed: "" };
     this.#turns.push(turn);
     const now = new Date();
     try {
@@ -170,12 +197,25 @@ export class VoiceCall extends DurableObject<Env> {
     }
   }
 
-  /** The caller talked over a reply: what they heard of it is recorded in place of the written reply. */
+  /**
+   * The caller talked over a reply: what they heard of it is recorded in place of the written
+   * reply, now for a reply already recorded, or when it arrives for one still being streamed.
+   */
   async #interrupted(heard: string): Promise<void> {
+    const latest = [...this.#turns].reverse().find((turn) => turn.state === "spoken" || turn.state === "streaming");
+    if (latest?.state === "streaming") return this.#interrupt(latest, heard);
+    if (latest?.messageId) await this.#recordHeard(latest.messageId, heard);
+  }
+
+  #interrupt(turn: Turn, heard: string): void {
+    turn.state = "interrupted";
+    turn.heard = heard;
+  }
+
+  async #recordHeard(messageId: string, heard: string): Promise<void> {
     const address = this.#address;
-    const spoken = [...this.#turns].reverse().find((turn) => turn.state === "spoken");
     const queue = this.#queue();
-    if (!address || !spoken?.messageId || !queue) return;
+    if (!address || !queue) return;
     const now = new Date();
     await queue
       .enqueue(
@@ -185,27 +225,52 @@ export class VoiceCall extends DurableObject<Env> {
             channelId: address.channelId,
             channelKind: "voice",
             conversationKey: this.#caller,
-            providerMessageId: `interrupt:${spoken.messageId}`,
+            providerMessageId: `interrupt:${messageId}`,
             receivedAt: now,
           },
-          { outboundProviderMessageId: spoken.messageId, status: "delivered", spoken: heard, at: now.toISOString() },
+          { outboundProviderMessageId: messageId, status: "delivered", spoken: heard, at: now.toISOString() },
         ),
       )
       .catch(() => this.#logger()?.log("warn", "voice.interrupt_not_recorded", { callSid: this.#callSid }));
   }
 
-  /** The pool's reply for a turn: spoken now, or refused when the turn was cancelled or the call is over. */
-  async #reply(request: Request): Promise<Response> {
-    const body = (await request.json().catch(() => ({}))) as { turn?: unknown; text?: unknown; handoff?: unknown };
-    const turn = this.#turns.find((candidate) => candidate.id === body.turn);
-    if (typeof body.text !== "string") return Response.json({ error: "a reply needs its text" }, { status: 400 });
+  /** A turn the pool may still speak into, or the answer refusing it (the call is over, the caller spoke again). */
+  #speakable(turnId: unknown): Turn | Response {
+    const turn = this.#turns.find((candidate) => candidate.id === turnId);
     if (!this.#socket || this.#ended) return Response.json({ error: "the call has ended" }, { status: 410 });
     if (!turn) return Response.json({ error: "no such turn in this call" }, { status: 410 });
     if (turn.state === "cancelled") return Response.json({ error: "the caller spoke again before this reply" }, { status: 409 });
+    return turn;
+  }
+
+  /** Tokens of a reply as the model writes them, spoken at once; 409 once the caller has spoken over it. */
+  #stream(turnId: unknown, tokens: string): Response {
+    const turn = this.#speakable(turnId);
+    if (turn instanceof Response) return turn;
+    if (turn.state === "interrupted") return Response.json({ error: "the caller interrupted this reply" }, { status: 409 });
+    // A late request after the whole reply: nothing more to say.
+    if (turn.state === "spoken") return Response.json({ streaming: false });
+    turn.state = "streaming";
+    turn.streamed += tokens;
+    this.#send({ type: "text", token: tokens, last: false });
+    return Response.json({ streaming: true });
+  }
+
+  /** The pool's whole reply for a turn: spoken now (what its tokens did not say yet), or refused when the turn was cancelled or the call is over. */
+  async #reply(body: PoolPost): Promise<Response> {
+    if (typeof body.text !== "string") return Response.json({ error: "a reply needs its text" }, { status: 400 });
+    const turn = this.#speakable(body.turn);
+    if (turn instanceof Response) return turn;
     if (turn.state === "spoken") return Response.json({ messageId: turn.messageId });
-    turn.state = "spoken";
+    const interrupted = turn.state === "interrupted";
     turn.messageId = `voice:${turn.id}`;
-    this.#send({ type: "text", token: body.text, last: true });
+    if (interrupted) {
+      // Queued before the pool records the reply as sent; the status follows it in the conversation's order.
+      await this.#recordHeard(turn.messageId, turn.heard ?? turn.streamed);
+    } else {
+      this.#send({ type: "text", token: unspokenRest(turn.streamed, body.text), last: true });
+    }
+    turn.state = "spoken";
     if (body.handoff === true) {
       this.#send({ type: "end", handoffData: JSON.stringify({ reason: "handoff" }) });
       this.#ended = true;
@@ -214,8 +279,7 @@ export class VoiceCall extends DurableObject<Env> {
   }
 
   /** `<Gather>` calls: the pool's reply is kept until the call's wait step takes it. */
-  async #keep(request: Request): Promise<Response> {
-    const body = (await request.json().catch(() => ({}))) as { turn?: unknown; text?: unknown; handoff?: unknown };
+  async #keep(body: PoolPost): Promise<Response> {
     if (typeof body.turn !== "string" || typeof body.text !== "string")
       return Response.json({ error: "a reply needs its turn and text" }, { status: 400 });
     this.#kept.set(body.turn, { text: body.text, handoff: body.handoff === true });

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { replyEvent, type StreamedReply } from "../../../core/channels/webchat/stream";
+import type { StreamedTokens } from "../../../core/channels/reply-stream";
+import { replyEvent, tokenEvent, type StreamedReply } from "../../../core/channels/webchat/stream";
 import type { Env } from "../env";
 
 /** Idle connections are closed by proxies after a minute or two; a comment line keeps them open. */
@@ -9,7 +10,9 @@ const encoder = new TextEncoder();
 /**
  * One web chat session's live replies, as a Durable Object named by the channel address and the
  * session: it holds the session's open server-sent-events streams (a visitor may have the chat in
- * two tabs) and writes each reply the pool pushes to all of them. It keeps no messages: a widget
+ * two tabs) and writes each reply the pool pushes to all of them, and before it the reply's tokens
+ * as the model writes them (answering `streaming: false` when nobody listens, so the pool stops
+ * sending them). It keeps no messages: a widget
  * that was not connected reads what it missed from `GET /webchat/:address/messages` (it does on
  * every (re)connection), so a push that finds no listener loses nothing.
  */
@@ -20,11 +23,16 @@ export class WebchatStream extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     if (request.method === "GET") return this.#listen(request);
     if (request.method === "POST") {
-      const reply = (await request.json().catch(() => undefined)) as Partial<StreamedReply> | undefined;
-      if (!reply || typeof reply.id !== "string" || typeof reply.text !== "string" || typeof reply.at !== "string") {
+      const posted = (await request.json().catch(() => undefined)) as (Partial<StreamedReply> & Partial<StreamedTokens>) | undefined;
+      const turn = typeof posted?.turn === "string" ? posted.turn : undefined;
+      if (turn && typeof posted?.tokens === "string") {
+        const listeners = this.#listeners.size ? await this.#write(tokenEvent({ turn, text: posted.tokens })) : 0;
+        return Response.json({ listeners, streaming: listeners > 0 });
+      }
+      if (!posted || typeof posted.id !== "string" || typeof posted.text !== "string" || typeof posted.at !== "string") {
         return Response.json({ error: "a reply needs id, text and at" }, { status: 400 });
       }
-      const listeners = await this.#write(replyEvent({ id: reply.id, text: reply.text, at: reply.at }));
+      const listeners = await this.#write(replyEvent({ id: posted.id, text: posted.text, at: posted.at, ...(turn ? { turn } : {}) }));
       return Response.json({ listeners });
     }
     return Response.json({ error: "not_found" }, { status: 404 });

@@ -7,8 +7,9 @@
  *
  * It opens a session on first use (kept in sessionStorage for the tab), sends messages with a
  * client id (so a retried send is stored once), and receives replies as server-sent events while
- * open, reading what it missed whenever the stream (re)opens; where the stream is unavailable it
- * polls every 1.5 s instead.
+ * open: the tokens of a reply as the model writes them, then the whole reply in their place. It
+ * reads what it missed whenever the stream (re)opens; where the stream is unavailable it polls
+ * every 1.5 s instead.
  * Replies are inserted with textContent: nothing a model writes is parsed as HTML.
  */
 export const WIDGET_SCRIPT = String.raw`(function () {
@@ -19,7 +20,7 @@ export const WIDGET_SCRIPT = String.raw`(function () {
   var base = new URL(script.src).origin + "/webchat/" + encodeURIComponent(channel || "");
   var title = script.getAttribute("data-title") || "Chat with us";
   var storeKey = "agent-webchat:" + channel;
-  var session = null, opening = null, cursor = null, timer = null, stream = null, seen = {};
+  var session = null, opening = null, cursor = null, timer = null, stream = null, seen = {}, drafts = {};
   try { var saved = JSON.parse(sessionStorage.getItem(storeKey) || "null"); if (saved && saved.expiresAt > Date.now() + 60000) session = saved; } catch (e) {}
 
   var host = document.createElement("div");
@@ -47,6 +48,7 @@ export const WIDGET_SCRIPT = String.raw`(function () {
     item.textContent = text;
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
+    return item;
   }
   function call(method, path, body) {
     var headers = { "content-type": "application/json" };
@@ -73,7 +75,22 @@ export const WIDGET_SCRIPT = String.raw`(function () {
       if (page.cursor) cursor = page.cursor;
     }, function (e) { if (e.status === 401) { session = null; try { sessionStorage.removeItem(storeKey); } catch (x) {} } });
   }
-  function show(m) { if (!seen[m.id]) { seen[m.id] = 1; add("a", m.text); } }
+  // A reply takes the place of the tokens shown for its turn while it was written.
+  function show(m) {
+    if (seen[m.id]) return;
+    seen[m.id] = 1;
+    var draft = m.turn && drafts[m.turn];
+    if (!draft) return add("a", m.text);
+    delete drafts[m.turn];
+    draft.textContent = m.text;
+    draft.removeAttribute("data-streaming");
+  }
+  function write(t) {
+    var draft = drafts[t.turn];
+    if (!draft) { draft = drafts[t.turn] = add("a", ""); draft.setAttribute("data-streaming", ""); }
+    draft.textContent += t.text;
+    log.scrollTop = log.scrollHeight;
+  }
   function pollEvery() { if (!timer) timer = setInterval(poll, 1500); }
   function quiet() { clearInterval(timer); timer = null; if (stream) { stream.close(); stream = null; } }
   function listen() {
@@ -81,6 +98,7 @@ export const WIDGET_SCRIPT = String.raw`(function () {
     stream = new EventSource(base + "/stream?token=" + encodeURIComponent(session.token));
     stream.addEventListener("open", function () { clearInterval(timer); timer = null; poll(); });
     stream.addEventListener("reply", function (event) { try { show(JSON.parse(event.data)); } catch (e) {} });
+    stream.addEventListener("token", function (event) { try { write(JSON.parse(event.data)); } catch (e) {} });
     stream.addEventListener("error", function () { if (stream && stream.readyState === 2) { stream = null; pollEvery(); } });
   }
   launcher.addEventListener("click", function () {

@@ -1,4 +1,5 @@
 import { and, asc, eq, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { z } from "zod";
@@ -19,6 +20,9 @@ import { webchatLimiter } from "../webchat-limits";
 import { WIDGET_SCRIPT } from "./webchat-widget";
 import { issueDetails } from "../../../core/errors";
 import { inboundChatMessage } from "../../../core/queue/builders";
+
+/** The visitor's messages replies answer (a reply names its turn, so the widget replaces the tokens it showed). */
+const answered = alias(messages, "answered");
 
 const SESSION_SECONDS = 24 * 60 * 60;
 /** A cursor is the last reply's `created_at` as PostgreSQL prints it (microseconds kept). */
@@ -178,9 +182,15 @@ export const webchatRoutes = new Hono<AppEnv>()
     }
     const rows = await withTenant(c.get("db")!, address.tenantId, (tx) =>
       tx
-        .select({ id: messages.id, text: messages.content, at: sql<string>`${messages.createdAt}::text` })
+        .select({
+          id: messages.id,
+          text: messages.content,
+          at: sql<string>`${messages.createdAt}::text`,
+          turn: answered.providerMessageId,
+        })
         .from(messages)
         .innerJoin(conversations, eq(conversations.id, messages.conversationId))
+        .leftJoin(answered, eq(answered.id, messages.replyToMessageId))
         .where(
           and(
             eq(messages.tenantId, address.tenantId),
@@ -195,7 +205,10 @@ export const webchatRoutes = new Hono<AppEnv>()
         .limit(50),
     );
     return withCors(
-      c.json({ messages: rows.map((row) => ({ id: row.id, text: row.text, at: row.at })), cursor: rows.at(-1)?.at ?? after ?? null }),
+      c.json({
+        messages: rows.map((row) => ({ id: row.id, text: row.text, at: row.at, ...(row.turn ? { turn: row.turn } : {}) })),
+        cursor: rows.at(-1)?.at ?? after ?? null,
+      }),
       session.origin,
     );
   });

@@ -17,6 +17,7 @@ import { integrationTools } from "../integrations";
 import { integrationConfig } from "../../../core/integrations/config";
 import { channelAdapter } from "../../../core/channels/registry";
 import type { EndUserIdentity } from "../../../core/channels/adapter";
+import { replyStream } from "../../../core/channels/reply-stream";
 import { AllModelsFailedError } from "../turn-errors";
 import type { InboundContext } from "./context";
 import { DEFAULT_MAX_RECEIVES, type Delivery, type TurnDependencies } from "./types";
@@ -109,6 +110,7 @@ export async function decideReply(
           return [];
         })
     : [];
+  const stream = liveReply(context, logger);
   const result = await runEngineTurn({
     agent: {
       id: context.agent.id,
@@ -142,7 +144,8 @@ export async function decideReply(
     budget: state,
     providers,
     timeoutMs: deps.modelEnv.MODEL_TIMEOUT_MS,
-  });
+    ...(stream ? { stream } : {}),
+  }).finally(() => stream?.close());
   const path = result.attempts.map((a) => `${a.provider}:${a.model}=${a.outcome}`);
   deps.metrics?.engineTurn(result);
   if (state === "soft_limit") deps.metrics?.budgetEvent("budget.soft_limit");
@@ -153,6 +156,7 @@ export async function decideReply(
   }
   if (!result.ok)
     logger.log("error", "turn.all_models_failed", { path, receiveCount: delivery.receiveCount, maxReceives, willRetry: false });
+  else if (result.cancelled) logger.log("info", "turn.cancelled", { path, streamedChars: result.text.length });
   else
     logger.log("info", "turn.answered", {
       answeredBy: path.at(-1),
@@ -164,7 +168,7 @@ export async function decideReply(
   const memory = deps.memory;
   // Keyed by the inbound message: a redelivered turn overwrites its own memory, never adds one.
   const remember =
-    result.ok && memory
+    result.ok && !result.cancelled && memory
       ? () =>
           memory
             .remember({
@@ -189,7 +193,7 @@ export async function decideReply(
       outputTokens: result.outputTokens,
       costNanoUsd: result.costNanoUsd,
       latencyMs: result.latencyMs,
-      outcome: result.ok ? "answered" : "all_failed",
+      outcome: result.cancelled ? "cancelled" : result.ok ? "answered" : "all_failed",
       selection: result.selection,
       fallbackPath: result.attempts,
       toolCalls: result.toolCalls,
@@ -201,6 +205,17 @@ export async function decideReply(
     ...(state === "soft_limit" ? { alert: budgetAlert("budget.soft_limit") } : {}),
     ...(remember ? { afterReply: remember } : {}),
   };
+}
+
+/**
+ * The reply's live end, for a channel that shows a reply while it is written (a call, a watched
+ * web chat) when the edge put one on the message: the URL the whole reply goes to later.
+ */
+function liveReply(context: InboundContext, logger: Logger) {
+  const replyUrl = context.inbound.sender?.replyUrl;
+  const turn = context.inbound.providerMessageId;
+  if (!channelAdapter(context.channel.kind)?.capabilities.streaming || typeof replyUrl !== "string" || !turn) return undefined;
+  return replyStream({ url: replyUrl, turn, logger });
 }
 
 /** The person as the channel identifies them (a WhatsApp number), for integration tools' lookups. */
