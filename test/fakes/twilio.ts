@@ -362,6 +362,8 @@ export interface RelayCall {
   nextReply(timeoutMs?: number): Promise<string>;
   /** The tokens of the reply being spoken so far (before its `last`). */
   speaking(): string;
+  /** Resolves on the next `text` message (a reply's first token, when asked before the prompt). */
+  nextToken(timeoutMs?: number): Promise<void>;
   /** Resolves when we end the relay (`end`): the TwiML the `<Connect action>` answered. */
   ended(): Promise<{ handoffData?: string; twiml: string }>;
   /** The caller hangs up: the WebSocket closes. */
@@ -391,12 +393,15 @@ export async function placeCall(options: CallOptions): Promise<RelayCall> {
   const replies: string[] = [];
   const waiting: Array<(text: string) => void> = [];
   let partial = "";
+  let tokenWaiters: Array<() => void> = [];
   let endResolve: (value: { handoffData?: string; twiml: string }) => void = () => {};
   const endPromise = new Promise<{ handoffData?: string; twiml: string }>((resolve) => (endResolve = resolve));
   socket.on("message", (data) => {
     const message = JSON.parse(String(data)) as { type: string; token?: string; last?: boolean; handoffData?: string };
     if (message.type === "text") {
       partial += message.token ?? "";
+      for (const wake of tokenWaiters) wake();
+      tokenWaiters = [];
       if (message.last !== false) {
         const waiter = waiting.shift();
         if (waiter) waiter(partial);
@@ -444,6 +449,15 @@ export async function placeCall(options: CallOptions): Promise<RelayCall> {
       });
     },
     speaking: () => partial,
+    nextToken(timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`fake Twilio: no token on call ${callSid} within ${timeoutMs} ms`)), timeoutMs);
+        tokenWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
     ended: () => endPromise,
     hangUp: () =>
       new Promise((resolve) => {
