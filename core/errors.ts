@@ -21,11 +21,16 @@ export class DomainError extends Error {
 }
 
 /** 503: something the verb needs is not configured or not reachable here; its code is the client's code. */
-export type DomainStatus = 400 | 403 | 404 | 409 | 422 | 503;
+export type DomainStatus = 400 | 402 | 403 | 404 | 409 | 422 | 503;
 
 /** The client-facing code for a status; a DomainError whose code differs carries it as `reason`. */
-export const GENERIC_CODES: Record<Exclude<DomainStatus, 503>, "INVALID_REQUEST" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT"> = {
+export const GENERIC_CODES: Record<
+  Exclude<DomainStatus, 503>,
+  "INVALID_REQUEST" | "PLAN_LIMIT_REACHED" | "FORBIDDEN" | "NOT_FOUND" | "CONFLICT"
+> = {
   400: "INVALID_REQUEST",
+  /** The tenant's plan does not allow it: the details say which limit and which plans lift it. */
+  402: "PLAN_LIMIT_REACHED",
   403: "FORBIDDEN",
   404: "NOT_FOUND",
   409: "CONFLICT",
@@ -56,7 +61,13 @@ export class InvalidRequestError extends DomainError {
 /** A dependency of the verb is missing here (no keyring, no tool runner): 503 with its own code; the client may retry later. */
 export class UnavailableError extends DomainError {
   constructor(
-    code: "SECRETS_UNAVAILABLE" | "CHANNELS_UNAVAILABLE" | "TOOL_RUNNER_UNAVAILABLE" | "INTEGRATION_NOT_CONFIGURED" | "AUTH0_UNAVAILABLE",
+    code:
+      | "SECRETS_UNAVAILABLE"
+      | "CHANNELS_UNAVAILABLE"
+      | "TOOL_RUNNER_UNAVAILABLE"
+      | "INTEGRATION_NOT_CONFIGURED"
+      | "AUTH0_UNAVAILABLE"
+      | "BILLING_UNAVAILABLE",
     message: string,
   ) {
     super(code, 503, message);

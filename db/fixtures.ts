@@ -36,6 +36,7 @@ export interface TenantGraph {
     integration_events: typeof s.integrationEvents.$inferInsert;
     sign_in_links: typeof s.signInLinks.$inferInsert;
     data_transfers: typeof s.dataTransfers.$inferInsert;
+    usage_reports: typeof s.usageReports.$inferInsert;
   };
 }
 
@@ -70,6 +71,7 @@ export const tenantOwnedTables = {
   integration_events: s.integrationEvents,
   sign_in_links: s.signInLinks,
   data_transfers: s.dataTransfers,
+  usage_reports: s.usageReports,
 } as const;
 
 /**
@@ -92,7 +94,7 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
   ];
   const tag = tenantId.slice(0, 8) + "-" + userId.slice(0, 8);
   return {
-    tenant: { id: tenantId, name: `Tenant ${tag}`, slug: `t-${tag}` },
+    tenant: { id: tenantId, name: `Tenant ${tag}`, slug: `t-${tag}`, plan: "business" },
     user: { id: userId, authSubject: `auth0|${userId}`, email: `${userId}@example.test`, name: "Test user" },
     rows: {
       roles: { id: roleId, tenantId, name: `role-${tag}`, permissions: ["agents:read"] },
@@ -183,6 +185,13 @@ export function buildTenantGraph(tenantId: string = randomUUID()): TenantGraph {
       integration_events: { tenantId, provider: "stripe", externalId: `evt_${tag}`, kind: "fixture" },
       sign_in_links: { tenantId, userId, tokenHash: `hash-${tag}`, expiresAt: new Date(Date.now() + 600_000) },
       data_transfers: { tenantId, kind: "export", status: "failed", requestedBy: `user:${userId}` },
+      usage_reports: {
+        tenantId,
+        meter: `fixture-${tag}`,
+        periodStart: new Date("2026-01-01T00:00:00Z"),
+        quantity: 1,
+        identifier: `${tenantId}:fixture:${tag}`,
+      },
     },
   };
 }

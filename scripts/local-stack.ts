@@ -1,4 +1,5 @@
 import { startPrometheus, type PrometheusHandle } from "./stack/prometheus";
+import { DEFAULT_PLANS } from "../core/billing/plans";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -338,6 +339,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => edge.stop());
     announce("edge", edge.url);
     mail?.forwardTo(edge.url);
+    // The platform's billing webhook endpoint, as registered in its Stripe dashboard.
+    if (integrations)
+      integrations.stripe.billing.webhook = {
+        url: `${edge.url}/webhooks/billing/stripe`,
+        secret: LOCAL_BILLING.BILLING_STRIPE_WEBHOOK_SECRET,
+      };
     await mail?.storeLargeIn(sqs.endpoint);
     if (mail && demo?.sesChannelId) {
       // As a tenant subscribes its receipt rule's topic to the channel's webhookUrl; the edge confirms it.
@@ -509,6 +516,21 @@ export const LOCAL_INTEGRATION_APPS = {
   STRIPE_SECRET_KEY: "sk_test_local_platform_key",
 } as const;
 
+/**
+ * The platform's own Stripe account on the same fake (Stripe Billing): its key, the signing secret
+ * of its webhook endpoint (pointed at the edge once it runs), and the plans with local prices, so
+ * the console's Billing panel upgrades through a Checkout page that pays at once.
+ */
+export const LOCAL_BILLING = {
+  BILLING_STRIPE_SECRET_KEY: "sk_test_local_billing_key",
+  BILLING_STRIPE_WEBHOOK_SECRET: "whsec_local_billing_endpoint",
+  BILLING_PLANS: JSON.stringify({
+    ...DEFAULT_PLANS,
+    pro: { ...DEFAULT_PLANS.pro, stripePriceId: "price_local_pro" },
+    business: { ...DEFAULT_PLANS.business, stripePriceId: "price_local_business" },
+  }),
+} as const;
+
 export interface DemoIntegrations {
   hubspot: FakeHubSpot;
   salesforce: FakeSalesforce;
@@ -540,6 +562,7 @@ async function startDemoIntegrations(
   const stripe = await startFakeStripe({
     clientId: apps.STRIPE_CLIENT_ID,
     platformKey: apps.STRIPE_SECRET_KEY,
+    billingKey: LOCAL_BILLING.BILLING_STRIPE_SECRET_KEY,
     port: await preferredPort(ports.stripe),
   });
   stops.push(() => stripe.close());
@@ -565,6 +588,7 @@ async function startDemoIntegrations(
       SALESFORCE_LOGIN_URL: salesforce.url,
       STRIPE_API_BASE: stripe.url,
       STRIPE_CONNECT_BASE: stripe.url,
+      ...LOCAL_BILLING,
     },
   };
 }

@@ -86,8 +86,14 @@ export async function seedDemo(adminUrl: string, opts: SeedDemoOptions): Promise
       await tx.execute(sql`select set_config('app.tenant_id', ${DEMO_TENANT_ID}, true)`);
       await tx
         .insert(tenants)
-        .values({ id: DEMO_TENANT_ID, name: "Demo", slug: "demo", auth0OrgId: DEMO_AUTH0_ORG_ID })
+        .values({ id: DEMO_TENANT_ID, name: "Demo", slug: "demo", auth0OrgId: DEMO_AUTH0_ORG_ID, plan: "business" })
         .onConflictDoNothing();
+      // The demo shows every module (phone calls included): a demo seeded before plans existed moves
+      // from the free plan to Business, unless it has since subscribed through Stripe.
+      await tx
+        .update(tenants)
+        .set({ plan: "business" })
+        .where(and(eq(tenants.id, DEMO_TENANT_ID), eq(tenants.plan, "free"), isNull(tenants.stripeCustomerId)));
       // Demo tenants seeded before Auth0 sign-in existed get the placeholder; a real id set since is kept.
       await tx
         .update(tenants)

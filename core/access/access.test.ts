@@ -13,10 +13,11 @@ import {
 import { InvalidRequestError } from "../errors";
 
 describe("permissions", () => {
-  it("are module:action for nine modules and three actions", () => {
-    expect(ALL_PERMISSIONS).toHaveLength(27);
+  it("are module:action for ten modules and three actions", () => {
+    expect(ALL_PERMISSIONS).toHaveLength(30);
     expect(ALL_PERMISSIONS).toContain("integrations:delete");
     expect(ALL_PERMISSIONS).toContain("contacts:delete");
+    expect(ALL_PERMISSIONS).toContain("billing:write");
   });
 
   it("give admin everything, editor no user management, viewer reads only", () => {

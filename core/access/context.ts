@@ -5,6 +5,7 @@ import type { Keyring } from "../crypto/secrets";
 import type { OutboundPolicy } from "../http/url-policy";
 import type { IntegrationConfig } from "../integrations/config";
 import type { Auth0Management } from "./auth0-management";
+import type { BillingConfig } from "../billing/config";
 
 /**
  * Who is calling, always inside exactly one tenant: a signed-in user, an API key, or `system`
@@ -61,6 +62,8 @@ export interface DomainServices {
    * Auth0, LOCAL_SIGN_IN) through a one-time acceptance link under our public base URL.
    */
   invitations?: { via: "auth0"; auth0: Auth0Management } | { via: "link"; publicBaseUrl: string };
+  /** The plans (limits the verbs enforce) and the platform's Stripe account; absent: the default plans, no checkout. */
+  billing?: BillingConfig;
 }
 
 export interface IntegrationServices {

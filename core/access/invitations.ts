@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import { requireWithinPlan } from "../billing/limits";
 import type { z } from "zod";
 import type { Database } from "../../db/client";
 import { type Invitation, invitations, memberships, roles, tenants, users } from "../../db/schema";
@@ -66,6 +67,7 @@ export async function createInvitation({
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.tenantId, ctx.tenantId), eq(sql`lower(${users.email})`, email)));
   if (member) throw new ConflictError("Someone with this email is already a member.");
+  await requireWithinPlan(ctx, "seats");
   // An expired, unaccepted invitation would block the unique index: replace it.
   await ctx.tx
     .delete(invitations)

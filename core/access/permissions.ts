@@ -4,8 +4,22 @@ import { DomainError } from "../errors";
  * from the database, so a module added later reaches every tenant's admins and editors at once;
  * custom roles store theirs (validated against {@link ALL_PERMISSIONS}).
  */
-/** `contacts`: the end users' data (export, erasure); admins only among the built-in roles. */
-export const MODULES = ["agents", "tools", "knowledge", "channels", "integrations", "users", "analytics", "settings", "contacts"] as const;
+/**
+ * `contacts`: the end users' data (export, erasure); `billing`: the plan, checkout and invoices.
+ * Both are admins' only among the built-in roles.
+ */
+export const MODULES = [
+  "agents",
+  "tools",
+  "knowledge",
+  "channels",
+  "integrations",
+  "users",
+  "analytics",
+  "settings",
+  "contacts",
+  "billing",
+] as const;
 export const ACTIONS = ["read", "write", "delete"] as const;
 
 export type Module = (typeof MODULES)[number];

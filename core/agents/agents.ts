@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { requireWithinPlan } from "../billing/limits";
 import { z } from "zod";
 import {
   agents,
@@ -87,6 +88,7 @@ export async function getAgent({ ctx, input }: { ctx: DomainContext; input: { ag
 export async function createAgent({ ctx, input }: { ctx: DomainContext; input: CreateAgentInput }): Promise<AgentView> {
   requirePermission(ctx, "agents:write");
   const config = parseOrThrow(createAgentInput, input);
+  await requireWithinPlan(ctx, "agents");
   await checkReferences(ctx, config);
   const [agent] = await ctx.tx
     .insert(agents)

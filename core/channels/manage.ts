@@ -1,4 +1,5 @@
 import { and, desc, eq, inArray, isNull, or, sql } from "drizzle-orm";
+import { requireModule, requireWithinPlan } from "../billing/limits";
 import { agents, channels, messages, type Channel } from "../../db/schema";
 import { recordAudit } from "../access/audit";
 import type { AccessContext } from "../access/context";
@@ -54,6 +55,9 @@ export async function connectChannel({ ctx, input }: { ctx: Ctx; input: ConnectC
   const env = environmentOf(ctx);
   const adapter = adapterOf(input.kind);
   await requireAgent(ctx, input.agentId);
+  // Before the provider is called: a refused channel leaves nothing set up there.
+  await requireWithinPlan(ctx, "channels");
+  if (adapter.kind === "voice") await requireModule(ctx, "voice");
   const id = crypto.randomUUID();
   const target = { tenantId: ctx.tenantId, id };
   const secrets = pickCredentials(adapter, input);

@@ -21,6 +21,7 @@ export const NOT_EXPORTED = {
   sign_in_links: "one-time sign-in tokens",
   oauth_states: "in-flight OAuth handshakes",
   data_transfers: "the exports and imports themselves",
+  usage_reports: "the platform's own billing records (what was reported to its Stripe account)",
 } as const satisfies Partial<Record<TenantOwnedTable, string>>;
 
 /** Every other tenant-owned table, in the schema list's foreign-key order (an import inserts in it). */

@@ -1,4 +1,5 @@
 import { and, eq, lt, sql } from "drizzle-orm";
+import { requireModule } from "../billing/limits";
 import { z } from "zod";
 import type { Transaction } from "../../db/client";
 import { integrationConnections, oauthStates, type IntegrationConnection } from "../../db/schema";
@@ -122,6 +123,7 @@ export async function startOAuth({
   input: { provider: string };
 }): Promise<{ authorizationUrl: string; expiresAt: string }> {
   requirePermission(ctx, "integrations:write");
+  await requireModule(ctx, "integrations");
   const { services, keyring } = servicesOf(ctx);
   const provider = providerOf(input.provider);
   const app = provider.oauth.app(services.config);
@@ -175,6 +177,7 @@ export async function connectWithToken({
   input: { provider: string; credentials: Record<string, unknown> };
 }): Promise<ConnectionDto> {
   requirePermission(ctx, "integrations:write");
+  await requireModule(ctx, "integrations");
   const { services, keyring } = servicesOf(ctx);
   const provider = providerOf(input.provider);
   const parsed = provider.token.fields.safeParse(input.credentials);

@@ -1,4 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
+import { requireWithinPlan } from "../billing/limits";
 import { z } from "zod";
 import { knowledgeSources, type KnowledgeSource } from "../../db/schema";
 import type { AccessContext } from "../access/context";
@@ -151,6 +152,7 @@ export async function addKnowledgeSource({
     // pool's fetcher checks every resolved address again (core/knowledge/url-fetch.ts).
     throw new InvalidRequestError("The URL points to a private or local address, which is not allowed.");
   }
+  await requireWithinPlan(ctx, "knowledgeMegabytes", { amount: sizeBytes / 1_000_000 });
   const [row] = await ctx.tx
     .insert(knowledgeSources)
     .values({

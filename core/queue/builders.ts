@@ -4,6 +4,7 @@ import type {
   InboundChatMessage,
   ChannelQueueMessage,
   ConversationLogMessage,
+  BillingEventMessage,
   IntegrationEventMessage,
   OperatorMessage,
 } from "./inbound-message";
@@ -65,6 +66,14 @@ export function integrationEventMessage(
 ): IntegrationEventMessage {
   const { receivedAt, ...rest } = fields;
   return { version: 1, kind: "integration.event", ...rest, receivedAt: receivedAt.toISOString() };
+}
+
+/** The platform's Stripe account reports on a tenant's subscription or invoices. */
+export function billingEventMessage(
+  fields: Omit<BillingEventMessage, "version" | "kind" | "receivedAt" | "requestId"> & { receivedAt: Date },
+): BillingEventMessage {
+  const { receivedAt, ...rest } = fields;
+  return { version: 1, kind: "billing.event", ...rest, receivedAt: receivedAt.toISOString() };
 }
 
 /** A conversation was handed to a person: its transcript goes to the CRMs that log conversations. */

@@ -15,7 +15,9 @@ import { channelKinds } from "../../db/schema/channels";
  * - `integration.event`: a connected provider reports something (a Stripe payment for a link an
  *   agent sent): the pool tells the conversation it belongs to. Not tied to a channel;
  * - `conversation.log`: a conversation was handed to a person: the pool writes its transcript to the
- *   tenant's CRMs whose connection says so (`logConversations`). No agent runs.
+ *   tenant's CRMs whose connection says so (`logConversations`). No agent runs;
+ * - `billing.event`: the platform's own Stripe account reports on a tenant's subscription or
+ *   invoices: the pool moves the tenant's plan. Not tied to a channel.
  * A pool that does not know a kind dead-letters it (nothing is dropped): deploy pools first.
  */
 const channelKind = z.enum(channelKinds);
@@ -186,6 +188,28 @@ export const conversationLogV1 = z.object({
   requestId: z.string().max(128).optional(),
 });
 
+export const billingEventV1 = z.object({
+  version: z.literal(1),
+  kind: z.literal("billing.event"),
+  /** Stripe's event id (`evt_…`): the queue's deduplication id. */
+  eventId: z.string().min(1).max(128),
+  eventType: z.string().min(1).max(128),
+  /** The event's `created` (Unix seconds): a subscription event older than the last one applied changes nothing. */
+  created: z.number().int(),
+  /** The tenant as the platform's customer (`cus_…`); the pool finds the tenant by it. */
+  customerId: z.string().min(1).max(128),
+  /** Subscription events, and a completed Checkout (which only names its subscription). */
+  subscription: z
+    .object({
+      id: z.string().min(1).max(128),
+      status: z.string().max(40).optional(),
+      priceIds: z.array(z.string().max(128)).max(20).optional(),
+    })
+    .optional(),
+  receivedAt: z.iso.datetime(),
+  requestId: z.string().max(128).optional(),
+});
+
 /** Everything the pool consumes from the inbound queue. */
 export const inboundMessage = z.discriminatedUnion("kind", [
   inboundMessageV1,
@@ -194,6 +218,7 @@ export const inboundMessage = z.discriminatedUnion("kind", [
   operatorMessageV1,
   integrationEventV1,
   conversationLogV1,
+  billingEventV1,
 ]);
 
 export type InboundMessage = z.infer<typeof inboundMessage>;
@@ -204,14 +229,17 @@ export type ConversationFlushMessage = z.infer<typeof conversationFlushV1>;
 export type OperatorMessage = z.infer<typeof operatorMessageV1>;
 export type IntegrationEventMessage = z.infer<typeof integrationEventV1>;
 export type ConversationLogMessage = z.infer<typeof conversationLogV1>;
-/** The kinds that carry a channel's envelope (all but integration events and conversation logs). */
-export type ChannelQueueMessage = Exclude<InboundMessage, IntegrationEventMessage | ConversationLogMessage>;
+export type BillingEventMessage = z.infer<typeof billingEventV1>;
+/** The kinds that carry a channel's envelope (all but integration events, conversation logs and billing events). */
+export type ChannelQueueMessage = Exclude<InboundMessage, IntegrationEventMessage | ConversationLogMessage | BillingEventMessage>;
 
 /** SQS FIFO limits: 128 characters of alphanumerics and punctuation for group and dedup ids. */
 export function messageGroupId(message: InboundMessage): string {
   // A connection's events in order, apart from every conversation.
   if (message.kind === "integration.event") return `integration:${message.connectionId}`;
   if (message.kind === "conversation.log") return `log:${message.conversationId}`;
+  // A customer's billing events in the order Stripe sent them.
+  if (message.kind === "billing.event") return `billing:${message.customerId}`.slice(0, 128);
   // Flushes wait for a conversation to go quiet; in the conversation's own group they would hold
   // back the very messages they wait for, so they queue in a group of their own (still in order).
   const prefix = message.kind === "conversation.flush" ? "flush:" : "";
@@ -221,5 +249,6 @@ export function messageGroupId(message: InboundMessage): string {
 export function deduplicationId(message: InboundMessage): string {
   if (message.kind === "integration.event") return `${message.connectionId}:${message.eventId}`.slice(0, 128);
   if (message.kind === "conversation.log") return `log:${message.conversationId}:${message.occurrence}`.slice(0, 128);
+  if (message.kind === "billing.event") return `billing:${message.eventId}`.slice(0, 128);
   return `${message.channelId}:${message.providerMessageId}`.slice(0, 128);
 }

@@ -20,6 +20,8 @@ export const tenantConfigDto = z.object({
   allowedOrigins: z.array(z.string()),
   /** Publishing an agent version needs a passing test run of it. */
   requireTestsToPublish: z.boolean(),
+  /** The reply once the plan's monthly conversations or model tokens are used up. */
+  planLimitMessage: z.string(),
   /** Messages older than this are deleted or anonymised by the pool's retention job; null: kept. */
   retention: retentionPolicy.nullable(),
   /** Set while the tenant is being deleted (`DELETE /v1/tenant`): when, and when it will be purged. */
@@ -43,6 +45,7 @@ export const updateTenantConfigInput = z
     budget: tenantBudget,
     allowedOrigins: tenantSettings.shape.allowedOrigins.unwrap(),
     requireTestsToPublish: z.boolean(),
+    planLimitMessage: tenantSettings.shape.planLimitMessage.unwrap(),
     /** Null turns retention off. */
     retention: retentionPolicy.nullable(),
   })
@@ -62,6 +65,7 @@ function toDto(row: Tenant): TenantConfigDto {
     budget: settings.budget,
     allowedOrigins: settings.allowedOrigins,
     requireTestsToPublish: settings.requireTestsToPublish,
+    planLimitMessage: settings.planLimitMessage,
     retention: settings.retention,
     deletion:
       row.deletionRequestedAt && row.purgeAfter

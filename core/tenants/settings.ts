@@ -158,6 +158,16 @@ export const tenantSettings = z.object({
    * broken release is undone in a hurry.
    */
   requireTestsToPublish: z.boolean().default(false),
+  /**
+   * The reply to a person once the plan's monthly conversations or model tokens are used up (their
+   * message is still stored and shown in the inbox). Lifted by upgrading the plan.
+   */
+  planLimitMessage: z
+    .string()
+    .trim()
+    .min(1)
+    .max(1000)
+    .default("Sorry, we cannot answer new messages here right now. Please try again later or contact us another way."),
   retention: retentionPolicy.nullable().default(null),
 });
 

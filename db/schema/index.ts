@@ -18,6 +18,7 @@ export * from "./audit";
 export * from "./integrations";
 export * from "./sign-in-links";
 export * from "./data-transfers";
+export * from "./billing";
 
 /**
  * Tables holding a `tenant_id` column, all under forced row-level security (see the RLS migration),
@@ -53,4 +54,5 @@ export const tenantOwnedTableNames = [
   "integration_events",
   "sign_in_links",
   "data_transfers",
+  "usage_reports",
 ] as const;

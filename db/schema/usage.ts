@@ -5,8 +5,11 @@ import { createdAt, id, tenantId } from "./columns";
 import { conversations, messages } from "./conversations";
 
 /** Why a turn ended the way it did. */
-/** `cancelled`: the person spoke over a reply being streamed to them (a call); the turn stopped there. */
-export type TurnOutcome = "answered" | "all_failed" | "budget_blocked" | "cancelled";
+/**
+ * `cancelled`: the person spoke over a reply being streamed to them (a call); the turn stopped there.
+ * `plan_limited`: the plan's monthly conversations or model tokens were used up; the tenant's message answered.
+ */
+export type TurnOutcome = "answered" | "all_failed" | "budget_blocked" | "cancelled" | "plan_limited";
 
 /** One model call tried during a turn, in order: the fallback path. */
 export interface ModelAttemptRecord {

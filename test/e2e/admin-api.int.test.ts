@@ -94,7 +94,7 @@ describe("roles", () => {
   it("lists the built-in roles with their permissions from code", async () => {
     const page = await json(await h.call("/v1/roles", { token: admin() }));
     const byName = Object.fromEntries(page.data!.map((r) => [r.name, r]));
-    expect(byName.admin!.permissions).toHaveLength(27);
+    expect(byName.admin!.permissions).toHaveLength(30);
     expect(byName.viewer!.permissions).toContain("agents:read");
     expect(byName.editor!.builtin).toBe(true);
   });

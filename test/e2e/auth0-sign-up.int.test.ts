@@ -171,10 +171,16 @@ describe("invitations with Auth0", () => {
     const list = await json(await h.call("/v1/invitations", { token: owner }));
     expect(list.data[0]).toMatchObject({ id: invitation.id, status: "accepted", emailed: true });
 
+    // A new tenant is on the free plan: two seats, both taken now.
+    const third = { method: "POST", token: owner, body: { email: "quim@cafe.example", roleId: viewer.id } };
+    const refused = await h.call("/v1/invitations", third);
+    expect(refused.status).toBe(402);
+    expect(await json(refused)).toMatchObject({ error: { code: "PLAN_LIMIT_REACHED", details: { limit: "seats", allowed: 2, used: 2 } } });
+    expect([...h.auth0.invitations.values()].some((i) => i.email === "quim@cafe.example")).toBe(false);
+    await h.admin.db.execute(sql`update tenants set plan = 'pro' where id = ${created.tenantId}`);
+
     // A withdrawn invitation is withdrawn at Auth0 as well.
-    const second = await json(
-      await h.call("/v1/invitations", { method: "POST", token: owner, body: { email: "quim@cafe.example", roleId: viewer.id } }),
-    );
+    const second = await json(await h.call("/v1/invitations", third));
     const secondAtAuth0 = [...h.auth0.invitations.values()].find((i) => i.email === "quim@cafe.example")!;
     expect((await h.call(`/v1/invitations/${second.id}`, { method: "DELETE", token: owner })).status).toBe(204);
     expect(h.auth0.invitations.has(secondAtAuth0.id)).toBe(false);

@@ -381,7 +381,7 @@ describe("the console", () => {
     await checkPanel("analytics");
   });
 
-  it("lists integrations, channels, users, API keys, the audit log and settings", async () => {
+  it("lists integrations, channels, users, API keys, the audit log, the plan and settings", async () => {
     await open("/integrations", "Integrations");
     await page.locator("article.integration").first().waitFor();
     expect(await page.locator("article.integration").count()).toBe(3);
@@ -394,6 +394,13 @@ describe("the console", () => {
     await open("/audit", "Audit log");
     await page.getByText("tenant.sign_up").waitFor();
     await checkPanel("audit");
+    // A new tenant is on the free plan: its limits against what it uses, and the plans there are.
+    await open("/billing", "Plan and billing");
+    await page.getByRole("heading", { name: "Free plan" }).waitFor();
+    expect(await page.locator("[data-testid=billing-usage] tbody tr").count()).toBe(6);
+    expect(await page.locator("[data-testid=billing-usage] tbody tr", { hasText: "Agents" }).locator("td").nth(2).textContent()).toBe("1");
+    await page.locator("[data-testid=plan-business]").waitFor();
+    await checkPanel("billing");
     await open("/settings", "Settings");
     // The tenant's default model policy is edited with the agents' editor, and saves.
     const fallback = page.locator("ol.candidates > li").first();

@@ -2,6 +2,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { FailureScript, FakeOAuthServer, readBody, sendJson } from "./oauth-provider";
+import { createFakeBillingAccount, type FakeBillingAccount } from "./stripe-billing";
 
 export interface FakeStripe {
   /** STRIPE_API_BASE and STRIPE_CONNECT_BASE: both are this server. */
@@ -20,6 +21,8 @@ export interface FakeStripe {
   webhookEndpoints: Array<{ id: string; url: string; secret: string; enabledEvents: string[]; account?: string }>;
   requests: string[];
   failures: FailureScript;
+  /** The platform's own account as Stripe Billing (test/fakes/stripe-billing.ts), with `billingKey` as its secret key. */
+  billing: FakeBillingAccount;
   /**
    * Delivers an event to a registered endpoint as Stripe does: `Stripe-Signature: t=…,v1=…` over
    * `<t>.<body>` with the endpoint's secret. `secret` and `timestamp` override, to forge or age it.
@@ -41,7 +44,13 @@ export interface FakeStripe {
  * bodies), authenticated by the platform key with `Stripe-Account` or by a restricted key, with
  * Stripe's error shape (`{ error: { type, message, code } }`).
  */
-export async function startFakeStripe(options: { clientId: string; platformKey: string; port?: number }): Promise<FakeStripe> {
+export async function startFakeStripe(options: {
+  clientId: string;
+  platformKey: string;
+  /** The platform's billing key (BILLING_STRIPE_SECRET_KEY); default `sk_test_billing`. */
+  billingKey?: string;
+  port?: number;
+}): Promise<FakeStripe> {
   const connectedAccount = `acct_${randomBytes(8).toString("hex")}`;
   const restrictedKey = `rk_test_${randomBytes(16).toString("hex")}`;
   const oauth = new FakeOAuthServer({
@@ -60,6 +69,7 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
   const failures = new FailureScript();
   const id = (prefix: string) => `${prefix}_${randomBytes(8).toString("hex")}`;
   const stripeError = (type: string, message: string, code?: string) => ({ error: { type, message, ...(code ? { code } : {}) } });
+  const billing = createFakeBillingAccount(() => fake.url, options.billingKey ?? "sk_test_billing");
 
   const server: Server = createServer(async (request, response) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
@@ -93,6 +103,7 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
       return sendJson(response, 200, { delivered: statuses });
     }
     requests.push(`${request.method} ${path}`);
+    if (billing.handle(request, path, new URLSearchParams(body), response)) return;
     const authorization = request.headers.authorization ?? "";
     const account = request.headers["stripe-account"];
     const asPlatform =
@@ -204,6 +215,7 @@ export async function startFakeStripe(options: { clientId: string; platformKey: 
     webhookEndpoints,
     requests,
     failures,
+    billing,
     async deliver(endpoint, event, options = {}) {
       const body = options.body ?? JSON.stringify(event);
       const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);

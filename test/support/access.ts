@@ -82,6 +82,8 @@ export async function createAccessTenant(adminDb: Database, options: { allowedOr
       slug: `t-${tag}`,
       auth0OrgId: orgId,
       settings: { allowedOrigins: options.allowedOrigins ?? [] },
+      // Room for what the tests build; the plan limits have tests of their own (core/billing).
+      plan: "business",
     });
     for (const name of BUILTINS) {
       await tx.insert(roles).values({ id: roleIds[name], tenantId, name, builtin: true, permissions: [...BUILTIN_ROLE_PERMISSIONS[name]] });

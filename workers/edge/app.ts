@@ -4,6 +4,7 @@
 import "@hono/zod-openapi";
 import { Hono } from "hono";
 import { integrationConfig } from "../../core/integrations/config";
+import { billingConfig } from "../../core/billing/config";
 import { requestId } from "hono/request-id";
 import { createLogger, describeError } from "../../core/observability/log";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
@@ -15,6 +16,7 @@ import { EdgeCounters, reportError, requestCounters } from "./observability";
 import { healthRoutes } from "./routes/health";
 import { v1Api } from "./routes/v1";
 import { webhookIntake, webhookSources } from "./routes/webhooks/intake";
+import { billingWebhook } from "./routes/webhooks/billing";
 import { voiceRoutes } from "./routes/voice";
 import { webchatRoutes } from "./routes/webchat";
 import { consoleRoutes } from "./routes/console";
@@ -33,6 +35,7 @@ export function configServices(config: EdgeConfig): ConfigServices {
     toolUrlPolicy: { allowedHosts: parseHostList(config.TOOLS_ALLOWED_HOSTS) },
     alertWebhookPolicy: { allowedHosts: parseHostList(config.ALERTS_WEBHOOK_ALLOWED_HOSTS) },
     integrations: integrationConfig(config),
+    billing: billingConfig(config),
   };
 }
 
@@ -133,6 +136,7 @@ export function newApp(makeServices: ServicesFactory = defaultServices) {
   app.route("/", healthRoutes);
   // One intake, mounted per registered kind so each route keeps its own name in metrics and logs.
   for (const { kind, find } of webhookSources()) app.route(`/webhooks/${kind}`, webhookIntake(kind, find));
+  app.route("/webhooks/billing", billingWebhook);
   app.route("/webchat", webchatRoutes);
   app.route("/voice", voiceRoutes);
   app.route("/", consoleRoutes);

@@ -1,3 +1,4 @@
+import type { BillingConfig } from "../../core/billing/config";
 import type { Auth0Verifier } from "../../core/access/auth0";
 import type { Auth0Management } from "../../core/access/auth0-management";
 import type { KnowledgeJobQueue } from "../../core/knowledge/jobs";
@@ -23,6 +24,8 @@ export interface ConfigServices {
   alertWebhookPolicy: OutboundPolicy;
   /** The integrations' OAuth apps and provider base URLs. */
   integrations: IntegrationConfig;
+  /** The plans and the platform's Stripe account (core/billing/config.ts). */
+  billing: BillingConfig;
 }
 
 /** Per-request services, built once per isolate and put on the context. */

@@ -3,6 +3,7 @@ import { issueLines } from "../../core/errors";
 import { endpointEnv } from "../../core/endpoints";
 import { DEFAULT_DELETION_GRACE_DAYS } from "../../core/tenants/deletion";
 import { integrationAppEnv } from "../../core/integrations/config";
+import { billingEnv } from "../../core/billing/config";
 
 /**
  * The edge's bindings, validated once per isolate (see `loadConfig`). Secrets come from
@@ -53,6 +54,8 @@ export const edgeEnvSchema = z
     ...endpointEnv,
     /** The platform's OAuth apps (HUBSPOT_CLIENT_ID/SECRET, SALESFORCE_CLIENT_ID/SECRET, STRIPE_CLIENT_ID, STRIPE_SECRET_KEY); unset: that provider connects by token only. */
     ...integrationAppEnv,
+    /** BILLING_PLANS, BILLING_STRIPE_SECRET_KEY, BILLING_STRIPE_WEBHOOK_SECRET, BILLING_METER_EVENT: see core/billing/config.ts. */
+    ...billingEnv,
     /**
      * The platform's Meta app secret: every WhatsApp webhook is signed with it (X-Hub-Signature-256).
      * One app for all tenants (numbers are onboarded into the platform's app), so the edge checks

@@ -19,6 +19,10 @@ export type ErrorCode =
   | "INVALID_QUERY"
   | "INVALID_PARAMS"
   | "INVALID_REQUEST"
+  /** 402: the tenant's plan does not allow it (details: `limit` or `module`, `allowed`, `used`, `upgradeTo`). */
+  | "PLAN_LIMIT_REACHED"
+  /** Billing through the platform's Stripe account is not configured here. */
+  | "BILLING_UNAVAILABLE"
   | "AUTH_UNAVAILABLE"
   /** Auth0's Management API (sign-up, invitations) is not configured or not answering. */
   | "AUTH0_UNAVAILABLE"

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { issueLines } from "../../core/errors";
 import { endpointEnv } from "../../core/endpoints";
 import { integrationAppEnv } from "../../core/integrations/config";
+import { billingEnv } from "../../core/billing/config";
 
 const optionalString = z
   .string()
@@ -23,6 +24,8 @@ export const poolEnvSchema = z.object({
   ...endpointEnv,
   /** The integrations' OAuth apps (refreshing tokens needs the client secret): see core/integrations/config.ts. */
   ...integrationAppEnv,
+  /** The plans and the platform's Stripe account (core/billing/config.ts). */
+  ...billingEnv,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString.pipe(z.url().optional()),
   /** Port for /healthz and /readyz; 0 picks a free one. */

@@ -166,7 +166,11 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
               return true;
             },
           });
-          logger.log("info", "consumer.processed", { ...fields, outcome, tenantId: message.tenantId });
+          logger.log("info", "consumer.processed", {
+            ...fields,
+            outcome,
+            ...("tenantId" in message ? { tenantId: message.tenantId } : {}),
+          });
           options.deps.metrics?.turnFinished({ channel, outcome, seconds: (performance.now() - startedAt) / 1000 });
           return "ok";
         } catch (error) {

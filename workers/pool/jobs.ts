@@ -4,6 +4,7 @@ import type { Database } from "../../db/client";
 import { purgeDueTenants, type PurgeDependencies } from "../../core/tenants/deletion";
 import { runRetention, type RetentionDependencies } from "../../core/tenants/retention";
 import { runAlerting, type AlertDeliveryDeps } from "./alerts";
+import { reportUsage, type UsageReportDependencies } from "./billing";
 
 export interface PeriodicJobs {
   /** One pass now (tests and the first tick). */
@@ -14,7 +15,8 @@ export interface PeriodicJobs {
 /**
  * The pool's periodic work, every `intervalMs`: the analytics rollups (tenants with traffic since
  * the previous pass, all of them on the first), then tenant alert rules and their notifications,
- * then the tenants' retention policies, then the purge of tenants deleted longer ago than their grace period.
+ * then the tenants' retention policies, then the purge of tenants deleted longer ago than their grace period,
+ * then the usage reports of the previous days to the platform's Stripe meter (each day once, by its identifier).
  * Several pools may run it at once: rollups rebuild whole hours idempotently, and deliveries are
  * claimed before sending. A pass never overlaps the previous one.
  */
@@ -27,6 +29,8 @@ export function startPeriodicJobs(options: {
   retention?: RetentionDependencies;
   /** Purges tenants whose deletion grace period is over (core/tenants/deletion.ts); absent: not by this pool. */
   purge?: PurgeDependencies;
+  /** Reports subscribed tenants' usage to the platform's Stripe meter (workers/pool/billing.ts); absent: not by this pool. */
+  billing?: UsageReportDependencies;
   now?: () => Date;
 }): PeriodicJobs {
   let lastPass = new Date(0);
@@ -40,6 +44,7 @@ export function startPeriodicJobs(options: {
       const now = (options.now ?? (() => new Date()))();
       const retention = options.retention ? await runRetention(options.retention, now) : [];
       const purged = options.purge ? await purgeDueTenants(options.purge, now) : [];
+      if (options.billing) await reportUsage(options.billing, now);
       for (const tenantId of purged) options.logger.log("info", "jobs.tenant_purged", { tenantId });
       for (const applied of retention) {
         if (applied.messages || applied.conversations)

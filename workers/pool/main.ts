@@ -1,4 +1,5 @@
 import { integrationConfig } from "../../core/integrations/config";
+import { billingConfig } from "../../core/billing/config";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { readModelEnvironment } from "../../core/engine/providers";
 import { createTransport } from "nodemailer";
@@ -139,6 +140,7 @@ async function main() {
       : {}),
     tools: toolRuntime,
     integrations: integrationConfig(config),
+    plans: billingConfig(config).plans,
   };
 
   const consumer = createInboundConsumer({
@@ -200,6 +202,7 @@ async function main() {
             ...(knowledge ? { store: knowledge.store } : {}),
             ...(data ? { objects: { deletePrefix: (prefix: string) => deletePrefix(objects, data.bucket, prefix) } } : {}),
           },
+          billing: { db: database.db, billing: billingConfig(config), logger },
           retention: {
             db: database.db,
             ...(knowledge ? { forgetBefore: (tenantId: string, cutoff: Date) => knowledge.store.forgetTurnsBefore(tenantId, cutoff) } : {}),

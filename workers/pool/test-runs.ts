@@ -128,6 +128,9 @@ async function runCase(deps: TurnDependencies, loaded: Loaded, testCase: TestCas
       history: [...history],
       settings,
       spentNanoUsd: 0,
+      // Test runs are not billed: nothing of them counts toward the plan's monthly limits.
+      billing: { plan: "free", customLimits: null, subscriptionStatus: null, paymentFailedAt: null },
+      month: { tokens: 0, conversations: 0, counted: true },
     };
     // The last receive: a turn whose models all fail is observed as the apology, never retried.
     const decided = await decideReply(turnDeps, context, { receiveCount: 1, maxReceives: 1 }, at, deps.logger);

@@ -180,6 +180,49 @@ describe("processInboundMessage with the engine", () => {
     expect((await usageOf(graph)).filter((u) => u.outcome === "budget_blocked")).toHaveLength(2);
   });
 
+  it("past the plan's monthly conversations answers new ones with the tenant's message, stores them, and alerts once", async () => {
+    const graph = await makeTenant({ settings: { planLimitMessage: "Our assistant is resting until next month." } });
+    await admin.db.delete(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id));
+    const limits = {
+      conversationsPerMonth: 2,
+      modelTokensPerMonth: null,
+      agents: null,
+      channels: null,
+      seats: null,
+      knowledgeMegabytes: null,
+    };
+    await admin.db
+      .update(tenants)
+      .set({ plan: "free", planLimits: { ...limits, modules: { integrations: false, voice: false } } })
+      .where(eq(tenants.id, graph.tenant.id));
+    expect(await processInboundMessage(deps, inbound(graph, "310", "first"))).toBe("replied");
+    expect(await processInboundMessage(deps, inbound(graph, "311", "second"))).toBe("replied");
+    const before = openai.requests.length + gemini.requests.length;
+    expect(await processInboundMessage(deps, inbound(graph, "312", "third"))).toBe("replied");
+    expect(telegram.sent("312").map((m) => m.text)).toEqual(["Our assistant is resting until next month."]);
+    expect(openai.requests.length + gemini.requests.length).toBe(before);
+    // Nothing is lost: the person's message is in the conversation (and the inbox).
+    const stored = await admin.db
+      .select()
+      .from(messages)
+      .where(eq(messages.conversationId, (await conversationOf(graph, "312")).id));
+    expect(stored.map((m) => [m.direction, m.content])).toEqual([
+      ["inbound", "third"],
+      ["outbound", "Our assistant is resting until next month."],
+    ]);
+    // A conversation already answered this month goes on.
+    await processInboundMessage(deps, inbound(graph, "310", "more"));
+    expect(telegram.sent("310").at(-1)!.text).toContain("more");
+    expect((await usageOf(graph)).map((u) => u.outcome)).toEqual(["answered", "answered", "plan_limited", "answered"]);
+    const raised = await admin.db.select().from(alerts).where(eq(alerts.tenantId, graph.tenant.id));
+    expect(raised.filter((alert) => alert.kind.startsWith("plan."))).toEqual([
+      expect.objectContaining({
+        kind: "plan.usage_100",
+        details: expect.objectContaining({ limit: "conversationsPerMonth", allowed: 2, percent: 100 }),
+      }),
+    ]);
+  });
+
   it("switches to the cheapest candidate past the soft limit", async () => {
     const graph = await makeTenant({ settings: { budget: { monthlyLimitUsd: 1, softLimitRatio: 0.5 } } });
     await admin.db.insert(usageRecords).values({

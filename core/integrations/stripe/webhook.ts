@@ -46,7 +46,7 @@ export async function verifyStripeSignature(
   return signatures.some((signature) => constantTimeEqual(signature, expected)) ? "ok" : "mismatch";
 }
 
-const stripeEvent = z
+export const stripeEvent = z
   .object({
     id: z.string().regex(/^evt_[A-Za-z0-9]+$/),
     object: z.literal("event"),
@@ -56,7 +56,7 @@ const stripeEvent = z
     data: z.object({ object: z.record(z.string(), z.unknown()) }),
   })
   .passthrough();
-type StripeEvent = z.infer<typeof stripeEvent>;
+export type StripeEvent = z.infer<typeof stripeEvent>;
 
 const uuid = z.uuid();
 const text = (value: unknown) => (typeof value === "string" && value.length <= 128 ? value : undefined);

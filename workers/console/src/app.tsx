@@ -8,6 +8,7 @@ import { AgentEditor, AgentsPanel } from "./panels/agents";
 import { AnalyticsPanel } from "./panels/analytics";
 import { ApiKeysPanel } from "./panels/api-keys";
 import { AuditPanel } from "./panels/audit";
+import { BillingPanel } from "./panels/billing";
 import { ChannelsPanel } from "./panels/channels";
 import { InboxPanel } from "./panels/inbox";
 import { IntegrationsPanel } from "./panels/integrations";
@@ -32,6 +33,7 @@ const PANELS: { path: string; label: MessageKey; permission: Permission }[] = [
   { path: "/api-keys", label: "nav.apiKeys", permission: "users:read" },
   { path: "/audit", label: "nav.audit", permission: "users:read" },
   { path: "/settings", label: "nav.settings", permission: "settings:read" },
+  { path: "/billing", label: "nav.billing", permission: "billing:read" },
 ];
 
 export function App() {
@@ -126,6 +128,7 @@ function Shell() {
           <Route path="/api-keys" component={ApiKeysPanel} />
           <Route path="/audit" component={AuditPanel} />
           <Route path="/settings" component={SettingsPanel} />
+          <Route path="/billing" component={BillingPanel} />
           <Route>
             <Redirect to={panels.length ? "/agents" : "/welcome"} />
           </Route>

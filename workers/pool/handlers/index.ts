@@ -6,6 +6,7 @@ import { handleInboundMessage } from "./inbound-message";
 import { handleOperatorMessage } from "./operator-message";
 import { handleIntegrationEvent } from "./integration-event";
 import { handleConversationLog } from "./conversation-log";
+import { handleBillingEvent } from "./billing-event";
 import type { MessageHandler } from "./types";
 
 /**
@@ -21,6 +22,7 @@ const handlers: { [K in InboundMessage["kind"]]: MessageHandler<Extract<InboundM
   "operator.message": handleOperatorMessage,
   "integration.event": handleIntegrationEvent,
   "conversation.log": handleConversationLog,
+  "billing.event": handleBillingEvent,
 };
 
 /** Dispatches one decoded queue message to its handler; safe to run again for the same message. */

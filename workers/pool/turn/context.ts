@@ -7,6 +7,7 @@ import { budgetMonth } from "../../../core/engine/budget";
 import type { MemoryMessage } from "../../../core/engine/memory";
 import type { InboundChatMessage } from "../../../core/queue/inbound-message";
 import { readTenantSettings, type TenantSettings } from "../../../core/tenants/settings";
+import type { TenantBilling } from "../../../core/billing/plans";
 import type { Transaction } from "../../../db/client";
 import {
   agents,
@@ -45,6 +46,13 @@ export interface InboundContext extends TurnChannel {
   history: MemoryMessage[];
   settings: TenantSettings;
   spentNanoUsd: number;
+  /** The tenant's plan as its row says (the pool applies the plans in its configuration). */
+  billing: TenantBilling;
+  /**
+   * This month so far: model tokens, conversations answered, and whether this conversation is one
+   * of them (it may go on once the conversations are used up; new ones may not).
+   */
+  month: { tokens: number; conversations: number; counted: boolean };
 }
 
 /** Reads the channel and its agent (row-level security scopes it: another tenant's channel is not found). */
@@ -198,7 +206,16 @@ async function readContext(
   options: { firstDelivery: boolean; now: Date },
 ): Promise<InboundContext> {
   const tenantId = on.channel.tenantId;
-  const [tenant] = await tx.select({ settings: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+  const [tenant] = await tx
+    .select({
+      settings: tenants.settings,
+      plan: tenants.plan,
+      customLimits: tenants.planLimits,
+      subscriptionStatus: tenants.subscriptionStatus,
+      paymentFailedAt: tenants.paymentFailedAt,
+    })
+    .from(tenants)
+    .where(eq(tenants.id, tenantId));
   const settings = readTenantSettings(tenant?.settings);
 
   const [reply] = options.firstDelivery
@@ -231,8 +248,15 @@ async function readContext(
     createdAt: row.createdAt,
   }));
 
+  // The month's spend (budget) and plan usage in one pass over its usage records.
+  const answered = sql`${usageRecords.outcome} in ('answered', 'all_failed', 'cancelled')`;
   const [spent] = await tx
-    .select({ total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text` })
+    .select({
+      total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text`,
+      tokens: sql<string>`coalesce(sum(${usageRecords.inputTokens} + ${usageRecords.outputTokens}), 0)::text`,
+      conversations: sql<number>`(count(distinct ${usageRecords.conversationId}) filter (where ${answered}))::int`,
+      counted: sql<boolean>`coalesce(bool_or(${usageRecords.conversationId} = ${conversation.id}) filter (where ${answered}), false)`,
+    })
     .from(usageRecords)
     .where(
       and(
@@ -240,5 +264,20 @@ async function readContext(
         sql`${usageRecords.createdAt} >= ${budgetMonth(options.now).start.toISOString()}::timestamptz`,
       ),
     );
-  return { ...on, conversation, inbound, reply, history, settings, spentNanoUsd: Number(spent?.total ?? 0) };
+  return {
+    ...on,
+    conversation,
+    inbound,
+    reply,
+    history,
+    settings,
+    spentNanoUsd: Number(spent?.total ?? 0),
+    billing: {
+      plan: tenant?.plan ?? "free",
+      customLimits: tenant?.customLimits ?? null,
+      subscriptionStatus: tenant?.subscriptionStatus ?? null,
+      paymentFailedAt: tenant?.paymentFailedAt ?? null,
+    },
+    month: { tokens: Number(spent?.tokens ?? 0), conversations: Number(spent?.conversations ?? 0), counted: spent?.counted === true },
+  };
 }

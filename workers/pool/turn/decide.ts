@@ -1,6 +1,8 @@
 import { DEFAULT_WELCOME_MESSAGE, readChannelSettings } from "../../../core/channels/config";
 import { isStartCommand, replyWithoutImages } from "../../../core/channels/content";
 import { budgetMonth, budgetState } from "../../../core/engine/budget";
+import { monthlyUsageCheck } from "../../../core/billing/limits";
+import { DEFAULT_PLANS, effectivePlan } from "../../../core/billing/plans";
 import { ALL_MODELS_FAILED_REPLY, COMMAND_REPLIES, parseCommand } from "../../../core/engine/commands";
 import { openProviderKeys } from "../../../core/engine/credentials";
 import { runEngineTurn } from "../../../core/engine/engine";
@@ -31,7 +33,8 @@ export interface DecidedReply {
   content: string;
   usage?: Omit<NewUsageRecord, "tenantId" | "conversationId" | "messageId" | "agentId" | "agentVersion">;
   conversation?: { reset?: true; handoff?: true; summary?: { text: string; throughMessageId: string } };
-  alert?: { kind: string; dedupeKey: string; details: Record<string, unknown> };
+  /** Raised once per kind and key (the month): budget limits, the plan's usage at 80 and 100 %. */
+  alerts?: Array<{ kind: string; dedupeKey: string; details: Record<string, unknown> }>;
   /**
    * Work that need not delay the reply: writing the turn's conversation memory (an embedding and a
    * Chroma upsert). `replyInContext` runs it once the reply is sent or has failed; it never throws.
@@ -53,9 +56,35 @@ export async function decideReply(
   if (command === "reset") return { content: COMMAND_REPLIES.reset, conversation: { reset: true } };
   if (command === "handoff") return { content: COMMAND_REPLIES.handoff, conversation: { handoff: true } };
 
+  const month = budgetMonth(now);
+  // The plan's monthly limits: a person over them gets the tenant's message (their message is
+  // stored and in the inbox), and the admins are alerted at 80 and 100 percent, once a month each.
+  const plan = effectivePlan(context.billing, deps.plans ?? DEFAULT_PLANS, now);
+  const usage = monthlyUsageCheck(plan.limits, context.month);
+  const planAlerts = usage.reached.map((reached) => ({
+    kind: `plan.usage_${reached.percent}`,
+    dedupeKey: `${month.key}:${reached.limit}`,
+    details: { plan: plan.plan, limit: reached.limit, allowed: reached.allowed, used: reached.used, percent: reached.percent },
+  }));
+  if (usage.over) {
+    logger.log("warn", "turn.plan_limit", { plan: plan.plan, limit: usage.over.limit, allowed: usage.over.allowed });
+    return {
+      content: context.settings.planLimitMessage,
+      usage: {
+        model: "none",
+        provider: "none",
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyMs: 0,
+        outcome: "plan_limited",
+        selection: { reason: `plan_limit:${usage.over.limit}`, chain: [], skipped: [], budget: "normal" },
+      },
+      alerts: planAlerts,
+    };
+  }
+
   const { budget } = context.settings;
   const state = budgetState(budget, context.spentNanoUsd);
-  const month = budgetMonth(now);
   const budgetAlert = (kind: string) => ({
     kind,
     dedupeKey: month.key,
@@ -75,7 +104,7 @@ export async function decideReply(
         outcome: "budget_blocked",
         selection: { reason: "budget_hard_limit", chain: [], skipped: [], budget: "hard_limit" },
       },
-      alert: budgetAlert("budget.hard_limit"),
+      alerts: [budgetAlert("budget.hard_limit"), ...planAlerts],
     };
   }
 
@@ -202,7 +231,7 @@ export async function decideReply(
     ...(result.summary?.throughMessageId
       ? { conversation: { summary: { text: result.summary.text, throughMessageId: result.summary.throughMessageId } } }
       : {}),
-    ...(state === "soft_limit" ? { alert: budgetAlert("budget.soft_limit") } : {}),
+    alerts: [...(state === "soft_limit" ? [budgetAlert("budget.soft_limit")] : []), ...planAlerts],
     ...(remember ? { afterReply: remember } : {}),
   };
 }

@@ -79,10 +79,10 @@ export async function recordReply(tx: Transaction, context: InboundContext, deci
       .set({ summary: change.summary.text, summaryThrough: through })
       .where(and(scoped, sql`(${conversations.summaryThrough} is null or ${conversations.summaryThrough} < ${through})`));
   }
-  if (decided.alert) {
+  if (decided.alerts?.length) {
     await tx
       .insert(alerts)
-      .values({ tenantId, ...decided.alert })
+      .values(decided.alerts.map((alert) => ({ tenantId, ...alert })))
       .onConflictDoNothing();
   }
   return created;

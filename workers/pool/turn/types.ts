@@ -12,6 +12,7 @@ import type { Database } from "../../../db/client";
 import type { ToolRuntime } from "../tools";
 import type { IntegrationConfig } from "../../../core/integrations/config";
 import type { StructuredToolInterface } from "@langchain/core/tools";
+import type { PlansConfig } from "../../../core/billing/plans";
 
 /**
  * The services a turn needs, built once when the pool starts (workers/pool/main.ts) and passed to
@@ -52,6 +53,8 @@ export interface TurnDependencies {
   integrations?: IntegrationConfig;
   /** `fetch` for provider calls outside an SDK (token refresh); tests may wrap it. */
   fetch?: typeof fetch;
+  /** The plans in configuration (BILLING_PLANS); the defaults otherwise. */
+  plans?: PlansConfig;
   /** Test runs (workers/pool/test-runs.ts): replaces the turn's tools with the case's stubs. */
   toolGuard?: (tools: StructuredToolInterface[]) => StructuredToolInterface[];
 }

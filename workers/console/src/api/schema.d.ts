@@ -207,6 +207,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/billing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The plan, its limits, usage against each, and the next invoice
+         * @description Monthly limits count this calendar month (UTC). After a failed payment the paid plan's limits apply until `grace.endsAt`; then the free plan's (`basis: grace_expired`) until an invoice is paid. Nothing is ever deleted by a plan change.
+         */
+        get: operations["getBilling"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/checkout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Buy a paid plan through Stripe Checkout
+         * @description Answers the Checkout page's URL. The plan changes when Stripe confirms the subscription (its webhook), not here. A tenant that already has a subscription changes plans in the portal (409). 503 `BILLING_UNAVAILABLE` when billing is not configured.
+         */
+        post: operations["startCheckout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's Customer Portal: payment methods, invoices, plan changes */
+        post: operations["openBillingPortal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users": {
         parameters: {
             query?: never;
@@ -1575,7 +1632,7 @@ export interface components {
                 id: string;
                 name: string;
             };
-            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
+            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete" | "billing:read" | "billing:write" | "billing:delete")[];
         };
         TenantConfig: {
             /** Format: uuid */
@@ -1620,6 +1677,7 @@ export interface components {
             };
             allowedOrigins: string[];
             requireTestsToPublish: boolean;
+            planLimitMessage: string;
             retention: {
                 messagesDays: number;
                 /**
@@ -1675,6 +1733,7 @@ export interface components {
             };
             allowedOrigins?: string[];
             requireTestsToPublish?: boolean;
+            planLimitMessage?: string;
             retention?: {
                 messagesDays: number;
                 /**
@@ -1716,6 +1775,95 @@ export interface components {
         TenantRestored: {
             /** @enum {boolean} */
             restored: true;
+        };
+        Billing: {
+            plan: {
+                id: string;
+                name: string;
+                monthlyPriceUsd: number;
+            };
+            /** @enum {string} */
+            basis: "plan" | "custom" | "grace_expired";
+            limits: {
+                conversationsPerMonth: number | null;
+                modelTokensPerMonth: number | null;
+                agents: number | null;
+                channels: number | null;
+                seats: number | null;
+                knowledgeMegabytes: number | null;
+                modules: {
+                    integrations: boolean;
+                    voice: boolean;
+                };
+            };
+            usage: {
+                /** @enum {string} */
+                limit: "conversationsPerMonth" | "modelTokensPerMonth" | "agents" | "channels" | "seats" | "knowledgeMegabytes";
+                allowed: number | null;
+                used: number;
+                percent: number | null;
+            }[];
+            subscription: {
+                status: string;
+            } | null;
+            grace: {
+                paymentFailedAt: string;
+                endsAt: string;
+            } | null;
+            nextInvoice: {
+                amountDue: number;
+                currency: string;
+                periodEnd: string | null;
+                /** @enum {string} */
+                source: "stripe" | "plan";
+            } | null;
+            daily: {
+                day: string;
+                tokens: number;
+                conversations: number;
+            }[];
+            plans: {
+                id: string;
+                name: string;
+                monthlyPriceUsd: number;
+                limits: {
+                    conversationsPerMonth: number | null;
+                    modelTokensPerMonth: number | null;
+                    agents: number | null;
+                    channels: number | null;
+                    seats: number | null;
+                    knowledgeMegabytes: number | null;
+                    modules: {
+                        integrations: boolean;
+                        voice: boolean;
+                    };
+                };
+                purchasable: boolean;
+            }[];
+        };
+        CheckoutSession: {
+            /**
+             * Format: uri
+             * @description Send the admin's browser here (a page at Stripe)
+             */
+            url: string;
+            sessionId: string;
+        };
+        StartCheckout: {
+            plan: string;
+            /** Format: uri */
+            returnUrl?: string;
+        };
+        BillingPortalSession: {
+            /**
+             * Format: uri
+             * @description Send the admin's browser here (a page at Stripe)
+             */
+            url: string;
+        };
+        OpenBillingPortal: {
+            /** Format: uri */
+            returnUrl?: string;
         };
         UserPage: {
             data: components["schemas"]["User"][];
@@ -1774,16 +1922,16 @@ export interface components {
             id: string;
             name: string;
             builtin: boolean;
-            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
+            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete" | "billing:read" | "billing:write" | "billing:delete")[];
             createdAt: string;
         };
         CreateRole: {
             name: string;
-            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
+            permissions: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete" | "billing:read" | "billing:write" | "billing:delete")[];
         };
         UpdateRole: {
             name?: string;
-            permissions?: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete")[];
+            permissions?: ("agents:read" | "agents:write" | "agents:delete" | "tools:read" | "tools:write" | "tools:delete" | "knowledge:read" | "knowledge:write" | "knowledge:delete" | "channels:read" | "channels:write" | "channels:delete" | "integrations:read" | "integrations:write" | "integrations:delete" | "users:read" | "users:write" | "users:delete" | "analytics:read" | "analytics:write" | "analytics:delete" | "settings:read" | "settings:write" | "settings:delete" | "contacts:read" | "contacts:write" | "contacts:delete" | "billing:read" | "billing:write" | "billing:delete")[];
         };
         ApiKeyPage: {
             data: components["schemas"]["ApiKey"][];
@@ -3535,6 +3683,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -3602,6 +3759,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3687,6 +3853,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -3765,6 +3940,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -3832,6 +4016,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3919,6 +4112,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -3995,6 +4197,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4062,6 +4273,272 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getBilling: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tenant's billing */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Billing"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    startCheckout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StartCheckout"];
+            };
+        };
+        responses: {
+            /** @description The Checkout page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CheckoutSession"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such record in the caller's tenant (`NOT_FOUND`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflicts with the current state (`CONFLICT`) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Our fault (`INTERNAL`); the message never shows internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    openBillingPortal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenBillingPortal"];
+            };
+        };
+        responses: {
+            /** @description The portal page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BillingPortalSession"];
+                };
+            };
+            /** @description Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4146,6 +4623,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4222,6 +4708,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4289,6 +4784,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4376,6 +4880,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4446,6 +4959,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4531,6 +5053,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4598,6 +5129,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4675,6 +5215,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4760,6 +5309,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4836,6 +5394,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -4903,6 +5470,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4990,6 +5566,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -5060,6 +5645,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5145,6 +5739,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -5214,6 +5817,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5301,6 +5913,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -5371,6 +5992,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5449,6 +6079,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5550,6 +6189,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -5619,6 +6267,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5706,6 +6363,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -5775,6 +6441,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5858,6 +6533,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -5927,6 +6611,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6010,6 +6703,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6080,6 +6782,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6165,6 +6876,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6241,6 +6961,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6308,6 +7037,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6400,6 +7138,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6469,6 +7216,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6556,6 +7312,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6629,6 +7394,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6717,6 +7491,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6786,6 +7569,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6873,6 +7665,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -6943,6 +7744,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7028,6 +7838,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7098,6 +7917,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7183,6 +8011,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7259,6 +8096,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7326,6 +8172,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7413,6 +8268,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7493,6 +8357,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7565,6 +8438,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7652,6 +8534,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7729,6 +8620,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7797,6 +8697,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7885,6 +8794,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -7958,6 +8876,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8041,6 +8968,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8110,6 +9046,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8189,6 +9134,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8276,6 +9230,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8345,6 +9308,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8432,6 +9404,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8512,6 +9493,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8579,6 +9569,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8669,6 +9668,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8745,6 +9753,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8812,6 +9829,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8897,6 +9923,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -8966,6 +10001,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9049,6 +10093,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9143,6 +10196,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -9219,6 +10281,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9309,6 +10380,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -9376,6 +10456,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9453,6 +10542,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9538,6 +10636,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -9614,6 +10721,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -9681,6 +10797,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9768,6 +10893,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -9839,6 +10973,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9922,6 +11065,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -9991,6 +11143,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10076,6 +11237,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10146,6 +11316,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10231,6 +11410,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10307,6 +11495,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10374,6 +11571,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10461,6 +11667,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10537,6 +11752,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10606,6 +11830,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10693,6 +11926,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10763,6 +12005,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10847,6 +12098,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -10914,6 +12174,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11004,6 +12273,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11110,6 +12388,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -11186,6 +12473,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -11255,6 +12551,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11342,6 +12647,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`) */
             403: {
                 headers: {
@@ -11420,6 +12734,15 @@ export interface operations {
             };
             /** @description No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate` */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`) */
+            402: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,6 +21,7 @@ import { knowledgeBasesApi } from "./knowledge-bases";
 import { meApi } from "./me";
 import { rolesApi } from "./roles";
 import { tenantApi } from "./tenant";
+import { billingApi } from "./billing";
 import { usersApi } from "./users";
 import { toolsApi } from "./tools";
 import { integrationConnectionsApi, integrationsApi } from "./integrations";
@@ -79,6 +80,7 @@ v1Api.use("*", database(), tenantCors(), authenticate(), tenantNotDeleted());
 v1Api
   .route("/me", meApi)
   .route("/tenant", tenantApi)
+  .route("/billing", billingApi)
   .route("/users", usersApi)
   .route("/invitations", invitationsApi)
   .route("/roles", rolesApi)

@@ -26,6 +26,9 @@ export const standardErrors = {
   400: errorContent("Invalid input (`INVALID_BODY`, `INVALID_QUERY`, `INVALID_PARAMS`, `INVALID_JSON`, `INVALID_REQUEST`)"),
   401: errorContent("No credentials, or credentials refused (`UNAUTHORIZED`); see `WWW-Authenticate`"),
   403: errorContent("The caller's role lacks the permission named in `x-permission` (`FORBIDDEN`)"),
+  402: errorContent(
+    "The tenant's plan does not allow it (`PLAN_LIMIT_REACHED`; details name the `limit` or `module` and the plans in `upgradeTo`)",
+  ),
   404: errorContent("No such record in the caller's tenant (`NOT_FOUND`)"),
   409: errorContent("Conflicts with the current state (`CONFLICT`)"),
   500: errorContent("Our fault (`INTERNAL`); the message never shows internals"),

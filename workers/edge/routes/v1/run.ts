@@ -24,9 +24,10 @@ export function runVerb<I, O>(
 
 /** The isolate's services (derived once, app.ts) as the verbs see them; our base URL defaults to the request's origin. */
 function domainServices(c: Context<AppEnv>): DomainServices {
-  const { config, keyring, toolUrlPolicy, alertWebhookPolicy, auth0Management } = c.get("services");
+  const { config, keyring, toolUrlPolicy, alertWebhookPolicy, auth0Management, billing } = c.get("services");
   return {
     ...(keyring ? { keyring } : {}),
+    billing,
     toolUrlPolicy,
     alertWebhookPolicy,
     channels: {
