@@ -1,6 +1,6 @@
-import { eq, sql } from "drizzle-orm";
+import { and, desc, eq, gte, like, sql } from "drizzle-orm";
 import { z } from "zod";
-import { tenants } from "../../db/schema";
+import { alerts, tenants } from "../../db/schema";
 import type { AccessContext } from "../access/context";
 import { recordAudit } from "../access/audit";
 import { requirePermission } from "../access/permissions";
@@ -36,6 +36,8 @@ export const billingDto = z.object({
     .nullable(),
   /** This month, day by day (UTC): model tokens and conversations answered, for the console's chart. */
   daily: z.array(z.object({ day: z.string(), tokens: z.number(), conversations: z.number() })),
+  /** This month's usage alerts (80 and 100 percent of a monthly limit), newest first; each is also emailed to the admins. */
+  alerts: z.array(z.object({ kind: z.string(), limit: z.string(), percent: z.number(), createdAt: z.string() })),
   /** The plans there are, and whether Checkout can sell each. */
   plans: z.array(z.object({ id: z.string(), name: z.string(), monthlyPriceUsd: z.number(), limits: planLimits, purchasable: z.boolean() })),
 });
@@ -63,6 +65,7 @@ export async function getBilling({ ctx }: { ctx: AccessContext; input?: undefine
         : null,
     nextInvoice: await nextInvoice(ctx, billing.stripeCustomerId, row?.subscriptionId ?? null, own.monthlyPriceUsd, now),
     daily: await dailyUsage(ctx, now),
+    alerts: await planAlerts(ctx, now),
     plans: Object.entries(plans).map(([id, plan]) => ({
       id,
       name: plan.name,
@@ -105,6 +108,19 @@ async function nextInvoice(
   if (monthlyPriceUsd === 0) return null;
   const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
   return { amountDue: monthlyPriceUsd, currency: "usd", periodEnd: next.toISOString(), source: "plan" };
+}
+
+async function planAlerts(ctx: AccessContext, now: Date): Promise<BillingDto["alerts"]> {
+  const rows = await ctx.tx
+    .select({ kind: alerts.kind, details: alerts.details, createdAt: alerts.createdAt })
+    .from(alerts)
+    .where(and(eq(alerts.tenantId, ctx.tenantId), like(alerts.kind, "plan.%"), gte(alerts.createdAt, budgetMonth(now).start)))
+    .orderBy(desc(alerts.createdAt))
+    .limit(10);
+  return rows.map((row) => {
+    const details = row.details as { limit?: string; percent?: number };
+    return { kind: row.kind, limit: details.limit ?? "", percent: details.percent ?? 0, createdAt: row.createdAt.toISOString() };
+  });
 }
 
 async function dailyUsage(ctx: AccessContext, now: Date): Promise<BillingDto["daily"]> {

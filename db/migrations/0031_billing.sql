@@ -58,3 +58,15 @@ $$;
 REVOKE ALL ON FUNCTION billing_tenant_for_customer(text) FROM PUBLIC;
 --> statement-breakpoint
 GRANT EXECUTE ON FUNCTION billing_tenant_for_customer(text) TO agent_app;
+--> statement-breakpoint
+-- The tenants with plan usage alerts waiting to be emailed to their admins (the pool's alerting pass).
+CREATE FUNCTION tenants_with_plan_alerts()
+RETURNS SETOF uuid
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+AS $$
+  SELECT DISTINCT a.tenant_id FROM alerts AS a WHERE a.kind LIKE 'plan.%' AND a.delivery_status = 'pending'
+$$;
+--> statement-breakpoint
+REVOKE ALL ON FUNCTION tenants_with_plan_alerts() FROM PUBLIC;
+--> statement-breakpoint
+GRANT EXECUTE ON FUNCTION tenants_with_plan_alerts() TO agent_app;

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { randomUUID } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { createTransport } from "nodemailer";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { refreshTenantRollups } from "../../core/analytics/rollup";
@@ -570,5 +570,36 @@ describe("tenant alert rules", () => {
       Errors: "firing",
       Silence: "firing",
     });
+  });
+
+  it("email the plan's usage alerts to the tenant's admins, once", async () => {
+    // As a turn raises it (workers/pool/turn/decide.ts).
+    await h.admin.db.insert(alerts).values({
+      tenantId: a.tenantId,
+      kind: "plan.usage_80",
+      dedupeKey: "2026-12:conversationsPerMonth",
+      deliveryStatus: "pending",
+      details: { plan: "free", limit: "conversationsPerMonth", allowed: 100, used: 80, percent: 80 },
+    });
+    const deps = {
+      db: h.admin.db,
+      keyring: parseKeyring(h.stack.keys.SECRETS_KEYRING),
+      safeFetch: createSafeFetch({}),
+      mailer: createTransport({ host: smtp.host, port: smtp.port, secure: false, ignoreTLS: true }),
+      emailFrom: "alerts@platform.test",
+      logger: createLogger({ service: "test" }, "error"),
+    };
+    const before = smtp.received().length;
+    expect((await runAlerting(deps)).delivered).toBe(1);
+    const mail = smtp.received().slice(before);
+    expect(mail.map((m) => m.to)).toEqual([[a.users.admin.email]]);
+    expect(mail[0]!.raw).toContain("[plan] 80% of your plan's conversations this month");
+    expect(mail[0]!.raw).toContain("allows 100 conversations this month; 80 are used");
+    expect((await runAlerting(deps)).delivered).toBe(0);
+    const [row] = await h.admin.db
+      .select()
+      .from(alerts)
+      .where(and(eq(alerts.tenantId, a.tenantId), eq(alerts.kind, "plan.usage_80")));
+    expect(row!.deliveryStatus).toBe("delivered");
   });
 });

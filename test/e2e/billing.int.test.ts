@@ -106,6 +106,7 @@ describe("plans and limits", () => {
     expect(usage.agents).toEqual({ limit: "agents", allowed: 1, used: 1, percent: 100 });
     expect(usage.seats).toMatchObject({ allowed: 2, used: 3 });
     expect(usage.conversationsPerMonth).toMatchObject({ allowed: 100 });
+    expect(shown.alerts).toEqual([]);
     expect((shown.plans as Array<{ id: string; purchasable: boolean }>).map((plan) => [plan.id, plan.purchasable])).toEqual([
       ["free", false],
       ["pro", true],

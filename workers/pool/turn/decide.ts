@@ -13,7 +13,7 @@ import { knowledgePrompt, type RetrievedChunk } from "../../../core/knowledge/pr
 import { citedExcerpts, retrievalQuery } from "../../../core/knowledge/turn-context";
 import { describeError, type Logger } from "../../../core/observability/log";
 import { storedModelPolicy } from "../../../core/tenants/settings";
-import type { NewUsageRecord, RetrievedChunkRecord } from "../../../db/schema";
+import type { ModelSelectionRecord, NewUsageRecord, RetrievedChunkRecord } from "../../../db/schema";
 import { agentHttpTools } from "../tools";
 import { integrationTools } from "../integrations";
 import { integrationConfig } from "../../../core/integrations/config";
@@ -34,7 +34,7 @@ export interface DecidedReply {
   usage?: Omit<NewUsageRecord, "tenantId" | "conversationId" | "messageId" | "agentId" | "agentVersion">;
   conversation?: { reset?: true; handoff?: true; summary?: { text: string; throughMessageId: string } };
   /** Raised once per kind and key (the month): budget limits, the plan's usage at 80 and 100 %. */
-  alerts?: Array<{ kind: string; dedupeKey: string; details: Record<string, unknown> }>;
+  alerts?: Array<{ kind: string; dedupeKey: string; details: Record<string, unknown>; deliveryStatus?: "pending" }>;
   /**
    * Work that need not delay the reply: writing the turn's conversation memory (an embedding and a
    * Chroma upsert). `replyInContext` runs it once the reply is sent or has failed; it never throws.
@@ -65,20 +65,14 @@ export async function decideReply(
     kind: `plan.usage_${reached.percent}`,
     dedupeKey: `${month.key}:${reached.limit}`,
     details: { plan: plan.plan, limit: reached.limit, allowed: reached.allowed, used: reached.used, percent: reached.percent },
+    // Emailed to the tenant's admins by the pool's alerting pass (workers/pool/alerts.ts).
+    deliveryStatus: "pending" as const,
   }));
   if (usage.over) {
     logger.log("warn", "turn.plan_limit", { plan: plan.plan, limit: usage.over.limit, allowed: usage.over.allowed });
     return {
       content: context.settings.planLimitMessage,
-      usage: {
-        model: "none",
-        provider: "none",
-        inputTokens: 0,
-        outputTokens: 0,
-        latencyMs: 0,
-        outcome: "plan_limited",
-        selection: { reason: `plan_limit:${usage.over.limit}`, chain: [], skipped: [], budget: "normal" },
-      },
+      usage: unanswered("plan_limited", `plan_limit:${usage.over.limit}`, "normal"),
       alerts: planAlerts,
     };
   }
@@ -95,15 +89,7 @@ export async function decideReply(
     deps.metrics?.budgetEvent("budget.hard_limit");
     return {
       content: budget.hardLimitMessage,
-      usage: {
-        model: "none",
-        provider: "none",
-        inputTokens: 0,
-        outputTokens: 0,
-        latencyMs: 0,
-        outcome: "budget_blocked",
-        selection: { reason: "budget_hard_limit", chain: [], skipped: [], budget: "hard_limit" },
-      },
+      usage: unanswered("budget_blocked", "budget_hard_limit", "hard_limit"),
       alerts: [budgetAlert("budget.hard_limit"), ...planAlerts],
     };
   }
@@ -233,6 +219,23 @@ export async function decideReply(
       : {}),
     alerts: [...(state === "soft_limit" ? [budgetAlert("budget.soft_limit")] : []), ...planAlerts],
     ...(remember ? { afterReply: remember } : {}),
+  };
+}
+
+/** The usage record of a turn no model answered (a limit's message went instead). */
+function unanswered(
+  outcome: "plan_limited" | "budget_blocked",
+  reason: string,
+  budget: ModelSelectionRecord["budget"],
+): NonNullable<DecidedReply["usage"]> {
+  return {
+    model: "none",
+    provider: "none",
+    inputTokens: 0,
+    outputTokens: 0,
+    latencyMs: 0,
+    outcome,
+    selection: { reason, chain: [], skipped: [], budget },
   };
 }
 

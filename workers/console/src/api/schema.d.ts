@@ -1822,6 +1822,12 @@ export interface components {
                 tokens: number;
                 conversations: number;
             }[];
+            alerts: {
+                kind: string;
+                limit: string;
+                percent: number;
+                createdAt: string;
+            }[];
             plans: {
                 id: string;
                 name: string;

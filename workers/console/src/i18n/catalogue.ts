@@ -439,6 +439,7 @@ const en = {
   "billing.upgrade": "Upgrade to {plan}",
   "billing.checkoutDone": "Thank you! Your plan changes as soon as Stripe confirms the payment.",
   "billing.checkoutCancelled": "Checkout was cancelled; nothing changed.",
+  "billing.alert": "{percent}% of {limit} reached on {date}",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -884,6 +885,7 @@ const es: Record<MessageKey, string> = {
   "billing.upgrade": "Cambiar a {plan}",
   "billing.checkoutDone": "¡Gracias! Tu plan cambia en cuanto Stripe confirme el pago.",
   "billing.checkoutCancelled": "Se canceló el pago; no cambió nada.",
+  "billing.alert": "{percent}% de {limit} alcanzado el {date}",
 };
 
 export const catalogues: Record<Language, Record<MessageKey, string>> = { en, es };

@@ -92,6 +92,19 @@ export function BillingPanel() {
                   ))}
                 </tbody>
               </table>
+              {b.alerts.length > 0 && (
+                <ul data-testid="billing-alerts">
+                  {b.alerts.map((alert) => (
+                    <li key={`${alert.kind}:${alert.limit}`}>
+                      {t("billing.alert", {
+                        percent: formatNumber(alert.percent),
+                        limit: limitLabel(t, alert.limit as Limit),
+                        date: new Date(alert.createdAt).toLocaleDateString(),
+                      })}
+                    </li>
+                  ))}
+                </ul>
+              )}
               <div className="charts">
                 <TimeChart title={t("billing.tokensChart")} x={chart.x} series={chart.tokens} />
                 <TimeChart title={t("billing.conversationsChart")} x={chart.x} series={chart.conversations} />
