@@ -137,6 +137,42 @@ describe("plans and limits", () => {
     });
     expect((await admin.db.select().from(agents).where(eq(agents.tenantId, a.tenantId))).map((row) => row.name)).not.toContain("Second");
   });
+
+  it("refuses a phone line without the voice module, a channel past the plan's, and knowledge past its megabytes", async () => {
+    const phone = await call("/v1/channels", {
+      method: "POST",
+      body: {
+        kind: "voice",
+        name: "Phone",
+        agentId: a.agentId,
+        accountSid: `AC${"1".repeat(32)}`,
+        authToken: "0".repeat(32),
+        settings: { phoneNumber: "+15005550006" },
+      },
+    });
+    expect(phone.json.error).toMatchObject({ code: "PLAN_LIMIT_REACHED", details: { module: "voice", upgradeTo: ["business"] } });
+    const webchat = (name: string) =>
+      call("/v1/channels", {
+        method: "POST",
+        body: { kind: "webchat", name, agentId: a.agentId, settings: { allowedOrigins: ["https://shop.example"] } },
+      });
+    expect((await webchat("Site")).status).toBe(201);
+    expect((await webchat("Second site")).json.error).toMatchObject({
+      code: "PLAN_LIMIT_REACHED",
+      details: { limit: "channels", allowed: 2, used: 2 },
+    });
+    const document = { name: "Prices", kind: "text", text: "x".repeat(1_500_000) };
+    await admin.db
+      .update(tenants)
+      .set({ planLimits: { ...DEFAULT_PLANS.free!.limits, knowledgeMegabytes: 1 } })
+      .where(eq(tenants.id, a.tenantId));
+    try {
+      const source = await call(`/v1/knowledge-bases/${a.knowledgeBaseId}/sources`, { method: "POST", body: document });
+      expect(source.json.error).toMatchObject({ code: "PLAN_LIMIT_REACHED", details: { limit: "knowledgeMegabytes", allowed: 1 } });
+    } finally {
+      await admin.db.update(tenants).set({ planLimits: null }).where(eq(tenants.id, a.tenantId));
+    }
+  });
 });
 
 describe("Stripe Billing", () => {
@@ -223,8 +259,9 @@ describe("Stripe Billing", () => {
 
   it("after a failed payment keeps the plan through the grace period, then applies the free plan's limits without deleting anything", async () => {
     await stripe.billing.failPayment(subscriptionOf());
-    await expect.poll(async () => (await billing()).grace, { timeout: 30_000, interval: 200 }).not.toBeNull();
-    expect(await billing()).toMatchObject({ basis: "plan", subscription: { status: "past_due" } });
+    // Both events (the invoice, then the subscription going past due) are applied in Stripe's order.
+    await expect.poll(async () => (await billing()).subscription, { timeout: 30_000, interval: 200 }).toEqual({ status: "past_due" });
+    expect(await billing()).toMatchObject({ basis: "plan", grace: { endsAt: expect.any(String) } });
     // The grace period runs out.
     await admin.db
       .update(tenants)

@@ -504,6 +504,7 @@ describe("web chat widget in headless Chromium", () => {
         window.EventSource = class extends Native {
           constructor(url, init) {
             super(url, init);
+            this.addEventListener("open", () => window.seenEvents.push({ type: "open" }));
             for (const type of ["token", "reply"]) this.addEventListener(type, (event) => window.seenEvents.push({ type, data: JSON.parse(event.data) }));
           }
         };
@@ -518,6 +519,8 @@ describe("web chat widget in headless Chromium", () => {
       await page.goto(hostOrigin);
       await page.locator("[data-testid=launcher]").click();
       await page.locator("[data-role=agent]", { hasText: "Hello from the shop!" }).waitFor({ timeout: 15_000 });
+      // Tokens go to a stream that is listening: a message sent before it opens gets its reply when it does.
+      await expect.poll(() => page.evaluate("window.seenEvents.some((event) => event.type === 'open')"), { timeout: 15_000 }).toBe(true);
       for (const question of ["Is it streamed?", "Still streamed?"]) {
         await page.locator("[data-testid=input]").fill(question);
         await page.locator("[data-testid=send]").click();
