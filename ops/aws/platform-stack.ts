@@ -37,6 +37,10 @@ export const POOL_SECRET_KEYS = [
   "OPENAI_API_KEY",
   "GOOGLE_API_KEY",
   "GROQ_API_KEY",
+  /** The platform's own Stripe account: the pool reports usage to its billing meter (core/billing/config.ts). */
+  "BILLING_STRIPE_SECRET_KEY",
+  /** The plans as JSON, when not the defaults: the pool applies the monthly limits (the edge has the same value as a var). */
+  "BILLING_PLANS",
 ] as const;
 
 export interface PlatformStackProps extends StackProps {
