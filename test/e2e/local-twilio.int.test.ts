@@ -9,7 +9,7 @@ import { twilioSignature } from "../../core/channels/sms/signature";
 import { parseKeyring } from "../../core/crypto/secrets";
 import { DomainError } from "../../core/errors";
 import { createPoolDb } from "../../db/client";
-import { channels, conversations, messages, roles, usageRecords } from "../../db/schema";
+import { channels, conversations, messages, roles, tenants, usageRecords } from "../../db/schema";
 import { startFakeOpenAI, type FakeOpenAI } from "../fakes/openai";
 import { createApiKey } from "../../core/access/api-keys";
 import { LOCAL_DEMO_TWILIO, startLocalStack, writeStackState, type LocalStack } from "../../scripts/local-stack";
@@ -361,6 +361,19 @@ describe("SMS and voice through Twilio, end to end", () => {
       openai.streamChunkDelay(0);
     }
     await call.hangUp();
+  });
+
+  it("answers a call with the plan's message once the tenant's plan no longer includes calls", async () => {
+    const demo = eq(tenants.id, stack.demo!.tenantId);
+    await admin.db.update(tenants).set({ plan: "free" }).where(demo);
+    try {
+      const call = await twilio().call({ from: "+14155550307", to: LOCAL_DEMO_TWILIO.phoneNumber });
+      call.say("are you there?");
+      expect(await call.nextReply()).toMatch(/^Sorry, we cannot answer new messages here right now/);
+      await call.hangUp();
+    } finally {
+      await admin.db.update(tenants).set({ plan: "business" }).where(demo);
+    }
   });
 
   it("a dropped call loses no words: the prompt is stored and its reply fails once, not retried", async () => {

@@ -9,7 +9,16 @@ import type { ProviderId, StoredCredentials } from "../../core/integrations/type
 import { createLogger } from "../../core/observability/log";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { alerts, channels, integrationConnections, integrationEvents, messages, toolApprovals, usageRecords } from "../../db/schema";
+import {
+  alerts,
+  channels,
+  integrationConnections,
+  integrationEvents,
+  messages,
+  tenants,
+  toolApprovals,
+  usageRecords,
+} from "../../db/schema";
 import { conversationLogMessage } from "../../core/queue/builders";
 import type { InboundMessage } from "../../core/queue/inbound-message";
 import { startFakeHubSpot, type FakeHubSpot } from "../../test/fakes/hubspot";
@@ -283,6 +292,21 @@ describe("HubSpot tools", () => {
     const { graph } = await tenantWith("hubspot", ["hubspot.find_contact"], { connect: false });
     expect(await turn(graph, "hs-none", "find", { name: "hubspot_find_contact", arguments: { email: "x@example.com" } })).toContain(
       "no connection has been made",
+    );
+  });
+});
+
+describe("plans", () => {
+  it("offers no integration tool to an agent whose tenant's plan lacks the module; the connection stays", async () => {
+    const { graph } = await tenantWith("hubspot", ["hubspot.find_contact"]);
+    await admin.db.update(tenants).set({ plan: "free" }).where(eq(tenants.id, graph.tenant.id));
+    const calls = hubspot.requests.length;
+    await turn(graph, "hs-free", "am I in your CRM? ada@example.com");
+    const offered = openai.requests.at(-1)!.body.tools ?? [];
+    expect(offered.map((tool) => tool.function.name)).not.toContain("hubspot_find_contact");
+    expect(hubspot.requests.length).toBe(calls);
+    expect(await admin.db.select().from(integrationConnections).where(eq(integrationConnections.tenantId, graph.tenant.id))).toHaveLength(
+      1,
     );
   });
 });

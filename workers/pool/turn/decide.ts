@@ -68,11 +68,13 @@ export async function decideReply(
     // Emailed to the tenant's admins by the pool's alerting pass (workers/pool/alerts.ts).
     deliveryStatus: "pending" as const,
   }));
-  if (usage.over) {
-    logger.log("warn", "turn.plan_limit", { plan: plan.plan, limit: usage.over.limit, allowed: usage.over.allowed });
+  // A phone line kept after a downgrade to a plan without calls: answered with the plan's message too.
+  const refused = usage.over?.limit ?? (context.channel.kind === "voice" && !plan.limits.modules.voice ? "module:voice" : undefined);
+  if (refused) {
+    logger.log("warn", "turn.plan_limit", { plan: plan.plan, limit: refused });
     return {
       content: context.settings.planLimitMessage,
-      usage: unanswered("plan_limited", `plan_limit:${usage.over.limit}`, "normal"),
+      usage: unanswered("plan_limited", `plan_limit:${refused}`, "normal"),
       alerts: planAlerts,
     };
   }
@@ -143,17 +145,20 @@ export async function decideReply(
     tools: (deps.toolGuard ?? ((tools) => tools))([
       ...builtinTools(context.agent.builtinTools, { timezone: context.settings.timezone }),
       ...(await agentHttpTools(deps, context.agent, logger)),
-      ...integrationTools(
-        {
-          db: deps.db,
-          keyring: deps.keyring,
-          config: deps.integrations ?? integrationConfig({}),
-          logger,
-          ...(deps.fetch ? { fetch: deps.fetch } : {}),
-        },
-        context.agent,
-        endUserOf(context),
-      ),
+      // The integrations module: a connection kept after a downgrade is not offered to the agent.
+      ...(plan.limits.modules.integrations
+        ? integrationTools(
+            {
+              db: deps.db,
+              keyring: deps.keyring,
+              config: deps.integrations ?? integrationConfig({}),
+              logger,
+              ...(deps.fetch ? { fetch: deps.fetch } : {}),
+            },
+            context.agent,
+            endUserOf(context),
+          )
+        : []),
     ]),
     runContext: { tenantId: context.agent.tenantId, conversationId: context.conversation.id },
     budget: state,
