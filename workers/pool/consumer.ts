@@ -154,7 +154,7 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
         entry.state = "running";
         try {
           const message = parseBody(entry.message);
-          channel = "channelKind" in message ? message.channelKind : "integration";
+          channel = "channelKind" in message ? message.channelKind : message.kind === "billing.event" ? "billing" : "integration";
           const outcome = await processInboundMessage(options.deps, message, {
             receiveCount: entry.receiveCount,
             maxReceives: options.deadLetter?.maxReceiveCount,
