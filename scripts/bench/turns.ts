@@ -9,6 +9,7 @@
  *   --clients 1,16   client counts, one run each (default 1,16)
  *   --duration S     seconds per run (default 15)
  *   --warmup S       seconds of one client before the runs (default 3)
+ *   --concurrency N  the pool's POOL_CONCURRENCY (default the pool's own)
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -20,7 +21,9 @@ import { runOwningStack } from "../resilience/bounded-run";
 import { numberFlag, ownStackTarget } from "../resilience/stack-target";
 import { difference, mean, quantile, readHistograms, type Histogram } from "./histograms";
 
-const { values } = parseArgs({ options: { clients: { type: "string" }, duration: { type: "string" }, warmup: { type: "string" } } });
+const { values } = parseArgs({
+  options: { clients: { type: "string" }, duration: { type: "string" }, warmup: { type: "string" }, concurrency: { type: "string" } },
+});
 const clientCounts = (values.clients ?? "1,16").split(",").map((count) => {
   const parsed = Number(count);
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 256)
@@ -29,6 +32,7 @@ const clientCounts = (values.clients ?? "1,16").split(",").map((count) => {
 });
 const durationS = numberFlag(values, "duration", 15, 1, 600);
 const warmupS = numberFlag(values, "warmup", 3, 0, 60);
+const concurrency = values.concurrency === undefined ? undefined : numberFlag(values, "concurrency", 10, 1, 1_000);
 
 interface RunFigures {
   clients: number;
@@ -54,7 +58,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       withChroma: false,
       ...(onPostgres ? { databaseUrl: process.env.DATABASE_URL! } : {}),
       output: { file: logFile },
-      poolEnv: { LOG_LEVEL: "warn" },
+      poolEnv: { LOG_LEVEL: "warn", ...(concurrency ? { POOL_CONCURRENCY: String(concurrency) } : {}) },
     }),
   );
   const target = await ownStackTarget(stack);
