@@ -524,7 +524,8 @@ describe("web chat widget in headless Chromium", () => {
       for (const question of ["Is it streamed?", "Still streamed?"]) {
         await page.locator("[data-testid=input]").fill(question);
         await page.locator("[data-testid=send]").click();
-        await page.locator("[data-role=agent]", { hasText: question }).waitFor({ timeout: 30_000 });
+        // The whole reply in place of its tokens (a bubble still streaming carries `data-streaming`).
+        await page.locator("[data-role=agent]:not([data-streaming])", { hasText: question }).waitFor({ timeout: 30_000 });
       }
       // One stream; the list read when the panel opened and when the stream opened, and never on a timer.
       expect(reads.filter((read) => read === "stream")).toHaveLength(1);

@@ -294,11 +294,15 @@ describe("/v1/exports and /v1/imports", () => {
       timeout: 60_000,
       interval: 200,
     });
-    // The pool built the new tenant's collection from the imported chunks.
+    // The pool builds the new tenant's collection from the imported chunks right after the rows (the
+    // import reads ready a moment before).
     const store = KnowledgeStore.connect(stack.chroma!.url);
-    expect(await store.countChunks({ tenantId: newTenantId, knowledgeBaseId: remapId(tenant.knowledgeBaseId, newTenantId) })).toBe(
-      source.chunkCount,
-    );
+    await expect
+      .poll(() => store.countChunks({ tenantId: newTenantId, knowledgeBaseId: remapId(tenant.knowledgeBaseId, newTenantId) }), {
+        timeout: 30_000,
+        interval: 200,
+      })
+      .toBe(source.chunkCount);
     // The importer signs in to the new tenant as its admin and finds the knowledge base under its new id.
     const newSession = await signSession(stack.keys.WEBHOOK_SIGNING_KEY, { tenantId: newTenantId, userId: tenant.users.admin.id });
     const bases = await call("/v1/knowledge-bases", { token: newSession.accessToken });
