@@ -560,7 +560,8 @@ describe("web chat widget in headless Chromium", () => {
       await page.locator("[data-testid=input]").fill("Polling then?");
       await page.locator("[data-testid=send]").click();
       await page.locator("[data-role=agent]", { hasText: "Polling then?" }).waitFor({ timeout: 30_000 });
-      expect(reads.length).toBeGreaterThanOrEqual(2);
+      // It keeps polling (the first read may already have carried the reply on a slow machine).
+      await expect.poll(() => reads.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
       expect(await page.locator("[data-role=agent]", { hasText: "Polling then?" }).count()).toBe(1);
     } finally {
       await page.close();
