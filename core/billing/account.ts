@@ -7,12 +7,12 @@ import { requirePermission } from "../access/permissions";
 import { budgetMonth } from "../engine/budget";
 import { ConflictError, DomainError, InvalidRequestError, parseOrThrow, UnavailableError } from "../errors";
 import { readTenantSettings } from "../tenants/settings";
-import { plansOf, readPlanUsage, readTenantBilling, type PlanUsage } from "./limits";
-import { COUNTED_LIMITS, effectivePlan, FREE_PLAN, MONTHLY_LIMITS, planLimits, type PlanLimit } from "./plans";
+import { plansOf, readPlanUsage, readTenantBilling } from "./limits";
+import { effectivePlan, FREE_PLAN, PLAN_LIMITS, planLimits, type PlanLimit } from "./plans";
 import { BillingStripe } from "./stripe";
 
 const limitUsage = z.object({
-  limit: z.enum([...MONTHLY_LIMITS, ...COUNTED_LIMITS]),
+  limit: z.enum(PLAN_LIMITS),
   /** Null: no limit. */
   allowed: z.number().nullable(),
   used: z.number(),
@@ -52,18 +52,17 @@ export async function getBilling({ ctx }: { ctx: AccessContext; input?: undefine
   const current = effectivePlan(billing, plans, now);
   const usage = await readPlanUsage(ctx.tx, ctx.tenantId, now);
   const own = plans[current.plan] ?? plans[FREE_PLAN]!;
-  const [row] = await ctx.tx.select({ subscriptionId: tenants.stripeSubscriptionId }).from(tenants).where(eq(tenants.id, ctx.tenantId));
   return {
     plan: { id: current.plan, name: current.name, monthlyPriceUsd: own.monthlyPriceUsd },
     basis: current.basis,
     limits: current.limits,
-    usage: ([...MONTHLY_LIMITS, ...COUNTED_LIMITS] as PlanLimit[]).map((limit) => usageOf(limit, current.limits[limit], usage)),
+    usage: PLAN_LIMITS.map((limit) => usageOf(limit, current.limits[limit], usage)),
     subscription: billing.subscriptionStatus ? { status: billing.subscriptionStatus } : null,
     grace:
       billing.paymentFailedAt && current.graceEndsAt
         ? { paymentFailedAt: billing.paymentFailedAt.toISOString(), endsAt: current.graceEndsAt.toISOString() }
         : null,
-    nextInvoice: await nextInvoice(ctx, billing.stripeCustomerId, row?.subscriptionId ?? null, own.monthlyPriceUsd, now),
+    nextInvoice: await nextInvoice(ctx, billing.stripeCustomerId, billing.stripeSubscriptionId, own.monthlyPriceUsd, now),
     daily: await dailyUsage(ctx, now),
     alerts: await planAlerts(ctx, now),
     plans: Object.entries(plans).map(([id, plan]) => ({
@@ -76,7 +75,7 @@ export async function getBilling({ ctx }: { ctx: AccessContext; input?: undefine
   };
 }
 
-function usageOf(limit: PlanLimit, allowed: number | null, usage: PlanUsage): z.infer<typeof limitUsage> {
+function usageOf(limit: PlanLimit, allowed: number | null, usage: Record<PlanLimit, number>): z.infer<typeof limitUsage> {
   const used = limit === "knowledgeMegabytes" ? Math.round(usage[limit] * 100) / 100 : usage[limit];
   return {
     limit: limit as z.infer<typeof limitUsage>["limit"],
@@ -175,10 +174,10 @@ export async function startCheckout({
   const stripe = stripeOf(ctx);
   const billing = await readTenantBilling(ctx.tx, ctx.tenantId);
   const [tenant] = await ctx.tx
-    .select({ name: tenants.name, subscriptionId: tenants.stripeSubscriptionId, settings: tenants.settings })
+    .select({ name: tenants.name, settings: tenants.settings })
     .from(tenants)
     .where(eq(tenants.id, ctx.tenantId));
-  if (tenant?.subscriptionId && billing.subscriptionStatus !== "canceled") {
+  if (billing.stripeSubscriptionId && billing.subscriptionStatus !== "canceled") {
     throw new ConflictError("The tenant already has a subscription: change plans in the billing portal (POST /v1/billing/portal).");
   }
   const back = returnTo(input.returnUrl, input.consoleUrl, readTenantSettings(tenant?.settings).allowedOrigins);

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { Transaction } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { budgetMonth } from "../engine/budget";
@@ -8,6 +8,7 @@ import {
   DEFAULT_PLANS,
   effectivePlan,
   FREE_PLAN,
+  PLAN_LIMITS,
   type EffectivePlan,
   type PlanLimit,
   type PlanLimits,
@@ -24,11 +25,11 @@ export function plansOf(ctx: Pick<AccessContext, "services">): PlansConfig {
   return ctx.services?.billing?.plans ?? DEFAULT_PLANS;
 }
 
-/** What the tenant uses of each limit now (this month's counts for the monthly ones). */
-export type PlanUsage = Record<PlanLimit, number>;
-
 /** The tenant's billing row as the plan logic reads it. */
-export async function readTenantBilling(tx: Transaction, tenantId: string): Promise<TenantBilling & { stripeCustomerId: string | null }> {
+export async function readTenantBilling(
+  tx: Transaction,
+  tenantId: string,
+): Promise<TenantBilling & { stripeCustomerId: string | null; stripeSubscriptionId: string | null }> {
   const [row] = await tx
     .select({
       plan: tenants.plan,
@@ -36,39 +37,54 @@ export async function readTenantBilling(tx: Transaction, tenantId: string): Prom
       subscriptionStatus: tenants.subscriptionStatus,
       paymentFailedAt: tenants.paymentFailedAt,
       stripeCustomerId: tenants.stripeCustomerId,
+      stripeSubscriptionId: tenants.stripeSubscriptionId,
     })
     .from(tenants)
     .where(eq(tenants.id, tenantId));
-  return row ?? { plan: FREE_PLAN, customLimits: null, subscriptionStatus: null, paymentFailedAt: null, stripeCustomerId: null };
+  return (
+    row ?? {
+      plan: FREE_PLAN,
+      customLimits: null,
+      subscriptionStatus: null,
+      paymentFailedAt: null,
+      stripeCustomerId: null,
+      stripeSubscriptionId: null,
+    }
+  );
+}
+
+/** How each limit's use is counted, inside the tenant's transaction (the monthly ones over this month's usage records). */
+function usageQueries(tenantId: string, since: string): Record<PlanLimit, SQL> {
+  const thisMonth = sql`tenant_id = ${tenantId} and created_at >= ${since}::timestamptz`;
+  return {
+    conversationsPerMonth: sql`select count(distinct conversation_id) from usage_records
+      where ${thisMonth} and outcome in ('answered', 'all_failed', 'cancelled')`,
+    modelTokensPerMonth: sql`select coalesce(sum(input_tokens + output_tokens), 0) from usage_records where ${thisMonth}`,
+    agents: sql`select count(*) from agents where tenant_id = ${tenantId} and deleted_at is null`,
+    channels: sql`select count(*) from channels where tenant_id = ${tenantId}`,
+    seats: sql`select (select count(*) from memberships where tenant_id = ${tenantId})
+      + (select count(*) from invitations where tenant_id = ${tenantId} and accepted_at is null and expires_at > now())`,
+    knowledgeMegabytes: sql`select coalesce(sum(size_bytes), 0) / 1000000.0 from knowledge_sources where tenant_id = ${tenantId}`,
+  };
 }
 
 /**
- * Everything a plan limits, counted in one statement inside the tenant's transaction: this month's
+ * What the tenant uses of `limits` (default: every limit), counted in one statement: this month's
  * answered conversations and model tokens (from the usage records), agents not deleted, channels,
- * seats (members and pending invitations) and the bytes of knowledge sources, in megabytes.
+ * seats (members and pending invitations) and the megabytes of knowledge sources. A verb checking
+ * one limit counts only that one.
  */
-export async function readPlanUsage(tx: Transaction, tenantId: string, now: Date): Promise<PlanUsage> {
-  const since = budgetMonth(now).start.toISOString();
-  const result = await tx.execute<Record<string, string | number>>(sql`
-    select
-      (select count(distinct conversation_id) from usage_records
-        where tenant_id = ${tenantId} and created_at >= ${since}::timestamptz and outcome in ('answered', 'all_failed', 'cancelled')) as conversations,
-      (select coalesce(sum(input_tokens + output_tokens), 0) from usage_records
-        where tenant_id = ${tenantId} and created_at >= ${since}::timestamptz) as tokens,
-      (select count(*) from agents where tenant_id = ${tenantId} and deleted_at is null) as agents,
-      (select count(*) from channels where tenant_id = ${tenantId}) as channels,
-      (select count(*) from memberships where tenant_id = ${tenantId})
-        + (select count(*) from invitations where tenant_id = ${tenantId} and accepted_at is null and expires_at > now()) as seats,
-      (select coalesce(sum(size_bytes), 0) from knowledge_sources where tenant_id = ${tenantId}) as knowledge_bytes`);
+export async function readPlanUsage<L extends PlanLimit = PlanLimit>(
+  tx: Transaction,
+  tenantId: string,
+  now: Date,
+  limits: readonly L[] = PLAN_LIMITS as readonly PlanLimit[] as readonly L[],
+): Promise<Record<L, number>> {
+  const queries = usageQueries(tenantId, budgetMonth(now).start.toISOString());
+  const columns = limits.map((limit) => sql`(${queries[limit]}) as ${sql.identifier(limit)}`);
+  const result = await tx.execute<Record<string, string | number>>(sql`select ${sql.join(columns, sql`, `)}`);
   const row = result.rows[0] ?? {};
-  return {
-    conversationsPerMonth: Number(row.conversations ?? 0),
-    modelTokensPerMonth: Number(row.tokens ?? 0),
-    agents: Number(row.agents ?? 0),
-    channels: Number(row.channels ?? 0),
-    seats: Number(row.seats ?? 0),
-    knowledgeMegabytes: Number(row.knowledge_bytes ?? 0) / 1_000_000,
-  };
+  return Object.fromEntries(limits.map((limit) => [limit, Number(row[limit] ?? 0)])) as Record<L, number>;
 }
 
 const LIMIT_NAMES: Record<PlanLimit, string> = {
@@ -107,7 +123,7 @@ export async function requireWithinPlan(
   const current = effectivePlan(await readTenantBilling(tx, tenantId), plans, now);
   const allowed = current.limits[limit];
   if (allowed === null) return;
-  const used = (await readPlanUsage(tx, tenantId, now))[limit];
+  const used = (await readPlanUsage(tx, tenantId, now, [limit]))[limit];
   const amount = options.amount ?? 1;
   if (used + amount <= allowed) return;
   throw planLimitError(current, plans, {

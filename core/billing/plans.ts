@@ -23,6 +23,8 @@ export type PlanModule = keyof PlanLimits["modules"];
 
 export const COUNTED_LIMITS = ["agents", "channels", "seats", "knowledgeMegabytes"] as const satisfies readonly PlanLimit[];
 export const MONTHLY_LIMITS = ["conversationsPerMonth", "modelTokensPerMonth"] as const satisfies readonly PlanLimit[];
+/** Every limit, the monthly ones first (the order `GET /v1/billing` lists them in). */
+export const PLAN_LIMITS = [...MONTHLY_LIMITS, ...COUNTED_LIMITS] as const;
 
 export const plan = z.object({
   name: z.string().min(1).max(60),
