@@ -1,5 +1,6 @@
 import { and, eq, gte, lt, ne, sql } from "drizzle-orm";
 import type Stripe from "stripe";
+import { stripeSdk } from "../../core/integrations/stripe/sdk";
 import type { BillingConfig } from "../../core/billing/config";
 import { describeError, type Logger } from "../../core/observability/log";
 import type { Database, Transaction } from "../../db/client";
@@ -30,7 +31,7 @@ export interface UsageReportDependencies {
 export async function reportUsage(deps: UsageReportDependencies, now: Date): Promise<{ reported: number; failed: number }> {
   const account = deps.billing.stripe;
   if (!account) return { reported: 0, failed: 0 };
-  const stripe = deps.stripe ?? (await stripeClient(account));
+  const stripe = deps.stripe ?? (await stripeSdk(account.secretKey, account.apiBase, { maxNetworkRetries: 1 }));
   const { rows } = await deps.db.execute<{ tenant_id: string }>(sql`select billing_tenants() as tenant_id`);
   let reported = 0;
   let failed = 0;
@@ -107,16 +108,4 @@ async function claimPeriod(tx: Transaction, tenantId: string, meter: string, sta
     })
     .returning({ identifier: usageReports.identifier });
   return row ? { identifier: row.identifier, quantity, customer: tenant.customer } : undefined;
-}
-
-async function stripeClient(account: NonNullable<BillingConfig["stripe"]>): Promise<Stripe> {
-  const { default: StripeClient } = await import("stripe");
-  const api = new URL(account.apiBase);
-  return new StripeClient(account.secretKey, {
-    host: api.hostname,
-    ...(api.port ? { port: Number(api.port) } : {}),
-    protocol: api.protocol === "http:" ? "http" : "https",
-    maxNetworkRetries: 1,
-    timeout: 15_000,
-  });
 }

@@ -73,6 +73,7 @@ async function main() {
     tokens: new OAuthTokenCache(),
   };
   const modelEnv = readModelEnvironment(process.env);
+  const billing = billingConfig(config);
   // Knowledge (RAG): with Chroma, turns retrieve the agent's knowledge and the pool runs ingestion jobs.
   const knowledge: KnowledgeDependencies | undefined = config.CHROMA_URL
     ? {
@@ -140,7 +141,7 @@ async function main() {
       : {}),
     tools: toolRuntime,
     integrations: integrationConfig(config),
-    plans: billingConfig(config).plans,
+    plans: billing.plans,
   };
 
   const consumer = createInboundConsumer({
@@ -202,7 +203,7 @@ async function main() {
             ...(knowledge ? { store: knowledge.store } : {}),
             ...(data ? { objects: { deletePrefix: (prefix: string) => deletePrefix(objects, data.bucket, prefix) } } : {}),
           },
-          billing: { db: database.db, billing: billingConfig(config), logger },
+          billing: { db: database.db, billing, logger },
           retention: {
             db: database.db,
             ...(knowledge ? { forgetBefore: (tenantId: string, cutoff: Date) => knowledge.store.forgetTurnsBefore(tenantId, cutoff) } : {}),

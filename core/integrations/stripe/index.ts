@@ -1,4 +1,5 @@
 import type Stripe from "stripe";
+import { stripeSdk } from "./sdk";
 import { z } from "zod";
 import { base } from "../config";
 import { errorFromResponse, providerJson } from "../http";
@@ -67,16 +68,10 @@ export const stripe: IntegrationProvider<Stripe> = {
     return response.ok;
   },
   async client(access, config) {
-    const { default: StripeClient } = await import("stripe");
-    const api = new URL(config.STRIPE_API_BASE);
     const connect = access.accountId && config.STRIPE_SECRET_KEY;
-    return new StripeClient(connect ? config.STRIPE_SECRET_KEY! : access.accessToken, {
-      host: api.hostname,
-      ...(api.port ? { port: Number(api.port) } : {}),
-      protocol: api.protocol === "http:" ? "http" : "https",
+    return stripeSdk(connect ? config.STRIPE_SECRET_KEY! : access.accessToken, config.STRIPE_API_BASE, {
       // Retries are ours (one place honours Retry-After for every provider).
       maxNetworkRetries: 0,
-      timeout: 15_000,
       ...(connect ? { stripeAccount: access.accountId } : {}),
     });
   },
