@@ -46,6 +46,11 @@ export async function verifyStripeSignature(
   return signatures.some((signature) => constantTimeEqual(signature, expected)) ? "ok" : "mismatch";
 }
 
+/** What a refused `Stripe-Signature` is told (the integrations' endpoints and the platform's billing one). */
+export function stripeSignatureRefusal(verdict: "missing" | "stale" | "mismatch"): string {
+  return verdict === "stale" ? "The Stripe-Signature timestamp is outside the tolerance." : "Missing or wrong Stripe-Signature.";
+}
+
 export const stripeEvent = z
   .object({
     id: z.string().regex(/^evt_[A-Za-z0-9]+$/),
@@ -119,10 +124,7 @@ const intake: ChannelWebhook = {
     if (secret === undefined) return refusal("bad_secret", "This webhook URL is not one we registered.");
     const verdict = await verifyStripeSignature(secret, request.headers.get("stripe-signature"), rawBody);
     if (verdict === "ok") return { ok: true };
-    return refusal(
-      `signature_${verdict}`,
-      verdict === "stale" ? "The Stripe-Signature timestamp is outside the tolerance." : "Missing or wrong Stripe-Signature.",
-    );
+    return refusal(`signature_${verdict}`, stripeSignatureRefusal(verdict));
   },
   payload: stripeEvent,
   payloadName: "a Stripe event",

@@ -1,11 +1,10 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { normalizeBillingEvent } from "../../../../core/billing/webhook";
 import { issueDetails } from "../../../../core/errors";
-import { stripeEvent, verifyStripeSignature } from "../../../../core/integrations/stripe/webhook";
+import { stripeEvent, stripeSignatureRefusal, verifyStripeSignature } from "../../../../core/integrations/stripe/webhook";
 import type { AppEnv } from "../../context";
 import { errorResponse } from "../../errors";
-import { enqueueNormalized, MAX_WEBHOOK_BODY_BYTES } from "./intake";
+import { decodeWebhookBody, enqueueNormalized, webhookBodyLimit } from "./intake";
 
 /**
  * `POST /webhooks/billing/stripe`: the platform's own Stripe account (subscriptions and invoices of
@@ -16,39 +15,23 @@ import { enqueueNormalized, MAX_WEBHOOK_BODY_BYTES } from "./intake";
  * and the intake's shared enqueue (503 when the queue is down, so Stripe retries; the event id
  * deduplicates).
  */
-export const billingWebhook = new Hono<AppEnv>().post(
-  "/stripe",
-  bodyLimit({
-    maxSize: MAX_WEBHOOK_BODY_BYTES,
-    onError: (c) => errorResponse(c, 413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB."),
-  }),
-  async (c) => {
-    const secret = c.get("services").billing.stripe?.webhookSecret;
-    const logger = c.get("logger");
-    if (!secret) return errorResponse(c, 503, "BILLING_UNAVAILABLE", "Billing webhooks are not configured here.");
-    const raw = new Uint8Array(await c.req.arrayBuffer());
-    const verdict = await verifyStripeSignature(secret, c.req.header("stripe-signature") ?? null, raw);
-    if (verdict !== "ok") {
-      logger.log("warn", "webhook.rejected", { channel: "billing", reason: `signature_${verdict}` });
-      return errorResponse(
-        c,
-        400,
-        "INVALID_SIGNATURE",
-        verdict === "stale" ? "The Stripe-Signature timestamp is outside the tolerance." : "Missing or wrong Stripe-Signature.",
-      );
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw));
-    } catch {
-      return errorResponse(c, 400, "INVALID_JSON", "The body is not valid JSON.");
-    }
-    const parsed = stripeEvent.safeParse(body);
-    if (!parsed.success) return errorResponse(c, 400, "INVALID_BODY", "The body is not a Stripe event.", issueDetails(parsed.error.issues));
-    const result = normalizeBillingEvent(parsed.data, new Date());
-    const accepted = await enqueueNormalized(c.get("services").inboundQueue, logger, "billing", result, c.get("requestId"));
-    if (accepted === "queue_unavailable")
-      return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the event right now; retry later.");
-    return c.json({ received: true, queued: result.messages.length, ignored: result.ignored.length });
-  },
-);
+export const billingWebhook = new Hono<AppEnv>().post("/stripe", webhookBodyLimit(), async (c) => {
+  const secret = c.get("services").billing.stripe?.webhookSecret;
+  const logger = c.get("logger");
+  if (!secret) return errorResponse(c, 503, "BILLING_UNAVAILABLE", "Billing webhooks are not configured here.");
+  const raw = new Uint8Array(await c.req.arrayBuffer());
+  const verdict = await verifyStripeSignature(secret, c.req.header("stripe-signature") ?? null, raw);
+  if (verdict !== "ok") {
+    logger.log("warn", "webhook.rejected", { channel: "billing", reason: `signature_${verdict}` });
+    return errorResponse(c, 400, "INVALID_SIGNATURE", stripeSignatureRefusal(verdict));
+  }
+  const decoded = decodeWebhookBody(raw, "json");
+  if (!decoded.ok) return errorResponse(c, 400, "INVALID_JSON", "The body is not valid JSON.");
+  const parsed = stripeEvent.safeParse(decoded.body);
+  if (!parsed.success) return errorResponse(c, 400, "INVALID_BODY", "The body is not a Stripe event.", issueDetails(parsed.error.issues));
+  const result = normalizeBillingEvent(parsed.data, new Date());
+  const accepted = await enqueueNormalized(c.get("services").inboundQueue, logger, "billing", result, c.get("requestId"));
+  if (accepted === "queue_unavailable")
+    return errorResponse(c, 503, "QUEUE_UNAVAILABLE", "Could not accept the event right now; retry later.");
+  return c.json({ received: true, queued: result.messages.length, ignored: result.ignored.length });
+});

@@ -60,10 +60,7 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         c.set("webhook", found);
         await next();
       },
-      bodyLimit({
-        maxSize: MAX_WEBHOOK_BODY_BYTES,
-        onError: (c) => errorResponse(c, 413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB."),
-      }),
+      webhookBodyLimit(),
       async (c) => {
         const found = c.get("webhook");
         const { address } = found.request;
@@ -72,17 +69,13 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         const verified = (await found.webhook.verifyBody?.(found.request, raw)) ?? { ok: true };
         if (!verified.ok) return rejected(c, found, verified);
 
-        let body: unknown;
-        const form = found.webhook.format === "form";
-        try {
-          const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
-          body = form ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
-        } catch {
-          return form
+        const decoded = decodeWebhookBody(raw, found.webhook.format ?? "json");
+        if (!decoded.ok) {
+          return found.webhook.format === "form"
             ? errorResponse(c, 400, "INVALID_BODY", "The body is not a UTF-8 form.")
             : errorResponse(c, 400, "INVALID_JSON", "The body is not valid JSON.");
         }
-        const parsed = found.webhook.payload.safeParse(body);
+        const parsed = found.webhook.payload.safeParse(decoded.body);
         if (!parsed.success) {
           return errorResponse(c, 400, "INVALID_BODY", `The body is not ${found.webhook.payloadName}.`, issueDetails(parsed.error.issues));
         }
@@ -103,6 +96,24 @@ export function webhookIntake(kind: string, find: (kind: string) => ChannelWebho
         return answer instanceof Response ? answer : c.json(answer);
       },
     );
+}
+
+/** The 1 MiB cap of every webhook: 413 `PAYLOAD_TOO_LARGE` beyond it, before anything is read. */
+export function webhookBodyLimit() {
+  return bodyLimit({
+    maxSize: MAX_WEBHOOK_BODY_BYTES,
+    onError: (c) => errorResponse(c, 413, "PAYLOAD_TOO_LARGE", "The body is larger than 1 MiB."),
+  });
+}
+
+/** A webhook's bytes as received: strict UTF-8, then JSON or a form; not ok when they are neither. */
+export function decodeWebhookBody(raw: Uint8Array, format: "json" | "form"): { ok: true; body: unknown } | { ok: false } {
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(raw);
+    return { ok: true, body: format === "form" ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
 }
 
 /**
