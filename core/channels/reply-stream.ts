@@ -7,6 +7,26 @@ export interface StreamedTokens {
   tokens: string;
 }
 
+/**
+ * One JSON request to a reply URL the edge put on a message (a call's object, a web chat
+ * session's stream): the status and the JSON answer (empty when it has none). Throws when the
+ * edge cannot be reached within `timeoutMs`. Tokens, whole replies and pushes all go this way.
+ */
+export async function postToReplyUrl(
+  url: string,
+  body: unknown,
+  timeoutMs: number,
+): Promise<{ ok: boolean; status: number; answer: Record<string, unknown> & { error?: string } }> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  return { ok: response.ok, status: response.status, answer };
+}
+
 /** A reply's tokens on their way to the edge; `close` waits for the request in flight and ends the stream. */
 export interface ReplyStream extends ReplyListener {
   signal: AbortSignal;
@@ -40,13 +60,8 @@ export function replyStream(options: { url: string; turn: string; logger: Logger
       const body: StreamedTokens = { turn: options.turn, tokens: pending };
       pending = "";
       try {
-        const response = await fetch(options.url, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(body),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-        });
-        const answer = (await response.json().catch(() => ({}))) as { error?: string; streaming?: boolean };
+        const response = await postToReplyUrl(options.url, body, options.timeoutMs ?? 5000);
+        const answer = response.answer;
         if (response.status === 409 || response.status === 410) {
           stop("turn.stream_cancelled", { status: response.status, reason: answer.error ?? "" });
           controller.abort(new Error(answer.error ?? "nobody is listening to this reply any more"));

@@ -1,4 +1,5 @@
 import { PermanentSendError, type ChannelSender, type SenderDependencies } from "../adapter";
+import { postToReplyUrl } from "../reply-stream";
 
 /**
  * Speaks a reply into its call: the reply goes to the call's Durable Object on the edge (the URL
@@ -12,20 +13,19 @@ export function voiceSender(deps: SenderDependencies): ChannelSender {
     async send(reply, progress) {
       const replyUrl = reply.inboundSender?.replyUrl;
       if (typeof replyUrl !== "string") throw new PermanentSendError("the reply has no call to be spoken in");
-      let response: Response;
+      let response: Awaited<ReturnType<typeof postToReplyUrl>>;
       try {
-        response = await fetch(replyUrl, {
-          method: "POST",
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({ turn: reply.inboundProviderMessageId, text: reply.text, handoff: reply.handoff === true }),
-          signal: AbortSignal.timeout(10_000),
-        });
+        response = await postToReplyUrl(
+          replyUrl,
+          { turn: reply.inboundProviderMessageId, text: reply.text, handoff: reply.handoff === true },
+          10_000,
+        );
       } catch (error) {
         deps.logger.log("warn", "send.voice_unreachable", { channel: "voice" });
         throw error;
       }
-      const answer = (await response.json().catch(() => ({}))) as { messageId?: string; error?: string };
-      if (response.ok && answer.messageId) return progress.onPart(answer.messageId, { last: true });
+      const { answer } = response;
+      if (response.ok && typeof answer.messageId === "string") return progress.onPart(answer.messageId, { last: true });
       if (response.status === 409 || response.status === 410 || response.status === 403) {
         throw new PermanentSendError(answer.error ?? `the call answered ${response.status}`);
       }

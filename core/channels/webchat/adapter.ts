@@ -1,5 +1,6 @@
 import type { ChannelAdapter } from "../adapter";
 import { readChannelSettings, webchatSettings } from "../config";
+import { postToReplyUrl } from "../reply-stream";
 
 /**
  * Web chat: the widget talks to the edge's own routes (`/webchat/*`: session, send, stream, read),
@@ -37,18 +38,16 @@ export const webchatAdapter: ChannelAdapter = {
       if (reply.partsDelivered === 0) await progress.onPart(reply.replyId, { last: true });
       const replyUrl = reply.inboundSender?.replyUrl;
       if (typeof replyUrl !== "string") return;
-      const pushed = await fetch(replyUrl, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
+      const pushed = await postToReplyUrl(
+        replyUrl,
+        {
           id: reply.replyId,
           text: reply.text,
           at: (deps.now?.() ?? new Date()).toISOString(),
           ...(reply.inboundProviderMessageId ? { turn: reply.inboundProviderMessageId } : {}),
-        }),
-        signal: AbortSignal.timeout(3000),
-      }).catch(() => undefined);
-      await pushed?.body?.cancel();
+        },
+        3000,
+      ).catch(() => undefined);
       if (!pushed?.ok) deps.logger.log("info", "send.webchat_push_failed", { channel: "webchat", status: pushed?.status ?? 0 });
     },
   }),
