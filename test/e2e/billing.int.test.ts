@@ -216,6 +216,9 @@ describe("Stripe Billing", () => {
     expect(((await forged.json()) as Json).error?.code).toBe("INVALID_SIGNATURE");
     const unsigned = await fetch(`${stack.edge.url}/webhooks/billing/stripe`, { method: "POST", body: JSON.stringify(event) });
     expect(unsigned.status).toBe(400);
+    const oversized = await fetch(`${stack.edge.url}/webhooks/billing/stripe`, { method: "POST", body: "x".repeat(1024 * 1024 + 1) });
+    expect(oversized.status).toBe(413);
+    expect(((await oversized.json()) as Json).error?.code).toBe("PAYLOAD_TOO_LARGE");
     // A genuine event afterwards is applied, so the forged one would have been too by now.
     await stripe.billing.payInvoice(subscriptionOf());
     await expect.poll(async () => (await billing()).subscription, { timeout: 30_000, interval: 200 }).toEqual({ status: "active" });
