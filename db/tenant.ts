@@ -25,8 +25,9 @@ export async function withTenant<T>(db: Database, tenantId: string, fn: (tx: Tra
     throw new InvalidTenantIdError("tenant id must be a uuid");
   }
   return db.transaction(async (tx) => {
-    await tx.execute(sql`set local role agent_app`);
-    await tx.execute(sql`select set_config('app.tenant_id', ${tenantId}, true)`);
+    // One round trip for both: `set_config('role', …, true)` is `SET LOCAL ROLE` (the same
+    // membership check), and a turn opens several of these transactions.
+    await tx.execute(sql`select set_config('role', 'agent_app', true), set_config('app.tenant_id', ${tenantId}, true)`);
     return fn(tx);
   });
 }

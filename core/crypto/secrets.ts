@@ -89,8 +89,18 @@ function associatedData(keyId: string, context: SecretContext): Uint8Array<Array
   return new Uint8Array(utf8.encode(`v1\u0000${keyId}\u0000${context.tenantId}\u0000${context.owner}`));
 }
 
-async function importKey(keyring: Keyring, keyId: string): Promise<CryptoKey> {
+/** Imported (non-extractable) keys per keyring: every turn opens its channel's credentials. */
+const importedKeys = new WeakMap<Keyring, Map<string, Promise<CryptoKey>>>();
+
+function importKey(keyring: Keyring, keyId: string): Promise<CryptoKey> {
   const raw = keyring.keys[keyId];
-  if (!raw) throw new SecretDecryptionError(`unknown key id ${keyId}`);
-  return crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+  if (!raw) return Promise.reject(new SecretDecryptionError(`unknown key id ${keyId}`));
+  let imported = importedKeys.get(keyring);
+  if (!imported) importedKeys.set(keyring, (imported = new Map()));
+  let key = imported.get(keyId);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
+    imported.set(keyId, key);
+  }
+  return key;
 }
