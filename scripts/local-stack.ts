@@ -102,6 +102,8 @@ export interface LocalStackOptions {
   withMonitoring?: boolean;
   /** Extra pool environment (model keys, timeouts). */
   poolEnv?: Record<string, string>;
+  /** Node flags for the pool processes (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  poolNodeArgs?: string[];
   /** Extra edge vars (e.g. AUTH0_ISSUER, AUTH0_AUDIENCE, AUTH0_JWKS_URL in the admin API tests). */
   edgeVars?: Record<string, string>;
   output?: ServiceOutput;
@@ -401,7 +403,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const service = spawnService({
         name: "pool",
         command: process.execPath,
-        args: entry ? ["--enable-source-maps", entry] : ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")],
+        args: [
+          ...(options.poolNodeArgs ?? []),
+          ...(entry ? ["--enable-source-maps", entry] : ["--import", "tsx", join(PROJECT_ROOT, "workers/pool/main.ts")]),
+        ],
         cwd: PROJECT_ROOT,
         env: {
           ...poolEnv,

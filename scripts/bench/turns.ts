@@ -10,10 +10,11 @@
  *   --duration S     seconds per run (default 15)
  *   --warmup S       seconds of one client before the runs (default 3)
  *   --concurrency N  the pool's POOL_CONCURRENCY (default the pool's own)
+ *   --profile DIR    write the pool's V8 CPU profile (`--cpu-prof`) into DIR when the stack stops
  */
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { TURN_STAGES } from "../../core/observability/metrics";
 import { startLocalStack, type LocalStack } from "../local-stack";
@@ -22,7 +23,13 @@ import { numberFlag, ownStackTarget } from "../resilience/stack-target";
 import { difference, mean, quantile, readHistograms, type Histogram } from "./histograms";
 
 const { values } = parseArgs({
-  options: { clients: { type: "string" }, duration: { type: "string" }, warmup: { type: "string" }, concurrency: { type: "string" } },
+  options: {
+    clients: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    concurrency: { type: "string" },
+    profile: { type: "string" },
+  },
 });
 const clientCounts = (values.clients ?? "1,16").split(",").map((count) => {
   const parsed = Number(count);
@@ -42,6 +49,8 @@ interface RunFigures {
   ackMs: number[];
   stages: Map<string, Histogram>;
   model: Histogram;
+  /** The pool process's CPU seconds over the run (`pool_process_cpu_seconds_total`). */
+  poolCpuS: number;
 }
 
 const percentile = (sorted: number[], q: number) =>
@@ -58,7 +67,11 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       withChroma: false,
       ...(onPostgres ? { databaseUrl: process.env.DATABASE_URL! } : {}),
       output: { file: logFile },
-      poolEnv: { LOG_LEVEL: "warn", ...(concurrency ? { POOL_CONCURRENCY: String(concurrency) } : {}) },
+      poolEnv: {
+        LOG_LEVEL: "warn",
+        ...(concurrency ? { POOL_CONCURRENCY: String(concurrency) } : {}),
+      },
+      ...(values.profile ? { poolNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${resolve(values.profile)}`] } : {}),
     }),
   );
   const target = await ownStackTarget(stack);
@@ -70,6 +83,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
     return {
       stages: readHistograms(text, "agent_turn_stage_seconds", "stage"),
       model: readHistograms(text, "agent_model_call_duration_seconds").get(""),
+      cpuS: Number(/^pool_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN),
     };
   };
 
@@ -121,6 +135,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       ackMs: ackMs.sort((a, b) => a - b),
       stages,
       model,
+      poolCpuS: after.cpuS - before.cpuS,
     };
   };
 
@@ -142,10 +157,10 @@ const ms = (seconds: number) => (Number.isFinite(seconds) ? `${(seconds * 1000).
 
 function report(results: RunFigures[], database: string): string {
   const lines: string[] = [`database: ${database}`, ""];
-  lines.push("clients  turns/s  p50 ms  p99 ms  turns");
+  lines.push("clients  turns/s  p50 ms  p99 ms  turns  pool CPU ms/turn");
   for (const r of results) {
     lines.push(
-      `${String(r.clients).padStart(7)}  ${(r.turns / r.seconds).toFixed(1).padStart(7)}  ${percentile(r.e2eMs, 0.5).toFixed(1).padStart(6)}  ${percentile(r.e2eMs, 0.99).toFixed(1).padStart(6)}  ${String(r.turns).padStart(5)}`,
+      `${String(r.clients).padStart(7)}  ${(r.turns / r.seconds).toFixed(1).padStart(7)}  ${percentile(r.e2eMs, 0.5).toFixed(1).padStart(6)}  ${percentile(r.e2eMs, 0.99).toFixed(1).padStart(6)}  ${String(r.turns).padStart(5)}  ${((r.poolCpuS * 1000) / Math.max(1, r.turns)).toFixed(1).padStart(16)}`,
     );
   }
   for (const r of results) {
