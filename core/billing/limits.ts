@@ -1,7 +1,7 @@
 import { eq, sql, type SQL } from "drizzle-orm";
 import type { Transaction } from "../../db/client";
 import { tenants } from "../../db/schema";
-import { budgetMonth } from "../engine/budget";
+import { usageMonth } from "../engine/budget";
 import { DomainError } from "../errors";
 import type { AccessContext } from "../access/context";
 import {
@@ -53,13 +53,12 @@ export async function readTenantBilling(
   );
 }
 
-/** How each limit's use is counted, inside the tenant's transaction (the monthly ones over this month's usage records). */
-function usageQueries(tenantId: string, since: string): Record<PlanLimit, SQL> {
-  const thisMonth = sql`tenant_id = ${tenantId} and created_at >= ${since}::timestamptz`;
+/** How each limit's use is counted, inside the tenant's transaction (the monthly ones from the month's running totals). */
+function usageQueries(tenantId: string, month: string): Record<PlanLimit, SQL> {
+  const thisMonth = sql`tenant_id = ${tenantId} and month = ${month}`;
   return {
-    conversationsPerMonth: sql`select count(distinct conversation_id) from usage_records
-      where ${thisMonth} and outcome in ('answered', 'all_failed', 'cancelled')`,
-    modelTokensPerMonth: sql`select coalesce(sum(input_tokens + output_tokens), 0) from usage_records where ${thisMonth}`,
+    conversationsPerMonth: sql`select coalesce(sum(conversations), 0) from usage_months where ${thisMonth}`,
+    modelTokensPerMonth: sql`select coalesce(sum(tokens), 0) from usage_months where ${thisMonth}`,
     agents: sql`select count(*) from agents where tenant_id = ${tenantId} and deleted_at is null`,
     channels: sql`select count(*) from channels where tenant_id = ${tenantId}`,
     seats: sql`select (select count(*) from memberships where tenant_id = ${tenantId})
@@ -70,7 +69,7 @@ function usageQueries(tenantId: string, since: string): Record<PlanLimit, SQL> {
 
 /**
  * What the tenant uses of `limits` (default: every limit), counted in one statement: this month's
- * answered conversations and model tokens (from the usage records), agents not deleted, channels,
+ * answered conversations and model tokens (the running totals in `usage_months`), agents not deleted, channels,
  * seats (members and pending invitations) and the megabytes of knowledge sources. A verb checking
  * one limit counts only that one.
  */
@@ -80,7 +79,7 @@ export async function readPlanUsage<L extends PlanLimit = PlanLimit>(
   now: Date,
   limits: readonly L[] = PLAN_LIMITS as readonly PlanLimit[] as readonly L[],
 ): Promise<Record<L, number>> {
-  const queries = usageQueries(tenantId, budgetMonth(now).start.toISOString());
+  const queries = usageQueries(tenantId, usageMonth(now));
   const columns = limits.map((limit) => sql`(${queries[limit]}) as ${sql.identifier(limit)}`);
   const result = await tx.execute<Record<string, string | number>>(sql`select ${sql.join(columns, sql`, `)}`);
   const row = result.rows[0] ?? {};

@@ -22,6 +22,8 @@ export const NOT_EXPORTED = {
   oauth_states: "in-flight OAuth handshakes",
   data_transfers: "the exports and imports themselves",
   usage_reports: "the platform's own billing records (what was reported to its Stripe account)",
+  usage_months: "running totals the database keeps from the usage records (an import's records rebuild them)",
+  usage_month_conversations: "kept with usage_months from the usage records",
 } as const satisfies Partial<Record<TenantOwnedTable, string>>;
 
 /** Every other tenant-owned table, in the schema list's foreign-key order (an import inserts in it). */

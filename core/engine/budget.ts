@@ -22,3 +22,8 @@ export function budgetMonth(now: Date): { start: Date; key: string } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   return { start, key: `${start.getUTCFullYear()}-${String(start.getUTCMonth() + 1).padStart(2, "0")}` };
 }
+
+/** The budget month's key in `usage_months` (its first day, `2026-11-01`), which the database keeps the running totals under. */
+export function usageMonth(now: Date): string {
+  return budgetMonth(now).start.toISOString().slice(0, 10);
+}

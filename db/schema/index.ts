@@ -38,6 +38,8 @@ export const tenantOwnedTableNames = [
   "knowledge_sources",
   "knowledge_chunks",
   "usage_records",
+  "usage_months",
+  "usage_month_conversations",
   "agent_versions",
   "agent_test_runs",
   "alerts",

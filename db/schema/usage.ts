@@ -1,4 +1,4 @@
-import { bigint, index, integer, jsonb, pgTable, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
+import { bigint, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, unique, uuid } from "drizzle-orm/pg-core";
 import { alertRules } from "./analytics";
 import { agents } from "./agents";
 import { createdAt, id, tenantId } from "./columns";
@@ -88,6 +88,38 @@ export const usageRecords = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index("usage_records_tenant_created_idx").on(t.tenantId, t.createdAt)],
+);
+
+/**
+ * The month's running totals of a tenant's usage records, kept by the database (a trigger on
+ * `usage_records` inserts, migration 0032), so a turn reads its budget and plan usage in one row
+ * instead of summing the month's records. `month` is the UTC month's first day. Every record adds
+ * its cost and tokens; the first record of an answered conversation (outcome `answered`,
+ * `all_failed` or `cancelled`) in the month adds one conversation.
+ */
+export const usageMonths = pgTable(
+  "usage_months",
+  {
+    tenantId: tenantId(),
+    month: date("month", { mode: "string" }).notNull(),
+    costNanoUsd: bigint("cost_nano_usd", { mode: "number" }).notNull().default(0),
+    tokens: bigint("tokens", { mode: "number" }).notNull().default(0),
+    conversations: integer("conversations").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.month] })],
+);
+
+/** The conversations `usage_months.conversations` has counted, once each per month (kept by the same trigger). */
+export const usageMonthConversations = pgTable(
+  "usage_month_conversations",
+  {
+    tenantId: tenantId(),
+    month: date("month", { mode: "string" }).notNull(),
+    conversationId: uuid("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.month, t.conversationId] })],
 );
 
 /**

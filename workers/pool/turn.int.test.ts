@@ -9,7 +9,17 @@ import { readModelEnvironment } from "../../core/engine/providers";
 import { createLogger } from "../../core/observability/log";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { alerts, channels, conversations, messages, tenants, usageRecords, type agents } from "../../db/schema";
+import {
+  alerts,
+  channels,
+  conversations,
+  messages,
+  tenants,
+  usageMonthConversations,
+  usageMonths,
+  usageRecords,
+  type agents,
+} from "../../db/schema";
 import { startFakeGemini, type FakeGemini } from "../../test/fakes/gemini";
 import { startFakeOpenAI, type FakeOpenAI } from "../../test/fakes/openai";
 import { startFakeTelegram, type FakeTelegram } from "../../test/fakes/telegram";
@@ -182,7 +192,10 @@ describe("processInboundMessage with the engine", () => {
 
   it("past the plan's monthly conversations answers new ones with the tenant's message, stores them, and alerts once", async () => {
     const graph = await makeTenant({ settings: { planLimitMessage: "Our assistant is resting until next month." } });
+    // The fixture's usage record counts in the month's running totals: start this tenant's month at zero.
     await admin.db.delete(usageRecords).where(eq(usageRecords.tenantId, graph.tenant.id));
+    await admin.db.delete(usageMonths).where(eq(usageMonths.tenantId, graph.tenant.id));
+    await admin.db.delete(usageMonthConversations).where(eq(usageMonthConversations.tenantId, graph.tenant.id));
     const limits = {
       conversationsPerMonth: 2,
       modelTokensPerMonth: null,

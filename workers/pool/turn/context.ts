@@ -3,7 +3,7 @@ import { addressedToBot, addressedToChannel, inboundContent } from "../../../cor
 import { readChannelSettings } from "../../../core/channels/config";
 import { openChannelCredentials } from "../../../core/channels/credentials";
 import type { Keyring } from "../../../core/crypto/secrets";
-import { budgetMonth } from "../../../core/engine/budget";
+import { usageMonth } from "../../../core/engine/budget";
 import type { MemoryMessage } from "../../../core/engine/memory";
 import type { InboundChatMessage } from "../../../core/queue/inbound-message";
 import { readTenantSettings, type TenantSettings } from "../../../core/tenants/settings";
@@ -16,7 +16,8 @@ import {
   conversations,
   messages,
   tenants,
-  usageRecords,
+  usageMonthConversations,
+  usageMonths,
   type Channel,
   type Conversation,
   type Message,
@@ -206,6 +207,8 @@ async function readContext(
   options: { firstDelivery: boolean; now: Date },
 ): Promise<InboundContext> {
   const tenantId = on.channel.tenantId;
+  // The tenant's settings and plan with the month's running totals (budget and plan usage): one row.
+  const month = usageMonth(options.now);
   const [tenant] = await tx
     .select({
       settings: tenants.settings,
@@ -213,8 +216,14 @@ async function readContext(
       customLimits: tenants.planLimits,
       subscriptionStatus: tenants.subscriptionStatus,
       paymentFailedAt: tenants.paymentFailedAt,
+      spentNanoUsd: usageMonths.costNanoUsd,
+      tokens: usageMonths.tokens,
+      conversations: usageMonths.conversations,
+      counted: sql<boolean>`exists (select 1 from ${usageMonthConversations} where ${usageMonthConversations.tenantId} = ${tenantId}
+        and ${usageMonthConversations.month} = ${month} and ${usageMonthConversations.conversationId} = ${conversation.id})`,
     })
     .from(tenants)
+    .leftJoin(usageMonths, and(eq(usageMonths.tenantId, tenants.id), eq(usageMonths.month, month)))
     .where(eq(tenants.id, tenantId));
   const settings = readTenantSettings(tenant?.settings);
 
@@ -247,23 +256,6 @@ async function readContext(
     content: row.content,
     createdAt: row.createdAt,
   }));
-
-  // The month's spend (budget) and plan usage in one pass over its usage records.
-  const answered = sql`${usageRecords.outcome} in ('answered', 'all_failed', 'cancelled')`;
-  const [spent] = await tx
-    .select({
-      total: sql<string>`coalesce(sum(${usageRecords.costNanoUsd}), 0)::text`,
-      tokens: sql<string>`coalesce(sum(${usageRecords.inputTokens} + ${usageRecords.outputTokens}), 0)::text`,
-      conversations: sql<number>`(count(distinct ${usageRecords.conversationId}) filter (where ${answered}))::int`,
-      counted: sql<boolean>`coalesce(bool_or(${usageRecords.conversationId} = ${conversation.id}) filter (where ${answered}), false)`,
-    })
-    .from(usageRecords)
-    .where(
-      and(
-        eq(usageRecords.tenantId, tenantId),
-        sql`${usageRecords.createdAt} >= ${budgetMonth(options.now).start.toISOString()}::timestamptz`,
-      ),
-    );
   return {
     ...on,
     conversation,
@@ -271,13 +263,17 @@ async function readContext(
     reply,
     history,
     settings,
-    spentNanoUsd: Number(spent?.total ?? 0),
+    spentNanoUsd: Number(tenant?.spentNanoUsd ?? 0),
     billing: {
       plan: tenant?.plan ?? "free",
       customLimits: tenant?.customLimits ?? null,
       subscriptionStatus: tenant?.subscriptionStatus ?? null,
       paymentFailedAt: tenant?.paymentFailedAt ?? null,
     },
-    month: { tokens: Number(spent?.tokens ?? 0), conversations: Number(spent?.conversations ?? 0), counted: spent?.counted === true },
+    month: {
+      tokens: Number(tenant?.tokens ?? 0),
+      conversations: Number(tenant?.conversations ?? 0),
+      counted: tenant?.counted === true,
+    },
   };
 }
