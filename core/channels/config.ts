@@ -131,38 +131,40 @@ export type ChannelSettings = z.infer<typeof commonSettings> &
   Partial<z.infer<typeof voiceSettings>> &
   ChannelFacts;
 
+/** Each setting's type, as read from a stored config (built once: zod schemas are costly to make). */
+const SETTING_TYPES: { [K in keyof ChannelSettings]-?: z.ZodType<NonNullable<ChannelSettings[K]>> } = {
+  mergeWindowMs: z.number().int().min(0).max(30_000),
+  welcomeMessage: z.string(),
+  phoneNumberId: z.string(),
+  businessAccountId: z.string(),
+  template: whatsappTemplate,
+  allowedOrigins: z.array(z.string()),
+  messagesPerMinute: z.number().int(),
+  linkPreviews: z.boolean(),
+  botId: z.number().int(),
+  botUsername: z.string(),
+  phoneNumber: z.string(),
+  phoneNumberSid: z.string(),
+  statusCallbackUrl: z.string(),
+  voiceUrl: z.string(),
+  language: z.string(),
+  voice: z.string(),
+  interruptible: z.boolean(),
+  transferTo: z.string(),
+  maxCallMinutes: z.number().int(),
+  recording: z.boolean(),
+  conversationRelay: z.boolean(),
+};
+
 /** The stored config, read leniently: a field with the wrong type is treated as unset. */
 export function readChannelSettings(config: Record<string, unknown> | null | undefined): ChannelSettings {
   const value = config ?? {};
-  const pick = <T>(schema: z.ZodType<T>, key: string): T | undefined => {
+  const result: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(SETTING_TYPES) as Array<[string, z.ZodType]>) {
+    if (value[key] === undefined) continue;
     const parsed = schema.safeParse(value[key]);
-    return parsed.success ? parsed.data : undefined;
-  };
-  const result: ChannelSettings = {};
-  const assign = <K extends keyof ChannelSettings>(key: K, found: ChannelSettings[K] | undefined) => {
-    if (found !== undefined) result[key] = found;
-  };
-  assign("mergeWindowMs", pick(z.number().int().min(0).max(30_000), "mergeWindowMs"));
-  assign("welcomeMessage", pick(z.string(), "welcomeMessage"));
-  assign("phoneNumberId", pick(z.string(), "phoneNumberId"));
-  assign("businessAccountId", pick(z.string(), "businessAccountId"));
-  assign("template", pick(whatsappTemplate, "template"));
-  assign("allowedOrigins", pick(z.array(z.string()), "allowedOrigins"));
-  assign("messagesPerMinute", pick(z.number().int(), "messagesPerMinute"));
-  assign("linkPreviews", pick(z.boolean(), "linkPreviews"));
-  assign("botId", pick(z.number().int(), "botId"));
-  assign("botUsername", pick(z.string(), "botUsername"));
-  assign("phoneNumber", pick(z.string(), "phoneNumber"));
-  assign("phoneNumberSid", pick(z.string(), "phoneNumberSid"));
-  assign("statusCallbackUrl", pick(z.string(), "statusCallbackUrl"));
-  assign("voiceUrl", pick(z.string(), "voiceUrl"));
-  assign("language", pick(z.string(), "language"));
-  assign("voice", pick(z.string(), "voice"));
-  assign("interruptible", pick(z.boolean(), "interruptible"));
-  assign("transferTo", pick(z.string(), "transferTo"));
-  assign("maxCallMinutes", pick(z.number().int(), "maxCallMinutes"));
-  assign("recording", pick(z.boolean(), "recording"));
-  assign("conversationRelay", pick(z.boolean(), "conversationRelay"));
+    if (parsed.success) result[key] = parsed.data;
+  }
   return result;
 }
 
