@@ -11,7 +11,7 @@ import type { TurnDependencies } from "./turn/types";
 
 /**
  * Hands the reply to its channel's sender (workers/pool/senders): claimed `pending` → `sending`
- * first, so from here a crash or a redelivery never sends it a second time; each part the channel
+ * first (unless the turn recorded it `sending`), so from here a crash or a redelivery never sends it a second time; each part the channel
  * accepts is recorded as it goes (a split reply interrupted midway resumes after its last part);
  * `sent` at the end. A permanent failure (blocked bot, outside WhatsApp's window with no template)
  * is recorded as `failed` with its reason; anything else gives the reply back (`pending`) and the
@@ -29,10 +29,12 @@ export async function sendReply(
   },
   reply: Message,
   logger: Logger,
+  /** `claimed`: the turn recorded the reply as `sending` itself (recordReply), so it is this delivery's to send. */
+  options: { claimed?: boolean } = {},
 ): Promise<"replied" | "already_replied" | "send_failed"> {
   const { channel, inbound } = context;
   const tenantId = channel.tenantId;
-  const claimed = await setReplyStatus(deps, tenantId, reply.id, "pending", { status: "sending" });
+  const claimed = options.claimed === true || (await setReplyStatus(deps, tenantId, reply.id, "pending", { status: "sending" }));
   if (!claimed) return "already_replied";
   const delivered = reply.providerMessageId ? reply.providerMessageId.split(",") : [];
   const sender = senderFor(channel.kind, {

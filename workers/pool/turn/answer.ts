@@ -96,6 +96,7 @@ export async function replyInContext(
   const tenantId = context.channel.tenantId;
   let reply = context.reply;
   let afterReply: (() => Promise<void>) | undefined;
+  let claimed = false;
   if (reply?.status === "sending") {
     // An earlier delivery handed this reply to the channel and stopped before recording the
     // answer. Sending again could show it twice; Telegram has no idempotency key to ask.
@@ -149,12 +150,18 @@ export async function replyInContext(
         conversationLogMessage({ tenantId, conversationId: context.conversation.id, occurrence: context.inbound.id, receivedAt: now }),
       );
     }
-    reply = await timedStage(deps.metrics, "record", () =>
-      withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? [])),
+    // What would stop the send is checked first, so the reply is claimed for sending (`sending`)
+    // in the transaction that records it: one transaction fewer per turn. Otherwise it is recorded
+    // `pending` and sendRecorded says why it is not sent now.
+    const sendNow = !missingCredentials(context) && (!delivery.enterSending || delivery.enterSending());
+    const recorded = await timedStage(deps.metrics, "record", () =>
+      withTenant(deps.db, tenantId, (tx) => recordReply(tx, context, decided, options.covered ?? [], sendNow ? "sending" : "pending")),
     );
+    reply = recorded.reply;
+    claimed = sendNow && recorded.created;
   }
   try {
-    return await sendRecorded(deps, context, delivery, reply, logger);
+    return await sendRecorded(deps, context, delivery, reply, logger, claimed);
   } finally {
     // Once the reply is out (or could not go): a crash before this loses only this turn's memory
     // vector; the message itself is in the conversation's history.
@@ -162,24 +169,32 @@ export async function replyInContext(
   }
 }
 
-/** 3. Sends a recorded reply that is still `pending`, unless the pool is stopping. */
+/**
+ * 3. Sends a recorded reply: one this turn claimed when recording it, or one still `pending`
+ * (recorded by an earlier delivery), unless the pool is stopping.
+ */
 async function sendRecorded(
   deps: TurnDependencies,
   context: InboundContext,
   delivery: Delivery,
   reply: NonNullable<InboundContext["reply"]>,
   logger: Logger,
+  claimed: boolean,
 ): Promise<TurnOutcome> {
-  if (reply.status !== "pending") return "already_replied";
-  if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
-  // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
-  // permanent failure of this reply.
-  const { channel } = context;
-  const connection = channelAdapter(channel.kind)?.connection;
-  if (connection?.credentialFields.length && !connection.credentialsOptional && !channel.credentials) {
-    throw new UnprocessableMessageError("the channel has no credentials");
+  if (!claimed) {
+    if (reply.status !== "pending") return "already_replied";
+    if (delivery.enterSending && !delivery.enterSending()) throw new TurnReleasedError("the pool is stopping; released before sending");
+    // Fixable by an operator (the message waits in the dead-letter queue for a replay), so not a
+    // permanent failure of this reply.
+    if (missingCredentials(context)) throw new UnprocessableMessageError("the channel has no credentials");
   }
-  return timedStage(deps.metrics, "send", () => sendReply(deps, context, reply, logger));
+  return timedStage(deps.metrics, "send", () => sendReply(deps, context, reply, logger, { claimed }));
+}
+
+/** Whether the channel needs credentials to send and has none (an operator's to fix). */
+function missingCredentials({ channel }: InboundContext): boolean {
+  const connection = channelAdapter(channel.kind)?.connection;
+  return Boolean(connection?.credentialFields.length && !connection.credentialsOptional && !channel.credentials);
 }
 
 /**

@@ -4,8 +4,19 @@ import { alerts, conversations, messages, usageRecords, type Message } from "../
 import type { InboundContext } from "./context";
 import type { DecidedReply } from "./decide";
 
-/** The reply, its usage, the conversation's memory and any alert: one transaction, first delivery wins. */
-export async function recordReply(tx: Transaction, context: InboundContext, decided: DecidedReply, covered: string[]): Promise<Message> {
+/**
+ * The reply, its usage, the conversation's memory and any alert: one transaction, first delivery
+ * wins. `status` is `sending` when the turn sends it right after (the claim the sender would
+ * otherwise write in a transaction of its own); `created` says whether this delivery's reply is
+ * the one recorded, so only its own claim is acted on.
+ */
+export async function recordReply(
+  tx: Transaction,
+  context: InboundContext,
+  decided: DecidedReply,
+  covered: string[],
+  status: "pending" | "sending" = "pending",
+): Promise<{ reply: Message; created: boolean }> {
   const tenantId = context.channel.tenantId;
   const [created] = await tx
     .insert(messages)
@@ -15,7 +26,7 @@ export async function recordReply(tx: Transaction, context: InboundContext, deci
       channelId: context.channel.id,
       direction: "outbound",
       replyToMessageId: context.inbound.id,
-      status: "pending",
+      status,
       content: decided.content,
     })
     .onConflictDoNothing({ target: messages.replyToMessageId })
@@ -26,7 +37,7 @@ export async function recordReply(tx: Transaction, context: InboundContext, deci
       .select()
       .from(messages)
       .where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, context.inbound.id)));
-    return existing!;
+    return { reply: existing!, created: false };
   }
   if (covered.length > 0) {
     await tx
@@ -85,5 +96,5 @@ export async function recordReply(tx: Transaction, context: InboundContext, deci
       .values(decided.alerts.map((alert) => ({ tenantId, ...alert })))
       .onConflictDoNothing();
   }
-  return created;
+  return { reply: created, created: true };
 }
