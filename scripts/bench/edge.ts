@@ -1,5 +1,5 @@
 /**
- * `npm run bench:edge [-- --duration 10 --connections 16 --warmup 2]`
+ * `npm run bench:edge [-- --duration 10 --connections 16 --warmup 2 --profile edge.cpuprofile]`
  *
  * Starts, on loopback only: the SQS emulator, the real edge under `wrangler dev` (workerd) and a
  * bare Hono worker under the same runtime (`bare-worker.ts`). Drives the Telegram webhook
@@ -15,6 +15,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import { writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { formatChannelAddress, type ChannelAddress } from "../../core/channels/address";
@@ -22,6 +23,7 @@ import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secr
 import { textUpdate } from "../../test/support/telegram";
 import { generateKeys } from "../local-keys";
 import { startEdge, type EdgeHandle } from "../stack/edge";
+import { startInspectorProfile } from "./inspector-profile";
 import { sqsEnvironment, startSqs, type SqsHandle } from "../stack/sqs";
 
 // ---- autocannon (CommonJS, no bundled types): the few parts used here -------------------------
@@ -73,6 +75,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: "10" },
     connections: { type: "string", default: "16" },
     warmup: { type: "string", default: "2" },
+    profile: { type: "string" },
   },
 });
 
@@ -313,7 +316,12 @@ async function main(): Promise<number> {
         failed = true;
       }
     }
+    const profiling = target.name === "webhook" && values.profile ? await startInspectorProfile(edge.inspectorPort) : undefined;
     const measured = await drive(target, DURATION_S);
+    if (profiling) {
+      await writeFile(values.profile!, JSON.stringify(await profiling.stop()));
+      console.log(`the edge's CPU profile during the webhook run: ${values.profile}`);
+    }
     tally(target, measured.ok2xx, measured.sent);
     results.push(measured);
   }
