@@ -6,11 +6,23 @@ import { fromBase64, toBase64Url, toHex, utf8 } from "./encoding";
  *
  * @example await deriveSecret(key, "telegram-webhook", channelAddress)
  */
-export async function deriveSecret(signingKey: string, purpose: string, subject: string): Promise<string> {
-  const key = await hmacKey(signingKey);
-  const mac = await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`));
-  return toBase64Url(new Uint8Array(mac));
+export function deriveSecret(signingKey: string, purpose: string, subject: string): Promise<string> {
+  // Derived secrets are kept (bounded, cleared when full): the webhook path derives one per request.
+  const id = `${purpose}\u0000${subject}\u0000${signingKey}`;
+  let secret = derivedSecrets.get(id);
+  if (!secret) {
+    secret = (async () => {
+      const key = await hmacKey(signingKey);
+      return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`))));
+    })();
+    if (derivedSecrets.size >= 10_000) derivedSecrets.clear();
+    derivedSecrets.set(id, secret);
+    secret.catch(() => derivedSecrets.delete(id));
+  }
+  return secret;
 }
+
+const derivedSecrets = new Map<string, Promise<string>>();
 
 type Bytes = string | Uint8Array;
 const bytesOf = (value: Bytes) => (typeof value === "string" ? utf8.encode(value) : value) as Uint8Array<ArrayBuffer>;

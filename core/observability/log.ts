@@ -13,15 +13,25 @@ export interface Logger {
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export function createLogger(base: Record<string, unknown> = {}, minLevel: LogLevel = "info"): Logger {
+  return loggerWith(() => base, minLevel);
+}
+
+/**
+ * A child's fields are redacted when it first writes a line, not when it is made: every request
+ * and turn makes children, and below the log level most never write.
+ */
+function loggerWith(baseFields: () => Record<string, unknown>, minLevel: LogLevel): Logger {
   return {
     log(level, event, fields = {}) {
       if (ORDER[level] < ORDER[minLevel]) return;
-      const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...base, ...redactFields(fields) });
+      const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...baseFields(), ...redactFields(fields) });
       if (level === "error") console.error(line);
       else console.log(line);
     },
     child(fields) {
-      return createLogger({ ...base, ...redactFields(fields) }, minLevel);
+      const own = { ...fields };
+      let merged: Record<string, unknown> | undefined;
+      return loggerWith(() => (merged ??= { ...baseFields(), ...redactFields(own) }), minLevel);
     },
   };
 }

@@ -4,6 +4,7 @@ import { telegramWebhookSecret } from "../../../../core/channels/telegram/webhoo
 import { recordingEdgeServices, testEdgeEnv } from "../../../../test/support/edge";
 import { textUpdate } from "../../../../test/support/telegram";
 import { newApp } from "../../app";
+import { stoppedTenants } from "../../stopped-tenants";
 
 const signingKey = btoa(String.fromCharCode(...new Uint8Array(32).fill(3)));
 const env = testEdgeEnv(signingKey);
@@ -52,6 +53,24 @@ describe("POST /webhooks/telegram/:channelId", () => {
     const through = setup({ bindings: { TENANT_STATUS: broken } });
     expect((await through.send(JSON.stringify(textUpdate("hello", { updateId: 13 })), await secretHeader())).status).toBe(200);
     expect(through.enqueued).toHaveLength(1);
+  });
+
+  it("keeps what it read about a stopped tenant for a while, but sees its own isolate's stop at once", async () => {
+    const stopped = new Map<string, string>();
+    let reads = 0;
+    const kv = {
+      get: async (key: string) => (reads++, stopped.get(key) ?? null),
+      put: async (key: string, value: string) => void stopped.set(key, value),
+      delete: async (key: string) => void stopped.delete(key),
+    };
+    const { enqueued, send } = setup({ bindings: { TENANT_STATUS: kv } });
+    expect((await send(JSON.stringify(textUpdate("a", { updateId: 21 })), await secretHeader())).status).toBe(200);
+    expect((await send(JSON.stringify(textUpdate("b", { updateId: 22 })), await secretHeader())).status).toBe(200);
+    expect(reads).toBe(1);
+    // Stopped through this isolate (DELETE /v1/tenant writes the list with stoppedTenants): the next update is refused.
+    await stoppedTenants({ ...env, TENANT_STATUS: kv })!.put(address.tenantId, "2027-01-01T00:00:00.000Z");
+    expect((await send(JSON.stringify(textUpdate("c", { updateId: 23 })), await secretHeader())).status).toBe(410);
+    expect(enqueued).toHaveLength(2);
   });
 
   it("answers 401 and enqueues nothing for a missing or wrong secret", async () => {
