@@ -62,18 +62,16 @@ export async function readTurnChannel(
   keyring: Keyring,
   message: Pick<InboundChatMessage, "tenantId" | "channelId" | "channelKind" | "agentVersion">,
 ): Promise<TurnChannel> {
+  // The channel, its tenant's deletion mark and its agent in one statement.
   const [found] = await tx
-    .select({ channel: channels, stoppedAt: tenants.deletionRequestedAt })
+    .select({ channel: channels, stoppedAt: tenants.deletionRequestedAt, agent: agents })
     .from(channels)
     .innerJoin(tenants, eq(tenants.id, channels.tenantId))
+    .leftJoin(agents, and(eq(agents.tenantId, channels.tenantId), eq(agents.id, channels.agentId)))
     .where(and(eq(channels.tenantId, message.tenantId), eq(channels.id, message.channelId)));
   if (!found) throw new UnprocessableMessageError("channel not found for this tenant");
-  const { channel } = found;
+  const { channel, agent } = found;
   if (channel.kind !== message.channelKind) throw new UnprocessableMessageError("channel kind does not match the message");
-  const [agent] = await tx
-    .select()
-    .from(agents)
-    .where(and(eq(agents.tenantId, message.tenantId), eq(agents.id, channel.agentId)));
   if (!agent) throw new UnprocessableMessageError("the channel's agent no longer exists");
   const answering = await answeringVersion(tx, agent, message.agentVersion ?? "published");
   let opened: Promise<Record<string, string> | undefined> | undefined;
