@@ -69,9 +69,9 @@ function usageQueries(tenantId: string, month: string): Record<PlanLimit, SQL> {
 
 /**
  * What the tenant uses of `limits` (default: every limit), counted in one statement: this month's
- * answered conversations and model tokens (the running totals in `usage_months`), agents not deleted, channels,
- * seats (members and pending invitations) and the megabytes of knowledge sources. A verb checking
- * one limit counts only that one.
+ * answered conversations and model tokens (the running totals in `usage_months`), agents not
+ * deleted, channels, seats (members and pending invitations) and the megabytes of knowledge
+ * sources. A verb checking one limit counts only that one.
  */
 export async function readPlanUsage<L extends PlanLimit = PlanLimit>(
   tx: Transaction,

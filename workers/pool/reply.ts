@@ -11,9 +11,9 @@ import type { TurnDependencies } from "./turn/types";
 
 /**
  * Hands the reply to its channel's sender (workers/pool/senders): claimed `pending` → `sending`
- * first (unless the turn recorded it `sending`), so from here a crash or a redelivery never sends it a second time; each part the channel
- * accepts is recorded as it goes (a split reply interrupted midway resumes after its last part);
- * `sent` at the end. A permanent failure (blocked bot, outside WhatsApp's window with no template)
+ * first (unless the turn recorded it `sending`), so from here a crash or a redelivery never sends
+ * it a second time; each part the channel accepts is recorded as it goes (a split reply
+ * interrupted midway resumes after its last part); `sent` at the end. A permanent failure (blocked bot, outside WhatsApp's window with no template)
  * is recorded as `failed` with its reason; anything else gives the reply back (`pending`) and the
  * message is retried.
  */
