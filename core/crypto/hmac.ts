@@ -1,3 +1,4 @@
+import { remembered } from "../cache";
 import { fromBase64, toBase64Url, toHex, utf8 } from "./encoding";
 
 /**
@@ -7,19 +8,11 @@ import { fromBase64, toBase64Url, toHex, utf8 } from "./encoding";
  * @example await deriveSecret(key, "telegram-webhook", channelAddress)
  */
 export function deriveSecret(signingKey: string, purpose: string, subject: string): Promise<string> {
-  // Derived secrets are kept (bounded, cleared when full): the webhook path derives one per request.
-  const id = `${purpose}\u0000${subject}\u0000${signingKey}`;
-  let secret = derivedSecrets.get(id);
-  if (!secret) {
-    secret = (async () => {
-      const key = await hmacKey(signingKey);
-      return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`))));
-    })();
-    if (derivedSecrets.size >= 10_000) derivedSecrets.clear();
-    derivedSecrets.set(id, secret);
-    secret.catch(() => derivedSecrets.delete(id));
-  }
-  return secret;
+  // Derived secrets are kept: the webhook path derives one per request.
+  return remembered(derivedSecrets, `${purpose}\u0000${subject}\u0000${signingKey}`, 10_000, async () => {
+    const key = await hmacKey(signingKey);
+    return toBase64Url(new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8.encode(`${purpose}\u0000${subject}`))));
+  });
 }
 
 const derivedSecrets = new Map<string, Promise<string>>();
@@ -56,14 +49,9 @@ export async function sha256Hex(data: Bytes): Promise<string> {
 const importedKeys = new Map<string, Promise<CryptoKey>>();
 
 function hmacKey(signingKey: string): Promise<CryptoKey> {
-  let key = importedKeys.get(signingKey);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", signingKeyBytes(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    if (importedKeys.size >= 8) importedKeys.clear();
-    importedKeys.set(signingKey, key);
-    key.catch(() => importedKeys.delete(signingKey));
-  }
-  return key;
+  return remembered(importedKeys, signingKey, 8, () =>
+    crypto.subtle.importKey("raw", signingKeyBytes(signingKey), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]),
+  );
 }
 
 /**

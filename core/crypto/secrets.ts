@@ -1,3 +1,4 @@
+import { remembered } from "../cache";
 import { fromBase64, toBase64Url, utf8 } from "./encoding";
 
 /**
@@ -97,10 +98,7 @@ function importKey(keyring: Keyring, keyId: string): Promise<CryptoKey> {
   if (!raw) return Promise.reject(new SecretDecryptionError(`unknown key id ${keyId}`));
   let imported = importedKeys.get(keyring);
   if (!imported) importedKeys.set(keyring, (imported = new Map()));
-  let key = imported.get(keyId);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]);
-    imported.set(keyId, key);
-  }
-  return key;
+  return remembered(imported, keyId, 64, () =>
+    crypto.subtle.importKey("raw", new Uint8Array(raw), { name: "AES-GCM" }, false, ["encrypt", "decrypt"]),
+  );
 }

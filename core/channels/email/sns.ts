@@ -2,6 +2,7 @@ import { AsnConvert } from "@peculiar/asn1-schema";
 import { Certificate } from "@peculiar/asn1-x509";
 import { z } from "zod";
 import { fromBase64 } from "../../crypto/encoding";
+import { remembered } from "../../cache";
 
 /** An Amazon SNS HTTP(S) delivery: the JSON body SNS posts to a subscribed endpoint. */
 export const snsMessage = z.object({
@@ -93,20 +94,13 @@ export async function verifySnsMessage(
 }
 
 function publicKeyOf(url: string, fetcher: typeof fetch): Promise<Uint8Array> {
-  let found = publicKeys.get(url);
-  if (!found) {
-    found = (async () => {
-      const response = await fetcher(url, { signal: AbortSignal.timeout(5_000) });
-      if (!response.ok) throw new Error(`certificate answered ${response.status}`);
-      const pem = await response.text();
-      const body = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem)?.[1];
-      if (!body) throw new Error("not a PEM certificate");
-      const certificate = AsnConvert.parse(fromBase64(body.replace(/\s+/g, "")), Certificate);
-      return new Uint8Array(AsnConvert.serialize(certificate.tbsCertificate.subjectPublicKeyInfo));
-    })();
-    if (publicKeys.size >= 16) publicKeys.clear();
-    publicKeys.set(url, found);
-    found.catch(() => publicKeys.delete(url));
-  }
-  return found;
+  return remembered(publicKeys, url, 16, async () => {
+    const response = await fetcher(url, { signal: AbortSignal.timeout(5_000) });
+    if (!response.ok) throw new Error(`certificate answered ${response.status}`);
+    const pem = await response.text();
+    const body = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem)?.[1];
+    if (!body) throw new Error("not a PEM certificate");
+    const certificate = AsnConvert.parse(fromBase64(body.replace(/\s+/g, "")), Certificate);
+    return new Uint8Array(AsnConvert.serialize(certificate.tbsCertificate.subjectPublicKeyInfo));
+  });
 }
