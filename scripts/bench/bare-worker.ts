@@ -1,6 +1,6 @@
 /**
- * The floor for edge benchmarks: a Hono app that does nothing, under the same
- * `wrangler dev` as the real edge, so `scripts/bench/edge.ts` can tell framework and
+ * The floor for edge benchmarks: a Hono app that does nothing, run the same way as
+ * the real edge (scripts/stack/edge.ts), so `scripts/bench/edge.ts` can tell framework and
  * runtime cost apart from our own.
  */
 import { Hono } from "hono";

@@ -1,7 +1,7 @@
 /**
  * `npm run bench:edge [-- --duration 10 --connections 16 --warmup 2 --profile edge.cpuprofile]`
  *
- * Starts, on loopback only: the SQS emulator, the real edge under `wrangler dev` (workerd) and a
+ * Starts, on loopback only: the SQS emulator, the real edge in workerd (scripts/stack/edge.ts) and a
  * bare Hono worker under the same runtime (`bare-worker.ts`). Drives the Telegram webhook
  * (`POST /webhooks/telegram/<tenant>.<channel>`, valid secret, a valid text update with a unique
  * `update_id` per request) and then the bare worker's `POST /` with the same connections,
@@ -11,7 +11,8 @@
  *
  * Latency percentiles are computed here from autocannon's per-response times (sub-millisecond),
  * not from its histogram, which rounds to whole milliseconds. The load generator and the SQS
- * emulator share this process; workerd and wrangler are separate processes.
+ * emulator share this process; workerd and its wrangler runner are separate processes. The Worker's
+ * inspector is attached only with `--profile` (it costs the Worker throughput, see edge-runner.ts).
  */
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
@@ -93,7 +94,7 @@ const CONNECTIONS = numberOption("connections", values.connections, 1, 1024);
 const WARMUP_S = numberOption("warmup", values.warmup, 0, 60);
 /** Per-request timeout; a stalled worker shows up as errors instead of hanging the run. */
 const REQUEST_TIMEOUT_S = 10;
-/** Hard stop for the whole run: two cold `wrangler dev` starts plus both loads, with room to spare. */
+/** Hard stop for the whole run: two cold edge starts plus both loads, with room to spare. */
 const DEADLINE_MS = 2 * 90_000 + 2 * (WARMUP_S + DURATION_S) * 1000 + 60_000;
 
 // ---- lifecycle --------------------------------------------------------------------------------
@@ -273,6 +274,7 @@ async function main(): Promise<number> {
       ...sqsEnvironment(sqs),
       LOG_LEVEL: "warn",
     },
+    inspector: Boolean(values.profile),
     output: "quiet",
   });
   stops.push(() => edge.stop());
@@ -316,7 +318,7 @@ async function main(): Promise<number> {
         failed = true;
       }
     }
-    const profiling = target.name === "webhook" && values.profile ? await startInspectorProfile(edge.inspectorPort) : undefined;
+    const profiling = target.name === "webhook" && edge.inspectorPort ? await startInspectorProfile(edge.inspectorPort) : undefined;
     const measured = await drive(target, DURATION_S);
     if (profiling) {
       await writeFile(values.profile!, JSON.stringify(await profiling.stop()));

@@ -1,5 +1,5 @@
 /**
- * A V8 CPU profile of a Worker under `wrangler dev`, taken through its inspector (the DevTools
+ * A V8 CPU profile of a Worker started with `inspector: true` (scripts/stack/edge.ts), taken through its inspector (the DevTools
  * protocol's `Profiler` domain, which workerd serves): what `node --cpu-prof` gives for the pool,
  * for the edge. The profile is a `.cpuprofile` that Chrome's DevTools (Performance → load) opens.
  * Hand-written because it is three protocol calls over one WebSocket (`ws`).

@@ -37,7 +37,7 @@ export interface ServiceProcess {
 }
 
 export interface WaitForHttpOptions {
-  /** Default 60 s: `wrangler dev` alone needs a few seconds on a cold cache. */
+  /** Default 60 s: the edge (wrangler and workerd) alone needs a few seconds on a cold cache. */
   timeoutMs?: number;
   /** Default: any 2xx. */
   okStatus?: (status: number) => boolean;

@@ -10,7 +10,7 @@ const TRICKY = {
   ECHO_EMPTY: "",
 };
 
-describe("edge (wrangler dev on 127.0.0.1)", () => {
+describe("edge (workerd on 127.0.0.1)", () => {
   let bare: EdgeHandle;
   let echo: EdgeHandle;
   const readyMs: Record<string, number> = {};
@@ -22,12 +22,14 @@ describe("edge (wrangler dev on 127.0.0.1)", () => {
       readyMs[name] = Math.round(performance.now() - t0);
       return handle;
     };
-    // Two at once: also shows they do not fight over the inspector port.
+    // Two at once: also shows they do not fight over ports.
     [bare, echo] = await Promise.all([
       timed("bare", () => startEdge({ config: "scripts/bench/bare-wrangler.toml", output: "quiet" })),
-      timed("echo", () => startEdge({ config: "scripts/stack/fixtures/echo-vars-wrangler.toml", vars: TRICKY, output: "quiet" })),
+      timed("echo", () =>
+        startEdge({ config: "scripts/stack/fixtures/echo-vars-wrangler.toml", vars: TRICKY, inspector: true, output: "quiet" }),
+      ),
     ]);
-    console.log(`wrangler dev ready in ${JSON.stringify(readyMs)} ms (started concurrently)`);
+    console.log(`edge ready in ${JSON.stringify(readyMs)} ms (started concurrently)`);
   });
   afterAll(async () => {
     await Promise.all([bare?.stop(), echo?.stop()]);
@@ -38,19 +40,24 @@ describe("edge (wrangler dev on 127.0.0.1)", () => {
     const response = await fetch(`${bare.url}/`, { method: "POST", body: "{}" });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("ok");
-    expect(bare.inspectorPort).not.toBe(echo.inspectorPort);
   });
 
-  it("passes vars with ':' '/' spaces and quotes through --var unchanged", async () => {
+  it("attaches workerd's inspector only when asked", async () => {
+    expect(bare.inspectorPort).toBeUndefined();
+    const targets = (await (await fetch(`http://127.0.0.1:${echo.inspectorPort}/json`)).json()) as Array<{ webSocketDebuggerUrl?: string }>;
+    expect(targets.some((target) => target.webSocketDebuggerUrl?.startsWith("ws://127.0.0.1:"))).toBe(true);
+  });
+
+  it("passes vars with ':' '/' spaces and quotes unchanged", async () => {
     const response = await fetch(`${echo.url}/vars`);
     expect(await response.json()).toEqual(TRICKY);
   });
 
-  it("refuses a var name wrangler would misread", async () => {
+  it("refuses a var name that is not an identifier", async () => {
     await expect(startEdge({ config: "scripts/bench/bare-wrangler.toml", vars: { "A:B": "x" } })).rejects.toThrow(/bad var name/);
   });
 
-  it("stops wrangler and workerd together", async () => {
+  it("stops the runner and workerd together", async () => {
     await bare.stop();
     expect(livePidsInGroup(bare.pid)).toEqual([]);
     await expect(fetch(`${bare.url}/healthz`)).rejects.toThrow();

@@ -1,23 +1,22 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnService, type ServiceOutput } from "./child";
+import type { EdgeRunnerOptions } from "./edge-runner";
 import { freePort } from "./ports";
 
 export interface EdgeOptions {
   /** Port on 127.0.0.1; absent picks a free one. */
   port?: number;
-  /**
-   * Worker vars, passed as `--var KEY:VALUE`. Wrangler splits on the first ':' only, so
-   * URLs and other values with ':' or '/' arrive intact. They are visible in `ps` on this
-   * machine: fine for local secrets, never for real ones.
-   */
+  /** Worker vars (bindings of plain text), over the config's. Names must be identifiers. */
   vars?: Record<string, string>;
-  /** Where workerd keeps local KV/D1/cache state; default `.wrangler/state` beside the config. */
+  /** Where workerd keeps local KV/D1/Durable Object state; default `.wrangler/state` beside the config. */
   persistDir?: string;
   /** Wrangler config, relative to the project root; default `wrangler.toml`. */
   config?: string;
-  /** A wrangler environment (`--env`), with its own bindings (`hyperdrive`: the database through Hyperdrive). */
+  /** A wrangler environment, with its own bindings (`hyperdrive`: the database through Hyperdrive). */
   environment?: string;
+  /** Attach workerd's inspector (DevTools) on a free loopback port: for CPU profiles. Off by default, as in production. */
+  inspector?: boolean;
   /** Extra variables for wrangler itself (say CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE). */
   processEnv?: Record<string, string>;
   output?: ServiceOutput;
@@ -31,7 +30,8 @@ export interface EdgeHandle {
   /** `http://127.0.0.1:PORT` */
   url: string;
   port: number;
-  inspectorPort: number;
+  /** Present when started with `inspector: true`. */
+  inspectorPort?: number;
   pid: number;
   stop(): Promise<void>;
 }
@@ -39,7 +39,7 @@ export interface EdgeHandle {
 const PROJECT_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const WRANGLER = resolve(PROJECT_ROOT, "node_modules/.bin/wrangler");
 
-/** Environment that keeps `wrangler dev` on loopback: no metrics, crash reports, update check or `Request.cf` fetch. */
+/** Environment that keeps wrangler on loopback: no metrics, crash reports, update check or `Request.cf` fetch. */
 export const OFFLINE_ENV = {
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_SEND_ERROR_REPORTS: "false",
@@ -48,47 +48,35 @@ export const OFFLINE_ENV = {
 };
 
 /**
- * Runs a Worker under `wrangler dev` (workerd, offline) on 127.0.0.1 and resolves once its
- * health route answers 200. The edge in tests and `npm start` runs the same runtime as
- * production, not a Node imitation of it; the `config` option lets a benchmark start a
- * second, bare worker beside it.
+ * Runs a Worker locally in workerd (offline, on 127.0.0.1) and resolves once its health route
+ * answers 200. The edge in tests and `npm start` runs the same runtime as production, not a Node
+ * imitation of it; the `config` option lets a benchmark start a second, bare worker beside it.
+ * The Worker runs in a child process (scripts/stack/edge-runner.ts, wrangler's
+ * `unstable_startWorker`) that leads its own process group, workerd included.
  *
  * @example
  * const edge = await startEdge({ vars: { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/app" } });
  * await fetch(`${edge.url}/healthz`);
  */
 export async function startEdge(options: EdgeOptions = {}): Promise<EdgeHandle> {
-  const [port, inspectorPort] = await Promise.all([
-    options.port ?? freePort(),
-    freePort(), // a fixed default (9229) would collide between two workers
-  ]);
-  const args = [
-    "dev",
-    "--config",
-    resolve(PROJECT_ROOT, options.config ?? "wrangler.toml"),
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--inspector-port",
-    String(inspectorPort),
-    "--inspector-ip",
-    "127.0.0.1",
-    "--show-interactive-dev-session=false",
-    ...(options.environment ? ["--env", options.environment] : []),
-  ];
-  for (const [key, value] of Object.entries(options.vars ?? {})) {
+  for (const key of Object.keys(options.vars ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new Error(`startEdge: bad var name ${JSON.stringify(key)}`);
-    args.push("--var", `${key}:${value}`);
   }
-  if (options.persistDir) args.push("--persist-to", resolve(options.persistDir));
-
+  const [port, inspectorPort] = await Promise.all([options.port ?? freePort(), options.inspector ? freePort() : undefined]);
+  const runnerOptions: EdgeRunnerOptions = {
+    config: resolve(PROJECT_ROOT, options.config ?? "wrangler.toml"),
+    port,
+    vars: options.vars ?? {},
+    ...(options.environment ? { environment: options.environment } : {}),
+    ...(inspectorPort ? { inspectorPort } : {}),
+    ...(options.persistDir ? { persistDir: resolve(options.persistDir) } : {}),
+  };
   const child = spawnService({
     name: "edge",
-    command: WRANGLER,
-    args,
+    command: process.execPath,
+    args: ["--import", "tsx", resolve(PROJECT_ROOT, "scripts/stack/edge-runner.ts")],
     cwd: PROJECT_ROOT,
-    env: { ...OFFLINE_ENV, NO_COLOR: "1", FORCE_COLOR: "0", ...options.processEnv },
+    env: { ...OFFLINE_ENV, NO_COLOR: "1", FORCE_COLOR: "0", ...options.processEnv, EDGE_RUNNER_OPTIONS: JSON.stringify(runnerOptions) },
     output: options.output ?? "prefix",
   });
   const url = `http://127.0.0.1:${port}`;
@@ -103,5 +91,5 @@ export async function startEdge(options: EdgeOptions = {}): Promise<EdgeHandle> 
     await child.stop();
     throw error;
   }
-  return { url, port, inspectorPort, pid: child.pid, stop: () => child.stop() };
+  return { url, port, ...(inspectorPort ? { inspectorPort } : {}), pid: child.pid, stop: () => child.stop() };
 }
