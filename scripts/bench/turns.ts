@@ -10,6 +10,7 @@
  *   --duration S     seconds per run (default 15)
  *   --warmup S       seconds of one client before the runs (default 3)
  *   --concurrency N  the pool's POOL_CONCURRENCY (default the pool's own)
+ *   --pools N        pool processes consuming the queue (default 1); stages and CPU are summed over them
  *   --profile DIR    write the pool's V8 CPU profile (`--cpu-prof`) into DIR when the stack stops
  */
 import { mkdtemp } from "node:fs/promises";
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     duration: { type: "string" },
     warmup: { type: "string" },
     concurrency: { type: "string" },
+    pools: { type: "string" },
     profile: { type: "string" },
   },
 });
@@ -40,6 +42,7 @@ const clientCounts = (values.clients ?? "1,16").split(",").map((count) => {
 const durationS = numberFlag(values, "duration", 15, 1, 600);
 const warmupS = numberFlag(values, "warmup", 3, 0, 60);
 const concurrency = values.concurrency === undefined ? undefined : numberFlag(values, "concurrency", 10, 1, 1_000);
+const poolCount = numberFlag(values, "pools", 1, 1, 8);
 
 interface RunFigures {
   clients: number;
@@ -49,7 +52,7 @@ interface RunFigures {
   ackMs: number[];
   stages: Map<string, Histogram>;
   model: Histogram;
-  /** The pool process's CPU seconds over the run (`pool_process_cpu_seconds_total`). */
+  /** The pool processes' CPU seconds over the run (`pool_process_cpu_seconds_total`, summed). */
   poolCpuS: number;
 }
 
@@ -77,13 +80,16 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
   const target = await ownStackTarget(stack);
   target.sqs.destroy();
   const telegram = stack.telegram!;
-  const metricsUrl = `${stack.pool!.healthUrl}/metrics`;
+  const pools = [stack.pool!];
+  for (let more = 1; more < poolCount; more++) pools.push(await stack.startPool());
   const scrape = async () => {
-    const text = await (await fetch(metricsUrl)).text();
+    // Series of the same name from several pools add up in readHistograms.
+    const text = (await Promise.all(pools.map(async (pool) => (await fetch(`${pool.healthUrl}/metrics`)).text()))).join("\n");
+    const cpu = [...text.matchAll(/^pool_process_cpu_seconds_total (\S+)$/gm)];
     return {
       stages: readHistograms(text, "agent_turn_stage_seconds", "stage"),
       model: readHistograms(text, "agent_model_call_duration_seconds").get(""),
-      cpuS: Number(/^pool_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN),
+      cpuS: cpu.length === pools.length ? cpu.reduce((sum, match) => sum + Number(match[1]), 0) : Number.NaN,
     };
   };
 
