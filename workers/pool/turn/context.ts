@@ -39,6 +39,9 @@ export interface TurnChannel {
   credentials(): Promise<Record<string, string> | undefined>;
 }
 
+/** An earlier message of the conversation as the context read returns it: id, direction, content, created at (ISO). */
+type EarlierRow = [id: string, direction: string, content: string, createdAt: string];
+
 /** Everything a turn decides its reply from, read in one tenant-scoped transaction. */
 export interface InboundContext extends TurnChannel {
   conversation: Conversation;
@@ -205,7 +208,25 @@ async function readContext(
   options: { firstDelivery: boolean; now: Date },
 ): Promise<InboundContext> {
   const tenantId = on.channel.tenantId;
-  // The tenant's settings and plan with the month's running totals (budget and plan usage): one row.
+  // Memory: what came after the summary and after any reset, before this message. Bounded at two
+  // windows: if summarising keeps failing, the oldest unsummarised messages drop out first.
+  const earlier = tx
+    .select({ id: messages.id, direction: messages.direction, content: messages.content, createdAt: messages.createdAt })
+    .from(messages)
+    .where(
+      and(
+        eq(messages.tenantId, tenantId),
+        eq(messages.conversationId, inbound.conversationId),
+        sql`${messages.createdAt} < (select m.created_at from messages m where m.id = ${inbound.id})`,
+        sql`${messages.createdAt} > coalesce((select greatest(c.reset_at, c.summary_through) from conversations c where c.id = ${conversation.id}), '-infinity'::timestamptz)`,
+        inArray(messages.status, ["received", "sent"]),
+      ),
+    )
+    .orderBy(desc(messages.createdAt))
+    .limit(on.agent.memoryWindow * 2 + 2)
+    .as("earlier");
+  // Read in the same statement as the tenant's settings and plan and the month's running totals
+  // (budget and plan usage), as one JSON array, oldest first.
   const month = usageMonth(options.now);
   const [tenant] = await tx
     .select({
@@ -219,11 +240,20 @@ async function readContext(
       conversations: usageMonths.conversations,
       counted: sql<boolean>`exists (select 1 from ${usageMonthConversations} where ${usageMonthConversations.tenantId} = ${tenantId}
         and ${usageMonthConversations.month} = ${month} and ${usageMonthConversations.conversationId} = ${conversation.id})`,
+      earlier: sql<
+        EarlierRow[]
+      >`(select coalesce(json_agg(json_build_array(${earlier.id}, ${earlier.direction}, ${earlier.content}, ${earlier.createdAt}) order by ${earlier.createdAt}), '[]') from ${earlier})`,
     })
     .from(tenants)
     .leftJoin(usageMonths, and(eq(usageMonths.tenantId, tenants.id), eq(usageMonths.month, month)))
     .where(eq(tenants.id, tenantId));
   const settings = readTenantSettings(tenant?.settings);
+  const history = (tenant?.earlier ?? []).map(([id, direction, content, createdAt]): MemoryMessage => ({
+    id,
+    role: direction === "inbound" ? "user" : "assistant",
+    content,
+    createdAt: new Date(createdAt),
+  }));
 
   const [reply] = options.firstDelivery
     ? []
@@ -232,28 +262,6 @@ async function readContext(
         .from(messages)
         .where(and(eq(messages.tenantId, tenantId), eq(messages.replyToMessageId, inbound.id)));
 
-  // Memory: what came after the summary and after any reset, before this message. Bounded at two
-  // windows: if summarising keeps failing, the oldest unsummarised messages drop out first.
-  const earlier = await tx
-    .select({ id: messages.id, direction: messages.direction, content: messages.content, createdAt: messages.createdAt })
-    .from(messages)
-    .where(
-      and(
-        eq(messages.tenantId, tenantId),
-        eq(messages.conversationId, inbound.conversationId),
-        sql`${messages.createdAt} < (select m.created_at from messages m where m.id = ${inbound.id})`,
-        sql`${messages.createdAt} > coalesce((select greatest(c.reset_at, c.summary_through) from conversations c where c.id = ${conversation.id}), '-infinity'::timestamptz)`,
-        inArray(messages.status, ["received", "sent"]),
-      ),
-    )
-    .orderBy(desc(messages.createdAt))
-    .limit(on.agent.memoryWindow * 2 + 2);
-  const history = earlier.reverse().map((row): MemoryMessage => ({
-    id: row.id,
-    role: row.direction === "inbound" ? "user" : "assistant",
-    content: row.content,
-    createdAt: row.createdAt,
-  }));
   return {
     ...on,
     conversation,
