@@ -1,5 +1,4 @@
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { Worker } from "node:worker_threads";
 
 export interface PgliteServerOptions {
   /** Directory for the data files; undefined keeps the database in memory. */
@@ -26,7 +25,10 @@ export interface PgliteServer {
 
 /**
  * Embedded PostgreSQL (PGlite, WebAssembly) behind a real TCP socket on loopback, so the same
- * drivers as production (node-postgres, Neon through a WebSocket proxy) reach it with a URL.
+ * drivers as production (node-postgres, Neon through a WebSocket proxy) reach it with a URL. It
+ * runs on a worker thread of its own (`pglite-thread.mjs`): its queries are synchronous
+ * WebAssembly, and on the caller's thread they stalled everything else the process serves (the
+ * local stack's SQS emulator and channel fakes) and were stalled by it.
  *
  * How several clients share it: PGlite is ONE backend session. pglite-socket queues each
  * protocol message from every connection on one queue and runs them one at a time; while that
@@ -43,38 +45,65 @@ export interface PgliteServer {
  */
 export async function startPgliteServer(opts: PgliteServerOptions): Promise<PgliteServer> {
   const host = opts.host ?? "127.0.0.1";
-  const db = await PGlite.create(opts.dataDir ? { dataDir: opts.dataDir } : {});
-  const server = new PGLiteSocketServer({
-    db,
-    host,
-    port: opts.port,
-    maxConnections: opts.maxConnections ?? 16,
-    // Every protocol message of every connection, for diagnosing the shared queue.
-    debug: process.env.PGLITE_SOCKET_DEBUG === "1",
+  const thread = new Worker(new URL("./pglite-thread.mjs", import.meta.url), {
+    workerData: {
+      dataDir: opts.dataDir,
+      host,
+      port: opts.port,
+      maxConnections: opts.maxConnections ?? 16,
+      // Every protocol message of every connection, for diagnosing the shared queue.
+      debug: process.env.PGLITE_SOCKET_DEBUG === "1",
+    },
   });
-  try {
-    await server.start();
-  } catch (error) {
-    await db.close();
-    throw error;
-  }
-  const port = Number(server.getServerConn().split(":").pop());
+  const exited = new Promise<number>((resolve) => thread.once("exit", resolve));
+  const failed = new Promise<never>((_, reject) => {
+    thread.once("error", reject);
+    void exited.then((code) => reject(new Error(`the PGlite thread exited (code ${code})`)));
+  });
+  failed.catch(() => undefined); // also raced below; never an unhandled rejection
+  let closed: () => void = () => undefined;
+  const closedMessage = new Promise<void>((resolve) => (closed = resolve));
+  const replies = new Map<number, { resolve(buffer: ArrayBuffer): void; reject(error: Error): void }>();
+  let nextId = 0;
+  const ready = new Promise<number>((resolve) => {
+    thread.on("message", (message: ThreadMessage) => {
+      if (message.type === "ready") resolve(message.port);
+      if (message.type === "closed") closed();
+      if (message.type === "dump") {
+        const reply = replies.get(message.id);
+        replies.delete(message.id);
+        if (message.buffer) reply?.resolve(message.buffer);
+        else reply?.reject(new Error(`PGlite could not dump its data directory: ${message.error}`));
+      }
+    });
+  });
+  const port = await Promise.race([ready, failed]);
   let closing: Promise<void> | undefined;
   return {
     url: `postgres://postgres@${host}:${port}/postgres`,
     port,
     dumpDataDir: async () => {
-      await db.exec("checkpoint");
-      return db.dumpDataDir("gzip");
+      const id = nextId++;
+      const buffer = await Promise.race([
+        new Promise<ArrayBuffer>((resolve, reject) => {
+          replies.set(id, { resolve, reject });
+          thread.postMessage({ type: "dump", id });
+        }),
+        failed,
+      ]);
+      return new Blob([buffer]);
     },
     close: () => {
       closing ??= (async () => {
-        await server.stop();
-        // Let detached handlers roll back an open transaction before PGlite goes away.
-        await new Promise((resolve) => setImmediate(resolve));
-        await db.close();
+        thread.postMessage({ type: "close" });
+        // Closed (the data directory flushed), or the thread is already gone.
+        await Promise.race([closedMessage, exited]);
+        await thread.terminate();
       })();
       return closing;
     },
   };
 }
+
+type ThreadMessage =
+  { type: "ready"; port: number } | { type: "dump"; id: number; buffer?: ArrayBuffer; error?: string } | { type: "closed" };
