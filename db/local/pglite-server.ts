@@ -60,7 +60,13 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     thread.once("error", reject);
     void exited.then((code) => reject(new Error(`the PGlite thread exited (code ${code})`)));
   });
-  failed.catch(() => undefined); // also raced below; never an unhandled rejection
+  let started = false;
+  let closing: Promise<void> | undefined;
+  // Raced below while starting and dumping; afterwards a thread that dies is reported here (its
+  // clients see their connections refused).
+  failed.catch((error: Error) => {
+    if (started && !closing) console.error(`PGlite stopped unexpectedly: ${error.message}`);
+  });
   let closed: () => void = () => undefined;
   const closedMessage = new Promise<void>((resolve) => (closed = resolve));
   const replies = new Map<number, { resolve(buffer: ArrayBuffer): void; reject(error: Error): void }>();
@@ -78,7 +84,7 @@ export async function startPgliteServer(opts: PgliteServerOptions): Promise<Pgli
     });
   });
   const port = await Promise.race([ready, failed]);
-  let closing: Promise<void> | undefined;
+  started = true;
   return {
     url: `postgres://postgres@${host}:${port}/postgres`,
     port,
