@@ -30,7 +30,8 @@ if (!options) throw new Error("edge-runner: EDGE_RUNNER_OPTIONS is not set (it i
 const worker = await unstable_startWorker({
   config: options.config,
   ...(options.environment ? { env: options.environment } : {}),
-  bindings: Object.fromEntries(Object.entries(options.vars).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+  // Secret text: the binding table wrangler prints shows "(hidden)" instead of the value.
+  bindings: Object.fromEntries(Object.entries(options.vars).map(([name, value]) => [name, { type: "secret_text" as const, value }])),
   // `wrangler dev` derives this from the config; the API leaves it to the caller.
   build: { nodejsCompatMode: (config) => getNodeCompat(config.compatibility_date, config.compatibility_flags).mode },
   dev: {

@@ -7,7 +7,7 @@ import { freePort } from "./ports";
 export interface EdgeOptions {
   /** Port on 127.0.0.1; absent picks a free one. */
   port?: number;
-  /** Worker vars (bindings of plain text), over the config's. Names must be identifiers. */
+  /** Worker vars, over the config's; passed as secret text, so wrangler prints none of their values. Names must be identifiers. */
   vars?: Record<string, string>;
   /** Where workerd keeps local KV/D1/Durable Object state; default `.wrangler/state` beside the config. */
   persistDir?: string;
