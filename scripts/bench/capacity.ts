@@ -4,7 +4,7 @@
  * below saturation. It starts its own stack (DATABASE_URL's PostgreSQL when set, else PGlite),
  * warms it up, then reads CPU time from /proc around the measured run:
  *   - edge CPU per webhook: workerd's CPU over accepted webhooks (the Worker's own CPU time is
- *     part of it; wrangler's dev proxy is reported apart);
+ *     part of it, with wrangler's local proxy worker; the runner's Node process is reported apart);
  *   - pool CPU per turn and its resident memory;
  *   - database CPU per turn (PostgreSQL only: every `postgres` process of the machine, so run it
  *     on a quiet machine) and bytes written per turn (database size growth, and the messages
@@ -112,7 +112,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       ["turns answered", `${turns} (${figures.lost} lost, ${figures.duplicates} answered twice)`],
       ["reply latency p50 / p99", `${figures.e2eP50Ms.toFixed(0)} ms / ${figures.e2eP99Ms.toFixed(0)} ms`],
       ["edge CPU per webhook (workerd)", `${perTurn(used("workerd"), figures.accepted)} ms`],
-      ["  wrangler's local dev proxy, not in production", `${perTurn(used("edgeOther"), figures.accepted)} ms`],
+      ["  the edge runner's Node process (wrangler), not in production", `${perTurn(used("edgeOther"), figures.accepted)} ms`],
       ["pool CPU per turn", `${perTurn(used("pool"), turns)} ms`],
       [
         "Chroma CPU per turn (one memory vector written, one recall)",
