@@ -27,6 +27,7 @@ import { isTransientFailure } from "../../workers/pool/failures";
 import { processInboundMessage, type TurnDependencies } from "../../workers/pool/handlers";
 import { eraseContact } from "../contacts/contacts";
 import { createKnowledgeBase } from "./admin";
+import { HashingEmbeddings, normalize } from "./embeddings";
 import { addKnowledgeSource, deleteKnowledgeSource, resyncKnowledgeSource } from "./sources-admin";
 import { listConversationMessages } from "./citations";
 import { createConversationMemory } from "./memory";
@@ -374,9 +375,10 @@ describe("isolation", () => {
       { tenantId: a.tenant.id, knowledgeBaseId: baseA.id, sourceIds: ['{"$ne": ""}', "*", `${sourceB.id}" OR 1=1`] },
     ];
     for (const scope of crafted) {
-      for (const filterSources of [true, false]) {
-        const hits = await deps.store.query(scope, vector, { nResults: 10, filterSources });
-        expect(hits, JSON.stringify({ scope, filterSources })).toEqual([]);
+      // Pre-filtered (share unknown) and from the whole base's nearest chunks (share 1).
+      for (const share of [undefined, 1]) {
+        const hits = await deps.store.query(scope, vector, { nResults: 10, ...(share ? { share } : {}) });
+        expect(hits, JSON.stringify({ scope, share })).toEqual([]);
       }
     }
     const hitsA = await deps.store.query({ tenantId: a.tenant.id, knowledgeBaseId: baseA.id, sourceIds: [sourceA.id] }, vector, {
@@ -388,6 +390,34 @@ describe("isolation", () => {
     await expect(
       deps.store.query({ tenantId: "../other", knowledgeBaseId: baseA.id, sourceIds: [sourceA.id] }, vector, { nResults: 1 }),
     ).rejects.toThrow();
+  });
+});
+
+describe("choosing between Chroma's source pre-filter and more nearest chunks", () => {
+  it("answers the same either way, and falls back to the pre-filter when the nearest hold too few of the sources' chunks", async () => {
+    const scope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
+    const [big, small] = [randomUUID(), randomUUID()];
+    const embeddings = new HashingEmbeddings();
+    for (const [sourceId, topic, count] of [
+      [big, "parcel delivery courier tracking", 40],
+      [small, "refund voucher exchange", 2],
+    ] as const) {
+      const pieces = Array.from({ length: count }, (_, i) => `${topic} note ${i}`);
+      const vectors = await embeddings.embedDocuments(pieces);
+      await deps.store.appendSourceChunks(
+        { ...scope, sourceId },
+        pieces.map((text, i) => ({ id: `${sourceId}:${i}`, text, embedding: normalize(vectors[i]!), chunkIndex: i })),
+      );
+    }
+    const vector = normalize(await embeddings.embedQuery("where is my parcel delivery"));
+    const preFiltered = await deps.store.query({ ...scope, sourceIds: [big] }, vector, { nResults: 4 });
+    const nearest = await deps.store.query({ ...scope, sourceIds: [big] }, vector, { nResults: 4, share: 40 / 42 });
+    expect(preFiltered).toHaveLength(4);
+    expect(nearest.map((hit) => hit.id)).toEqual(preFiltered.map((hit) => hit.id));
+    // An overstated share: the 12 nearest of the whole base hold at most the small source's two
+    // chunks, fewer than asked for, so the store pre-filters and still finds both.
+    const few = await deps.store.query({ ...scope, sourceIds: [small] }, vector, { nResults: 4, share: 1 });
+    expect(few.map((hit) => hit.id).sort()).toEqual([`${small}:0`, `${small}:1`].sort());
   });
 });
 

@@ -213,7 +213,10 @@ export async function retrieveKnowledge(
   ];
   const rows = await withTenant(deps.db, request.tenantId, (tx) =>
     tx
-      .select({ source: { id: knowledgeSources.id, name: knowledgeSources.name }, base: knowledgeBases })
+      .select({
+        source: { id: knowledgeSources.id, name: knowledgeSources.name, chunks: knowledgeSources.chunkCount },
+        base: knowledgeBases,
+      })
       .from(knowledgeSources)
       .innerJoin(knowledgeBases, eq(knowledgeBases.id, knowledgeSources.knowledgeBaseId))
       .where(
@@ -225,16 +228,17 @@ export async function retrieveKnowledge(
         ),
       ),
   );
-  // Whole bases need no source filter in Chroma; a base reached only through single sources may,
-  // when those are not all of its ready sources.
+  // What part of each base's chunks the attached sources hold (the store's query picks between
+  // Chroma's source pre-filter and asking for more nearest chunks from it): all of a whole base's,
+  // and of a base reached only through single sources, theirs against its ready sources' total.
   const wholeBases = new Set(baseIds);
   const partialBaseIds = [...new Set(rows.map((row) => row.base.id))].filter((id) => !wholeBases.has(id));
-  const readyCounts = new Map(
+  const readyChunks = new Map(
     partialBaseIds.length
       ? (
           await withTenant(deps.db, request.tenantId, (tx) =>
             tx
-              .select({ baseId: knowledgeSources.knowledgeBaseId, ready: sql<number>`count(*)::int` })
+              .select({ baseId: knowledgeSources.knowledgeBaseId, chunks: sql<number>`sum(${knowledgeSources.chunkCount})::int` })
               .from(knowledgeSources)
               .where(
                 and(
@@ -245,19 +249,21 @@ export async function retrieveKnowledge(
               )
               .groupBy(knowledgeSources.knowledgeBaseId),
           )
-        ).map((row) => [row.baseId, row.ready])
+        ).map((row) => [row.baseId, row.chunks])
       : [],
   );
-  const byBase = new Map<string, { base: KnowledgeBase; sources: Map<string, string> }>();
+  const byBase = new Map<string, { base: KnowledgeBase; sources: Map<string, string>; chunks: number }>();
   for (const row of rows) {
-    const entry = byBase.get(row.base.id) ?? { base: row.base, sources: new Map() };
+    const entry = byBase.get(row.base.id) ?? { base: row.base, sources: new Map(), chunks: 0 };
     entry.sources.set(row.source.id, row.source.name);
+    entry.chunks += row.source.chunks;
     byBase.set(row.base.id, entry);
   }
   const credentials = byBase.size ? await deps.embeddingCredentials(request.tenantId) : {};
   const vectors = new Map<string, number[]>();
   const found: RetrievedChunk[] = [];
-  for (const { base, sources } of byBase.values()) {
+  for (const { base, sources, chunks } of byBase.values()) {
+    const total = wholeBases.has(base.id) ? chunks : (readyChunks.get(base.id) ?? chunks);
     let vector = vectors.get(base.embeddingModel);
     if (!vector) {
       vector = normalize(await createEmbeddings(base.embeddingModel, credentials).embedQuery(request.query));
@@ -269,7 +275,7 @@ export async function retrieveKnowledge(
       {
         nResults: base.mmr ? base.topK * 4 : base.topK,
         withEmbeddings: base.mmr,
-        filterSources: !wholeBases.has(base.id) && sources.size < (readyCounts.get(base.id) ?? 0),
+        share: total > 0 ? chunks / total : 1,
       },
     );
     const passing = candidates.filter((hit) => hit.score >= base.scoreThreshold);

@@ -8,8 +8,8 @@
  * 2. retrieval: one tenant's knowledge base grown to each size in `--sizes` (bulk chunks spread
  *    over `--sources` sources), then `--queries` retrievals as a turn makes them (embed the query,
  *    top 4 from the tenant's base collection, hits checked against tenant, base and sources), for an
- *    agent using all the base's sources and for one using two (Chroma's source pre-filter), printed
- *    as p50 and p99.
+ *    agent using all the base's sources, for one using two (the store's choice from their share of
+ *    the base) and for the two through Chroma's source pre-filter, printed as p50 and p99.
  * No database (its part of a retrieval is one indexed select); no network beyond loopback.
  */
 import { randomUUID } from "node:crypto";
@@ -107,32 +107,41 @@ async function main() {
     let stored = 0;
     for (const size of sizes) {
       const fillStarted = performance.now();
-      while (stored < size) {
-        const batch = Math.min(2000, size - stored);
-        const sourceId = sourceIds[Math.floor(stored / Math.ceil(size / sourceCount)) % sourceCount]!;
-        const pieces = Array.from({ length: batch }, () => text.paragraph(600));
-        const vectors = await embeddings.embedDocuments(pieces);
-        // Bulk load: append without the per-source delete a real job does first.
-        await store.appendSourceChunks(
-          { ...scope, sourceId },
-          pieces.map((piece, i) => ({ id: `${sourceId}:${stored + i}`, text: piece, embedding: vectors[i]!, chunkIndex: stored + i })),
-        );
-        stored += batch;
+      // Every source holds the same share of the base at every size.
+      const perSource = Math.floor((size - stored) / sourceCount);
+      for (const [index, sourceId] of sourceIds.entries()) {
+        const target = index === sourceCount - 1 ? size - stored : perSource;
+        for (let added = 0; added < target;) {
+          const batch = Math.min(2000, target - added);
+          const pieces = Array.from({ length: batch }, () => text.paragraph(600));
+          const vectors = await embeddings.embedDocuments(pieces);
+          // Bulk load: append without the per-source delete a real job does first.
+          await store.appendSourceChunks(
+            { ...scope, sourceId },
+            pieces.map((piece, i) => ({ id: `${sourceId}:${stored + i}`, text: piece, embedding: vectors[i]!, chunkIndex: stored + i })),
+          );
+          stored += batch;
+          added += batch;
+        }
       }
       const count = await store.countChunks(scope);
       const fillSeconds = (performance.now() - fillStarted) / 1000;
-      // As a turn makes them: an agent using every source of the base (no source pre-filter, hits
-      // checked after), and one using 2 of the base's sources (Chroma's `source_id $in` pre-filter).
-      for (const [label, ids, filterSources] of [
-        ["all sources", sourceIds, false],
-        ["2 sources, pre-filtered", sourceIds.slice(0, 2), true],
+      // As a turn makes them: an agent using every source of the base, and one using 2 of its
+      // sources (a tenth of its chunks with the default 20), both as the store chooses (more
+      // nearest chunks of the whole base, hits checked after), and the 2 sources through Chroma's
+      // `source_id $in` pre-filter (the store's choice when their share is small or unknown).
+      const two = sourceIds.slice(0, 2);
+      for (const [label, ids, share] of [
+        ["all sources", sourceIds, 1],
+        [`2 sources (share ${(2 / sourceCount).toFixed(2)})`, two, 2 / sourceCount],
+        ["2 sources, pre-filtered", two, undefined],
       ] as const) {
         const latencies: number[] = [];
         for (let q = 0; q < queries + 20; q++) {
           const query = text.sentence();
           const t0 = performance.now();
           const vector = await embeddings.embedQuery(query);
-          const hits = await store.query({ ...scope, sourceIds: [...ids] }, vector, { nResults: 4, filterSources });
+          const hits = await store.query({ ...scope, sourceIds: [...ids] }, vector, { nResults: 4, ...(share ? { share } : {}) });
           const elapsed = performance.now() - t0;
           if (hits.length === 0) throw new Error("retrieval returned nothing");
           if (q >= 20) latencies.push(elapsed); // the first 20 warm up
