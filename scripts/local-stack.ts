@@ -106,6 +106,8 @@ export interface LocalStackOptions {
   poolNodeArgs?: string[];
   /** Extra edge vars (e.g. AUTH0_ISSUER, AUTH0_AUDIENCE, AUTH0_JWKS_URL in the admin API tests). */
   edgeVars?: Record<string, string>;
+  /** Attach workerd's DevTools inspector to the edge (off by default: it costs the Worker throughput). */
+  edgeInspector?: boolean;
   output?: ServiceOutput;
   /** Ports to use when free (`npm start` keeps URLs stable); absent ones are picked at random. */
   ports?: Partial<
@@ -330,6 +332,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...options.edgeVars,
       },
       persistDir: join(dataDir, "wrangler"),
+      ...(options.edgeInspector ? { inspector: true } : {}),
       ...(options.edgeDatabase === "hyperdrive"
         ? {
             environment: "hyperdrive",
@@ -340,6 +343,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => edge.stop());
     announce("edge", edge.url);
+    if (edge.inspectorPort) announce("edge inspector", `127.0.0.1:${edge.inspectorPort} (Chrome: chrome://inspect, Configure…, add it)`);
     mail?.forwardTo(edge.url);
     // The platform's billing webhook endpoint, as registered in its Stripe dashboard.
     if (integrations)

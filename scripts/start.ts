@@ -36,6 +36,7 @@ async function main() {
     ...(env.TELEGRAM_BOT_TOKEN ? { telegramBotToken: env.TELEGRAM_BOT_TOKEN } : {}),
     ...(env.TELEGRAM_API_BASE ? { telegramApiBase: env.TELEGRAM_API_BASE } : {}),
     poolEnv: pick(env, ["OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL"]),
+    ...(env.EDGE_INSPECTOR === "1" ? { edgeInspector: true } : {}),
     edgeVars: pick(env, [
       "AUTH0_ISSUER",
       "AUTH0_AUDIENCE",
