@@ -1,14 +1,14 @@
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../test/support/database";
+import { createTwoTenantDatabase, type TwoTenantDatabase } from "../test/support/database";
 import { createPoolDb, type Database } from "./client";
-import { buildTenantGraph, insertTenantGraph, tenantOwnedTables, type TenantGraph } from "./fixtures";
+import { buildTenantGraph, tenantOwnedTables, type TenantGraph } from "./fixtures";
 import { messages, tenantOwnedTableNames, tenants, users } from "./schema";
 import { InvalidTenantIdError, withTenant } from "./tenant";
 
-let database: TestDatabase;
-let admin: ReturnType<typeof createPoolDb>;
-let app: ReturnType<typeof createPoolDb>;
+let twoTenants: TwoTenantDatabase;
+let admin: TwoTenantDatabase["admin"];
+let app: TwoTenantDatabase["app"];
 let a: TenantGraph;
 let b: TenantGraph;
 
@@ -37,20 +37,10 @@ const count = async (db: Database, table: string, where = sql`true`) => {
 };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  admin = createPoolDb(database.adminUrl, { max: 1 });
-  app = createPoolDb(database.appUrl, { max: 2 });
-  a = buildTenantGraph();
-  b = buildTenantGraph();
-  await insertTenantGraph(admin.db, a);
-  await insertTenantGraph(admin.db, b);
+  ({ admin, app, a, b } = twoTenants = await createTwoTenantDatabase());
 });
 
-afterAll(async () => {
-  await app?.close();
-  await admin?.close();
-  await database?.close();
-});
+afterAll(() => twoTenants?.close());
 
 describe("withTenant", () => {
   it("sees exactly its own row in every tenant-owned table", async () => {
@@ -112,7 +102,7 @@ describe("withTenant", () => {
   });
 
   it("rolls back the tenant setting and role with the transaction", async () => {
-    const single = createPoolDb(database.appUrl, { max: 1 });
+    const single = createPoolDb(twoTenants.database.appUrl, { max: 1 });
     try {
       await withTenant(single.db, a.tenant.id, (tx) => tx.select().from(tenants));
       const after = await single.db.transaction(async (tx) => {

@@ -1,32 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../test/support/database";
-import { createPoolDb } from "./client";
-import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "./fixtures";
+import { createTwoTenantDatabase, type TwoTenantDatabase } from "../test/support/database";
+import type { TenantGraph } from "./fixtures";
 import { conversations, usageMonthConversations, usageMonths, usageRecords, type NewUsageRecord } from "./schema";
 import { withTenant } from "./tenant";
 
-let database: TestDatabase;
-let admin: ReturnType<typeof createPoolDb>;
-let app: ReturnType<typeof createPoolDb>;
+let twoTenants: TwoTenantDatabase;
+let admin: TwoTenantDatabase["admin"];
+let app: TwoTenantDatabase["app"];
 let a: TenantGraph;
 let b: TenantGraph;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  admin = createPoolDb(database.adminUrl, { max: 1 });
-  app = createPoolDb(database.appUrl, { max: 2 });
-  [a, b] = [buildTenantGraph(), buildTenantGraph()];
-  await insertTenantGraph(admin.db, a);
-  await insertTenantGraph(admin.db, b);
+  ({ admin, app, a, b } = twoTenants = await createTwoTenantDatabase());
 });
 
-afterAll(async () => {
-  await app?.close();
-  await admin?.close();
-  await database?.close();
-});
+afterAll(() => twoTenants?.close());
 
 const record = (graph: TenantGraph, values: Partial<NewUsageRecord>): NewUsageRecord => ({
   tenantId: graph.tenant.id,

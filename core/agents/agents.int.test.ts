@@ -1,8 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/database";
-import { createPoolDb } from "../../db/client";
-import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
+import { createTwoTenantDatabase, type TwoTenantDatabase } from "../../test/support/database";
+import type { TenantGraph } from "../../db/fixtures";
 import { auditLog, channels, conversations, knowledgeBases } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import {
@@ -23,22 +22,16 @@ import { DomainError } from "../errors";
 import { ALL_PERMISSIONS, type Permission } from "../access/permissions";
 import { listConversations } from "./inbox";
 
-let database: TestDatabase;
-let admin: ReturnType<typeof createPoolDb>;
-let app: ReturnType<typeof createPoolDb>;
+let twoTenants: TwoTenantDatabase;
+let admin: TwoTenantDatabase["admin"];
+let app: TwoTenantDatabase["app"];
 let a: TenantGraph;
 let b: TenantGraph;
 let aBaseId: string;
 let bBaseId: string;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  admin = createPoolDb(database.adminUrl, { max: 1 });
-  app = createPoolDb(database.appUrl, { max: 2 });
-  a = buildTenantGraph();
-  b = buildTenantGraph();
-  await insertTenantGraph(admin.db, a);
-  await insertTenantGraph(admin.db, b);
+  ({ admin, app, a, b } = twoTenants = await createTwoTenantDatabase());
   const base = (graph: TenantGraph) => ({ tenantId: graph.tenant.id, name: "Help centre", embeddingModel: "hashing:v1-384" });
   [{ id: aBaseId }, { id: bBaseId }] = (await admin.db
     .insert(knowledgeBases)
@@ -46,11 +39,7 @@ beforeAll(async () => {
     .returning({ id: knowledgeBases.id })) as [{ id: string }, { id: string }];
 });
 
-afterAll(async () => {
-  await app?.close();
-  await admin?.close();
-  await database?.close();
-});
+afterAll(() => twoTenants?.close());
 
 const granted: Permission[] = [];
 /** Runs a verb as a member of `graph`'s tenant, inside a tenant-scoped transaction, recording permission checks. */

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { createPoolDb } from "../../db/client";
+import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
 import { startPgliteServer } from "../../db/local/pglite-server";
 import { migrateDatabase } from "../../db/migrate";
 
@@ -46,6 +48,51 @@ export async function createTestDatabase(options: CreateTestDatabaseOptions = {}
   const serverUrl = process.env.DATABASE_URL;
   if (process.env.TEST_DATABASE !== "pglite" && serverUrl) return createOnServer(serverUrl, options.migrate ?? true);
   return createOnPglite(options.migrate ?? true);
+}
+
+/** A test database with two tenants in it, and pools as its owner and as the application. */
+export interface TwoTenantDatabase {
+  /** The database itself (its URLs, for a test's own extra pool). */
+  database: TestDatabase;
+  /** Owner pool (one connection): fixtures, and assertions that must see every tenant. */
+  admin: ReturnType<typeof createPoolDb>;
+  /** The application's pool (two connections), under row-level security through `withTenant`. */
+  app: ReturnType<typeof createPoolDb>;
+  a: TenantGraph;
+  b: TenantGraph;
+  /** Closes both pools, then the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * {@link createTestDatabase} with two tenants' fixture graphs inserted by the owner: the set-up of
+ * the files that check one tenant against another.
+ *
+ * @example
+ * let admin: TwoTenantDatabase["admin"], app: TwoTenantDatabase["app"], a: TenantGraph, b: TenantGraph;
+ * let twoTenants: TwoTenantDatabase;
+ * beforeAll(async () => ({ admin, app, a, b } = twoTenants = await createTwoTenantDatabase()));
+ * afterAll(() => twoTenants?.close());
+ */
+export async function createTwoTenantDatabase(): Promise<TwoTenantDatabase> {
+  const database = await createTestDatabase();
+  const admin = createPoolDb(database.adminUrl, { max: 1 });
+  const app = createPoolDb(database.appUrl, { max: 2 });
+  const [a, b] = [buildTenantGraph(), buildTenantGraph()];
+  await insertTenantGraph(admin.db, a);
+  await insertTenantGraph(admin.db, b);
+  return {
+    database,
+    admin,
+    app,
+    a,
+    b,
+    close: async () => {
+      await app.close();
+      await admin.close();
+      await database.close();
+    },
+  };
 }
 
 /**
