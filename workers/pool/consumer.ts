@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { Consumer } from "sqs-consumer";
+import { whileBusy } from "../../core/batch";
 import { describeError, type Logger } from "../../core/observability/log";
 import { timedStage } from "../../core/observability/metrics";
 import { inboundMessage, type InboundMessage } from "../../core/queue/inbound-message";
@@ -349,13 +350,8 @@ export function createInboundConsumer(options: ConsumerOptions): InboundConsumer
  * so there each receive holds at most one message of a conversation and this changes nothing.
  */
 export function inProviderOrder(batch: Message[]): Message[] {
-  const groups = new Map<string, Message[]>();
-  for (const message of batch) {
-    const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? "";
-    groups.set(group, [...(groups.get(group) ?? []), message]);
-  }
   const ordered: Message[] = [];
-  for (const messages of groups.values()) {
+  for (const messages of byGroup(batch).values()) {
     // Bodies are read here only for a conversation with several messages in the batch (the turn parses them anyway).
     const sequences = messages.length > 1 ? messages.map(sequenceOf) : [];
     if (sequences.length > 1 && sequences.every((sequence) => sequence !== undefined)) {
@@ -367,6 +363,16 @@ export function inProviderOrder(batch: Message[]): Message[] {
     }
   }
   return ordered;
+}
+
+/** The batch's messages by FIFO group (a message without one is a group of its own), each in the batch's order. */
+export function byGroup(batch: Message[]): Map<string, Message[]> {
+  const groups = new Map<string, Message[]>();
+  for (const message of batch) {
+    const group = message.Attributes?.MessageGroupId ?? message.MessageId ?? "";
+    groups.set(group, [...(groups.get(group) ?? []), message]);
+  }
+  return groups;
 }
 
 function sequenceOf(message: Message): number | undefined {
@@ -395,43 +401,28 @@ function parseBody(message: Message): InboundMessage {
 }
 
 /**
- * Deletes by receipt handle, coalesced: one `DeleteMessageBatch` call at a time, and the deletes
- * asked for while it runs go together in the next (up to 10 a call). Nothing waits for a batch to
- * fill, so a quiet pool deletes at once, and a busy one makes about one call per ten turns instead
- * of one per turn. Hand-written: sqs-consumer batches deletes only for the messages of one batch
- * handler, and this pool deletes each message as its own turn finishes. A refused entry rejects
- * its own promise only (the message comes back after its visibility timeout; turns are idempotent).
+ * Deletes by receipt handle, coalesced (`whileBusy`): one `DeleteMessageBatch` call at a time, and
+ * the deletes asked for while it runs go together in the next (up to 10 a call), so a busy pool
+ * makes about one call per ten turns instead of one per turn. sqs-consumer batches deletes only for
+ * the messages of one batch handler, and this pool deletes each message as its own turn finishes.
+ * A refused entry rejects its own promise only (the message comes back after its visibility
+ * timeout; turns are idempotent).
  */
 export function coalescedDeletes(sqs: SQSClient, queueUrl: string): (receiptHandle: string) => Promise<void> {
-  const waiting: Array<{ receiptHandle: string; resolve: () => void; reject: (error: unknown) => void }> = [];
-  let inFlight = false;
-  const pump = async () => {
-    if (inFlight || waiting.length === 0) return;
-    inFlight = true;
-    const batch = waiting.splice(0, 10);
-    try {
+  return whileBusy<string>(
+    async (handles) => {
       const result = await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: batch.map((entry, index) => ({ Id: String(index), ReceiptHandle: entry.receiptHandle })),
+          Entries: handles.map((receiptHandle, index) => ({ Id: String(index), ReceiptHandle: receiptHandle })),
         }),
       );
       const failed = new Map((result.Failed ?? []).map((failure) => [failure.Id, failure]));
-      batch.forEach((entry, index) => {
+      return handles.map((_, index) => {
         const failure = failed.get(String(index));
-        if (failure) entry.reject(new Error(`DeleteMessageBatch refused the entry: ${failure.Code ?? "unknown"}`));
-        else entry.resolve();
+        return failure ? new Error(`DeleteMessageBatch refused the entry: ${failure.Code ?? "unknown"}`) : undefined;
       });
-    } catch (error) {
-      for (const entry of batch) entry.reject(error);
-    } finally {
-      inFlight = false;
-      void pump();
-    }
-  };
-  return (receiptHandle) =>
-    new Promise<void>((resolve, reject) => {
-      waiting.push({ receiptHandle, resolve, reject });
-      void pump();
-    });
+    },
+    { max: 10 },
+  );
 }

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { whileBusy } from "./batch";
+
+describe("whileBusy", () => {
+  /** A service that records each request's items and answers after a tick as `answer` says. */
+  function recording(answer: (items: string[]) => Array<Error | undefined> | Error | void = () => undefined) {
+    const calls: string[][] = [];
+    const send = async (items: string[]) => {
+      calls.push(items);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      const result = answer(items);
+      if (result instanceof Error) throw result;
+      return result;
+    };
+    return { calls, send };
+  }
+
+  it("sends at once when alone, and together (up to max a request) what is asked while a request runs", async () => {
+    const { calls, send } = recording();
+    const put = whileBusy(send, { max: 10 });
+    await put("alone");
+    expect(calls).toEqual([["alone"]]);
+    await Promise.all(Array.from({ length: 25 }, (_, i) => put(`i${i}`)));
+    expect(calls.slice(1).map((call) => call.length)).toEqual([1, 10, 10, 4]);
+    expect(calls.slice(1).flat()).toEqual(Array.from({ length: 25 }, (_, i) => `i${i}`));
+  });
+
+  it("rejects the items a request says failed, every item of a request that threw, then carries on", async () => {
+    let throwNext = false;
+    const { send } = recording((items) => {
+      if (throwNext) {
+        throwNext = false;
+        return new Error("connection reset");
+      }
+      return items.map((item) => (item === "bad" ? new Error(`refused ${item}`) : undefined));
+    });
+    const put = whileBusy(send, { max: 10 });
+    const results = await Promise.allSettled([put("first"), put("ok"), put("bad")]);
+    expect(results.map((result) => result.status)).toEqual(["fulfilled", "fulfilled", "rejected"]);
+    expect(String((results[2] as PromiseRejectedResult).reason)).toContain("refused bad");
+    throwNext = true;
+    await expect(put("lost")).rejects.toThrow("connection reset");
+    await expect(put("after")).resolves.toBeUndefined();
+  });
+});
