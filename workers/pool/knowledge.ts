@@ -1,4 +1,4 @@
-import type { SQSClient } from "@aws-sdk/client-sqs";
+import type { Message, SQSClient } from "@aws-sdk/client-sqs";
 import { eq } from "drizzle-orm";
 import { Consumer } from "sqs-consumer";
 import type { Keyring } from "../../core/crypto/secrets";
@@ -15,6 +15,7 @@ import type { Database } from "../../db/client";
 import { tenants } from "../../db/schema";
 import { withTenant } from "../../db/tenant";
 import { backoffDelay, sleep } from "./backoff";
+import { byGroup } from "./consumer";
 import { DEFAULT_MAX_RECEIVES } from "./turn/types";
 
 /**
@@ -37,7 +38,34 @@ export function embeddingCredentialsFrom(db: Database, keyring: Keyring, env: Re
 }
 
 /**
- * Consumes the knowledge jobs queue: one job at a time per source (FIFO group), a few in parallel.
+ * Jobs taken per receive (SQS's most), run side by side except within a FIFO group. Many sources of
+ * one base (an upload of several files, a crawl) are then indexed together, and their Chroma writes
+ * coalesce (`KnowledgeStore.replaceSourceChunks`).
+ */
+export const KNOWLEDGE_JOBS_PER_RECEIVE = 10;
+
+/**
+ * Runs a received batch as FIFO allows: groups side by side, the messages of one group one after
+ * another in the queue's order (Amazon SQS returns several of a group in one receive). A message
+ * whose run fails holds back the rest of its group, which then comes again after it. Resolves with
+ * the messages that ran, for deletion.
+ */
+export async function inGroupOrder(batch: Message[], run: (message: Message) => Promise<boolean>): Promise<Message[]> {
+  const ran: Message[] = [];
+  await Promise.all(
+    [...byGroup(batch).values()].map(async (messages) => {
+      for (const message of messages) {
+        if (!(await run(message))) return;
+        ran.push(message);
+      }
+    }),
+  );
+  return ran;
+}
+
+/**
+ * Consumes the knowledge jobs queue: one job at a time per source (FIFO group), up to
+ * `KNOWLEDGE_JOBS_PER_RECEIVE` in parallel.
  * A job that throws (Chroma or the database unreachable) stays on the queue and is retried after
  * its visibility timeout; its last allowed receive marks the source failed, then SQS's redrive
  * parks it in `knowledge-jobs-dlq.fifo`. A malformed message is logged and dropped. Before each
@@ -74,47 +102,49 @@ export function createKnowledgeJobConsumer(options: {
       }
     }
   };
+  /** Runs one job; false when it failed and must stay on the queue. */
+  const runJob = async (message: Message): Promise<boolean> => {
+    let parsed;
+    try {
+      parsed = knowledgeJob.parse(JSON.parse(message.Body ?? ""));
+    } catch {
+      options.logger.log("error", "knowledge.job_malformed", { messageId: message.MessageId });
+      return true;
+    }
+    const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
+    try {
+      const lastAttempt = receiveCount >= maxReceives;
+      const outcome = isDataJob(parsed)
+        ? await runDataJob(options.data, options.deps.db, parsed, { lastAttempt })
+        : await runKnowledgeJob(options.deps, parsed, { lastAttempt });
+      options.logger.log("info", "knowledge.job_done", { kind: parsed.kind, tenantId: parsed.tenantId, outcome });
+      options.onJob?.("succeeded");
+      return true;
+    } catch (error) {
+      options.logger.log("warn", "knowledge.job_failed", {
+        kind: parsed.kind,
+        tenantId: parsed.tenantId,
+        receiveCount,
+        ...describeError(error),
+      });
+      options.onJob?.("failed");
+      return false;
+    }
+  };
   const consumer = Consumer.create({
     sqs: options.sqs,
     queueUrl: options.queueUrl,
-    batchSize: 4,
+    batchSize: KNOWLEDGE_JOBS_PER_RECEIVE,
     visibilityTimeout: options.visibilityTimeout ?? 120,
     heartbeatInterval: Math.max(1, Math.floor((options.visibilityTimeout ?? 120) / 3)),
     waitTimeSeconds: options.waitTimeSeconds ?? 20,
-    messageSystemAttributeNames: ["ApproximateReceiveCount"],
+    messageSystemAttributeNames: ["MessageGroupId", "ApproximateReceiveCount"],
     suppressFifoWarning: true,
     preReceiveMessageCallback: waitUntilReady,
-    handleMessage: async (message) => {
-      let parsed;
-      try {
-        parsed = knowledgeJob.parse(JSON.parse(message.Body ?? ""));
-      } catch {
-        options.logger.log("error", "knowledge.job_malformed", { messageId: message.MessageId });
-        return message;
-      }
-      const receiveCount = Number(message.Attributes?.ApproximateReceiveCount ?? "1");
-      try {
-        const lastAttempt = receiveCount >= maxReceives;
-        const outcome = isDataJob(parsed)
-          ? await runDataJob(options.data, options.deps.db, parsed, { lastAttempt })
-          : await runKnowledgeJob(options.deps, parsed, { lastAttempt });
-        options.logger.log("info", "knowledge.job_done", { kind: parsed.kind, tenantId: parsed.tenantId, outcome });
-        options.onJob?.("succeeded");
-      } catch (error) {
-        options.logger.log("warn", "knowledge.job_failed", {
-          kind: parsed.kind,
-          tenantId: parsed.tenantId,
-          receiveCount,
-          ...describeError(error),
-        });
-        options.onJob?.("failed");
-        throw error;
-      }
-      return message;
-    },
+    // The jobs that succeeded are deleted; the others come back after the visibility timeout.
+    handleMessageBatch: (batch) => inGroupOrder(batch, runJob),
   });
   consumer.on("error", (error) => options.logger.log("warn", "knowledge.receive_failed", describeError(error)));
-  consumer.on("processing_error", () => undefined);
   return {
     start: () => consumer.start(),
     stop: () => {
