@@ -33,7 +33,7 @@ import { listConversationMessages } from "./citations";
 import { createConversationMemory } from "./memory";
 import { retrieveKnowledge, runKnowledgeJob, type KnowledgeDependencies } from "./service";
 import { reindex } from "./reindex";
-import { KnowledgeStore } from "./store";
+import { KnowledgeStore, type ChunkToStore } from "./store";
 import { createUrlFetcher } from "./url-fetch";
 
 /**
@@ -418,6 +418,46 @@ describe("choosing between Chroma's source pre-filter and more nearest chunks", 
     // chunks, fewer than asked for, so the store pre-filters and still finds both.
     const few = await deps.store.query({ ...scope, sourceIds: [small] }, vector, { nResults: 4, share: 1 });
     expect(few.map((hit) => hit.id).sort()).toEqual([`${small}:0`, `${small}:1`].sort());
+  });
+});
+
+describe("writing sources to one base at once", () => {
+  it("goes together into Chroma and leaves each source exactly its latest chunks", async () => {
+    const scope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
+    const embeddings = new HashingEmbeddings();
+    const chunksOf = async (sourceId: string, texts: string[]) => {
+      const vectors = await embeddings.embedDocuments(texts);
+      return texts.map((text, i) => ({ id: `${sourceId}:${i}`, text, embedding: normalize(vectors[i]!), chunkIndex: i }));
+    };
+    const sources = Array.from({ length: 6 }, () => randomUUID());
+    const first = sources[0]!;
+    const write = (sourceId: string, chunks: ChunkToStore[]) => deps.store.replaceSourceChunks({ ...scope, sourceId }, chunks);
+    await write(first, await chunksOf(first, ["old a", "old b", "old c", "old d"]));
+    // Six sources at once: the first write goes alone, the five asked for meanwhile go together.
+    const bodies = await Promise.all(
+      sources.map((sourceId, n) =>
+        chunksOf(
+          sourceId,
+          Array.from({ length: n + 1 }, (_, i) => `source ${n} piece ${i}`),
+        ),
+      ),
+    );
+    await Promise.all(sources.map((sourceId, n) => write(sourceId, bodies[n]!)));
+    // The first source twice in one coalesced write (behind another source's): the later wins.
+    const [middle, latest, other] = [
+      await chunksOf(first, ["middle a", "middle b", "middle c"]),
+      await chunksOf(first, ["new a"]),
+      bodies[1]!,
+    ];
+    await Promise.all([write(sources[1]!, other), write(first, middle), write(first, latest)]);
+    // 1 + 2 + ... + 6, less the first source's 1 (now 1 again): no tail of its earlier versions.
+    expect(await deps.store.countChunks(scope)).toBe(21);
+    const vector = normalize(await embeddings.embedQuery("piece"));
+    for (const [n, sourceId] of sources.entries()) {
+      const hits = await deps.store.query({ ...scope, sourceIds: [sourceId] }, vector, { nResults: 20 });
+      const expected = n === 0 ? ["new a"] : Array.from({ length: n + 1 }, (_, i) => `source ${n} piece ${i}`);
+      expect(hits.map((hit) => hit.text).sort(), `source ${n}`).toEqual(expected.sort());
+    }
   });
 });
 

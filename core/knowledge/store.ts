@@ -1,4 +1,5 @@
 import { ChromaClient, type Collection, type Where } from "chromadb";
+import { whileBusy } from "../batch";
 
 /** One stored chunk as retrieval returns it. */
 export interface ChunkHit {
@@ -40,6 +41,8 @@ export interface ChunkToStore {
  */
 export class KnowledgeStore {
   private readonly collections = new Map<string, Promise<Collection>>();
+  /** Per collection: the coalesced source writes of `replaceSourceChunks`. */
+  private readonly sourceWrites = new Map<string, (source: SourceChunks) => Promise<void>>();
 
   constructor(private readonly client: ChromaClient) {}
 
@@ -65,39 +68,64 @@ export class KnowledgeStore {
     return found;
   }
 
-  /** Replaces a source's chunks with these (delete first, so a shorter document leaves no tail behind). */
+  /**
+   * Replaces a source's chunks with these (delete first, so a shorter document leaves no tail
+   * behind). Chroma serialises writes to a collection and each costs tens of milliseconds whatever
+   * its size, so the sources written to one collection while a write runs go together in the next
+   * (`whileBusy`): one delete and one upsert per slice for all of them. A write that fails rejects
+   * every source in it (their jobs retry).
+   */
   async replaceSourceChunks(scope: { tenantId: string; knowledgeBaseId: string; sourceId: string }, chunks: ChunkToStore[]): Promise<void> {
-    const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
-    await collection.delete({ where: scoped(scope, { source_id: scope.sourceId }) });
-    for (let i = 0; i < chunks.length; i += BATCH) {
-      const batch = chunks.slice(i, i + BATCH);
-      await collection.upsert({
-        ids: batch.map((chunk) => chunk.id),
-        embeddings: batch.map((chunk) => chunk.embedding),
-        documents: batch.map((chunk) => chunk.text),
-        metadatas: batch.map((chunk) => ({
-          tenant_id: scope.tenantId,
-          knowledge_base_id: scope.knowledgeBaseId,
-          source_id: scope.sourceId,
-          chunk_index: chunk.chunkIndex,
-        })),
-      });
+    const name = collectionName(scope.tenantId, scope.knowledgeBaseId);
+    let write = this.sourceWrites.get(name);
+    if (!write) {
+      const base = { tenantId: scope.tenantId, knowledgeBaseId: scope.knowledgeBaseId };
+      write = whileBusy((sources: SourceChunks[]) => this.writeSources(base, sources), { max: SOURCES_PER_WRITE });
+      this.sourceWrites.set(name, write);
     }
+    await write({ sourceId: scope.sourceId, chunks });
+  }
+
+  private async writeSources(scope: { tenantId: string; knowledgeBaseId: string }, sources: SourceChunks[]): Promise<void> {
+    const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
+    // Two writes of one source in a batch: the later wins, as if they had run one after the other.
+    const latest = new Map(sources.map((source) => [source.sourceId, source.chunks]));
+    await collection.delete({ where: scoped(scope, { source_id: { $in: [...latest.keys()] } }) });
+    await this.putChunks(
+      collection,
+      scope,
+      [...latest].flatMap(([sourceId, chunks]) => chunks.map((chunk) => ({ ...chunk, sourceId }))),
+      "upsert",
+    );
   }
 
   /** Appends chunks of one source without removing its others (bulk loads; jobs use replaceSourceChunks). */
   async appendSourceChunks(scope: { tenantId: string; knowledgeBaseId: string; sourceId: string }, chunks: ChunkToStore[]): Promise<void> {
     const collection = await this.collection(scope.tenantId, scope.knowledgeBaseId);
+    await this.putChunks(
+      collection,
+      scope,
+      chunks.map((chunk) => ({ ...chunk, sourceId: scope.sourceId })),
+      "add",
+    );
+  }
+
+  private async putChunks(
+    collection: Collection,
+    scope: { tenantId: string; knowledgeBaseId: string },
+    chunks: Array<ChunkToStore & { sourceId: string }>,
+    verb: "add" | "upsert",
+  ): Promise<void> {
     for (let i = 0; i < chunks.length; i += BATCH) {
       const batch = chunks.slice(i, i + BATCH);
-      await collection.add({
+      await collection[verb]({
         ids: batch.map((chunk) => chunk.id),
         embeddings: batch.map((chunk) => chunk.embedding),
         documents: batch.map((chunk) => chunk.text),
         metadatas: batch.map((chunk) => ({
           tenant_id: scope.tenantId,
           knowledge_base_id: scope.knowledgeBaseId,
-          source_id: scope.sourceId,
+          source_id: chunk.sourceId,
           chunk_index: chunk.chunkIndex,
         })),
       });
@@ -299,6 +327,13 @@ export interface RecalledTurn {
 }
 
 const BATCH = 256;
+/** Sources one coalesced write replaces at most (its chunks still go in slices of BATCH). */
+const SOURCES_PER_WRITE = 32;
+
+interface SourceChunks {
+  sourceId: string;
+  chunks: ChunkToStore[];
+}
 
 /** The tenant's conversation-memory collection: `mem_<tenant hex>`, apart from its knowledge bases. */
 export function memoryCollectionName(tenantId: string): string {

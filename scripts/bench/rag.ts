@@ -4,7 +4,8 @@
  * Knowledge on the real Chroma server (started here, on 127.0.0.1, in a temporary directory):
  * 1. ingestion: synthetic documents (~6,000 characters each) go through the same pipeline as a
  *    job (LangChain `RecursiveCharacterTextSplitter`, 1,000/150, the offline hashing embedding,
- *    `KnowledgeStore.replaceSourceChunks`), printed as chunks per second;
+ *    `KnowledgeStore.replaceSourceChunks`) one at a time, then as many at once as the pool's job
+ *    consumer runs (their Chroma writes coalesce), printed as chunks per second;
  * 2. retrieval: one tenant's knowledge base grown to each size in `--sizes` (bulk chunks spread
  *    over `--sources` sources), then `--queries` retrievals as a turn makes them (embed the query,
  *    top 4 from the tenant's base collection, hits checked against tenant, base and sources), for an
@@ -21,6 +22,7 @@ import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { HashingEmbeddings } from "../../core/knowledge/embeddings";
 import { KnowledgeStore } from "../../core/knowledge/store";
 import { startChroma } from "../stack/chroma";
+import { KNOWLEDGE_JOBS_PER_RECEIVE } from "../../workers/pool/knowledge";
 
 const { values } = parseArgs({
   options: {
@@ -81,25 +83,33 @@ async function main() {
     const embeddings = new HashingEmbeddings();
     const text = textGenerator(42);
 
-    // 1. Ingestion through the job's pipeline.
+    // 1. Ingestion through the job's pipeline: one document at a time, then as many at once as the
+    // pool's job consumer runs (their Chroma writes coalesce).
     const ingestScope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
     const splitter = new RecursiveCharacterTextSplitter({ chunkSize: 1000, chunkOverlap: 150 });
-    let chunks = 0;
-    const started = performance.now();
-    for (let d = 0; d < docs; d++) {
-      const sourceId = randomUUID();
-      const pieces = await splitter.splitText(text.paragraph(6000));
-      const vectors = await embeddings.embedDocuments(pieces);
-      await store.replaceSourceChunks(
-        { ...ingestScope, sourceId },
-        pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: vectors[i]!, chunkIndex: i })),
+    for (const concurrency of [1, KNOWLEDGE_JOBS_PER_RECEIVE]) {
+      let chunks = 0;
+      let next = 0;
+      const started = performance.now();
+      const ingestOne = async () => {
+        for (; next < docs;) {
+          next++;
+          const sourceId = randomUUID();
+          const pieces = await splitter.splitText(text.paragraph(6000));
+          const vectors = await embeddings.embedDocuments(pieces);
+          await store.replaceSourceChunks(
+            { ...ingestScope, sourceId },
+            pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: vectors[i]!, chunkIndex: i })),
+          );
+          chunks += pieces.length;
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, ingestOne));
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `ingestion, ${concurrency === 1 ? "one document at a time" : `${concurrency} at a time`}: ${docs} documents, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (split + hashing embedding + Chroma write)`,
       );
-      chunks += pieces.length;
     }
-    const seconds = (performance.now() - started) / 1000;
-    console.log(
-      `ingestion: ${docs} documents, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (split + hashing embedding + Chroma write)`,
-    );
 
     // 2. Retrieval at each size, in one tenant's knowledge base.
     const scope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
