@@ -20,9 +20,23 @@ describe("whileBusy", () => {
     const put = whileBusy(send, { max: 10 });
     await put("alone");
     expect(calls).toEqual([["alone"]]);
+    await new Promise((resolve) => setImmediate(resolve)); // past the turn a finished request holds
     await Promise.all(Array.from({ length: 25 }, (_, i) => put(`i${i}`)));
     expect(calls.slice(1).map((call) => call.length)).toEqual([1, 10, 10, 4]);
     expect(calls.slice(1).flat()).toEqual(Array.from({ length: 25 }, (_, i) => `i${i}`));
+  });
+
+  it("lets the callers a request resumed join the next request instead of following alone", async () => {
+    const { calls, send } = recording();
+    const put = whileBusy(send, { max: 10 });
+    // Three workers, each putting its next item as soon as its last one is done.
+    await Promise.all(
+      ["a", "b", "c"].map(async (worker) => {
+        for (let i = 0; i < 3; i++) await put(`${worker}${i}`);
+      }),
+    );
+    // Without the held turn the first worker would go alone every other request ([1, 2, 1, 2, ...]).
+    expect(calls).toEqual([["a0"], ["b0", "c0", "a1"], ["b1", "c1", "a2"], ["b2", "c2"]]);
   });
 
   it("rejects the items a request says failed, every item of a request that threw, then carries on", async () => {
