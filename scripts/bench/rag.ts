@@ -5,24 +5,40 @@
  * 1. ingestion: synthetic documents (~6,000 characters each) go through the same pipeline as a
  *    job (LangChain `RecursiveCharacterTextSplitter`, 1,000/150, the offline hashing embedding,
  *    `KnowledgeStore.replaceSourceChunks`) one at a time, then as many at once as the pool's job
- *    consumer runs (their Chroma writes coalesce), printed as chunks per second;
+ *    consumer runs (their Chroma writes coalesce), printed as chunks per second; then the whole
+ *    job: sources added through the admin verb, one job each on the SQS emulator, the pool's job
+ *    consumer with its database reads and writes (PGlite here by default, `DATABASE_URL`'s
+ *    PostgreSQL when set);
  * 2. retrieval: one tenant's knowledge base grown to each size in `--sizes` (bulk chunks spread
  *    over `--sources` sources), then `--queries` retrievals as a turn makes them (embed the query,
  *    top 4 from the tenant's base collection, hits checked against tenant, base and sources), for an
  *    agent using all the base's sources, for one using two (the store's choice from their share of
  *    the base) and for the two through Chroma's source pre-filter, printed as p50 and p99.
- * No database (its part of a retrieval is one indexed select); no network beyond loopback.
+ * Retrieval uses no database (its part of a retrieval is one indexed select); no network beyond loopback.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { sql } from "drizzle-orm";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { HashingEmbeddings } from "../../core/knowledge/embeddings";
 import { KnowledgeStore } from "../../core/knowledge/store";
 import { startChroma } from "../stack/chroma";
-import { KNOWLEDGE_JOBS_PER_RECEIVE } from "../../workers/pool/knowledge";
+import { createKnowledgeJobConsumer, KNOWLEDGE_JOBS_PER_RECEIVE } from "../../workers/pool/knowledge";
+import { createKnowledgeBase } from "../../core/knowledge/admin";
+import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
+import { addKnowledgeSource } from "../../core/knowledge/sources-admin";
+import type { AccessContext } from "../../core/access/context";
+import { ALL_PERMISSIONS } from "../../core/access/permissions";
+import { createLogger } from "../../core/observability/log";
+import { sqsOverSdk } from "../../core/queue/sqs";
+import { createPoolDb } from "../../db/client";
+import { buildTenantGraph, insertTenantGraph } from "../../db/fixtures";
+import { withTenant } from "../../db/tenant";
+import { createTestDatabase } from "../../test/support/database";
+import { sqsClientFor, startSqs } from "../stack/sqs";
 
 const { values } = parseArgs({
   options: {
@@ -110,6 +126,7 @@ async function main() {
         `ingestion, ${concurrency === 1 ? "one document at a time" : `${concurrency} at a time`}: ${docs} documents, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (split + hashing embedding + Chroma write)`,
       );
     }
+    await ingestThroughJobs(chroma.url, text);
 
     // 2. Retrieval at each size, in one tenant's knowledge base.
     const scope = { tenantId: randomUUID(), knowledgeBaseId: randomUUID() };
@@ -165,6 +182,87 @@ async function main() {
   } finally {
     await chroma.stop();
     await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * 1b. The whole job: sources added through the admin verb, one ingest job each on the SQS
+ * emulator's knowledge queue, and the pool's job consumer (receives of 10, the database reads and
+ * writes of each job, the chunks' text recorded in the database) until every job has succeeded.
+ */
+async function ingestThroughJobs(chromaUrl: string, text: ReturnType<typeof textGenerator>) {
+  const [database, sqs] = await Promise.all([createTestDatabase(), startSqs()]);
+  const admin = createPoolDb(database.adminUrl, { max: 1 });
+  const app = createPoolDb(database.appUrl, { max: KNOWLEDGE_JOBS_PER_RECEIVE });
+  const client = sqsClientFor(sqs);
+  try {
+    const graph = buildTenantGraph();
+    await insertTenantGraph(admin.db, graph);
+    const asAdmin = <I, O>(verb: (args: { ctx: AccessContext; input: I }) => Promise<O>, input: I) =>
+      withTenant(app.db, graph.tenant.id, (tx) =>
+        verb({
+          ctx: {
+            tenantId: graph.tenant.id,
+            actor: { type: "user", id: graph.user.id },
+            role: { id: "r", name: "admin" },
+            permissions: new Set(ALL_PERMISSIONS),
+            allowedOrigins: [],
+            tx,
+          },
+          input,
+        }),
+      );
+    const base = await asAdmin(createKnowledgeBase, { name: "Bench", embeddingModel: "hashing:v1-384" } as never);
+    const queue = createSqsKnowledgeJobQueue(sqsOverSdk(client), sqs.knowledgeJobsQueueUrl);
+    for (let i = 0; i < docs; i++) {
+      const source = await asAdmin(addKnowledgeSource, {
+        knowledgeBaseId: base.id,
+        name: `doc ${i}`,
+        kind: "text",
+        text: text.paragraph(6000),
+      } as never);
+      await queue.enqueue({ kind: "knowledge.ingest", tenantId: graph.tenant.id, sourceId: source.id });
+    }
+    let done = 0;
+    let failed = 0;
+    let finish!: () => void;
+    const finished = new Promise<void>((resolve) => (finish = resolve));
+    const consumer = createKnowledgeJobConsumer({
+      sqs: client,
+      queueUrl: sqs.knowledgeJobsQueueUrl,
+      deps: {
+        db: app.db,
+        store: KnowledgeStore.connect(chromaUrl),
+        fetchUrl: () => Promise.reject(new Error("no URL sources in the benchmark")),
+        embeddingCredentials: async () => ({}),
+        logger: createLogger({ bench: "rag" }, "error"),
+      },
+      logger: createLogger({ bench: "rag" }, "error"),
+      waitTimeSeconds: 1,
+      onJob: (outcome) => {
+        if (outcome === "succeeded") done++;
+        else failed++;
+        if (done === docs) finish();
+      },
+    });
+    const started = performance.now();
+    consumer.start();
+    await finished;
+    const seconds = (performance.now() - started) / 1000;
+    consumer.stop();
+    const [row] = (
+      await admin.db.execute<{ chunks: number }>(sql`select coalesce(sum(chunk_count), 0)::int as chunks from knowledge_sources`)
+    ).rows;
+    const chunks = row!.chunks;
+    console.log(
+      `ingestion through the job consumer (${database.kind}): ${docs} jobs, ${chunks} chunks in ${seconds.toFixed(1)} s = ${(chunks / seconds).toFixed(0)} chunks/s (receive + database + split + hashing embedding + Chroma write + chunk text rows${failed ? `; ${failed} attempts failed and were retried` : ""})`,
+    );
+  } finally {
+    client.destroy();
+    await app.close();
+    await admin.close();
+    await sqs.stop();
+    await database.close();
   }
 }
 

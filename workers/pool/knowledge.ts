@@ -45,6 +45,14 @@ export function embeddingCredentialsFrom(db: Database, keyring: Keyring, env: Re
 export const KNOWLEDGE_JOBS_PER_RECEIVE = 10;
 
 /**
+ * Receive loops per pool process. sqs-consumer waits for a whole batch before its next receive, so
+ * with one loop a batch's slowest job holds the rest back; with two, one batch's database and
+ * embedding work overlaps the other's Chroma writes, which then carry more sources each. FIFO keeps
+ * a group's order across loops: SQS returns nothing of a group while a message of it is in flight.
+ */
+export const KNOWLEDGE_RECEIVES_IN_FLIGHT = 2;
+
+/**
  * Runs a received batch as FIFO allows: groups side by side, the messages of one group one after
  * another in the queue's order (Amazon SQS returns several of a group in one receive). A message
  * whose run fails holds back the rest of its group, which then comes again after it. Resolves with
@@ -65,7 +73,7 @@ export async function inGroupOrder(batch: Message[], run: (message: Message) => 
 
 /**
  * Consumes the knowledge jobs queue: one job at a time per source (FIFO group), up to
- * `KNOWLEDGE_JOBS_PER_RECEIVE` in parallel.
+ * `KNOWLEDGE_JOBS_PER_RECEIVE` × `KNOWLEDGE_RECEIVES_IN_FLIGHT` in parallel.
  * A job that throws (Chroma or the database unreachable) stays on the queue and is retried after
  * its visibility timeout; its last allowed receive marks the source failed, then SQS's redrive
  * parks it in `knowledge-jobs-dlq.fifo`. A malformed message is logged and dropped. Before each
@@ -131,25 +139,28 @@ export function createKnowledgeJobConsumer(options: {
       return false;
     }
   };
-  const consumer = Consumer.create({
-    sqs: options.sqs,
-    queueUrl: options.queueUrl,
-    batchSize: KNOWLEDGE_JOBS_PER_RECEIVE,
-    visibilityTimeout: options.visibilityTimeout ?? 120,
-    heartbeatInterval: Math.max(1, Math.floor((options.visibilityTimeout ?? 120) / 3)),
-    waitTimeSeconds: options.waitTimeSeconds ?? 20,
-    messageSystemAttributeNames: ["MessageGroupId", "ApproximateReceiveCount"],
-    suppressFifoWarning: true,
-    preReceiveMessageCallback: waitUntilReady,
-    // The jobs that succeeded are deleted; the others come back after the visibility timeout.
-    handleMessageBatch: (batch) => inGroupOrder(batch, runJob),
-  });
-  consumer.on("error", (error) => options.logger.log("warn", "knowledge.receive_failed", describeError(error)));
+  const consumers = Array.from({ length: KNOWLEDGE_RECEIVES_IN_FLIGHT }, () =>
+    Consumer.create({
+      sqs: options.sqs,
+      queueUrl: options.queueUrl,
+      batchSize: KNOWLEDGE_JOBS_PER_RECEIVE,
+      visibilityTimeout: options.visibilityTimeout ?? 120,
+      heartbeatInterval: Math.max(1, Math.floor((options.visibilityTimeout ?? 120) / 3)),
+      waitTimeSeconds: options.waitTimeSeconds ?? 20,
+      messageSystemAttributeNames: ["MessageGroupId", "ApproximateReceiveCount"],
+      suppressFifoWarning: true,
+      preReceiveMessageCallback: waitUntilReady,
+      // The jobs that succeeded are deleted; the others come back after the visibility timeout.
+      handleMessageBatch: (batch) => inGroupOrder(batch, runJob),
+    }),
+  );
+  for (const consumer of consumers)
+    consumer.on("error", (error) => options.logger.log("warn", "knowledge.receive_failed", describeError(error)));
   return {
-    start: () => consumer.start(),
+    start: () => consumers.forEach((consumer) => consumer.start()),
     stop: () => {
       stopping.abort();
-      consumer.stop({ abort: true });
+      consumers.forEach((consumer) => consumer.stop({ abort: true }));
     },
   };
 }
