@@ -18,11 +18,8 @@ import { runImport } from "../../core/data/import";
 import { createLogger } from "../../core/observability/log";
 import { createS3Client } from "../../core/storage/s3";
 import { createPoolDb } from "../../db/client";
-import { buildTenantGraph, insertTenantGraph, type TenantGraph } from "../../db/fixtures";
-import { withTenant } from "../../db/tenant";
-import type { AccessContext } from "../../core/access/context";
-import { ALL_PERMISSIONS } from "../../core/access/permissions";
-import type { Database } from "../../db/client";
+import { buildTenantGraph, insertTenantGraph } from "../../db/fixtures";
+import { runAsMember } from "../../test/support/as-member";
 import { createTestDatabase } from "../../test/support/database";
 import { startSqs } from "../stack/sqs";
 
@@ -57,23 +54,6 @@ async function measured<T>(work: () => Promise<T>): Promise<{ result: T; seconds
   }
 }
 
-/** A verb as the graph's user, an admin. */
-function asMember<I, O>(db: Database, graph: TenantGraph, verb: (args: { ctx: AccessContext; input: I }) => Promise<O>, input: I) {
-  return withTenant(db, graph.tenant.id, (tx) =>
-    verb({
-      ctx: {
-        tenantId: graph.tenant.id,
-        actor: { type: "user", id: graph.user.id },
-        role: { id: "r", name: "admin" },
-        permissions: new Set(ALL_PERMISSIONS),
-        allowedOrigins: [],
-        tx,
-      },
-      input,
-    }),
-  );
-}
-
 async function main() {
   const database = await createTestDatabase();
   const sqs = await startSqs();
@@ -99,14 +79,14 @@ async function main() {
         select ${graph.tenant.id}, ${conversationId}, ${channelId}, case when i % 2 = 0 then 'inbound' else 'outbound' end, 'sent',
                repeat('Where is my parcel number ' || i || '? ', 6), case when i % 2 = 0 then 'bench-' || i end
           from generate_series(1, ${size}) as i`);
-      const { transfer } = await asMember(app.db, graph, requestExport, {});
+      const { transfer } = await runAsMember(app.db, graph, requestExport, {});
       const exported = await measured(() => runExport(deps, { tenantId: graph.tenant.id, transferId: transfer.id }));
       const [row] = (
         await admin.db.execute<{ bytes: number; rows: number }>(
           sql`select bytes::int as bytes, (select sum(value::int) from jsonb_each_text(progress->'rows'))::int as rows from data_transfers where id = ${transfer.id}`,
         )
       ).rows;
-      const imported = await asMember(app.db, graph, requestImport, { exportId: transfer.id, tenantName: `Bench copy ${size}` }).then(
+      const imported = await runAsMember(app.db, graph, requestImport, { exportId: transfer.id, tenantName: `Bench copy ${size}` }).then(
         (started) => measured(() => runImport(deps, { tenantId: graph.tenant.id, transferId: started.id })),
       );
       const rows = row!.rows;

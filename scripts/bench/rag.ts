@@ -30,13 +30,11 @@ import { createKnowledgeJobConsumer, KNOWLEDGE_JOBS_PER_RECEIVE } from "../../wo
 import { createKnowledgeBase } from "../../core/knowledge/admin";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
 import { addKnowledgeSource } from "../../core/knowledge/sources-admin";
-import type { AccessContext } from "../../core/access/context";
-import { ALL_PERMISSIONS } from "../../core/access/permissions";
 import { createLogger } from "../../core/observability/log";
 import { sqsOverSdk } from "../../core/queue/sqs";
 import { createPoolDb } from "../../db/client";
 import { buildTenantGraph, insertTenantGraph } from "../../db/fixtures";
-import { withTenant } from "../../db/tenant";
+import { runAsMember } from "../../test/support/as-member";
 import { createTestDatabase } from "../../test/support/database";
 import { sqsClientFor, startSqs } from "../stack/sqs";
 
@@ -198,24 +196,10 @@ async function ingestThroughJobs(chromaUrl: string, text: ReturnType<typeof text
   try {
     const graph = buildTenantGraph();
     await insertTenantGraph(admin.db, graph);
-    const asAdmin = <I, O>(verb: (args: { ctx: AccessContext; input: I }) => Promise<O>, input: I) =>
-      withTenant(app.db, graph.tenant.id, (tx) =>
-        verb({
-          ctx: {
-            tenantId: graph.tenant.id,
-            actor: { type: "user", id: graph.user.id },
-            role: { id: "r", name: "admin" },
-            permissions: new Set(ALL_PERMISSIONS),
-            allowedOrigins: [],
-            tx,
-          },
-          input,
-        }),
-      );
-    const base = await asAdmin(createKnowledgeBase, { name: "Bench", embeddingModel: "hashing:v1-384" } as never);
+    const base = await runAsMember(app.db, graph, createKnowledgeBase, { name: "Bench", embeddingModel: "hashing:v1-384" } as never);
     const queue = createSqsKnowledgeJobQueue(sqsOverSdk(client), sqs.knowledgeJobsQueueUrl);
     for (let i = 0; i < docs; i++) {
-      const source = await asAdmin(addKnowledgeSource, {
+      const source = await runAsMember(app.db, graph, addKnowledgeSource, {
         knowledgeBaseId: base.id,
         name: `doc ${i}`,
         kind: "text",
