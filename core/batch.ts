@@ -9,9 +9,9 @@ export type BatchEntryResult = Error | undefined;
  * items asked for while it runs go together in the next (up to `max` a request). Nothing waits for
  * a batch to fill, so a quiet caller is served at once and a busy one makes one request per many
  * items instead of one per item; a finished request holds the next for one turn of the event loop
- * (`setImmediate`), long enough for the callers it resumed to add their next items. `send` returns one result per item (in order) or nothing when all
- * succeeded; if it throws, every item of that request rejects with the error, and the next request
- * goes ahead. Hand-written: DataLoader and its kin batch per event-loop tick, not "while the
+ * (`setImmediate`), long enough for the callers it resumed to add their next items. `send`
+ * returns one result per item (in order) or nothing when all succeeded; if it throws, every item
+ * of that request rejects with the error, and the next request goes ahead. Hand-written: DataLoader and its kin batch per event-loop tick, not "while the
  * previous request runs", which is what a service that serialises its writes anyway rewards.
  *
  * @example const remove = whileBusy<string>((handles) => deleteMany(handles), { max: 10 });

@@ -14,7 +14,8 @@
  *    top 4 from the tenant's base collection, hits checked against tenant, base and sources), for an
  *    agent using all the base's sources, for one using two (the store's choice from their share of
  *    the base) and for the two through Chroma's source pre-filter, printed as p50 and p99.
- * Retrieval uses no database (its part of a retrieval is one indexed select); no network beyond loopback.
+ * Retrieval uses no database (its part of a retrieval is one indexed select). No network beyond
+ * loopback.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -27,9 +28,9 @@ import { HashingEmbeddings } from "../../core/knowledge/embeddings";
 import { KnowledgeStore } from "../../core/knowledge/store";
 import { startChroma } from "../stack/chroma";
 import { createKnowledgeJobConsumer, KNOWLEDGE_JOBS_PER_RECEIVE } from "../../workers/pool/knowledge";
-import { createKnowledgeBase } from "../../core/knowledge/admin";
+import { createKnowledgeBase, createKnowledgeBaseInput } from "../../core/knowledge/admin";
 import { createSqsKnowledgeJobQueue } from "../../core/knowledge/jobs";
-import { addKnowledgeSource } from "../../core/knowledge/sources-admin";
+import { addKnowledgeSource, createSourceInput } from "../../core/knowledge/sources-admin";
 import { createLogger } from "../../core/observability/log";
 import { sqsOverSdk } from "../../core/queue/sqs";
 import { createPoolDb } from "../../db/client";
@@ -196,15 +197,18 @@ async function ingestThroughJobs(chromaUrl: string, text: ReturnType<typeof text
   try {
     const graph = buildTenantGraph();
     await insertTenantGraph(admin.db, graph);
-    const base = await runAsMember(app.db, graph, createKnowledgeBase, { name: "Bench", embeddingModel: "hashing:v1-384" } as never);
+    const base = await runAsMember(
+      app.db,
+      graph,
+      createKnowledgeBase,
+      createKnowledgeBaseInput.parse({ name: "Bench", embeddingModel: "hashing:v1-384" }),
+    );
     const queue = createSqsKnowledgeJobQueue(sqsOverSdk(client), sqs.knowledgeJobsQueueUrl);
     for (let i = 0; i < docs; i++) {
       const source = await runAsMember(app.db, graph, addKnowledgeSource, {
         knowledgeBaseId: base.id,
-        name: `doc ${i}`,
-        kind: "text",
-        text: text.paragraph(6000),
-      } as never);
+        ...createSourceInput.parse({ name: `doc ${i}`, kind: "text", text: text.paragraph(6000) }),
+      });
       await queue.enqueue({ kind: "knowledge.ingest", tenantId: graph.tenant.id, sourceId: source.id });
     }
     let done = 0;
