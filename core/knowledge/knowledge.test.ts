@@ -7,7 +7,7 @@ const isLocalHost = (host: string) => refusedHost(host) !== undefined;
 import { HashingEmbeddings } from "./embeddings";
 import { extractText, IngestError } from "./parsers";
 import { knowledgePrompt } from "./prompt";
-import { maximalMarginalRelevance } from "./service";
+import { DOCUMENT_KIB_IN_MEMORY, maximalMarginalRelevance, withDocumentInMemory } from "./service";
 import { collectionName } from "./store";
 import { citedExcerpts, retrievalQuery } from "./turn-context";
 import { isPrivateAddress } from "./url-fetch";
@@ -165,5 +165,50 @@ describe("retrievalQuery", () => {
       "Do you ship parcels to Madeira every Tuesday by air freight?",
     );
     expect(retrievalQuery("hi", [])).toBe("hi");
+  });
+});
+
+describe("withDocumentInMemory", () => {
+  /** Starts a work on a document of `bytes` that runs until released; `started` lists the ones running. */
+  function documents() {
+    const started: string[] = [];
+    const release = new Map<string, () => void>();
+    const run = (name: string, size: number) =>
+      withDocumentInMemory(size, () => {
+        started.push(name);
+        return new Promise<void>((resolve) => release.set(name, resolve));
+      });
+    return { started, release, run };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  it("lets large documents in a few at a time by size, and the next one in when one finishes", async () => {
+    const { started, release, run } = documents();
+    const large = 4.5 * 1024 * 1024; // three fit in the budget, four do not
+    expect(3 * large).toBeLessThanOrEqual(DOCUMENT_KIB_IN_MEMORY * 1024);
+    const all = ["a", "b", "c", "d"].map((name) => run(name, large));
+    await settle();
+    expect(started).toEqual(["a", "b", "c"]);
+    release.get("b")!();
+    await settle();
+    expect(started).toEqual(["a", "b", "c", "d"]);
+    for (const name of ["a", "c", "d"]) release.get(name)!();
+    await Promise.all(all);
+  });
+
+  it("runs many small documents side by side, and one larger than the whole budget alone", async () => {
+    const { started, release, run } = documents();
+    const small = Array.from({ length: 20 }, (_, i) => run(`small ${i}`, 6_000));
+    await settle();
+    expect(started).toHaveLength(20);
+    const huge = run("huge", 40 * 1024 * 1024);
+    await settle();
+    expect(started).toHaveLength(20); // waits for the small ones
+    for (const [name, resolve] of release) if (name.startsWith("small")) resolve();
+    await Promise.all(small);
+    await settle();
+    expect(started.at(-1)).toBe("huge");
+    release.get("huge")!();
+    await huge;
   });
 });

@@ -1,4 +1,5 @@
 import { maximalMarginalRelevance as langchainMmr } from "@langchain/core/utils/math";
+import { Semaphore } from "async-mutex";
 import { RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
 import { and, eq, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
@@ -92,19 +93,25 @@ async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourc
       return "unchanged";
     }
     await setStatus(deps.db, tenantId, sourceId, { status: "indexing", error: null });
-    const text = await extractText(kind as Exclude<KnowledgeSourceKind, "url">, bytes);
-    // HTML is plain text by now; Markdown keeps its headings, so split on them first.
-    const splitter =
-      kind === "markdown"
-        ? RecursiveCharacterTextSplitter.fromLanguage("markdown", { chunkSize: base.chunkSize, chunkOverlap: base.chunkOverlap })
-        : new RecursiveCharacterTextSplitter({ chunkSize: base.chunkSize, chunkOverlap: base.chunkOverlap });
-    const pieces = (await splitter.splitText(text)).filter((piece) => piece.trim());
-    const embeddings = createEmbeddings(base.embeddingModel, await deps.embeddingCredentials(tenantId));
-    const vectors = await embeddings.embedDocuments(pieces);
-    await deps.store.replaceSourceChunks(
-      { tenantId, knowledgeBaseId: base.id, sourceId },
-      pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: normalize(vectors[i]!), chunkIndex: i })),
-    );
+    // Parsing, splitting and embedding hold several times the document's size in memory: the
+    // process's jobs (up to 20 at once) take turns by size, so many small documents go side by side
+    // and a few large ones do not exhaust the pool's memory.
+    const pieces = await withDocumentInMemory(bytes.length, async () => {
+      const text = await extractText(kind as Exclude<KnowledgeSourceKind, "url">, bytes);
+      // HTML is plain text by now; Markdown keeps its headings, so split on them first.
+      const splitter =
+        kind === "markdown"
+          ? RecursiveCharacterTextSplitter.fromLanguage("markdown", { chunkSize: base.chunkSize, chunkOverlap: base.chunkOverlap })
+          : new RecursiveCharacterTextSplitter({ chunkSize: base.chunkSize, chunkOverlap: base.chunkOverlap });
+      const pieces = (await splitter.splitText(text)).filter((piece) => piece.trim());
+      const embeddings = createEmbeddings(base.embeddingModel, await deps.embeddingCredentials(tenantId));
+      const vectors = await embeddings.embedDocuments(pieces);
+      await deps.store.replaceSourceChunks(
+        { tenantId, knowledgeBaseId: base.id, sourceId },
+        pieces.map((piece, i) => ({ id: `${sourceId}:${i}`, text: piece, embedding: normalize(vectors[i]!), chunkIndex: i })),
+      );
+      return pieces;
+    });
     const updated = await markReady(deps.db, { tenantId, knowledgeBaseId: base.id, sourceId }, pieces, hash);
     if (!updated) {
       // Deleted while indexing: take the chunks back out.
@@ -121,6 +128,20 @@ async function ingestSource(deps: KnowledgeDependencies, tenantId: string, sourc
     }
     throw error;
   }
+}
+
+/**
+ * Source bytes a process parses and embeds at once, in KiB: 16 MiB, a few of the largest uploads
+ * (5 MiB) or all twenty jobs of two receives when their documents are small. A document larger
+ * than the whole budget (a fetched URL) runs alone.
+ */
+export const DOCUMENT_KIB_IN_MEMORY = 16 * 1024;
+const documentsInMemory = new Semaphore(DOCUMENT_KIB_IN_MEMORY);
+
+/** Runs `work` on a document of `bytes` once its size fits in what the process's other documents leave of the budget. */
+export function withDocumentInMemory<T>(bytes: number, work: () => Promise<T>): Promise<T> {
+  const kib = Math.min(DOCUMENT_KIB_IN_MEMORY, Math.max(1, Math.ceil(bytes / 1024)));
+  return documentsInMemory.runExclusive(work, kib);
 }
 
 async function loadSource(
