@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { KnowledgeStore } from "../../core/knowledge/store";
-import { createLogger } from "../../core/observability/log";
+import { createLogger, type Logger } from "../../core/observability/log";
 import { sqsClientFor, startSqs, type SqsHandle } from "../../scripts/stack/sqs";
 import { createKnowledgeJobConsumer, KNOWLEDGE_RECEIVES_IN_FLIGHT } from "./knowledge";
 
@@ -17,12 +17,14 @@ import { createKnowledgeJobConsumer, KNOWLEDGE_RECEIVES_IN_FLIGHT } from "./know
 let sqs: SqsHandle;
 let client: SQSClient;
 
-beforeAll(async () => {
+// An emulator per test: a stopped consumer's aborted long poll can still be handed the next test's
+// messages, which then stay in flight for the visibility timeout (as on SQS).
+beforeEach(async () => {
   sqs = await startSqs({ queuePrefix: "knowledge-consumer-" });
   client = sqsClientFor(sqs);
 });
 
-afterAll(async () => {
+afterEach(async () => {
   client?.destroy();
   await sqs?.stop();
 });
@@ -98,5 +100,54 @@ describe("createKnowledgeJobConsumer", () => {
     for (const seqs of ran.values()) expect(seqs).toEqual(Array.from({ length: perSource }, (_, seq) => seq));
     expect(overlapsWithinSource).toBe(0);
     expect(mostAtOnce).toBeGreaterThan(1);
+  });
+
+  it("logs and drops a malformed job, so the source's next job runs instead of waiting behind it", async () => {
+    const tenantId = randomUUID();
+    const sourceId = randomUUID();
+    const group = `${tenantId}:${sourceId}`;
+    const valid = {
+      version: 1,
+      kind: "knowledge.delete_source",
+      tenantId,
+      knowledgeBaseId: randomUUID(),
+      sourceId,
+      requestedAt: new Date().toISOString(),
+    };
+    await client.send(
+      new SendMessageBatchCommand({
+        QueueUrl: sqs.knowledgeJobsQueueUrl,
+        Entries: [
+          { Id: "not-json", MessageBody: "{ not json", MessageGroupId: group, MessageDeduplicationId: "not-json" },
+          {
+            Id: "bad-tenant",
+            MessageBody: JSON.stringify({ ...valid, tenantId: "../other" }),
+            MessageGroupId: group,
+            MessageDeduplicationId: "bad-tenant",
+          },
+          { Id: "valid", MessageBody: JSON.stringify(valid), MessageGroupId: group, MessageDeduplicationId: "valid" },
+        ],
+      }),
+    );
+    const events: string[] = [];
+    const logger: Logger = { log: (_level, event) => void events.push(event), child: () => logger };
+    let finish!: () => void;
+    const deleted = new Promise<void>((resolve) => (finish = resolve));
+    const store = { deleteSourceChunks: async () => finish() } as unknown as KnowledgeStore;
+    const consumer = createKnowledgeJobConsumer({
+      sqs: client,
+      queueUrl: sqs.knowledgeJobsQueueUrl,
+      deps: { db: undefined as never, store, fetchUrl: undefined as never, embeddingCredentials: undefined as never, logger },
+      logger,
+      waitTimeSeconds: 1,
+    });
+    consumer.start();
+    try {
+      // The emulator hands out the group's next message only once the one before is deleted.
+      await deleted;
+    } finally {
+      consumer.stop();
+    }
+    expect(events.filter((event) => event === "knowledge.job_malformed")).toHaveLength(2);
   });
 });
