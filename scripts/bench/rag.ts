@@ -211,6 +211,7 @@ async function ingestThroughJobs(chromaUrl: string, text: ReturnType<typeof text
       });
       await queue.enqueue({ kind: "knowledge.ingest", tenantId: graph.tenant.id, sourceId: source.id });
     }
+    const logger = createLogger({ bench: "rag" }, "error");
     let done = 0;
     let failed = 0;
     let finish!: () => void;
@@ -223,9 +224,9 @@ async function ingestThroughJobs(chromaUrl: string, text: ReturnType<typeof text
         store: KnowledgeStore.connect(chromaUrl),
         fetchUrl: () => Promise.reject(new Error("no URL sources in the benchmark")),
         embeddingCredentials: async () => ({}),
-        logger: createLogger({ bench: "rag" }, "error"),
+        logger,
       },
-      logger: createLogger({ bench: "rag" }, "error"),
+      logger,
       waitTimeSeconds: 1,
       onJob: (outcome) => {
         if (outcome === "succeeded") done++;

@@ -4,8 +4,10 @@ import type { Database } from "../../db/client";
 import type { TenantGraph } from "../../db/fixtures";
 import { withTenant } from "../../db/tenant";
 
-// Apart from verbs.ts (which sets up vitest hooks) so benchmarks can run verbs too.
-/** Runs a domain verb as the graph's user, an admin holding `permissions` (default: all), in the tenant's transaction. */
+/**
+ * Runs a domain verb as the graph's user, an admin holding `permissions` (default: all), in the
+ * tenant's transaction. Apart from verbs.ts, which sets up vitest hooks, so benchmarks can use it.
+ */
 export function runAsMember<I, O>(
   db: Database,
   graph: TenantGraph,
