@@ -7,7 +7,7 @@ import { freePort } from "./ports";
 export interface EdgeOptions {
   /** Port on 127.0.0.1; absent picks a free one. */
   port?: number;
-  /** Worker vars, over the config's; passed as secret text, so wrangler prints none of their values. Names must be identifiers. */
+  /** Worker vars, over the config's; passed to the runner in its environment, never on a command line. Names must be identifiers. */
   vars?: Record<string, string>;
   /** Where workerd keeps local KV/D1/Durable Object state; default `.wrangler/state` beside the config. */
   persistDir?: string;
@@ -51,8 +51,8 @@ export const OFFLINE_ENV = {
  * Runs a Worker locally in workerd (offline, on 127.0.0.1) and resolves once its health route
  * answers 200. The edge in tests and `npm start` runs the same runtime as production, not a Node
  * imitation of it; the `config` option lets a benchmark start a second, bare worker beside it.
- * The Worker runs in a child process (scripts/stack/edge-runner.ts, wrangler's
- * `unstable_startWorker`) that leads its own process group, workerd included.
+ * The Worker runs in a child process (scripts/stack/edge-runner.ts: the bundle `wrangler deploy`
+ * builds, served by Miniflare) that leads its own process group, workerd included.
  *
  * @example
  * const edge = await startEdge({ vars: { DATABASE_URL: "postgres://postgres@127.0.0.1:5432/app" } });
@@ -67,6 +67,7 @@ export async function startEdge(options: EdgeOptions = {}): Promise<EdgeHandle> 
     config: resolve(PROJECT_ROOT, options.config ?? "wrangler.toml"),
     port,
     vars: options.vars ?? {},
+    wrangler: WRANGLER,
     ...(options.environment ? { environment: options.environment } : {}),
     ...(inspectorPort ? { inspectorPort } : {}),
     ...(options.persistDir ? { persistDir: resolve(options.persistDir) } : {}),

@@ -62,7 +62,7 @@ class SmtpAnswer extends Error {
 
 /**
  * One loopback SMTP server standing in for both ends of email: mail for {@link LOCAL_EMAIL_DOMAIN}
- * enters the edge's `email()` handler the way Cloudflare Email Routing delivers it (wrangler's
+ * enters the edge's `email()` handler the way Cloudflare Email Routing delivers it (Miniflare's
  * `/cdn-cgi/handler/email`, the same handler and intake as production), and the handler's refusal
  * becomes the SMTP answer (550 with its reason; 451 when the edge cannot take it, so a client
  * retries); mail for any other domain (the agents' replies, sent by the pool over SMTP as to a

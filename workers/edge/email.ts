@@ -6,7 +6,7 @@ import type { Env } from "./env";
 import { enqueueNormalized } from "./routes/webhooks/intake";
 import { isStopped } from "./stopped-tenants";
 
-/** What the handler uses of Cloudflare's `ForwardableEmailMessage` (the local SMTP server builds the same through wrangler's `/cdn-cgi/handler/email`). */
+/** What the handler uses of Cloudflare's `ForwardableEmailMessage` (the local SMTP server builds the same through Miniflare's `/cdn-cgi/handler/email`). */
 export type InboundEmailMessage = Pick<ForwardableEmailMessage, "from" | "to" | "raw" | "rawSize" | "setReject">;
 
 /**
