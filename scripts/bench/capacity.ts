@@ -4,7 +4,7 @@
  * below saturation. It starts its own stack (DATABASE_URL's PostgreSQL when set, else PGlite),
  * warms it up, then reads CPU time from /proc around the measured run:
  *   - edge CPU per webhook: workerd's CPU over accepted webhooks (the Worker's own CPU time is
- *     part of it, with wrangler's local proxy worker; the runner's Node process is reported apart);
+ *     part of it; the edge runner's Node process, which runs Miniflare, is reported apart);
  *   - pool CPU per turn and its resident memory;
  *   - database CPU per turn (PostgreSQL only: every `postgres` process of the machine, so run it
  *     on a quiet machine) and bytes written per turn (database size growth, and the messages
@@ -26,7 +26,7 @@ import { startLocalStack, type LocalStack } from "../local-stack";
 import { runOwningStack } from "../resilience/bounded-run";
 import { runLoad, type LoadOptions } from "../resilience/load-run";
 import { numberFlag, ownStackTarget } from "../resilience/stack-target";
-import { processTable } from "../stack/child";
+import { cpuUsed, sampleCpu, type CpuPart } from "./cpu";
 
 const { values } = parseArgs({
   options: {
@@ -42,25 +42,6 @@ const measured: LoadOptions = {
   conversations: numberFlag(values, "conversations", 50, 1, 10_000),
   drainS: 60,
 };
-
-interface CpuSample {
-  workerd: number;
-  edgeOther: number;
-  pool: number;
-  chroma: number;
-  postgres: number;
-}
-
-function sampleCpu(groups: { edge: number; pool: number; chroma?: number | undefined }): CpuSample {
-  const sample: CpuSample = { workerd: 0, edgeOther: 0, pool: 0, chroma: 0, postgres: 0 };
-  for (const process of processTable()) {
-    if (process.pgrp === groups.edge) sample[process.comm === "workerd" ? "workerd" : "edgeOther"] += process.cpuSeconds;
-    else if (process.pgrp === groups.pool) sample.pool += process.cpuSeconds;
-    else if (process.pgrp === groups.chroma) sample.chroma += process.cpuSeconds;
-    else if (process.comm === "postgres") sample.postgres += process.cpuSeconds;
-  }
-  return sample;
-}
 
 function residentMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -93,7 +74,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
   try {
     console.log("warming up (5 s at the same rate)…");
     await runLoad(target, { ...measured, durationS: 5 });
-    const groups = { edge: stack.edge.pid, pool: stack.pool!.pid, chroma: stack.chroma?.pid };
+    const groups = { edge: stack.edge.pid, pools: [stack.pool!.pid], chroma: stack.chroma?.pid };
     const bytesBefore = await databaseBytes();
     const cpuBefore = sampleCpu(groups);
     const started = performance.now();
@@ -102,8 +83,9 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
     const elapsedS = (performance.now() - started) / 1000;
     const cpuAfter = sampleCpu(groups);
     const bytesAfter = await databaseBytes();
-    const poolRss = residentMiB(groups.pool);
-    const used = (key: keyof CpuSample) => cpuAfter[key] - cpuBefore[key];
+    const poolRss = residentMiB(stack.pool!.pid);
+    const cpu = cpuUsed(cpuBefore, cpuAfter);
+    const used = (key: CpuPart) => cpu[key];
 
     const perTurn = (seconds: number, count: number) => ((seconds * 1000) / Math.max(1, count)).toFixed(2);
     const turns = figures.answered;
@@ -112,7 +94,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       ["turns answered", `${turns} (${figures.lost} lost, ${figures.duplicates} answered twice)`],
       ["reply latency p50 / p99", `${figures.e2eP50Ms.toFixed(0)} ms / ${figures.e2eP99Ms.toFixed(0)} ms`],
       ["edge CPU per webhook (workerd)", `${perTurn(used("workerd"), figures.accepted)} ms`],
-      ["  the edge runner's Node process (wrangler), not in production", `${perTurn(used("edgeOther"), figures.accepted)} ms`],
+      ["  the edge runner's Node process (Miniflare), not in production", `${perTurn(used("edgeOther"), figures.accepted)} ms`],
       ["pool CPU per turn", `${perTurn(used("pool"), turns)} ms`],
       [
         "Chroma CPU per turn (one memory vector written, one recall)",

@@ -21,6 +21,7 @@ import { TURN_STAGES } from "../../core/observability/metrics";
 import { startLocalStack, type LocalStack } from "../local-stack";
 import { runOwningStack } from "../resilience/bounded-run";
 import { numberFlag, ownStackTarget } from "../resilience/stack-target";
+import { CORES, cpuUsed, sampleCpu, type CpuSample } from "./cpu";
 import { difference, mean, quantile, readHistograms, type Histogram } from "./histograms";
 
 const { values } = parseArgs({
@@ -54,6 +55,8 @@ interface RunFigures {
   model: Histogram;
   /** The pool processes' CPU seconds over the run (`pool_process_cpu_seconds_total`, summed). */
   poolCpuS: number;
+  /** CPU seconds each part of the stack and the machine used over the run (/proc). */
+  cpu: CpuSample;
 }
 
 const percentile = (sorted: number[], q: number) =>
@@ -123,13 +126,16 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       e2eMs.push(performance.now() - started);
     }
   };
+  const groups = () => ({ edge: stack.edge.pid, pools: pools.map((pool) => pool.pid) });
   const run = async (clients: number, seconds: number): Promise<RunFigures> => {
     const before = await scrape();
+    const cpuBefore = sampleCpu(groups());
     const e2eMs: number[] = [];
     const ackMs: number[] = [];
     const started = performance.now();
     await Promise.all(Array.from({ length: clients }, () => client(started + seconds * 1000, e2eMs, ackMs)));
     const elapsed = (performance.now() - started) / 1000;
+    const cpuAfter = sampleCpu(groups());
     const after = await scrape();
     const stages = new Map([...after.stages].map(([stage, histogram]) => [stage, difference(histogram, before.stages.get(stage))]));
     const model = after.model ? difference(after.model, before.model) : { buckets: [], sum: 0, count: 0 };
@@ -142,6 +148,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       stages,
       model,
       poolCpuS: after.cpuS - before.cpuS,
+      cpu: cpuUsed(cpuBefore, cpuAfter),
     };
   };
 
@@ -205,6 +212,7 @@ function report(results: RunFigures[], database: string): string {
     row("webhook to reply", e2eMean, percentile(r.e2eMs, 0.5) / 1000, percentile(r.e2eMs, 0.99) / 1000, r.e2eMs.length);
     row("  sum of the means", ack.reduce((a, b) => a + b, 0) / Math.max(1, ack.length) + accounted, Number.NaN, Number.NaN, r.e2eMs.length);
   }
+  lines.push("", ...cpuTable(results, database));
   lines.push(
     "",
     "Stages overlap at their ends: the queue's clock starts inside the edge's request (when SQS accepts the",
@@ -212,6 +220,37 @@ function report(results: RunFigures[], database: string): string {
     "means exceeds webhook to reply by about that overlap.",
   );
   return lines.join("\n");
+}
+
+/**
+ * CPU per turn by process, from /proc: on one machine every part of the stack competes for the same
+ * cores, so a turn's cost is the sum, and turns/s at saturation is about the cores over that sum.
+ */
+function cpuTable(results: RunFigures[], database: string): string[] {
+  if (results.every((r) => !Number.isFinite(r.cpu.machineTotal))) return ["CPU per process: not measured (needs Linux's /proc)"];
+  const parts: Array<[string, (cpu: CpuSample) => number]> = [
+    ["pool", (cpu) => cpu.pool],
+    ["edge (workerd)", (cpu) => cpu.workerd],
+    ["edge runner (Node, Miniflare; not in production)", (cpu) => cpu.edgeOther],
+    [`this process (clients, SQS emulator, fakes${database === "PGlite" ? ", PGlite" : ""})`, (cpu) => cpu.self],
+    ...(database === "PGlite"
+      ? []
+      : [["PostgreSQL (every postgres process)", (cpu: CpuSample) => cpu.postgres] as [string, (cpu: CpuSample) => number]]),
+  ];
+  const width = Math.max(...parts.map(([name]) => name.length), 30);
+  const lines = [
+    `CPU per turn by process (ms), and the machine's busy cores (of ${CORES}):`,
+    `${"process".padEnd(width)}${results.map((r) => `${r.clients} client(s)`.padStart(14)).join("")}`,
+  ];
+  const perTurn = (r: RunFigures, seconds: number) => ((seconds * 1000) / Math.max(1, r.turns)).toFixed(1);
+  for (const [name, part] of parts) lines.push(`${name.padEnd(width)}${results.map((r) => perTurn(r, part(r.cpu)).padStart(14)).join("")}`);
+  const sum = (cpu: CpuSample) => parts.reduce((total, [, part]) => total + part(cpu), 0);
+  lines.push(`${"sum of the above".padEnd(width)}${results.map((r) => perTurn(r, sum(r.cpu)).padStart(14)).join("")}`);
+  lines.push(
+    `${"whole machine, busy".padEnd(width)}${results.map((r) => perTurn(r, r.cpu.machineBusy).padStart(14)).join("")}`,
+    `${"busy cores".padEnd(width)}${results.map((r) => ((r.cpu.machineBusy / r.cpu.machineTotal) * CORES).toFixed(2).padStart(14)).join("")}`,
+  );
+  return lines;
 }
 
 await runOwningStack("bench:turns", 240_000 + (clientCounts.length * (durationS + 30) + warmupS) * 1000, main);
