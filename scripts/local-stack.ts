@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { keepStatisticsFresh } from "./stack/statistics";
 import { formatChannelAddress } from "../core/channels/address";
 import { parseKeyring } from "../core/crypto/secrets";
 import { startPgliteServer, type PgliteServer } from "../db/local/pglite-server";
@@ -615,12 +616,16 @@ async function startDatabase(
     app.username = "agent_app";
     app.password = process.env.AGENT_APP_DB_PASSWORD ?? "";
     const adminUrl = options.databaseUrl;
+    const statistics = keepStatisticsFresh(adminUrl, { kind: "postgres" });
+    stops.push(() => statistics.stop());
     return { adminUrl, appUrl: app.toString(), control: externalDatabaseControl({ adminUrl, kind: "postgres" }) };
   }
   const pgliteDir = join(dataDir, "pglite");
   let server: PgliteServer | undefined = await startPgliteServer({ dataDir: pgliteDir, port });
   stops.push(() => server?.close() ?? Promise.resolve());
   await migrateDatabase(server.url);
+  const statistics = keepStatisticsFresh(server.url, { kind: "pglite" });
+  stops.push(() => statistics.stop());
   const control: DatabaseControl = {
     stop: async () => {
       await server?.close();
