@@ -4,6 +4,7 @@ import { drizzle as drizzleNeon } from "drizzle-orm/neon-serverless";
 import { drizzle as drizzleNodePg } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import pg from "pg";
+import { clientNamingStatements } from "./prepared";
 import * as schema from "./schema";
 
 export { schema };
@@ -38,6 +39,8 @@ export interface PoolDbOptions {
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
   idleTimeoutMillis?: number;
+  /** Prepare repeated statements by name on each connection (db/prepared.ts). Default off; the pool turns it on. */
+  preparedStatements?: boolean;
 }
 
 export interface DbHandle<TPool> {
@@ -60,6 +63,7 @@ export function createPoolDb(url: string, opts: PoolDbOptions = {}): DbHandle<pg
     max: opts.max ?? 10,
     idleTimeoutMillis: opts.idleTimeoutMillis ?? 10_000,
     application_name: opts.applicationName ?? "agent-platform",
+    ...(opts.preparedStatements ? { Client: clientNamingStatements() } : {}),
   });
   // An idle client losing its connection (server restart, PGlite stopped) must not crash the process.
   pool.on("error", () => {});

@@ -388,7 +388,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const embedded = options.database ? options.database.kind === "pglite" : !options.databaseUrl;
     const poolEnv = {
       DATABASE_URL: database.appUrl,
-      ...(embedded ? { DATABASE_POOL_MAX: "1" } : {}),
+      // …whose prepared statements every connection would share (see DATABASE_PREPARED_STATEMENTS).
+      ...(embedded ? { DATABASE_POOL_MAX: "1", DATABASE_PREPARED_STATEMENTS: "off" } : {}),
       ...sqsEnvironment(sqs),
       SECRETS_KEYRING: keys.SECRETS_KEYRING,
       TELEGRAM_API_BASE: telegramApiBase,

@@ -38,6 +38,13 @@ export const poolEnvSchema = z.object({
    * time anyway.
    */
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Repeated statements prepared by name on each connection (db/prepared.ts): parsed once, sent as
+   * Bind and Execute only. `off` behind a pooler in transaction mode that does not keep prepared
+   * statements per client (RDS Proxy pins such connections), and on embedded PGlite, whose one
+   * session every connection shares (the local stack sets it).
+   */
+  DATABASE_PREPARED_STATEMENTS: z.enum(["on", "off"]).default("on"),
   /** Messages received per poll; different conversations in a batch run in parallel. */
   POOL_BATCH_SIZE: z.coerce.number().int().min(1).max(10).default(10),
   /** Seconds a received message stays invisible; extended while a turn runs. */

@@ -42,7 +42,11 @@ async function main() {
   });
   const logger = reporting.logger;
   const metrics = createPoolMetrics();
-  const database = createPoolDb(config.DATABASE_URL, { applicationName: "agent-pool", max: config.DATABASE_POOL_MAX });
+  const database = createPoolDb(config.DATABASE_URL, {
+    applicationName: "agent-pool",
+    max: config.DATABASE_POOL_MAX,
+    preparedStatements: config.DATABASE_PREPARED_STATEMENTS === "on",
+  });
   // A connection that breaks while checked out (database restart, failover) emits 'error' on its
   // client; unhandled, that would end the process. The query in flight fails and the turn retries.
   database.pool.on("connect", (client) => {
