@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/database";
+import { freePort } from "./ports";
 import { keepStatisticsFresh, type StatisticsKeeper } from "./statistics";
 
 /** The planner's row count for `t` (-1: never analysed). */
@@ -66,5 +67,19 @@ describe.each([["pglite" as const], ["postgres" as const]])("keepStatisticsFresh
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("keepStatisticsFresh with the database down", () => {
+  it("settles without throwing: a server it cannot ask is left alone, PGlite is tried again next round", async () => {
+    const url = `postgres://postgres@127.0.0.1:${await freePort()}/none`;
+    const server = keepStatisticsFresh(url, { kind: "postgres", everyMs: 20 });
+    await server.first;
+    expect(server.active).toBe(false);
+    await server.stop();
+    const embedded = keepStatisticsFresh(url, { kind: "pglite", everyMs: 20 });
+    await embedded.first;
+    expect(embedded.active).toBe(true);
+    await embedded.stop();
   });
 });
