@@ -18,13 +18,12 @@
  * only when asked for (`inspectorPort`, for a CPU profile).
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import type { Readable } from "node:stream";
 import { basename, dirname, extname, join } from "node:path";
 import { promisify } from "node:util";
-import { Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
+import type { Miniflare } from "miniflare";
 
 export interface EdgeRunnerOptions {
   /** Absolute path of the wrangler config. */
@@ -61,17 +60,28 @@ process.on("SIGINT", () => stop(0));
 
 try {
   const environment = options.environment ? ["--env", options.environment] : [];
-  const built = await promisify(execFile)(
+  // The build runs in a process of its own while this one loads Miniflare and wrangler (seconds each).
+  const building = promisify(execFile)(
     options.wrangler,
     ["deploy", "--dry-run", "--outdir", outdir, "--config", options.config, ...environment],
     { cwd: dirname(options.config), env: process.env, maxBuffer: 16 * 1024 * 1024 },
   ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
     throw new Error(`edge-runner: wrangler could not build the Worker\n${error.stderr || error.stdout || error.message}`);
   });
+  building.catch(() => {}); // handled below, once the imports are done; not an unhandled rejection meanwhile
+  const [{ Log, LogLevel, Miniflare }, { unstable_getMiniflareWorkerOptions, unstable_readConfig }] = await Promise.all([
+    import("miniflare"),
+    import("wrangler"),
+  ]);
+  const built = await building;
   if (built.stderr.trim()) process.stderr.write(built.stderr);
 
   const config = unstable_readConfig({ config: options.config, ...(options.environment ? { env: options.environment } : {}) });
   const { workerOptions } = unstable_getMiniflareWorkerOptions(config, options.environment);
+  // wrangler names the bundle after the entry module (`workers/edge/index.ts` → `index.js`).
+  const entry = join(outdir, `${basename(config.main ?? "index", extname(config.main ?? ""))}.js`);
+  const others = (await readdir(outdir)).filter((file) => join(outdir, file) !== entry && !/\.(map|md)$/.test(file));
+  if (others.length) throw new Error(`edge-runner: the bundle has modules this runner does not load: ${others.join(", ")}`);
   miniflare = new Miniflare({
     host: "127.0.0.1",
     port: options.port,
@@ -94,10 +104,10 @@ try {
       {
         ...workerOptions,
         name: config.name,
-        modules: true,
+        // The bundle is one module (its imports are the runtime's own, `node:*` and `cloudflare:*`),
+        // listed so Miniflare does not parse 9 MB of JavaScript looking for others (seconds).
         modulesRoot: outdir,
-        // wrangler names the bundle after the entry module (`workers/edge/index.ts` → `index.js`).
-        scriptPath: join(outdir, `${basename(config.main ?? "index", extname(config.main ?? ""))}.js`),
+        modules: [{ type: "ESModule", path: entry }],
         bindings: { ...workerOptions.bindings, ...options.vars },
       },
     ],

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { livePidsInGroup } from "./child";
 import { startEdge, type EdgeHandle } from "./edge";
@@ -55,6 +58,18 @@ describe("edge (workerd on 127.0.0.1)", () => {
 
   it("refuses a var name that is not an identifier", async () => {
     await expect(startEdge({ config: "scripts/bench/bare-wrangler.toml", vars: { "A:B": "x" } })).rejects.toThrow(/bad var name/);
+  });
+
+  it("fails with wrangler's reason when the Worker does not build", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "edge-broken-"));
+    try {
+      await writeFile(join(dir, "wrangler.toml"), 'name = "broken"\nmain = "missing.ts"\ncompatibility_date = "2025-06-01"\n');
+      await expect(startEdge({ config: join(dir, "wrangler.toml"), output: "quiet" })).rejects.toThrow(
+        /could not build the Worker[\s\S]*missing\.ts/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("stops the runner and workerd together", async () => {
