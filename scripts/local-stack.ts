@@ -625,8 +625,8 @@ async function startDatabase(
   let server: PgliteServer | undefined = await startPgliteServer({ dataDir: pgliteDir, port });
   stops.push(() => server?.close() ?? Promise.resolve());
   await migrateDatabase(server.url);
-  const statistics = keepStatisticsFresh(server.url, { kind: "pglite" });
-  stops.push(() => statistics.stop());
+  // Before anything else connects: see keepStatisticsFresh.
+  await keepStatisticsFresh(server.url, { kind: "pglite" }).first;
   const control: DatabaseControl = {
     stop: async () => {
       await server?.close();

@@ -36,7 +36,7 @@ describe.each([["pglite" as const], ["postgres" as const]])("keepStatisticsFresh
   afterEach(() => keeper?.stop());
   afterAll(() => database?.close());
 
-  it("analyses at once and again while the stack runs, where nothing else would", async () => {
+  it("analyses at once, and on a server again while the stack runs, where nothing else would", async () => {
     expect(await plannerRows(database.adminUrl)).toBe(-1);
     const autovacuum = await (async () => {
       const client = new pg.Client({ connectionString: database.adminUrl });
@@ -52,6 +52,7 @@ describe.each([["pglite" as const], ["postgres" as const]])("keepStatisticsFresh
     expect(keeper.active).toBe(expected);
     if (!expected) return; // a server with autovacuum: the stack leaves its statistics to it
     expect(await plannerRows(database.adminUrl)).toBe(1000);
+    if (kind === "pglite") return; // only at start on PGlite: the next test checks that no round is scheduled
     await run(database.adminUrl, "insert into t select generate_series(1, 500)");
     await vi.waitFor(async () => expect(await plannerRows(database.adminUrl)).toBe(1500), { timeout: 10_000, interval: 20 });
   });
@@ -61,7 +62,7 @@ describe.each([["pglite" as const], ["postgres" as const]])("keepStatisticsFresh
     try {
       keeper = keepStatisticsFresh(database.adminUrl, { kind, everyMs: 20 });
       await keeper.first;
-      expect(vi.getTimerCount()).toBe(keeper.active ? 1 : 0); // the next round
+      expect(vi.getTimerCount()).toBe(keeper.active && kind === "postgres" ? 1 : 0); // the next round
       await keeper.stop();
       expect(vi.getTimerCount()).toBe(0);
     } finally {

@@ -6,7 +6,7 @@ export const ANALYZE_EVERY_MS = 30_000;
 export interface StatisticsKeeper {
   /** Whether this database gets the stack's `ANALYZE` (it has no autovacuum of its own). */
   readonly active: boolean;
-  /** Settles once the first `ANALYZE` has finished (at once when inactive). */
+  /** Settles once the first `ANALYZE` has finished (at once when inactive); never rejects. */
   readonly first: Promise<void>;
   stop(): Promise<void>;
 }
@@ -18,9 +18,15 @@ export interface StatisticsKeeper {
  * a PostgreSQL server can have `autovacuum = off` (this machine's has). Without statistics the
  * planner guesses, and guessed wrong for the turn's context read: it scanned every message of the
  * tenant instead of the conversation's (17 ms instead of 1 ms at 14,000 messages, and growing
- * with the tenant; docs/performance.md). Runs `ANALYZE` on its own short connection at once and
- * then every `everyMs` while the stack runs; a database that is down (a chaos run's outage) is
- * skipped until the next round.
+ * with the tenant; docs/performance.md).
+ *
+ * Runs `ANALYZE` on its own short connection at once; on a PostgreSQL server also every `everyMs`
+ * while the stack runs (a server that is down, a chaos run's outage, is skipped until the next
+ * round). On PGlite only at start, before anything else connects (the caller awaits `first`):
+ * pglite-socket runs every connection's protocol messages in one shared session, one message at a
+ * time, so a second connection's statement can land between another's Parse and Bind outside a
+ * transaction; a periodic `ANALYZE` from its own connection stalled a chaos run's pool for good.
+ * A long-lived PGlite data directory (`npm start`) gets fresh statistics at each start.
  */
 export function keepStatisticsFresh(url: string, options: { kind: "pglite" | "postgres"; everyMs?: number }): StatisticsKeeper {
   let timer: NodeJS.Timeout | undefined;
@@ -64,7 +70,7 @@ export function keepStatisticsFresh(url: string, options: { kind: "pglite" | "po
       if (!active || stopped) return;
       running = analyze();
       await running;
-      schedule();
+      if (options.kind === "postgres") schedule();
     }),
     async stop() {
       stopped = true;
