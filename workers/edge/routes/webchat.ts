@@ -74,7 +74,7 @@ export const webchatRoutes = new Hono<AppEnv>()
     if (!address) return errorResponse(c, 404, "NOT_FOUND", "Unknown channel.");
     const origin = c.req.header("origin");
     if (!origin) return errorResponse(c, 403, "FORBIDDEN", "Open the chat from a page of an allowed site.");
-    // Cloudflare sets CF-Connecting-IP on every request (wrangler dev too); without it there is no address to limit.
+    // Cloudflare sets CF-Connecting-IP on every request (Miniflare, locally, too); without it there is no address to limit.
     const visitor = c.req.header("cf-connecting-ip");
     if (
       visitor &&
