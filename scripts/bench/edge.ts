@@ -11,8 +11,10 @@
  *
  * Latency percentiles are computed here from autocannon's per-response times (sub-millisecond),
  * not from its histogram, which rounds to whole milliseconds. The load generator and the SQS
- * emulator share this process; workerd and its wrangler runner are separate processes. The Worker's
- * inspector is attached only with `--profile` (it costs the Worker throughput, see edge-runner.ts).
+ * emulator share this process; workerd and its runner are separate processes. After the table, the
+ * CPU per request of workerd and of this process, and the machine's busy cores, read from /proc
+ * (scripts/bench/cpu.ts). The Worker's inspector is attached only with `--profile` (it costs the
+ * Worker throughput, see edge-runner.ts).
  */
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
@@ -23,6 +25,7 @@ import { formatChannelAddress, type ChannelAddress } from "../../core/channels/a
 import { telegramWebhookSecret } from "../../core/channels/telegram/webhook-secret";
 import { textUpdate } from "../../test/support/telegram";
 import { generateKeys } from "../local-keys";
+import { CORES, cpuUsed, sampleCpu, type CpuSample } from "./cpu";
 import { startEdge, type EdgeHandle } from "../stack/edge";
 import { startInspectorProfile } from "./inspector-profile";
 import { sqsEnvironment, startSqs, type SqsHandle } from "../stack/sqs";
@@ -147,6 +150,8 @@ interface Measured {
   /** Requests written, answered or not: the load stops with up to one request per connection in flight. */
   sent: number;
   statusCodes: Record<string, { count: number }>;
+  /** CPU seconds over the measured run: workerd (the target's), this process, the machine (/proc). */
+  cpu?: CpuSample;
 }
 
 let nextUpdateId = 1;
@@ -319,7 +324,9 @@ async function main(): Promise<number> {
       }
     }
     const profiling = target.name === "webhook" && edge.inspectorPort ? await startInspectorProfile(edge.inspectorPort) : undefined;
+    const cpuBefore = sampleCpu({ edge: (target.name === "webhook" ? edge : bare).pid, pools: [] });
     const measured = await drive(target, DURATION_S);
+    measured.cpu = cpuUsed(cpuBefore, sampleCpu({ edge: (target.name === "webhook" ? edge : bare).pid, pools: [] }));
     if (profiling) {
       await writeFile(values.profile!, JSON.stringify(await profiling.stop()));
       console.log(`the edge's CPU profile during the webhook run: ${values.profile}`);
@@ -335,6 +342,19 @@ async function main(): Promise<number> {
   console.log(
     `webhook/bare  req/s ${ratio(hook.reqPerSec, floor.reqPerSec)}  p50 ${ratio(hook.p50, floor.p50)}  p99 ${ratio(hook.p99, floor.p99)}`,
   );
+
+  if (results.every((row) => row.cpu && Number.isFinite(row.cpu.machineTotal))) {
+    console.log("");
+    console.log(
+      `CPU per request (ms): workerd; this process (load generator, and the SQS emulator the webhook sends to); busy cores of ${CORES}`,
+    );
+    for (const row of results) {
+      const per = (seconds: number) => ((seconds * 1000) / Math.max(1, row.requests)).toFixed(2);
+      console.log(
+        `${row.name.padEnd(8)} ${per(row.cpu!.workerd).padStart(6)} ${per(row.cpu!.self).padStart(6)} ${((row.cpu!.machineBusy / row.cpu!.machineTotal) * CORES).toFixed(2).padStart(6)}`,
+      );
+    }
+  }
 
   const enqueued = await queueDepth(sqs);
   console.log(
