@@ -29,6 +29,23 @@ afterEach(async () => {
   await sqs?.stop();
 });
 
+/** Runs the consumer on the emulator's job queue with `store` (jobs that need nothing else) until `done` settles. */
+async function consumeUntil(done: Promise<void>, store: KnowledgeStore, logger: Logger): Promise<void> {
+  const consumer = createKnowledgeJobConsumer({
+    sqs: client,
+    queueUrl: sqs.knowledgeJobsQueueUrl,
+    deps: { db: undefined as never, store, fetchUrl: undefined as never, embeddingCredentials: undefined as never, logger },
+    logger,
+    waitTimeSeconds: 1,
+  });
+  consumer.start();
+  try {
+    await done;
+  } finally {
+    consumer.stop();
+  }
+}
+
 describe("createKnowledgeJobConsumer", () => {
   it("keeps each source's jobs in order and one at a time across its receive loops, and runs sources side by side", async () => {
     expect(KNOWLEDGE_RECEIVES_IN_FLIGHT).toBeGreaterThan(1);
@@ -83,20 +100,7 @@ describe("createKnowledgeJobConsumer", () => {
         if ([...ran.values()].every((seqs) => seqs.length === perSource)) finish();
       },
     } as unknown as KnowledgeStore;
-    const logger = createLogger({ test: "knowledge-consumer" }, "error");
-    const consumer = createKnowledgeJobConsumer({
-      sqs: client,
-      queueUrl: sqs.knowledgeJobsQueueUrl,
-      deps: { db: undefined as never, store, fetchUrl: undefined as never, embeddingCredentials: undefined as never, logger },
-      logger,
-      waitTimeSeconds: 1,
-    });
-    consumer.start();
-    try {
-      await allRan;
-    } finally {
-      consumer.stop();
-    }
+    await consumeUntil(allRan, store, createLogger({ test: "knowledge-consumer" }, "error"));
     for (const seqs of ran.values()) expect(seqs).toEqual(Array.from({ length: perSource }, (_, seq) => seq));
     expect(overlapsWithinSource).toBe(0);
     expect(mostAtOnce).toBeGreaterThan(1);
@@ -134,20 +138,8 @@ describe("createKnowledgeJobConsumer", () => {
     let finish!: () => void;
     const deleted = new Promise<void>((resolve) => (finish = resolve));
     const store = { deleteSourceChunks: async () => finish() } as unknown as KnowledgeStore;
-    const consumer = createKnowledgeJobConsumer({
-      sqs: client,
-      queueUrl: sqs.knowledgeJobsQueueUrl,
-      deps: { db: undefined as never, store, fetchUrl: undefined as never, embeddingCredentials: undefined as never, logger },
-      logger,
-      waitTimeSeconds: 1,
-    });
-    consumer.start();
-    try {
-      // The emulator hands out the group's next message only once the one before is deleted.
-      await deleted;
-    } finally {
-      consumer.stop();
-    }
+    // The emulator hands out the group's next message only once the one before is deleted.
+    await consumeUntil(deleted, store, logger);
     expect(events.filter((event) => event === "knowledge.job_malformed")).toHaveLength(2);
   });
 });
