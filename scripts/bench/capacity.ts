@@ -26,7 +26,7 @@ import { startLocalStack, type LocalStack } from "../local-stack";
 import { runOwningStack } from "../resilience/bounded-run";
 import { runLoad, type LoadOptions } from "../resilience/load-run";
 import { numberFlag, ownStackTarget } from "../resilience/stack-target";
-import { cpuUsed, sampleCpu, type CpuPart } from "./cpu";
+import { cpuUsed, sampleCpu } from "./cpu";
 
 const { values } = parseArgs({
   options: {
@@ -84,8 +84,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
     const cpuAfter = sampleCpu(groups);
     const bytesAfter = await databaseBytes();
     const poolRss = residentMiB(stack.pool!.pid);
-    const cpu = cpuUsed(cpuBefore, cpuAfter);
-    const used = (key: CpuPart) => cpu[key];
+    const used = cpuUsed(cpuBefore, cpuAfter);
 
     const perTurn = (seconds: number, count: number) => ((seconds * 1000) / Math.max(1, count)).toFixed(2);
     const turns = figures.answered;
@@ -93,17 +92,17 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       ["webhooks accepted", `${figures.accepted} of ${figures.offered}`],
       ["turns answered", `${turns} (${figures.lost} lost, ${figures.duplicates} answered twice)`],
       ["reply latency p50 / p99", `${figures.e2eP50Ms.toFixed(0)} ms / ${figures.e2eP99Ms.toFixed(0)} ms`],
-      ["edge CPU per webhook (workerd)", `${perTurn(used("workerd"), figures.accepted)} ms`],
-      ["  the edge runner's Node process (Miniflare), not in production", `${perTurn(used("edgeOther"), figures.accepted)} ms`],
-      ["pool CPU per turn", `${perTurn(used("pool"), turns)} ms`],
+      ["edge CPU per webhook (workerd)", `${perTurn(used.workerd, figures.accepted)} ms`],
+      ["  the edge runner's Node process (Miniflare), not in production", `${perTurn(used.edgeOther, figures.accepted)} ms`],
+      ["pool CPU per turn", `${perTurn(used.pool, turns)} ms`],
       [
         "Chroma CPU per turn (one memory vector written, one recall)",
-        groups.chroma ? `${perTurn(used("chroma"), turns)} ms` : "n/a (--without-chroma)",
+        groups.chroma ? `${perTurn(used.chroma, turns)} ms` : "n/a (--without-chroma)",
       ],
       ["pool resident memory", `${poolRss.toFixed(0)} MiB`],
       [
         "database CPU per turn",
-        onPostgres ? `${perTurn(used("postgres"), turns)} ms (every postgres process on the machine)` : "n/a on PGlite (in this process)",
+        onPostgres ? `${perTurn(used.postgres, turns)} ms (every postgres process on the machine)` : "n/a on PGlite (in this process)",
       ],
       [
         "database growth per turn",
@@ -115,7 +114,7 @@ async function main(own: <T extends LocalStack>(stack: T) => T): Promise<number>
       ],
       [
         "CPU of these processes",
-        `${(((used("workerd") + used("edgeOther") + used("pool") + used("chroma") + used("postgres")) / elapsedS) * 100).toFixed(0)} % of one core over ${elapsedS.toFixed(1)} s`,
+        `${(((used.workerd + used.edgeOther + used.pool + used.chroma + used.postgres) / elapsedS) * 100).toFixed(0)} % of one core over ${elapsedS.toFixed(1)} s`,
       ],
     ];
     const width = Math.max(...lines.map(([label]) => label!.length));

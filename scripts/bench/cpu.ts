@@ -20,7 +20,7 @@ export interface CpuSample {
   machineTotal: number;
 }
 
-export type CpuPart = keyof CpuSample;
+type CpuPart = keyof CpuSample;
 
 /** Linux's USER_HZ, the unit of /proc/stat: 100 on every mainstream kernel. */
 const TICKS_PER_SECOND = 100;

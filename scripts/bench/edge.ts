@@ -324,9 +324,10 @@ async function main(): Promise<number> {
       }
     }
     const profiling = target.name === "webhook" && edge.inspectorPort ? await startInspectorProfile(edge.inspectorPort) : undefined;
-    const cpuBefore = sampleCpu({ edge: (target.name === "webhook" ? edge : bare).pid, pools: [] });
+    const workerd = { edge: (target.name === "webhook" ? edge : bare).pid, pools: [] };
+    const cpuBefore = sampleCpu(workerd);
     const measured = await drive(target, DURATION_S);
-    measured.cpu = cpuUsed(cpuBefore, sampleCpu({ edge: (target.name === "webhook" ? edge : bare).pid, pools: [] }));
+    measured.cpu = cpuUsed(cpuBefore, sampleCpu(workerd));
     if (profiling) {
       await writeFile(values.profile!, JSON.stringify(await profiling.stop()));
       console.log(`the edge's CPU profile during the webhook run: ${values.profile}`);
